@@ -1,0 +1,506 @@
+"""Datasets: the registry, fixed test splits, seeded validation splits, and the batch loader.
+
+Every dataset arrives as uint8 images (N, C, H, W) plus int64 labels. Sets that fit in
+memory are held as one tensor on the training device and cropped, flipped and normalised
+there a whole batch at a time (airbench's approach: no DataLoader workers, no per-batch
+host-to-device copy). Folder trees too large for memory are decoded by a DataLoader and
+then take the same on-device augmentation, so both paths train identically.
+
+The test split never depends on the run's seed: official test sets where the dataset has
+one, otherwise a stratified split drawn with ``TEST_SPLIT_SEED``. Validation is carved from
+the rest by ``val_fraction`` and the run's seed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+from torch import Tensor
+
+from .errors import DataError
+
+TEST_SPLIT_SEED = 20151210  # He et al. posted "Deep Residual Learning" on 10 Dec 2015
+TEST_FRACTION = 0.2  # for sets without an official test split (digits, folder)
+FOLDER_IMAGE_SIZE = 64  # px, default for ImageFolder trees
+MAX_IN_MEMORY_BYTES = 2 * 1024**3  # folder trees above this stream through a DataLoader
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
+
+# Where torchvision expects each set under --data-root (shown when files are missing).
+LAYOUTS = {
+    "mnist": "{root}/MNIST/raw/ holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+    "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
+    "fashion-mnist": "{root}/FashionMNIST/raw/ holding the same four IDX files as MNIST",
+    "cifar10": "{root}/cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
+    "cifar100": "{root}/cifar-100-python/ (train, test, meta)",
+    "svhn": "{root}/train_32x32.mat and {root}/test_32x32.mat",
+    "folder": "{root}/<class>/<image files> with at least two classes "
+    "(or {root}/train/<class>/... and {root}/test/<class>/...)",
+}
+
+# Channel statistics of the training sets (torchvision references; computed for the rest).
+KNOWN_STATS = {
+    "mnist": ([0.1307], [0.3081]),
+    "fashion-mnist": ([0.2860], [0.3530]),
+    "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
+    "cifar100": ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
+    "svhn": ([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970]),
+}
+
+
+@dataclass
+class DatasetInfo:
+    """The preprocessing contract: what a model trained on this set expects as input."""
+
+    name: str
+    class_names: list[str]
+    channels: int  # 1 (grayscale) or 3 (RGB)
+    image_size: int  # px, square
+    mean: list[float]  # per channel, on [0, 1] pixel values
+    std: list[float]
+    hflip: bool  # horizontal flips are label-preserving (not for digits)
+    crop_padding: int  # px of zero padding for random crops; 0 disables
+    resize: str = "fit"  # PIL.ImageOps.fit: scale the short side, centre-crop to a square
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Split:
+    """One split: labels plus either decoded images (in memory) or image files."""
+
+    labels: Tensor  # int64 (N,)
+    images: Tensor | None = None  # uint8 (N, C, H, W)
+    files: list[str] | None = None  # paths, decoded on the fly
+    masks: Tensor | None = None  # bool (N, H, W): where the shape was drawn (shapes only)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: Tensor) -> Split:
+        return Split(
+            labels=self.labels[indices],
+            images=None if self.images is None else self.images[indices],
+            files=None if self.files is None else [self.files[i] for i in indices.tolist()],
+            masks=None if self.masks is None else self.masks[indices],
+        )
+
+
+@dataclass
+class Dataset:
+    info: DatasetInfo
+    train: Split
+    val: Split
+    test: Split
+    skipped_files: list[str] = field(default_factory=list)  # corrupt or unreadable images
+
+    def split(self, name: str) -> Split:
+        if name not in ("train", "val", "test"):
+            raise DataError(f"unknown split {name!r}; choose one of: train, val, test")
+        return getattr(self, name)
+
+    def images(self, split: str, indices: list[int]) -> Tensor:
+        """uint8 images (len(indices), C, H, W) for galleries and attribution."""
+        s = self.split(split)
+        if s.images is not None:
+            return s.images[indices]
+        return torch.stack([decode_image(s.files[i], self.info) for i in indices])
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_dataset(
+    name: str = "digits",
+    *,
+    data_root: str | os.PathLike = "./data",
+    download: bool = False,
+    image_size: int | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+) -> Dataset:
+    """Load a dataset by name with its fixed test split and a seeded validation split."""
+    root = Path(data_root).expanduser()
+    if name in ("digits", "shapes"):
+        info, pool, test = _LOADERS[name]()
+        skipped: list[str] = []
+    elif name == "folder":
+        info, pool, test, skipped = _load_folder(root, image_size or FOLDER_IMAGE_SIZE)
+    elif name in _TORCHVISION:
+        info, pool, test = _load_torchvision(name, root, download)
+        skipped = []
+    else:
+        accepted = ", ".join(["digits", "shapes", *_TORCHVISION, "folder"])
+        raise DataError(f"unknown dataset {name!r}; choose one of: {accepted}")
+    if image_size is not None and image_size != info.image_size and name != "folder":
+        pool, test = _resize_split(pool, image_size), _resize_split(test, image_size)
+        info.image_size = image_size
+    train, val = split_train_val(pool, val_fraction, seed)
+    return Dataset(info=info, train=train, val=val, test=test, skipped_files=skipped)
+
+
+def split_train_val(pool: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
+    """Stratified: each class gives round(n_c * val_fraction) images (at least one) to val."""
+    g = torch.Generator().manual_seed(seed)
+    val_idx, train_idx = [], []
+    for c in torch.unique(pool.labels).tolist():
+        idx = torch.nonzero(pool.labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        n_val = max(1, round(len(idx) * val_fraction)) if len(idx) > 1 else 0
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    train_idx = torch.sort(torch.cat(train_idx)).values
+    val_idx = torch.sort(torch.cat(val_idx)).values
+    return pool.subset(train_idx), pool.subset(val_idx)
+
+
+def stratified_test_split(labels: Tensor) -> tuple[Tensor, Tensor]:
+    """Indices (pool, test) for sets without an official test split; independent of the run."""
+    g = torch.Generator().manual_seed(TEST_SPLIT_SEED)
+    pool, test = [], []
+    for c in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        n_test = max(1, round(len(idx) * TEST_FRACTION)) if len(idx) > 2 else 0
+        test.append(idx[:n_test])
+        pool.append(idx[n_test:])
+    return torch.sort(torch.cat(pool)).values, torch.sort(torch.cat(test)).values
+
+
+def channel_stats(images: Tensor) -> tuple[list[float], list[float]]:
+    x = images.float().div(255)
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return [round(v, 4) for v in mean.tolist()], [round(v, 4) for v in std.tolist()]
+
+
+def _load_digits() -> tuple[DatasetInfo, Split, Split]:
+    from sklearn.datasets import load_digits  # ships with scikit-learn: works offline
+
+    d = load_digits()
+    # Pixel values are 0..16 ink counts; scale to 0..255 like any other image.
+    images = torch.from_numpy(np.rint(d.images * (255.0 / 16.0)).astype(np.uint8)).unsqueeze(1)
+    labels = torch.from_numpy(d.target.astype(np.int64))
+    pool_idx, test_idx = stratified_test_split(labels)
+    mean, std = channel_stats(images[pool_idx])
+    info = DatasetInfo("digits", [str(i) for i in range(10)], 1, 8, mean, std,
+                       hflip=False, crop_padding=1)
+    whole = Split(labels=labels, images=images)
+    return info, whole.subset(pool_idx), whole.subset(test_idx)
+
+
+def make_shapes(n: int, seed: int, size: int = 32) -> Split:
+    """``n`` RGB images of a filled shape on a noisy background, with the shape's mask.
+
+    Deterministic in ``seed``. Classes are balanced; position, size and colours vary.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    labels = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
+    images = np.empty((n, 3, size, size), dtype=np.uint8)
+    masks = np.empty((n, size, size), dtype=bool)
+    for i, label in enumerate(labels):
+        r = rng.uniform(0.18, 0.32) * size
+        cx, cy = rng.uniform(r, size - r, size=2)
+        dx, dy = np.abs(xx - cx), np.abs(yy - cy)
+        if label == 0:  # circle
+            mask = dx**2 + dy**2 <= r**2
+        elif label == 1:  # axis-aligned square
+            mask = (dx <= 0.8 * r) & (dy <= 0.8 * r)
+        elif label == 2:  # triangle, apex up
+            top, bottom = cy - r, cy + 0.8 * r
+            mask = (yy >= top) & (yy <= bottom) & (dx <= (yy - top) * 0.6)
+        else:  # plus-shaped cross
+            arm = 0.3 * r
+            mask = ((dx <= arm) & (dy <= r)) | ((dy <= arm) & (dx <= r))
+        background = rng.uniform(0, 110, size=3)
+        foreground = rng.uniform(140, 255, size=3)
+        noise = rng.normal(0, 12, size=(3, size, size))
+        img = np.where(mask[None], foreground[:, None, None], background[:, None, None]) + noise
+        images[i] = np.clip(img, 0, 255).astype(np.uint8)
+        masks[i] = mask
+    return Split(labels=torch.from_numpy(labels.astype(np.int64)),
+                 images=torch.from_numpy(images), masks=torch.from_numpy(masks))
+
+
+def _load_shapes() -> tuple[DatasetInfo, Split, Split]:
+    pool = make_shapes(5000, seed=1)
+    test = make_shapes(1000, seed=TEST_SPLIT_SEED)
+    mean, std = channel_stats(pool.images)
+    info = DatasetInfo("shapes", list(SHAPE_CLASSES), 3, 32, mean, std, hflip=True, crop_padding=2)
+    return info, pool, test
+
+
+_LOADERS = {"digits": _load_digits, "shapes": _load_shapes}
+
+# name -> (torchvision class name, channels, horizontal flip is label-preserving, padding)
+_TORCHVISION = {
+    "mnist": ("MNIST", 1, False, 2),
+    "fashion-mnist": ("FashionMNIST", 1, True, 2),
+    "cifar10": ("CIFAR10", 3, True, 4),
+    "cifar100": ("CIFAR100", 3, True, 4),
+    "svhn": ("SVHN", 3, False, 2),
+}
+
+
+def _load_torchvision(name: str, root: Path, download: bool) -> tuple[DatasetInfo, Split, Split]:
+    import torchvision.datasets as tvd
+
+    layout = LAYOUTS[name].format(root=root)
+    if not root.is_dir() and not download:
+        raise DataError(f"data root {root} does not exist; {name} expects {layout} "
+                        "(pass --download to fetch it)")
+    cls_name, channels, hflip, padding = _TORCHVISION[name]
+    cls = getattr(tvd, cls_name)
+    try:
+        if name == "svhn":
+            train_set = cls(str(root), split="train", download=download)
+            test_set = cls(str(root), split="test", download=download)
+        else:
+            train_set = cls(str(root), train=True, download=download)
+            test_set = cls(str(root), train=False, download=download)
+    except RuntimeError as e:
+        hint = "" if download else " (pass --download to fetch it)"
+        raise DataError(f"{name} not found or corrupt under {root}: expected {layout}{hint}") from e
+    except OSError as e:  # no network, disk full, permission denied
+        raise DataError(f"could not download {name} into {root}: {e}") from e
+    pool, test = _tv_split(train_set, channels), _tv_split(test_set, channels)
+    if name in ("mnist", "svhn"):
+        class_names = [str(i) for i in range(10)]
+    else:
+        class_names = list(train_set.classes)
+    mean, std = KNOWN_STATS[name]
+    info = DatasetInfo(name, class_names, channels, pool.images.shape[-1], mean, std,
+                       hflip=hflip, crop_padding=padding)
+    return info, pool, test
+
+
+def _tv_split(ds, channels: int) -> Split:
+    data = ds.data
+    data = torch.as_tensor(np.asarray(data)) if not isinstance(data, Tensor) else data
+    if data.ndim == 3:  # MNIST family: (N, H, W)
+        data = data.unsqueeze(1)
+    elif data.shape[-1] == channels and data.shape[1] != channels:  # CIFAR: (N, H, W, C)
+        data = data.permute(0, 3, 1, 2)
+    targets = getattr(ds, "targets", None)
+    if targets is None:
+        targets = ds.labels  # SVHN
+    return Split(labels=torch.as_tensor(np.asarray(targets), dtype=torch.int64),
+                 images=data.contiguous().to(torch.uint8))
+
+
+def _resize_split(split: Split, size: int) -> Split:
+    x = F.interpolate(split.images.float(), size=(size, size), mode="bilinear",
+                      antialias=True, align_corners=False)
+    return Split(labels=split.labels, images=x.round().clamp(0, 255).to(torch.uint8))
+
+
+# --------------------------------------------------------------------------- folder trees
+
+
+def _is_hidden(name: str) -> bool:
+    # .git, .ipynb_checkpoints, .DS_Store, and the __MACOSX folder that macOS zips carry
+    return name.startswith(".") or name.startswith("__")
+
+
+def _scan_folder(root: Path) -> tuple[list[str], list[tuple[str, int]]]:
+    """Classes (sorted visible subfolders) and (path, class index) for every image file."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not _is_hidden(e.name))
+    samples = []
+    for idx, cls in enumerate(classes):
+        for dirpath, dirnames, filenames in os.walk(root / cls, followlinks=False):
+            dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
+            for fname in sorted(filenames):
+                if not _is_hidden(fname) and fname.lower().endswith(IMG_EXTENSIONS):
+                    samples.append((os.path.join(dirpath, fname), idx))
+    return classes, samples
+
+
+def _load_folder(root: Path, size: int) -> tuple[DatasetInfo, Split, Split, list[str]]:
+    layout = LAYOUTS["folder"].format(root=root)
+    if not root.is_dir():
+        raise DataError(f"data root {root} does not exist; the folder dataset expects {layout}")
+    top = {e.name for e in os.scandir(root) if e.is_dir() and not _is_hidden(e.name)}
+    if {"train", "test"} <= top:
+        classes, train_samples = _scan_folder(root / "train")
+        test_classes, test_samples = _scan_folder(root / "test")
+        if test_classes != classes:
+            raise DataError(f"{root}/train and {root}/test must hold the same class folders; "
+                            f"found {classes} and {test_classes}")
+    else:
+        classes, train_samples = _scan_folder(root)
+        test_samples = None
+    if len(classes) < 2:
+        found = f"1 ({classes[0]!r})" if classes else "none"
+        raise DataError(f"the folder dataset needs at least 2 class folders; found {found} in {root}; "
+                        f"expected {layout}")
+    empty = sorted(set(classes) - {classes[i] for _, i in train_samples})
+    if empty:
+        raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no image files "
+                        "(.jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp, .ppm, .pgm)")
+    in_memory = (len(train_samples) + len(test_samples or [])) * 3 * size * size <= MAX_IN_MEMORY_BYTES
+    info = DatasetInfo("folder", classes, 3, size, [0.5] * 3, [0.25] * 3, hflip=True,
+                       crop_padding=max(1, size // 8))
+    skipped: list[str] = []
+    pool = _folder_split(train_samples, info, in_memory, skipped)
+    if test_samples is None:
+        pool_idx, test_idx = stratified_test_split(pool.labels)
+        pool, test = pool.subset(pool_idx), pool.subset(test_idx)
+    else:
+        test = _folder_split(test_samples, info, in_memory, skipped)
+    if pool.images is not None:
+        info.mean, info.std = channel_stats(pool.images)
+    return info, pool, test, skipped
+
+
+def _folder_split(samples: list[tuple[str, int]], info: DatasetInfo, in_memory: bool,
+                  skipped: list[str]) -> Split:
+    """Decode (or, for large trees, verify) every file; unreadable ones are skipped and listed."""
+    images, labels, files = [], [], []
+    for path, label in samples:
+        try:
+            if in_memory:
+                images.append(decode_image(path, info))
+            else:
+                with Image.open(path) as im:
+                    im.verify()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            skipped.append(path)
+            continue
+        labels.append(label)
+        files.append(path)
+    label_tensor = torch.tensor(labels, dtype=torch.int64)
+    if in_memory:
+        stacked = torch.stack(images) if images else torch.empty(0, info.channels, info.image_size,
+                                                                  info.image_size, dtype=torch.uint8)
+        return Split(labels=label_tensor, images=stacked)
+    return Split(labels=label_tensor, files=files)
+
+
+def decode_image(source, info: DatasetInfo) -> Tensor:
+    """A path, file object or PIL image -> uint8 (C, H, W), exactly as training saw it.
+
+    The same function serves training, evaluation and prediction so that preprocessing
+    cannot drift between them: convert the mode, then ``ImageOps.fit`` to a square.
+    """
+    im = source if isinstance(source, Image.Image) else Image.open(source)
+    try:
+        im = ImageOps.exif_transpose(im)
+        im = im.convert("L" if info.channels == 1 else "RGB")
+        if im.size != (info.image_size, info.image_size):
+            im = ImageOps.fit(im, (info.image_size, info.image_size), Image.Resampling.BILINEAR)
+        arr = np.asarray(im, dtype=np.uint8)
+    finally:
+        if im is not source:
+            im.close()
+    t = torch.from_numpy(arr.copy())
+    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
+
+
+class _FileDataset(torch.utils.data.Dataset):
+    def __init__(self, split: Split, info: DatasetInfo) -> None:
+        self.split, self.info = split, info
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        try:
+            image = decode_image(self.split.files[i], self.info)
+        except (OSError, SyntaxError, ValueError):
+            # Verified at load time; a file changed on disk since then becomes a black
+            # image rather than a crash mid-epoch.
+            image = torch.zeros(self.info.channels, self.info.image_size, self.info.image_size,
+                                dtype=torch.uint8)
+        return image, self.split.labels[i]
+
+
+# --------------------------------------------------------------------------- batches
+
+
+class BatchLoader:
+    """Yields normalised float batches on ``device`` from a split, augmenting on the device.
+
+    ``batches(order)`` takes the sample order explicitly (the trainer derives it from the
+    seed and the epoch), so a resumed run can skip to the exact batch where it stopped.
+    """
+
+    def __init__(self, split: Split, info: DatasetInfo, device: torch.device, *,
+                 batch_size: int, channels_last: bool = False, num_workers: int = 0) -> None:
+        self.split, self.info, self.device = split, info, device
+        self.batch_size = batch_size
+        self.channels_last = channels_last
+        self.num_workers = num_workers
+        self.mean = torch.tensor(info.mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(info.std, device=device).view(1, -1, 1, 1)
+        # In-memory sets move to the device once; labels always do.
+        self.images = None if split.images is None else split.images.to(device)
+        self.labels = split.labels.to(device)
+
+    def num_batches(self, drop_last: bool) -> int:
+        n = len(self.split)
+        return n // self.batch_size if drop_last else math.ceil(n / self.batch_size)
+
+    def batches(self, order: Tensor | None = None, *, drop_last: bool = False, start: int = 0,
+                augment_generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+        """(images, labels) per batch from batch ``start`` on; augments when given a generator."""
+        order = torch.arange(len(self.split)) if order is None else order
+        n_batches = self.num_batches(drop_last)
+        order = order[: n_batches * self.batch_size] if drop_last else order
+        chunks = order[start * self.batch_size:].split(self.batch_size)
+        for idx, raw in zip(chunks, self._raw_batches(chunks), strict=True):
+            labels = self.labels[idx.to(self.device)]
+            if augment_generator is not None:
+                raw = augment(raw, self.info, augment_generator)
+            yield self.normalize(raw), labels
+
+    def _raw_batches(self, chunks: tuple[Tensor, ...]) -> Iterator[Tensor]:
+        if self.images is not None:
+            for idx in chunks:
+                yield self.images[idx.to(self.device)]
+            return
+        flat = torch.cat(chunks).tolist() if chunks else []
+        loader = torch.utils.data.DataLoader(
+            _FileDataset(self.split, self.info), batch_size=self.batch_size, sampler=flat,
+            num_workers=self.num_workers, pin_memory=self.device.type == "cuda",
+        )
+        for images, _ in loader:
+            yield images.to(self.device, non_blocking=True)
+
+    def normalize(self, images: Tensor) -> Tensor:
+        x = (images.float() / 255.0 - self.mean) / self.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator) -> Tensor:
+    """Random crop with zero padding and (where label-preserving) horizontal flip, per image."""
+    n, _, h, w = images.shape
+    device = images.device
+    p = info.crop_padding
+    if p > 0:
+        padded = F.pad(images, (p, p, p, p))
+        dy = torch.randint(0, 2 * p + 1, (n, 1), device=device, generator=generator)
+        dx = torch.randint(0, 2 * p + 1, (n, 1), device=device, generator=generator)
+        rows = (dy + torch.arange(h, device=device)).view(n, 1, h, 1)
+        cols = (dx + torch.arange(w, device=device)).view(n, 1, 1, w)
+        batch = torch.arange(n, device=device).view(n, 1, 1, 1)
+        chans = torch.arange(images.shape[1], device=device).view(1, -1, 1, 1)
+        images = padded[batch, chans, rows, cols]
+    if info.hflip:
+        flip = torch.rand(n, device=device, generator=generator) < 0.5
+        images = torch.where(flip.view(n, 1, 1, 1), images.flip(3), images)
+    return images

@@ -1,0 +1,28 @@
+"""Errors a user can cause and fix. Their message is one line: what was wrong, what is accepted.
+
+The CLI prints these without a traceback; anything else is a bug and keeps its traceback.
+"""
+
+
+class WorkbenchError(Exception):
+    """Base class for mistakes a user can fix (bad input, missing files, unsafe files)."""
+
+
+class ConfigError(WorkbenchError, ValueError):
+    """A setting is out of range or unknown."""
+
+
+class DataError(WorkbenchError):
+    """A dataset is missing, has the wrong layout, or cannot be used as asked."""
+
+
+class RunError(WorkbenchError):
+    """A run directory is missing, unsafe, busy or damaged."""
+
+
+class CheckpointError(WorkbenchError):
+    """A checkpoint cannot be read safely (corrupt, truncated, or carries pickled code)."""
+
+
+class TrainingFailed(WorkbenchError):
+    """Training stopped on an unrecoverable condition (non-finite loss, out of memory)."""

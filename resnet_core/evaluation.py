@@ -1,0 +1,121 @@
+"""Evaluate a model on a split and write eval/<split>/ (predictions, confusion, per-class, summary)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .atomic import atomic_write_json, atomic_write_text
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .config import resolve_device
+from .data import BatchLoader, Dataset, load_dataset
+from .errors import RunError
+from .metrics import ClassificationReport, classification_report
+
+EVAL_BATCH_SIZE = 256
+
+
+@dataclass
+class EvalResult:
+    split: str
+    loss: float
+    logits: Tensor  # float32 (N, K), on the CPU
+    y_true: Tensor  # int64 (N,)
+    report: ClassificationReport
+
+    @property
+    def y_pred(self) -> Tensor:
+        return self.logits.argmax(1)
+
+    @property
+    def confidence(self) -> Tensor:
+        return F.softmax(self.logits, dim=1).max(1).values
+
+    def summary(self) -> dict:
+        return {"split": self.split, "loss": self.loss, **self.report.summary()}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, loader: BatchLoader,
+                   autocast_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """(logits, labels) for every image of the loader's split, in order, on the CPU."""
+    was_training = model.training
+    model.eval()
+    all_logits, all_labels = [], []
+    try:
+        for x, y in loader.batches():
+            with autocast_context(loader.device, autocast_dtype):
+                logits = model(x)
+            all_logits.append(logits.float())
+            all_labels.append(y)
+    finally:
+        model.train(was_training)
+    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
+
+
+def autocast_context(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch.device, *,
+                   channels_last: bool = False, autocast_dtype: torch.dtype | None = None,
+                   batch_size: int = EVAL_BATCH_SIZE) -> EvalResult:
+    loader = BatchLoader(dataset.split(split), dataset.info, device, batch_size=batch_size,
+                         channels_last=channels_last)
+    logits, labels = predict_logits(model, loader, autocast_dtype)
+    loss = float(F.cross_entropy(logits, labels)) if len(labels) else float("nan")
+    report = classification_report(labels, logits.argmax(1), dataset.info.class_names, logits)
+    return EvalResult(split, loss, logits, labels, report)
+
+
+def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
+    """eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json (atomic each)."""
+    out = Path(run_dir) / "eval" / result.split
+    out.mkdir(parents=True, exist_ok=True)
+    predictions = pd.DataFrame({
+        "index": range(len(result.y_true)),
+        "y_true": result.y_true.tolist(),
+        "y_pred": result.y_pred.tolist(),
+        "confidence": [round(c, 6) for c in result.confidence.tolist()],
+    })
+    atomic_write_text(out / "predictions.csv", _csv(predictions, index=False))
+    atomic_write_text(out / "confusion.csv", _csv(result.report.confusion_frame(), index=True))
+    atomic_write_text(out / "per_class.csv", _csv(result.report.per_class_frame(), index=False))
+    atomic_write_json(out / "summary.json", {**result.summary(), "checkpoint": checkpoint})
+    return out
+
+
+def _csv(frame: pd.DataFrame, index: bool) -> str:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=index)
+    return buf.getvalue()
+
+
+def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = "best",
+                 device: str = "auto", data_root: str | None = None) -> dict:
+    """Recompute eval/<split>/ of a run from one of its checkpoints; return the summary."""
+    run_dir = Path(run_dir)
+    if checkpoint not in ("best", "last"):
+        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+    if split not in ("test", "val"):
+        raise RunError(f"unknown split {split!r}; choose test or val")
+    if not (run_dir / "config.json").is_file():
+        raise RunError(f"{run_dir} is not a run folder (no config.json)")
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location=dev)
+    model, config, _ = model_from_checkpoint(ckpt)
+    dataset = load_dataset(config.dataset, data_root=data_root or config.data_root,
+                           image_size=config.image_size, val_fraction=config.val_fraction,
+                           seed=config.seed)
+    result = evaluate_model(model.to(dev), dataset, split, dev)
+    write_eval(run_dir, result, checkpoint)
+    return {**result.summary(), "checkpoint": checkpoint}

@@ -1,0 +1,324 @@
+"""The run store: one folder per run under the runs folder, and the callback that fills it.
+
+Layout (README, "Run directory"): config.json, status.json, metrics.jsonl, checkpoints/,
+eval/<split>/. JSON and CSV files are replaced atomically; metrics.jsonl is append-only,
+one whole line per write, so at worst a crash leaves a torn last line, which readers skip.
+A run whose status says running but whose process is gone is reported as interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import atomic_write_json, atomic_write_text, fsync_dir
+from .errors import RunError
+from .events import Callback, TrainState
+
+RUNS_ENV = "RESNET_WORKBENCH_RUNS"
+STATES = ("queued", "running", "completed", "failed", "stopped", "interrupted")
+ACTIVE_STATES = ("queued", "running")
+METRIC_COLUMNS = ["split", "epoch", "step", "loss", "accuracy"]
+STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
+# A running run on another machine is presumed dead when its heartbeat is older than this.
+STALE_AFTER_S = 15 * 60
+HEARTBEAT_EVERY_S = 10.0
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(RUNS_ENV) or "runs")
+
+
+def validate_run_id(run_id: str) -> str:
+    """Refuse ids that could leave the runs folder (``..``, slashes, absolute paths)."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+        raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    return run_id
+
+
+def new_run_id(dataset: str, arch: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{dataset}-{arch}-{secrets.token_hex(2)}"
+
+
+def create_run_dir(runs_dir: str | Path, dataset: str, arch: str) -> Path:
+    """A new, empty, uniquely named run folder (mkdir is the lock: two callers never share)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        path = runs_dir / new_run_id(dataset, arch)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        (path / "checkpoints").mkdir()
+        return path
+    raise RunError(f"could not create a unique run folder in {runs_dir}")
+
+
+# --------------------------------------------------------------------------- status
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"{path} is not valid JSON ({e})") from e
+
+
+def read_status(run_dir: Path) -> dict:
+    return read_json(Path(run_dir) / "status.json")
+
+
+def write_status(run_dir: Path, **fields) -> dict:
+    """Merge ``fields`` into status.json (atomically) and return the new status."""
+    status = read_status(run_dir)
+    status.update(fields)
+    status["updated_at"] = now_iso()
+    atomic_write_json(Path(run_dir) / "status.json", status)
+    return status
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(status: dict) -> bool:
+    """A running/queued status with nobody behind it any more."""
+    if status.get("state") not in ACTIVE_STATES:
+        return False
+    if status.get("host") == socket.gethostname() and status.get("pid"):
+        return not process_alive(int(status["pid"]))
+    updated = status.get("updated_at")
+    if not updated:
+        return True
+    age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(updated)
+    return age.total_seconds() > STALE_AFTER_S
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """One os.write per line, so concurrent readers never see a line split across writes."""
+    line = (json.dumps(record) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Every complete line; a torn or garbled line (a crash mid-write) is skipped with a warning."""
+    records, bad = [], 0
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            bad += 1
+    if bad:
+        warnings.warn(f"{path}: skipped {bad} unreadable line(s) (torn by a crash?)", stacklevel=2)
+    return records
+
+
+def truncate_metrics(path: Path, step: int, epoch: int) -> None:
+    """Keep only lines a checkpoint at (epoch, step) covers: resuming never duplicates a line."""
+    kept = [r for r in read_jsonl(path)
+            if r.get("step", 0) <= step and not (r.get("split") != "train" and r.get("epoch", 0) > epoch)
+            and r.get("split") != "test"]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+# --------------------------------------------------------------------------- writer
+
+
+class RunWriter(Callback):
+    """Writes status.json and metrics.jsonl as training goes (checkpoints are the trainer's)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self._last_heartbeat = 0.0
+
+    def on_train_start(self, state: TrainState) -> None:
+        status = read_status(self.run_dir)
+        write_status(self.run_dir, state="running", error=None,
+                     created_at=status.get("created_at") or now_iso(),
+                     started_at=now_iso(), ended_at=None, epoch=state.epoch, step=state.step,
+                     total_steps=state.total_steps, pid=os.getpid(), host=socket.gethostname())
+
+    def on_step_end(self, state: TrainState, logs: dict | None) -> None:
+        if logs is not None:
+            append_jsonl(self.metrics_path, logs)
+        if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY_S:
+            self._last_heartbeat = time.monotonic()
+            write_status(self.run_dir, epoch=state.epoch, step=state.step)
+
+    def on_eval_end(self, state: TrainState, split: str, logs: dict) -> None:
+        append_jsonl(self.metrics_path, logs)
+
+    def on_epoch_end(self, state: TrainState, logs: dict) -> None:
+        write_status(self.run_dir, epoch=state.epoch, step=state.step,
+                     best_val_accuracy=state.best_val_accuracy)
+
+    def on_train_end(self, state: TrainState, outcome: str) -> None:
+        write_status(self.run_dir, state=outcome, ended_at=now_iso(), epoch=state.epoch,
+                     step=state.step, best_val_accuracy=state.best_val_accuracy,
+                     error=state.stop_reason or None)
+
+    def on_exception(self, state: TrainState, error: BaseException) -> None:
+        interrupted = isinstance(error, KeyboardInterrupt)
+        message = "interrupted" if interrupted else (str(error).splitlines() or [type(error).__name__])[0]
+        write_status(self.run_dir, state="interrupted" if interrupted else "failed",
+                     error=message, ended_at=now_iso(), epoch=state.epoch, step=state.step)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Run:
+    """A handle on one run folder; every read goes to the files, nothing is cached."""
+
+    dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def config(self) -> dict:
+        return read_json(self.dir / "config.json")
+
+    @property
+    def status(self) -> dict:
+        status = read_status(self.dir)
+        if is_stale(status):
+            status = {**status, "state": "interrupted"}
+        return status
+
+    def metrics(self) -> pd.DataFrame:
+        """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
+        records = read_jsonl(self.dir / "metrics.jsonl")
+        return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
+
+    def summary(self, split: str = "test") -> dict:
+        return read_json(self.dir / "eval" / split / "summary.json")
+
+    def per_class(self, split: str = "test") -> pd.DataFrame:
+        return pd.read_csv(self.dir / "eval" / split / "per_class.csv")
+
+    def confusion(self, split: str = "test") -> pd.DataFrame:
+        return pd.read_csv(self.dir / "eval" / split / "confusion.csv", index_col=0)
+
+    def predictions(self, split: str = "test") -> pd.DataFrame:
+        return pd.read_csv(self.dir / "eval" / split / "predictions.csv")
+
+    def checkpoint_path(self, which: str = "best") -> Path:
+        if which not in ("best", "last"):
+            raise RunError(f"unknown checkpoint {which!r}; choose best or last")
+        return self.dir / "checkpoints" / f"{which}.pt"
+
+
+class RunStore:
+    """Every run under one runs folder: list, read, mark stale runs interrupted, delete."""
+
+    def __init__(self, runs_dir: str | Path | None = None) -> None:
+        self.root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+
+    def path(self, run_id: str) -> Path:
+        path = (self.root / validate_run_id(run_id)).resolve()
+        if path.parent != self.root.resolve():
+            raise RunError(f"run id {run_id!r} points outside the runs folder {self.root}")
+        return path
+
+    def get(self, run_id: str) -> Run:
+        path = self.path(run_id)
+        if not (path / "config.json").is_file():
+            raise RunError(f"no run {run_id!r} in {self.root}")
+        return Run(path)
+
+    def runs(self) -> list[Run]:
+        if not self.root.is_dir():
+            return []
+        found = [Run(p) for p in self.root.iterdir()
+                 if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / "config.json").is_file()]
+        return sorted(found, key=lambda r: r.id, reverse=True)
+
+    def mark_interrupted(self) -> list[str]:
+        """Write state=interrupted for every stale running/queued run; return their ids."""
+        marked = []
+        for run in self.runs():
+            status = read_status(run.dir)
+            if is_stale(status):
+                write_status(run.dir, state="interrupted", ended_at=status.get("ended_at") or now_iso(),
+                             error="the process running it ended without finishing")
+                marked.append(run.id)
+        return marked
+
+    def table(self) -> pd.DataFrame:
+        """One row per run, newest first: id, state, dataset, arch, epochs, accuracies, time."""
+        rows = []
+        for run in self.runs():
+            try:
+                config, status = run.config, run.status
+                test = run.summary("test")
+            except RunError:
+                continue
+            rows.append({
+                "run_id": run.id,
+                "state": status.get("state", "unknown"),
+                "dataset": config.get("dataset"),
+                "arch": config.get("arch"),
+                "residual": config.get("residual"),
+                "epoch": status.get("epoch"),
+                "step": status.get("step"),
+                "best_val_accuracy": status.get("best_val_accuracy"),
+                "test_accuracy": test.get("accuracy"),
+                "created_at": status.get("created_at"),
+            })
+        columns = ["run_id", "state", "dataset", "arch", "residual", "epoch", "step",
+                   "best_val_accuracy", "test_accuracy", "created_at"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder; refused while the run is queued or running."""
+        run = self.get(run_id)
+        if run.status.get("state") in ACTIVE_STATES:
+            raise RunError(f"run {run_id} is {run.status['state']}; stop it before deleting")
+        # Rename first so a half-deleted folder never looks like a run.
+        trash = run.dir.with_name(f".deleting-{run.id}-{secrets.token_hex(2)}")
+        os.replace(run.dir, trash)
+        fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)

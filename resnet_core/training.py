@@ -1,0 +1,480 @@
+"""The training loop: ``train(TrainConfig)`` and ``resume(run_dir)``.
+
+One run = one folder (runs.py). The loop keeps the host out of the way: loss and accuracy
+are accumulated on the device and read once per ``log_every`` steps, which is also when a
+non-finite loss is caught (naming the exact step). A checkpoint at every epoch end holds
+everything needed to continue bit for bit: model, optimizer, scheduler, grad scaler, the
+augmentation generator, every global RNG, and the position inside the epoch (a stop
+request can end a run mid-epoch; the sample order of an epoch is derived from the seed and
+the epoch number, so it need not be stored).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import random
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import Tensor, nn
+
+from . import __version__
+from .atomic import atomic_write_json
+from .checkpoint import (
+    capture_rng_states,
+    load_checkpoint,
+    model_from_checkpoint,
+    restore_rng_states,
+    save_checkpoint,
+)
+from .config import TrainConfig, resolve_amp, resolve_device
+from .data import BatchLoader, Dataset, load_dataset
+from .errors import ConfigError, RunError, TrainingFailed
+from .evaluation import autocast_context, evaluate_model, write_eval
+from .events import Callback, ProgressBar, TrainState
+from .models import ResNet, build_model, count_parameters
+from .runs import (
+    STOP_FILE,
+    Run,
+    RunWriter,
+    create_run_dir,
+    default_runs_dir,
+    now_iso,
+    truncate_metrics,
+    write_status,
+)
+
+# ----------------------------------------------------------------------------- public API
+
+
+def train(config: TrainConfig, *, callbacks: Iterable[Callback] = (), progress: bool = True,
+          stop: threading.Event | None = None, dataset: Dataset | None = None,
+          run_dir: str | Path | None = None) -> Run:
+    """Train a new run to the end (blocking) and return it.
+
+    ``stop``: set it (from another thread or a signal handler) to stop after the current step.
+    ``run_dir``: an existing, empty run folder to fill (the dashboard's queue creates one).
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    resolve_amp(config.amp, device)  # fail on a bad combination before any work
+    if dataset is None:
+        dataset = load_dataset_for(config)
+    check_fits(config, dataset)
+    if run_dir is None:
+        runs_dir = Path(config.runs_dir) if config.runs_dir else default_runs_dir()
+        run_dir = create_run_dir(runs_dir, config.dataset, config.arch)
+    trainer = Trainer(config, Path(run_dir), dataset, device, callbacks, progress, stop)
+    return trainer.fit()
+
+
+def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | None = None,
+           callbacks: Iterable[Callback] = (), progress: bool = True,
+           stop: threading.Event | None = None, device: str | None = None,
+           data_root: str | None = None) -> Run:
+    """Continue a stopped, interrupted or failed run from checkpoints/last.pt.
+
+    ``epochs`` / ``max_steps`` set the new total budget (not extra epochs); without them the
+    run finishes its original budget. With the original budget, a resumed run ends exactly
+    where an uninterrupted one would have (same metrics, bit for bit, on the CPU).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise RunError(f"{run_dir} is not a run folder (no config.json)")
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    config = TrainConfig.from_dict(ckpt["config"])
+    if epochs is not None and max_steps is not None:
+        raise ConfigError("give either epochs or max_steps, not both")
+    if epochs is not None:
+        config.epochs, config.max_steps = epochs, None
+    if max_steps is not None:
+        config.epochs, config.max_steps = None, max_steps
+    if device is not None:
+        config.device = device
+    if data_root is not None:
+        config.data_root = data_root
+    config.validate()
+    dev = resolve_device(config.device)
+    dataset = load_dataset_for(config)
+    trainer = Trainer(config, run_dir, dataset, dev, callbacks, progress, stop, resume_from=ckpt)
+    return trainer.fit()
+
+
+def load_dataset_for(config: TrainConfig) -> Dataset:
+    return load_dataset(config.dataset, data_root=config.data_root, download=config.download,
+                        image_size=config.image_size, val_fraction=config.val_fraction,
+                        seed=config.seed)
+
+
+def check_fits(config: TrainConfig, dataset: Dataset) -> None:
+    n = len(dataset.train)
+    if config.batch_size > n:
+        raise ConfigError(f"batch size {config.batch_size} is larger than the training split "
+                          f"({n} images); use at most {n}")
+
+
+def model_for(config: TrainConfig, dataset: Dataset) -> ResNet:
+    info = dataset.info
+    return build_model(config.arch, info.num_classes, info.channels, residual=config.residual,
+                       norm=config.norm, activation=config.activation, stem=config.stem,
+                       input_size=info.image_size)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, run_dir: Path, dataset: Dataset, device: torch.device,
+                 callbacks: Iterable[Callback], progress: bool, stop: threading.Event | None,
+                 resume_from: dict | None = None) -> None:
+        self.config, self.run_dir, self.dataset, self.device = config, run_dir, dataset, device
+        self.stop = stop
+        self.resume_from = resume_from
+        self.autocast_dtype = resolve_amp(config.amp, device)
+        self.callbacks: list[Callback] = [RunWriter(run_dir), *callbacks]
+        if progress:
+            self.callbacks.append(ProgressBar())
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        c = self.config
+        if c.num_threads:
+            torch.set_num_threads(c.num_threads)
+        if c.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if self.device.type == "cuda":
+            # cuDNN picks the fastest kernels for our fixed shapes; off when determinism matters.
+            torch.backends.cudnn.benchmark = not c.deterministic
+        seed_everything(c.seed)
+        self.model = model_for(c, self.dataset).to(self.device)
+        if c.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
+                                  batch_size=c.batch_size, channels_last=c.channels_last,
+                                  num_workers=c.num_workers)
+        self.steps_per_epoch = self.loader.num_batches(drop_last=True)
+        epochs = c.resolved_epochs()
+        self.total_steps = c.max_steps if c.max_steps is not None else epochs * self.steps_per_epoch
+        self.optimizer = make_optimizer(c, self.model)
+        self.scheduler = make_scheduler(c, self.optimizer, self.steps_per_epoch, self.total_steps)
+        # The scaler only matters for fp16 on CUDA; it is kept (disabled) otherwise so that
+        # every checkpoint has the same shape.
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.autocast_dtype == torch.float16)
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(c.seed + 1)
+        self.state = TrainState(run_dir=self.run_dir, total_steps=self.total_steps,
+                                steps_per_epoch=self.steps_per_epoch,
+                                total_epochs=math.ceil(self.total_steps / self.steps_per_epoch))
+        self.step_in_epoch = 0
+        self._reset_accumulators()
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+        self._write_config()
+
+    def _reset_accumulators(self) -> None:
+        zero = torch.zeros((), device=self.device)
+        self.acc = {"loss_sum": zero.clone(), "correct": zero.clone(), "count": zero.clone()}
+        self.step_losses = torch.zeros(self.config.log_every, device=self.device)
+        self.steps_in_interval = 0
+        self.interval_started = time.perf_counter()
+
+    def _write_config(self) -> None:
+        """config.json: every resolved setting, the data contract, device and versions."""
+        info = self.dataset.info
+        resolved = self.config.to_dict()
+        resolved["epochs"] = None if self.config.max_steps is not None else self.config.resolved_epochs()
+        resolved["data_root"] = str(Path(self.config.data_root).expanduser().resolve())
+        atomic_write_json(self.run_dir / "config.json", {
+            **resolved,
+            "device": str(self.device),
+            "device_name": device_name(self.device),
+            "class_names": info.class_names,
+            "input_shape": [info.channels, info.image_size, info.image_size],
+            "mean": info.mean,
+            "std": info.std,
+            "preprocessing": info.to_dict(),
+            "world_size": 1,
+            "num_parameters": count_parameters(self.model),
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "train_size": len(self.dataset.train),
+            "val_size": len(self.dataset.val),
+            "test_size": len(self.dataset.test),
+            "skipped_files": len(self.dataset.skipped_files),
+            "versions": versions(),
+        })
+        if not (self.run_dir / "status.json").exists():
+            write_status(self.run_dir, state="queued", created_at=now_iso(), error=None,
+                         started_at=None, ended_at=None, epoch=0, step=0)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def _checkpoint_state(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "preprocessing": self.dataset.info.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": {**capture_rng_states(), "augment": self.augment_generator.get_state()},
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "step_in_epoch": self.step_in_epoch,
+            "best_val_accuracy": self.state.best_val_accuracy,
+            "accumulators": {k: v.clone() for k, v in self.acc.items()},
+            "step_losses": self.step_losses.clone(),
+            "steps_in_interval": self.steps_in_interval,
+            "saved_at": now_iso(),
+        }
+
+    def _save(self, which: str, state: dict) -> None:
+        path = self.run_dir / "checkpoints" / f"{which}.pt"
+        save_checkpoint(path, state)
+        for cb in self.callbacks:
+            cb.on_checkpoint(self.state, path)
+
+    def _restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        restore_rng_states(ckpt["rng"])
+        self.augment_generator.set_state(ckpt["rng"]["augment"].cpu())
+        self.state.epoch, self.state.step = ckpt["epoch"], ckpt["step"]
+        self.step_in_epoch = ckpt["step_in_epoch"]
+        self.state.best_val_accuracy = ckpt["best_val_accuracy"]
+        self.acc = {k: v.to(self.device) for k, v in ckpt["accumulators"].items()}
+        self.step_losses = ckpt["step_losses"].to(self.device)
+        self.steps_in_interval = ckpt["steps_in_interval"]
+        # Lines written after this checkpoint (by a run that was killed) would repeat.
+        truncate_metrics(self.run_dir / "metrics.jsonl", self.state.step, self.state.epoch)
+        for stale in ("test",):
+            (self.run_dir / "eval" / stale / "summary.json").unlink(missing_ok=True)
+        if self.state.step >= self.total_steps:
+            raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
+                              f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def fit(self) -> Run:
+        self._setup()
+        state = self.state
+        try:
+            self._emit("on_train_start", state)
+            outcome = self._loop()
+            self._finish(outcome)
+            self._emit("on_train_end", state, outcome)
+        except BaseException as e:
+            error = self._explain(e)
+            self._emit("on_exception", state, error)
+            if error is e:
+                raise
+            raise error from e
+        return Run(self.run_dir)
+
+    def _loop(self) -> str:
+        c, state = self.config, self.state
+        self.model.train()
+        while state.step < self.total_steps:
+            self._emit("on_epoch_start", state)
+            epoch_order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
+                                         .manual_seed(c.seed * 1_000_003 + state.epoch))
+            batches = self.loader.batches(
+                epoch_order, drop_last=True, start=self.step_in_epoch,
+                augment_generator=self.augment_generator if c.augment else None)
+            for x, y in batches:
+                self._train_step(x, y)
+                self.step_in_epoch += 1
+                state.step += 1
+                end_of_epoch = self.step_in_epoch == self.steps_per_epoch
+                done = state.step >= self.total_steps
+                logs = None
+                if self.steps_in_interval == c.log_every or end_of_epoch or done:
+                    logs = self._flush_train_metrics()
+                self._emit("on_step_end", state, logs)
+                if done:
+                    break
+                if self._stop_requested():
+                    self._save("last", self._checkpoint_state())
+                    return "stopped"
+            self._end_epoch()
+        return "completed"
+
+    def _train_step(self, x: Tensor, y: Tensor) -> None:
+        with autocast_context(self.device, self.autocast_dtype):
+            logits = self.model(x)
+            loss = compute_loss(self.config, logits, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        # Accumulate on the device; no .item() here (it would sync a GPU every step).
+        with torch.no_grad():
+            loss = loss.detach().float()
+            self.step_losses[self.steps_in_interval] = loss
+            self.acc["loss_sum"] += loss * len(y)
+            self.acc["correct"] += (logits.argmax(1) == y).sum()
+            self.acc["count"] += len(y)
+        self.steps_in_interval += 1
+
+    def _flush_train_metrics(self) -> dict:
+        """Read the interval's accumulators once; fail on a non-finite loss, naming its step."""
+        losses = self.step_losses[: self.steps_in_interval].cpu()
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            step = self.state.step - self.steps_in_interval + int(bad[0]) + 1
+            raise TrainingFailed(
+                f"loss became {float(losses[bad[0]]):.4g} at step {step} (lr {self._lr():.3g}); "
+                "try a lower learning rate (--lr) or gradient clipping (--grad-clip); "
+                "the last good checkpoint is kept")
+        count = float(self.acc["count"])
+        elapsed = time.perf_counter() - self.interval_started
+        logs = {
+            "split": "train",
+            "epoch": self.state.epoch + 1,
+            "step": self.state.step,
+            "loss": float(self.acc["loss_sum"]) / count,
+            "accuracy": float(self.acc["correct"]) / count,
+            "lr": self._lr(),
+            "images_per_sec": count / elapsed if elapsed > 0 else None,
+            "elapsed_s": round(elapsed, 4),
+        }
+        self._reset_accumulators()
+        return logs
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _end_epoch(self) -> None:
+        state = self.state
+        state.epoch += 1
+        self.step_in_epoch = 0
+        result = evaluate_model(self.model, self.dataset, "val", self.device,
+                                channels_last=self.config.channels_last,
+                                autocast_dtype=self.autocast_dtype)
+        logs = {"split": "val", "epoch": state.epoch, "step": state.step,
+                "loss": result.loss, "accuracy": result.report.accuracy}
+        self._emit("on_eval_end", state, "val", logs)
+        improved = state.best_val_accuracy is None or result.report.accuracy > state.best_val_accuracy
+        if improved:
+            state.best_val_accuracy = result.report.accuracy
+        ckpt = self._checkpoint_state()
+        self._save("last", ckpt)
+        if improved:
+            self._save("best", ckpt)
+        self._emit("on_epoch_end", state, logs)
+        self.interval_started = time.perf_counter()  # evaluation time is not training speed
+
+    def _finish(self, outcome: str) -> None:
+        """Evaluate the best checkpoint on the test split (also when stopped, if one exists)."""
+        best = self.run_dir / "checkpoints" / "best.pt"
+        if not best.exists():
+            return
+        model, _, _ = model_from_checkpoint(load_checkpoint(best, map_location=self.device))
+        model = model.to(self.device)
+        if self.config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        result = evaluate_model(model, self.dataset, "test", self.device,
+                                channels_last=self.config.channels_last,
+                                autocast_dtype=self.autocast_dtype)
+        write_eval(self.run_dir, result, "best")
+        logs = {"split": "test", "epoch": self.state.epoch, "step": self.state.step,
+                "loss": result.loss, "accuracy": result.report.accuracy}
+        self._emit("on_eval_end", self.state, "test", logs)
+
+    def _stop_requested(self) -> bool:
+        state = self.state
+        if self.stop is not None and self.stop.is_set():
+            state.should_stop = True
+        if (self.run_dir / STOP_FILE).exists():
+            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+            state.should_stop = True
+        return state.should_stop
+
+    def _explain(self, e: BaseException) -> BaseException:
+        """Turn device out-of-memory into a message that says what to change."""
+        if isinstance(e, torch.OutOfMemoryError):
+            return TrainingFailed(
+                f"out of memory on {self.device} at batch size {self.config.batch_size}; "
+                "try a smaller --batch-size")
+        return e
+
+    def _emit(self, event: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(*args)
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:
+    if config.loss == "mse":
+        # Squared error between the softmax output and the one-hot target, as the seed
+        # article describes; cross-entropy trains faster and is the default.
+        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
+        return F.mse_loss(F.softmax(logits, dim=1), target)
+    return F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov and config.momentum > 0,
+                               weight_decay=config.weight_decay)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
+                   total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+    """A per-step schedule. onecycle is torch's OneCycleLR (its own warmup); the others get a
+    linear warmup of ``warmup_epochs`` and then: constant, step decay, or cosine to zero."""
+    if config.scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
+                                                   total_steps=total_steps)
+    warmup = min(round(config.warmup_epochs * steps_per_epoch), max(0, total_steps - 1))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if config.scheduler == "step":
+            return config.step_gamma ** (step // (config.step_size_epochs * steps_per_epoch))
+        if config.scheduler == "cosine":
+            progress = (step - warmup) / max(1, total_steps - warmup)
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def versions() -> dict:
+    return {"resnet_core": __version__, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "python": platform.python_version(),
+            "numpy": np.__version__, "cuda": torch.version.cuda}
