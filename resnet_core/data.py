@@ -461,7 +461,9 @@ class BatchLoader:
         order = torch.arange(len(self.split)) if order is None else order
         n_batches = self.num_batches(drop_last)
         order = order[: n_batches * self.batch_size] if drop_last else order
-        chunks = order[start * self.batch_size:].split(self.batch_size)
+        # (An empty tensor splits into one empty chunk, hence the filter: resuming exactly at
+        # an epoch's end must yield no batch at all.)
+        chunks = tuple(c for c in order[start * self.batch_size:].split(self.batch_size) if len(c))
         for idx, raw in zip(chunks, self._raw_batches(chunks), strict=True):
             labels = self.labels[idx.to(self.device)]
             if augment_generator is not None:
@@ -482,8 +484,21 @@ class BatchLoader:
             yield images.to(self.device, non_blocking=True)
 
     def normalize(self, images: Tensor) -> Tensor:
-        x = (images.float() / 255.0 - self.mean) / self.std
+        x = normalize(images, self.mean, self.std)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+
+def normalize(images: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """uint8 (N, C, H, W) -> float, per-channel standardised: what every model here eats."""
+    return (images.float() / 255.0 - mean) / std
+
+
+def preprocess(sources: list, info: DatasetInfo) -> Tensor:
+    """Image files or PIL images -> the normalised batch a model trained on ``info`` expects."""
+    images = torch.stack([decode_image(s, info) for s in sources])
+    mean = torch.tensor(info.mean).view(1, -1, 1, 1)
+    std = torch.tensor(info.std).view(1, -1, 1, 1)
+    return normalize(images, mean, std)
 
 
 def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator) -> Tensor:

@@ -10,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor, nn
 
 from .atomic import atomic_write_json, atomic_write_text
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import resolve_device
-from .data import BatchLoader, Dataset, load_dataset
-from .errors import RunError
+from .data import BatchLoader, Dataset, load_dataset, preprocess
+from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
 
 EVAL_BATCH_SIZE = 256
@@ -119,3 +120,27 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
     result = evaluate_model(model.to(dev), dataset, split, dev)
     write_eval(run_dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}
+
+
+@torch.no_grad()
+def predict_images(run_dir: str | Path, sources: list, *, checkpoint: str = "best",
+                   top_k: int = 3) -> list[list[tuple[str, float]]]:
+    """Top-k (class name, probability) for each image file or PIL image, using the run's
+    preprocessing contract (the same decode and normalisation as training and evaluation)."""
+    run_dir = Path(run_dir)
+    if checkpoint not in ("best", "last"):
+        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+    model, _, info = model_from_checkpoint(
+        load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt"))
+    batch = []
+    for source in sources:
+        try:
+            batch.append(preprocess([source], info))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+            name = getattr(source, "filename", None) or source
+            raise DataError(f"{name} is not an image this tool can read (PNG, JPEG, BMP, GIF, "
+                            f"TIFF, WebP): {e}") from e
+    probs = F.softmax(model(torch.cat(batch)).float(), dim=1)
+    top = probs.topk(min(top_k, info.num_classes), dim=1)
+    return [[(info.class_names[i], float(p)) for p, i in zip(ps.tolist(), idx.tolist(), strict=True)]
+            for ps, idx in zip(top.values, top.indices, strict=True)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -24,6 +25,7 @@ class TrainState:
     epoch: int = 0  # completed epochs
     step: int = 0  # completed optimizer steps
     best_val_accuracy: float | None = None
+    model: Any = None  # the nn.Module being trained (for diagnostics; do not replace it)
     should_stop: bool = False  # set by a callback (or a STOP file / signal) to end after this step
     stop_reason: str = ""
     extra: dict = field(default_factory=dict)

@@ -66,7 +66,8 @@ def confusion_matrix(y_true: Tensor, y_pred: Tensor, num_classes: int) -> Tensor
 
 
 def _safe_divide(num: Tensor, den: Tensor) -> Tensor:
-    return torch.where(den > 0, num / den.clamp_min(1), torch.zeros_like(num))
+    safe = torch.where(den > 0, den, torch.ones_like(den))
+    return torch.where(den > 0, num / safe, torch.zeros_like(num))
 
 
 def classification_report(

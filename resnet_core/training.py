@@ -178,7 +178,8 @@ class Trainer:
         self.augment_generator = torch.Generator(device=self.device).manual_seed(c.seed + 1)
         self.state = TrainState(run_dir=self.run_dir, total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
-                                total_epochs=math.ceil(self.total_steps / self.steps_per_epoch))
+                                total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
+                                model=self.model)
         self.step_in_epoch = 0
         self._reset_accumulators()
         if self.resume_from is not None:

@@ -1,0 +1,201 @@
+"""Command line: ``python -m resnet_core train|evaluate|predict|runs ...``.
+
+A user's mistake (an unknown name, a number out of range, a missing dataset) exits with
+status 2 and one line on stderr that says what was wrong and what is accepted, never a
+traceback. ``train`` prints the run folder as the last line of stdout, so scripts can do
+``RUN=$(python -m resnet_core train ... | tail -n1)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .config import (
+    AMP_MODES,
+    DATASETS,
+    DEVICES,
+    LOSSES,
+    OPTIMIZERS,
+    SCHEDULERS,
+    TrainConfig,
+)
+from .errors import TrainingFailed, WorkbenchError
+from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
+
+EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 1, 2, 130
+# Flags that still apply when continuing a run (the rest come from its saved config).
+RESUME_FLAGS = {"resume", "epochs", "max_steps", "device", "data_root", "quiet"}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus where to get help), not a usage dump."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
+                           metavar="{train,evaluate,predict,runs}")
+    s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
+
+    t = sub.add_parser("train", help="train a new run, or continue one with --resume")
+    t.add_argument("--dataset", choices=DATASETS, default=s)
+    t.add_argument("--arch", choices=ARCHS, default=s)
+    t.add_argument("--epochs", type=int, default=s, help="default: a per-dataset preset")
+    t.add_argument("--max-steps", type=int, default=s, help="optimizer steps instead of epochs")
+    t.add_argument("--batch-size", type=int, default=s)
+    t.add_argument("--lr", type=float, default=s, help="peak learning rate (default 0.1)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=s)
+    t.add_argument("--momentum", type=float, default=s)
+    t.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=s)
+    t.add_argument("--weight-decay", type=float, default=s)
+    t.add_argument("--scheduler", choices=SCHEDULERS, default=s)
+    t.add_argument("--warmup-epochs", type=float, default=s)
+    t.add_argument("--loss", choices=LOSSES, default=s)
+    t.add_argument("--label-smoothing", type=float, default=s)
+    t.add_argument("--grad-clip", type=float, default=s, help="max gradient norm")
+    t.add_argument("--seed", type=int, default=s)
+    t.add_argument("--deterministic", action="store_true", default=s)
+    t.add_argument("--plain", dest="residual", action="store_false", default=s,
+                   help="train the plain twin: the same net without shortcut connections")
+    t.add_argument("--norm", choices=NORMS, default=s)
+    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=s)
+    t.add_argument("--stem", choices=STEMS, default=s)
+    t.add_argument("--data-root", default=s, help="folder with the dataset files (default ./data)")
+    t.add_argument("--download", action="store_true", default=s)
+    t.add_argument("--image-size", type=int, default=s)
+    t.add_argument("--val-fraction", type=float, default=s)
+    t.add_argument("--no-augment", dest="augment", action="store_false", default=s)
+    t.add_argument("--device", choices=DEVICES, default=s)
+    t.add_argument("--amp", choices=AMP_MODES, default=s)
+    t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
+    t.add_argument("--threads", dest="num_threads", type=int, default=s)
+    t.add_argument("--workers", dest="num_workers", type=int, default=s)
+    t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
+    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
+    t.add_argument("--name", dest="run_name", default=s)
+    t.add_argument("--resume", metavar="RUN_DIR", default=s,
+                   help="continue a stopped or interrupted run from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", default=s, help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="recompute eval/<split>/ of a run from a checkpoint")
+    e.add_argument("run_dir")
+    e.add_argument("--split", choices=("test", "val"), default="test")
+    e.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    e.add_argument("--device", choices=DEVICES, default="auto")
+    e.add_argument("--data-root", default=None)
+
+    pr = sub.add_parser("predict", help="classify image files with a trained run")
+    pr.add_argument("run_dir")
+    pr.add_argument("images", nargs="+", metavar="IMAGE")
+    pr.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    pr.add_argument("--top-k", type=int, default=3)
+
+    r = sub.add_parser("runs", help="list the runs in the runs folder")
+    r.add_argument("--runs-dir", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TrainingFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .training import resume, train  # torch import is slow; keep --help fast
+
+    given = vars(args).copy()
+    given.pop("command")
+    quiet = given.pop("quiet", False)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    if "resume" in given:
+        extra = sorted(set(given) - RESUME_FLAGS)
+        if extra:
+            flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+            raise WorkbenchError(f"with --resume only --epochs, --max-steps, --device and "
+                                 f"--data-root apply (the rest is the run's saved config); got {flags}")
+        run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
+    else:
+        run = train(TrainConfig(**given), progress=not quiet, stop=stop)
+    status = run.status
+    test = run.summary("test")
+    if test:
+        print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} "
+              f"(best val accuracy {status.get('best_val_accuracy', 0):.4f}, "
+              f"{status.get('epoch')} epochs, {status.get('step')} steps)")
+    if status.get("state") == "stopped":
+        print(f"stopped at step {status.get('step')}; continue with: "
+              f"python -m resnet_core train --resume {run.dir}", file=sys.stderr)
+    print(run.dir)
+    return EXIT_STOPPED if status.get("state") == "stopped" else 0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """First Ctrl-C / SIGTERM: checkpoint and stop after this step. A second one: abort now."""
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this step (press Ctrl-C again to abort)...", file=sys.stderr)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_run
+    from .runs import Run
+
+    summary = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint,
+                           device=args.device, data_root=args.data_root)
+    run = Run(Path(args.run_dir))
+    print(run.per_class(args.split).to_string(index=False, float_format="%.4f"))
+    print(f"\n{args.split} ({args.checkpoint}.pt, {summary['num_samples']} images): "
+          f"accuracy {summary['accuracy']:.4f}, macro F1 {summary['macro_f1']:.4f}, "
+          f"weighted F1 {summary['weighted_f1']:.4f}")
+    print(Path(args.run_dir) / "eval" / args.split)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .evaluation import predict_images
+
+    if args.top_k < 1:
+        raise WorkbenchError(f"--top-k must be at least 1, got {args.top_k}")
+    results = predict_images(args.run_dir, args.images, checkpoint=args.checkpoint,
+                             top_k=args.top_k)
+    for path, top in zip(args.images, results, strict=True):
+        ranked = ", ".join(f"{name} {p:.3f}" for name, p in top)
+        print(f"{path}: {top[0][0]}  ({ranked})")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import RunStore
+
+    store = RunStore(args.runs_dir)
+    table = store.table()
+    if table.empty:
+        print(f"no runs in {store.root}")
+        return 0
+    table = table.drop(columns=["step", "residual"])
+    print(table.to_string(index=False, float_format="%.4f", na_rep="-"))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "runs": cmd_runs}

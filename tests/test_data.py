@@ -1,0 +1,123 @@
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from resnet_core.data import BatchLoader, augment, decode_image, load_dataset, make_shapes
+from resnet_core.errors import DataError
+
+
+def test_digits_splits_are_fixed_disjoint_and_stratified():
+    a = load_dataset("digits", seed=0)
+    b = load_dataset("digits", seed=1)
+    assert a.info.channels == 1 and a.info.image_size == 8 and a.info.num_classes == 10
+    assert len(a.train) + len(a.val) + len(a.test) == 1797
+    # The test split does not depend on the run's seed; validation does.
+    assert torch.equal(a.test.images, b.test.images)
+    assert not torch.equal(a.val.images, b.val.images)
+    assert torch.bincount(a.val.labels).min() >= 10  # every class is in validation
+    train_rows = {tuple(x.flatten().tolist()) for x in a.train.images}
+    assert not any(tuple(x.flatten().tolist()) in train_rows for x in a.val.images[:50])
+    assert a.info.hflip is False  # a mirrored 3 is not a 3
+
+
+def test_shapes_are_deterministic_with_masks_where_drawn():
+    a, b = make_shapes(40, seed=3), make_shapes(40, seed=3)
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    assert a.images.shape == (40, 3, 32, 32) and a.masks.shape == (40, 32, 32)
+    inside = a.images.float().mean(1)[a.masks].mean()
+    outside = a.images.float().mean(1)[~a.masks].mean()
+    assert inside > outside + 60  # shapes are drawn bright on a dark background
+    ds = load_dataset("shapes")
+    assert ds.info.class_names == ["circle", "square", "triangle", "cross"]
+    assert ds.test.masks is not None and len(ds.test) == 1000
+
+
+def _write_idx(raw: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
+    n, h, w = images.shape
+    (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x803, n, h, w) + images.tobytes())
+    (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, n) + labels.tobytes())
+
+
+def test_mnist_loads_from_torchvision_raw_idx_files(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    train_x = rng.integers(0, 256, (50, 28, 28), dtype=np.uint8)
+    train_y = (np.arange(50) % 10).astype(np.uint8)
+    test_x = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    test_y = (np.arange(20) % 10).astype(np.uint8)
+    _write_idx(raw, "train", train_x, train_y)
+    _write_idx(raw, "t10k", test_x, test_y)
+    ds = load_dataset("mnist", data_root=tmp_path, val_fraction=0.2)
+    assert ds.info.channels == 1 and ds.info.image_size == 28 and ds.info.class_names[3] == "3"
+    assert torch.equal(ds.test.images[:, 0], torch.from_numpy(test_x))
+    assert torch.equal(ds.test.labels, torch.from_numpy(test_y.astype(np.int64)))
+    assert len(ds.train) + len(ds.val) == 50 and len(ds.val) == 10
+
+
+def test_missing_mnist_names_the_expected_layout(tmp_path):
+    with pytest.raises(DataError, match=r"MNIST/raw/ holding train-images-idx3-ubyte.*--download"):
+        load_dataset("mnist", data_root=tmp_path)
+    with pytest.raises(DataError, match="does not exist"):
+        load_dataset("cifar10", data_root=tmp_path / "nowhere")
+
+
+def _png(path: Path, color, size=(20, 16)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, color).save(path)
+
+
+def test_image_folder_skips_corrupt_files_and_hidden_folders(tmp_path):
+    for i in range(6):
+        _png(tmp_path / "cat" / f"{i}.png", (200, 10 * i, 10))
+        _png(tmp_path / "dog" / f"{i}.png", (10, 10 * i, 200))
+    (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    (tmp_path / "cat" / "notes.txt").write_text("not an image, not counted")
+    _png(tmp_path / ".git" / "x.png", (0, 0, 0))
+    _png(tmp_path / ".ipynb_checkpoints" / "y.png", (0, 0, 0))
+    _png(tmp_path / "cat" / ".ipynb_checkpoints" / "0-checkpoint.png", (0, 0, 0))
+    ds = load_dataset("folder", data_root=tmp_path, image_size=16)
+    assert ds.info.class_names == ["cat", "dog"]
+    assert [Path(p).name for p in ds.skipped_files] == ["broken.png"]
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 12
+    assert ds.train.images.shape[1:] == (3, 16, 16)
+    # ImageOps.fit keeps the colour of a flat image: cats are red, dogs are blue.
+    cats = ds.train.images[ds.train.labels == 0]
+    assert (cats[:, 0] > cats[:, 2]).all()
+
+
+def test_folder_with_one_class_is_refused(tmp_path):
+    _png(tmp_path / "only" / "a.png", (1, 2, 3))
+    with pytest.raises(DataError, match=r"at least 2 class folders; found 1 \('only'\)"):
+        load_dataset("folder", data_root=tmp_path)
+
+
+def test_decode_image_converts_mode_and_size_as_training_did(tmp_path):
+    _png(tmp_path / "wide.png", (255, 255, 255), size=(40, 20))
+    ds = load_dataset("digits")
+    x = decode_image(tmp_path / "wide.png", ds.info)
+    assert x.shape == (1, 8, 8) and x.dtype == torch.uint8 and int(x.min()) == 255
+
+
+def test_augment_crops_by_shifting_and_keeps_labels_aligned():
+    ds = load_dataset("shapes")
+    loader = BatchLoader(ds.test, ds.info, torch.device("cpu"), batch_size=64)
+    g = torch.Generator().manual_seed(0)
+    order = torch.arange(len(ds.test))
+    batches = list(loader.batches(order, drop_last=True, augment_generator=g))
+    assert len(batches) == len(ds.test) // 64
+    x, y = batches[0]
+    assert x.shape == (64, 3, 32, 32) and torch.equal(y, ds.test.labels[:64])
+    images = ds.test.images[:8]
+    out = augment(images, ds.info, torch.Generator().manual_seed(1))
+    assert out.shape == images.shape and not torch.equal(out, images)
+    # Every output is a (possibly mirrored) shift of its input: it matches somewhere.
+    p = ds.info.crop_padding
+    padded = torch.nn.functional.pad(images, (p, p, p, p))
+    for i in range(8):
+        windows = [padded[i, :, dy:dy + 32, dx:dx + 32] for dy in range(2 * p + 1) for dx in range(2 * p + 1)]
+        assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)

@@ -1,0 +1,129 @@
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from resnet_core import Callback, TrainConfig, TrainingFailed, load_checkpoint, resume, train
+from resnet_core.errors import ConfigError
+
+
+class StopAtStep(Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, state, logs):
+        if state.step == self.step:
+            state.should_stop = True
+
+
+def test_default_digits_run_reaches_97_percent_test_accuracy(tmp_path):
+    run = train(TrainConfig(dataset="digits", arch="resnet20", runs_dir=str(tmp_path)), progress=False)
+    summary = run.summary("test")
+    assert summary["accuracy"] >= 0.97, summary
+    assert run.status["state"] == "completed"
+    assert run.status["epoch"] == 30
+
+
+def test_run_directory_has_the_documented_files(short_run):
+    d = short_run.dir
+    assert {p.name for p in d.iterdir()} == {"config.json", "status.json", "metrics.jsonl", "checkpoints", "eval"}
+    assert {p.name for p in (d / "checkpoints").iterdir()} == {"best.pt", "last.pt"}
+    assert {p.name for p in (d / "eval" / "test").iterdir()} == {
+        "predictions.csv", "confusion.csv", "per_class.csv", "summary.json"}
+    config = json.loads((d / "config.json").read_text())
+    for key in ("dataset", "arch", "lr", "device", "class_names", "input_shape", "mean", "std",
+                "world_size", "versions"):
+        assert key in config
+    assert config["input_shape"] == [1, 8, 8] and config["epochs"] == 3
+    status = json.loads((d / "status.json").read_text())
+    assert status["state"] == "completed" and status["epoch"] == 3
+    for key in ("error", "created_at", "started_at", "ended_at", "step"):
+        assert key in status
+    metrics = pd.read_json(d / "metrics.jsonl", lines=True)
+    assert set(metrics["split"]) == {"train", "val", "test"}
+    assert metrics[metrics.split == "val"]["epoch"].tolist() == [1, 2, 3]
+    train_lines = metrics[metrics.split == "train"]
+    assert train_lines[["lr", "images_per_sec", "elapsed_s"]].notna().all().all()
+    preds = pd.read_csv(d / "eval" / "test" / "predictions.csv")
+    assert list(preds.columns) == ["index", "y_true", "y_pred", "confidence"]
+    confusion = pd.read_csv(d / "eval" / "test" / "confusion.csv", index_col=0)
+    assert list(confusion.columns) == [str(i) for i in range(10)]
+    assert confusion.values.sum() == len(preds)
+    summary = json.loads((d / "eval" / "test" / "summary.json").read_text())
+    assert summary["accuracy"] == pytest.approx((preds.y_true == preds.y_pred).mean())
+    assert not list(d.rglob("*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_checkpoint_restores_everything_with_weights_only(short_run):
+    ckpt = torch.load(short_run.dir / "checkpoints" / "last.pt", weights_only=True)
+    for key in ("model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "config",
+                "preprocessing"):
+        assert key in ckpt
+    assert set(ckpt["rng"]) >= {"torch", "numpy", "python", "augment", "cuda"}
+    assert ckpt["preprocessing"]["class_names"] == [str(i) for i in range(10)]
+    assert ckpt["epoch"] == 3 and ckpt["step"] == 30
+
+
+@pytest.mark.parametrize("stop_step", [15, 20])  # mid-epoch, and exactly at an epoch boundary
+def test_resume_ends_bit_for_bit_where_an_uninterrupted_run_ends(tmp_path, stop_step):
+    config = dict(dataset="digits", arch="resnet20", epochs=4, seed=3, runs_dir=str(tmp_path))
+    straight = train(TrainConfig(**config), progress=False)
+    stopped = train(TrainConfig(**config), progress=False, callbacks=[StopAtStep(stop_step)])
+    assert stopped.status["state"] == "stopped" and stopped.status["step"] == stop_step
+    resumed = resume(stopped.dir, epochs=4, progress=False)
+    assert resumed.status["state"] == "completed"
+    assert resumed.summary("test") == straight.summary("test")
+    cols = ["split", "epoch", "step", "loss", "accuracy", "lr"]
+    a, b = straight.metrics()[cols], resumed.metrics()[cols]
+    pd.testing.assert_frame_equal(a, b)  # no duplicate or missing line, same numbers
+    wa = load_checkpoint(straight.dir / "checkpoints" / "last.pt")["model"]
+    wb = load_checkpoint(resumed.dir / "checkpoints" / "last.pt")["model"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_stop_file_stops_and_keeps_a_checkpoint(tmp_path):
+    class TouchStop(Callback):
+        def on_step_end(self, state, logs):
+            if state.step == 7:
+                (state.run_dir / "STOP").touch()
+
+    run = train(TrainConfig(epochs=3, runs_dir=str(tmp_path)), progress=False, callbacks=[TouchStop()])
+    assert run.status["state"] == "stopped" and run.status["step"] == 7
+    assert load_checkpoint(run.dir / "checkpoints" / "last.pt")["step_in_epoch"] == 7
+    assert not (run.dir / "STOP").exists()
+
+
+def test_non_finite_loss_fails_the_run_naming_the_step(tmp_path):
+    class Poison(Callback):
+        def on_epoch_end(self, state, logs):
+            if state.epoch == 1:
+                with torch.no_grad():
+                    state.model.fc.weight.fill_(float("nan"))
+
+    with pytest.raises(TrainingFailed, match=r"loss became nan at step 11 .*lower learning rate"):
+        train(TrainConfig(epochs=3, runs_dir=str(tmp_path)), progress=False, callbacks=[Poison()])
+    (run_dir,) = tmp_path.iterdir()
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "failed" and "step 11" in status["error"]
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.pt")  # the last good one, epoch 1
+    assert ckpt["step"] == 10 and torch.isfinite(ckpt["model"]["fc.weight"]).all()
+
+
+@pytest.mark.parametrize("options", [dict(optimizer="adamw", lr=3e-3, scheduler="onecycle"),
+                                     dict(optimizer="adam", lr=1e-3, scheduler="step", loss="mse",
+                                          grad_clip=1.0, label_smoothing=0.0),
+                                     dict(scheduler="none", label_smoothing=0.1, norm="group",
+                                          activation="silu", residual=False)])
+def test_optimizers_schedules_and_losses_train(tmp_path, options):
+    run = train(TrainConfig(max_steps=25, runs_dir=str(tmp_path), **options), progress=False)
+    metrics = run.metrics()
+    train_loss = metrics[metrics.split == "train"]["loss"]
+    assert run.status["state"] == "completed" and run.status["step"] == 25
+    assert train_loss.iloc[-1] < train_loss.iloc[0]
+
+
+def test_batch_larger_than_the_training_split_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="larger than the training split"):
+        train(TrainConfig(batch_size=5000, runs_dir=str(tmp_path)), progress=False)
+    assert not any(tmp_path.iterdir())  # a refused run leaves no folder behind
