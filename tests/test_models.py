@@ -3,7 +3,14 @@ import torch
 import torchvision
 from torch import nn
 
-from resnet_core.models import ACTIVATIONS, ARCHS, CIFAR_DEPTHS, IMAGENET_LAYERS, build_model, count_parameters
+from resnet_core.models import (
+    ACTIVATIONS,
+    ARCHS,
+    CIFAR_DEPTHS,
+    IMAGENET_LAYERS,
+    build_model,
+    count_parameters,
+)
 
 # He et al. (2015), Table 6: parameters of the CIFAR-10 ResNets.
 PAPER_PARAMS = {"resnet20": 0.27e6, "resnet32": 0.46e6, "resnet44": 0.66e6,

@@ -1,0 +1,87 @@
+"""The command line as a user meets it: real subprocesses, exit codes, stdout and stderr."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import run_cli
+from PIL import Image
+
+BAD_INPUTS = [
+    (["train", "--lr", "-0.1"], "lr must be in (0, 10]"),
+    (["train", "--batch-size", "0"], "batch_size must be a whole number >= 1"),
+    (["train", "--arch", "resnet19"], "argument --arch: invalid choice: 'resnet19'"),
+    (["train", "--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+    (["train", "--dataset", "mnist", "--data-root", "/no/such/folder"], "data root /no/such/folder does not exist"),
+    (["train", "--epochs", "2", "--max-steps", "10"], "either epochs or max_steps, not both"),
+    (["train", "--batch-size", "100000"], "larger than the training split"),
+    (["train", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["train", "--epochs", "-3"], "epochs must be a whole number >= 1"),
+    (["train", "--val-fraction", "0.9"], "val_fraction must be in (0, 0.5]"),
+    (["evaluate", "/no/such/run"], "is not a run folder"),
+    (["train", "--resume", "/no/such/run"], "is not a run folder"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUTS)
+def test_bad_input_is_one_line_on_stderr_without_traceback(tmp_path, args, message):
+    result = run_cli(*args, cwd=tmp_path, env={"RESNET_WORKBENCH_RUNS": str(tmp_path / "runs")})
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_folder_with_one_class_is_refused(tmp_path):
+    (tmp_path / "data" / "cats").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "data" / "cats" / "a.png")
+    result = run_cli("train", "--dataset", "folder", "--data-root", str(tmp_path / "data"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "needs at least 2 class folders; found 1 ('cats')" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_train_runs_evaluate_predict_end_to_end(tmp_path):
+    runs = tmp_path / "runs"
+    result = run_cli("train", "--dataset", "digits", "--arch", "resnet20", "--epochs", "4",
+                     env={"RESNET_WORKBENCH_RUNS": str(runs)}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert run_dir.parent == runs and (run_dir / "checkpoints" / "best.pt").is_file()
+    assert "epoch 4/4" in result.stderr and "step/s" in result.stderr  # the progress bar
+    assert "test accuracy" in result.stdout
+
+    listing = run_cli("runs", "--runs-dir", str(runs))
+    assert listing.returncode == 0 and run_dir.name in listing.stdout and "completed" in listing.stdout
+
+    summary_path = run_dir / "eval" / "test" / "summary.json"
+    before = json.loads(summary_path.read_text())
+    for f in (run_dir / "eval" / "test").iterdir():
+        f.unlink()
+    evaluated = run_cli("evaluate", str(run_dir))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(summary_path.read_text())["accuracy"] == before["accuracy"]
+    val = run_cli("evaluate", str(run_dir), "--split", "val", "--checkpoint", "last")
+    assert val.returncode == 0 and (run_dir / "eval" / "val" / "per_class.csv").is_file()
+
+    # An image file given to predict gets the class the test-split evaluation gave it.
+    from resnet_core import load_dataset
+
+    ds = load_dataset("digits")
+    preds = pd.read_csv(run_dir / "eval" / "test" / "predictions.csv")
+    paths = []
+    for i in range(5):
+        path = tmp_path / f"test{i}.png"
+        Image.fromarray(ds.test.images[i, 0].numpy(), mode="L").save(path)
+        paths.append(str(path))
+    predicted = run_cli("predict", str(run_dir), *paths, "--top-k", "2")
+    assert predicted.returncode == 0, predicted.stderr
+    for i, line in enumerate(predicted.stdout.strip().splitlines()):
+        assert line.split(": ")[1].split()[0] == str(preds.y_pred[i])
+
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("hello")
+    bad = run_cli("predict", str(run_dir), str(not_image))
+    assert bad.returncode == 2 and "is not an image" in bad.stderr and "Traceback" not in bad.stderr
