@@ -31,6 +31,7 @@ TEST_SPLIT_SEED = 20151210  # He et al. posted "Deep Residual Learning" on 10 De
 TEST_FRACTION = 0.2  # for sets without an official test split (digits, folder)
 FOLDER_IMAGE_SIZE = 64  # px, default for ImageFolder trees
 MAX_IN_MEMORY_BYTES = 2 * 1024**3  # folder trees above this stream through a DataLoader
+STATS_SAMPLE = 512  # images used to estimate mean/std of a streamed folder tree
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
 
 # Where torchvision expects each set under --data-root (shown when files are missing).
@@ -364,6 +365,11 @@ def _load_folder(root: Path, size: int) -> tuple[DatasetInfo, Split, Split, list
         test = _folder_split(test_samples, info, in_memory, skipped)
     if pool.images is not None:
         info.mean, info.std = channel_stats(pool.images)
+    elif len(pool):
+        # Streaming: estimate the statistics from up to STATS_SAMPLE evenly spaced images.
+        picks = torch.linspace(0, len(pool) - 1, min(len(pool), STATS_SAMPLE)).long().unique()
+        info.mean, info.std = channel_stats(
+            torch.stack([decode_image(pool.files[i], info) for i in picks.tolist()]))
     return info, pool, test, skipped
 
 

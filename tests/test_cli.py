@@ -85,3 +85,29 @@ def test_train_runs_evaluate_predict_end_to_end(tmp_path):
     not_image.write_text("hello")
     bad = run_cli("predict", str(run_dir), str(not_image))
     assert bad.returncode == 2 and "is not an image" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "resnet_core", "train", "--epochs", "30", "--quiet",
+                             "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not list(runs.glob("*/checkpoints/last.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    run_dir = Path(out.strip().splitlines()[-1])
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "stopped" and 0 < status["step"] < 300
+    assert f"--resume {run_dir}" in err
+    resumed = run_cli("train", "--resume", str(run_dir), "--epochs", "3" if status["step"] < 30 else "30",
+                      "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"

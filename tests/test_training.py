@@ -127,3 +127,26 @@ def test_batch_larger_than_the_training_split_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="larger than the training split"):
         train(TrainConfig(batch_size=5000, runs_dir=str(tmp_path)), progress=False)
     assert not any(tmp_path.iterdir())  # a refused run leaves no folder behind
+
+
+def test_folder_tree_too_large_for_memory_streams_through_a_dataloader(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from resnet_core import data
+
+    for cls, color in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        for i in range(40):
+            (tmp_path / "imgs" / cls).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (24, 20), tuple(max(0, c - i) for c in color)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    config = dict(dataset="folder", data_root=str(tmp_path / "imgs"), image_size=16, epochs=3,
+                  batch_size=16, num_workers=0, runs_dir=str(tmp_path / "runs"))
+    in_memory = train(TrainConfig(**config), progress=False)
+    monkeypatch.setattr(data, "MAX_IN_MEMORY_BYTES", 0)
+    ds = data.load_dataset("folder", data_root=tmp_path / "imgs", image_size=16)
+    assert ds.train.images is None and ds.train.files  # the streaming path
+    streamed = train(TrainConfig(**config), progress=False, dataset=ds)
+    assert streamed.status["state"] == "completed"
+    # Same images, same order, same on-device augmentation: the same run.
+    assert streamed.summary("test") == in_memory.summary("test")
+    cols = ["split", "step", "loss", "accuracy"]
+    pd.testing.assert_frame_equal(streamed.metrics()[cols], in_memory.metrics()[cols])
