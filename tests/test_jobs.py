@@ -1,0 +1,102 @@
+"""JobManager with real training jobs in real child processes."""
+
+import json
+import signal
+import time
+
+import pytest
+
+from resnet_core import TrainConfig, load_checkpoint
+from resnet_core.jobs import LOG_FILE, JobManager
+from resnet_core.runs import read_status
+
+
+def _wait_for(predicate, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    m = JobManager(tmp_path / "runs")
+    yield m
+    m.shutdown()
+    for job in m.jobs():
+        m.wait(job.run_id, timeout=60)
+
+
+def test_jobs_queue_one_at_a_time_in_separate_folders(manager):
+    a = manager.submit(TrainConfig(epochs=2))
+    b = manager.submit(TrainConfig(epochs=2, seed=1))
+    assert a != b
+    _wait_for(lambda: read_status(manager.store.path(a)).get("state") == "running")
+    assert read_status(manager.store.path(b))["state"] == "queued"  # one job per device
+    assert manager.wait(a, 120) and manager.wait(b, 120)
+    for run_id in (a, b):
+        run = manager.store.get(run_id)
+        assert run.status["state"] == "completed", (run.dir / LOG_FILE).read_text()
+        assert run.summary("test")["num_samples"] == 359
+    sa = read_status(manager.store.path(a))
+    sb = read_status(manager.store.path(b))
+    assert sa["ended_at"] <= sb["started_at"]  # b waited for a
+    assert sa["pid"] != sb["pid"]  # each in its own process
+
+
+def test_stop_ends_the_run_stopped_with_a_loadable_checkpoint(manager):
+    run_id = manager.submit(TrainConfig(epochs=200))
+    run_dir = manager.store.path(run_id)
+    _wait_for(lambda: (run_dir / "metrics.jsonl").exists())
+    manager.stop(run_id)
+    assert manager.wait(run_id, 60)
+    status = read_status(run_dir)
+    assert status["state"] == "stopped" and status["step"] < 2000
+    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    assert ckpt["step"] == status["step"]
+    # ... and it resumes to the end through the manager.
+    manager.resume(run_id, epochs=2 + status["step"] // 10)
+    assert manager.wait(run_id, 120)
+    assert read_status(run_dir)["state"] == "completed"
+
+
+def test_stop_while_queued_never_starts(manager):
+    first = manager.submit(TrainConfig(epochs=200))
+    second = manager.submit(TrainConfig(epochs=2))
+    manager.stop(second)
+    assert manager.wait(second, 5)
+    assert read_status(manager.store.path(second))["state"] == "stopped"
+    manager.stop(first)
+
+
+def test_a_killed_child_marks_the_run_failed_and_frees_the_slot(manager):
+    run_id = manager.submit(TrainConfig(epochs=200))
+    queued = manager.submit(TrainConfig(epochs=1))
+    run_dir = manager.store.path(run_id)
+    _wait_for(lambda: (run_dir / "metrics.jsonl").exists())
+    job = next(j for j in manager.jobs() if j.run_id == run_id)
+    job.process.send_signal(signal.SIGKILL)
+    assert manager.wait(run_id, 30)
+    status = read_status(run_dir)
+    assert status["state"] == "failed"
+    assert "killed by SIGKILL" in status["error"]
+    assert manager.wait(queued, 120)  # the next job ran
+    assert read_status(manager.store.path(queued))["state"] == "completed"
+
+
+def test_a_failing_config_reports_its_error(manager, tmp_path):
+    run_id = manager.submit(TrainConfig(dataset="mnist", data_root=str(tmp_path / "nowhere"), epochs=1))
+    assert manager.wait(run_id, 60)
+    status = read_status(manager.store.path(run_id))
+    assert status["state"] == "failed" and "does not exist" in status["error"]
+
+
+def test_runs_left_running_by_a_dead_app_become_interrupted(tmp_path):
+    run_dir = tmp_path / "runs" / "old-run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(TrainConfig().to_dict()))
+    (run_dir / "status.json").write_text(json.dumps({"state": "running", "pid": 2**22 + 7,
+                                                     "host": __import__("socket").gethostname()}))
+    JobManager(tmp_path / "runs")
+    assert read_status(run_dir)["state"] == "interrupted"
