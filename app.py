@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="ResNet Workbench", page_icon="🧱", layout="wide")
+from pages.common import manager, runs_dir
+
+st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/table_view:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+
+with st.sidebar:
+    jobs = manager().jobs()
+    running = sum(j.state == "running" for j in jobs)
+    queued = sum(j.state == "queued" for j in jobs)
+    st.caption(f"Jobs: {running} running, {queued} queued")
+    st.caption(f"Runs folder: `{runs_dir()}`")
+
+page.run()

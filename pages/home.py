@@ -1,35 +1,41 @@
-"""Home: what the workbench is, the device in use, the latest runs."""
+"""Home: what the workbench is, the device in use, the latest runs, a one-click quick start."""
 
 from __future__ import annotations
 
 import streamlit as st
 import torch
 
-from resnet_core import RunStore
-from resnet_core.runs import default_runs_dir
+from resnet_core import TrainConfig
+
+from pages.common import manager, runs_dir, store
 
 st.title("ResNet Workbench")
 st.write(
-    "Train, compare and understand residual networks (He et al., 2015). "
-    "Everything here also works from the command line and from Jupyter: "
-    "`python -m resnet_core train --dataset digits --arch resnet20`."
+    "Train, compare and understand residual networks (He et al., 2015). Pick a depth, a "
+    "dataset and hyperparameters on **Train**, watch the curves move, compare runs on "
+    "**Runs**, see where a model goes wrong on **Evaluate**, and try it on your own images "
+    "on **Predict**. Everything here also works from the command line "
+    "(`python -m resnet_core train --dataset digits --arch resnet20`) and from Jupyter."
 )
 
 if torch.cuda.is_available():
     device = f"GPU: {torch.cuda.get_device_name(0)}"
 else:
     device = f"CPU, {torch.get_num_threads()} threads (no CUDA GPU found)"
-st.metric("Training device", device)
+col_device, col_start = st.columns([2, 1])
+col_device.metric("Training device", device)
+with col_start:
+    st.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
+    if st.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
+        st.session_state["train_run_id"] = manager().submit(TrainConfig(dataset="digits", arch="resnet20"))
+        st.switch_page("pages/train.py")
 
-runs_dir = default_runs_dir()
 st.subheader("Latest runs")
-st.caption(f"Runs folder: `{runs_dir.resolve()}` (set RESNET_WORKBENCH_RUNS to change it)")
-table = RunStore(runs_dir).table()
+st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")
+table = store().table()
 if table.empty:
-    st.info(
-        "No runs yet. Start one on the offline default dataset (scikit-learn's 8x8 digits, "
-        "about 10 seconds on a laptop CPU):\n\n"
-        "`python -m resnet_core train --dataset digits --arch resnet20`"
-    )
+    st.info("No runs yet: press the quick start button, or open **Train**.")
 else:
-    st.dataframe(table.head(10), hide_index=True)
+    st.dataframe(table.head(10), hide_index=True,
+                 column_config={"best_val_accuracy": st.column_config.NumberColumn(format="%.4f"),
+                                "test_accuracy": st.column_config.NumberColumn(format="%.4f")})

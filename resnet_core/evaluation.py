@@ -122,25 +122,37 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
     return {**result.summary(), "checkpoint": checkpoint}
 
 
-@torch.no_grad()
-def predict_images(run_dir: str | Path, sources: list, *, checkpoint: str = "best",
-                   top_k: int = 3) -> list[list[tuple[str, float]]]:
-    """Top-k (class name, probability) for each image file or PIL image, using the run's
-    preprocessing contract (the same decode and normalisation as training and evaluation)."""
-    run_dir = Path(run_dir)
-    if checkpoint not in ("best", "last"):
-        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
-    model, _, info = model_from_checkpoint(
-        load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt"))
-    batch = []
-    for source in sources:
+class Predictor:
+    """A frozen snapshot of a run's weights (a checkpoint file, never the live model) plus its
+    preprocessing contract; classifies image files, file objects or PIL images."""
+
+    def __init__(self, checkpoint_path: str | Path) -> None:
+        self.path = Path(checkpoint_path)
+        self.model, self.config, self.info = model_from_checkpoint(load_checkpoint(self.path))
+
+    def preprocess(self, source) -> torch.Tensor:
+        """The normalised (1, C, H, W) input, made exactly as for training and evaluation."""
         try:
-            batch.append(preprocess([source], info))
+            return preprocess([source], self.info)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-            name = getattr(source, "filename", None) or source
+            name = getattr(source, "name", None) or getattr(source, "filename", None) or source
             raise DataError(f"{name} is not an image this tool can read (PNG, JPEG, BMP, GIF, "
                             f"TIFF, WebP): {e}") from e
-    probs = F.softmax(model(torch.cat(batch)).float(), dim=1)
-    top = probs.topk(min(top_k, info.num_classes), dim=1)
-    return [[(info.class_names[i], float(p)) for p, i in zip(ps.tolist(), idx.tolist(), strict=True)]
-            for ps, idx in zip(top.values, top.indices, strict=True)]
+
+    @torch.no_grad()
+    def predict(self, sources: list, top_k: int = 3) -> list[list[tuple[str, float]]]:
+        """Top-k (class name, probability) for each source, most likely first."""
+        batch = torch.cat([self.preprocess(s) for s in sources])
+        probs = F.softmax(self.model(batch).float(), dim=1)
+        top = probs.topk(min(top_k, self.info.num_classes), dim=1)
+        names = self.info.class_names
+        return [[(names[i], float(p)) for p, i in zip(ps.tolist(), idx.tolist(), strict=True)]
+                for ps, idx in zip(top.values, top.indices, strict=True)]
+
+
+def predict_images(run_dir: str | Path, sources: list, *, checkpoint: str = "best",
+                   top_k: int = 3) -> list[list[tuple[str, float]]]:
+    """Top-k (class name, probability) for each image with one of a run's checkpoints."""
+    if checkpoint not in ("best", "last"):
+        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+    return Predictor(Path(run_dir) / "checkpoints" / f"{checkpoint}.pt").predict(sources, top_k)

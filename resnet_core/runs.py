@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import socket
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -158,6 +159,46 @@ def truncate_metrics(path: Path, step: int, epoch: int) -> None:
             if r.get("step", 0) <= step and not (r.get("split") != "train" and r.get("epoch", 0) > epoch)
             and r.get("split") != "test"]
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+class MetricsTail:
+    """Reads only what was appended to metrics.jsonl since the last call (cheap page reruns).
+
+    A partial last line is left for the next call; a file that shrank (rewritten when a run
+    is resumed) is read again from the start. Thread-safe: one tail can serve many tabs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._offset = 0
+        self._records: list[dict] = []
+        self._lock = threading.Lock()
+
+    def read(self) -> list[dict]:
+        with self._lock:
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                self._offset, self._records = 0, []
+                return []
+            if size < self._offset:
+                self._offset, self._records = 0, []
+            if size > self._offset:
+                with open(self.path, "rb") as f:
+                    f.seek(self._offset)
+                    chunk = f.read(size - self._offset)
+                complete = chunk[: chunk.rfind(b"\n") + 1]
+                self._offset += len(complete)
+                for line in complete.decode("utf-8", errors="replace").splitlines():
+                    try:
+                        self._records.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        continue  # a torn line from a crash: skipped, as read_jsonl does
+            return list(self._records)
+
+    def frame(self) -> pd.DataFrame:
+        records = self.read()
+        return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
 
 # --------------------------------------------------------------------------- writer

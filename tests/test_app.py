@@ -1,6 +1,7 @@
 """The dashboard in a real browser: `streamlit run app.py` + headless Chromium."""
 
 import pytest
+
 from e2e import browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.e2e

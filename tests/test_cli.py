@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
 from PIL import Image
+
+from conftest import run_cli
 
 BAD_INPUTS = [
     (["train", "--lr", "-0.1"], "lr must be in (0, 10]"),

@@ -1,0 +1,101 @@
+"""Helpers shared by the pages: the one JobManager, cached readers, small widgets.
+
+Not a page itself (app.py lists the pages). Streamlit lives here and in the pages only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from resnet_core import RunStore, load_dataset
+from resnet_core.evaluation import Predictor
+from resnet_core.jobs import JobManager
+from resnet_core.runs import MetricsTail, default_runs_dir
+
+# Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
+# third of its speed even out of process; 1-2 s keeps it near full speed.
+REFRESH_S = float(os.environ.get("RESNET_WORKBENCH_REFRESH_S", "1.5"))
+STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
+               "completed": ":material/check_circle:", "failed": ":material/error:",
+               "stopped": ":material/stop_circle:", "interrupted": ":material/warning:"}
+RESUMABLE = ("stopped", "interrupted", "failed")
+
+
+def runs_dir() -> Path:
+    return default_runs_dir().resolve()
+
+
+@st.cache_resource
+def _manager(root: str) -> JobManager:
+    return JobManager(root)
+
+
+def manager() -> JobManager:
+    """The app's one JobManager, shared by every browser session (st.cache_resource)."""
+    return _manager(str(runs_dir()))
+
+
+def store() -> RunStore:
+    return RunStore(runs_dir())
+
+
+@st.cache_resource
+def _tail(path: str) -> MetricsTail:
+    return MetricsTail(Path(path))
+
+
+def metrics_tail(run_dir: Path) -> MetricsTail:
+    """One incremental reader per run, shared by all tabs: reruns read only new lines."""
+    return _tail(str(Path(run_dir) / "metrics.jsonl"))
+
+
+@st.cache_resource(show_spinner="Loading the dataset...")
+def dataset(name: str, data_root: str = "./data", image_size: int | None = None,
+            val_fraction: float = 0.1, seed: int = 0):
+    return load_dataset(name, data_root=data_root, image_size=image_size,
+                        val_fraction=val_fraction, seed=seed)
+
+
+def dataset_for_run(config: dict):
+    return dataset(config["dataset"], config.get("data_root", "./data"), config.get("image_size"),
+                   config.get("val_fraction", 0.1), config.get("seed", 0))
+
+
+@st.cache_resource(max_entries=8)
+def _predictor(path: str, mtime: float) -> Predictor:
+    return Predictor(path)
+
+
+def predictor(run_dir: Path, checkpoint: str) -> Predictor:
+    """A snapshot of the weights on disk (reloaded when the file changes), never the live model."""
+    path = Path(run_dir) / "checkpoints" / f"{checkpoint}.pt"
+    return _predictor(str(path), path.stat().st_mtime)
+
+
+def to_pil(image, scale_to: int = 96) -> Image.Image:
+    """uint8 (C, H, W) tensor -> a PIL image enlarged with nearest-neighbour (pixels stay sharp)."""
+    arr = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
+    arr = arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
+    im = Image.fromarray(arr.astype(np.uint8))
+    factor = max(1, scale_to // max(im.size))
+    return im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
+
+
+def state_label(state: str | None) -> str:
+    return f"{STATE_ICONS.get(state or '', '')} {state or 'unknown'}"
+
+
+def pick_run(label: str, run_ids: list[str], key: str) -> str | None:
+    """A run selector that remembers its choice in the URL (?run=...), so links can be shared."""
+    if not run_ids:
+        return None
+    wanted = st.query_params.get("run")
+    index = run_ids.index(wanted) if wanted in run_ids else 0
+    run_id = st.selectbox(label, run_ids, index=index, key=key)
+    st.query_params["run"] = run_id
+    return run_id

@@ -1,0 +1,90 @@
+"""Evaluate: confusion matrix, per-class precision/recall/F1, misclassified images, drill-down."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.charts import confusion_heatmap
+from resnet_core.evaluation import evaluate_run
+
+from pages.common import dataset_for_run, pick_run, store, to_pil
+
+st.title("Evaluate")
+candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "best.pt").exists()]
+run_id = pick_run("Run", candidates, key="eval_run")
+if run_id is None:
+    st.info("No run with a checkpoint yet. Train one first.")
+    st.stop()
+run = store().get(run_id)
+split = st.radio("Split", ["test", "val"], horizontal=True, key="eval_split")
+if not (run.dir / "eval" / split / "summary.json").exists():
+    st.write(f"This run has no evaluation on the {split} split yet.")
+    if st.button(f"Evaluate best.pt on {split}", key="run_eval"):
+        with st.spinner("Evaluating..."):
+            try:
+                evaluate_run(run.dir, split=split)
+            except WorkbenchError as e:
+                st.error(str(e))
+                st.stop()
+        st.rerun()
+    st.stop()
+
+summary = run.summary(split)
+s1, s2, s3, s4, s5 = st.columns(5)
+s1.metric("Accuracy", f"{summary['accuracy']:.4f}")
+s2.metric("Macro precision", f"{summary['macro_precision']:.4f}")
+s3.metric("Macro recall", f"{summary['macro_recall']:.4f}")
+s4.metric("Macro F1", f"{summary['macro_f1']:.4f}")
+s5.metric("Weighted F1", f"{summary['weighted_f1']:.4f}")
+st.caption(f"{summary['num_samples']} images, checkpoint {summary.get('checkpoint', 'best')}.pt")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Confusion matrix")
+    normalize = st.toggle("Row-normalised (recall per true class)", key="normalize")
+    confusion = run.confusion(split)
+    st.plotly_chart(confusion_heatmap(confusion, normalize), key="confusion")
+with right:
+    st.subheader("Per class")
+    st.dataframe(run.per_class(split), hide_index=True, key="per_class",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in ("precision", "recall", "f1")})
+
+predictions = run.predictions(split)
+config = run.config
+names = config.get("class_names") or [str(c) for c in confusion.columns]
+try:
+    ds = dataset_for_run(config)
+except WorkbenchError as e:
+    st.warning(f"Images unavailable: {e}")
+    st.stop()
+
+
+def gallery(rows, caption_for, empty: str) -> None:
+    if rows.empty:
+        st.write(empty)
+        return
+    indices = rows["index"].tolist()
+    images = ds.images(split, indices)
+    st.image([to_pil(im, 96) for im in images], caption=[caption_for(r) for r in rows.to_dict("records")],
+             width=96)
+
+
+st.subheader("Misclassified, most confident first")
+wrong = predictions[predictions.y_true != predictions.y_pred].sort_values("confidence", ascending=False)
+st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified.")
+gallery(wrong.head(30),
+        lambda r: f"#{r['index']} true {names[r['y_true']]} → {names[r['y_pred']]} ({r['confidence']:.2f})",
+        "None: every image is classified correctly.")
+
+st.subheader("Drill down")
+d1, d2 = st.columns(2)
+true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i: names[i], key="drill_true")
+pred_class = d2.selectbox("Predicted class", range(len(names)), format_func=lambda i: names[i],
+                          index=min(1, len(names) - 1), key="drill_pred")
+cell = predictions[(predictions.y_true == true_class) & (predictions.y_pred == pred_class)]
+st.caption(f"{len(cell)} image(s) of class {names[true_class]} predicted as {names[pred_class]} "
+           f"(confusion matrix row {names[true_class]}, column {names[pred_class]}).")
+gallery(cell.sort_values("confidence", ascending=False).head(60),
+        lambda r: f"#{r['index']} ({r['confidence']:.2f})", "No images in this cell.")

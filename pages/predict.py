@@ -1,0 +1,55 @@
+"""Predict: classify an uploaded or camera image with a run's saved weights."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.charts import top_k_bars
+from resnet_core.data import decode_image
+
+from pages.common import pick_run, predictor, store, to_pil
+
+st.title("Predict")
+candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "last.pt").exists()]
+run_id = pick_run("Run", candidates, key="predict_run")
+if run_id is None:
+    st.info("No run with a checkpoint yet. Train one first.")
+    st.stop()
+run = store().get(run_id)
+checkpoint = st.radio("Weights", ["best", "last"], horizontal=True, key="predict_ckpt",
+                      help="a snapshot saved on disk; a run in progress keeps training undisturbed")
+if not (run.dir / "checkpoints" / f"{checkpoint}.pt").exists():
+    st.warning(f"This run has no {checkpoint}.pt yet.")
+    st.stop()
+try:
+    model = predictor(run.dir, checkpoint)
+except WorkbenchError as e:
+    st.error(str(e))
+    st.stop()
+info = model.info
+st.caption(f"Expects {info.channels}-channel {info.image_size}x{info.image_size} images; "
+           f"classes: {', '.join(info.class_names)}")
+
+source = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
+                          key="upload")
+if source is None and st.toggle("Use the camera", key="use_camera"):
+    source = st.camera_input("Take a picture", key="camera")
+if source is None:
+    st.stop()
+
+try:
+    (top,) = model.predict([source], top_k=min(5, info.num_classes))
+except WorkbenchError as e:
+    st.error(str(e))
+    st.stop()
+source.seek(0)
+seen = decode_image(source, info)
+
+left, right = st.columns(2)
+with left:
+    st.image(to_pil(seen, 224), caption=f"As the model sees it: {info.image_size}x{info.image_size}"
+             f"{' grayscale' if info.channels == 1 else ''}", width=224)
+with right:
+    st.metric("Prediction", top[0][0], f"{top[0][1]:.1%}")
+    st.plotly_chart(top_k_bars(top), key="topk")

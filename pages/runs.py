@@ -1,0 +1,79 @@
+"""Runs: every run in the runs folder; filter, compare curves and configs, resume, delete, download."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.charts import compare_curves
+
+from pages.common import RESUMABLE, manager, runs_dir, store
+
+st.title("Runs")
+st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
+table = store().table()
+if table.empty:
+    st.info("No runs yet. Start one on **Train**.")
+    st.stop()
+
+f1, f2, f3 = st.columns(3)
+states = f1.multiselect("State", sorted(table["state"].dropna().unique()), key="f_state")
+datasets = f2.multiselect("Dataset", sorted(table["dataset"].dropna().unique()), key="f_dataset")
+archs = f3.multiselect("Architecture", sorted(table["arch"].dropna().unique()), key="f_arch")
+shown = table
+for column, chosen in (("state", states), ("dataset", datasets), ("arch", archs)):
+    if chosen:
+        shown = shown[shown[column].isin(chosen)]
+shown = shown.reset_index(drop=True)
+
+st.caption("Click column headers to sort; tick rows to compare them.")
+event = st.dataframe(
+    shown, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table",
+    column_config={"best_val_accuracy": st.column_config.NumberColumn(format="%.4f"),
+                   "test_accuracy": st.column_config.NumberColumn(format="%.4f")},
+)
+selected = [shown.loc[i, "run_id"] for i in event.selection.rows] if event else []
+if not selected:
+    st.info("Select one or more runs above to compare, resume, delete or download them.")
+    st.stop()
+
+runs = {run_id: store().get(run_id) for run_id in selected}
+
+st.subheader("Curves")
+c1, c2 = st.columns(2)
+split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
+metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
+st.plotly_chart(compare_curves({rid: r.metrics() for rid, r in runs.items()}, metric, split),
+                key="compare_chart")
+
+st.subheader("Configurations")
+configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in runs.items()})
+only_diff = st.toggle("Only differences", value=len(runs) > 1, key="only_diff")
+if only_diff and len(runs) > 1:
+    configs = configs[configs.nunique(axis=1) > 1]
+st.dataframe(configs, key="config_diff")
+
+st.subheader("Actions")
+for run_id, run in runs.items():
+    state = run.status.get("state")
+    a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
+    a1.write(f"`{run_id}` · {state}")
+    if state in RESUMABLE and (run.dir / "checkpoints" / "last.pt").exists():
+        if a2.button("Resume", key=f"resume_{run_id}"):
+            try:
+                manager().resume(run_id)
+                st.session_state["train_run_id"] = run_id
+                st.switch_page("pages/train.py")
+            except WorkbenchError as e:
+                st.error(str(e))
+    a3.download_button("Metrics CSV", run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",
+                       "text/csv", key=f"csv_{run_id}")
+    with a4.popover("Delete"):
+        st.write(f"Delete `{run_id}` and its checkpoints? This cannot be undone.")
+        if st.button("Delete for good", key=f"delete_{run_id}", type="primary"):
+            try:
+                store().delete(run_id)
+                st.rerun()
+            except WorkbenchError as e:
+                st.error(str(e))

@@ -1,0 +1,176 @@
+"""Train: choose a dataset, an architecture and hyperparameters; launch; watch it live."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from resnet_core import TrainConfig, WorkbenchError
+from resnet_core.charts import training_curves
+from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
+from resnet_core.cost import estimate_cost
+from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
+from resnet_core.runs import ACTIVE_STATES
+
+from pages.common import REFRESH_S, dataset, manager, metrics_tail, state_label, store, to_pil
+
+st.title("Train")
+
+# ------------------------------------------------------------------ dataset and architecture
+left, right = st.columns(2)
+with left:
+    st.subheader("Data")
+    name = st.selectbox("Dataset", DATASETS, key="dataset",
+                        help="digits and shapes work offline; the others read --data-root")
+    data_root, image_size = "./data", None
+    if name not in ("digits", "shapes"):
+        data_root = st.text_input("Data root", "./data", key="data_root",
+                                  help="the folder holding the files (see README, Datasets)")
+    if name == "folder":
+        image_size = int(st.number_input("Image size (px)", 8, 512, 64, key="image_size"))
+    try:
+        ds = dataset(name, data_root, image_size)
+    except WorkbenchError as e:
+        ds = None
+        st.error(str(e))
+    if ds is not None:
+        info = ds.info
+        st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
+                 f"images, {info.channels}x{info.image_size}x{info.image_size}, "
+                 f"**{info.num_classes}** classes: {', '.join(info.class_names[:12])}"
+                 f"{' ...' if info.num_classes > 12 else ''}")
+        if ds.skipped_files:
+            st.warning(f"{len(ds.skipped_files)} unreadable file(s) skipped.")
+        # One sample per class (first ten classes).
+        picks = [int((ds.train.labels == c).nonzero()[0]) for c in range(min(10, info.num_classes))
+                 if (ds.train.labels == c).any()]
+        images = ds.images("train", picks)
+        st.image([to_pil(im, 64) for im in images],
+                 caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64)
+
+with right:
+    st.subheader("Model")
+    arch = st.selectbox("Architecture", ARCHS, key="arch",
+                        help="resnet20-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
+    residual = st.toggle("Residual shortcuts", True, key="residual",
+                         help="off: the plain twin, the same layers without shortcuts")
+    c2, c3 = st.columns(2)
+    norm = c2.selectbox("Normalisation", NORMS, key="norm")
+    activation = c3.selectbox("Activation", list(ACTIVATIONS), key="activation")
+    device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    device = st.selectbox("Device", device_choices, key="device")
+    if ds is not None:
+        dev = "cuda" if device == "auto" and torch.cuda.is_available() else (
+            "cpu" if device == "auto" else device)
+        cost = estimate_cost(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
+                             len(ds.train), device=dev, residual=residual, norm=norm,
+                             activation=activation)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
+        m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
+        m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.1f} s",
+                  help=f"estimated on this {dev.upper()} from the FLOPs and a short calibration")
+        if cost.heavy(dev):
+            st.warning(f"{arch} is heavy for this {dev.upper()}: about {cost.seconds_per_epoch / 60:.0f} "
+                       "min per epoch. Try resnet20 or resnet18, or fewer steps.")
+
+# ------------------------------------------------------------------ hyperparameters
+st.subheader("Training")
+h1, h2, h3, h4 = st.columns(4)
+optimizer = h1.selectbox("Optimizer", OPTIMIZERS, key="optimizer")
+lr = h2.number_input("Learning rate", value=0.1 if optimizer == "sgd" else 0.001, format="%.4f",
+                     step=0.001, key=f"lr_{optimizer}")
+scheduler = h3.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"), key="scheduler")
+batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
+b1, b2, b3, b4 = st.columns(4)
+budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
+amount = b2.number_input("Epochs" if budget == "epochs" else "Steps",
+                         value=DEFAULT_EPOCHS[name] if budget == "epochs" else 200,
+                         step=1, key=f"amount_{budget}_{name}")
+augment = b3.toggle("Augmentation", True, key="augment",
+                    help="random crops; horizontal flips where they keep the label (not digits)")
+seed = b4.number_input("Seed", value=0, step=1, key="seed")
+
+config = TrainConfig(
+    dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
+    data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
+    scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
+    epochs=int(amount) if budget == "epochs" else None,
+    max_steps=int(amount) if budget == "steps" else None,
+)
+problem = None
+try:
+    config.validate()
+    if ds is not None and config.batch_size > len(ds.train):
+        problem = (f"batch size {config.batch_size} is larger than the training split "
+                   f"({len(ds.train)} images); use at most {len(ds.train)}")
+except WorkbenchError as e:
+    problem = str(e)
+if problem:
+    st.error(problem)
+if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
+    st.session_state["train_run_id"] = manager().submit(config)
+    st.toast("Queued. It starts when the device is free.")
+
+# ------------------------------------------------------------------ the live run
+st.divider()
+runs = store().runs()
+active = [r.id for r in runs if r.status.get("state") in ACTIVE_STATES]
+run_id = st.session_state.get("train_run_id") or (active[0] if active else None)
+if run_id is None:
+    st.info("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs.")
+    st.stop()
+
+
+def live_panel(run_id: str) -> None:
+    """Status, progress, curves and Stop for one run. Reads only new metric lines."""
+    run = store().get(run_id)
+    status, config = run.status, run.config
+    state = status.get("state")
+    metrics = metrics_tail(run.dir).frame()
+    st.subheader(f"{run_id}  ·  {state_label(state)}")
+    total = int(config.get("total_steps") or status.get("total_steps") or 0)
+    train_lines = metrics[metrics["split"] == "train"] if len(metrics) else metrics
+    step = int(train_lines["step"].iloc[-1]) if len(train_lines) else int(status.get("step") or 0)
+    if total:
+        eta = ""
+        if len(train_lines) and state == "running" and train_lines["images_per_sec"].iloc[-1]:
+            steps_per_s = train_lines["images_per_sec"].iloc[-1] / config.get("batch_size", 128)
+            eta = f" · ETA {max(0.0, (total - step) / steps_per_s):.0f} s"
+        epochs = max(1, -(-total // max(1, int(config.get("steps_per_epoch") or 1))))
+        epoch = int(train_lines["epoch"].iloc[-1]) if len(train_lines) else 0
+        st.progress(min(1.0, step / total), text=f"epoch {epoch}/{epochs} · step {step}/{total}{eta}")
+    if len(train_lines):
+        last = train_lines.iloc[-1]
+        val = metrics[metrics["split"] == "val"]
+        k1, k2, k3, k4 = st.columns(4)
+        k1.metric("Train loss", f"{last['loss']:.4f}")
+        k2.metric("Val accuracy", f"{val['accuracy'].iloc[-1]:.4f}" if len(val) else "-")
+        k3.metric("Learning rate", f"{last['lr']:.4g}")
+        k4.metric("Images/s", f"{last['images_per_sec']:.0f}" if last["images_per_sec"] else "-")
+        st.plotly_chart(training_curves(metrics), key="live_curves")
+    elif state in ACTIVE_STATES:
+        st.caption("Waiting for the first metrics...")
+    if state in ACTIVE_STATES:
+        if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
+            manager().stop(run_id)
+            st.toast("Stopping after this step; the last checkpoint is kept.")
+    elif state == "failed":
+        st.error(status.get("error") or "the run failed")
+    elif state == "completed":
+        test = run.summary("test")
+        if test:
+            st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}.")
+        st.page_link("pages/evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
+    # When the run ends, rerun the whole page once so polling stops.
+    was_active = st.session_state.get("live_was_active")
+    st.session_state["live_was_active"] = state in ACTIVE_STATES
+    if was_active and state not in ACTIVE_STATES:
+        st.rerun()
+
+
+state_now = store().get(run_id).status.get("state")
+if state_now in ACTIVE_STATES:
+    st.fragment(run_every=REFRESH_S)(live_panel)(run_id)
+else:
+    live_panel(run_id)

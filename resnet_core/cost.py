@@ -1,0 +1,75 @@
+"""What a model costs before you train it: parameters, FLOPs per image, time per epoch.
+
+FLOPs come from torch's own counter (``torch.utils.flop_counter.FlopCounterMode``, one
+multiply-add = 2 FLOPs). The time estimate scales a short calibration on this device: one
+training step of a ResNet-20 (forward + backward is about 3x the forward FLOPs), measured
+once per process, gives the FLOPs per second that this machine sustains on ResNets.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from .models import build_model, count_parameters
+
+TRAIN_FLOPS_PER_FORWARD = 3.0  # backward costs about twice the forward pass
+
+
+@dataclass
+class ModelCost:
+    parameters: int
+    flops_per_image: float  # forward pass
+    seconds_per_epoch: float  # estimated training time for the given number of images
+
+    def heavy(self, device: str) -> bool:
+        """Worth a warning: over five minutes an epoch, or a >20M-parameter net on a CPU."""
+        return self.seconds_per_epoch > 300 or (device == "cpu" and self.parameters > 20e6)
+
+
+def forward_flops(model: torch.nn.Module, channels: int, size: int) -> float:
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, channels, size, size))
+    return float(counter.get_total_flops())
+
+
+@functools.lru_cache(maxsize=4)
+def train_flops_per_second(device: str = "cpu") -> float:
+    """Sustained training FLOP/s of a ResNet-20 step (batch 64, 32 px) on ``device``."""
+    dev = torch.device(device)
+    model = build_model("resnet20", 10).to(dev).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(64, 3, 32, 32, device=dev).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (64,), device=dev)
+
+    def step() -> None:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    step()  # warm-up (allocations, kernel selection)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    start, steps = time.perf_counter(), 0
+    while time.perf_counter() - start < 0.5:
+        step()
+        steps += 1
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    flops = forward_flops(build_model("resnet20", 10), 3, 32) * TRAIN_FLOPS_PER_FORWARD * 64
+    return flops * steps / elapsed
+
+
+def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_images: int, *,
+                  device: str = "cpu", **model_options) -> ModelCost:
+    model = build_model(arch, num_classes, channels, input_size=size, **model_options)
+    flops = forward_flops(model, channels, size)
+    seconds = flops * TRAIN_FLOPS_PER_FORWARD * train_images / train_flops_per_second(device)
+    return ModelCost(count_parameters(model), flops, seconds)
