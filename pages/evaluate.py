@@ -8,8 +8,9 @@ from resnet_core import WorkbenchError
 from resnet_core.charts import confusion_heatmap
 from resnet_core.evaluation import evaluate_run
 
-from pages.common import dataset_for_run, pick_run, store, to_pil
+from pages.common import dataset_for_run, pick_run, store, to_pil, use_app_navigation
 
+use_app_navigation()
 st.title("Evaluate")
 candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "best.pt").exists()]
 run_id = pick_run("Run", candidates, key="eval_run")

@@ -7,8 +7,9 @@ import torch
 
 from resnet_core import TrainConfig
 
-from pages.common import manager, runs_dir, store
+from pages.common import manager, runs_dir, store, use_app_navigation
 
+use_app_navigation()
 st.title("ResNet Workbench")
 st.write(
     "Train, compare and understand residual networks (He et al., 2015). Pick a depth, a "

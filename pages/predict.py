@@ -8,8 +8,9 @@ from resnet_core import WorkbenchError
 from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
 
-from pages.common import pick_run, predictor, store, to_pil
+from pages.common import pick_run, predictor, store, to_pil, use_app_navigation
 
+use_app_navigation()
 st.title("Predict")
 candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "last.pt").exists()]
 run_id = pick_run("Run", candidates, key="predict_run")

@@ -8,8 +8,9 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import RESUMABLE, manager, runs_dir, store
+from pages.common import RESUMABLE, manager, runs_dir, store, use_app_navigation
 
+use_app_navigation()
 st.title("Runs")
 st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
 table = store().table()

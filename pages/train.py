@@ -12,8 +12,18 @@ from resnet_core.cost import estimate_cost
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
 from resnet_core.runs import ACTIVE_STATES
 
-from pages.common import REFRESH_S, dataset, manager, metrics_tail, state_label, store, to_pil
+from pages.common import (
+    REFRESH_S,
+    dataset,
+    manager,
+    metrics_tail,
+    state_label,
+    store,
+    to_pil,
+    use_app_navigation,
+)
 
+use_app_navigation()
 st.title("Train")
 
 # ------------------------------------------------------------------ dataset and architecture

@@ -26,6 +26,7 @@ def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
                                      mode="lines+markers" if split == "val" else "lines",
                                      line={"dash": SPLIT_DASH[split]}), row=1, col=col)
     fig.update_xaxes(title_text="step")
+    fig.update_yaxes(type="log", row=1, col=1)  # early val losses spike; log keeps the rest readable
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(title=title, height=360, margin={"t": 60, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.2})

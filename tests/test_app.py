@@ -2,7 +2,7 @@
 
 import pytest
 
-from e2e import browser_page, streamlit_server, wait_for_app
+from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -16,5 +16,46 @@ def test_home_page_shows_device_and_the_runs_in_the_runs_folder(short_run, tmp_p
         assert "Training device" in body and "CPU" in body
         assert "Latest runs" in body
         assert str(short_run.dir.parent) in body
-        page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "home.png"))
         assert "Traceback" not in body and "Error" not in body
+
+
+def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
+    """The whole loop a new user makes: Train, watch the curves move, open Evaluate."""
+    import re
+    import time
+
+    env = {"RESNET_WORKBENCH_RUNS": str(tmp_path / "runs"), "RESNET_WORKBENCH_REFRESH_S": "1"}
+    with streamlit_server(env) as url, browser_page(1400, 1800) as page:
+        # A fresh server whose first visitor opens /train directly still gets app.py's
+        # navigation (not Streamlit's old pages/ mode, which would list common.py).
+        wait_for_app(page, url + "/train", "Learning rate")
+        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Evaluate" in nav and "common" not in nav, nav
+        page.get_by_role("button", name="Train", exact=True).click()
+        progress = page.locator("[data-testid='stProgress']")
+        progress.first.wait_for(timeout=60_000)
+        seen = []
+        deadline = time.monotonic() + 120
+        while len(set(seen)) < 3 and time.monotonic() < deadline:
+            text = progress.first.inner_text()
+            match = re.search(r"step (\d+)/300", text)
+            if match and (not seen or int(match.group(1)) != seen[-1]):
+                seen.append(int(match.group(1)))
+                if len(seen) == 2:
+                    page.wait_for_selector("[data-testid='stPlotlyChart']")
+                    page.screenshot(path=str(ARTIFACTS / "train_running.png"))
+            time.sleep(0.3)
+        assert len(set(seen)) >= 3 and seen == sorted(seen), seen  # it moved, at least twice
+        assert page.locator("[data-testid='stPlotlyChart']").count() >= 1  # the live curves
+        page.get_by_text("Test accuracy").wait_for(timeout=180_000)
+        page.screenshot(path=str(ARTIFACTS / "train_done.png"))
+        page.get_by_text("Open on Evaluate").click()
+        page.get_by_text("Confusion matrix").wait_for(timeout=60_000)
+        page.get_by_text("Misclassified, most confident first").wait_for(timeout=60_000)
+        page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=60_000)
+        page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)  # the gallery
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "evaluate.png"))
+        body = page.inner_text("body")
+        assert "Macro F1" in body and "predicted class" in body and "Traceback" not in body
