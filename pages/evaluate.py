@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from resnet_core import WorkbenchError
@@ -80,10 +81,15 @@ gallery(wrong.head(30),
         "None: every image is classified correctly.")
 
 st.subheader("Drill down")
+# Start on the most frequent confusion (the largest off-diagonal cell).
+off_diagonal = confusion.to_numpy().copy()
+np.fill_diagonal(off_diagonal, -1)
+worst_true, worst_pred = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
 d1, d2 = st.columns(2)
-true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i: names[i], key="drill_true")
+true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i: names[i],
+                          index=int(worst_true), key="drill_true")
 pred_class = d2.selectbox("Predicted class", range(len(names)), format_func=lambda i: names[i],
-                          index=min(1, len(names) - 1), key="drill_pred")
+                          index=int(worst_pred), key="drill_pred")
 cell = predictions[(predictions.y_true == true_class) & (predictions.y_pred == pred_class)]
 st.caption(f"{len(cell)} image(s) of class {names[true_class]} predicted as {names[pred_class]} "
            f"(confusion matrix row {names[true_class]}, column {names[pred_class]}).")

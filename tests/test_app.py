@@ -37,15 +37,18 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         progress.first.wait_for(timeout=60_000)
         seen = []
         deadline = time.monotonic() + 120
-        while len(set(seen)) < 3 and time.monotonic() < deadline:
-            text = progress.first.inner_text()
-            match = re.search(r"step (\d+)/300", text)
+        shot = False
+        while time.monotonic() < deadline and not (len(set(seen)) >= 3 and shot):
+            match = re.search(r"step (\d+)/300", progress.first.inner_text())
             if match and (not seen or int(match.group(1)) != seen[-1]):
                 seen.append(int(match.group(1)))
-                if len(seen) == 2:
-                    page.wait_for_selector("[data-testid='stPlotlyChart']")
+                if not shot and seen[-1] >= 120:  # mid-run, with enough curve to see
+                    page.wait_for_timeout(500)  # let Plotly draw the update
                     page.screenshot(path=str(ARTIFACTS / "train_running.png"))
-            time.sleep(0.3)
+                    shot = True
+            if page.get_by_text("Test accuracy").count():
+                break
+            time.sleep(0.2)
         assert len(set(seen)) >= 3 and seen == sorted(seen), seen  # it moved, at least twice
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 1  # the live curves
         page.get_by_text("Test accuracy").wait_for(timeout=180_000)
