@@ -19,7 +19,7 @@ from resnet_core.runs import MetricsTail, default_runs_dir
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
 # third of its speed even out of process; 1-2 s keeps it near full speed.
-REFRESH_S = float(os.environ.get("RESNET_WORKBENCH_REFRESH_S", "1.5"))
+REFRESH_S = float(os.environ.get("RESNET_WORKBENCH_REFRESH_S", "2.0"))
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                "completed": ":material/check_circle:", "failed": ":material/error:",
                "stopped": ":material/stop_circle:", "interrupted": ":material/warning:"}
@@ -47,9 +47,13 @@ def runs_dir() -> Path:
     return default_runs_dir().resolve()
 
 
+# Jobs that may train at once on one device (CPU or GPU); the rest wait in the queue.
+MAX_JOBS_PER_DEVICE = int(os.environ.get("RESNET_WORKBENCH_MAX_JOBS", "1"))
+
+
 @st.cache_resource
 def _manager(root: str) -> JobManager:
-    return JobManager(root)
+    return JobManager(root, max_running_per_device=MAX_JOBS_PER_DEVICE)
 
 
 def manager() -> JobManager:

@@ -127,6 +127,9 @@ st.divider()
 runs = store().runs()
 active = [r.id for r in runs if r.status.get("state") in ACTIVE_STATES]
 run_id = st.session_state.get("train_run_id") or (active[0] if active else None)
+if run_id is not None and run_id not in {r.id for r in runs}:  # deleted meanwhile
+    st.session_state.pop("train_run_id", None)
+    run_id = None
 if run_id is None:
     st.info("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs.")
     st.stop()

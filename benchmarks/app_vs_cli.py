@@ -1,0 +1,103 @@
+"""A run launched from the dashboard against the same run from the CLI, in one invocation.
+
+    .venv/bin/python benchmarks/app_vs_cli.py [--epochs 60] [--rounds 2]
+
+Alternates: CLI run, then the same config launched from the Train page of a real
+`streamlit run app.py` with one headless-Chromium tab left open on the live Train page (it
+polls at the default refresh interval). Throughput is images/s over all train lines of
+metrics.jsonl. A last app run measures page switches (Train -> Runs -> Train) while it
+trains. Prints a JSON summary; the figures go to benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from resnet_core import RunStore  # noqa: E402
+
+from e2e import browser_page, streamlit_server, wait_for_app  # noqa: E402
+
+
+def images_per_sec(run_dir: Path) -> float:
+    from resnet_core.runs import read_jsonl
+
+    lines = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["split"] == "train"]
+    images = sum(r["images_per_sec"] * r["elapsed_s"] for r in lines)
+    return images / sum(r["elapsed_s"] for r in lines)
+
+
+def cli_run(runs: Path, epochs: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "resnet_core", "train", "--epochs", str(epochs),
+                          "--quiet", "--runs-dir", str(runs)], capture_output=True, text=True,
+                         check=True)
+    return images_per_sec(Path(out.stdout.strip().splitlines()[-1]))
+
+
+def launch_from_page(page, url: str, epochs: int) -> None:
+    wait_for_app(page, url + "/train", "Learning rate")
+    box = page.get_by_role("spinbutton", name="Epochs")
+    box.fill(str(epochs))
+    box.press("Enter")
+    page.wait_for_timeout(1500)  # let the rerun with the new value finish
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
+
+
+def app_run(runs: Path, epochs: int) -> float:
+    with streamlit_server({"RESNET_WORKBENCH_RUNS": str(runs)}) as url, browser_page() as page:
+        launch_from_page(page, url, epochs)
+        page.get_by_text("Test accuracy").wait_for(timeout=600_000)
+    latest = RunStore(runs).runs()[0]
+    return images_per_sec(latest.dir)
+
+
+def page_switches(runs: Path, epochs: int, switches: int = 8) -> list[float]:
+    """Seconds from a click on a sidebar link to the new page's content, while training."""
+    times = []
+    with streamlit_server({"RESNET_WORKBENCH_RUNS": str(runs)}) as url, browser_page() as page:
+        launch_from_page(page, url, epochs)
+        for i in range(switches):
+            target, marker = (("Runs", "Every run under") if i % 2 == 0 else ("Train", "Learning rate"))
+            start = time.perf_counter()
+            page.locator("[data-testid='stSidebarNav']").get_by_text(target, exact=True).click()
+            page.get_by_text(marker).first.wait_for(timeout=60_000)
+            times.append(time.perf_counter() - start)
+            page.wait_for_timeout(500)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    cli, app = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            cli.append(cli_run(Path(tmp) / f"cli{r}", args.epochs))
+            app.append(app_run(Path(tmp) / f"app{r}", args.epochs))
+            print(f"round {r + 1}: cli {cli[-1]:.0f} img/s, app {app[-1]:.0f} img/s", flush=True)
+        switches = page_switches(Path(tmp) / "switch", args.epochs)
+    summary = {
+        "workload": f"digits resnet20, {args.epochs} epochs, batch 128",
+        "cli_images_per_sec": [round(v) for v in cli],
+        "app_images_per_sec": [round(v) for v in app],
+        "ratio_app_over_cli": round(statistics.median(app) / statistics.median(cli), 3),
+        "page_switch_median_s": round(statistics.median(switches), 3),
+        "page_switch_s": [round(v, 3) for v in switches],
+    }
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
