@@ -126,13 +126,18 @@ if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key=
 st.divider()
 runs = store().runs()
 active = [r.id for r in runs if r.status.get("state") in ACTIVE_STATES]
-run_id = st.session_state.get("train_run_id") or (active[0] if active else None)
+# The run this tab follows: the one it launched, else the one in the URL (so a refresh keeps
+# it), else the newest active run (one started from another tab or the CLI).
+run_id = (st.session_state.get("train_run_id") or st.query_params.get("run")
+          or (active[0] if active else None))
 if run_id is not None and run_id not in {r.id for r in runs}:  # deleted meanwhile
     st.session_state.pop("train_run_id", None)
     run_id = None
 if run_id is None:
     st.info("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs.")
     st.stop()
+st.session_state["train_run_id"] = run_id
+st.query_params["run"] = run_id
 
 
 def live_panel(run_id: str) -> None:

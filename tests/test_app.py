@@ -1,5 +1,7 @@
 """The dashboard in a real browser: `streamlit run app.py` + headless Chromium."""
 
+import json
+
 import pytest
 
 from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
@@ -50,6 +52,9 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
                 break
             time.sleep(0.2)
         assert len(set(seen)) >= 3 and seen == sorted(seen), seen  # it moved, at least twice
+        # A browser refresh neither stops nor repeats the job.
+        page.reload()
+        page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 1  # the live curves
         page.get_by_text("Test accuracy").wait_for(timeout=180_000)
         page.screenshot(path=str(ARTIFACTS / "train_done.png"))
@@ -62,3 +67,6 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         page.screenshot(path=str(ARTIFACTS / "evaluate.png"))
         body = page.inner_text("body")
         assert "Macro F1" in body and "predicted class" in body and "Traceback" not in body
+    runs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    assert json.loads((runs[0] / "status.json").read_text())["state"] == "completed"
