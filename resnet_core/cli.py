@@ -26,6 +26,10 @@ from .config import (
 from .errors import TrainingFailed, WorkbenchError
 from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
 
+# Kept here (not imported from explain.py) so that --help does not import Captum.
+EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
+                   "occlusion", "gradcam", "guided_gradcam")
+
 EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 1, 2, 130
 # Flags that still apply when continuing a run (the rest come from its saved config).
 RESUME_FLAGS = {"resume", "epochs", "max_steps", "device", "data_root", "quiet"}
@@ -41,7 +45,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,evaluate,predict,runs}")
+                           metavar="{train,evaluate,explain,predict,runs}")
     s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -96,6 +100,17 @@ def build_parser() -> Parser:
     pr.add_argument("images", nargs="+", metavar="IMAGE")
     pr.add_argument("--checkpoint", choices=("best", "last"), default="best")
     pr.add_argument("--top-k", type=int, default=3)
+
+    x = sub.add_parser("explain", help="write a PNG: an image, its attribution map and the overlay")
+    x.add_argument("run_dir")
+    x.add_argument("--method", required=True, choices=EXPLAIN_METHODS)
+    x.add_argument("--index", type=int, required=True, help="image index in the split")
+    x.add_argument("--split", choices=("test", "val", "train"), default="test")
+    x.add_argument("--target", type=int, default=None, help="class index to explain (default: predicted)")
+    x.add_argument("--stage", default=None, help="Grad-CAM stage, e.g. layer2 (default: the last)")
+    x.add_argument("--baseline", choices=("black", "mean", "blur"), default="black")
+    x.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    x.add_argument("--out", required=True, help="PNG file to write")
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
@@ -185,6 +200,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import METHOD_TITLES, explain_run_image, render_panel
+
+    if not str(args.out).lower().endswith(".png"):
+        raise WorkbenchError(f"--out must name a .png file, got {args.out}")
+    result = explain_run_image(args.run_dir, args.method, args.index, split=args.split,
+                               checkpoint=args.checkpoint, target=args.target, stage=args.stage,
+                               baseline=args.baseline)
+    attribution = result["attribution"]
+    where = f" at {attribution.extra['stage']}" if "stage" in attribution.extra else ""
+    caption = (f"{METHOD_TITLES[args.method]}{where}: {args.split} #{args.index}, true "
+               f"{result['true']}, predicted {result['predicted']} ({result['confidence']:.2f}), "
+               f"explaining '{result['target']}'")
+    try:
+        render_panel(result["image"], attribution, caption).save(args.out)
+    except OSError as e:
+        raise WorkbenchError(f"could not write {args.out}: {e.strerror or e}") from e
+    print(caption)
+    print(args.out)
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .runs import RunStore
 
@@ -198,4 +235,5 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "runs": cmd_runs}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "explain": cmd_explain,
+            "predict": cmd_predict, "runs": cmd_runs}
