@@ -18,6 +18,7 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/table_view:"),
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
     st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
 ]
 page = st.navigation(pages)

@@ -75,10 +75,19 @@ def gallery(rows, caption_for, empty: str) -> None:
 
 st.subheader("Misclassified, most confident first")
 wrong = predictions[predictions.y_true != predictions.y_pred].sort_values("confidence", ascending=False)
-st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified.")
-gallery(wrong.head(30),
-        lambda r: f"#{r['index']} true {names[r['y_true']]} → {names[r['y_pred']]} ({r['confidence']:.2f})",
-        "None: every image is classified correctly.")
+st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified; "
+           "Explain opens one on the Explain page.")
+if wrong.empty:
+    st.write("None: every image is classified correctly.")
+for start in range(0, min(len(wrong), 24), 8):
+    rows = wrong.iloc[start:start + 8].to_dict("records")
+    cols = st.columns(8)
+    images = ds.images(split, [r["index"] for r in rows])
+    for col, r, im in zip(cols, rows, images, strict=False):
+        col.image(to_pil(im, 96), width=96, caption=f"#{r['index']} true {names[r['y_true']]} → "
+                  f"{names[r['y_pred']]} ({r['confidence']:.2f})")
+        col.page_link("pages/explain.py", label="Explain", icon=":material/visibility:",
+                      query_params={"run": run_id, "split": split, "index": str(r["index"])})
 
 st.subheader("Drill down")
 # Start on the most frequent confusion (the largest off-diagonal cell).

@@ -77,6 +77,7 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
     log_every: int = 10  # steps between train lines in metrics.jsonl
+    probe_snapshots: int = 8  # weight-only snapshots over training (checkpoints/epochs/); 0: none
     runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or ./runs
     run_name: str | None = None  # optional label kept in config.json
 
@@ -106,6 +107,8 @@ class TrainConfig:
         _positive_int("step_size_epochs", self.step_size_epochs)
         _positive_int("image_size", self.image_size, allow_none=True)
         _positive_int("num_threads", self.num_threads, allow_none=True)
+        if not (isinstance(self.probe_snapshots, int) and 0 <= self.probe_snapshots <= 100):
+            raise ConfigError(f"probe_snapshots must be an integer in [0, 100], got {self.probe_snapshots!r}")
         if not (isinstance(self.num_workers, int) and self.num_workers >= 0):
             raise ConfigError(f"num_workers must be an integer >= 0, got {self.num_workers!r}")
         if self.image_size is not None and self.image_size < 8:

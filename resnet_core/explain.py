@@ -297,3 +297,11 @@ def explain_run_image(run_dir, method: str, index: int, *, split: str = "test",
         "predicted": info.class_names[int(probs.argmax())], "confidence": float(probs.max()),
         "target": info.class_names[attribution.target], "class_names": info.class_names,
     }
+
+
+def probe_indices(labels: Tensor, count: int = 6) -> list[int]:
+    """A fixed handful of test images: the first image of each of the first ``count`` classes."""
+    picks = []
+    for c in torch.unique(labels).tolist()[:count]:
+        picks.append(int((labels == c).nonzero()[0]))
+    return picks

@@ -181,6 +181,7 @@ class Trainer:
                                 total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
                                 model=self.model)
         self.step_in_epoch = 0
+        self.snapshot_epochs = snapshot_schedule(self.state.total_epochs, c.probe_snapshots)
         self._reset_accumulators()
         if self.resume_from is not None:
             self._restore(self.resume_from)
@@ -382,6 +383,10 @@ class Trainer:
         self._save("last", ckpt)
         if improved:
             self._save("best", ckpt)
+        if state.epoch in self.snapshot_epochs:
+            # Weights only, for the Explain page's probe slider (maps sharpening over epochs).
+            self._save(f"epochs/epoch_{state.epoch:03d}", {
+                k: ckpt[k] for k in ("config", "preprocessing", "model", "epoch", "step")})
         self._emit("on_epoch_end", state, logs)
         self.interval_started = time.perf_counter()  # evaluation time is not training speed
 
@@ -425,6 +430,13 @@ class Trainer:
 
 
 # ----------------------------------------------------------------------------- pieces
+
+
+def snapshot_schedule(total_epochs: int, count: int) -> set[int]:
+    """``count`` epochs spread from the first to the last (all of them if there are fewer)."""
+    if count <= 0:
+        return set()
+    return {round(v) for v in np.linspace(1, total_epochs, min(count, total_epochs))}
 
 
 def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 
-PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py", "pages/evaluate.py", "pages/predict.py"]
+PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py", "pages/evaluate.py", "pages/explain.py",
+         "pages/predict.py"]
 
 
 def _app(monkeypatch, runs_dir) -> AppTest:
@@ -49,6 +50,9 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
     if page == "pages/runs.py":
         table = at.dataframe[0].value
         assert sorted(table["state"]) == ["completed", "failed", "interrupted"]
+    if page == "pages/explain.py":
+        assert len(at.expander) == 3, "the Grad-CAM / sanity / probe sections"
+        assert not at.error, [e.value for e in at.error]
     if page == "pages/evaluate.py":
         assert [m.label for m in at.metric][:2] == ["Accuracy", "Macro precision"]
         assert len(at.get("plotly_chart")) >= 1  # the confusion matrix

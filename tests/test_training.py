@@ -28,7 +28,10 @@ def test_default_digits_run_reaches_97_percent_test_accuracy(tmp_path):
 def test_run_directory_has_the_documented_files(short_run):
     d = short_run.dir
     assert {p.name for p in d.iterdir()} == {"config.json", "status.json", "metrics.jsonl", "checkpoints", "eval"}
-    assert {p.name for p in (d / "checkpoints").iterdir()} == {"best.pt", "last.pt"}
+    assert {p.name for p in (d / "checkpoints").iterdir()} == {"best.pt", "last.pt", "epochs"}
+    # Weight snapshots for the Explain page's probe slider: every epoch of a 3-epoch run.
+    assert sorted(p.name for p in (d / "checkpoints" / "epochs").iterdir()) == [
+        "epoch_001.pt", "epoch_002.pt", "epoch_003.pt"]
     assert {p.name for p in (d / "eval" / "test").iterdir()} == {
         "predictions.csv", "confusion.csv", "per_class.csv", "summary.json"}
     config = json.loads((d / "config.json").read_text())

@@ -1,0 +1,185 @@
+"""Explain: Captum attribution maps for one image, Grad-CAM per stage, a sanity check, and a
+probe set whose maps can be followed over the epochs of training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
+from resnet_core.data import decode_image, normalize
+from resnet_core.explain import (
+    BASELINES,
+    METHOD_TITLES,
+    METHODS,
+    explain,
+    heatmap_rgb,
+    overlay_rgb,
+    probe_indices,
+    randomization_check,
+)
+
+from pages.common import dataset_for_run, pick_run, predictor, store, to_pil, use_app_navigation
+
+use_app_navigation()
+st.title("Explain")
+st.caption("Which pixels made the network decide? Attribution maps computed with Captum.")
+candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "best.pt").exists()]
+run_id = pick_run("Run", candidates, key="explain_run")
+if run_id is None:
+    st.info("No run with a checkpoint yet. Train one first.")
+    st.stop()
+run = store().get(run_id)
+model = predictor(run.dir, "best").model
+info = predictor(run.dir, "best").info
+names = info.class_names
+mean = torch.tensor(info.mean).view(1, -1, 1, 1)
+std = torch.tensor(info.std).view(1, -1, 1, 1)
+black = (-mean / std).flatten()
+try:
+    ds = dataset_for_run(run.config)
+except WorkbenchError as e:
+    st.error(str(e))
+    st.stop()
+
+# ------------------------------------------------------------------ which image
+c1, c2 = st.columns([1, 2])
+split = c1.radio("Split", ["test", "val"], horizontal=True, key="explain_split",
+                 index=1 if st.query_params.get("split") == "val" else 0)
+labels = ds.split(split).labels
+modes = ["by index", "by class", "misclassified", "upload"]
+wanted_index = st.query_params.get("index")
+mode = c2.radio("Image", modes, horizontal=True, key="explain_mode")
+image, true_name = None, None
+if mode == "by index":
+    default = int(wanted_index) if wanted_index and wanted_index.isdigit() else 0
+    index = st.number_input(f"Index (0..{len(labels) - 1})", 0, len(labels) - 1,
+                            min(default, len(labels) - 1), key="explain_index")
+elif mode == "by class":
+    cls = st.selectbox("Class", range(len(names)), format_func=lambda i: names[i], key="explain_cls")
+    options = (labels == cls).nonzero().flatten().tolist()[:50]
+    index = st.selectbox("Image", options, format_func=lambda i: f"#{i}", key="explain_cls_idx")
+elif mode == "misclassified":
+    pred_path = run.dir / "eval" / split / "predictions.csv"
+    if not pred_path.exists():
+        st.info(f"No evaluation on {split} yet: open Evaluate first.")
+        st.stop()
+    preds = pd.read_csv(pred_path)
+    wrong = preds[preds.y_true != preds.y_pred].sort_values("confidence", ascending=False)
+    if wrong.empty:
+        st.success("Nothing is misclassified on this split.")
+        st.stop()
+    index = st.selectbox("Misclassified image", wrong["index"].tolist(), key="explain_wrong",
+                         format_func=lambda i: f"#{i}: true {names[int(preds.y_true[i])]}, "
+                                               f"predicted {names[int(preds.y_pred[i])]}")
+else:
+    upload = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                              key="explain_upload")
+    if upload is None:
+        st.stop()
+    try:
+        image = decode_image(upload, info)
+    except Exception as e:  # noqa: BLE001 - PIL raises many types for a bad upload
+        st.error(f"{upload.name} is not an image this tool can read: {e}")
+        st.stop()
+if image is None:
+    image = ds.images(split, [int(index)])[0]
+    true_name = names[int(labels[int(index)])]
+
+x = normalize(image[None], mean, std)
+with torch.no_grad():
+    probs = torch.softmax(model(x), dim=1)[0]
+predicted = int(probs.argmax())
+
+# ------------------------------------------------------------------ which methods
+o1, o2, o3, o4 = st.columns(4)
+target = o1.selectbox("Explain the class", range(len(names)), index=predicted,
+                      format_func=lambda i: f"{names[i]} ({probs[i]:.1%})", key="explain_target",
+                      help="why this class: the predicted one, or any other ('why 7, not 1?')")
+methods = o2.multiselect("Methods", METHODS, default=["saliency", "integrated_gradients", "gradcam"],
+                         format_func=METHOD_TITLES.get, key="explain_methods")
+stage = o3.selectbox("Grad-CAM stage", model.stage_names, index=len(model.stage_names) - 1,
+                     key="explain_stage")
+baseline = o4.selectbox("Baseline (IG, DeepLift)", BASELINES, key="explain_baseline")
+
+st.write(f"**True:** {true_name or 'unknown (uploaded)'} · **predicted:** {names[predicted]} "
+         f"({probs[predicted]:.1%}) · **explaining:** {names[target]}")
+
+
+@st.cache_data(max_entries=256, show_spinner="Computing attributions...")
+def attribution(ckpt: str, mtime: float, image_bytes: bytes, shape: tuple, method: str, target: int,
+                stage: str, baseline: str):
+    """Cached per checkpoint file (and its mtime), image, method and options."""
+    m, _, _ = model_from_checkpoint(load_checkpoint(ckpt))
+    img = torch.frombuffer(bytearray(image_bytes), dtype=torch.uint8).view(shape)
+    return explain(m, normalize(img[None], mean, std), method, target, stage=stage,
+                   baseline=baseline, black=black)
+
+
+def show(method: str, a, columns) -> None:
+    columns[0].image(to_pil(torch.from_numpy(heatmap_rgb(a.map, a.signed)).permute(2, 0, 1), 160),
+                     caption=f"{METHOD_TITLES[method]}", width=160)
+    columns[1].image(to_pil(torch.from_numpy(overlay_rgb(image, a)).permute(2, 0, 1), 160),
+                     caption="overlay", width=160)
+
+
+ckpt = str(run.dir / "checkpoints" / "best.pt")
+mtime = Path(ckpt).stat().st_mtime
+key = image.contiguous().numpy().tobytes()
+st.image(to_pil(image, 160), caption="input as the model sees it", width=160)
+for method in methods:
+    a = attribution(ckpt, mtime, key, tuple(image.shape), method, target, stage, baseline)
+    cols = st.columns([1, 1, 2])
+    show(method, a, cols)
+    notes = []
+    if "convergence_delta" in a.extra:
+        notes.append(f"convergence delta {a.extra['convergence_delta']:.2e}")
+    if "stage" in a.extra:
+        notes.append(f"at {a.extra['stage']}")
+    cols[2].caption(("red: evidence for the class, blue: against" if a.signed else
+                     "bright: where the output is most sensitive") + ("; " + ", ".join(notes) if notes else ""))
+
+with st.expander("Grad-CAM at every stage", expanded=True):
+    cols = st.columns(len(model.stage_names))
+    for col, name in zip(cols, model.stage_names, strict=True):
+        a = attribution(ckpt, mtime, key, tuple(image.shape), "gradcam", target, name, baseline)
+        col.image(to_pil(torch.from_numpy(overlay_rgb(image, a)).permute(2, 0, 1), 140),
+                  caption=name, width=140)
+    st.caption("Early stages see edges at high resolution; the last stage sees whole parts, coarsely.")
+
+with st.expander("Sanity check: trained against random weights (Adebayo et al. 2018)"):
+    st.write("An explanation of the *model* must change when the model's weights are replaced by "
+             "random ones. If the two maps look alike, the method is mostly redrawing the image.")
+    check_method = st.selectbox("Method", METHODS, format_func=METHOD_TITLES.get, key="check_method")
+    if st.button("Run the check", key="run_check"):
+        result = randomization_check(model, x, check_method, target, stage=stage, black=black)
+        cols = st.columns(3)
+        for col, which in zip(cols[:2], ("trained", "random"), strict=True):
+            att = result[which]
+            col.image(to_pil(torch.from_numpy(heatmap_rgb(att.map, att.signed)).permute(2, 0, 1), 160),
+                      caption=f"{which} weights", width=160)
+        cols[2].metric("Rank correlation", f"{result['rank_correlation']:.2f}",
+                       help="Spearman correlation of the absolute maps: near 0 = the method "
+                            "depends on the weights (good); near 1 = it ignores them")
+
+with st.expander("Probe set: the maps over training"):
+    snapshots = sorted((run.dir / "checkpoints" / "epochs").glob("epoch_*.pt"))
+    if not snapshots:
+        st.info("This run kept no weight snapshots (probe_snapshots was 0).")
+    else:
+        epochs = [int(p.stem.split("_")[1]) for p in snapshots]
+        epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key="probe_epoch")
+        probe_method = st.selectbox("Method", METHODS, index=METHODS.index("gradcam"),
+                                    format_func=METHOD_TITLES.get, key="probe_method")
+        path = snapshots[epochs.index(epoch)]
+        picks = probe_indices(ds.test.labels)
+        cols = st.columns(len(picks))
+        for col, i in zip(cols, picks, strict=True):
+            img = ds.images("test", [i])[0]
+            a = attribution(str(path), path.stat().st_mtime, img.contiguous().numpy().tobytes(),
+                            tuple(img.shape), probe_method, int(ds.test.labels[i]), stage, baseline)
+            col.image(to_pil(torch.from_numpy(overlay_rgb(img, a)).permute(2, 0, 1), 120),
+                      caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120)
