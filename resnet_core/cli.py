@@ -82,6 +82,8 @@ def build_parser() -> Parser:
     t.add_argument("--threads", dest="num_threads", type=int, default=s)
     t.add_argument("--workers", dest="num_workers", type=int, default=s)
     t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
+    t.add_argument("--probe-snapshots", type=int, default=s,
+                   help="weight snapshots kept for the Explain page's probe slider (default 8)")
     t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
     t.add_argument("--name", dest="run_name", default=s)
     t.add_argument("--resume", metavar="RUN_DIR", default=s,

@@ -67,6 +67,13 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         page.screenshot(path=str(ARTIFACTS / "evaluate.png"))
         body = page.inner_text("body")
         assert "Macro F1" in body and "predicted class" in body and "Traceback" not in body
+        # One click from a misclassified image to its attribution maps.
+        page.get_by_role("link", name="Explain").nth(1).click()
+        page.get_by_text("Grad-CAM at every stage").wait_for(timeout=60_000)
+        page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "explain.png"))
+        assert "predicted" in page.inner_text("body")
     runs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1
     assert json.loads((runs[0] / "status.json").read_text())["state"] == "completed"
