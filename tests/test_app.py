@@ -68,7 +68,9 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         body = page.inner_text("body")
         assert "Macro F1" in body and "predicted class" in body and "Traceback" not in body
         # One click from a misclassified image to its attribution maps.
-        page.get_by_role("link", name="Explain").nth(1).click()
+        gallery_link = page.get_by_role("link", name="Explain").nth(1)  # nth(0): the sidebar
+        gallery_link.wait_for(timeout=60_000)
+        gallery_link.click()
         page.get_by_text("Grad-CAM at every stage").wait_for(timeout=60_000)
         page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)
         page.wait_for_timeout(1500)
