@@ -120,3 +120,14 @@ def pick_run(label: str, run_ids: list[str], key: str) -> str | None:
     run_id = st.selectbox(label, run_ids, index=index, key=key)
     st.query_params["run"] = run_id
     return run_id
+
+
+def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
+    """The run selector of the pages that need weights; stops the page when there are none."""
+    candidates = [r.id for r in store().runs()
+                  if (r.dir / "checkpoints" / f"{checkpoint}.pt").exists()]
+    run_id = pick_run("Run", candidates, key=key)
+    if run_id is None:
+        st.info("No run with a checkpoint yet. Train one first.")
+        st.stop()
+    return store().get(run_id)

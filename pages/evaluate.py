@@ -9,16 +9,17 @@ from resnet_core import WorkbenchError
 from resnet_core.charts import confusion_heatmap
 from resnet_core.evaluation import evaluate_run
 
-from pages.common import dataset_for_run, pick_run, store, to_pil, use_app_navigation
+from pages.common import (
+    choose_run_with_checkpoint,
+    dataset_for_run,
+    to_pil,
+    use_app_navigation,
+)
 
 use_app_navigation()
 st.title("Evaluate")
-candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "best.pt").exists()]
-run_id = pick_run("Run", candidates, key="eval_run")
-if run_id is None:
-    st.info("No run with a checkpoint yet. Train one first.")
-    st.stop()
-run = store().get(run_id)
+run = choose_run_with_checkpoint("eval_run")
+run_id = run.id
 split = st.radio("Split", ["test", "val"], horizontal=True, key="eval_split")
 if not (run.dir / "eval" / split / "summary.json").exists():
     st.write(f"This run has no evaluation on the {split} split yet.")

@@ -22,17 +22,18 @@ from resnet_core.explain import (
     randomization_check,
 )
 
-from pages.common import dataset_for_run, pick_run, predictor, store, to_pil, use_app_navigation
+from pages.common import (
+    choose_run_with_checkpoint,
+    dataset_for_run,
+    predictor,
+    to_pil,
+    use_app_navigation,
+)
 
 use_app_navigation()
 st.title("Explain")
 st.caption("Which pixels made the network decide? Attribution maps computed with Captum.")
-candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "best.pt").exists()]
-run_id = pick_run("Run", candidates, key="explain_run")
-if run_id is None:
-    st.info("No run with a checkpoint yet. Train one first.")
-    st.stop()
-run = store().get(run_id)
+run = choose_run_with_checkpoint("explain_run")
 model = predictor(run.dir, "best").model
 info = predictor(run.dir, "best").info
 names = info.class_names

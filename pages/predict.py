@@ -8,16 +8,11 @@ from resnet_core import WorkbenchError
 from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
 
-from pages.common import pick_run, predictor, store, to_pil, use_app_navigation
+from pages.common import choose_run_with_checkpoint, predictor, to_pil, use_app_navigation
 
 use_app_navigation()
 st.title("Predict")
-candidates = [r.id for r in store().runs() if (r.dir / "checkpoints" / "last.pt").exists()]
-run_id = pick_run("Run", candidates, key="predict_run")
-if run_id is None:
-    st.info("No run with a checkpoint yet. Train one first.")
-    st.stop()
-run = store().get(run_id)
+run = choose_run_with_checkpoint("predict_run", "last")
 checkpoint = st.radio("Weights", ["best", "last"], horizontal=True, key="predict_ckpt",
                       help="a snapshot saved on disk; a run in progress keeps training undisturbed")
 if not (run.dir / "checkpoints" / f"{checkpoint}.pt").exists():

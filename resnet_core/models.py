@@ -73,8 +73,33 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions; output = act(F(x) + shortcut(x)), or act(F(x)) when plain."""
+class _Block(nn.Module):
+    """What both blocks share: output = act(F(x) + shortcut(x)), or act(F(x)) when plain.
+
+    Subclasses define ``residual_branch`` (F) and ``out_activation`` (the last call site).
+    """
+
+    residual: bool
+    downsample: nn.Module | None
+
+    def residual_branch(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def out_activation(self) -> nn.Module:
+        raise NotImplementedError
+
+    def shortcut(self, x: Tensor) -> Tensor:
+        return x if self.downsample is None else self.downsample(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.residual_branch(x)
+        if self.residual:
+            out = out + self.shortcut(x)
+        return self.out_activation()(out)
+
+
+class BasicBlock(_Block):
+    """Two 3x3 convolutions."""
 
     expansion = 1
 
@@ -105,17 +130,11 @@ class BasicBlock(nn.Module):
         out = self.relu1(self.bn1(self.conv1(x)))
         return self.bn2(self.conv2(out))
 
-    def shortcut(self, x: Tensor) -> Tensor:
-        return x if self.downsample is None else self.downsample(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.residual_branch(x)
-        if self.residual:
-            out = out + self.shortcut(x)
-        return self.relu2(out)
+    def out_activation(self) -> nn.Module:
+        return self.relu2
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_Block):
     """1x1 reduce, 3x3, 1x1 expand (x4); stride on the 3x3 as torchvision's "ResNet v1.5"."""
 
     expansion = 4
@@ -150,14 +169,8 @@ class Bottleneck(nn.Module):
         out = self.relu2(self.bn2(self.conv2(out)))
         return self.bn3(self.conv3(out))
 
-    def shortcut(self, x: Tensor) -> Tensor:
-        return x if self.downsample is None else self.downsample(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        out = self.residual_branch(x)
-        if self.residual:
-            out = out + self.shortcut(x)
-        return self.relu3(out)
+    def out_activation(self) -> nn.Module:
+        return self.relu3
 
 
 class ResNet(nn.Module):
