@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
+from resnet_core.export import export_run
 
 from pages.common import choose_run_with_checkpoint, predictor, to_pil, use_app_navigation
 
@@ -24,6 +28,30 @@ except WorkbenchError as e:
     st.error(str(e))
     st.stop()
 info = model.info
+
+
+@st.cache_data(max_entries=8, show_spinner="Exporting...")
+def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[bytes, bytes]:
+    """(model file, contract JSON) bytes, made by the same export as the CLI's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / ("model.onnx" if fmt == "onnx" else "model.pt")
+        export_run(run_dir, fmt, out, checkpoint=checkpoint)
+        return out.read_bytes(), Path(f"{out}.json").read_bytes()
+
+
+with st.expander("Download the model (ONNX or TorchScript, with its preprocessing contract)"):
+    st.caption("The JSON holds the class names, input size, channels, mean/std and resize rule; "
+               "the README shows ten lines of onnxruntime that use it.")
+    mtime = (run.dir / "checkpoints" / f"{checkpoint}.pt").stat().st_mtime
+    for fmt, suffix in (("onnx", "onnx"), ("torchscript", "pt")):
+        if st.button(f"Prepare {fmt}", key=f"prep_{fmt}"):
+            st.session_state[f"export_{fmt}"] = True
+        if st.session_state.get(f"export_{fmt}"):
+            data, meta = exported(str(run.dir), checkpoint, fmt, mtime)
+            d1, d2 = st.columns(2)
+            d1.download_button(f"{run.id}.{suffix}", data, f"{run.id}.{suffix}", key=f"dl_{fmt}")
+            d2.download_button(f"{run.id}.{suffix}.json", meta, f"{run.id}.{suffix}.json",
+                               "application/json", key=f"dl_{fmt}_json")
 st.caption(f"Expects {info.channels}-channel {info.image_size}x{info.image_size} images; "
            f"classes: {', '.join(info.class_names)}")
 

@@ -24,6 +24,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private (0600); ours are ordinary files
         os.replace(tmp, path)
     except BaseException:
         # Leave the previous file untouched and no temporary file behind.

@@ -45,7 +45,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,evaluate,explain,predict,runs}")
+                           metavar="{train,evaluate,explain,export,predict,runs}")
     s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -113,6 +113,12 @@ def build_parser() -> Parser:
     x.add_argument("--baseline", choices=("black", "mean", "blur"), default="black")
     x.add_argument("--checkpoint", choices=("best", "last"), default="best")
     x.add_argument("--out", required=True, help="PNG file to write")
+
+    ex = sub.add_parser("export", help="export to ONNX or TorchScript with the preprocessing contract")
+    ex.add_argument("run_dir")
+    ex.add_argument("--format", required=True, choices=("onnx", "torchscript"))
+    ex.add_argument("--out", required=True, help="file to write; the contract goes to OUT.json")
+    ex.add_argument("--checkpoint", choices=("best", "last"), default="best")
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
@@ -224,6 +230,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    meta = export_run(args.run_dir, args.format, args.out, checkpoint=args.checkpoint)
+    print(f"{args.format} model: {meta['channels']}x{meta['image_size']}x{meta['image_size']} input, "
+          f"{len(meta['class_names'])} classes; contract in {args.out}.json")
+    print(args.out)
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .runs import RunStore
 
@@ -237,5 +253,5 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "explain": cmd_explain,
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
             "predict": cmd_predict, "runs": cmd_runs}

@@ -79,3 +79,23 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
     runs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1
     assert json.loads((runs[0] / "status.json").read_text())["state"] == "completed"
+
+
+def test_predict_page_downloads_an_onnx_model_that_runs(short_run, tmp_path):
+    import onnxruntime as ort
+
+    env = {"RESNET_WORKBENCH_RUNS": str(short_run.dir.parent)}
+    with streamlit_server(env) as url, browser_page(1400, 1400) as page:
+        wait_for_app(page, url + "/predict", "Download the model")
+        page.get_by_text("Download the model").click()
+        page.get_by_role("button", name="Prepare onnx").click()
+        buttons = page.locator("[data-testid='stDownloadButton']")
+        buttons.first.wait_for(timeout=60_000)
+        assert [b.inner_text() for b in buttons.all()] == [f"{short_run.id}.onnx", f"{short_run.id}.onnx.json"]
+        with page.expect_download() as download:
+            buttons.first.click()
+        download.value.save_as(tmp_path / "model.onnx")
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    import numpy as np
+
+    assert session.run(None, {"input": np.zeros((3, 1, 8, 8), np.float32)})[0].shape == (3, 10)

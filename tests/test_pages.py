@@ -72,3 +72,4 @@ def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, mes
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert at.button(key="launch").disabled
+
