@@ -1,0 +1,50 @@
+"""Every notebook runs top to bottom on a fresh kernel (small budget), imports only the public API,
+and is committed with outputs under 1 MB."""
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_four_tutorials():
+    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_residual_vs_plain.ipynb",
+                                           "03_explain.ipynb", "04_the_article_example.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_with_outputs_and_small(path):
+    assert path.stat().st_size < 1_000_000
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c.get("outputs") or not c["source"] for c in code[-3:]), "run it before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_uses_only_the_public_api(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("resnet_core"):
+                assert node.module == "resnet_core", f"{path.name} imports {node.module}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_top_to_bottom_on_a_fresh_kernel(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_WORKBENCH_NOTEBOOK_BUDGET", "small")
+    monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("RESNET_WORKBENCH_DATA", str(tmp_path / "data"))
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any((tmp_path / "runs").iterdir())  # it trained, into the runs folder
