@@ -56,11 +56,11 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         page.reload()
         page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
         page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=60_000)  # the curves
-        page.get_by_text("Test accuracy").wait_for(timeout=180_000)
+        page.get_by_text("Test accuracy").first.wait_for(timeout=180_000)
         page.screenshot(path=str(ARTIFACTS / "train_done.png"))
         page.get_by_text("Open on Evaluate").click()
-        page.get_by_text("Confusion matrix").wait_for(timeout=60_000)
-        page.get_by_text("Misclassified, most confident first").wait_for(timeout=60_000)
+        page.get_by_text("Confusion matrix", exact=True).wait_for(timeout=60_000)
+        page.get_by_text("Misclassified, most confident first").first.wait_for(timeout=60_000)
         page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=60_000)
         page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)  # the gallery
         page.wait_for_timeout(1000)
@@ -71,7 +71,7 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         gallery_link = page.get_by_role("link", name="Explain").nth(1)  # nth(0): the sidebar
         gallery_link.wait_for(timeout=60_000)
         gallery_link.click()
-        page.get_by_text("Grad-CAM at every stage").wait_for(timeout=60_000)
+        page.get_by_text("Grad-CAM at every stage").first.wait_for(timeout=60_000)
         page.wait_for_selector("[data-testid='stImage'] img", timeout=60_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "explain.png"))
