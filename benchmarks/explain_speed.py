@@ -25,8 +25,7 @@ from captum.attr import (
 )
 
 from resnet_core import TrainConfig, load_checkpoint, load_dataset, model_from_checkpoint, train
-from resnet_core.data import normalize
-from resnet_core.explain import METHODS, explain, occlusion_window
+from resnet_core.explain import METHODS, black_pixel, explain, occlusion_window
 
 REPEATS = 7
 
@@ -71,9 +70,8 @@ def main() -> None:
         model, _, info = model_from_checkpoint(load_checkpoint(run.dir / "checkpoints" / "best.pt"))
         accuracy = run.summary()["accuracy"]
     ds = load_dataset("shapes")
-    mean, std = torch.tensor(info.mean).view(1, -1, 1, 1), torch.tensor(info.std).view(1, -1, 1, 1)
-    x = normalize(ds.test.images[:1], mean, std)
-    black = (-mean / std).flatten()
+    x = info.normalize(ds.test.images[:1])
+    black = black_pixel(info)
     target = int(ds.test.labels[0])
     print(f"resnet20 on shapes (test accuracy {accuracy:.3f}), one 32x32 image, "
           f"{torch.get_num_threads()} threads, median of {REPEATS}")

@@ -10,11 +10,12 @@ import streamlit as st
 import torch
 
 from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
-from resnet_core.data import decode_image, normalize
+from resnet_core.data import decode_image
 from resnet_core.explain import (
     BASELINES,
     METHOD_TITLES,
     METHODS,
+    black_pixel,
     explain,
     heatmap_rgb,
     overlay_rgb,
@@ -37,9 +38,7 @@ run = choose_run_with_checkpoint("explain_run")
 model = predictor(run.dir, "best").model
 info = predictor(run.dir, "best").info
 names = info.class_names
-mean = torch.tensor(info.mean).view(1, -1, 1, 1)
-std = torch.tensor(info.std).view(1, -1, 1, 1)
-black = (-mean / std).flatten()
+black = black_pixel(info)
 try:
     ds = dataset_for_run(run.config)
 except WorkbenchError as e:
@@ -90,7 +89,7 @@ if image is None:
     image = ds.images(split, [int(index)])[0]
     true_name = names[int(labels[int(index)])]
 
-x = normalize(image[None], mean, std)
+x = info.normalize(image[None])
 with torch.no_grad():
     probs = torch.softmax(model(x), dim=1)[0]
 predicted = int(probs.argmax())
@@ -116,7 +115,7 @@ def attribution(ckpt: str, mtime: float, image_bytes: bytes, shape: tuple, metho
     """Cached per checkpoint file (and its mtime), image, method and options."""
     m, _, _ = model_from_checkpoint(load_checkpoint(ckpt))
     img = torch.frombuffer(bytearray(image_bytes), dtype=torch.uint8).view(shape)
-    return explain(m, normalize(img[None], mean, std), method, target, stage=stage,
+    return explain(m, info.normalize(img[None]), method, target, stage=stage,
                    baseline=baseline, black=black)
 
 

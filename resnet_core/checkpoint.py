@@ -20,7 +20,7 @@ from .atomic import atomic_write
 from .config import TrainConfig
 from .data import DatasetInfo
 from .errors import CheckpointError
-from .models import ResNet, build_model
+from .models import ResNet
 
 FORMAT_VERSION = 1
 CHECKPOINT_NAMES = ("best", "last")
@@ -64,10 +64,7 @@ def model_from_checkpoint(ckpt: dict) -> tuple[ResNet, TrainConfig, DatasetInfo]
     """Rebuild the network a checkpoint describes and load its weights (strictly)."""
     config = TrainConfig.from_dict(ckpt["config"])
     info = DatasetInfo(**ckpt["preprocessing"])
-    model = build_model(
-        config.arch, info.num_classes, info.channels, residual=config.residual, norm=config.norm,
-        activation=config.activation, stem=config.stem, input_size=info.image_size,
-    )
+    model = config.build_model(info)
     model.load_state_dict(ckpt["model"])
     model.eval()
     return model, config, info

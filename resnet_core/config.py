@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import ConfigError
-from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
+from .models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
 
 DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10", "cifar100", "svhn", "folder")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -125,6 +125,12 @@ class TrainConfig:
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
         return self
+
+    def build_model(self, info) -> ResNet:
+        """The network this config describes, for a dataset's contract (``data.DatasetInfo``)."""
+        return build_model(self.arch, info.num_classes, info.channels, residual=self.residual,
+                           norm=self.norm, activation=self.activation, stem=self.stem,
+                           input_size=info.image_size)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

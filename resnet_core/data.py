@@ -74,6 +74,12 @@ class DatasetInfo:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def normalize(self, images: Tensor) -> Tensor:
+        """uint8 (N, C, H, W) -> the float input a model trained on this set expects."""
+        mean = torch.tensor(self.mean, device=images.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=images.device).view(1, -1, 1, 1)
+        return normalize(images, mean, std)
+
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
@@ -150,6 +156,13 @@ def load_dataset(
         info.image_size = image_size
     train, val = split_train_val(pool, val_fraction, seed)
     return Dataset(info=info, train=train, val=val, test=test, skipped_files=skipped)
+
+
+def load_dataset_for(config) -> Dataset:
+    """The dataset a ``TrainConfig`` (or a config loaded from a run) was trained on."""
+    return load_dataset(config.dataset, data_root=config.data_root, download=config.download,
+                        image_size=config.image_size, val_fraction=config.val_fraction,
+                        seed=config.seed)
 
 
 def split_train_val(pool: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
@@ -501,10 +514,7 @@ def normalize(images: Tensor, mean: Tensor, std: Tensor) -> Tensor:
 
 def preprocess(sources: list, info: DatasetInfo) -> Tensor:
     """Image files or PIL images -> the normalised batch a model trained on ``info`` expects."""
-    images = torch.stack([decode_image(s, info) for s in sources])
-    mean = torch.tensor(info.mean).view(1, -1, 1, 1)
-    std = torch.tensor(info.std).view(1, -1, 1, 1)
-    return normalize(images, mean, std)
+    return info.normalize(torch.stack([decode_image(s, info) for s in sources]))
 
 
 def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator) -> Tensor:

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .atomic import atomic_write_json, atomic_write_text
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import resolve_device
-from .data import BatchLoader, Dataset, load_dataset, preprocess
+from .data import BatchLoader, Dataset, load_dataset_for, preprocess
 from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
 
@@ -114,9 +114,9 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
     dev = resolve_device(device)
     ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location=dev)
     model, config, _ = model_from_checkpoint(ckpt)
-    dataset = load_dataset(config.dataset, data_root=data_root or config.data_root,
-                           image_size=config.image_size, val_fraction=config.val_fraction,
-                           seed=config.seed)
+    if data_root is not None:
+        config.data_root = data_root
+    dataset = load_dataset_for(config)
     result = evaluate_model(model.to(dev), dataset, split, dev)
     write_eval(run_dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}

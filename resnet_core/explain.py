@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -70,6 +71,11 @@ def occlusion_window(size: int) -> tuple[int, int]:
     """(window, stride) in pixels: an eighth of the image, half-overlapping (8 px -> 2/1)."""
     window = max(2, round(size / 8))
     return window, max(1, window // 2)
+
+
+def black_pixel(info) -> Tensor:
+    """A black pixel after the dataset's normalisation, per channel: the 'black' baseline."""
+    return info.normalize(torch.zeros(1, info.channels, 1, 1, dtype=torch.uint8)).flatten()
 
 
 def make_baseline(x: Tensor, kind: str, black: Tensor | None = None) -> Tensor:
@@ -267,27 +273,22 @@ def explain_run_image(run_dir, method: str, index: int, *, split: str = "test",
 
     Returns the attribution, the uint8 image, the true and predicted class names.
     """
-    from pathlib import Path
-
     from .checkpoint import load_checkpoint, model_from_checkpoint
-    from .data import load_dataset, normalize
+    from .data import load_dataset_for
     from .errors import DataError
 
     run_dir = Path(run_dir)
     model, config, info = model_from_checkpoint(
         load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt"))
-    dataset = load_dataset(config.dataset, data_root=config.data_root, image_size=config.image_size,
-                           val_fraction=config.val_fraction, seed=config.seed)
+    dataset = load_dataset_for(config)
     n = len(dataset.split(split))
     if not 0 <= index < n:
         raise DataError(f"index {index} is out of range: the {split} split has {n} images (0..{n - 1})")
     if target is not None and not 0 <= target < info.num_classes:
         raise ConfigError(f"target {target} is out of range: 0..{info.num_classes - 1}")
     image = dataset.images(split, [index])[0]
-    mean = torch.tensor(info.mean).view(1, -1, 1, 1)
-    std = torch.tensor(info.std).view(1, -1, 1, 1)
-    x = normalize(image[None], mean, std)
-    black = (-mean / std).flatten()
+    x = info.normalize(image[None])
+    black = black_pixel(info)
     with torch.no_grad():
         probs = F.softmax(model(x), dim=1)[0]
     attribution = explain(model, x, method, target, black=black, **kwargs)

@@ -35,11 +35,11 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig, resolve_amp, resolve_device
-from .data import BatchLoader, Dataset, load_dataset
+from .data import BatchLoader, Dataset, load_dataset_for
 from .errors import ConfigError, RunError, TrainingFailed
 from .evaluation import autocast_context, evaluate_model, write_eval
 from .events import Callback, ProgressBar, TrainState
-from .models import ResNet, build_model, count_parameters
+from .models import count_parameters
 from .runs import (
     STOP_FILE,
     Run,
@@ -107,24 +107,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
     return trainer.fit()
 
 
-def load_dataset_for(config: TrainConfig) -> Dataset:
-    return load_dataset(config.dataset, data_root=config.data_root, download=config.download,
-                        image_size=config.image_size, val_fraction=config.val_fraction,
-                        seed=config.seed)
-
-
 def check_fits(config: TrainConfig, dataset: Dataset) -> None:
     n = len(dataset.train)
     if config.batch_size > n:
         raise ConfigError(f"batch size {config.batch_size} is larger than the training split "
                           f"({n} images); use at most {n}")
-
-
-def model_for(config: TrainConfig, dataset: Dataset) -> ResNet:
-    info = dataset.info
-    return build_model(config.arch, info.num_classes, info.channels, residual=config.residual,
-                       norm=config.norm, activation=config.activation, stem=config.stem,
-                       input_size=info.image_size)
 
 
 def seed_everything(seed: int) -> None:
@@ -160,7 +147,7 @@ class Trainer:
             # cuDNN picks the fastest kernels for our fixed shapes; off when determinism matters.
             torch.backends.cudnn.benchmark = not c.deterministic
         seed_everything(c.seed)
-        self.model = model_for(c, self.dataset).to(self.device)
+        self.model = c.build_model(self.dataset.info).to(self.device)
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
@@ -265,8 +252,7 @@ class Trainer:
         self.steps_in_interval = ckpt["steps_in_interval"]
         # Lines written after this checkpoint (by a run that was killed) would repeat.
         truncate_metrics(self.run_dir / "metrics.jsonl", self.state.step, self.state.epoch)
-        for stale in ("test",):
-            (self.run_dir / "eval" / stale / "summary.json").unlink(missing_ok=True)
+        (self.run_dir / "eval" / "test" / "summary.json").unlink(missing_ok=True)
         if self.state.step >= self.total_steps:
             raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
                               f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
