@@ -13,6 +13,7 @@ import streamlit as st
 from PIL import Image
 
 from resnet_core import RunStore, load_dataset
+from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.evaluation import Predictor
 from resnet_core.jobs import JobManager
 from resnet_core.runs import MetricsTail, default_runs_dir
@@ -131,3 +132,10 @@ def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
         st.info("No run with a checkpoint yet. Train one first.")
         st.stop()
     return store().get(run_id)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def memory_estimate(arch: str, num_classes: int, channels: int, size: int, optimizer: str,
+                    **model_options) -> MemoryEstimate:
+    """Training memory per batch for the Train page (a model build and two small forwards)."""
+    return estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **model_options)

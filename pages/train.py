@@ -8,7 +8,7 @@ import torch
 from resnet_core import TrainConfig, WorkbenchError
 from resnet_core.charts import training_curves
 from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
-from resnet_core.cost import estimate_cost
+from resnet_core.cost import available_memory, estimate_cost
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
 from resnet_core.runs import ACTIVE_STATES
 
@@ -16,6 +16,7 @@ from pages.common import (
     REFRESH_S,
     dataset,
     manager,
+    memory_estimate,
     metrics_tail,
     state_label,
     store,
@@ -108,6 +109,15 @@ config = TrainConfig(
     epochs=int(amount) if budget == "epochs" else None,
     max_steps=int(amount) if budget == "steps" else None,
 )
+if ds is not None:
+    memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
+                             optimizer, residual=residual, norm=norm, activation=activation)
+    fits = memory.largest_batch(available_memory(dev))
+    st.caption(f"Memory for one training step at batch {int(batch_size)}: about "
+               f"{memory.peak(int(batch_size)) / 2**20:,.0f} MiB (fp32); the largest batch that fits "
+               f"in the {dev.upper()} memory free now: about {fits:,}.")
+    if int(batch_size) > fits:
+        st.warning(f"Batch {int(batch_size)} probably does not fit in memory; try {fits} or fewer.")
 problem = None
 try:
     config.validate()

@@ -9,6 +9,7 @@ traceback. ``train`` prints the run folder as the last line of stdout, so script
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ from .config import (
     DEVICES,
     LOSSES,
     OPTIMIZERS,
+    PRESETS,
     SCHEDULERS,
     TrainConfig,
 )
@@ -49,9 +51,11 @@ def build_parser() -> Parser:
     s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
+    t.add_argument("--preset", choices=tuple(PRESETS), default=s,
+                   help="a measured recipe (see README); other flags override its settings")
     t.add_argument("--dataset", choices=DATASETS, default=s)
     t.add_argument("--arch", choices=ARCHS, default=s)
-    t.add_argument("--epochs", type=int, default=s, help="default: a per-dataset preset")
+    t.add_argument("--epochs", type=int, default=s, help="default: the dataset's usual budget (digits: 30)")
     t.add_argument("--max-steps", type=int, default=s, help="optimizer steps instead of epochs")
     t.add_argument("--batch-size", type=int, default=s)
     t.add_argument("--lr", type=float, default=s, help="peak learning rate (default 0.1)")
@@ -79,6 +83,8 @@ def build_parser() -> Parser:
     t.add_argument("--device", choices=DEVICES, default=s)
     t.add_argument("--amp", choices=AMP_MODES, default=s)
     t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
+    t.add_argument("--compile", action="store_true", default=s,
+                   help="torch.compile the model (slow first step; eager if it cannot compile)")
     t.add_argument("--threads", dest="num_threads", type=int, default=s)
     t.add_argument("--workers", dest="num_workers", type=int, default=s)
     t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
@@ -153,7 +159,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"--data-root apply (the rest is the run's saved config); got {flags}")
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
-        run = train(TrainConfig(**given), progress=not quiet, stop=stop)
+        preset = given.pop("preset", None)
+        config = TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
+        run = train(config, progress=not quiet, stop=stop)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun, rank 0 reports for the group
     status = run.status
     test = run.summary("test")
     if test:

@@ -34,6 +34,14 @@ DEFAULT_EPOCHS = {
     "folder": 20,
 }
 
+# Named recipes: settings measured to do one job well (benchmarks/RESULTS.md has the runs).
+# Explicit arguments override them: TrainConfig.from_preset("digits-99", seed=3).
+PRESETS: dict[str, dict] = {
+    # digits to >= 99% test accuracy in about 10 s on 2 CPU cores (benchmarks/time_to_accuracy.py)
+    "digits-99": {"dataset": "digits", "arch": "resnet20", "epochs": 40, "batch_size": 64,
+                  "lr": 0.05, "label_smoothing": 0.1},
+}
+
 
 @dataclass
 class TrainConfig:
@@ -71,7 +79,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on CUDA, off on CPU
     channels_last: bool = True  # NHWC layout: 1.2-1.5x faster on this CPU, uses tensor cores on GPU
-    num_threads: int | None = None  # CPU threads for torch; None: torch's default
+    compile: bool = False  # torch.compile the training step; falls back to eager with a warning
+    num_threads: int | None = None  # CPU threads; None: all cores (1 per core per rank under torchrun)
     num_workers: int = 2  # DataLoader workers (only for folder sets too large for memory)
     # --- reproducibility and logging ---
     seed: int = 0
@@ -80,6 +89,15 @@ class TrainConfig:
     probe_snapshots: int = 8  # weight-only snapshots over training (checkpoints/epochs/); 0: none
     runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or ./runs
     run_name: str | None = None  # optional label kept in config.json
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+        """A named recipe from ``PRESETS``, with any field overridden."""
+        _choice("preset", name, tuple(PRESETS))
+        settings = dict(PRESETS[name])
+        if overrides.get("max_steps") is not None:
+            settings.pop("epochs", None)  # a step budget replaces the preset's epochs
+        return cls(**{**settings, **overrides})
 
     def resolved_epochs(self) -> int | None:
         if self.max_steps is not None:

@@ -1,14 +1,20 @@
-"""What a model costs before you train it: parameters, FLOPs per image, time per epoch.
+"""What a model costs before you train it: parameters, FLOPs per image, time per epoch, memory.
 
 FLOPs come from torch's own counter (``torch.utils.flop_counter.FlopCounterMode``, one
 multiply-add = 2 FLOPs). The time estimate scales a short calibration on this device: one
 training step of a ResNet-20 (forward + backward is about 3x the forward FLOPs), measured
 once per process, gives the FLOPs per second that this machine sustains on ResNets.
+
+Memory is counted, not guessed: the tensors autograd saves for the backward pass (recorded
+with ``torch.autograd.graph.saved_tensors_hooks`` on a two-image batch) grow with the batch;
+weights, gradients and optimizer state do not. ``benchmarks/memory.py`` checks the estimate
+against measured peaks.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import time
 from dataclasses import dataclass
 
@@ -73,3 +79,62 @@ def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_i
     flops = forward_flops(model, channels, size)
     seconds = flops * TRAIN_FLOPS_PER_FORWARD * train_images / train_flops_per_second(device)
     return ModelCost(count_parameters(model), flops, seconds)
+
+
+# Optimizer state per parameter, in copies of the weights: SGD keeps a momentum buffer,
+# Adam/AdamW two moments.
+OPTIMIZER_STATE = {"sgd": 1, "adam": 2, "adamw": 2}
+
+
+@dataclass
+class MemoryEstimate:
+    fixed_bytes: int  # weights + gradients + optimizer state
+    bytes_per_image: int  # activations autograd keeps for backward, per image
+
+    def peak(self, batch_size: int) -> int:
+        return self.fixed_bytes + self.bytes_per_image * batch_size
+
+    def largest_batch(self, available_bytes: int) -> int:
+        """The largest batch whose estimated peak fits in ``available_bytes`` (0 if none)."""
+        return max(0, (available_bytes - self.fixed_bytes) // max(1, self.bytes_per_image))
+
+
+def estimate_memory(arch: str, num_classes: int, channels: int, size: int, *,
+                    optimizer: str = "sgd", **model_options) -> MemoryEstimate:
+    """Training memory of one step in fp32 (autocast roughly halves the activations)."""
+    model = build_model(arch, num_classes, channels, input_size=size, **model_options)
+    model.train()
+
+    def saved_bytes(batch: int) -> int:
+        saved: dict[int, int] = {}
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            # Count each storage once: a view and its base share memory.
+            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(torch.zeros(batch, channels, size, size)).sum()
+        return sum(saved.values())
+
+    # Saved tensors include the weights (a convolution keeps its weight for backward): the
+    # difference between two batch sizes is what each image adds.
+    small, large = saved_bytes(2), saved_bytes(4)
+    per_image = (large - small) // 2
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    fixed = params * (2 + OPTIMIZER_STATE.get(optimizer, 1))  # weights, grads, state
+    return MemoryEstimate(fixed_bytes=fixed, bytes_per_image=per_image)
+
+
+def available_memory(device: str = "cpu") -> int:
+    """Bytes free for training now: the GPU's free memory, or the host's MemAvailable."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))

@@ -40,6 +40,7 @@ from .runs import (
 )
 
 LOG_FILE = "train.log"  # the child's stdout and stderr, for runs launched by the manager
+THREADS_ENV = "RESNET_WORKBENCH_JOB_THREADS"  # CPU threads per child, set by the manager
 JOB_FILE = "job.json"  # what the child should do: {"resume": bool, "epochs", "max_steps"}
 
 
@@ -173,7 +174,8 @@ class JobManager:
                 job.process = subprocess.Popen(
                     [self.python, "-m", "resnet_core.jobs", str(job.run_dir)],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    env={**os.environ, "PYTHONUNBUFFERED": "1",
+                         THREADS_ENV: str(job_threads(self.max_running))},
                 )
             except OSError as e:
                 write_status(job.run_dir, state="failed", ended_at=now_iso(),
@@ -197,6 +199,18 @@ class JobManager:
         write_status(job.run_dir, state="failed", ended_at=now_iso(), error=error)
 
 
+def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:
+    """CPU threads for each training child, chosen so that jobs never oversubscribe the cores.
+
+    With cores to spare, one is left to the web server and the browser. On a 2-core machine
+    both go to training: one thread was slower there (6,030-6,204 images/s against 6,482 with
+    two, with a live page open; benchmarks/RESULTS.md).
+    """
+    cores = cores or os.cpu_count() or 1
+    usable = cores - 1 if cores > 2 else cores
+    return max(1, usable // max(1, concurrent_jobs))
+
+
 def _hostname() -> str:
     return socket.gethostname()
 
@@ -214,9 +228,13 @@ def _last_line(path: Path) -> str:
 
 def child_main(run_dir: str) -> int:
     """Entry point of the training process: train or resume the run in ``run_dir``."""
+    import torch
+
     from .errors import WorkbenchError
     from .training import resume, train
 
+    if os.environ.get(THREADS_ENV):  # the manager's choice; a run's own num_threads wins
+        torch.set_num_threads(int(os.environ[THREADS_ENV]))
     run_dir_path = Path(run_dir)
     job = read_json(run_dir_path / JOB_FILE)
     try:

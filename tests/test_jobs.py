@@ -100,3 +100,12 @@ def test_runs_left_running_by_a_dead_app_become_interrupted(tmp_path):
                                                      "host": __import__("socket").gethostname()}))
     JobManager(tmp_path / "runs")
     assert read_status(run_dir)["state"] == "interrupted"
+
+
+def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
+    from resnet_core.jobs import job_threads
+
+    assert job_threads(1, cores=2) == 2  # measured: one thread is slower on 2 cores
+    assert job_threads(1, cores=8) == 7
+    assert job_threads(2, cores=8) == 3
+    assert job_threads(4, cores=2) == 1

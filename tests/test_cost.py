@@ -1,0 +1,50 @@
+"""The cost estimates the Train page shows: FLOPs, time and memory."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+
+from resnet_core.cost import estimate_cost, estimate_memory
+from resnet_core.models import build_model
+
+MEASURE = """
+import resource, torch, torch.nn.functional as F
+from resnet_core import build_model
+torch.set_num_threads(1)
+m = build_model("resnet18", 10, 3, input_size=32).to(memory_format=torch.channels_last)
+opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9, foreach=True)
+x = torch.randn({batch}, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+y = torch.randint(0, 10, ({batch},))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for _ in range(2):
+    opt.zero_grad(); F.cross_entropy(m(x), y).backward(); opt.step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def test_flops_match_the_paper_for_resnet20():
+    # He et al. (2015): ResNet-20 on CIFAR is ~41M multiply-adds = ~82M FLOPs per image.
+    cost = estimate_cost("resnet20", 10, 3, 32, 1000)
+    assert 75e6 < cost.flops_per_image < 90e6
+    assert cost.parameters == sum(p.numel() for p in build_model("resnet20", 10).parameters())
+
+
+def test_memory_estimate_grows_with_the_batch_and_bounds_the_largest_batch():
+    est = estimate_memory("resnet20", 10, 3, 32)
+    assert est.peak(128) - est.peak(64) == 64 * est.bytes_per_image
+    assert est.largest_batch(est.peak(100)) == 100
+    assert est.largest_batch(est.fixed_bytes // 2) == 0
+    assert estimate_memory("resnet20", 10, 3, 32, optimizer="adam").fixed_bytes > est.fixed_bytes
+
+
+def test_memory_estimate_is_within_a_factor_of_two_of_a_measured_peak():
+    """The growth of a real process's peak RSS over two training steps of ResNet-18 at batch 64."""
+    out = subprocess.run([sys.executable, "-c", MEASURE.format(batch=64)], capture_output=True,
+                         text=True, check=True)
+    measured = int(out.stdout.strip().splitlines()[-1])
+    est = estimate_memory("resnet18", 10, 3, 32)
+    predicted = est.peak(64) - sum(p.numel() * 4 for p in build_model("resnet18", 10).parameters())
+    assert 0.5 < predicted / measured < 2.0, (predicted, measured)
+    assert resource  # the child measures with the same module the benchmark uses
