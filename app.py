@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import manager, runs_dir
+from pages.common import locked_lesson, manager, runs_dir
 
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
 
@@ -20,8 +20,11 @@ pages = [
     st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
     st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
-page = st.navigation(pages)
+# A teacher's shared link (?lesson=...&locked=1) opens one lesson with everything else hidden.
+locked = locked_lesson() is not None
+page = st.navigation(pages, position="hidden" if locked else "sidebar")
 
 with st.sidebar:
     jobs = manager().jobs()
@@ -30,4 +33,7 @@ with st.sidebar:
     st.caption(f"Jobs: {running} running, {queued} queued")
     st.caption(f"Runs folder: `{runs_dir()}`")
 
+if locked:
+    st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "
+            "{display: none}</style>")
 page.run()

@@ -139,3 +139,12 @@ def memory_estimate(arch: str, num_classes: int, channels: int, size: int, optim
                     **model_options) -> MemoryEstimate:
     """Training memory per batch for the Train page (a model build and two small forwards)."""
     return estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **model_options)
+
+
+def locked_lesson() -> str | None:
+    """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
+    from resnet_core.lessons import LESSONS
+
+    lesson = st.query_params.get("lesson")
+    locked = st.query_params.get("locked", "").lower() in ("1", "true", "yes")
+    return lesson if locked and lesson in LESSONS else None

@@ -15,7 +15,7 @@ st.write(
     "Train, compare and understand residual networks (He et al., 2015). Pick a depth, a "
     "dataset and hyperparameters on **Train**, watch the curves move, compare runs on "
     "**Runs**, see where a model goes wrong on **Evaluate**, and try it on your own images "
-    "on **Predict**. Everything here also works from the command line "
+    "on **Predict**; teachers find ready-made experiments on **Lessons**. Everything here also works from the command line "
     "(`python -m resnet_core train --dataset digits --arch resnet20`) and from Jupyter."
 )
 

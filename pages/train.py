@@ -6,9 +6,10 @@ import streamlit as st
 import torch
 
 from resnet_core import TrainConfig, WorkbenchError
-from resnet_core.charts import training_curves
+from resnet_core.charts import diagnostics_over_time, training_curves
 from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
 from resnet_core.cost import available_memory, estimate_cost
+from resnet_core.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
 from resnet_core.runs import ACTIVE_STATES
 
@@ -101,6 +102,9 @@ amount = b2.number_input("Epochs" if budget == "epochs" else "Steps",
 augment = b3.toggle("Augmentation", True, key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
 seed = b4.number_input("Seed", value=0, step=1, key="seed")
+diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
+                        help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
+                             "(diagnostics.jsonl), charted below while it trains")
 
 config = TrainConfig(
     dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
@@ -108,6 +112,7 @@ config = TrainConfig(
     scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
     epochs=int(amount) if budget == "epochs" else None,
     max_steps=int(amount) if budget == "steps" else None,
+    diagnostics_every=10 if diagnostics else 0,
 )
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
@@ -177,6 +182,11 @@ def live_panel(run_id: str) -> None:
         k3.metric("Learning rate", f"{last['lr']:.4g}")
         k4.metric("Images/s", f"{last['images_per_sec']:.0f}" if last["images_per_sec"] else "-")
         st.plotly_chart(training_curves(metrics), key="live_curves")
+        if (run.dir / DIAGNOSTICS_FILE).exists():
+            diag = read_diagnostics(run.dir)
+            d1, d2 = st.columns(2)
+            d1.plotly_chart(diagnostics_over_time(diag, "grad_norm"), key="live_grad_norms")
+            d2.plotly_chart(diagnostics_over_time(diag, "branch_ratio"), key="live_branch_ratios")
     elif state in ACTIVE_STATES:
         st.caption("Waiting for the first metrics...")
     if state in ACTIVE_STATES:

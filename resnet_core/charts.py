@@ -75,3 +75,78 @@ def top_k_bars(top: list[tuple[str, float]]) -> go.Figure:
     fig.update_layout(xaxis={"range": [0, 1], "title": "probability"}, yaxis={"type": "category"},
                       height=60 + 40 * len(top), margin={"t": 10, "b": 40})
     return fig
+
+
+# ----------------------------------------------------------------------------- lessons
+
+
+def lesson_curves(metrics_by_label: dict[str, pd.DataFrame], metric: str = "error",
+                  split: str = "train", log_y: bool = False) -> go.Figure:
+    """One line per labelled run; ``error`` is 1 - accuracy (He et al.'s training error)."""
+    fig = go.Figure()
+    for label, metrics in metrics_by_label.items():
+        part = metrics[metrics["split"] == split] if len(metrics) else metrics
+        if part.empty:
+            continue
+        y = 1.0 - part["accuracy"] if metric == "error" else part[metric]
+        fig.add_trace(go.Scatter(x=part["step"], y=y, name=label, mode="lines"))
+    title = {"error": "error (1 - accuracy)"}.get(metric, metric)
+    fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {title}", height=380,
+                      legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def gradient_norm_profile(diagnostics_by_label: dict[str, pd.DataFrame], step: int | None = None
+                          ) -> go.Figure:
+    """Gradient norm per block, input (left) to output (right), log scale, one line per run.
+
+    ``step``: the logged step to show (default: the first, where vanishing gradients are
+    plainest before training adapts).
+    """
+    fig = go.Figure()
+    for label, diag in diagnostics_by_label.items():
+        if diag.empty:
+            continue
+        at = diag["step"].min() if step is None else diag.loc[diag["step"] <= step, "step"].max()
+        part = diag[diag["step"] == at]
+        fig.add_trace(go.Scatter(x=part["block"], y=part["grad_norm"], name=f"{label} (step {at})",
+                                 mode="lines+markers"))
+    fig.update_yaxes(type="log", title_text="gradient norm (log)", exponentformat="power")
+    fig.update_xaxes(title_text="block, from the input to the classifier")
+    fig.update_layout(height=380, legend={"orientation": "h", "y": -0.3}, margin={"t": 30})
+    return fig
+
+
+def diagnostics_over_time(diag: pd.DataFrame, column: str = "grad_norm") -> go.Figure:
+    """One line per block of ``column`` (grad_norm or branch_ratio) against step: the live view."""
+    fig = go.Figure()
+    part = diag.dropna(subset=[column]) if len(diag) else diag
+    for block, rows in part.groupby("block", sort=False):
+        fig.add_trace(go.Scatter(x=rows["step"], y=rows[column], name=str(block), mode="lines"))
+    label = {"grad_norm": "gradient norm (log)", "branch_ratio": "||F(x)|| / ||shortcut(x)||"}[column]
+    fig.update_yaxes(title_text=label, type="log" if column == "grad_norm" else "linear")
+    fig.update_layout(xaxis_title="step", height=360, margin={"t": 30},
+                      legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figure:
+    """The first ``channels`` activation maps of each stage (rows: stem, layer1, ...)."""
+    stages = list(maps)
+    fig = make_subplots(rows=len(stages), cols=channels, horizontal_spacing=0.01,
+                        vertical_spacing=0.04,
+                        subplot_titles=[f"{s} ch{c}" if c < len(maps[s]) else ""
+                                        for s in stages for c in range(channels)])
+    for r, stage in enumerate(stages, start=1):
+        fmap = np.asarray(maps[stage])
+        for c in range(min(channels, len(fmap))):
+            fig.add_trace(go.Heatmap(z=fmap[c][::-1], colorscale="Viridis", showscale=False,
+                                     hovertemplate=f"{stage} channel {c}: %{{z:.3f}}<extra></extra>"),
+                          row=r, col=c + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_annotations(font_size=10)
+    fig.update_layout(height=130 * len(stages) + 40, margin={"t": 30, "b": 10, "l": 10, "r": 10})
+    return fig

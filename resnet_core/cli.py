@@ -90,6 +90,9 @@ def build_parser() -> Parser:
     t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
     t.add_argument("--probe-snapshots", type=int, default=s,
                    help="weight snapshots kept for the Explain page's probe slider (default 8)")
+    t.add_argument("--diagnostics-every", type=int, default=s,
+                   help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
+                        "(diagnostics.jsonl; default 0: off)")
     t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
     t.add_argument("--name", dest="run_name", default=s)
     t.add_argument("--resume", metavar="RUN_DIR", default=s,

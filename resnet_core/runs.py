@@ -161,6 +161,13 @@ def truncate_metrics(path: Path, step: int, epoch: int) -> None:
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
+def truncate_after_step(path: Path, step: int) -> None:
+    """Drop lines logged after ``step`` (a resumed run logs them again)."""
+    if Path(path).exists():
+        kept = [r for r in read_jsonl(path) if r.get("step", 0) <= step]
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
 class MetricsTail:
     """Reads only what was appended to metrics.jsonl since the last call (cheap page reruns).
 

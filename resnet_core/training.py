@@ -37,6 +37,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig, resolve_amp, resolve_device
 from .data import BatchLoader, Dataset, load_dataset_for
+from .diagnostics import DIAGNOSTICS_FILE, Diagnostics
 from .distributed import Distributed
 from .errors import ConfigError, RunError, TrainingFailed
 from .evaluation import autocast_context, evaluate_model, write_eval
@@ -49,6 +50,7 @@ from .runs import (
     create_run_dir,
     default_runs_dir,
     now_iso,
+    truncate_after_step,
     truncate_metrics,
     write_status,
 )
@@ -196,12 +198,24 @@ class Trainer:
                                 total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
                                 model=self.model)
         self.step_in_epoch = 0
+        if c.diagnostics_every and ddp.is_main:
+            self.callbacks.append(self._diagnostics())
         self.snapshot_epochs = snapshot_schedule(self.state.total_epochs, c.probe_snapshots)
         self._reset_accumulators()
         if self.resume_from is not None:
             self._restore(self.resume_from)
         if ddp.is_main:
             self._write_config()
+
+    def _diagnostics(self) -> Diagnostics:
+        """Per-block diagnostics on a fixed probe batch: the first 64 training images."""
+        n = min(64, len(self.dataset.train))
+        raw = (self.dataset.train.images[:n] if self.dataset.train.images is not None else
+               self.dataset.images("train", list(range(n))))
+        probe = self.loader.normalize(raw.to(self.device))
+        if self.scaler.is_enabled():
+            self.state.extra["grad_scaler"] = self.scaler
+        return Diagnostics(self.run_dir, probe, self.config.diagnostics_every)
 
     def _wrap(self, model: nn.Module) -> nn.Module:
         """What the training step calls: DistributedDataParallel under torchrun, compiled if asked.
@@ -312,6 +326,7 @@ class Trainer:
         # Lines written after this checkpoint (by a run that was killed) would repeat.
         if self.ddp.is_main:
             truncate_metrics(self.run_dir / "metrics.jsonl", self.state.step, self.state.epoch)
+            truncate_after_step(self.run_dir / DIAGNOSTICS_FILE, self.state.step)
             (self.run_dir / "eval" / "test" / "summary.json").unlink(missing_ok=True)
         if self.state.step >= self.total_steps:
             raise ConfigError(f"the run already took {self.state.step} steps of a budget of "

@@ -1,0 +1,236 @@
+"""Lessons: one click launches a lesson's paired runs; students predict, then the curves reveal.
+
+A teacher's link ``?lesson=<id>&locked=1`` opens one lesson with the navigation and the
+lesson picker hidden (app.py hides the sidebar). Lesson content lives in resnet_core.lessons.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.charts import (
+    diagnostics_over_time,
+    feature_map_grid,
+    gradient_norm_profile,
+    lesson_curves,
+)
+from resnet_core.diagnostics import feature_maps, read_diagnostics
+from resnet_core.diagram import block_dot, block_shapes
+from resnet_core.lessons import LESSONS, lesson_runs, mnist_available
+from resnet_core.runs import ACTIVE_STATES
+
+from pages.common import (
+    REFRESH_S,
+    dataset_for_run,
+    locked_lesson,
+    manager,
+    predictor,
+    store,
+    to_pil,
+    use_app_navigation,
+)
+
+use_app_navigation()
+locked_id = locked_lesson()
+if locked_id:
+    lesson_id = locked_id
+else:
+    st.title("Lessons")
+    ids = list(LESSONS)
+    wanted = st.query_params.get("lesson")
+    lesson_id = st.selectbox("Lesson", ids, index=ids.index(wanted) if wanted in ids else 0,
+                             format_func=lambda i: LESSONS[i].title, key="lesson_pick")
+    st.query_params["lesson"] = lesson_id
+lesson = LESSONS[lesson_id]
+
+st.header(lesson.title)
+st.markdown(lesson.summary)
+
+# ------------------------------------------------------------------ the runs (locked settings)
+configs = lesson.configs()
+data_root = "./data"
+if lesson.id == "article":
+    if not locked_id:
+        data_root = st.text_input("MNIST data root", "./data", key="mnist_root",
+                                  help="the folder holding MNIST/raw/ (torchvision's layout)")
+    if mnist_available(data_root):
+        configs = lesson.configs(data_root=data_root)
+    else:
+        st.info(
+            f"MNIST's files are not under `{data_root}/MNIST/raw/`. To get them, on a machine "
+            "with internet run `python -m resnet_core train --dataset mnist --download "
+            "--data-root ./data --max-steps 1` (or copy the four IDX files from torchvision's "
+            "mirror) and bring the `data/MNIST` folder. Meanwhile the lesson runs on the "
+            "offline **digits** set (8x8 scans of handwritten digits), same model and recipe.")
+        configs = lesson.configs(dataset="digits")
+
+settings = pd.DataFrame([{"run": label, "dataset": c.dataset, "arch": c.arch,
+                          "shortcuts": c.residual, "activation": c.activation, "norm": c.norm,
+                          "optimizer": c.optimizer, "lr": c.lr,
+                          "budget": f"{c.epochs} epochs" if c.epochs else f"{c.max_steps} steps",
+                          "seed": c.seed}
+                         for label, c in zip(lesson.labels, configs, strict=True)])
+with st.expander("Settings (locked for this lesson)"):
+    st.dataframe(settings, hide_index=True)
+
+found = lesson_runs(store(), lesson)
+busy = [label for label, run in found.items() if run.status.get("state") in ACTIVE_STATES]
+left, right = st.columns([1, 3])
+if left.button("Run this lesson", type="primary", disabled=bool(busy), key="run_lesson",
+               help="queues every run of the lesson; they train one after another"):
+    try:
+        for config in configs:
+            manager().submit(config)
+        st.toast(f"Queued {len(configs)} runs.")
+        found = lesson_runs(store(), lesson)
+    except WorkbenchError as e:
+        st.error(str(e))
+if not locked_id:
+    base = (st.context.url or "").split("?")[0]
+    right.caption("Share this lesson, locked (other controls hidden):")
+    right.code(f"{base}?lesson={lesson.id}&locked=1", language=None)
+
+# ------------------------------------------------------------------ predict, then reveal
+guess_key = f"guess_{lesson.id}"
+st.subheader("Predict")
+st.markdown(f"**{lesson.question}**")
+if guess_key not in st.session_state:
+    with st.form(f"predict_{lesson.id}"):
+        choice = st.radio("Your prediction", lesson.choices, index=None, key=f"choice_{lesson.id}")
+        if st.form_submit_button("Lock in my prediction"):
+            if choice is None:
+                st.warning("Pick one answer first.")
+            else:
+                st.session_state[guess_key] = lesson.choices.index(choice)
+                st.rerun()
+    st.caption("The curves appear once you have committed to a prediction.")
+
+
+def progress_table() -> None:
+    runs = lesson_runs(store(), lesson)
+    rows = []
+    for label in lesson.labels:
+        run = runs.get(label)
+        status = run.status if run else {}
+        total = status.get("total_steps") or (run.config.get("total_steps") if run else None)
+        rows.append({"run": label, "state": status.get("state", "not started") if run else "not started",
+                     "step": f"{status.get('step', 0)}/{total}" if total else "-"})
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def reveal() -> None:
+    runs = lesson_runs(store(), lesson)
+    if not runs:
+        st.info("No runs yet: press **Run this lesson**.")
+        return
+    # When the last run ends, rerun the whole page once: the answer shows and polling stops.
+    live = any(r.status.get("state") in ACTIVE_STATES for r in runs.values())
+    if st.session_state.get("lesson_live") and not live:
+        st.session_state["lesson_live"] = False
+        st.rerun(scope="app")
+    st.session_state["lesson_live"] = live
+    progress_table()
+    metrics = {label: run.metrics() for label, run in runs.items()}
+    if lesson.chart == "grad_profile":
+        diags = {label: read_diagnostics(run.dir) for label, run in runs.items()}
+        st.markdown("**Gradient norm of each block at the first step** (log scale)")
+        st.plotly_chart(gradient_norm_profile(diags), key="grad_profile")
+        st.markdown("**Training loss**")
+        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+    elif lesson.chart == "metrics_table":
+        rows = [{"run": label, "state": run.status.get("state"), **run.summary("test")}
+                for label, run in runs.items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+    else:
+        metric = "error" if lesson.chart == "train_error" else "loss"
+        st.plotly_chart(lesson_curves(metrics, metric, log_y=metric == "loss"), key="lesson_curves")
+        if lesson.id == "depth":
+            rows = []
+            for label, run in runs.items():
+                m = metrics[label]
+                train = m[m["split"] == "train"] if len(m) else m
+                seconds = float(train["elapsed_s"].sum()) if len(train) else None
+                epochs = int(train["epoch"].max()) if len(train) else 0
+                rows.append({"run": label, "parameters": run.config.get("num_parameters"),
+                             "seconds per epoch": round(seconds / epochs, 2) if epochs else None,
+                             "final train error": round(1 - float(train["accuracy"].iloc[-1]), 4)
+                             if len(train) else None})
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+if guess_key in st.session_state:
+    picked = st.session_state[guess_key]
+    st.markdown(f"Your prediction: **{lesson.choices[picked]}**")
+    st.subheader("Reveal")
+    runs_now = lesson_runs(store(), lesson)
+    live = any(r.status.get("state") in ACTIVE_STATES for r in runs_now.values())
+    if live:
+        st.fragment(run_every=REFRESH_S)(reveal)()
+    else:
+        reveal()
+    done = runs_now and all(r.status.get("state") == "completed" for r in runs_now.values()) \
+        and len(runs_now) == len(lesson.labels)
+    if done:
+        if picked == lesson.answer:
+            st.success(f"You predicted it: **{lesson.choices[lesson.answer]}**.")
+        else:
+            st.warning(f"The runs say: **{lesson.choices[lesson.answer]}**.")
+        st.markdown(lesson.explanation)
+    else:
+        st.caption("The answer and the explanation appear when every run has completed.")
+    if st.button("Predict again", key="forget_guess"):
+        del st.session_state[guess_key]
+        st.rerun()
+
+# ------------------------------------------------------------------ inside the network
+st.divider()
+st.subheader("Inside the network")
+first = configs[0]
+tab_block, tab_maps, tab_diag = st.tabs(["The block", "Feature maps", "Diagnostics"])
+with tab_block:
+    size = {"digits": 8, "shapes": 32, "mnist": 28}.get(first.dataset, 32)
+    channels = 3 if first.dataset == "shapes" else 1
+    arch_label = st.selectbox("Run", lesson.labels, key="block_run")
+    c = configs[lesson.labels.index(arch_label)]
+    names = block_shapes(c.arch, channels, size, "layer1.0")["blocks"]
+    block = st.select_slider("Block", names, value=names[len(names) // 3 if len(names) > 3 else 0],
+                             key=f"block_{c.arch}")
+    st.graphviz_chart(block_dot(c.arch, channels, size, block, activation=c.activation,
+                                residual=c.residual, norm=c.norm))
+    st.caption(f"{c.arch}{'' if c.residual else ' (plain)'}: block {block} with the shapes of a "
+               f"{channels}x{size}x{size} input (channels x height x width). Dashed: the shortcut.")
+with tab_maps:
+    done_runs = {label: run for label, run in lesson_runs(store(), lesson).items()
+                 if run.checkpoint_path("best").exists()}
+    if not done_runs:
+        st.info("Feature maps need a trained run of this lesson.")
+    else:
+        label = st.selectbox("Run", list(done_runs), key="maps_run")
+        run = done_runs[label]
+        ds = dataset_for_run(run.config)
+        index = st.number_input("Test image", 0, len(ds.test) - 1, 0, key="maps_index")
+        model = predictor(run.dir, "best").model
+        raw = ds.images("test", [int(index)])
+        x = ds.info.normalize(raw).to(next(model.parameters()).device)
+        c1, c2 = st.columns([1, 5])
+        c1.image(to_pil(raw[0], 96), caption=f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}")
+        maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}
+        c2.plotly_chart(feature_map_grid(maps), key="feature_maps")
+        c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "
+                   "layout; later ones are smaller and more abstract.")
+with tab_diag:
+    diag_runs = {label: run for label, run in lesson_runs(store(), lesson).items()
+                 if (run.dir / "diagnostics.jsonl").exists()}
+    if not diag_runs:
+        st.info("This lesson's runs log no diagnostics (the activations lesson does). From the "
+                "CLI: `train --diagnostics-every 10`.")
+    else:
+        label = st.selectbox("Run", list(diag_runs), key="diag_run")
+        diag = read_diagnostics(diag_runs[label].dir)
+        st.plotly_chart(diagnostics_over_time(diag, "grad_norm"), key="diag_grad")
+        st.plotly_chart(diagnostics_over_time(diag, "branch_ratio"), key="diag_ratio")
+        st.caption("||F(x)|| / ||shortcut(x)||: how much each block changes its input "
+                   "(He et al. found residual responses small: blocks stay near the identity).")

@@ -1,0 +1,196 @@
+"""Classroom lessons: paired runs with locked settings, a question, and what to look for.
+
+Each lesson is data: the runs it launches (``TrainConfig`` fields on top of the lesson's
+shared settings), the question students answer before the curves are revealed, and the
+explanation. The Lessons page launches and shows them; a notebook can run one with
+``[train(c) for c in lesson.configs()]``. Runs carry ``run_name = "lesson:<id>:<label>"``,
+so a lesson finds its runs in the run store, whoever launched them.
+
+The settings are chosen so that each lesson runs on a classroom laptop's CPU in a few
+minutes on the offline digits set, and so that the effect it teaches shows at that budget
+(the figures are measured; see benchmarks/RESULTS.md, "Lessons").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import TrainConfig
+from .runs import Run, RunStore
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str  # one paragraph: what the lesson shows and why it matters
+    question: str  # asked before the curves are shown ("predict, then reveal")
+    choices: tuple[str, ...]
+    answer: int  # index into choices
+    explanation: str  # shown after the reveal: what to look for, with the paper's argument
+    runs: tuple[tuple[str, dict], ...]  # (label, TrainConfig fields)
+    shared: dict = field(default_factory=dict)  # fields every run of the lesson shares
+    chart: str = "train_error"  # train_error | train_loss | grad_profile | metrics_table
+
+    def configs(self, **overrides) -> list[TrainConfig]:
+        """One TrainConfig per run, in order; ``overrides`` apply to all (e.g. runs_dir)."""
+        return [TrainConfig(**{**self.shared, **fields, **overrides,
+                               "run_name": run_name(self.id, label)})
+                for label, fields in self.runs]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.runs]
+
+
+def run_name(lesson_id: str, label: str) -> str:
+    return f"lesson:{lesson_id}:{label}"
+
+
+DIGITS = {"dataset": "digits", "seed": 0, "probe_snapshots": 0}
+
+LESSONS: dict[str, Lesson] = {
+    lesson.id: lesson
+    for lesson in (
+        Lesson(
+            id="degradation",
+            title="1. The degradation problem",
+            summary=(
+                "Stacking more layers should never hurt a network's fit to its training data: "
+                "a deeper net could copy a shallower one and set the extra layers to the identity. "
+                "Yet He et al. (2015) found that deeper *plain* nets reach a **higher training "
+                "error** than shallower ones. Here four twins train on the same data in the same "
+                "order: 20 and 56 layers, each with and without shortcut connections."),
+            question="After the same number of steps, which net has the highest training error?",
+            choices=("residual 20-layer", "plain 20-layer", "residual 56-layer", "plain 56-layer",
+                     "they end about the same"),
+            answer=3,
+            explanation=(
+                "The **plain 56-layer** net fits its training data worst, although it has more "
+                "than twice the layers of the 20-layer nets: it is not overfitting (that would "
+                "lower the *training* error), it is harder to optimise. Its residual twin, with "
+                "the same layers plus identity shortcuts, trains as well as or better than the "
+                "20-layer nets. Look at the gap between the two 56-layer curves: that is what "
+                "the shortcuts buy. The 20-layer twins are much closer to each other."),
+            runs=(("residual 20", {"arch": "resnet20"}),
+                  ("plain 20", {"arch": "resnet20", "residual": False}),
+                  ("residual 56", {"arch": "resnet56"}),
+                  ("plain 56", {"arch": "resnet56", "residual": False})),
+            shared={**DIGITS, "epochs": 10},
+            chart="train_error",
+        ),
+        Lesson(
+            id="activations",
+            title="2. Activations: ReLU, sigmoid, tanh",
+            summary=(
+                "The same ResNet-20, three activation functions. The sigmoid's slope is at most "
+                "1/4, so every layer it sits in scales the gradient flowing back by a quarter or "
+                "less. The diagnostics log each block's gradient norm during training."),
+            question=("At the first step, how does the gradient reaching the first layers of the "
+                      "sigmoid net compare with the ReLU net's?"),
+            choices=("about the same", "about 10x smaller", "100x smaller or less", "larger"),
+            answer=2,
+            explanation=(
+                "The gradient-norm profile (log scale) falls by **two orders of magnitude or "
+                "more** from the classifier back to the stem in the sigmoid net; the ReLU net's "
+                "stays within a small factor. These are vanishing gradients: the early layers of "
+                "the sigmoid net barely learn, and its loss hardly moves in the first epochs. "
+                "tanh (slope up to 1, centred at zero) sits in between. ReLU's slope is exactly "
+                "1 wherever a unit is active, which is why it replaced the sigmoid in deep nets."),
+            runs=(("relu", {"activation": "relu"}), ("sigmoid", {"activation": "sigmoid"}),
+                  ("tanh", {"activation": "tanh"})),
+            shared={**DIGITS, "arch": "resnet20", "epochs": 5, "diagnostics_every": 5},
+            chart="grad_profile",
+        ),
+        Lesson(
+            id="normalisation",
+            title="3. Normalisation",
+            summary=(
+                "Batch norm (Ioffe & Szegedy, 2015) normalises each channel over the batch; "
+                "group and layer norm normalise over groups of channels within each image, so "
+                "they do not depend on the batch; *none* removes the normalisation layers. The "
+                "same ResNet-20 trains with each."),
+            question="Which one reaches the lowest training loss in the same number of steps?",
+            choices=("batch norm", "group norm", "layer norm", "no normalisation"),
+            answer=0,
+            explanation=(
+                "**Batch norm** trains fastest at this batch size: normalising over a batch of "
+                "64-128 images is both a strong conditioner and a little noisy, which also "
+                "regularises. Group and layer norm follow; they shine where batches are tiny "
+                "(detection, segmentation), where batch statistics become unreliable. Without "
+                "normalisation the same learning rate trains slowest, and at higher rates it "
+                "can diverge."),
+            runs=(("batch", {"norm": "batch"}), ("group", {"norm": "group"}),
+                  ("layer", {"norm": "layer"}), ("none", {"norm": "none"})),
+            shared={**DIGITS, "arch": "resnet20", "epochs": 10, "lr": 0.05},
+            chart="train_loss",
+        ),
+        Lesson(
+            id="depth",
+            title="4. Depth",
+            summary=(
+                "What does depth buy? ResNet-20, -56 and -110 (He et al. 2015, section 4.2), all "
+                "with shortcuts, on the same data in the same order. The table shows what each "
+                "costs: parameters and time per epoch."),
+            question=("Same data, same number of steps (10 epochs of digits): which reaches the "
+                      "lowest training error?"),
+            choices=("resnet20", "resnet56", "resnet110", "they end about the same"),
+            answer=0,
+            explanation=(
+                "At this short budget on an easy dataset, the **20-layer** net wins: measured "
+                "here, training error 2.4% (ResNet-20), 7.9% (56) and 25% (110) after 10 epochs, "
+                "at 1.8, 4.9 and 8.7 s. The deep residual nets *do* train (compare lesson 1, "
+                "where the plain 56-layer net was stuck near 88% error); they just need more "
+                "steps to converge and cost more per step: about 2.5x and 6x the parameters. "
+                "Shortcuts remove the *degradation* of depth, not its cost; depth pays off on "
+                "harder data with long schedules: on CIFAR-10 (64k iterations) the paper reports "
+                "test error 8.75% (20 layers), 6.97% (56) and 6.43% (110)."),
+            runs=(("resnet20", {"arch": "resnet20"}), ("resnet56", {"arch": "resnet56"}),
+                  ("resnet110", {"arch": "resnet110"})),
+            shared={**DIGITS, "epochs": 10},
+            chart="train_error",
+        ),
+        Lesson(
+            id="article",
+            title="5. The article's example: MNIST with ResNet-50",
+            summary=(
+                "The primer this project grew from trains a ResNet-50 on MNIST with Adam at "
+                "learning rate 0.001 for 100 iterations and reports accuracy, precision, recall "
+                "and F1. Here is that run, on MNIST when its files are present."),
+            question="After only 100 steps, what test accuracy do you expect?",
+            choices=("below 50%", "50-80%", "80-95%", "above 95%"),
+            answer=3,
+            explanation=(
+                "A 100-step run already classifies most digits correctly: MNIST is easy, and "
+                "batch norm plus shortcuts let even a 50-layer net train from the first steps. "
+                "Precision, recall and F1 per class (Evaluate page) show which digits are "
+                "confused; on digits (8x8) the measured accuracy was 95%, on MNIST typically "
+                "above 95% too."),
+            runs=(("resnet50", {}),),
+            shared={"dataset": "mnist", "arch": "resnet50", "optimizer": "adam", "lr": 0.001,
+                    "max_steps": 100, "batch_size": 64, "scheduler": "none", "seed": 0,
+                    "probe_snapshots": 0},
+            chart="metrics_table",
+        ),
+    )
+}
+
+
+def lesson_runs(store: RunStore, lesson: Lesson) -> dict[str, Run]:
+    """The newest run of each of the lesson's labels (by run_name), if any."""
+    found: dict[str, Run] = {}
+    wanted = {run_name(lesson.id, label): label for label in lesson.labels}
+    for run in store.runs():  # newest first
+        label = wanted.get(run.config.get("run_name"))
+        if label is not None and label not in found:
+            found[label] = run
+    return found
+
+
+def mnist_available(data_root: str | Path) -> bool:
+    """Whether torchvision's MNIST files are under ``data_root`` (no download in class)."""
+    raw = Path(data_root).expanduser() / "MNIST" / "raw"
+    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+             "t10k-labels-idx1-ubyte")
+    return all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in names)

@@ -1,0 +1,76 @@
+"""Lessons as data: valid locked settings, found in the run store, MNIST detection, the drawing."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from resnet_core import TrainConfig, train
+from resnet_core.charts import feature_map_grid, gradient_norm_profile, lesson_curves
+from resnet_core.diagram import block_dot, block_shapes
+from resnet_core.lessons import LESSONS, lesson_runs, mnist_available, run_name
+from resnet_core.runs import RunStore
+
+
+@pytest.mark.parametrize("lesson_id", list(LESSONS))
+def test_every_lesson_has_valid_configs_a_question_and_an_answer(lesson_id):
+    lesson = LESSONS[lesson_id]
+    configs = lesson.configs(runs_dir="/tmp/x")
+    assert len(configs) == len(lesson.labels) >= 1
+    for config, label in zip(configs, lesson.labels, strict=True):
+        config.validate()
+        assert config.run_name == run_name(lesson.id, label)
+    assert 0 <= lesson.answer < len(lesson.choices)
+    # Paired runs differ only in what the lesson is about: same seed and data.
+    assert len({(c.seed, c.dataset) for c in configs}) == 1
+
+
+def test_lesson_runs_are_found_by_run_name_newest_first(tmp_path):
+    lesson = LESSONS["activations"]
+    configs = lesson.configs(runs_dir=str(tmp_path), max_steps=2, epochs=None, diagnostics_every=1)
+    first = train(configs[0], progress=False)
+    second = train(configs[0], progress=False)
+    train(TrainConfig(dataset="digits", max_steps=2, runs_dir=str(tmp_path)), progress=False)
+    found = lesson_runs(RunStore(tmp_path), lesson)
+    assert list(found) == ["relu"] and found["relu"].id in {first.id, second.id}
+    assert found["relu"].id == max(first.id, second.id)
+
+
+def test_mnist_is_detected_in_torchvisions_raw_layout(tmp_path):
+    assert not mnist_available(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
+        (raw / name).write_bytes(b"\x00")
+    assert not mnist_available(tmp_path)
+    with gzip.open(raw / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"\x00")
+    assert mnist_available(tmp_path)
+
+
+def test_block_drawing_has_the_shapes_of_the_chosen_architecture():
+    dot = block_dot("resnet20", 1, 8, "layer2.0")
+    assert "x\\n16 x 8 x 8" in dot and "3x3 conv, stride 2\\n32 x 4 x 4" in dot
+    assert "projection" in dot
+    bottleneck = block_dot("resnet50", 3, 32, "layer1.1")
+    assert "1x1 conv\\n64 x 32 x 32" in bottleneck and "256 x 32 x 32" in bottleneck
+    assert "identity x" in bottleneck
+    plain = block_dot("resnet20", 1, 8, "layer1.0", residual=False)
+    assert "add [" not in plain and "shortcut" not in plain
+    assert block_shapes("resnet20", 1, 8, "layer1.0")["blocks"][-1] == "layer3.2"
+    with pytest.raises(ValueError, match="unknown block 'layer9.0'"):
+        block_shapes("resnet20", 1, 8, "layer9.0")
+
+
+def test_lesson_charts_draw_one_line_per_run(short_run):
+    m = short_run.metrics()
+    fig = lesson_curves({"a": m, "b": m}, "error")
+    assert len(fig.data) == 2 and fig.data[0].y.max() <= 1.0
+    import pandas as pd
+    diag = pd.DataFrame({"step": [1, 1], "block": ["stem", "fc"], "grad_norm": [0.01, 1.0],
+                         "branch_ratio": [None, None], "depth": [0, 1], "epoch": [1, 1]})
+    assert gradient_norm_profile({"x": diag}).layout.yaxis.type == "log"
+    import numpy as np
+    grid = feature_map_grid({"stem": np.zeros((16, 8, 8)), "layer1": np.zeros((4, 4, 4))})
+    assert len(grid.data) == 8 + 4
