@@ -5,6 +5,7 @@ Not a page itself (app.py lists the pages). Streamlit lives here and in the page
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 from resnet_core import RunStore, load_dataset
 from resnet_core.cost import MemoryEstimate, estimate_memory
+from resnet_core.errors import DataError
 from resnet_core.evaluation import Predictor
 from resnet_core.jobs import JobManager
 from resnet_core.runs import MetricsTail, default_runs_dir
@@ -148,3 +150,29 @@ def locked_lesson() -> str | None:
     lesson = st.query_params.get("lesson")
     locked = st.query_params.get("locked", "").lower() in ("1", "true", "yes")
     return lesson if locked and lesson in LESSONS else None
+
+
+def data_dir() -> Path:
+    """The one folder the UI reads datasets from (and unpacks uploads into)."""
+    return Path(os.environ.get("RESNET_WORKBENCH_DATA", "./data")).expanduser().resolve()
+
+
+def inside_data_dir(path: str) -> Path:
+    """``path`` resolved, if it is inside the data folder; a one-line error otherwise."""
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.is_relative_to(data_dir()):
+        raise DataError(f"data root {path} is outside the data folder {data_dir()}; use a folder "
+                        "inside it (set RESNET_WORKBENCH_DATA to change it)")
+    return resolved
+
+
+def unpack_upload(name: str, data: bytes) -> Path:
+    """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root."""
+    from resnet_core.archive import extract_image_folder, upload_folder
+
+    target = upload_folder(data_dir(), name, data)
+    if target.exists():
+        inner = [e for e in target.iterdir() if not e.name.startswith(".")]
+        return inner[0] if len(inner) == 1 and inner[0].is_dir() and any(
+            e.is_dir() for e in inner[0].iterdir()) else target
+    return extract_image_folder(io.BytesIO(data), target)

@@ -23,7 +23,9 @@ from resnet_core.runs import ACTIVE_STATES
 
 from pages.common import (
     REFRESH_S,
+    data_dir,
     dataset_for_run,
+    inside_data_dir,
     locked_lesson,
     manager,
     predictor,
@@ -50,11 +52,16 @@ st.markdown(lesson.summary)
 
 # ------------------------------------------------------------------ the runs (locked settings)
 configs = lesson.configs()
-data_root = "./data"
+data_root = str(data_dir())
 if lesson.id == "article":
     if not locked_id:
-        data_root = st.text_input("MNIST data root", "./data", key="mnist_root",
+        data_root = st.text_input("MNIST data root", data_root, key="mnist_root",
                                   help="the folder holding MNIST/raw/ (torchvision's layout)")
+    try:
+        data_root = str(inside_data_dir(data_root))
+    except WorkbenchError as e:
+        st.error(str(e))
+        data_root = str(data_dir())
     if mnist_available(data_root):
         configs = lesson.configs(data_root=data_root)
     else:
@@ -174,10 +181,12 @@ if guess_key in st.session_state:
     done = runs_now and all(r.status.get("state") == "completed" for r in runs_now.values()) \
         and len(runs_now) == len(lesson.labels)
     if done:
-        if picked == lesson.answer:
-            st.success(f"You predicted it: **{lesson.choices[lesson.answer]}**.")
+        first_run = next(iter(runs_now.values()))
+        answer = lesson.answer_for(first_run.summary("test").get("accuracy"))
+        if picked == answer:
+            st.success(f"You predicted it: **{lesson.choices[answer]}**.")
         else:
-            st.warning(f"The runs say: **{lesson.choices[lesson.answer]}**.")
+            st.warning(f"The runs say: **{lesson.choices[answer]}**.")
         st.markdown(lesson.explanation)
     else:
         st.caption("The answer and the explanation appear when every run has completed.")

@@ -15,13 +15,16 @@ from resnet_core.runs import ACTIVE_STATES
 
 from pages.common import (
     REFRESH_S,
+    data_dir,
     dataset,
+    inside_data_dir,
     manager,
     memory_estimate,
     metrics_tail,
     state_label,
     store,
     to_pil,
+    unpack_upload,
     use_app_navigation,
 )
 
@@ -34,17 +37,29 @@ with left:
     st.subheader("Data")
     name = st.selectbox("Dataset", DATASETS, key="dataset",
                         help="digits and shapes work offline; the others read --data-root")
-    data_root, image_size = "./data", None
+    data_root, image_size = str(data_dir()), None
+    ds, problem_data = None, None
     if name not in ("digits", "shapes"):
-        data_root = st.text_input("Data root", "./data", key="data_root",
-                                  help="the folder holding the files (see README, Datasets)")
+        data_root = st.text_input("Data root", str(data_dir()), key="data_root",
+                                  help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA) "
+                                       "holding the files (see README, Datasets)")
     if name == "folder":
+        upload = st.file_uploader("...or upload a .zip of an image folder (one folder per class)",
+                                  type=["zip"], key="folder_zip")
+        if upload is not None:
+            try:
+                data_root = str(unpack_upload(upload.name, upload.getvalue()))
+                st.caption(f"Unpacked to `{data_root}`")
+            except WorkbenchError as e:
+                problem_data = str(e)
         image_size = int(st.number_input("Image size (px)", 8, 512, 64, key="image_size"))
     try:
-        ds = dataset(name, data_root, image_size)
+        if problem_data is None:
+            ds = dataset(name, str(inside_data_dir(data_root)), image_size)
     except WorkbenchError as e:
-        ds = None
-        st.error(str(e))
+        problem_data = str(e)
+    if problem_data:
+        st.error(problem_data)
     if ds is not None:
         info = ds.info
         st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "

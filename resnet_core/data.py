@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,18 +417,40 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
     The same function serves training, evaluation and prediction so that preprocessing
     cannot drift between them: convert the mode, then ``ImageOps.fit`` to a square.
     """
-    im = source if isinstance(source, Image.Image) else Image.open(source)
+    name = getattr(source, "name", None) or (
+        str(source) if isinstance(source, (str, os.PathLike)) else "the image")
     try:
-        im = ImageOps.exif_transpose(im)
-        im = im.convert("L" if info.channels == 1 else "RGB")
-        if im.size != (info.image_size, info.image_size):
-            im = ImageOps.fit(im, (info.image_size, info.image_size), Image.Resampling.BILINEAR)
-        arr = np.asarray(im, dtype=np.uint8)
-    finally:
-        if im is not source:
-            im.close()
+        with warnings.catch_warnings():
+            # PIL warns above MAX_IMAGE_PIXELS and refuses twice that; refuse both: a huge
+            # image from an upload is a decompression bomb until proven otherwise.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = source if isinstance(source, Image.Image) else Image.open(source)
+        try:
+            im = ImageOps.exif_transpose(im)
+            im = im.convert("L" if info.channels == 1 else "RGB")
+            if im.size != (info.image_size, info.image_size):
+                im = ImageOps.fit(im, (info.image_size, info.image_size), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+        finally:
+            if im is not source:
+                im.close()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{name} is too large to decode safely ({_first_line(e)}); the limit is "
+                         f"{Image.MAX_IMAGE_PIXELS:,} pixels") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{name} is not an image this tool can read ({_first_line(e)}); accepted: "
+                         "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM") from e
     t = torch.from_numpy(arr.copy())
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
+
+
+class ImageError(DataError, ValueError):
+    """An image cannot be decoded, or is too large to decode safely."""
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0][:200] if lines else type(e).__name__
 
 
 class _FileDataset(torch.utils.data.Dataset):

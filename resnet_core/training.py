@@ -506,7 +506,9 @@ class Trainer:
 
     def _explain(self, e: BaseException) -> BaseException:
         """Turn device out-of-memory into a message that says what to change."""
-        if isinstance(e, torch.OutOfMemoryError):
+        cpu_alloc = isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in str(e)
+                                                     or "can't allocate memory" in str(e))
+        if isinstance(e, torch.OutOfMemoryError) or cpu_alloc:
             return TrainingFailed(
                 f"out of memory on {self.device} at batch size {self.config.batch_size}; "
                 "try a smaller --batch-size")

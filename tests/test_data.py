@@ -121,3 +121,25 @@ def test_augment_crops_by_shifting_and_keeps_labels_aligned():
     for i in range(8):
         windows = [padded[i, :, dy:dy + 32, dx:dx + 32] for dy in range(2 * p + 1) for dx in range(2 * p + 1)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
+
+
+def test_decompression_bomb_is_refused_by_the_pixel_limit(tmp_path):
+    from PIL import Image as PILImage
+
+    from resnet_core.data import ImageError
+
+    path = tmp_path / "bomb.png"
+    PILImage.new("1", (12_000, 12_000)).save(path)  # 144 M pixels in a ~20 KB file
+    assert path.stat().st_size < 100_000
+    info = load_dataset("digits").info
+    with pytest.raises(ImageError, match="too large to decode safely.*limit is 89,478,485 pixels"):
+        decode_image(path, info)
+
+
+def test_a_file_that_is_not_an_image_is_a_one_line_error(tmp_path):
+    from resnet_core.data import ImageError
+
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(ImageError, match="notes.png is not an image this tool can read"):
+        decode_image(path, load_dataset("digits").info)

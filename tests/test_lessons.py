@@ -21,7 +21,8 @@ def test_every_lesson_has_valid_configs_a_question_and_an_answer(lesson_id):
     for config, label in zip(configs, lesson.labels, strict=True):
         config.validate()
         assert config.run_name == run_name(lesson.id, label)
-    assert 0 <= lesson.answer < len(lesson.choices)
+    answer = lesson.answer_for(0.9)
+    assert answer is not None and 0 <= answer < len(lesson.choices)
     # Paired runs differ only in what the lesson is about: same seed and data.
     assert len({(c.seed, c.dataset) for c in configs}) == 1
 
@@ -74,3 +75,9 @@ def test_lesson_charts_draw_one_line_per_run(short_run):
     import numpy as np
     grid = feature_map_grid({"stem": np.zeros((16, 8, 8)), "layer1": np.zeros((4, 4, 4))})
     assert len(grid.data) == 8 + 4
+
+
+def test_a_measurement_question_takes_its_answer_from_the_run():
+    article = LESSONS["article"]
+    assert [article.answer_for(a) for a in (0.3, 0.6, 0.9, 0.97)] == [0, 1, 2, 3]
+    assert LESSONS["degradation"].answer_for(0.1) == 3  # fixed answers ignore the accuracy

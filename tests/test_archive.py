@@ -1,0 +1,92 @@
+"""Uploaded zips of image folders: unpacked safely or refused with nothing written."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+import pytest
+from PIL import Image
+
+from resnet_core import load_dataset
+from resnet_core.archive import ArchiveError, extract_image_folder, upload_folder
+from resnet_core.errors import DataError
+
+
+def png_bytes(color: int = 128) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (color, 0, 255 - color)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_zip(entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> io.BytesIO:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            z.writestr(info, target)
+    buf.seek(0)
+    return buf
+
+
+def tree(prefix: str = "") -> dict[str, bytes]:
+    return {f"{prefix}{cls}/{i}.png": png_bytes(40 * i) for cls in ("cat", "dog") for i in range(6)}
+
+
+def test_a_zipped_image_folder_unpacks_and_loads(tmp_path):
+    root = extract_image_folder(make_zip(tree("pets/")), tmp_path / "uploads" / "pets")
+    assert root == tmp_path / "uploads" / "pets" / "pets"
+    ds = load_dataset("folder", data_root=root, image_size=16)
+    assert ds.info.class_names == ["cat", "dog"]
+    assert len(ds.train) + len(ds.val) + len(ds.test) == 12
+
+
+@pytest.mark.parametrize("evil", ["../evil.png", "cat/../../evil.png", "/tmp/evil_abs.png",
+                                  "C:/evil.png", "..\\evil.png"])
+def test_entries_leaving_the_target_are_refused_and_nothing_is_written(tmp_path, evil):
+    target = tmp_path / "uploads" / "x"
+    with pytest.raises(ArchiveError, match="refused"):
+        extract_image_folder(make_zip({**tree(), evil: png_bytes()}), target)
+    assert not target.exists()
+    assert not (tmp_path / "evil.png").exists() and not (tmp_path / "uploads" / "evil.png").exists()
+    uploads = tmp_path / "uploads"  # checked before anything is written: not even the folder
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_symbolic_links_are_refused(tmp_path):
+    with pytest.raises(ArchiveError, match="symbolic link"):
+        extract_image_folder(make_zip(tree(), symlinks={"cat/passwd.png": "/etc/passwd"}),
+                             tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_zip_bomb_is_refused(tmp_path):
+    bomb = make_zip({**tree(), "cat/huge.png": b"\0" * (64 << 20)})  # 64 MiB of zeros, ~64 KiB zipped
+    with pytest.raises(ArchiveError, match="inflates more than 200x"):
+        extract_image_folder(bomb, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_size_and_count_limits(tmp_path):
+    with pytest.raises(ArchiveError, match="unpacks to more than"):
+        extract_image_folder(make_zip(tree()), tmp_path / "a", max_bytes=100)
+    with pytest.raises(ArchiveError, match="holds 12 files; the limit is 5"):
+        extract_image_folder(make_zip(tree()), tmp_path / "b", max_files=5)
+
+
+def test_not_a_zip_and_one_class_are_clear_errors(tmp_path):
+    with pytest.raises(ArchiveError, match="not a readable .zip file"):
+        extract_image_folder(io.BytesIO(b"PK\x03\x04 not really"), tmp_path / "x")
+    one = extract_image_folder(make_zip({f"cat/{i}.png": png_bytes() for i in range(4)}), tmp_path / "one")
+    with pytest.raises(DataError, match="needs at least 2 class folders; found 1 \\('cat'\\)"):
+        load_dataset("folder", data_root=one, image_size=16)
+
+
+def test_upload_folder_names_are_safe_and_stable(tmp_path):
+    a = upload_folder(tmp_path, "../../My Photos!.zip", b"abc")
+    assert a.parent == tmp_path / "uploads" and a.name.startswith("My-Photos-")
+    assert a == upload_folder(tmp_path, "../../My Photos!.zip", b"abc")
