@@ -5,8 +5,12 @@
 FLOPs per step: ``torch.utils.flop_counter.FlopCounterMode`` over one forward and backward
 pass of the batch (a multiply-add counts 2). Steps per second: ``resnet_core.train`` on
 random images of that size held on the device (channels_last, AMP on CUDA), timed over steps
-after a warm-up. Peak: the best of several large square matmuls in the same invocation
-(fp32 by default; on a GPU pass --peak-dtype bfloat16 to compare with the AMP step).
+after a warm-up. Peak: the best of several large matrix multiplications in the same invocation (fp32 by
+default; on a GPU pass --peak-dtype bfloat16 to compare with the AMP step). On the CPU torch
+has two GEMM libraries and both are measured: ``torch.mm`` (MKL) and a 1x1 convolution in
+channels_last, which is the same GEMM run by oneDNN, the library our convolutions use. On
+this project's AMD EPYC, MKL's sgemm reached 215 GFLOP/s and oneDNN's 490 (MKL does not pick
+its AVX-512 kernels on AMD CPUs), so the peak is the larger of the two.
 MFU = FLOPs per step x steps per second / peak. Figures go to benchmarks/RESULTS.md.
 """
 
@@ -27,24 +31,35 @@ from resnet_core.data import Dataset, DatasetInfo, Split
 ARCHS = ("resnet20", "resnet56", "resnet18", "resnet50")
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
-    """Best FLOP/s of an n x n matmul (n = 2048 on the CPU, 8192 on a GPU)."""
-    n = 8192 if device.type == "cuda" else 2048
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
+def _best(fn, flops: float, device: torch.device, reps: int) -> float:
     best = 0.0
     for _ in range(5):
-        a @ b  # warm-up / clocks
+        fn()  # warm-up / clocks
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        reps = 10 if device.type == "cuda" else 2
         for _ in range(reps):
-            a @ b
+            fn()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - start))
+        best = max(best, flops * reps / (time.perf_counter() - start))
     return best
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype) -> dict[str, float]:
+    """Best FLOP/s of large GEMMs: torch.mm (n = 2048 CPU, 8192 GPU); on the CPU also a
+    1x1 convolution (8192 x 1024 x 1024 GEMM) through oneDNN."""
+    n = 8192 if device.type == "cuda" else 2048
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    reps = 10 if device.type == "cuda" else 2
+    peaks = {"torch.mm": _best(lambda: a @ b, 2 * n**3, device, reps)}
+    if device.type == "cpu":
+        x = torch.randn(8, 1024, 32, 32, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        w = torch.randn(1024, 1024, 1, 1, dtype=dtype).contiguous(memory_format=torch.channels_last)
+        peaks["oneDNN 1x1 conv"] = _best(lambda: F.conv2d(x, w), 2 * 8 * 32 * 32 * 1024 * 1024,
+                                         device, reps)
+    return peaks
 
 
 def flops_per_step(arch: str, batch: int, size: int) -> float:
@@ -108,8 +123,10 @@ def main() -> None:
     args = p.parse_args()
     device = resolve_device(args.device)
     steps = args.steps or (50 if device.type == "cuda" else 8)
-    peak = matmul_peak(device, getattr(torch, args.peak_dtype))
-    print(f"# device {device}, peak {args.peak_dtype} matmul {peak / 1e9:,.1f} GFLOP/s, "
+    peaks = matmul_peak(device, getattr(torch, args.peak_dtype))
+    peak = max(peaks.values())
+    measured = ", ".join(f"{k} {v / 1e9:,.1f}" for k, v in peaks.items())
+    print(f"# device {device}, {args.peak_dtype} GEMM peak {peak / 1e9:,.1f} GFLOP/s ({measured}), "
           f"batch {args.batch}, 3x{args.size}x{args.size}, {torch.get_num_threads()} threads")
     print("| arch | GFLOP per step | steps/s | images/s | achieved GFLOP/s | MFU |")
     print("|---|---|---|---|---|---|")

@@ -70,14 +70,15 @@ class StepTimer(Callback):
         self.started = None
 
 
-def ours(dataset, arch: str, batch: int, epochs: int, max_steps: int | None, device: str) -> float:
+def ours(dataset, arch: str, batch: int, epochs: int, max_steps: int | None, device: str,
+         compile: bool = False) -> float:
     timer = StepTimer(batch, max_steps)
     steps_per_epoch = len(dataset.train) // batch
     budget = (1 + epochs) * steps_per_epoch if not max_steps else steps_per_epoch + max_steps + 1
     with tempfile.TemporaryDirectory() as runs:
         config = TrainConfig(dataset=dataset.info.name, arch=arch, batch_size=batch,
                              max_steps=budget, device=device, runs_dir=runs, probe_snapshots=0,
-                             log_every=10)
+                             log_every=10, compile=compile)
         train(config, dataset=dataset, callbacks=[timer], progress=False)
     return timer.images / timer.seconds
 
@@ -119,6 +120,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--cases", default=",".join(CASES))
+    p.add_argument("--compile", action="store_true",
+                   help="also time ours with --compile (steady state: the warm-up epoch, which "
+                        "includes compilation, is not timed)")
     args = p.parse_args()
     device = str(resolve_device(args.device))
     print(f"# device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
@@ -127,16 +131,21 @@ def main() -> None:
         name, arch, batch, epochs = CASES[case]
         dataset = load_dataset(name)
         cap = MAX_TIMED_STEPS.get(case)
-        figures = {"ours": [], "reference": []}
+        sides = [("ours", ours), ("reference", reference)]
+        if args.compile:
+            sides.append(("ours+compile", lambda *a: ours(*a, compile=True)))
+        figures = {name: [] for name, _ in sides}
         for r in range(args.rounds):
-            for side, fn in (("reference", reference), ("ours", ours)) if r % 2 else \
-                    (("ours", ours), ("reference", reference)):
+            for side, fn in (sides[::-1] if r % 2 else sides):
                 ips = fn(dataset, arch, batch, epochs, cap, device)
                 figures[side].append(ips)
                 print(json.dumps({"case": case, "arch": arch, "side": side, "round": r,
                                   "images_per_sec": round(ips, 1)}), flush=True)
-        o, ref = statistics.median(figures["ours"]), statistics.median(figures["reference"])
-        table.append((case, name, arch, batch, o, ref, o / ref))
+        ref = statistics.median(figures["reference"])
+        for side in figures:
+            if side != "reference":
+                o = statistics.median(figures[side])
+                table.append((f"{case} ({side})", name, arch, batch, o, ref, o / ref))
     print("\n| case | dataset | arch | batch | ours img/s | reference img/s | ratio |")
     print("|---|---|---|---|---|---|---|")
     for case, name, arch, batch, o, ref, ratio in table:

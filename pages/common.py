@@ -176,3 +176,16 @@ def unpack_upload(name: str, data: bytes) -> Path:
         return inner[0] if len(inner) == 1 and inner[0].is_dir() and any(
             e.is_dir() for e in inner[0].iterdir()) else target
     return extract_image_folder(io.BytesIO(data), target)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def block_drawing(arch: str, channels: int, size: int, block: str | None = None, *,
+                  activation: str = "relu", residual: bool = True, norm: str = "batch"
+                  ) -> tuple[list[str], str]:
+    """(the block names, the DOT drawing of ``block`` or of the first block): one model build."""
+    from resnet_core.diagram import block_dot, block_shapes
+
+    names = block_shapes(arch, channels, size, "layer1.0", residual=residual)["blocks"]
+    dot = block_dot(arch, channels, size, block or names[0], activation=activation,
+                    residual=residual, norm=norm)
+    return names, dot

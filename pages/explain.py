@@ -10,7 +10,9 @@ import streamlit as st
 import torch
 
 from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
+from resnet_core.charts import feature_map_grid
 from resnet_core.data import decode_image
+from resnet_core.diagnostics import feature_maps
 from resnet_core.explain import (
     BASELINES,
     METHOD_TITLES,
@@ -82,8 +84,8 @@ else:
         st.stop()
     try:
         image = decode_image(upload, info)
-    except Exception as e:  # noqa: BLE001 - PIL raises many types for a bad upload
-        st.error(f"{upload.name} is not an image this tool can read: {e}")
+    except WorkbenchError as e:  # not an image, or too large to decode safely
+        st.error(str(e))
         st.stop()
 if image is None:
     image = ds.images(split, [int(index)])[0]
@@ -183,3 +185,9 @@ with st.expander("Probe set: the maps over training"):
                             tuple(img.shape), probe_method, int(ds.test.labels[i]), stage, baseline)
             col.image(to_pil(torch.from_numpy(overlay_rgb(img, a)).permute(2, 0, 1), 120),
                       caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120)
+
+with st.expander("Feature maps: what each stage computes for this image"):
+    maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}
+    st.plotly_chart(feature_map_grid(maps), key="explain_feature_maps")
+    st.caption("Rows: the stem and each stage; the first 8 channels of each. Early stages keep "
+               "the image's layout (edges, strokes); later ones are smaller and more abstract.")

@@ -17,12 +17,12 @@ from resnet_core.charts import (
     lesson_curves,
 )
 from resnet_core.diagnostics import feature_maps, read_diagnostics
-from resnet_core.diagram import block_dot, block_shapes
 from resnet_core.lessons import LESSONS, lesson_runs, mnist_available
 from resnet_core.runs import ACTIVE_STATES
 
 from pages.common import (
     REFRESH_S,
+    block_drawing,
     data_dir,
     dataset_for_run,
     inside_data_dir,
@@ -204,11 +204,11 @@ with tab_block:
     channels = 3 if first.dataset == "shapes" else 1
     arch_label = st.selectbox("Run", lesson.labels, key="block_run")
     c = configs[lesson.labels.index(arch_label)]
-    names = block_shapes(c.arch, channels, size, "layer1.0")["blocks"]
+    names, _ = block_drawing(c.arch, channels, size, residual=c.residual)
     block = st.select_slider("Block", names, value=names[len(names) // 3 if len(names) > 3 else 0],
                              key=f"block_{c.arch}")
-    st.graphviz_chart(block_dot(c.arch, channels, size, block, activation=c.activation,
-                                residual=c.residual, norm=c.norm))
+    st.graphviz_chart(block_drawing(c.arch, channels, size, block, activation=c.activation,
+                                    residual=c.residual, norm=c.norm)[1])
     st.caption(f"{c.arch}{'' if c.residual else ' (plain)'}: block {block} with the shapes of a "
                f"{channels}x{size}x{size} input (channels x height x width). Dashed: the shortcut.")
 with tab_maps:

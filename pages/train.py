@@ -15,6 +15,7 @@ from resnet_core.runs import ACTIVE_STATES
 
 from pages.common import (
     REFRESH_S,
+    block_drawing,
     data_dir,
     dataset,
     inside_data_dir,
@@ -97,6 +98,13 @@ with right:
         m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
         m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.1f} s",
                   help=f"estimated on this {dev.upper()} from the FLOPs and a short calibration")
+        # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
+        if st.toggle("Show the residual block with this model's shapes", key="show_block"):
+            shape = (arch, ds.info.channels, ds.info.image_size)
+            names, _ = block_drawing(*shape, residual=residual)
+            block = st.select_slider("Block", names, value=names[0], key=f"train_block_{arch}")
+            st.graphviz_chart(block_drawing(*shape, block, activation=activation,
+                                            residual=residual, norm=norm)[1])
         if cost.heavy(dev):
             st.warning(f"{arch} is heavy for this {dev.upper()}: about {cost.seconds_per_epoch / 60:.0f} "
                        "min per epoch. Try resnet20 or resnet18, or fewer steps.")

@@ -79,10 +79,14 @@ LESSONS: dict[str, Lesson] = {
             explanation=(
                 "The **plain 56-layer** net fits its training data worst, although it has more "
                 "than twice the layers of the 20-layer nets: it is not overfitting (that would "
-                "lower the *training* error), it is harder to optimise. Its residual twin, with "
-                "the same layers plus identity shortcuts, trains as well as or better than the "
-                "20-layer nets. Look at the gap between the two 56-layer curves: that is what "
-                "the shortcuts buy. The 20-layer twins are much closer to each other."),
+                "lower the *training* error), it is harder to optimise. Measured here (10 epochs, "
+                "seed 0): training error 85% for plain-56 against 7.9% for its residual twin, "
+                "which has the same layers plus identity shortcuts; 5.0% for plain-20 and 2.4% "
+                "for residual-20. Look at the gap between the two 56-layer curves: that is what "
+                "the shortcuts buy. At 20 layers the twins are close. (At this short budget the "
+                "residual 56 has not yet caught up with the 20-layer nets; deeper nets need more "
+                "steps, see lesson 4. In notebook 02, after 30 epochs, plain-56 was still at "
+                "training loss 1.72, residual-56 at 0.010.)"),
             runs=(("residual 20", {"arch": "resnet20"}),
                   ("plain 20", {"arch": "resnet20", "residual": False}),
                   ("residual 56", {"arch": "resnet56"}),

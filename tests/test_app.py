@@ -99,3 +99,32 @@ def test_predict_page_downloads_an_onnx_model_that_runs(short_run, tmp_path):
     import numpy as np
 
     assert session.run(None, {"input": np.zeros((3, 1, 8, 8), np.float32)})[0].shape == (3, 10)
+
+
+def test_two_browser_sessions_press_train_together_and_both_runs_complete(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from resnet_core import RunStore
+
+    from e2e import CHROMIUM, CHROMIUM_ARGS
+
+    runs = tmp_path / "runs"
+    env = {"RESNET_WORKBENCH_RUNS": str(runs), "RESNET_WORKBENCH_REFRESH_S": "1"}
+    with streamlit_server(env) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            pages = [browser.new_context().new_page() for _ in range(2)]
+            for page in pages:
+                wait_for_app(page, f"{url}/train", "Dataset")
+                page.get_by_text("steps", exact=True).click()  # budget in steps: quick runs
+                page.get_by_role("button", name="Train", exact=True).wait_for()
+            buttons = [page.get_by_role("button", name="Train", exact=True) for page in pages]
+            for b in buttons:  # back to back, a few milliseconds apart
+                b.click(no_wait_after=True)
+            for page in pages:
+                page.get_by_text("Test accuracy").first.wait_for(timeout=240_000)
+        finally:
+            browser.close()
+    done = RunStore(runs).runs()
+    assert len(done) == 2 and len({r.dir for r in done}) == 2
+    assert all(r.status["state"] == "completed" and r.status["step"] == 200 for r in done)

@@ -22,6 +22,9 @@ BAD_INPUTS = [
     (["train", "--val-fraction", "0.9"], "val_fraction must be in (0, 0.5]"),
     (["evaluate", "/no/such/run"], "is not a run folder"),
     (["train", "--resume", "/no/such/run"], "is not a run folder"),
+    (["train", "--preset", "fastest"], "argument --preset: invalid choice: 'fastest'"),
+    (["train", "--diagnostics-every", "-1"], "diagnostics_every must be an integer >= 0"),
+    (["train", "--batch-size", "100", "--max-steps", "5", "--epochs", "1"], "not both"),
 ]
 
 
@@ -112,3 +115,32 @@ def test_sigterm_stops_with_a_checkpoint_and_resume_finishes(tmp_path):
                       "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
+
+
+def test_a_folder_without_class_folders_names_the_expected_layout(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(3):
+        Image.new("RGB", (8, 8)).save(flat / f"{i}.png")
+    result = run_cli("train", "--dataset", "folder", "--data-root", str(flat), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs at least 2 class folders; found none" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_predict_on_files_that_are_not_images_is_a_one_line_error(short_run, tmp_path):
+    notes = tmp_path / "notes.png"
+    notes.write_text("this is text")
+    result = run_cli("predict", str(short_run.dir), str(notes))
+    assert result.returncode == 2, result.stderr
+    assert "notes.png is not an image this tool can read" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_preset_trains_with_its_settings_and_flags_override_them(tmp_path):
+    result = run_cli("train", "--preset", "digits-99", "--max-steps", "3", "--quiet",
+                     "--runs-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    config = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "config.json").read_text())
+    assert (config["batch_size"], config["lr"], config["label_smoothing"]) == (64, 0.05, 0.1)
+    assert config["max_steps"] == 3 and config["epochs"] is None

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 
 PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py", "pages/evaluate.py", "pages/explain.py",
-         "pages/predict.py"]
+         "pages/predict.py", "pages/lessons.py"]
 
 
 def _app(monkeypatch, runs_dir) -> AppTest:
@@ -73,3 +73,35 @@ def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, mes
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert at.button(key="launch").disabled
 
+
+
+@pytest.mark.parametrize("page", ["pages/train.py", "pages/evaluate.py", "pages/explain.py",
+                                  "pages/predict.py"])
+@pytest.mark.parametrize("bad", ["../../etc", "/etc/passwd", "..", "x/../../y"])
+def test_a_run_id_in_the_url_cannot_leave_the_runs_folder(monkeypatch, mixed_runs, page, bad):
+    at = _app(monkeypatch, mixed_runs)
+    at.query_params["run"] = bad
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert at.query_params.get("run") in (None, [], *[[d.name] for d in mixed_runs.iterdir()],
+                                          *[d.name for d in mixed_runs.iterdir()])
+
+
+@pytest.mark.parametrize("root, message", [
+    ("/etc", "is outside the data folder"),
+    ("{data}/../..", "is outside the data folder"),
+    ("{data}/nothing-here", "does not exist"),
+])
+def test_train_page_reads_data_only_inside_the_data_folder(monkeypatch, tmp_path, root, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("RESNET_WORKBENCH_DATA", str(data))
+    at = _app(monkeypatch, tmp_path / "runs")
+    at.run()
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="dataset").set_value("folder").run()
+    at.text_input(key="data_root").set_value(root.format(data=data)).run()
+    assert not at.exception, at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="launch").disabled

@@ -1,0 +1,31 @@
+"""Load: 10 browser sessions poll Train and Runs for a minute while a job trains (slow)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def test_ten_sessions_for_a_minute_during_training_see_no_error_and_the_same_state(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from load_test import run_load
+
+    out = run_load(sessions=10, seconds=60, epochs=400, workdir=tmp_path)
+    print(json.dumps(out, default=str))
+    assert out["errors"] == []
+    # Every session kept loading pages through the minute (2 cores shared by the server, the
+    # trainer and 10 browser tabs: a page takes seconds to render here).
+    assert len(out["loads_per_session"]) == 10 and min(out["loads_per_session"]) >= 2
+    assert out["job_ran_through_the_load"], "the job must train during the whole minute"
+    assert out["state_checks"] >= 10 and out["state_mismatches"] == []
+    assert out["states_seen"] == ["running"]
+    assert out["trainer_returncode"] == 0 and out["final_state"] == "completed"
+    lines = [json.loads(x) for x in open(f"{out['run_dir']}/metrics.jsonl").read().splitlines()]
+    steps = [m["step"] for m in lines if m["split"] == "train"]
+    assert steps == sorted(set(steps)) and [m for m in lines if m["split"] == "test"]
