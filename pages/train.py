@@ -168,8 +168,10 @@ active = [r.id for r in runs if r.status.get("state") in ACTIVE_STATES]
 # it), else the newest active run (one started from another tab or the CLI).
 run_id = (st.session_state.get("train_run_id") or st.query_params.get("run")
           or (active[0] if active else None))
-if run_id is not None and run_id not in {r.id for r in runs}:  # deleted meanwhile
+if run_id is not None and run_id not in {r.id for r in runs}:  # deleted meanwhile, or a bad URL
     st.session_state.pop("train_run_id", None)
+    if st.query_params.get("run") == run_id:
+        del st.query_params["run"]
     run_id = None
 if run_id is None:
     st.info("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs.")

@@ -51,7 +51,7 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
         table = at.dataframe[0].value
         assert sorted(table["state"]) == ["completed", "failed", "interrupted"]
     if page == "pages/explain.py":
-        assert len(at.expander) == 3, "the Grad-CAM / sanity / probe sections"
+        assert len(at.expander) == 4, "the Grad-CAM / sanity / probe / feature-map sections"
         assert not at.error, [e.value for e in at.error]
     if page == "pages/evaluate.py":
         assert [m.label for m in at.metric][:2] == ["Accuracy", "Macro precision"]

@@ -36,8 +36,8 @@ def test_train_page_unpacks_a_zipped_folder_and_refuses_an_escaping_one(tmp_path
                       "../../escaped.png": png((0, 0, 0))})
     with streamlit_server(env) as url, browser_page(height=1400) as page:
         wait_for_app(page, f"{url}/train", "Dataset")
-        page.get_by_text("digits").first.click()
-        page.get_by_role("option", name="folder").click()
+        page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
+        page.get_by_role("option", name="folder", exact=True).click()
         upload = page.locator("[data-testid='stFileUploader'] input[type='file']")
         upload.wait_for(state="attached", timeout=30_000)
         upload.set_input_files(files=[{"name": "evil.zip", "mimeType": "application/zip", "buffer": evil}])
