@@ -222,9 +222,7 @@ class Trainer:
 
         ``self.model`` stays the plain module: checkpoints, evaluation and diagnostics use it.
         """
-        if self.ddp.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        model = self._data_parallel(model)
         self.compile_pending = False
         if self.config.compile:
             try:
@@ -238,11 +236,14 @@ class Trainer:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         warnings.warn(f"torch.compile could not compile this model ({reason}); "
                       "training continues in eager mode", RuntimeWarning, stacklevel=2)
-        model = self.model
-        if self.ddp.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-        self.train_model = model
+        self.train_model = self._data_parallel(self.model)
+
+    def _data_parallel(self, model: nn.Module) -> nn.Module:
+        """DistributedDataParallel around ``model`` under torchrun; ``model`` itself otherwise."""
+        if not self.ddp.enabled:
+            return model
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(model, device_ids=ids)
     def _reset_accumulators(self) -> None:
         zero = torch.zeros((), device=self.device)
         self.acc = {"loss_sum": zero.clone(), "correct": zero.clone(), "count": zero.clone()}
