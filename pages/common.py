@@ -15,7 +15,7 @@ from PIL import Image
 
 from resnet_core import RunStore, load_dataset
 from resnet_core.cost import MemoryEstimate, estimate_memory
-from resnet_core.errors import DataError
+from resnet_core.errors import CheckpointError, DataError
 from resnet_core.evaluation import Predictor
 from resnet_core.jobs import JobManager
 from resnet_core.runs import MetricsTail, default_runs_dir
@@ -96,9 +96,19 @@ def _predictor(path: str, mtime: float) -> Predictor:
 
 
 def predictor(run_dir: Path, checkpoint: str) -> Predictor:
-    """A snapshot of the weights on disk (reloaded when the file changes), never the live model."""
+    """A snapshot of the weights on disk (reloaded when the file changes), never the live model.
+
+    A damaged checkpoint stops the page with its one-line error (the page does not crash).
+    """
     path = Path(run_dir) / "checkpoints" / f"{checkpoint}.pt"
-    return _predictor(str(path), path.stat().st_mtime)
+    try:
+        return _predictor(str(path), path.stat().st_mtime)
+    except (CheckpointError, FileNotFoundError) as e:
+        other = "last" if checkpoint == "best" else "best"
+        st.error(f"{e}" if isinstance(e, CheckpointError) else f"checkpoint {path} is missing")
+        st.caption(f"The run's {other}.pt may still load: resume the run, or re-evaluate it "
+                   f"with `python -m resnet_core evaluate {run_dir} --checkpoint {other}`.")
+        st.stop()
 
 
 def to_pil(image, scale_to: int = 96) -> Image.Image:

@@ -105,3 +105,20 @@ def test_train_page_reads_data_only_inside_the_data_folder(monkeypatch, tmp_path
     assert not at.exception, at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert at.button(key="launch").disabled
+
+
+@pytest.mark.parametrize("page", ["pages/evaluate.py", "pages/explain.py", "pages/predict.py"])
+def test_a_truncated_checkpoint_is_an_error_on_the_page_not_a_crash(monkeypatch, short_run,
+                                                                     tmp_path, page):
+    root = tmp_path / "runs"
+    shutil.copytree(short_run.dir, root / short_run.id)
+    best = root / short_run.id / "checkpoints" / "best.pt"
+    best.write_bytes(best.read_bytes()[:5000])
+    at = _app(monkeypatch, root)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    if page == "pages/evaluate.py":  # reads the saved evaluation, not the checkpoint
+        assert [m.label for m in at.metric][:1] == ["Accuracy"]
+    else:
+        assert any("corrupt or truncated" in e.value for e in at.error), [e.value for e in at.error]
