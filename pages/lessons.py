@@ -67,9 +67,9 @@ if lesson.id == "article":
     else:
         st.info(
             f"MNIST's files are not under `{data_root}/MNIST/raw/`. To get them, on a machine "
-            "with internet run `python -m resnet_core train --dataset mnist --download "
-            "--data-root ./data --max-steps 1` (or copy the four IDX files from torchvision's "
-            "mirror) and bring the `data/MNIST` folder. Meanwhile the lesson runs on the "
+            "with internet run `python -c \"import torchvision; torchvision.datasets.MNIST("
+            "'data', download=True)\"` and copy the `data/MNIST` folder into the data folder "
+            "here (torchvision's layout: four IDX files under `MNIST/raw/`). Meanwhile the lesson runs on the "
             "offline **digits** set (8x8 scans of handwritten digits), same model and recipe.")
         configs = lesson.configs(dataset="digits")
 
@@ -147,9 +147,14 @@ def reveal() -> None:
         st.markdown("**Training loss**")
         st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
     elif lesson.chart == "metrics_table":
-        rows = [{"run": label, "state": run.status.get("state"), **run.summary("test")}
+        keys = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
+                "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
+        rows = [{"run": label, "dataset": run.config.get("dataset"),
+                 **{name: run.summary("test").get(k) for k, name in keys.items()}}
                 for label, run in runs.items()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True,
+                     column_config={n: st.column_config.NumberColumn(format="%.4f")
+                                    for n in keys.values()})
         st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
     else:
         metric = "error" if lesson.chart == "train_error" else "loss"
@@ -161,7 +166,7 @@ def reveal() -> None:
                 train = m[m["split"] == "train"] if len(m) else m
                 seconds = float(train["elapsed_s"].sum()) if len(train) else None
                 epochs = int(train["epoch"].max()) if len(train) else 0
-                rows.append({"run": label, "parameters": run.config.get("num_parameters"),
+                rows.append({"run": label, "parameters": f"{run.config.get('num_parameters', 0):,}",
                              "seconds per epoch": round(seconds / epochs, 2) if epochs else None,
                              "final train error": round(1 - float(train["accuracy"].iloc[-1]), 4)
                              if len(train) else None})

@@ -89,7 +89,8 @@ def lesson_curves(metrics_by_label: dict[str, pd.DataFrame], metric: str = "erro
         if part.empty:
             continue
         y = 1.0 - part["accuracy"] if metric == "error" else part[metric]
-        fig.add_trace(go.Scatter(x=part["step"], y=y, name=label, mode="lines"))
+        dash = "dash" if "plain" in label else "solid"  # twins: same colour family, plain dashed
+        fig.add_trace(go.Scatter(x=part["step"], y=y, name=label, mode="lines", line={"dash": dash}))
     title = {"error": "error (1 - accuracy)"}.get(metric, metric)
     fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {title}", height=380,
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
