@@ -183,8 +183,13 @@ if guess_key in st.session_state:
         st.fragment(run_every=REFRESH_S)(reveal)()
     else:
         reveal()
-    done = runs_now and all(r.status.get("state") == "completed" for r in runs_now.values()) \
-        and len(runs_now) == len(lesson.labels)
+    ended = [r for r in runs_now.values() if r.status.get("state") not in ACTIVE_STATES]
+    broken = {label: r.status for label, r in runs_now.items()
+              if r.status.get("state") in ("failed", "stopped", "interrupted")}
+    done = len(runs_now) == len(lesson.labels) and len(ended) == len(runs_now) and not broken
+    for label, status in broken.items():
+        st.warning(f"Run '{label}' is {status.get('state')}: {status.get('error') or 'resume it on Runs'}. "
+                   "The answer appears when every run of the lesson has completed.")
     if done:
         first_run = next(iter(runs_now.values()))
         answer = lesson.answer_for(first_run.summary("test").get("accuracy"))

@@ -71,6 +71,7 @@ def test_two_gloo_processes_train_one_run_comparable_to_one_process(tmp_path):
     assert acc_ddp > 0.9 and abs(acc_ddp - acc_one) < 0.04, (acc_ddp, acc_one)
 
 
+@pytest.mark.slow  # ~15 s: two more torchrun launches
 def test_a_distributed_run_resumes_under_torchrun(tmp_path):
     runs = tmp_path / "runs"
     first = torchrun("train", "--dataset", "digits", "--max-steps", "25", "--runs-dir", str(runs),
