@@ -55,11 +55,8 @@ class StepTimer(Callback):
         if self.started is None:
             return
         self.steps += 1
-        if self.max_steps and self.steps == self.max_steps:
-            self._close(state)
-
-    def on_epoch_end(self, state, logs):
-        if self.started is not None:
+        # Close at the epoch's last step: on_epoch_end comes after validation and checkpoints.
+        if self.steps == (self.max_steps or state.steps_per_epoch):
             self._close(state)
 
     def _close(self, state):
