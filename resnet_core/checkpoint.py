@@ -19,7 +19,7 @@ import torch
 from .atomic import atomic_write
 from .config import TrainConfig
 from .data import DatasetInfo
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 from .models import ResNet
 
 FORMAT_VERSION = 1
@@ -49,15 +49,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             "pickled code); refused without running it"
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({_first_line(e)})") from e
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({first_line(e)})") from e
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise CheckpointError(f"{path} is not a ResNet Workbench checkpoint (no model/config)")
     return ckpt
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def model_from_checkpoint(ckpt: dict) -> tuple[ResNet, TrainConfig, DatasetInfo]:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .errors import DataError
+from .errors import DataError, first_line
 
 TEST_SPLIT_SEED = 20151210  # He et al. posted "Deep Residual Learning" on 10 Dec 2015
 TEST_FRACTION = 0.2  # for sets without an official test split (digits, folder)
@@ -411,6 +411,10 @@ def _folder_split(samples: list[tuple[str, int]], info: DatasetInfo, in_memory: 
     return Split(labels=label_tensor, files=files)
 
 
+class ImageError(DataError, ValueError):
+    """An image cannot be decoded, or is too large to decode safely."""
+
+
 def decode_image(source, info: DatasetInfo) -> Tensor:
     """A path, file object or PIL image -> uint8 (C, H, W), exactly as training saw it.
 
@@ -435,22 +439,13 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
             if im is not source:
                 im.close()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name} is too large to decode safely ({_first_line(e)}); the limit is "
+        raise ImageError(f"{name} is too large to decode safely ({first_line(e, 200)}); the limit is "
                          f"{Image.MAX_IMAGE_PIXELS:,} pixels") from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{name} is not an image this tool can read ({_first_line(e)}); accepted: "
+        raise ImageError(f"{name} is not an image this tool can read ({first_line(e, 200)}); accepted: "
                          "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM") from e
     t = torch.from_numpy(arr.copy())
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()
-
-
-class ImageError(DataError, ValueError):
-    """An image cannot be decoded, or is too large to decode safely."""
-
-
-def _first_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0][:200] if lines else type(e).__name__
 
 
 class _FileDataset(torch.utils.data.Dataset):

@@ -26,3 +26,10 @@ class CheckpointError(WorkbenchError):
 
 class TrainingFailed(WorkbenchError):
     """Training stopped on an unrecoverable condition (non-finite loss, out of memory)."""
+
+
+def first_line(error: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type name if empty), for one-line errors."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else type(error).__name__
+    return text[:limit] if limit else text

@@ -39,7 +39,7 @@ from .config import TrainConfig, resolve_amp, resolve_device
 from .data import BatchLoader, Dataset, load_dataset_for
 from .diagnostics import DIAGNOSTICS_FILE, Diagnostics
 from .distributed import Distributed
-from .errors import ConfigError, RunError, TrainingFailed
+from .errors import ConfigError, RunError, TrainingFailed, first_line
 from .evaluation import autocast_context, evaluate_model, write_eval
 from .events import Callback, ProgressBar, TrainState
 from .models import count_parameters
@@ -233,8 +233,7 @@ class Trainer:
         return model
 
     def _compile_failed(self, error: BaseException) -> None:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        warnings.warn(f"torch.compile could not compile this model ({reason}); "
+        warnings.warn(f"torch.compile could not compile this model ({first_line(error, 200)}); "
                       "training continues in eager mode", RuntimeWarning, stacklevel=2)
         self.train_model = self._data_parallel(self.model)
 
