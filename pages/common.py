@@ -178,13 +178,11 @@ def inside_data_dir(path: str) -> Path:
 
 def unpack_upload(name: str, data: bytes) -> Path:
     """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root."""
-    from resnet_core.archive import extract_image_folder, upload_folder
+    from resnet_core.archive import dataset_root, extract_image_folder, upload_folder
 
     target = upload_folder(data_dir(), name, data)
-    if target.exists():
-        inner = [e for e in target.iterdir() if not e.name.startswith(".")]
-        return inner[0] if len(inner) == 1 and inner[0].is_dir() and any(
-            e.is_dir() for e in inner[0].iterdir()) else target
+    if target.exists():  # the same bytes were unpacked before
+        return dataset_root(target)
     return extract_image_folder(io.BytesIO(data), target)
 
 

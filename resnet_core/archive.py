@@ -99,12 +99,18 @@ def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    entries = [e for e in target.iterdir() if not e.name.startswith(".")]
+    return dataset_root(target)
+
+
+def dataset_root(folder: str | os.PathLike) -> Path:
+    """``folder``, or its single top-level folder when that one holds the class folders
+    (zipping a folder usually wraps its content in one)."""
+    folder = Path(folder)
+    entries = [e for e in folder.iterdir() if not e.name.startswith(".")]
     if len(entries) == 1 and entries[0].is_dir():
-        inner = [e for e in entries[0].iterdir() if e.is_dir() and not e.name.startswith(".")]
-        if inner:
+        if any(e.is_dir() and not e.name.startswith(".") for e in entries[0].iterdir()):
             return entries[0]
-    return target
+    return folder
 
 
 def upload_folder(data_dir: str | os.PathLike, name: str, data: bytes) -> Path:

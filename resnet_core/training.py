@@ -191,8 +191,7 @@ class Trainer:
         # every checkpoint has the same shape.
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
-        self.augment_generator = torch.Generator(device=self.device).manual_seed(
-            c.seed + 1 + ddp.rank * 7919)  # each rank augments its own images differently
+        self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
         self.state = TrainState(run_dir=self.run_dir, total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
                                 total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
@@ -206,6 +205,10 @@ class Trainer:
             self._restore(self.resume_from)
         if ddp.is_main:
             self._write_config()
+
+    def _augment_seed(self) -> int:
+        """The augmentation stream's seed; each rank augments its own images differently."""
+        return self.config.seed + 1 + self.ddp.rank * 7919
 
     def _diagnostics(self) -> Diagnostics:
         """Per-block diagnostics on a fixed probe batch: the first 64 training images."""
@@ -316,7 +319,7 @@ class Trainer:
         if self.ddp.is_main:
             self.augment_generator.set_state(ckpt["rng"]["augment"].cpu())
         else:  # only rank 0's stream is saved; the others continue on fresh, distinct ones
-            self.augment_generator.manual_seed(self.config.seed + 1 + self.ddp.rank * 7919 + ckpt["step"])
+            self.augment_generator.manual_seed(self._augment_seed() + ckpt["step"])
         self.state.epoch, self.state.step = ckpt["epoch"], ckpt["step"]
         self.step_in_epoch = ckpt["step_in_epoch"]
         self.state.best_val_accuracy = ckpt["best_val_accuracy"]
