@@ -187,13 +187,18 @@ def unpack_upload(name: str, data: bytes) -> Path:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def block_drawing(arch: str, channels: int, size: int, block: str | None = None, *,
-                  activation: str = "relu", residual: bool = True, norm: str = "batch"
-                  ) -> tuple[list[str], str]:
-    """(the block names, the DOT drawing of ``block`` or of the first block): one model build."""
-    from resnet_core.diagram import block_dot, block_shapes
+def block_names(arch: str, channels: int, size: int) -> list[str]:
+    """The blocks of an architecture, input to output (layer1.0, ...), for a block picker."""
+    from resnet_core.diagram import block_shapes
 
-    names = block_shapes(arch, channels, size, "layer1.0", residual=residual)["blocks"]
-    dot = block_dot(arch, channels, size, block or names[0], activation=activation,
-                    residual=residual, norm=norm)
-    return names, dot
+    return block_shapes(arch, channels, size, "layer1.0")["blocks"]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def block_drawing(arch: str, channels: int, size: int, block: str, *, activation: str = "relu",
+                  residual: bool = True, norm: str = "batch") -> str:
+    """The DOT drawing of one block with this architecture's shapes (one model build)."""
+    from resnet_core.diagram import block_dot
+
+    return block_dot(arch, channels, size, block, activation=activation, residual=residual,
+                     norm=norm)

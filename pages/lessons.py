@@ -16,13 +16,14 @@ from resnet_core.charts import (
     gradient_norm_profile,
     lesson_curves,
 )
-from resnet_core.diagnostics import feature_maps, read_diagnostics
+from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
 from resnet_core.lessons import LESSONS, lesson_runs, mnist_available
 from resnet_core.runs import ACTIVE_STATES
 
 from pages.common import (
     REFRESH_S,
     block_drawing,
+    block_names,
     data_dir,
     dataset_for_run,
     inside_data_dir,
@@ -115,8 +116,7 @@ if guess_key not in st.session_state:
     st.caption("The curves appear once you have committed to a prediction.")
 
 
-def progress_table() -> None:
-    runs = lesson_runs(store(), lesson)
+def progress_table(runs: dict) -> None:
     rows = []
     for label in lesson.labels:
         run = runs.get(label)
@@ -138,7 +138,7 @@ def reveal() -> None:
         st.session_state["lesson_live"] = False
         st.rerun(scope="app")
     st.session_state["lesson_live"] = live
-    progress_table()
+    progress_table(runs)
     metrics = {label: run.metrics() for label, run in runs.items()}
     if lesson.chart == "grad_profile":
         diags = {label: read_diagnostics(run.dir) for label, run in runs.items()}
@@ -214,15 +214,15 @@ with tab_block:
     channels = 3 if first.dataset == "shapes" else 1
     arch_label = st.selectbox("Run", lesson.labels, key="block_run")
     c = configs[lesson.labels.index(arch_label)]
-    names, _ = block_drawing(c.arch, channels, size, residual=c.residual)
+    names = block_names(c.arch, channels, size)
     block = st.select_slider("Block", names, value=names[len(names) // 3 if len(names) > 3 else 0],
                              key=f"block_{c.arch}")
     st.graphviz_chart(block_drawing(c.arch, channels, size, block, activation=c.activation,
-                                    residual=c.residual, norm=c.norm)[1])
+                                    residual=c.residual, norm=c.norm))
     st.caption(f"{c.arch}{'' if c.residual else ' (plain)'}: block {block} with the shapes of a "
                f"{channels}x{size}x{size} input (channels x height x width). Dashed: the shortcut.")
 with tab_maps:
-    done_runs = {label: run for label, run in lesson_runs(store(), lesson).items()
+    done_runs = {label: run for label, run in found.items()
                  if run.checkpoint_path("best").exists()}
     if not done_runs:
         st.info("Feature maps need a trained run of this lesson.")
@@ -241,8 +241,8 @@ with tab_maps:
         c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "
                    "layout; later ones are smaller and more abstract.")
 with tab_diag:
-    diag_runs = {label: run for label, run in lesson_runs(store(), lesson).items()
-                 if (run.dir / "diagnostics.jsonl").exists()}
+    diag_runs = {label: run for label, run in found.items()
+                 if (run.dir / DIAGNOSTICS_FILE).exists()}
     if not diag_runs:
         st.info("This lesson's runs log no diagnostics (the activations lesson does). From the "
                 "CLI: `train --diagnostics-every 10`.")

@@ -16,6 +16,7 @@ from resnet_core.runs import ACTIVE_STATES
 from pages.common import (
     REFRESH_S,
     block_drawing,
+    block_names,
     data_dir,
     dataset,
     inside_data_dir,
@@ -101,10 +102,10 @@ with right:
         # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
         if st.toggle("Show the residual block with this model's shapes", key="show_block"):
             shape = (arch, ds.info.channels, ds.info.image_size)
-            names, _ = block_drawing(*shape, residual=residual)
+            names = block_names(*shape)
             block = st.select_slider("Block", names, value=names[0], key=f"train_block_{arch}")
             st.graphviz_chart(block_drawing(*shape, block, activation=activation,
-                                            residual=residual, norm=norm)[1])
+                                            residual=residual, norm=norm))
         if cost.heavy(dev):
             st.warning(f"{arch} is heavy for this {dev.upper()}: about {cost.seconds_per_epoch / 60:.0f} "
                        "min per epoch. Try resnet20 or resnet18, or fewer steps.")

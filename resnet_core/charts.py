@@ -34,16 +34,23 @@ def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
 
 
 def compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accuracy",
-                   split: str = "val") -> go.Figure:
-    """One line per run of ``split`` ``metric`` against step: the overlay on the Runs page."""
+                   split: str = "val", *, mode: str = "lines+markers", log_y: bool = False) -> go.Figure:
+    """One line per run of ``split`` ``metric`` against step: the overlay on the Runs page.
+
+    ``metric="error"`` plots 1 - accuracy (He et al.'s training error).
+    """
     fig = go.Figure()
     for run_id, metrics in metrics_by_run.items():
         part = metrics[metrics["split"] == split] if len(metrics) else metrics
         if part.empty:
             continue
-        fig.add_trace(go.Scatter(x=part["step"], y=part[metric], name=run_id, mode="lines+markers"))
-    fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {metric}", height=420,
+        y = 1.0 - part["accuracy"] if metric == "error" else part[metric]
+        fig.add_trace(go.Scatter(x=part["step"], y=y, name=run_id, mode=mode))
+    title = {"error": "error (1 - accuracy)"}.get(metric, metric)
+    fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {title}", height=420,
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
+    if log_y:
+        fig.update_yaxes(type="log")
     return fig
 
 
@@ -82,20 +89,9 @@ def top_k_bars(top: list[tuple[str, float]]) -> go.Figure:
 
 def lesson_curves(metrics_by_label: dict[str, pd.DataFrame], metric: str = "error",
                   split: str = "train", log_y: bool = False) -> go.Figure:
-    """One line per labelled run; ``error`` is 1 - accuracy (He et al.'s training error)."""
-    fig = go.Figure()
-    for label, metrics in metrics_by_label.items():
-        part = metrics[metrics["split"] == split] if len(metrics) else metrics
-        if part.empty:
-            continue
-        y = 1.0 - part["accuracy"] if metric == "error" else part[metric]
-        dash = "dash" if "plain" in label else "solid"  # twins: same colour family, plain dashed
-        fig.add_trace(go.Scatter(x=part["step"], y=y, name=label, mode="lines", line={"dash": dash}))
-    title = {"error": "error (1 - accuracy)"}.get(metric, metric)
-    fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {title}", height=380,
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
-    if log_y:
-        fig.update_yaxes(type="log")
+    """``compare_curves`` for a lesson's twins: lines only, plain runs dashed."""
+    fig = compare_curves(metrics_by_label, metric, split, mode="lines", log_y=log_y)
+    fig.for_each_trace(lambda t: t.update(line_dash="dash" if "plain" in t.name else "solid"))
     return fig
 
 
