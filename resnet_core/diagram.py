@@ -39,11 +39,16 @@ def block_shapes(arch: str, in_channels: int, input_size: int, block: str, **mod
             "stride": target.stride, "blocks": list(named)}
 
 
+NORM_LABELS = {"batch": "batch norm", "group": "group norm", "layer": "layer norm",
+               "none": "no norm (identity)"}
+
+
 def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1.0", *,
-              activation: str = "relu", **model_options) -> str:
+              activation: str = "relu", norm: str = "batch", **model_options) -> str:
     """Graphviz DOT source of one block with its shapes (st.graphviz_chart draws it)."""
-    info = block_shapes(arch, in_channels, input_size, block, activation=activation,
+    info = block_shapes(arch, in_channels, input_size, block, activation=activation, norm=norm,
                         **model_options)
+    norm_label = NORM_LABELS[norm]
     s = info["shapes"]
     convs = [("conv1", "1x1" if info["bottleneck"] else "3x3"), ("conv2", "3x3")]
     if info["bottleneck"]:
@@ -56,7 +61,7 @@ def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1
         stride = f", stride {info['stride']}" if info["stride"] != 1 and (
             (info["bottleneck"] and name == "conv2") or (not info["bottleneck"] and name == "conv1")) else ""
         lines.append(f'  {name} [label="{kernel} conv{stride}\\n{s.get(name, "")}"];')
-        lines.append(f'  bn{i} [label="norm\\n{s.get(f"bn{i}", "")}", fillcolor="#f4f4f4"];')
+        lines.append(f'  bn{i} [label="{norm_label}\\n{s.get(f"bn{i}", "")}", fillcolor="#f4f4f4"];')
         lines.append(f"  {prev} -> {name}; {name} -> bn{i};")
         prev = f"bn{i}"
         if i < len(convs):
@@ -68,7 +73,7 @@ def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1
         lines.append('  add [label="+", shape=circle, fillcolor="#e6f4ea", fontsize=16];')
         lines.append(f'  {prev} -> add [label=" F(x)"];')
         if info["projection"]:
-            lines.append(f'  proj [label="1x1 conv, stride {info["stride"]} + norm\\n'
+            lines.append(f'  proj [label="1x1 conv, stride {info["stride"]} + {norm_label}\\n'
                          f'{s.get("downsample", "")}", fillcolor="#e6f4ea"];')
             lines.append('  input -> proj [style=dashed]; proj -> add [style=dashed, label=" projection"];')
         else:

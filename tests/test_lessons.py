@@ -59,6 +59,8 @@ def test_block_drawing_has_the_shapes_of_the_chosen_architecture():
     assert "identity x" in bottleneck
     plain = block_dot("resnet20", 1, 8, "layer1.0", residual=False)
     assert "add [" not in plain and "shortcut" not in plain
+    assert "group norm\\n16 x 8 x 8" in block_dot("resnet20", 1, 8, "layer1.1", norm="group")
+    assert "no norm (identity)" in block_dot("resnet20", 1, 8, "layer1.1", norm="none")
     assert block_shapes("resnet20", 1, 8, "layer1.0")["blocks"][-1] == "layer3.2"
     with pytest.raises(ValueError, match="unknown block 'layer9.0'"):
         block_shapes("resnet20", 1, 8, "layer9.0")
