@@ -179,7 +179,7 @@ LESSONS: dict[str, Lesson] = {
             explanation=(
                 "The answer is what this run measured (the table above). For comparison, on "
                 "this project's 2-core CPU with the offline digits set the same recipe reached "
-                "95.0% test accuracy at batch 128 (notebook 04) and 87% at batch 64 (fewer "
+                "95.0% test accuracy at batch 128 and 87% at batch 64 (fewer "
                 "images seen in the same 100 steps): batch norm and shortcuts let even a "
                 "50-layer net learn from its first steps. Accuracy counts all mistakes alike; "
                 "precision and recall per class (Evaluate page) show which digits are confused "

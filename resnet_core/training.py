@@ -544,7 +544,7 @@ def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     params = model.parameters()
     # foreach (one multi-tensor kernel per update) is torch's default on CUDA only; on the CPU
-    # it also saves a Python loop over the parameters: +4-8% images/s for ResNet-20 on digits.
+    # it also saves a Python loop over the parameters: +3-8% images/s for ResNet-20 on digits.
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                                nesterov=config.nesterov and config.momentum > 0,
