@@ -35,7 +35,8 @@ def images_per_sec(run) -> float:
 def report(name: str, run, wall: float) -> dict:
     row = {"name": name, "state": run.status["state"], "test_accuracy": run.summary().get("accuracy"),
            "images_per_sec": round(images_per_sec(run)), "wall_s": round(wall, 1),
-           "device": run.config.get("device_name"), "amp": run.config.get("amp")}
+           "device": run.config.get("device_name"), "amp": run.config.get("amp"),
+           "step": run.config.get("training_step")}
     print(json.dumps(row), flush=True)
     return row
 
@@ -46,6 +47,10 @@ def main(out: Path) -> None:
     rows = []
     for name, cfg in [
         ("digits resnet20 bf16", TrainConfig(device="cuda", runs_dir=runs)),
+        ("digits resnet20 bf16, eager step", TrainConfig(device="cuda", cuda_graph=False,
+                                                          runs_dir=runs)),
+        ("digits resnet20 bf16, batch 512 lr 0.4", TrainConfig(device="cuda", batch_size=512,
+                                                                lr=0.4, runs_dir=runs)),
         ("digits resnet20 fp16+scaler", TrainConfig(device="cuda", amp="fp16", runs_dir=runs)),
         ("digits resnet20 fp32", TrainConfig(device="cuda", amp="off", runs_dir=runs)),
         ("shapes resnet18 bf16", TrainConfig(dataset="shapes", arch="resnet18", epochs=5, lr=0.05,

@@ -100,14 +100,15 @@ class Timer(Callback):
             self.end, self.steps = time.perf_counter(), state.step - self.warmup
 
 
-def steps_per_second(arch: str, batch: int, size: int, device: str, steps: int) -> float:
-    warmup = 3
+def steps_per_second(arch: str, batch: int, size: int, device: str, steps: int,
+                     cuda_graph: bool = True) -> float:
+    warmup = 5  # past the CUDA graph's capture (cuda_graph.WARMUP_STEPS eager steps, then capture)
     data = synthetic(size, batch * (warmup + steps + 1))
     timer = Timer(warmup)
     with tempfile.TemporaryDirectory() as runs:
         train(TrainConfig(dataset="shapes", arch=arch, batch_size=batch, max_steps=warmup + steps,
                           device=device, runs_dir=runs, probe_snapshots=0, augment=False,
-                          log_every=max(1, warmup + steps)),
+                          log_every=max(1, warmup + steps), cuda_graph=cuda_graph),
               dataset=data, callbacks=[timer], progress=False)
     return timer.steps / (timer.end - timer.start)
 
@@ -120,6 +121,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=None, help="timed steps (default: 8 CPU, 50 GPU)")
     p.add_argument("--archs", default=",".join(ARCHS))
     p.add_argument("--peak-dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    p.add_argument("--eager-step", action="store_true",
+                   help="also measure each arch with --no-cuda-graph (kernels launched one by one)")
     args = p.parse_args()
     device = resolve_device(args.device)
     steps = args.steps or (50 if device.type == "cuda" else 8)
@@ -130,12 +133,14 @@ def main() -> None:
           f"batch {args.batch}, 3x{args.size}x{args.size}, {torch.get_num_threads()} threads")
     print("| arch | GFLOP per step | steps/s | images/s | achieved GFLOP/s | MFU |")
     print("|---|---|---|---|---|---|")
+    variants = [("", True)] + ([(", eager step", False)] if args.eager_step else [])
     for arch in args.archs.split(","):
         flops = flops_per_step(arch, args.batch, args.size)
-        sps = steps_per_second(arch, args.batch, args.size, str(device), steps)
-        achieved = flops * sps
-        print(f"| {arch} | {flops / 1e9:.2f} | {sps:.2f} | {sps * args.batch:,.0f} | "
-              f"{achieved / 1e9:,.1f} | **{achieved / peak:.1%}** |", flush=True)
+        for label, graph in variants:
+            sps = steps_per_second(arch, args.batch, args.size, str(device), steps, graph)
+            achieved = flops * sps
+            print(f"| {arch}{label} | {flops / 1e9:.2f} | {sps:.2f} | {sps * args.batch:,.0f} | "
+                  f"{achieved / 1e9:,.1f} | **{achieved / peak:.1%}** |", flush=True)
 
 
 if __name__ == "__main__":

@@ -68,14 +68,14 @@ class StepTimer(Callback):
 
 
 def ours(dataset, arch: str, batch: int, epochs: int, max_steps: int | None, device: str,
-         compile: bool = False) -> float:
+         compile: bool = False, cuda_graph: bool = True) -> float:
     timer = StepTimer(batch, max_steps)
     steps_per_epoch = len(dataset.train) // batch
     budget = (1 + epochs) * steps_per_epoch if not max_steps else steps_per_epoch + max_steps + 1
     with tempfile.TemporaryDirectory() as runs:
         config = TrainConfig(dataset=dataset.info.name, arch=arch, batch_size=batch,
                              max_steps=budget, device=device, runs_dir=runs, probe_snapshots=0,
-                             log_every=10, compile=compile)
+                             log_every=10, compile=compile, cuda_graph=cuda_graph)
         train(config, dataset=dataset, callbacks=[timer], progress=False)
     return timer.images / timer.seconds
 
@@ -120,6 +120,9 @@ def main() -> None:
     p.add_argument("--compile", action="store_true",
                    help="also time ours with --compile (steady state: the warm-up epoch, which "
                         "includes compilation, is not timed)")
+    p.add_argument("--eager-step", action="store_true",
+                   help="also time ours with the step's kernels launched one by one "
+                        "(--no-cuda-graph; on a GPU the default replays a CUDA graph)")
     args = p.parse_args()
     device = str(resolve_device(args.device))
     print(f"# device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
@@ -131,6 +134,8 @@ def main() -> None:
         sides = [("ours", ours), ("reference", reference)]
         if args.compile:
             sides.append(("ours+compile", lambda *a: ours(*a, compile=True)))
+        if args.eager_step:
+            sides.append(("ours, eager step", lambda *a: ours(*a, cuda_graph=False)))
         figures = {name: [] for name, _ in sides}
         for r in range(args.rounds):
             for side, fn in (sides[::-1] if r % 2 else sides):

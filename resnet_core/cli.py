@@ -85,6 +85,8 @@ def build_parser() -> Parser:
     t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
     t.add_argument("--compile", action="store_true", default=s,
                    help="torch.compile the model (slow first step; eager if it cannot compile)")
+    t.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=s,
+                   help="GPU: launch the step's kernels one by one instead of as a CUDA graph")
     t.add_argument("--threads", dest="num_threads", type=int, default=s)
     t.add_argument("--workers", dest="num_workers", type=int, default=s)
     t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")

@@ -81,6 +81,7 @@ class TrainConfig:
     amp: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on CUDA, off on CPU
     channels_last: bool = True  # NHWC layout: 1.2-1.5x faster on this CPU, uses tensor cores on GPU
     compile: bool = False  # torch.compile the training step; falls back to eager with a warning
+    cuda_graph: bool = True  # GPU: replay forward+backward as one CUDA graph (cuda_graph.py)
     num_threads: int | None = None  # CPU threads; None: all cores (1 per core per rank under torchrun)
     num_workers: int = 2  # DataLoader workers (only for folder sets too large for memory)
     # --- reproducibility and logging ---

@@ -61,10 +61,11 @@ def predict_logits(model: nn.Module, loader: BatchLoader,
     return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
 
 
-def autocast_context(device: torch.device, dtype: torch.dtype | None):
+def autocast_context(device: torch.device, dtype: torch.dtype | None, *,
+                     cache_enabled: bool = True):
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=cache_enabled)
 
 
 def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch.device, *,

@@ -36,6 +36,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import TrainConfig, resolve_amp, resolve_device
+from .cuda_graph import GraphedStep, use_cuda_graph
 from .data import BatchLoader, Dataset, load_dataset_for
 from .diagnostics import DIAGNOSTICS_FILE, Diagnostics
 from .distributed import Distributed
@@ -178,6 +179,7 @@ class Trainer:
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.train_model = self._wrap(self.model)
+        self.forward_backward = self._forward_backward
         # Each rank loads its share of every global batch (distributed.py).
         self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
                                   batch_size=ddp.local_batch_size(c.batch_size),
@@ -192,6 +194,9 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
+        if use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled, compiled=c.compile,
+                          grad_scaler=self.scaler.is_enabled()):
+            self.forward_backward = GraphedStep(self._forward_backward, self.device)
         self.state = TrainState(run_dir=self.run_dir, total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
                                 total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
@@ -229,7 +234,9 @@ class Trainer:
         self.compile_pending = False
         if self.config.compile:
             try:
-                model = torch.compile(model)
+                # On a GPU, mode="reduce-overhead" also replays the compiled step as CUDA graphs.
+                mode = "reduce-overhead" if self.device.type == "cuda" else None
+                model = torch.compile(model, mode=mode)
                 self.compile_pending = True  # compilation happens at the first call
             except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
                 self._compile_failed(e)
@@ -269,6 +276,7 @@ class Trainer:
             "std": info.std,
             "preprocessing": info.to_dict(),
             "world_size": self.ddp.world_size,
+            "training_step": self._step_kind(),
             "batch_size_per_rank": self.config.batch_size // self.ddp.world_size,
             "num_parameters": count_parameters(self.model),
             "steps_per_epoch": self.steps_per_epoch,
@@ -282,6 +290,12 @@ class Trainer:
         if not (self.run_dir / "status.json").exists():
             write_status(self.run_dir, state="queued", created_at=now_iso(), error=None,
                          started_at=None, ended_at=None, epoch=0, step=0)
+
+    def _step_kind(self) -> str:
+        """How the step runs, for config.json: cuda-graph, compiled or eager."""
+        if isinstance(self.forward_backward, GraphedStep):
+            return "cuda-graph"
+        return "compiled" if self.config.compile else "eager"
 
     # -- checkpoints ------------------------------------------------------------------------
 
@@ -387,11 +401,7 @@ class Trainer:
         return "completed"
 
     def _train_step(self, x: Tensor, y: Tensor) -> None:
-        with autocast_context(self.device, self.autocast_dtype):
-            logits = self._forward(x)
-            loss = compute_loss(self.config, logits, y)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        loss, logits = self.forward_backward(x, y)
         if self.config.grad_clip is not None:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
@@ -400,12 +410,26 @@ class Trainer:
         self.scheduler.step()
         # Accumulate on the device; no .item() here (it would sync a GPU every step).
         with torch.no_grad():
-            loss = loss.detach().float()
+            loss = loss.float()
             self.step_losses[self.steps_in_interval] = loss
             self.acc["loss_sum"] += loss * len(y)
             self.acc["correct"] += (logits.argmax(1) == y).sum()
             self.acc["count"] += len(y)
         self.steps_in_interval += 1
+
+    def _forward_backward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Gradients of the batch's loss in every parameter's .grad; (loss, logits) detached.
+
+        On a GPU this is what cuda_graph.GraphedStep captures and replays, so it must not read
+        anything on the host. Autocast's weight cache is off: a graph must recast the weights
+        on every replay (and no ResNet weight is used twice in one pass anyway).
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast_context(self.device, self.autocast_dtype, cache_enabled=False):
+            logits = self._forward(x)
+            loss = compute_loss(self.config, logits, y)
+        self.scaler.scale(loss).backward()
+        return loss.detach(), logits.detach()
 
     def _forward(self, x: Tensor) -> Tensor:
         if not self.compile_pending:
