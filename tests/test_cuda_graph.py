@@ -21,8 +21,10 @@ def test_graph_is_used_only_where_a_plain_capture_is_valid():
     assert not use_cuda_graph(True, cuda, **{**plain, "grad_scaler": True})
 
 
-def test_cpu_runs_record_an_eager_step(short_run):
-    assert short_run.config["training_step"] == "eager"
+def test_cpu_runs_record_an_eager_step(tmp_path):
+    run = train(TrainConfig(max_steps=3, device="cpu", probe_snapshots=0, runs_dir=str(tmp_path)),
+                progress=False)
+    assert run.config["training_step"] == "eager"
 
 
 def _weights(run) -> dict:
