@@ -2,38 +2,18 @@
 
     streamlit run app.py
 
-st.navigation over pages/; every page is a thin view over resnet_core (no training logic here).
+``streamlit run`` finds ``app`` below (an ``st.App``, Streamlit's ASGI application) and serves
+the script pages/navigation.py: st.navigation over the pages, with the shared sidebar.
+
+Why the script is not this file: Streamlit switches to its legacy multipage mode when its
+entry script has a folder named pages/ beside it, until some session calls st.navigation; a
+fresh server's first visitor then saw a list "app, common, evaluate, ..." and, on /train, the
+page without the app around it. The layout keeps pages/ at the top level, so the script that
+calls st.navigation sits inside it, where no pages/ folder is beside it.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import locked_lesson, manager, runs_dir
-
-st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
-
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/table_view:"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
-    st.Page("pages/explain.py", title="Explain", icon=":material/visibility:"),
-    st.Page("pages/predict.py", title="Predict", icon=":material/image_search:"),
-    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
-]
-# A teacher's shared link (?lesson=...&locked=1) opens one lesson with everything else hidden.
-locked = locked_lesson() is not None
-page = st.navigation(pages, position="hidden" if locked else "sidebar")
-
-with st.sidebar:
-    jobs = manager().jobs()
-    running = sum(j.state == "running" for j in jobs)
-    queued = sum(j.state == "queued" for j in jobs)
-    st.caption(f"Jobs: {running} running, {queued} queued")
-    st.caption(f"Runs folder: `{runs_dir()}`")
-
-if locked:
-    st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "
-            "{display: none}</style>")
-page.run()
+app = st.App("pages/navigation.py")

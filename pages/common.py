@@ -29,23 +29,6 @@ STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circl
 RESUMABLE = ("stopped", "interrupted", "failed")
 
 
-def use_app_navigation() -> None:
-    """Make sure app.py's st.navigation is in charge, then return; call first in every page.
-
-    A folder named pages/ also switches on Streamlit's older multipage mode: on a fresh
-    server whose first visitor opens /train directly, Streamlit runs pages/train.py alone
-    (no sidebar, no app.py) until app.py has run once. Leave that mode and rerun, which
-    runs app.py and lands on the same page.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # a future Streamlit without the old mode
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def runs_dir() -> Path:
     return default_runs_dir().resolve()
 

@@ -13,10 +13,8 @@ from pages.common import (
     choose_run_with_checkpoint,
     dataset_for_run,
     to_pil,
-    use_app_navigation,
 )
 
-use_app_navigation()
 st.title("Evaluate")
 run = choose_run_with_checkpoint("eval_run")
 run_id = run.id
@@ -87,7 +85,7 @@ for start in range(0, min(len(wrong), 24), 8):
     for col, r, im in zip(cols, rows, images, strict=False):
         col.image(to_pil(im, 96), width=96, caption=f"#{r['index']} true {names[r['y_true']]} → "
                   f"{names[r['y_pred']]} ({r['confidence']:.2f})")
-        col.page_link("pages/explain.py", label="Explain", icon=":material/visibility:",
+        col.page_link("explain.py", label="Explain", icon=":material/visibility:",
                       query_params={"run": run_id, "split": split, "index": str(r["index"])})
 
 st.subheader("Drill down")

@@ -30,10 +30,8 @@ from pages.common import (
     dataset_for_run,
     predictor,
     to_pil,
-    use_app_navigation,
 )
 
-use_app_navigation()
 st.title("Explain")
 st.caption("Which pixels made the network decide? Attribution maps computed with Captum.")
 run = choose_run_with_checkpoint("explain_run")

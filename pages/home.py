@@ -7,9 +7,8 @@ import torch
 
 from resnet_core import TrainConfig
 
-from pages.common import manager, runs_dir, store, use_app_navigation
+from pages.common import manager, runs_dir, store
 
-use_app_navigation()
 st.title("ResNet Workbench")
 st.write(
     "Train, compare and understand residual networks (He et al., 2015). Pick a depth, a "
@@ -29,7 +28,7 @@ with col_start:
     st.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
     if st.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
         st.session_state["train_run_id"] = manager().submit(TrainConfig(dataset="digits", arch="resnet20"))
-        st.switch_page("pages/train.py")
+        st.switch_page("train.py")
 
 st.subheader("Latest runs")
 st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")

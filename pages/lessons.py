@@ -32,10 +32,8 @@ from pages.common import (
     predictor,
     store,
     to_pil,
-    use_app_navigation,
 )
 
-use_app_navigation()
 locked_id = locked_lesson()
 if locked_id:
     lesson_id = locked_id

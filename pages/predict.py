@@ -12,9 +12,8 @@ from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
 from resnet_core.export import export_run
 
-from pages.common import choose_run_with_checkpoint, predictor, to_pil, use_app_navigation
+from pages.common import choose_run_with_checkpoint, predictor, to_pil
 
-use_app_navigation()
 st.title("Predict")
 run = choose_run_with_checkpoint("predict_run", "last")
 checkpoint = st.radio("Weights", ["best", "last"], horizontal=True, key="predict_ckpt",

@@ -8,9 +8,8 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import RESUMABLE, manager, runs_dir, store, use_app_navigation
+from pages.common import RESUMABLE, manager, runs_dir, store
 
-use_app_navigation()
 st.title("Runs")
 st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
 table = store().table()
@@ -65,7 +64,7 @@ for run_id, run in runs.items():
             try:
                 manager().resume(run_id)
                 st.session_state["train_run_id"] = run_id
-                st.switch_page("pages/train.py")
+                st.switch_page("train.py")
             except WorkbenchError as e:
                 st.error(str(e))
     a3.download_button("Metrics CSV", run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",

@@ -27,10 +27,8 @@ from pages.common import (
     store,
     to_pil,
     unpack_upload,
-    use_app_navigation,
 )
 
-use_app_navigation()
 st.title("Train")
 
 # ------------------------------------------------------------------ dataset and architecture
@@ -225,7 +223,7 @@ def live_panel(run_id: str) -> None:
         test = run.summary("test")
         if test:
             st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}.")
-        st.page_link("pages/evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
+        st.page_link("evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
     # When the run ends, rerun the whole page once so polling stops.
     was_active = st.session_state.get("live_was_active")
     st.session_state["live_was_active"] = state in ACTIVE_STATES

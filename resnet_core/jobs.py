@@ -10,7 +10,7 @@ browser tabs see the same jobs, and a run started from the CLI looks the same. T
 holds only what a folder cannot: the queue and the child processes. No Streamlit in here.
 
 The child is ``python -m resnet_core.jobs RUN_DIR``: it trains the config.json already in
-the folder, or resumes from checkpoints/last.pt when asked to.
+the folder, or resumes from the last checkpoint when asked to.
 """
 
 from __future__ import annotations
@@ -30,18 +30,16 @@ from .config import TrainConfig, resolve_device
 from .errors import RunError
 from .runs import (
     ACTIVE_STATES,
-    STOP_FILE,
+    LOG_FILE,  # noqa: F401 - re-exported: the child's output, for runs launched here
+    Run,
     RunStore,
     create_run_dir,
     now_iso,
     read_json,
     read_status,
-    write_status,
 )
 
-LOG_FILE = "train.log"  # the child's stdout and stderr, for runs launched by the manager
 THREADS_ENV = "RESNET_WORKBENCH_JOB_THREADS"  # CPU threads per child, set by the manager
-JOB_FILE = "job.json"  # what the child should do: {"resume": bool, "epochs", "max_steps"}
 
 
 @dataclass
@@ -77,31 +75,29 @@ class JobManager:
         """Validate, create the run folder (status queued) and queue it; return the run id."""
         config.validate()
         device = resolve_device(config.device).type
-        run_dir = create_run_dir(self.store.root, config.dataset, config.arch)
-        atomic_write_json(run_dir / "config.json", config.to_dict())
-        atomic_write_json(run_dir / JOB_FILE, {"resume": False})
-        self._queue_status(run_dir)
-        return self._enqueue(Job(run_dir.name, run_dir, device))
+        run = Run(create_run_dir(self.store.root, config.dataset, config.arch))
+        atomic_write_json(run.config_path, config.to_dict())
+        atomic_write_json(run.job_path, {"resume": False})
+        self._queue(run)
+        return self._enqueue(Job(run.id, run.dir, device))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint."""
         run = self.store.get(run_id)
-        state = run.status.get("state")
-        if state in ACTIVE_STATES or run_id in self._active_ids():
-            raise RunError(f"run {run_id} is already {state}")
+        if run.is_active or run_id in self._active_ids():
+            raise RunError(f"run {run_id} is already {run.state}")
         config = TrainConfig.from_dict(run.config)
         device = resolve_device(config.device).type
-        atomic_write_json(run.dir / JOB_FILE,
-                          {"resume": True, "epochs": epochs, "max_steps": max_steps})
-        self._queue_status(run.dir)
+        atomic_write_json(run.job_path, {"resume": True, "epochs": epochs, "max_steps": max_steps})
+        self._queue(run)
         return self._enqueue(Job(run_id, run.dir, device, resume=True))
 
-    def _queue_status(self, run_dir: Path) -> None:
-        status = read_status(run_dir)
-        write_status(run_dir, state="queued", error=None, created_at=status.get("created_at") or now_iso(),
-                     started_at=status.get("started_at"), ended_at=None,
-                     epoch=status.get("epoch", 0), step=status.get("step", 0),
-                     pid=os.getpid(), host=_hostname())
+    def _queue(self, run: Run) -> None:
+        status = read_status(run.dir)
+        run.transition("queued", error=None, created_at=status.get("created_at") or now_iso(),
+                       started_at=status.get("started_at"), ended_at=None,
+                       epoch=status.get("epoch", 0), step=status.get("step", 0),
+                       pid=os.getpid(), host=_hostname())
 
     def _enqueue(self, job: Job) -> str:
         with self._lock:
@@ -121,12 +117,11 @@ class JobManager:
             if job is not None and job.state == "queued":
                 self._queues[job.device].remove(run_id)
                 job.state = "finished"
-                write_status(job.run_dir, state="stopped", ended_at=now_iso(),
-                             error="stopped before it started")
+                Run(job.run_dir).transition("stopped", ended_at=now_iso(),
+                                            error="stopped before it started")
                 self._lock.notify_all()
                 return
-        run = self.store.get(run_id)
-        (run.dir / STOP_FILE).touch()
+        self.store.get(run_id).request_stop()
 
     def jobs(self) -> list[Job]:
         with self._lock:
@@ -169,7 +164,8 @@ class JobManager:
                 self._lock.notify_all()
 
     def _run_child(self, job: Job) -> None:
-        with open(job.run_dir / LOG_FILE, "ab") as log:
+        run = Run(job.run_dir)
+        with open(run.log_path, "ab") as log:
             try:
                 job.process = subprocess.Popen(
                     [self.python, "-m", "resnet_core.jobs", str(job.run_dir)],
@@ -178,16 +174,16 @@ class JobManager:
                          THREADS_ENV: str(job_threads(self.max_running))},
                 )
             except OSError as e:
-                write_status(job.run_dir, state="failed", ended_at=now_iso(),
-                             error=f"could not start the training process: {e}")
+                run.transition("failed", ended_at=now_iso(),
+                               error=f"could not start the training process: {e}")
                 return
             job.returncode = job.process.wait()
         self._record_exit(job)
 
     def _record_exit(self, job: Job) -> None:
         """A child that died without saying so (SIGKILL, OOM kill, crash) leaves the run failed."""
-        status = read_status(job.run_dir)
-        if status.get("state") not in ACTIVE_STATES:
+        run = Run(job.run_dir)
+        if read_status(run.dir).get("state") not in ACTIVE_STATES:
             return  # the trainer wrote its own ending: completed, stopped or failed
         rc = job.returncode
         if rc is not None and rc < 0:
@@ -195,8 +191,8 @@ class JobManager:
             hint = " (the system may have run out of memory)" if rc == -signal.SIGKILL else ""
             error = f"the training process was killed by {name}{hint}"
         else:
-            error = f"the training process exited with code {rc}: {_last_line(job.run_dir / LOG_FILE)}"
-        write_status(job.run_dir, state="failed", ended_at=now_iso(), error=error)
+            error = f"the training process exited with code {rc}: {_last_line(run.log_path)}"
+        run.transition("failed", ended_at=now_iso(), error=error)
 
 
 def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:
@@ -235,22 +231,22 @@ def child_main(run_dir: str) -> int:
 
     if os.environ.get(THREADS_ENV):  # the manager's choice; a run's own num_threads wins
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
-    run_dir_path = Path(run_dir)
-    job = read_json(run_dir_path / JOB_FILE)
+    run = Run(Path(run_dir))
+    job = read_json(run.job_path)
     try:
-        if job.get("resume") and (run_dir_path / "checkpoints" / "last.pt").is_file():
-            resume(run_dir_path, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
+        if job.get("resume") and run.has_checkpoint("last"):
+            resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
                    progress=False)
         else:
-            config = TrainConfig.from_dict(read_json(run_dir_path / "config.json"))
+            config = TrainConfig.from_dict(run.config)
             if job.get("epochs"):
                 config.epochs, config.max_steps = job["epochs"], None
-            train(config, run_dir=run_dir_path, progress=False)
+            train(config, run_dir=run.dir, progress=False)
     except WorkbenchError as e:
         # A user-fixable failure: the trainer already wrote status failed, unless it failed
         # before training started (e.g. missing data); make sure the message reaches the UI.
-        if read_status(run_dir_path).get("state") in ACTIVE_STATES:
-            write_status(run_dir_path, state="failed", ended_at=now_iso(), error=str(e))
+        if read_status(run.dir).get("state") in ACTIVE_STATES:
+            run.transition("failed", ended_at=now_iso(), error=str(e))
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

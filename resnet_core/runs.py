@@ -1,5 +1,9 @@
 """The run store: one folder per run under the runs folder, and the callback that fills it.
 
+This module owns the run folder: the file names (below), the states and the transitions
+between them (``TRANSITIONS``; ``Run.transition`` is the one way to change a state), and the
+writer the trainer reports to. Nothing else writes status.json.
+
 Layout (README, "Run directory"): config.json, status.json, metrics.jsonl, checkpoints/,
 eval/<split>/. JSON and CSV files are replaced atomically; metrics.jsonl is append-only,
 one whole line per write, so at worst a crash leaves a torn last line, which readers skip.
@@ -28,10 +32,36 @@ from .errors import RunError
 from .events import Callback, TrainState
 
 RUNS_ENV = "RESNET_WORKBENCH_RUNS"
+
+# --- the run folder's layout: the only place that names its files (README, "Run directory") ---
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"  # best.pt, last.pt, and epochs/epoch_NNN.pt (weight snapshots)
+SNAPSHOT_DIR = "epochs"  # inside CHECKPOINT_DIR
+CHECKPOINT_NAMES = ("best", "last")
+EVAL_DIR = "eval"  # eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json
+EVAL_SPLITS = ("test", "val")
+STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
+LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
+JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
+
+# --- the run's life: every state change goes through Run.transition, which checks this table ---
 STATES = ("queued", "running", "completed", "failed", "stopped", "interrupted")
 ACTIVE_STATES = ("queued", "running")
+RESUMABLE_STATES = ("stopped", "interrupted", "failed")
+TRANSITIONS: dict[str | None, tuple[str, ...]] = {
+    None: ("queued", "running"),  # a new folder: queued by the dashboard, or trained at once
+    "queued": ("running", "stopped", "failed", "interrupted"),
+    "running": ("completed", "failed", "stopped", "interrupted"),
+    # back through resume (to a larger budget, for a completed run)
+    "completed": ("queued", "running"),
+    "failed": ("queued", "running"),
+    "stopped": ("queued", "running"),
+    "interrupted": ("queued", "running"),
+}
+
 METRIC_COLUMNS = ["split", "epoch", "step", "loss", "accuracy"]
-STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 # A running run on another machine is presumed dead when its heartbeat is older than this.
 STALE_AFTER_S = 15 * 60
 HEARTBEAT_EVERY_S = 10.0
@@ -68,7 +98,7 @@ def create_run_dir(runs_dir: str | Path, dataset: str, arch: str) -> Path:
             path.mkdir()
         except FileExistsError:
             continue
-        (path / "checkpoints").mkdir()
+        (path / CHECKPOINT_DIR).mkdir()
         return path
     raise RunError(f"could not create a unique run folder in {runs_dir}")
 
@@ -86,16 +116,29 @@ def read_json(path: Path) -> dict:
 
 
 def read_status(run_dir: Path) -> dict:
-    return read_json(Path(run_dir) / "status.json")
+    return read_json(Path(run_dir) / STATUS_FILE)
 
 
 def write_status(run_dir: Path, **fields) -> dict:
-    """Merge ``fields`` into status.json (atomically) and return the new status."""
+    """Merge ``fields`` into status.json (atomically) and return the new status.
+
+    No state check: code that changes a run's state calls ``Run.transition``.
+    """
     status = read_status(run_dir)
     status.update(fields)
     status["updated_at"] = now_iso()
-    atomic_write_json(Path(run_dir) / "status.json", status)
+    atomic_write_json(Path(run_dir) / STATUS_FILE, status)
     return status
+
+
+def check_transition(run_id: str, old: str | None, new: str) -> None:
+    """Raise RunError unless TRANSITIONS allows ``old`` -> ``new``."""
+    if new not in STATES:
+        raise RunError(f"unknown run state {new!r}; one of: {', '.join(STATES)}")
+    allowed = TRANSITIONS.get(old, ())
+    if new not in allowed:
+        raise RunError(f"run {run_id} is {old or 'new'} and cannot become {new} "
+                       f"(from {old or 'new'}: {', '.join(allowed) or 'nothing'})")
 
 
 def process_alive(pid: int) -> bool:
@@ -214,44 +257,75 @@ class MetricsTail:
 
 
 class RunWriter(Callback):
-    """Writes status.json and metrics.jsonl as training goes (checkpoints are the trainer's)."""
+    """Everything training writes into a run folder: config.json, status.json (through
+    ``Run.transition``), metrics.jsonl, checkpoints and weight snapshots. Only rank 0 has one."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.run_dir = Path(run_dir)
-        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.run = Run(Path(run_dir))
         self._last_heartbeat = 0.0
 
+    def write_config(self, config: dict) -> None:
+        """config.json; a folder without a status yet becomes a queued run."""
+        atomic_write_json(self.run.config_path, config)
+        if not self.run.status_path.exists():
+            self.run.transition("queued", created_at=now_iso(), error=None, started_at=None,
+                                ended_at=None, epoch=0, step=0)
+
+    def save_checkpoint(self, which: str, state: dict) -> Path:
+        """checkpoints/<which>.pt (best or last), atomically."""
+        return _save(self.run.checkpoint(which), state)
+
+    def save_snapshot(self, epoch: int, state: dict) -> Path:
+        """checkpoints/epochs/epoch_NNN.pt: weights only, for the Explain page's probe slider."""
+        return _save(self.run.snapshot(epoch), state)
+
+    def rewind(self, step: int, epoch: int) -> None:
+        """Before a resume: drop what was written after the checkpoint at (epoch, step), which
+        the resumed run writes again (a killed run may have logged past its last checkpoint)."""
+        truncate_metrics(self.run.metrics_path, step, epoch)
+        (self.run.eval_dir("test") / "summary.json").unlink(missing_ok=True)
+
     def on_train_start(self, state: TrainState) -> None:
-        status = read_status(self.run_dir)
-        write_status(self.run_dir, state="running", error=None,
-                     created_at=status.get("created_at") or now_iso(),
-                     started_at=now_iso(), ended_at=None, epoch=state.epoch, step=state.step,
-                     total_steps=state.total_steps, pid=os.getpid(), host=socket.gethostname())
+        status = read_status(self.run.dir)
+        self.run.transition("running", error=None,
+                            created_at=status.get("created_at") or now_iso(),
+                            started_at=now_iso(), ended_at=None, epoch=state.epoch,
+                            step=state.step, total_steps=state.total_steps, pid=os.getpid(),
+                            host=socket.gethostname())
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
         if logs is not None:
-            append_jsonl(self.metrics_path, logs)
+            append_jsonl(self.run.metrics_path, logs)
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY_S:
             self._last_heartbeat = time.monotonic()
-            write_status(self.run_dir, epoch=state.epoch, step=state.step)
+            self.run.record(epoch=state.epoch, step=state.step)
 
     def on_eval_end(self, state: TrainState, split: str, logs: dict) -> None:
-        append_jsonl(self.metrics_path, logs)
+        append_jsonl(self.run.metrics_path, logs)
 
     def on_epoch_end(self, state: TrainState, logs: dict) -> None:
-        write_status(self.run_dir, epoch=state.epoch, step=state.step,
-                     best_val_accuracy=state.best_val_accuracy)
+        self.run.record(epoch=state.epoch, step=state.step,
+                        best_val_accuracy=state.best_val_accuracy)
 
     def on_train_end(self, state: TrainState, outcome: str) -> None:
-        write_status(self.run_dir, state=outcome, ended_at=now_iso(), epoch=state.epoch,
-                     step=state.step, best_val_accuracy=state.best_val_accuracy,
-                     error=state.stop_reason or None)
+        self.run.transition(outcome, ended_at=now_iso(), epoch=state.epoch, step=state.step,
+                            best_val_accuracy=state.best_val_accuracy,
+                            error=state.stop_reason or None)
 
     def on_exception(self, state: TrainState, error: BaseException) -> None:
+        if read_status(self.run.dir).get("state") not in ACTIVE_STATES:
+            return  # the run already recorded how it ended
         interrupted = isinstance(error, KeyboardInterrupt)
         message = "interrupted" if interrupted else (str(error).splitlines() or [type(error).__name__])[0]
-        write_status(self.run_dir, state="interrupted" if interrupted else "failed",
-                     error=message, ended_at=now_iso(), epoch=state.epoch, step=state.step)
+        self.run.transition("interrupted" if interrupted else "failed", error=message,
+                            ended_at=now_iso(), epoch=state.epoch, step=state.step)
+
+
+def _save(path: Path, state: dict) -> Path:
+    from .checkpoint import save_checkpoint  # torch: imported by the writer, not by readers
+
+    save_checkpoint(path, state)
+    return path
 
 
 # --------------------------------------------------------------------------- reading
@@ -259,17 +333,75 @@ class RunWriter(Callback):
 
 @dataclass
 class Run:
-    """A handle on one run folder; every read goes to the files, nothing is cached."""
+    """A handle on one run folder: its paths, its files, and its state changes.
+
+    Every read goes to the files, nothing is cached. Every state change goes through
+    ``transition``, which refuses what ``TRANSITIONS`` does not allow.
+    """
 
     dir: Path
+
+    def __post_init__(self) -> None:
+        self.dir = Path(self.dir)
 
     @property
     def id(self) -> str:
         return self.dir.name
 
+    # -- paths ------------------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / CONFIG_FILE
+
+    @property
+    def status_path(self) -> Path:
+        return self.dir / STATUS_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.dir / METRICS_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG_FILE
+
+    @property
+    def job_path(self) -> Path:
+        return self.dir / JOB_FILE
+
+    @property
+    def stop_path(self) -> Path:
+        return self.dir / STOP_FILE
+
+    def checkpoint(self, which: str = "best") -> Path:
+        """checkpoints/best.pt (best validation accuracy) or checkpoints/last.pt."""
+        if which not in CHECKPOINT_NAMES:
+            raise RunError(f"unknown checkpoint {which!r}; choose best or last")
+        return self.dir / CHECKPOINT_DIR / f"{which}.pt"
+
+    checkpoint_path = checkpoint  # the name earlier releases used
+
+    def has_checkpoint(self, which: str = "best") -> bool:
+        return self.checkpoint(which).is_file()
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.dir / CHECKPOINT_DIR / SNAPSHOT_DIR / f"epoch_{epoch:03d}.pt"
+
+    def snapshots(self) -> list[Path]:
+        """The weight snapshots, oldest first."""
+        return sorted((self.dir / CHECKPOINT_DIR / SNAPSHOT_DIR).glob("epoch_*.pt"))
+
+    def eval_dir(self, split: str = "test") -> Path:
+        if split not in EVAL_SPLITS:
+            raise RunError(f"unknown split {split!r}; choose test or val")
+        return self.dir / EVAL_DIR / split
+
+    # -- reading ----------------------------------------------------------------------------
+
     @property
     def config(self) -> dict:
-        return read_json(self.dir / "config.json")
+        return read_json(self.config_path)
 
     @property
     def status(self) -> dict:
@@ -278,27 +410,68 @@ class Run:
             status = {**status, "state": "interrupted"}
         return status
 
+    @property
+    def state(self) -> str | None:
+        """queued | running | completed | failed | stopped | interrupted (None: no status yet)."""
+        return self.status.get("state")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def is_resumable(self) -> bool:
+        """Stopped, interrupted or failed, with a last.pt to continue from."""
+        return self.state in RESUMABLE_STATES and self.has_checkpoint("last")
+
     def metrics(self) -> pd.DataFrame:
         """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
-        records = read_jsonl(self.dir / "metrics.jsonl")
+        records = read_jsonl(self.metrics_path)
         return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
     def summary(self, split: str = "test") -> dict:
-        return read_json(self.dir / "eval" / split / "summary.json")
+        return read_json(self.eval_dir(split) / "summary.json")
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
-        return pd.read_csv(self.dir / "eval" / split / "per_class.csv")
+        return pd.read_csv(self.eval_dir(split) / "per_class.csv")
 
     def confusion(self, split: str = "test") -> pd.DataFrame:
-        return pd.read_csv(self.dir / "eval" / split / "confusion.csv", index_col=0)
+        return pd.read_csv(self.eval_dir(split) / "confusion.csv", index_col=0)
 
     def predictions(self, split: str = "test") -> pd.DataFrame:
-        return pd.read_csv(self.dir / "eval" / split / "predictions.csv")
+        return pd.read_csv(self.eval_dir(split) / "predictions.csv")
 
-    def checkpoint_path(self, which: str = "best") -> Path:
-        if which not in ("best", "last"):
-            raise RunError(f"unknown checkpoint {which!r}; choose best or last")
-        return self.dir / "checkpoints" / f"{which}.pt"
+    # -- writing ----------------------------------------------------------------------------
+
+    def transition(self, state: str, **fields) -> dict:
+        """Move the run to ``state`` (with other status fields); RunError if not allowed.
+
+        A queued or running run whose process is gone may also take the ways out of
+        interrupted (resume: queued | running), as well as its own (failed, interrupted, ...).
+        """
+        status = read_status(self.dir)
+        old = status.get("state")
+        if is_stale(status) and state in TRANSITIONS["interrupted"]:
+            old = "interrupted"
+        check_transition(self.id, old, state)
+        return write_status(self.dir, state=state, **fields)
+
+    def record(self, **fields) -> dict:
+        """Update status fields other than the state (progress, heartbeat)."""
+        if "state" in fields:
+            raise RunError("change a run's state with Run.transition")
+        return write_status(self.dir, **fields)
+
+    def request_stop(self) -> None:
+        """Ask the process training this run to checkpoint and stop after its current step."""
+        self.stop_path.touch()
+
+    def take_stop_request(self) -> bool:
+        """True (once) if a stop was requested through the STOP file."""
+        if not self.stop_path.exists():
+            return False
+        self.stop_path.unlink(missing_ok=True)
+        return True
 
 
 class RunStore:
@@ -315,7 +488,7 @@ class RunStore:
 
     def get(self, run_id: str) -> Run:
         path = self.path(run_id)
-        if not (path / "config.json").is_file():
+        if not (path / CONFIG_FILE).is_file():
             raise RunError(f"no run {run_id!r} in {self.root}")
         return Run(path)
 
@@ -323,7 +496,7 @@ class RunStore:
         if not self.root.is_dir():
             return []
         found = [Run(p) for p in self.root.iterdir()
-                 if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / "config.json").is_file()]
+                 if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()]
         return sorted(found, key=lambda r: r.id, reverse=True)
 
     def mark_interrupted(self) -> list[str]:
@@ -332,8 +505,8 @@ class RunStore:
         for run in self.runs():
             status = read_status(run.dir)
             if is_stale(status):
-                write_status(run.dir, state="interrupted", ended_at=status.get("ended_at") or now_iso(),
-                             error="the process running it ended without finishing")
+                run.transition("interrupted", ended_at=status.get("ended_at") or now_iso(),
+                               error="the process running it ended without finishing")
                 marked.append(run.id)
         return marked
 
@@ -365,8 +538,8 @@ class RunStore:
     def delete(self, run_id: str) -> None:
         """Remove a run folder; refused while the run is queued or running."""
         run = self.get(run_id)
-        if run.status.get("state") in ACTIVE_STATES:
-            raise RunError(f"run {run_id} is {run.status['state']}; stop it before deleting")
+        if run.is_active:
+            raise RunError(f"run {run_id} is {run.state}; stop it before deleting")
         # Rename first so a half-deleted folder never looks like a run.
         trash = run.dir.with_name(f".deleting-{run.id}-{secrets.token_hex(2)}")
         os.replace(run.dir, trash)

@@ -1,12 +1,15 @@
 """The training loop: ``train(TrainConfig)`` and ``resume(run_dir)``.
 
-One run = one folder (runs.py). The loop keeps the host out of the way: loss and accuracy
-are accumulated on the device and read once per ``log_every`` steps, which is also when a
-non-finite loss is caught (naming the exact step). A checkpoint at every epoch end holds
-everything needed to continue bit for bit: model, optimizer, scheduler, grad scaler, the
-augmentation generator, every global RNG, and the position inside the epoch (a stop
-request can end a run mid-epoch; the sample order of an epoch is derived from the seed and
-the epoch number, so it need not be stored).
+One run = one folder (runs.py), written only through ``RunWriter``. The loop keeps the host
+out of the way: loss and accuracy are summed on the device (``IntervalMetrics``) and read
+once per ``log_every`` steps, which is also when a non-finite loss is caught (naming the
+exact step). A checkpoint at every epoch end holds everything needed to continue bit for bit:
+model, optimizer, scheduler, grad scaler, the augmentation generator, every global RNG, and
+the position inside the epoch (a stop request can end a run mid-epoch; the sample order of an
+epoch is derived from the seed and the epoch number, so it need not be stored).
+
+Read top-down: the public API, then ``Trainer.fit`` -> ``_loop`` -> ``_train_step``, the
+epoch end and the final evaluation, then checkpoints, then the setup, then the small pieces.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +30,11 @@ import torchvision
 from torch import Tensor, nn
 
 from . import __version__
-from .atomic import atomic_write_json
 from .checkpoint import (
     capture_rng_states,
     load_checkpoint,
     model_from_checkpoint,
     restore_rng_states,
-    save_checkpoint,
 )
 from .config import TrainConfig, resolve_amp, resolve_device
 from .cuda_graph import GraphedStep, use_cuda_graph
@@ -44,17 +45,7 @@ from .errors import ConfigError, RunError, TrainingFailed, first_line
 from .evaluation import autocast_context, evaluate_model, write_eval
 from .events import Callback, ProgressBar, TrainState
 from .models import count_parameters
-from .runs import (
-    STOP_FILE,
-    Run,
-    RunWriter,
-    create_run_dir,
-    default_runs_dir,
-    now_iso,
-    truncate_after_step,
-    truncate_metrics,
-    write_status,
-)
+from .runs import Run, RunWriter, create_run_dir, default_runs_dir, now_iso, truncate_after_step
 
 # ----------------------------------------------------------------------------- public API
 
@@ -67,15 +58,7 @@ def train(config: TrainConfig, *, callbacks: Iterable[Callback] = (), progress: 
     ``stop``: set it (from another thread or a signal handler) to stop after the current step.
     ``run_dir``: an existing, empty run folder to fill (the dashboard's queue creates one).
     """
-    config.validate()
-    device = resolve_device(config.device)
-    resolve_amp(config.amp, device)  # fail on a bad combination before any work
-    ddp = Distributed.from_env(device)  # one process unless started by torchrun
-    device = ddp.device(device)
-    ddp.local_batch_size(config.batch_size)
-    if dataset is None:
-        dataset = _load_in_turn(config, ddp)
-    check_fits(config, dataset)
+    device, ddp, dataset = _prepare(config, dataset)
     if run_dir is None and ddp.is_main:
         runs_dir = Path(config.runs_dir) if config.runs_dir else default_runs_dir()
         run_dir = create_run_dir(runs_dir, config.dataset, config.arch)
@@ -88,16 +71,16 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
            callbacks: Iterable[Callback] = (), progress: bool = True,
            stop: threading.Event | None = None, device: str | None = None,
            data_root: str | None = None) -> Run:
-    """Continue a stopped, interrupted or failed run from checkpoints/last.pt.
+    """Continue a stopped, interrupted or failed run from its last checkpoint.
 
     ``epochs`` / ``max_steps`` set the new total budget (not extra epochs); without them the
     run finishes its original budget. With the original budget, a resumed run ends exactly
     where an uninterrupted one would have (same metrics, bit for bit, on the CPU).
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise RunError(f"{run_dir} is not a run folder (no config.json)")
-    ckpt = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    run = Run(Path(run_dir))
+    if not run.config_path.is_file():
+        raise RunError(f"{run.dir} is not a run folder (no config.json)")
+    ckpt = load_checkpoint(run.checkpoint("last"))
     config = TrainConfig.from_dict(ckpt["config"])
     if epochs is not None and max_steps is not None:
         raise ConfigError("give either epochs or max_steps, not both")
@@ -109,15 +92,25 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
         config.device = device
     if data_root is not None:
         config.data_root = data_root
-    config.validate()
-    dev = resolve_device(config.device)
-    ddp = Distributed.from_env(dev)
-    dev = ddp.device(dev)
-    ddp.local_batch_size(config.batch_size)
-    dataset = _load_in_turn(config, ddp)
-    trainer = Trainer(config, run_dir, dataset, dev, callbacks, progress, stop, resume_from=ckpt,
-                      ddp=ddp)
+    dev, ddp, dataset = _prepare(config)
+    trainer = Trainer(config, run.dir, dataset, dev, callbacks, progress, stop,
+                      resume_from=ckpt, ddp=ddp)
     return trainer.fit()
+
+
+def _prepare(config: TrainConfig, dataset: Dataset | None = None
+             ) -> tuple[torch.device, Distributed, Dataset]:
+    """What train and resume share: validate, pick the device, join torchrun's group, load data."""
+    config.validate()
+    device = resolve_device(config.device)
+    resolve_amp(config.amp, device)  # fail on a bad combination before any work
+    ddp = Distributed.from_env(device)  # one process unless started by torchrun
+    device = ddp.device(device)
+    ddp.local_batch_size(config.batch_size)  # fails when the batch does not split over ranks
+    if dataset is None:
+        dataset = _load_in_turn(config, ddp)
+    check_fits(config, dataset)
+    return device, ddp, dataset
 
 
 def _load_in_turn(config: TrainConfig, ddp: Distributed) -> Dataset:
@@ -147,39 +140,259 @@ def seed_everything(seed: int) -> None:
 
 
 class Trainer:
+    """One training run from a config, a dataset and a device; ``fit`` runs it to the end."""
+
     def __init__(self, config: TrainConfig, run_dir: Path, dataset: Dataset, device: torch.device,
                  callbacks: Iterable[Callback], progress: bool, stop: threading.Event | None,
                  resume_from: dict | None = None, ddp: Distributed | None = None) -> None:
-        self.config, self.run_dir, self.dataset, self.device = config, run_dir, dataset, device
+        self.config, self.dataset, self.device = config, dataset, device
+        self.run = Run(run_dir)
         self.stop = stop
         self.resume_from = resume_from
         self.ddp = ddp or Distributed()
         self.autocast_dtype = resolve_amp(config.amp, device)
         # Only rank 0 writes the run folder and shows progress; the other ranks just train.
+        self.writer: RunWriter | None = None
         self.callbacks: list[Callback] = []
         if self.ddp.is_main:
-            self.callbacks = [RunWriter(run_dir), *callbacks]
+            self.writer = RunWriter(run_dir)
+            self.callbacks = [self.writer, *callbacks]
             if progress:
                 self.callbacks.append(ProgressBar())
+
+    def fit(self) -> Run:
+        self._setup()
+        state = self.state
+        try:
+            self._emit("on_train_start", state)
+            outcome = self._loop()
+            self._finish()
+            self._emit("on_train_end", state, outcome)
+        except BaseException as e:
+            error = self._user_facing(e)
+            self._emit("on_exception", state, error)
+            if error is e:
+                raise
+            raise error from e
+        finally:
+            self.ddp.close()
+        return self.run
+
+    def _loop(self) -> str:
+        """Steps until the budget is spent ("completed") or a stop is asked for ("stopped")."""
+        c, state = self.config, self.state
+        self.model.train()
+        while state.step < self.total_steps:
+            self._emit("on_epoch_start", state)
+            for x, y in self._epoch_batches():
+                self._train_step(x, y)
+                self.step_in_epoch += 1
+                state.step += 1
+                end_of_epoch = self.step_in_epoch == self.steps_per_epoch
+                done = state.step >= self.total_steps
+                logs = None
+                if self.interval.steps == c.log_every or end_of_epoch or done:
+                    logs = self._train_metrics_line()
+                self._emit("on_step_end", state, logs)
+                if done:
+                    break
+                # Under torchrun the ranks agree on stopping at log intervals (one collective).
+                if (logs is not None or not self.ddp.enabled) and self._stop_requested():
+                    if self.writer is not None:
+                        self._save("last", self._checkpoint_state())
+                    return "stopped"
+            self._end_epoch()
+        return "completed"
+
+    def _epoch_batches(self) -> Iterable[tuple[Tensor, Tensor]]:
+        """This epoch's batches from where the run stands (mid-epoch after a resume)."""
+        c = self.config
+        order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
+                               .manual_seed(c.seed * 1_000_003 + self.state.epoch))
+        order = self.ddp.shard(order, c.batch_size, self.steps_per_epoch)
+        return self.loader.batches(order, drop_last=True, start=self.step_in_epoch,
+                                   augment_generator=self.augment_generator if c.augment else None)
+
+    def _train_step(self, x: Tensor, y: Tensor) -> None:
+        loss, logits = self.forward_backward(x, y)
+        if self.config.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.interval.add(loss, logits, y)
+
+    def _forward_backward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Gradients of the batch's loss in every parameter's .grad; (loss, logits) detached.
+
+        On a GPU this is what cuda_graph.GraphedStep captures and replays, so it must not read
+        anything on the host. Autocast's weight cache is off: a graph must recast the weights
+        on every replay (and no ResNet weight is used twice in one pass anyway).
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        with autocast_context(self.device, self.autocast_dtype, cache_enabled=False):
+            logits = self.train_model(x)
+            loss = compute_loss(self.config, logits, y)
+        self.scaler.scale(loss).backward()
+        return loss.detach(), logits.detach()
+
+    def _train_metrics_line(self) -> dict:
+        """The interval's train line for metrics.jsonl; fails on a non-finite loss, naming its step."""
+        losses, loss, accuracy, count, elapsed = self.interval.read(self.ddp)
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            step = self.state.step - len(losses) + int(bad[0]) + 1
+            raise TrainingFailed(
+                f"loss became {float(losses[bad[0]]):.4g} at step {step} (lr {self._lr():.3g}); "
+                "try a lower learning rate (--lr) or gradient clipping (--grad-clip); "
+                "the last good checkpoint is kept")
+        self.interval.reset()
+        return {
+            "split": "train",
+            "epoch": self.state.epoch + 1,
+            "step": self.state.step,
+            "loss": loss,
+            "accuracy": accuracy,
+            "lr": self._lr(),
+            "images_per_sec": count / elapsed if elapsed > 0 else None,
+            "elapsed_s": round(elapsed, 4),
+        }
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _end_epoch(self) -> None:
+        """Rank 0 validates, saves last.pt (and best.pt, and a snapshot when one is due)."""
+        state = self.state
+        state.epoch += 1
+        self.step_in_epoch = 0
+        if self.writer is None:  # the other ranks go on to train
+            return
+        result = evaluate_model(self.model, self.dataset, "val", self.device,
+                                channels_last=self.config.channels_last,
+                                autocast_dtype=self.autocast_dtype)
+        logs = {"split": "val", "epoch": state.epoch, "step": state.step,
+                "loss": result.loss, "accuracy": result.report.accuracy}
+        self._emit("on_eval_end", state, "val", logs)
+        improved = state.best_val_accuracy is None or result.report.accuracy > state.best_val_accuracy
+        if improved:
+            state.best_val_accuracy = result.report.accuracy
+        ckpt = self._checkpoint_state()
+        self._save("last", ckpt)
+        if improved:
+            self._save("best", ckpt)
+        if state.epoch in self.snapshot_epochs:
+            # Weights only, for the Explain page's probe slider (maps sharpening over epochs).
+            weights = {k: ckpt[k] for k in ("config", "preprocessing", "model", "epoch", "step")}
+            self._announce(self.writer.save_snapshot(state.epoch, weights))
+        self._emit("on_epoch_end", state, logs)
+        self.interval.restart_clock()  # evaluation time is not training speed
+
+    def _finish(self) -> None:
+        """Evaluate the best checkpoint on the test split (also when stopped, if one exists)."""
+        if self.writer is None or not self.run.has_checkpoint("best"):
+            self.ddp.barrier()
+            return
+        ckpt = load_checkpoint(self.run.checkpoint("best"), map_location=self.device)
+        model = model_from_checkpoint(ckpt)[0].to(self.device)
+        if self.config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        result = evaluate_model(model, self.dataset, "test", self.device,
+                                channels_last=self.config.channels_last,
+                                autocast_dtype=self.autocast_dtype)
+        write_eval(self.run.dir, result, "best")
+        logs = {"split": "test", "epoch": self.state.epoch, "step": self.state.step,
+                "loss": result.loss, "accuracy": result.report.accuracy}
+        self._emit("on_eval_end", self.state, "test", logs)
+        self.ddp.barrier()
+
+    def _stop_requested(self) -> bool:
+        """A stop asked for by a callback, the ``stop`` event or a STOP file in the run folder."""
+        state = self.state
+        if self.stop is not None and self.stop.is_set():
+            state.should_stop = True
+        if self.run.take_stop_request():
+            state.should_stop = True
+        state.should_stop = self.ddp.any(state.should_stop, self.device)
+        return state.should_stop
+
+    def _user_facing(self, e: BaseException) -> BaseException:
+        """Out of memory becomes a message that says what to change; anything else is kept."""
+        cpu_alloc = isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in str(e)
+                                                     or "can't allocate memory" in str(e))
+        if isinstance(e, torch.OutOfMemoryError) or cpu_alloc:
+            return TrainingFailed(
+                f"out of memory on {self.device} at batch size {self.config.batch_size}; "
+                "try a smaller --batch-size")
+        return e
+
+    def _emit(self, event: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, event)(*args)
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def _checkpoint_state(self) -> dict:
+        return {
+            "config": self.config.to_dict(),
+            "preprocessing": self.dataset.info.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": {**capture_rng_states(), "augment": self.augment_generator.get_state()},
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "step_in_epoch": self.step_in_epoch,
+            "best_val_accuracy": self.state.best_val_accuracy,
+            **self.interval.state_dict(),
+            "saved_at": now_iso(),
+        }
+
+    def _save(self, which: str, state: dict) -> None:
+        """checkpoints/best.pt or last.pt, through the run writer."""
+        self._announce(self.writer.save_checkpoint(which, state))
+
+    def _announce(self, path: Path) -> None:
+        self._emit("on_checkpoint", self.state, path)
+
+    def _restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        restore_rng_states(ckpt["rng"])
+        if self.ddp.is_main:
+            self.augment_generator.set_state(ckpt["rng"]["augment"].cpu())
+        else:  # only rank 0's stream is saved; the others continue on fresh, distinct ones
+            self.augment_generator.manual_seed(self._augment_seed() + ckpt["step"])
+        self.state.epoch, self.state.step = ckpt["epoch"], ckpt["step"]
+        self.step_in_epoch = ckpt["step_in_epoch"]
+        self.state.best_val_accuracy = ckpt["best_val_accuracy"]
+        self.interval.load_state_dict(ckpt)
+        # Lines written after this checkpoint (by a run that was killed) would repeat.
+        if self.writer is not None:
+            self.writer.rewind(self.state.step, self.state.epoch)
+            truncate_after_step(self.run.dir / DIAGNOSTICS_FILE, self.state.step)
+        if self.state.step >= self.total_steps:
+            raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
+                              f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
 
     # -- setup ------------------------------------------------------------------------------
 
     def _setup(self) -> None:
         c, ddp = self.config, self.ddp
-        threads = c.num_threads or (ddp.cpu_threads() if self.device.type == "cpu" else None)
-        if threads:
-            torch.set_num_threads(threads)
-        if c.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        if self.device.type == "cuda":
-            # cuDNN picks the fastest kernels for our fixed shapes; off when determinism matters.
-            torch.backends.cudnn.benchmark = not c.deterministic
+        self._configure_torch()
         seed_everything(c.seed)
         self.model = c.build_model(self.dataset.info).to(self.device)
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.train_model = self._wrap(self.model)
-        self.forward_backward = self._forward_backward
+        # What the step calls: DDP under torchrun, compiled if asked. ``self.model`` stays the
+        # plain module: checkpoints, evaluation and diagnostics use it.
+        mode = "reduce-overhead" if self.device.type == "cuda" else None  # + CUDA graphs
+        self.train_model = EagerFallback(self._data_parallel(self.model), compile=c.compile,
+                                         mode=mode)
         # Each rank loads its share of every global batch (distributed.py).
         self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
                                   batch_size=ddp.local_batch_size(c.batch_size),
@@ -194,10 +407,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
+        self.forward_backward: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] = self._forward_backward
         if use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled, compiled=c.compile,
                           grad_scaler=self.scaler.is_enabled()):
             self.forward_backward = GraphedStep(self._forward_backward, self.device)
-        self.state = TrainState(run_dir=self.run_dir, total_steps=self.total_steps,
+        self.state = TrainState(run_dir=self.run.dir, total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
                                 total_epochs=math.ceil(self.total_steps / self.steps_per_epoch),
                                 model=self.model)
@@ -205,11 +419,22 @@ class Trainer:
         if c.diagnostics_every and ddp.is_main:
             self.callbacks.append(self._diagnostics())
         self.snapshot_epochs = snapshot_schedule(self.state.total_epochs, c.probe_snapshots)
-        self._reset_accumulators()
+        self.interval = IntervalMetrics(self.device, c.log_every)
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        if ddp.is_main:
-            self._write_config()
+        if self.writer is not None:
+            self.writer.write_config(self._resolved_config())
+
+    def _configure_torch(self) -> None:
+        c = self.config
+        threads = c.num_threads or (self.ddp.cpu_threads() if self.device.type == "cpu" else None)
+        if threads:
+            torch.set_num_threads(threads)
+        if c.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        if self.device.type == "cuda":
+            # cuDNN picks the fastest kernels for our fixed shapes; off when determinism matters.
+            torch.backends.cudnn.benchmark = not c.deterministic
 
     def _augment_seed(self) -> int:
         """The augmentation stream's seed; each rank augments its own images differently."""
@@ -223,29 +448,7 @@ class Trainer:
         probe = self.loader.normalize(raw.to(self.device))
         if self.scaler.is_enabled():
             self.state.extra["grad_scaler"] = self.scaler
-        return Diagnostics(self.run_dir, probe, self.config.diagnostics_every)
-
-    def _wrap(self, model: nn.Module) -> nn.Module:
-        """What the training step calls: DistributedDataParallel under torchrun, compiled if asked.
-
-        ``self.model`` stays the plain module: checkpoints, evaluation and diagnostics use it.
-        """
-        model = self._data_parallel(model)
-        self.compile_pending = False
-        if self.config.compile:
-            try:
-                # On a GPU, mode="reduce-overhead" also replays the compiled step as CUDA graphs.
-                mode = "reduce-overhead" if self.device.type == "cuda" else None
-                model = torch.compile(model, mode=mode)
-                self.compile_pending = True  # compilation happens at the first call
-            except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
-                self._compile_failed(e)
-        return model
-
-    def _compile_failed(self, error: BaseException) -> None:
-        warnings.warn(f"torch.compile could not compile this model ({first_line(error, 200)}); "
-                      "training continues in eager mode", RuntimeWarning, stacklevel=2)
-        self.train_model = self._data_parallel(self.model)
+        return Diagnostics(self.run.dir, probe, self.config.diagnostics_every)
 
     def _data_parallel(self, model: nn.Module) -> nn.Module:
         """DistributedDataParallel around ``model`` under torchrun; ``model`` itself otherwise."""
@@ -253,20 +456,14 @@ class Trainer:
             return model
         ids = [self.device.index] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    def _reset_accumulators(self) -> None:
-        zero = torch.zeros((), device=self.device)
-        self.acc = {"loss_sum": zero.clone(), "correct": zero.clone(), "count": zero.clone()}
-        self.step_losses = torch.zeros(self.config.log_every, device=self.device)
-        self.steps_in_interval = 0
-        self.interval_started = time.perf_counter()
 
-    def _write_config(self) -> None:
+    def _resolved_config(self) -> dict:
         """config.json: every resolved setting, the data contract, device and versions."""
         info = self.dataset.info
         resolved = self.config.to_dict()
         resolved["epochs"] = None if self.config.max_steps is not None else self.config.resolved_epochs()
         resolved["data_root"] = str(Path(self.config.data_root).expanduser().resolve())
-        atomic_write_json(self.run_dir / "config.json", {
+        return {
             **resolved,
             "device": str(self.device),
             "device_name": device_name(self.device),
@@ -286,10 +483,7 @@ class Trainer:
             "test_size": len(self.dataset.test),
             "skipped_files": len(self.dataset.skipped_files),
             "versions": versions(),
-        })
-        if not (self.run_dir / "status.json").exists():
-            write_status(self.run_dir, state="queued", created_at=now_iso(), error=None,
-                         started_at=None, ended_at=None, epoch=0, step=0)
+        }
 
     def _step_kind(self) -> str:
         """How the step runs, for config.json: cuda-graph, compiled or eager."""
@@ -297,256 +491,97 @@ class Trainer:
             return "cuda-graph"
         return "compiled" if self.config.compile else "eager"
 
-    # -- checkpoints ------------------------------------------------------------------------
-
-    def _checkpoint_state(self) -> dict:
-        return {
-            "config": self.config.to_dict(),
-            "preprocessing": self.dataset.info.to_dict(),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": {**capture_rng_states(), "augment": self.augment_generator.get_state()},
-            "epoch": self.state.epoch,
-            "step": self.state.step,
-            "step_in_epoch": self.step_in_epoch,
-            "best_val_accuracy": self.state.best_val_accuracy,
-            "accumulators": {k: v.clone() for k, v in self.acc.items()},
-            "step_losses": self.step_losses.clone(),
-            "steps_in_interval": self.steps_in_interval,
-            "saved_at": now_iso(),
-        }
-
-    def _save(self, which: str, state: dict) -> None:
-        path = self.run_dir / "checkpoints" / f"{which}.pt"
-        save_checkpoint(path, state)
-        for cb in self.callbacks:
-            cb.on_checkpoint(self.state, path)
-
-    def _restore(self, ckpt: dict) -> None:
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.scaler.load_state_dict(ckpt["scaler"])
-        restore_rng_states(ckpt["rng"])
-        if self.ddp.is_main:
-            self.augment_generator.set_state(ckpt["rng"]["augment"].cpu())
-        else:  # only rank 0's stream is saved; the others continue on fresh, distinct ones
-            self.augment_generator.manual_seed(self._augment_seed() + ckpt["step"])
-        self.state.epoch, self.state.step = ckpt["epoch"], ckpt["step"]
-        self.step_in_epoch = ckpt["step_in_epoch"]
-        self.state.best_val_accuracy = ckpt["best_val_accuracy"]
-        self.acc = {k: v.to(self.device) for k, v in ckpt["accumulators"].items()}
-        self.step_losses = ckpt["step_losses"].to(self.device)
-        self.steps_in_interval = ckpt["steps_in_interval"]
-        # Lines written after this checkpoint (by a run that was killed) would repeat.
-        if self.ddp.is_main:
-            truncate_metrics(self.run_dir / "metrics.jsonl", self.state.step, self.state.epoch)
-            truncate_after_step(self.run_dir / DIAGNOSTICS_FILE, self.state.step)
-            (self.run_dir / "eval" / "test" / "summary.json").unlink(missing_ok=True)
-        if self.state.step >= self.total_steps:
-            raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
-                              f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
-
-    # -- the loop ---------------------------------------------------------------------------
-
-    def fit(self) -> Run:
-        self._setup()
-        state = self.state
-        try:
-            self._emit("on_train_start", state)
-            outcome = self._loop()
-            self._finish(outcome)
-            self._emit("on_train_end", state, outcome)
-        except BaseException as e:
-            error = self._explain(e)
-            self._emit("on_exception", state, error)
-            if error is e:
-                raise
-            raise error from e
-        finally:
-            self.ddp.close()
-        return Run(self.run_dir)
-
-    def _loop(self) -> str:
-        c, state = self.config, self.state
-        self.model.train()
-        while state.step < self.total_steps:
-            self._emit("on_epoch_start", state)
-            epoch_order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
-                                         .manual_seed(c.seed * 1_000_003 + state.epoch))
-            epoch_order = self.ddp.shard(epoch_order, c.batch_size, self.steps_per_epoch)
-            batches = self.loader.batches(
-                epoch_order, drop_last=True, start=self.step_in_epoch,
-                augment_generator=self.augment_generator if c.augment else None)
-            for x, y in batches:
-                self._train_step(x, y)
-                self.step_in_epoch += 1
-                state.step += 1
-                end_of_epoch = self.step_in_epoch == self.steps_per_epoch
-                done = state.step >= self.total_steps
-                logs = None
-                if self.steps_in_interval == c.log_every or end_of_epoch or done:
-                    logs = self._flush_train_metrics()
-                self._emit("on_step_end", state, logs)
-                if done:
-                    break
-                # Under torchrun the ranks agree on stopping at log intervals (one collective).
-                if (logs is not None or not self.ddp.enabled) and self._stop_requested():
-                    if self.ddp.is_main:
-                        self._save("last", self._checkpoint_state())
-                    return "stopped"
-            self._end_epoch()
-        return "completed"
-
-    def _train_step(self, x: Tensor, y: Tensor) -> None:
-        loss, logits = self.forward_backward(x, y)
-        if self.config.grad_clip is not None:
-            self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.scheduler.step()
-        # Accumulate on the device; no .item() here (it would sync a GPU every step).
-        with torch.no_grad():
-            loss = loss.float()
-            self.step_losses[self.steps_in_interval] = loss
-            self.acc["loss_sum"] += loss * len(y)
-            self.acc["correct"] += (logits.argmax(1) == y).sum()
-            self.acc["count"] += len(y)
-        self.steps_in_interval += 1
-
-    def _forward_backward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """Gradients of the batch's loss in every parameter's .grad; (loss, logits) detached.
-
-        On a GPU this is what cuda_graph.GraphedStep captures and replays, so it must not read
-        anything on the host. Autocast's weight cache is off: a graph must recast the weights
-        on every replay (and no ResNet weight is used twice in one pass anyway).
-        """
-        self.optimizer.zero_grad(set_to_none=True)
-        with autocast_context(self.device, self.autocast_dtype, cache_enabled=False):
-            logits = self._forward(x)
-            loss = compute_loss(self.config, logits, y)
-        self.scaler.scale(loss).backward()
-        return loss.detach(), logits.detach()
-
-    def _forward(self, x: Tensor) -> Tensor:
-        if not self.compile_pending:
-            return self.train_model(x)
-        self.compile_pending = False
-        try:
-            return self.train_model(x)  # torch.compile compiles here, on the first batch
-        except Exception as e:  # noqa: BLE001 - no C compiler, an unsupported op, ...
-            self._compile_failed(e)
-            return self.train_model(x)
-
-    def _flush_train_metrics(self) -> dict:
-        """Read the interval's accumulators once; fail on a non-finite loss, naming its step."""
-        if self.ddp.enabled:  # sum over the ranks: one collective per log interval
-            n = self.steps_in_interval
-            packed = torch.cat([torch.stack([self.acc["loss_sum"], self.acc["correct"],
-                                             self.acc["count"]]), self.step_losses[:n]])
-            self.ddp.sum_(packed)
-            self.acc = {"loss_sum": packed[0], "correct": packed[1], "count": packed[2]}
-            self.step_losses[:n] = packed[3:] / self.ddp.world_size
-        losses = self.step_losses[: self.steps_in_interval].cpu()
-        bad = (~torch.isfinite(losses)).nonzero()
-        if len(bad):
-            step = self.state.step - self.steps_in_interval + int(bad[0]) + 1
-            raise TrainingFailed(
-                f"loss became {float(losses[bad[0]]):.4g} at step {step} (lr {self._lr():.3g}); "
-                "try a lower learning rate (--lr) or gradient clipping (--grad-clip); "
-                "the last good checkpoint is kept")
-        count = float(self.acc["count"])
-        elapsed = time.perf_counter() - self.interval_started
-        logs = {
-            "split": "train",
-            "epoch": self.state.epoch + 1,
-            "step": self.state.step,
-            "loss": float(self.acc["loss_sum"]) / count,
-            "accuracy": float(self.acc["correct"]) / count,
-            "lr": self._lr(),
-            "images_per_sec": count / elapsed if elapsed > 0 else None,
-            "elapsed_s": round(elapsed, 4),
-        }
-        self._reset_accumulators()
-        return logs
-
-    def _lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def _end_epoch(self) -> None:
-        state = self.state
-        state.epoch += 1
-        self.step_in_epoch = 0
-        if not self.ddp.is_main:  # rank 0 validates and saves; the others go on to train
-            return
-        result = evaluate_model(self.model, self.dataset, "val", self.device,
-                                channels_last=self.config.channels_last,
-                                autocast_dtype=self.autocast_dtype)
-        logs = {"split": "val", "epoch": state.epoch, "step": state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy}
-        self._emit("on_eval_end", state, "val", logs)
-        improved = state.best_val_accuracy is None or result.report.accuracy > state.best_val_accuracy
-        if improved:
-            state.best_val_accuracy = result.report.accuracy
-        ckpt = self._checkpoint_state()
-        self._save("last", ckpt)
-        if improved:
-            self._save("best", ckpt)
-        if state.epoch in self.snapshot_epochs:
-            # Weights only, for the Explain page's probe slider (maps sharpening over epochs).
-            self._save(f"epochs/epoch_{state.epoch:03d}", {
-                k: ckpt[k] for k in ("config", "preprocessing", "model", "epoch", "step")})
-        self._emit("on_epoch_end", state, logs)
-        self.interval_started = time.perf_counter()  # evaluation time is not training speed
-
-    def _finish(self, outcome: str) -> None:
-        """Evaluate the best checkpoint on the test split (also when stopped, if one exists)."""
-        best = self.run_dir / "checkpoints" / "best.pt"
-        if not self.ddp.is_main or not best.exists():
-            self.ddp.barrier()
-            return
-        model, _, _ = model_from_checkpoint(load_checkpoint(best, map_location=self.device))
-        model = model.to(self.device)
-        if self.config.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        result = evaluate_model(model, self.dataset, "test", self.device,
-                                channels_last=self.config.channels_last,
-                                autocast_dtype=self.autocast_dtype)
-        write_eval(self.run_dir, result, "best")
-        logs = {"split": "test", "epoch": self.state.epoch, "step": self.state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy}
-        self._emit("on_eval_end", self.state, "test", logs)
-        self.ddp.barrier()
-
-    def _stop_requested(self) -> bool:
-        state = self.state
-        if self.stop is not None and self.stop.is_set():
-            state.should_stop = True
-        if (self.run_dir / STOP_FILE).exists():
-            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
-            state.should_stop = True
-        state.should_stop = self.ddp.any(state.should_stop, self.device)
-        return state.should_stop
-
-    def _explain(self, e: BaseException) -> BaseException:
-        """Turn device out-of-memory into a message that says what to change."""
-        cpu_alloc = isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in str(e)
-                                                     or "can't allocate memory" in str(e))
-        if isinstance(e, torch.OutOfMemoryError) or cpu_alloc:
-            return TrainingFailed(
-                f"out of memory on {self.device} at batch size {self.config.batch_size}; "
-                "try a smaller --batch-size")
-        return e
-
-    def _emit(self, event: str, *args) -> None:
-        for cb in self.callbacks:
-            getattr(cb, event)(*args)
-
 
 # ----------------------------------------------------------------------------- pieces
+
+
+class IntervalMetrics:
+    """Loss and accuracy of one log interval, summed on the device and read once at its end.
+
+    Reading a GPU value stalls the GPU, so nothing here calls .item() per step. Its state is
+    part of the checkpoint, so a run stopped mid-interval logs the same line when resumed.
+    """
+
+    def __init__(self, device: torch.device, log_every: int) -> None:
+        self.device, self.log_every = device, log_every
+        self.reset()
+
+    def reset(self) -> None:
+        zero = torch.zeros((), device=self.device)
+        self.sums = {"loss_sum": zero.clone(), "correct": zero.clone(), "count": zero.clone()}
+        self.step_losses = torch.zeros(self.log_every, device=self.device)
+        self.steps = 0
+        self.restart_clock()
+
+    def restart_clock(self) -> None:
+        self.started = time.perf_counter()
+
+    def add(self, loss: Tensor, logits: Tensor, y: Tensor) -> None:
+        with torch.no_grad():
+            loss = loss.float()
+            self.step_losses[self.steps] = loss
+            self.sums["loss_sum"] += loss * len(y)
+            self.sums["correct"] += (logits.argmax(1) == y).sum()
+            self.sums["count"] += len(y)
+        self.steps += 1
+
+    def read(self, ddp: Distributed) -> tuple[Tensor, float, float, float, float]:
+        """(per-step losses on the CPU, mean loss, accuracy, images, seconds), summed over ranks."""
+        n = self.steps
+        if ddp.enabled:  # one collective per log interval
+            packed = torch.cat([torch.stack([self.sums["loss_sum"], self.sums["correct"],
+                                             self.sums["count"]]), self.step_losses[:n]])
+            ddp.sum_(packed)
+            self.sums = {"loss_sum": packed[0], "correct": packed[1], "count": packed[2]}
+            self.step_losses[:n] = packed[3:] / ddp.world_size
+        losses = self.step_losses[:n].cpu()
+        count = float(self.sums["count"])
+        return (losses, float(self.sums["loss_sum"]) / count, float(self.sums["correct"]) / count,
+                count, time.perf_counter() - self.started)
+
+    def state_dict(self) -> dict:
+        # Checkpoint keys as release 0.1.0 wrote them.
+        return {"accumulators": {k: v.clone() for k, v in self.sums.items()},
+                "step_losses": self.step_losses.clone(), "steps_in_interval": self.steps}
+
+    def load_state_dict(self, ckpt: dict) -> None:
+        self.sums = {k: v.to(self.device) for k, v in ckpt["accumulators"].items()}
+        self.step_losses = ckpt["step_losses"].to(self.device)
+        self.steps = ckpt["steps_in_interval"]
+
+
+class EagerFallback:
+    """Calls ``torch.compile(module)``, or ``module`` itself where compiling fails.
+
+    Compilation happens at the first call; if it fails there (no C compiler, an unsupported
+    platform or op), or already when wrapping, a warning says so and training goes on eagerly.
+    """
+
+    def __init__(self, module: nn.Module, *, compile: bool, mode: str | None = None) -> None:
+        self.module = module
+        self.fn: Callable[[Tensor], Tensor] = module
+        self.pending = False
+        if compile:
+            try:
+                self.fn = torch.compile(module, mode=mode)
+                self.pending = True
+            except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
+                self._fall_back(e)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        if not self.pending:
+            return self.fn(x)
+        self.pending = False
+        try:
+            return self.fn(x)
+        except Exception as e:  # noqa: BLE001 - no C compiler, an unsupported op, ...
+            self._fall_back(e)
+            return self.fn(x)
+
+    def _fall_back(self, error: BaseException) -> None:
+        warnings.warn(f"torch.compile could not compile this model ({first_line(error, 200)}); "
+                      "training continues in eager mode", RuntimeWarning, stacklevel=3)
+        self.fn = self.module
 
 
 def snapshot_schedule(total_epochs: int, count: int) -> set[int]:
@@ -610,3 +645,4 @@ def versions() -> dict:
     return {"resnet_core": __version__, "torch": torch.__version__,
             "torchvision": torchvision.__version__, "python": platform.python_version(),
             "numpy": np.__version__, "cuda": torch.version.cuda}
+

@@ -129,3 +129,27 @@ def test_two_browser_sessions_press_train_together_and_both_runs_complete(tmp_pa
     done = RunStore(runs).runs()
     assert len(done) == 2 and len({r.dir for r in done}) == 2
     assert all(r.status["state"] == "completed" and r.status["step"] == 200 for r in done)
+
+
+@pytest.mark.parametrize(("path", "content"), [("", "Training device"), ("/train", "Learning rate")])
+def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, content):
+    """Streamlit's legacy pages/ mode would show a navigation list "app, common, evaluate, ..."
+    (and /train without the app around it) until a session had called st.navigation."""
+    import time
+
+    env = {"RESNET_WORKBENCH_RUNS": str(tmp_path / "runs")}
+    with streamlit_server(env) as url, browser_page(1400, 1800) as page:
+        page.goto(url + path)  # the server's very first visitor
+        navs, deadline = [], time.monotonic() + 90
+        while time.monotonic() < deadline:
+            navs += page.locator("[data-testid='stSidebarNav']").all_inner_texts()
+            if navs and page.get_by_text(content).count():
+                break
+            page.wait_for_timeout(100)
+        assert navs, "no navigation appeared"
+        for nav in navs:
+            entries = [line.strip().lower() for line in nav.splitlines() if line.strip()]
+            assert "app" not in entries and "common" not in entries, nav
+            assert "navigation" not in entries, nav
+        assert {"Home", "Train", "Evaluate", "Lessons"} <= set(navs[-1].split()), navs[-1]
+        assert page.get_by_text(content).count()

@@ -9,14 +9,14 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 
-PAGES = ["pages/home.py", "pages/train.py", "pages/runs.py", "pages/evaluate.py", "pages/explain.py",
-         "pages/predict.py", "pages/lessons.py"]
+# Paths as the app's frame (pages/navigation.py, the script app.py serves) names them.
+PAGES = ["home.py", "train.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py"]
 
 
 def _app(monkeypatch, runs_dir) -> AppTest:
     monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(runs_dir))
     monkeypatch.chdir(ROOT)
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    return AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +47,13 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
-    if page == "pages/runs.py":
+    if page == "runs.py":
         table = at.dataframe[0].value
         assert sorted(table["state"]) == ["completed", "failed", "interrupted"]
-    if page == "pages/explain.py":
+    if page == "explain.py":
         assert len(at.expander) == 4, "the Grad-CAM / sanity / probe / feature-map sections"
         assert not at.error, [e.value for e in at.error]
-    if page == "pages/evaluate.py":
+    if page == "evaluate.py":
         assert [m.label for m in at.metric][:2] == ["Accuracy", "Macro precision"]
         assert len(at.get("plotly_chart")) >= 1  # the confusion matrix
 
@@ -67,7 +67,7 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
 def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, message):
     at = _app(monkeypatch, tmp_path / "runs")
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("train.py").run()
     at.number_input(key=widget).set_value(value).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
@@ -75,8 +75,8 @@ def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, mes
 
 
 
-@pytest.mark.parametrize("page", ["pages/train.py", "pages/evaluate.py", "pages/explain.py",
-                                  "pages/predict.py"])
+@pytest.mark.parametrize("page", ["train.py", "evaluate.py", "explain.py",
+                                  "predict.py"])
 @pytest.mark.parametrize("bad", ["../../etc", "/etc/passwd", "..", "x/../../y"])
 def test_a_run_id_in_the_url_cannot_leave_the_runs_folder(monkeypatch, mixed_runs, page, bad):
     at = _app(monkeypatch, mixed_runs)
@@ -99,7 +99,7 @@ def test_train_page_reads_data_only_inside_the_data_folder(monkeypatch, tmp_path
     monkeypatch.setenv("RESNET_WORKBENCH_DATA", str(data))
     at = _app(monkeypatch, tmp_path / "runs")
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("train.py").run()
     at.selectbox(key="dataset").set_value("folder").run()
     at.text_input(key="data_root").set_value(root.format(data=data)).run()
     assert not at.exception, at.exception
@@ -107,7 +107,7 @@ def test_train_page_reads_data_only_inside_the_data_folder(monkeypatch, tmp_path
     assert at.button(key="launch").disabled
 
 
-@pytest.mark.parametrize("page", ["pages/evaluate.py", "pages/explain.py", "pages/predict.py"])
+@pytest.mark.parametrize("page", ["evaluate.py", "explain.py", "predict.py"])
 def test_a_truncated_checkpoint_is_an_error_on_the_page_not_a_crash(monkeypatch, short_run,
                                                                      tmp_path, page):
     root = tmp_path / "runs"
@@ -118,7 +118,7 @@ def test_a_truncated_checkpoint_is_an_error_on_the_page_not_a_crash(monkeypatch,
     at.run()
     at.switch_page(page).run()
     assert not at.exception, at.exception
-    if page == "pages/evaluate.py":  # reads the saved evaluation, not the checkpoint
+    if page == "evaluate.py":  # reads the saved evaluation, not the checkpoint
         assert [m.label for m in at.metric][:1] == ["Accuracy"]
     else:
         assert any("corrupt or truncated" in e.value for e in at.error), [e.value for e in at.error]
