@@ -9,16 +9,15 @@ import io
 import os
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
-from PIL import Image
 
 from resnet_core import RunStore, load_dataset
 from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.errors import CheckpointError, DataError
 from resnet_core.evaluation import Predictor
+from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
 from resnet_core.jobs import JobManager
-from resnet_core.runs import MetricsTail, default_runs_dir
+from resnet_core.runs import MetricsTail, Run, default_runs_dir
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
 # third of its speed even out of process; 1-2 s keeps it near full speed.
@@ -26,7 +25,6 @@ REFRESH_S = float(os.environ.get("RESNET_WORKBENCH_REFRESH_S", "2.0"))
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                "completed": ":material/check_circle:", "failed": ":material/error:",
                "stopped": ":material/stop_circle:", "interrupted": ":material/warning:"}
-RESUMABLE = ("stopped", "interrupted", "failed")
 
 
 def runs_dir() -> Path:
@@ -83,7 +81,7 @@ def predictor(run_dir: Path, checkpoint: str) -> Predictor:
 
     A damaged checkpoint stops the page with its one-line error (the page does not crash).
     """
-    path = Path(run_dir) / "checkpoints" / f"{checkpoint}.pt"
+    path = Run(Path(run_dir)).checkpoint(checkpoint)
     try:
         return _predictor(str(path), path.stat().st_mtime)
     except (CheckpointError, FileNotFoundError) as e:
@@ -92,15 +90,6 @@ def predictor(run_dir: Path, checkpoint: str) -> Predictor:
         st.caption(f"The run's {other}.pt may still load: resume the run, or re-evaluate it "
                    f"with `python -m resnet_core evaluate {run_dir} --checkpoint {other}`.")
         st.stop()
-
-
-def to_pil(image, scale_to: int = 96) -> Image.Image:
-    """uint8 (C, H, W) tensor -> a PIL image enlarged with nearest-neighbour (pixels stay sharp)."""
-    arr = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
-    arr = arr[0] if arr.shape[0] == 1 else np.transpose(arr, (1, 2, 0))
-    im = Image.fromarray(arr.astype(np.uint8))
-    factor = max(1, scale_to // max(im.size))
-    return im.resize((im.width * factor, im.height * factor), Image.Resampling.NEAREST)
 
 
 def state_label(state: str | None) -> str:
@@ -121,7 +110,7 @@ def pick_run(label: str, run_ids: list[str], key: str) -> str | None:
 def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
     """The run selector of the pages that need weights; stops the page when there are none."""
     candidates = [r.id for r in store().runs()
-                  if (r.dir / "checkpoints" / f"{checkpoint}.pt").exists()]
+                  if r.has_checkpoint(checkpoint)]
     run_id = pick_run("Run", candidates, key=key)
     if run_id is None:
         st.info("No run with a checkpoint yet. Train one first.")

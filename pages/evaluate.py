@@ -7,7 +7,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.charts import confusion_heatmap
-from resnet_core.evaluation import evaluate_run
+from resnet_core.evaluation import evaluate_run, misclassified
 
 from pages.common import (
     choose_run_with_checkpoint,
@@ -73,7 +73,7 @@ def gallery(rows, caption_for, empty: str) -> None:
 
 
 st.subheader("Misclassified, most confident first")
-wrong = predictions[predictions.y_true != predictions.y_pred].sort_values("confidence", ascending=False)
+wrong = misclassified(predictions)
 st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified; "
            "Explain opens one on the Explain page.")
 if wrong.empty:

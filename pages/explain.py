@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 import torch
 
@@ -13,6 +12,7 @@ from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
 from resnet_core.charts import feature_map_grid
 from resnet_core.data import decode_image
 from resnet_core.diagnostics import feature_maps
+from resnet_core.evaluation import misclassified
 from resnet_core.explain import (
     BASELINES,
     METHOD_TITLES,
@@ -63,12 +63,11 @@ elif mode == "by class":
     options = (labels == cls).nonzero().flatten().tolist()[:50]
     index = st.selectbox("Image", options, format_func=lambda i: f"#{i}", key="explain_cls_idx")
 elif mode == "misclassified":
-    pred_path = run.dir / "eval" / split / "predictions.csv"
-    if not pred_path.exists():
+    if not run.has_eval(split):
         st.info(f"No evaluation on {split} yet: open Evaluate first.")
         st.stop()
-    preds = pd.read_csv(pred_path)
-    wrong = preds[preds.y_true != preds.y_pred].sort_values("confidence", ascending=False)
+    preds = run.predictions(split)
+    wrong = misclassified(preds)
     if wrong.empty:
         st.success("Nothing is misclassified on this split.")
         st.stop()
@@ -120,13 +119,13 @@ def attribution(ckpt: str, mtime: float, image_bytes: bytes, shape: tuple, metho
 
 
 def show(method: str, a, columns) -> None:
-    columns[0].image(to_pil(torch.from_numpy(heatmap_rgb(a.map, a.signed)).permute(2, 0, 1), 160),
+    columns[0].image(to_pil(heatmap_rgb(a.map, a.signed), 160),
                      caption=f"{METHOD_TITLES[method]}", width=160)
-    columns[1].image(to_pil(torch.from_numpy(overlay_rgb(image, a)).permute(2, 0, 1), 160),
+    columns[1].image(to_pil(overlay_rgb(image, a), 160),
                      caption="overlay", width=160)
 
 
-ckpt = str(run.dir / "checkpoints" / "best.pt")
+ckpt = str(run.checkpoint("best"))
 mtime = Path(ckpt).stat().st_mtime
 key = image.contiguous().numpy().tobytes()
 st.image(to_pil(image, 160), caption="input as the model sees it", width=160)
@@ -146,7 +145,7 @@ with st.expander("Grad-CAM at every stage", expanded=True):
     cols = st.columns(len(model.stage_names))
     for col, name in zip(cols, model.stage_names, strict=True):
         a = attribution(ckpt, mtime, key, tuple(image.shape), "gradcam", target, name, baseline)
-        col.image(to_pil(torch.from_numpy(overlay_rgb(image, a)).permute(2, 0, 1), 140),
+        col.image(to_pil(overlay_rgb(image, a), 140),
                   caption=name, width=140)
     st.caption("Early stages see edges at high resolution; the last stage sees whole parts, coarsely.")
 
@@ -159,14 +158,14 @@ with st.expander("Sanity check: trained against random weights (Adebayo et al. 2
         cols = st.columns(3)
         for col, which in zip(cols[:2], ("trained", "random"), strict=True):
             att = result[which]
-            col.image(to_pil(torch.from_numpy(heatmap_rgb(att.map, att.signed)).permute(2, 0, 1), 160),
+            col.image(to_pil(heatmap_rgb(att.map, att.signed), 160),
                       caption=f"{which} weights", width=160)
         cols[2].metric("Rank correlation", f"{result['rank_correlation']:.2f}",
                        help="Spearman correlation of the absolute maps: near 0 = the method "
                             "depends on the weights (good); near 1 = it ignores them")
 
 with st.expander("Probe set: the maps over training"):
-    snapshots = sorted((run.dir / "checkpoints" / "epochs").glob("epoch_*.pt"))
+    snapshots = run.snapshots()
     if not snapshots:
         st.info("This run kept no weight snapshots (probe_snapshots was 0).")
     else:
@@ -181,7 +180,7 @@ with st.expander("Probe set: the maps over training"):
             img = ds.images("test", [i])[0]
             a = attribution(str(path), path.stat().st_mtime, img.contiguous().numpy().tobytes(),
                             tuple(img.shape), probe_method, int(ds.test.labels[i]), stage, baseline)
-            col.image(to_pil(torch.from_numpy(overlay_rgb(img, a)).permute(2, 0, 1), 120),
+            col.image(to_pil(overlay_rgb(img, a), 120),
                       caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120)
 
 with st.expander("Feature maps: what each stage computes for this image"):

@@ -17,8 +17,7 @@ from resnet_core.charts import (
     lesson_curves,
 )
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
-from resnet_core.lessons import LESSONS, lesson_runs, mnist_available
-from resnet_core.runs import ACTIVE_STATES
+from resnet_core.lessons import LESSONS, depth_rows, lesson_progress, lesson_runs, mnist_available
 
 from pages.common import (
     REFRESH_S,
@@ -82,7 +81,7 @@ with st.expander("Settings (locked for this lesson)"):
     st.dataframe(settings, hide_index=True)
 
 found = lesson_runs(store(), lesson)
-busy = [label for label, run in found.items() if run.status.get("state") in ACTIVE_STATES]
+busy = lesson_progress(lesson, found).live
 left, right = st.columns([1, 3])
 if left.button("Run this lesson", type="primary", disabled=bool(busy), key="run_lesson",
                help="queues every run of the lesson; they train one after another"):
@@ -114,29 +113,18 @@ if guess_key not in st.session_state:
     st.caption("The curves appear once you have committed to a prediction.")
 
 
-def progress_table(runs: dict) -> None:
-    rows = []
-    for label in lesson.labels:
-        run = runs.get(label)
-        status = run.status if run else {}
-        total = status.get("total_steps") or (run.config.get("total_steps") if run else None)
-        rows.append({"run": label, "state": status.get("state", "not started") if run else "not started",
-                     "step": f"{status.get('step', 0)}/{total}" if total else "-"})
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
-
-
 def reveal() -> None:
     runs = lesson_runs(store(), lesson)
     if not runs:
         st.info("No runs yet: press **Run this lesson**.")
         return
     # When the last run ends, rerun the whole page once: the answer shows and polling stops.
-    live = any(r.status.get("state") in ACTIVE_STATES for r in runs.values())
-    if st.session_state.get("lesson_live") and not live:
+    progress = lesson_progress(lesson, runs)
+    if st.session_state.get("lesson_live") and not progress.live:
         st.session_state["lesson_live"] = False
         st.rerun(scope="app")
-    st.session_state["lesson_live"] = live
-    progress_table(runs)
+    st.session_state["lesson_live"] = progress.live
+    st.dataframe(pd.DataFrame(progress.rows), hide_index=True)
     metrics = {label: run.metrics() for label, run in runs.items()}
     if lesson.chart == "grad_profile":
         diags = {label: read_diagnostics(run.dir) for label, run in runs.items()}
@@ -158,17 +146,7 @@ def reveal() -> None:
         metric = "error" if lesson.chart == "train_error" else "loss"
         st.plotly_chart(lesson_curves(metrics, metric, log_y=metric == "loss"), key="lesson_curves")
         if lesson.id == "depth":
-            rows = []
-            for label, run in runs.items():
-                m = metrics[label]
-                train = m[m["split"] == "train"] if len(m) else m
-                seconds = float(train["elapsed_s"].sum()) if len(train) else None
-                epochs = int(train["epoch"].max()) if len(train) else 0
-                rows.append({"run": label, "parameters": f"{run.config.get('num_parameters', 0):,}",
-                             "seconds per epoch": round(seconds / epochs, 2) if epochs else None,
-                             "final train error": round(1 - float(train["accuracy"].iloc[-1]), 4)
-                             if len(train) else None})
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            st.dataframe(pd.DataFrame(depth_rows(runs)), hide_index=True)
 
 
 if guess_key in st.session_state:
@@ -176,19 +154,15 @@ if guess_key in st.session_state:
     st.markdown(f"Your prediction: **{lesson.choices[picked]}**")
     st.subheader("Reveal")
     runs_now = lesson_runs(store(), lesson)
-    live = any(r.status.get("state") in ACTIVE_STATES for r in runs_now.values())
-    if live:
+    progress_now = lesson_progress(lesson, runs_now)
+    if progress_now.live:
         st.fragment(run_every=REFRESH_S)(reveal)()
     else:
         reveal()
-    ended = [r for r in runs_now.values() if r.status.get("state") not in ACTIVE_STATES]
-    broken = {label: r.status for label, r in runs_now.items()
-              if r.status.get("state") in ("failed", "stopped", "interrupted")}
-    done = len(runs_now) == len(lesson.labels) and len(ended) == len(runs_now) and not broken
-    for label, status in broken.items():
+    for label, status in progress_now.broken.items():
         st.warning(f"Run '{label}' is {status.get('state')}: {status.get('error') or 'resume it on Runs'}. "
                    "The answer appears when every run of the lesson has completed.")
-    if done:
+    if progress_now.done:
         first_run = next(iter(runs_now.values()))
         answer = lesson.answer_for(first_run.summary("test").get("accuracy"))
         if picked == answer:

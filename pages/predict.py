@@ -18,7 +18,7 @@ st.title("Predict")
 run = choose_run_with_checkpoint("predict_run", "last")
 checkpoint = st.radio("Weights", ["best", "last"], horizontal=True, key="predict_ckpt",
                       help="a snapshot saved on disk; a run in progress keeps training undisturbed")
-if not (run.dir / "checkpoints" / f"{checkpoint}.pt").exists():
+if not run.has_checkpoint(checkpoint):
     st.warning(f"This run has no {checkpoint}.pt yet.")
     st.stop()
 try:
@@ -41,7 +41,7 @@ def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[byt
 with st.expander("Download the model (ONNX or TorchScript, with its preprocessing contract)"):
     st.caption("The JSON holds the class names, input size, channels, mean/std and resize rule; "
                "the README shows ten lines of onnxruntime that use it.")
-    mtime = (run.dir / "checkpoints" / f"{checkpoint}.pt").stat().st_mtime
+    mtime = run.checkpoint(checkpoint).stat().st_mtime
     for fmt, suffix in (("onnx", "onnx"), ("torchscript", "pt")):
         if st.button(f"Prepare {fmt}", key=f"prep_{fmt}"):
             st.session_state[f"export_{fmt}"] = True

@@ -8,7 +8,7 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import RESUMABLE, manager, runs_dir, store
+from pages.common import manager, runs_dir, store
 
 st.title("Runs")
 st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
@@ -59,7 +59,7 @@ for run_id, run in runs.items():
     state = run.status.get("state")
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
     a1.write(f"`{run_id}` · {state}")
-    if state in RESUMABLE and (run.dir / "checkpoints" / "last.pt").exists():
+    if run.is_resumable:
         if a2.button("Resume", key=f"resume_{run_id}"):
             try:
                 manager().resume(run_id)

@@ -7,11 +7,13 @@ import torch
 
 from resnet_core import TrainConfig, WorkbenchError
 from resnet_core.charts import diagnostics_over_time, training_curves
-from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
+from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS, resolve_device
 from resnet_core.cost import available_memory, estimate_cost
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
+from resnet_core.progress import run_progress
 from resnet_core.runs import ACTIVE_STATES
+from resnet_core.training import check_fits
 
 from pages.common import (
     REFRESH_S,
@@ -87,8 +89,7 @@ with right:
     device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     device = st.selectbox("Device", device_choices, key="device")
     if ds is not None:
-        dev = "cuda" if device == "auto" and torch.cuda.is_available() else (
-            "cpu" if device == "auto" else device)
+        dev = resolve_device(device).type
         cost = estimate_cost(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
                              len(ds.train), device=dev, residual=residual, norm=norm,
                              activation=activation)
@@ -148,9 +149,8 @@ if ds is not None:
 problem = None
 try:
     config.validate()
-    if ds is not None and config.batch_size > len(ds.train):
-        problem = (f"batch size {config.batch_size} is larger than the training split "
-                   f"({len(ds.train)} images); use at most {len(ds.train)}")
+    if ds is not None:
+        check_fits(config, ds)
 except WorkbenchError as e:
     problem = str(e)
 if problem:
@@ -186,25 +186,16 @@ def live_panel(run_id: str) -> None:
     state = status.get("state")
     metrics = metrics_tail(run.dir).frame()
     st.subheader(f"{run_id}  ·  {state_label(state)}")
-    total = int(config.get("total_steps") or status.get("total_steps") or 0)
-    train_lines = metrics[metrics["split"] == "train"] if len(metrics) else metrics
-    step = int(train_lines["step"].iloc[-1]) if len(train_lines) else int(status.get("step") or 0)
-    if total:
-        eta = ""
-        if len(train_lines) and state == "running" and train_lines["images_per_sec"].iloc[-1]:
-            steps_per_s = train_lines["images_per_sec"].iloc[-1] / config.get("batch_size", 128)
-            eta = f" · ETA {max(0.0, (total - step) / steps_per_s):.0f} s"
-        epochs = max(1, -(-total // max(1, int(config.get("steps_per_epoch") or 1))))
-        epoch = int(train_lines["epoch"].iloc[-1]) if len(train_lines) else 0
-        st.progress(min(1.0, step / total), text=f"epoch {epoch}/{epochs} · step {step}/{total}{eta}")
-    if len(train_lines):
-        last = train_lines.iloc[-1]
-        val = metrics[metrics["split"] == "val"]
+    progress = run_progress(status, config, metrics)
+    if progress.total_steps:
+        st.progress(progress.fraction, text=progress.text())
+    if progress.has_metrics:
         k1, k2, k3, k4 = st.columns(4)
-        k1.metric("Train loss", f"{last['loss']:.4f}")
-        k2.metric("Val accuracy", f"{val['accuracy'].iloc[-1]:.4f}" if len(val) else "-")
-        k3.metric("Learning rate", f"{last['lr']:.4g}")
-        k4.metric("Images/s", f"{last['images_per_sec']:.0f}" if last["images_per_sec"] else "-")
+        k1.metric("Train loss", f"{progress.train_loss:.4f}")
+        k2.metric("Val accuracy", f"{progress.val_accuracy:.4f}" if progress.val_accuracy is not None
+                  else "-")
+        k3.metric("Learning rate", f"{progress.lr:.4g}")
+        k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
         st.plotly_chart(training_curves(metrics), key="live_curves")
         if (run.dir / DIAGNOSTICS_FILE).exists():
             diag = read_diagnostics(run.dir)

@@ -19,6 +19,7 @@ from .config import resolve_device
 from .data import BatchLoader, Dataset, load_dataset_for, preprocess
 from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
+from .runs import Run
 
 EVAL_BATCH_SIZE = 256
 
@@ -81,7 +82,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch
 
 def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
     """eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json (atomic each)."""
-    out = Path(run_dir) / "eval" / result.split
+    out = Run(Path(run_dir)).eval_dir(result.split)
     out.mkdir(parents=True, exist_ok=True)
     predictions = pd.DataFrame({
         "index": range(len(result.y_true)),
@@ -96,6 +97,12 @@ def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
     return out
 
 
+def misclassified(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The wrong rows of a predictions.csv frame, most confident mistakes first."""
+    wrong = predictions[predictions.y_true != predictions.y_pred]
+    return wrong.sort_values("confidence", ascending=False)
+
+
 def _csv(frame: pd.DataFrame, index: bool) -> str:
     buf = io.StringIO()
     frame.to_csv(buf, index=index)
@@ -105,21 +112,18 @@ def _csv(frame: pd.DataFrame, index: bool) -> str:
 def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = "best",
                  device: str = "auto", data_root: str | None = None) -> dict:
     """Recompute eval/<split>/ of a run from one of its checkpoints; return the summary."""
-    run_dir = Path(run_dir)
-    if checkpoint not in ("best", "last"):
-        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
-    if split not in ("test", "val"):
-        raise RunError(f"unknown split {split!r}; choose test or val")
-    if not (run_dir / "config.json").is_file():
-        raise RunError(f"{run_dir} is not a run folder (no config.json)")
+    run = Run(Path(run_dir))
+    path, _ = run.checkpoint(checkpoint), run.eval_dir(split)  # one-line errors for bad names
+    if not run.config_path.is_file():
+        raise RunError(f"{run.dir} is not a run folder (no config.json)")
     dev = resolve_device(device)
-    ckpt = load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt", map_location=dev)
+    ckpt = load_checkpoint(path, map_location=dev)
     model, config, _ = model_from_checkpoint(ckpt)
     if data_root is not None:
         config.data_root = data_root
     dataset = load_dataset_for(config)
     result = evaluate_model(model.to(dev), dataset, split, dev)
-    write_eval(run_dir, result, checkpoint)
+    write_eval(run.dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}
 
 
@@ -156,4 +160,4 @@ def predict_images(run_dir: str | Path, sources: list, *, checkpoint: str = "bes
     """Top-k (class name, probability) for each image with one of a run's checkpoints."""
     if checkpoint not in ("best", "last"):
         raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
-    return Predictor(Path(run_dir) / "checkpoints" / f"{checkpoint}.pt").predict(sources, top_k)
+    return Predictor(Run(Path(run_dir)).checkpoint(checkpoint)).predict(sources, top_k)

@@ -276,10 +276,10 @@ def explain_run_image(run_dir, method: str, index: int, *, split: str = "test",
     from .checkpoint import load_checkpoint, model_from_checkpoint
     from .data import load_dataset_for
     from .errors import DataError
+    from .runs import Run
 
-    run_dir = Path(run_dir)
     model, config, info = model_from_checkpoint(
-        load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt"))
+        load_checkpoint(Run(Path(run_dir)).checkpoint(checkpoint)))
     dataset = load_dataset_for(config)
     n = len(dataset.split(split))
     if not 0 <= index < n:

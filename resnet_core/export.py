@@ -20,7 +20,8 @@ import torch
 
 from .atomic import atomic_write, atomic_write_text
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .errors import ConfigError, RunError
+from .errors import ConfigError
+from .runs import Run
 
 FORMATS = ("onnx", "torchscript")
 RESIZE_RULE = ("PIL.ImageOps.exif_transpose, convert to 'L' (1 channel) or 'RGB' (3), then "
@@ -52,12 +53,11 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, *, checkpoint: st
     run_dir, out = Path(run_dir), Path(out)
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if checkpoint not in ("best", "last"):
-        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+    path = Run(run_dir).checkpoint(checkpoint)  # RunError for a name other than best or last
     if not out.parent.is_dir():
         raise ConfigError(f"the folder of --out ({out.parent}) does not exist")
     model, _, info = model_from_checkpoint(
-        load_checkpoint(run_dir / "checkpoints" / f"{checkpoint}.pt"))
+        load_checkpoint(path))
     model = model.float().eval()
     meta = contract(info, run_dir, checkpoint, fmt)
     example = torch.zeros(2, info.channels, info.image_size, info.image_size)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
-from .runs import Run, RunStore
+from .runs import ACTIVE_STATES, RESUMABLE_STATES, Run, RunStore
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,50 @@ def mnist_available(data_root: str | Path) -> bool:
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
     return all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in names)
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """Where a lesson's runs stand, as the Lessons page shows it."""
+
+    rows: list[dict]  # one per label, in order: run, state, step ("12/330" or "-")
+    live: bool  # some run is queued or running: keep refreshing
+    broken: dict[str, dict]  # label -> status, for runs that failed, stopped or were interrupted
+    done: bool  # every run exists and completed: reveal the answer
+
+    @property
+    def started(self) -> bool:
+        return any(row["state"] != "not started" for row in self.rows)
+
+
+def lesson_progress(lesson: Lesson, runs: dict[str, Run]) -> LessonProgress:
+    """The answer is revealed only when every run of the lesson has completed."""
+    rows, broken, states = [], {}, {}
+    for label in lesson.labels:
+        run = runs.get(label)
+        status = run.status if run else {}
+        state = status.get("state", "not started") if run else "not started"
+        states[label] = state
+        total = status.get("total_steps") or (run.config.get("total_steps") if run else None)
+        rows.append({"run": label, "state": state,
+                     "step": f"{status.get('step', 0)}/{total}" if total else "-"})
+        if state in RESUMABLE_STATES:
+            broken[label] = status
+    live = any(s in ACTIVE_STATES for s in states.values())
+    done = all(s == "completed" for s in states.values())
+    return LessonProgress(rows=rows, live=live, broken=broken, done=done)
+
+
+def depth_rows(runs: dict[str, Run]) -> list[dict]:
+    """The depth lesson's table: parameters, seconds per epoch, final training error per run."""
+    rows = []
+    for label, run in runs.items():
+        m = run.metrics()
+        train = m[m["split"] == "train"] if len(m) else m
+        seconds = float(train["elapsed_s"].sum()) if len(train) else None
+        epochs = int(train["epoch"].max()) if len(train) else 0
+        rows.append({"run": label, "parameters": f"{run.config.get('num_parameters', 0):,}",
+                     "seconds per epoch": round(seconds / epochs, 2) if epochs else None,
+                     "final train error": round(1 - float(train["accuracy"].iloc[-1]), 4)
+                     if len(train) else None})
+    return rows

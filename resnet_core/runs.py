@@ -438,6 +438,10 @@ class Run:
     def confusion(self, split: str = "test") -> pd.DataFrame:
         return pd.read_csv(self.eval_dir(split) / "confusion.csv", index_col=0)
 
+    def has_eval(self, split: str = "test") -> bool:
+        """Whether eval/<split>/ holds an evaluation (its summary is written last)."""
+        return (self.eval_dir(split) / "summary.json").is_file()
+
     def predictions(self, split: str = "test") -> pd.DataFrame:
         return pd.read_csv(self.eval_dir(split) / "predictions.csv")
 

@@ -351,7 +351,7 @@ class Trainer:
         }
 
     def _save(self, which: str, state: dict) -> None:
-        """checkpoints/best.pt or last.pt, through the run writer."""
+        """The best or the last checkpoint, through the run writer."""
         self._announce(self.writer.save_checkpoint(which, state))
 
     def _announce(self, path: Path) -> None:

@@ -83,3 +83,29 @@ def test_a_measurement_question_takes_its_answer_from_the_run():
     article = LESSONS["article"]
     assert [article.answer_for(a) for a in (0.3, 0.6, 0.9, 0.97)] == [0, 1, 2, 3]
     assert LESSONS["degradation"].answer_for(0.1) == 3  # fixed answers ignore the accuracy
+
+
+def test_lesson_progress_reveals_only_when_every_run_completed(tmp_path):
+    from resnet_core.atomic import atomic_write_json
+    from resnet_core.lessons import LESSONS, lesson_progress
+    from resnet_core.runs import Run, write_status
+
+    lesson = LESSONS["degradation"]
+
+    def fake(label, state):
+        run = Run(tmp_path / label)
+        run.dir.mkdir()
+        atomic_write_json(run.config_path, {"total_steps": 110})
+        write_status(run.dir, state=state, step=55, total_steps=110)
+        return run
+
+    labels = lesson.labels
+    partial = lesson_progress(lesson, {labels[0]: fake("a", "completed")})
+    assert not partial.done and not partial.live
+    assert partial.rows[1] == {"run": labels[1], "state": "not started", "step": "-"}
+    runs = {label: fake(f"r{i}", "completed") for i, label in enumerate(labels)}
+    assert lesson_progress(lesson, runs).done
+    write_status(runs[labels[2]].dir, state="failed", error="loss became nan")
+    p = lesson_progress(lesson, runs)
+    assert not p.done and list(p.broken) == [labels[2]]
+    assert p.rows[2] == {"run": labels[2], "state": "failed", "step": "55/110"}

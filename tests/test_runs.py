@@ -62,3 +62,63 @@ def test_store_reads_a_real_run_as_pandas(short_run):
     assert run.per_class().shape == (10, 5)
     with pytest.raises(RunError, match="no run"):
         store.get("does-not-exist")
+
+
+# ----------------------------------------------------------------------- the run's life
+
+
+def test_transitions_follow_the_table_and_refuse_the_rest(tmp_path):
+    from resnet_core.runs import Run
+
+    run = Run(tmp_path / "r")
+    run.dir.mkdir()
+    run.transition("queued")
+    run.transition("running", pid=os.getpid(), host=socket.gethostname())
+    with pytest.raises(RunError, match="is running and cannot become queued"):
+        run.transition("queued")
+    run.transition("stopped")
+    with pytest.raises(RunError, match="is stopped and cannot become completed"):
+        run.transition("completed")
+    run.transition("queued")  # the way back: resume
+    with pytest.raises(RunError, match="unknown run state 'paused'"):
+        run.transition("paused")
+    with pytest.raises(RunError, match="change a run's state with Run.transition"):
+        run.record(state="completed")
+    assert run.status["state"] == "queued"
+
+
+def test_a_dead_running_run_can_be_resumed_or_marked_failed(tmp_path):
+    from resnet_core.runs import Run
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    d = _fake_run(tmp_path, "dead", state="running", pid=int(dead), host=socket.gethostname())
+    assert Run(d).state == "interrupted"
+    Run(d).transition("failed", error="killed")  # what the supervisor records
+    d2 = _fake_run(tmp_path, "dead2", state="running", pid=int(dead), host=socket.gethostname())
+    Run(d2).transition("queued")  # resumed from its last checkpoint
+
+
+def test_run_paths_are_named_in_one_place(tmp_path):
+    from resnet_core.runs import Run
+
+    run = Run(tmp_path / "r")
+    assert run.checkpoint("best") == tmp_path / "r" / "checkpoints" / "best.pt"
+    assert run.checkpoint_path("last") == run.checkpoint("last")
+    assert run.snapshot(3) == tmp_path / "r" / "checkpoints" / "epochs" / "epoch_003.pt"
+    assert run.eval_dir("val") == tmp_path / "r" / "eval" / "val"
+    with pytest.raises(RunError, match="unknown checkpoint 'first'; choose best or last"):
+        run.checkpoint("first")
+    with pytest.raises(RunError, match="unknown split 'train'; choose test or val"):
+        run.eval_dir("train")
+
+
+def test_resumable_needs_an_ended_state_and_a_last_checkpoint(tmp_path):
+    from resnet_core.runs import Run
+
+    d = _fake_run(tmp_path, "s", state="stopped")
+    assert not Run(d).is_resumable  # no last.pt yet
+    (d / "checkpoints" / "last.pt").write_bytes(b"x")
+    assert Run(d).is_resumable
+    write_status(d, state="completed")
+    assert not Run(d).is_resumable

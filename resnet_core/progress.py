@@ -1,0 +1,72 @@
+"""How far a run has got, as every viewer shows it: step, epoch, ETA and the latest figures.
+
+Read from the run's files only (status.json, config.json, metrics.jsonl), so a run trained by
+the CLI, a notebook or the dashboard shows the same numbers. The Train page draws these; the
+rule lives here, where it has unit tests, not in the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Progress:
+    state: str | None
+    step: int  # optimizer steps done
+    total_steps: int  # 0 when not known yet
+    epoch: int  # the epoch the latest train line belongs to (1-based; 0 before the first)
+    total_epochs: int
+    eta_s: float | None  # seconds left at the latest measured speed, while running
+    train_loss: float | None
+    val_accuracy: float | None
+    lr: float | None
+    images_per_sec: float | None
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def has_metrics(self) -> bool:
+        return self.train_loss is not None
+
+    def text(self) -> str:
+        """"epoch 3/30 · step 33/330 · ETA 12 s" (the ETA only while running)."""
+        eta = f" · ETA {self.eta_s:.0f} s" if self.eta_s is not None else ""
+        return (f"epoch {self.epoch}/{self.total_epochs} · step {self.step}/{self.total_steps}"
+                f"{eta}")
+
+
+def run_progress(status: dict, config: dict, metrics: pd.DataFrame) -> Progress:
+    """Progress of a run from its status, its config.json and its metrics lines."""
+    state = status.get("state")
+    total = int(config.get("total_steps") or status.get("total_steps") or 0)
+    train = metrics[metrics["split"] == "train"] if len(metrics) else metrics
+    val = metrics[metrics["split"] == "val"] if len(metrics) else metrics
+    last = train.iloc[-1] if len(train) else None
+    step = int(last["step"]) if last is not None else int(status.get("step") or 0)
+    speed = _number(last, "images_per_sec")
+    eta = None
+    if state == "running" and speed and total:
+        steps_per_s = speed / int(config.get("batch_size") or 128)
+        eta = max(0.0, (total - step) / steps_per_s)
+    steps_per_epoch = max(1, int(config.get("steps_per_epoch") or 1))
+    return Progress(
+        state=state, step=step, total_steps=total,
+        epoch=int(last["epoch"]) if last is not None else 0,
+        total_epochs=max(1, -(-total // steps_per_epoch)),
+        eta_s=eta,
+        train_loss=_number(last, "loss"),
+        val_accuracy=float(val["accuracy"].iloc[-1]) if len(val) else None,
+        lr=_number(last, "lr"),
+        images_per_sec=speed,
+    )
+
+
+def _number(row, key: str) -> float | None:
+    if row is None or key not in row or pd.isna(row[key]):
+        return None
+    return float(row[key])
