@@ -16,6 +16,7 @@ from resnet_core.charts import (
     gradient_norm_profile,
     lesson_curves,
 )
+from resnet_core.datasets import DATASETS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
 from resnet_core.lessons import LESSONS, depth_rows, lesson_progress, lesson_runs, mnist_available
 
@@ -64,7 +65,8 @@ if lesson.id == "article":
         configs = lesson.configs(data_root=data_root)
     else:
         st.info(
-            f"MNIST's files are not under `{data_root}/MNIST/raw/`. To get them, on a machine "
+            f"MNIST's files are not here; the lesson expects "
+            f"{DATASETS['mnist'].layout_for(data_root)}. To get them, on a machine "
             "with internet run `python -c \"import torchvision; torchvision.datasets.MNIST("
             "'data', download=True)\"` and copy the `data/MNIST` folder into the data folder "
             "here (torchvision's layout: four IDX files under `MNIST/raw/`). Meanwhile the lesson runs on the "

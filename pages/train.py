@@ -9,6 +9,7 @@ from resnet_core import TrainConfig, WorkbenchError
 from resnet_core.charts import diagnostics_over_time, training_curves
 from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS, resolve_device
 from resnet_core.cost import available_memory, estimate_cost
+from resnet_core.datasets import DATASETS as DATASET_SPECS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
 from resnet_core.progress import run_progress
@@ -37,11 +38,13 @@ st.title("Train")
 left, right = st.columns(2)
 with left:
     st.subheader("Data")
+    offline = [n for n, spec in DATASET_SPECS.items() if spec.offline]
     name = st.selectbox("Dataset", DATASETS, key="dataset",
-                        help="digits and shapes work offline; the others read --data-root")
+                        format_func=lambda n: f"{n}: {DATASET_SPECS[n].description}",
+                        help=f"{' and '.join(offline)} work offline; the others read a data folder")
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
-    if name not in ("digits", "shapes"):
+    if not DATASET_SPECS[name].offline:
         data_root = st.text_input("Data root", str(data_dir()), key="data_root",
                                   help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA) "
                                        "holding the files (see README, Datasets)")
@@ -54,7 +57,8 @@ with left:
                 st.caption(f"Unpacked to `{data_root}`")
             except WorkbenchError as e:
                 problem_data = str(e)
-        image_size = int(st.number_input("Image size (px)", 8, 512, 64, key="image_size"))
+        image_size = int(st.number_input("Image size (px)", 8, 512, DATASET_SPECS[name].image_size,
+                                         key="image_size"))
     try:
         if problem_data is None:
             ds = dataset(name, str(inside_data_dir(data_root)), image_size)

@@ -26,36 +26,14 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from .datasets import DATASETS, DatasetSpec, dataset_spec
 from .errors import DataError, first_line
 
 TEST_SPLIT_SEED = 20151210  # He et al. posted "Deep Residual Learning" on 10 Dec 2015
 TEST_FRACTION = 0.2  # for sets without an official test split (digits, folder)
-FOLDER_IMAGE_SIZE = 64  # px, default for ImageFolder trees
 MAX_IN_MEMORY_BYTES = 2 * 1024**3  # folder trees above this stream through a DataLoader
 STATS_SAMPLE = 512  # images used to estimate mean/std of a streamed folder tree
-SHAPE_CLASSES = ("circle", "square", "triangle", "cross")
-
-# Where torchvision expects each set under --data-root (shown when files are missing).
-LAYOUTS = {
-    "mnist": "{root}/MNIST/raw/ holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-    "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
-    "fashion-mnist": "{root}/FashionMNIST/raw/ holding the same four IDX files as MNIST",
-    "cifar10": "{root}/cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
-    "cifar100": "{root}/cifar-100-python/ (train, test, meta)",
-    "svhn": "{root}/train_32x32.mat and {root}/test_32x32.mat",
-    "folder": "{root}/<class>/<image files> with at least two classes "
-    "(or {root}/train/<class>/... and {root}/test/<class>/...)",
-}
-
-# Channel statistics of the training sets (torchvision references; computed for the rest).
-KNOWN_STATS = {
-    "mnist": ([0.1307], [0.3081]),
-    "fashion-mnist": ([0.2860], [0.3530]),
-    "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
-    "cifar100": ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
-    "svhn": ([0.4377, 0.4438, 0.4728], [0.1980, 0.2010, 0.1970]),
-}
-
+SHAPE_CLASSES = DATASETS["shapes"].class_names
 
 @dataclass
 class DatasetInfo:
@@ -141,17 +119,16 @@ def load_dataset(
 ) -> Dataset:
     """Load a dataset by name with its fixed test split and a seeded validation split."""
     root = Path(data_root).expanduser()
-    if name in ("digits", "shapes"):
-        info, pool, test = _LOADERS[name]()
-        skipped: list[str] = []
-    elif name == "folder":
-        info, pool, test, skipped = _load_folder(root, image_size or FOLDER_IMAGE_SIZE)
-    elif name in _TORCHVISION:
-        info, pool, test = _load_torchvision(name, root, download)
-        skipped = []
+    spec = dataset_spec(name)  # DataError for an unknown name
+    skipped: list[str] = []
+    if spec.source == "sklearn":
+        info, pool, test = _load_digits(spec)
+    elif spec.source == "generated":
+        info, pool, test = _load_shapes(spec)
+    elif spec.source == "folder":
+        info, pool, test, skipped = _load_folder(spec, root, image_size or spec.image_size)
     else:
-        accepted = ", ".join(["digits", "shapes", *_TORCHVISION, "folder"])
-        raise DataError(f"unknown dataset {name!r}; choose one of: {accepted}")
+        info, pool, test = _load_torchvision(spec, root, download)
     if image_size is not None and image_size != info.image_size and name != "folder":
         pool, test = _resize_split(pool, image_size), _resize_split(test, image_size)
         info.image_size = image_size
@@ -201,7 +178,7 @@ def channel_stats(images: Tensor) -> tuple[list[float], list[float]]:
     return [round(v, 4) for v in mean.tolist()], [round(v, 4) for v in std.tolist()]
 
 
-def _load_digits() -> tuple[DatasetInfo, Split, Split]:
+def _load_digits(spec: DatasetSpec) -> tuple[DatasetInfo, Split, Split]:
     from sklearn.datasets import load_digits  # ships with scikit-learn: works offline
 
     d = load_digits()
@@ -210,8 +187,8 @@ def _load_digits() -> tuple[DatasetInfo, Split, Split]:
     labels = torch.from_numpy(d.target.astype(np.int64))
     pool_idx, test_idx = stratified_test_split(labels)
     mean, std = channel_stats(images[pool_idx])
-    info = DatasetInfo("digits", [str(i) for i in range(10)], 1, 8, mean, std,
-                       hflip=False, crop_padding=1)
+    info = DatasetInfo(spec.name, list(spec.class_names), spec.channels, spec.image_size,
+                       mean, std, hflip=spec.hflip, crop_padding=spec.crop_padding)
     whole = Split(labels=labels, images=images)
     return info, whole.subset(pool_idx), whole.subset(test_idx)
 
@@ -250,35 +227,25 @@ def make_shapes(n: int, seed: int, size: int = 32) -> Split:
                  images=torch.from_numpy(images), masks=torch.from_numpy(masks))
 
 
-def _load_shapes() -> tuple[DatasetInfo, Split, Split]:
-    pool = make_shapes(5000, seed=1)
-    test = make_shapes(1000, seed=TEST_SPLIT_SEED)
+def _load_shapes(spec: DatasetSpec) -> tuple[DatasetInfo, Split, Split]:
+    pool = make_shapes(5000, seed=1, size=spec.image_size)
+    test = make_shapes(1000, seed=TEST_SPLIT_SEED, size=spec.image_size)
     mean, std = channel_stats(pool.images)
-    info = DatasetInfo("shapes", list(SHAPE_CLASSES), 3, 32, mean, std, hflip=True, crop_padding=2)
+    info = DatasetInfo(spec.name, list(SHAPE_CLASSES), spec.channels, spec.image_size, mean, std,
+                       hflip=spec.hflip, crop_padding=spec.crop_padding)
     return info, pool, test
 
 
-_LOADERS = {"digits": _load_digits, "shapes": _load_shapes}
-
-# name -> (torchvision class name, channels, horizontal flip is label-preserving, padding)
-_TORCHVISION = {
-    "mnist": ("MNIST", 1, False, 2),
-    "fashion-mnist": ("FashionMNIST", 1, True, 2),
-    "cifar10": ("CIFAR10", 3, True, 4),
-    "cifar100": ("CIFAR100", 3, True, 4),
-    "svhn": ("SVHN", 3, False, 2),
-}
-
-
-def _load_torchvision(name: str, root: Path, download: bool) -> tuple[DatasetInfo, Split, Split]:
+def _load_torchvision(spec: DatasetSpec, root: Path, download: bool
+                      ) -> tuple[DatasetInfo, Split, Split]:
     import torchvision.datasets as tvd
 
-    layout = LAYOUTS[name].format(root=root)
+    name, channels = spec.name, spec.channels
+    layout = spec.layout_for(root)
     if not root.is_dir() and not download:
         raise DataError(f"data root {root} does not exist; {name} expects {layout} "
                         "(pass --download to fetch it)")
-    cls_name, channels, hflip, padding = _TORCHVISION[name]
-    cls = getattr(tvd, cls_name)
+    cls = getattr(tvd, spec.torchvision_class)
     try:
         if name == "svhn":
             train_set = cls(str(root), split="train", download=download)
@@ -292,13 +259,9 @@ def _load_torchvision(name: str, root: Path, download: bool) -> tuple[DatasetInf
     except OSError as e:  # no network, disk full, permission denied
         raise DataError(f"could not download {name} into {root}: {e}") from e
     pool, test = _tv_split(train_set, channels), _tv_split(test_set, channels)
-    if name in ("mnist", "svhn"):
-        class_names = [str(i) for i in range(10)]
-    else:
-        class_names = list(train_set.classes)
-    mean, std = KNOWN_STATS[name]
-    info = DatasetInfo(name, class_names, channels, pool.images.shape[-1], mean, std,
-                       hflip=hflip, crop_padding=padding)
+    class_names = list(spec.class_names or train_set.classes)
+    info = DatasetInfo(name, class_names, channels, pool.images.shape[-1], list(spec.mean),
+                       list(spec.std), hflip=spec.hflip, crop_padding=spec.crop_padding)
     return info, pool, test
 
 
@@ -345,8 +308,9 @@ def _scan_folder(root: Path) -> tuple[list[str], list[tuple[str, int]]]:
     return classes, samples
 
 
-def _load_folder(root: Path, size: int) -> tuple[DatasetInfo, Split, Split, list[str]]:
-    layout = LAYOUTS["folder"].format(root=root)
+def _load_folder(spec: DatasetSpec, root: Path, size: int
+                 ) -> tuple[DatasetInfo, Split, Split, list[str]]:
+    layout = spec.layout_for(root)
     if not root.is_dir():
         raise DataError(f"data root {root} does not exist; the folder dataset expects {layout}")
     top = {e.name for e in os.scandir(root) if e.is_dir() and not _is_hidden(e.name)}
@@ -368,8 +332,9 @@ def _load_folder(root: Path, size: int) -> tuple[DatasetInfo, Split, Split, list
         raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no image files "
                         "(.jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp, .ppm, .pgm)")
     in_memory = (len(train_samples) + len(test_samples or [])) * 3 * size * size <= MAX_IN_MEMORY_BYTES
-    info = DatasetInfo("folder", classes, 3, size, [0.5] * 3, [0.25] * 3, hflip=True,
-                       crop_padding=max(1, size // 8))
+    # Statistics are measured below; flips and crops as the spec says, the padding an eighth.
+    info = DatasetInfo(spec.name, classes, 3, size, [0.5] * 3, [0.25] * 3, hflip=spec.hflip,
+                       crop_padding=spec.crop_padding or max(1, size // 8))
     skipped: list[str] = []
     pool = _folder_split(train_samples, info, in_memory, skipped)
     if test_samples is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import TrainConfig
+from .datasets import DATASETS
 from .runs import ACTIVE_STATES, RESUMABLE_STATES, Run, RunStore
 
 
@@ -207,10 +208,7 @@ def lesson_runs(store: RunStore, lesson: Lesson) -> dict[str, Run]:
 
 def mnist_available(data_root: str | Path) -> bool:
     """Whether torchvision's MNIST files are under ``data_root`` (no download in class)."""
-    raw = Path(data_root).expanduser() / "MNIST" / "raw"
-    names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte")
-    return all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in names)
+    return DATASETS["mnist"].files_present(data_root)
 
 
 @dataclass(frozen=True)
