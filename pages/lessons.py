@@ -1,7 +1,7 @@
 """Lessons: one click launches a lesson's paired runs; students predict, then the curves reveal.
 
 A teacher's link ``?lesson=<id>&locked=1`` opens one lesson with the navigation and the
-lesson picker hidden (app.py hides the sidebar). Lesson content lives in resnet_core.lessons.
+lesson picker hidden (pages/navigation.py hides the sidebar). Lesson content lives in resnet_core.lessons.
 """
 
 from __future__ import annotations

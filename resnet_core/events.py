@@ -32,25 +32,35 @@ class TrainState:
 
 
 class Callback:
-    """Override any of these hooks; each is called in the trainer's thread/process."""
+    """Override any of these hooks; each is called in the trainer's thread/process, on rank 0
+    only under torchrun. The trainer calls them in this order: on_train_start, then per epoch
+    on_epoch_start, on_step_end (every step), on_eval_end ("val"), on_checkpoint,
+    on_epoch_end; at the end on_eval_end ("test") and on_train_end, or on_exception."""
 
-    def on_train_start(self, state: TrainState) -> None: ...
+    def on_train_start(self, state: TrainState) -> None:
+        """Called when training begins (or resumes), after setup and before the first step."""
 
-    def on_epoch_start(self, state: TrainState) -> None: ...
+    def on_epoch_start(self, state: TrainState) -> None:
+        """Called when an epoch begins (also mid-epoch, when a resumed run starts there)."""
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
-        """After every step. ``logs`` is a train metrics line every ``log_every`` steps, else None."""
+        """Called after every optimizer step. ``logs`` is a train metrics line every
+        ``log_every`` steps (and at an epoch's end), else None."""
 
-    def on_eval_end(self, state: TrainState, split: str, logs: dict) -> None: ...
+    def on_eval_end(self, state: TrainState, split: str, logs: dict) -> None:
+        """Called when an evaluation has finished: "val" after each epoch, "test" at the end."""
 
-    def on_epoch_end(self, state: TrainState, logs: dict) -> None: ...
+    def on_epoch_end(self, state: TrainState, logs: dict) -> None:
+        """Called when an epoch has finished, after validation and its checkpoints."""
 
-    def on_checkpoint(self, state: TrainState, path: Path) -> None: ...
+    def on_checkpoint(self, state: TrainState, path: Path) -> None:
+        """Called when a checkpoint or weight snapshot has been written to ``path``."""
 
     def on_train_end(self, state: TrainState, outcome: str) -> None:
-        """``outcome`` is completed or stopped."""
+        """Called when training ends normally; ``outcome`` is completed or stopped."""
 
-    def on_exception(self, state: TrainState, error: BaseException) -> None: ...
+    def on_exception(self, state: TrainState, error: BaseException) -> None:
+        """Called when training ends with an error (a failure, Ctrl-C); it is raised after."""
 
 
 class ProgressBar(Callback):
