@@ -10,7 +10,7 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
-from resnet_core.export import export_run
+from resnet_core.export import SUFFIXES, export_run
 
 from pages.common import choose_run_with_checkpoint, predictor, to_pil
 
@@ -33,16 +33,17 @@ info = model.info
 def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[bytes, bytes]:
     """(model file, contract JSON) bytes, made by the same export as the CLI's."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / ("model.onnx" if fmt == "onnx" else "model.pt")
+        out = Path(tmp) / f"model.{SUFFIXES[fmt]}"
         export_run(run_dir, fmt, out, checkpoint=checkpoint)
         return out.read_bytes(), Path(f"{out}.json").read_bytes()
 
 
-with st.expander("Download the model (ONNX or TorchScript, with its preprocessing contract)"):
+with st.expander("Download the model (ONNX, torch.export or TorchScript, with its preprocessing "
+                 "contract)"):
     st.caption("The JSON holds the class names, input size, channels, mean/std and resize rule; "
                "the README shows ten lines of onnxruntime that use it.")
     mtime = run.checkpoint(checkpoint).stat().st_mtime
-    for fmt, suffix in (("onnx", "onnx"), ("torchscript", "pt")):
+    for fmt, suffix in SUFFIXES.items():
         if st.button(f"Prepare {fmt}", key=f"prep_{fmt}"):
             st.session_state[f"export_{fmt}"] = True
         if st.session_state.get(f"export_{fmt}"):

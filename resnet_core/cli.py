@@ -125,9 +125,10 @@ def build_parser() -> Parser:
     x.add_argument("--checkpoint", choices=("best", "last"), default="best")
     x.add_argument("--out", required=True, help="PNG file to write")
 
-    ex = sub.add_parser("export", help="export to ONNX or TorchScript with the preprocessing contract")
+    ex = sub.add_parser("export", help="export to ONNX, a torch.export program (pt2) or "
+                                       "TorchScript (legacy), with the preprocessing contract")
     ex.add_argument("run_dir")
-    ex.add_argument("--format", required=True, choices=("onnx", "torchscript"))
+    ex.add_argument("--format", required=True, choices=("onnx", "pt2", "torchscript"))
     ex.add_argument("--out", required=True, help="file to write; the contract goes to OUT.json")
     ex.add_argument("--checkpoint", choices=("best", "last"), default="best")
 

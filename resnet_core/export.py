@@ -1,11 +1,17 @@
-"""Export a run's model to ONNX or TorchScript, carrying its preprocessing contract.
+"""Export a run's model (ONNX, a torch.export program, or legacy TorchScript) with its
+preprocessing contract.
 
 Exported models are only as good as the preprocessing in front of them (DIGITS and
 Teachable Machine users report exports that "predict differently from the app" because the
 resize or normalisation drifted). So every export carries the contract it was trained with
 (class names, channels, input size, mean/std, the resize rule), twice: inside the file (ONNX
-metadata, TorchScript extra file ``preprocessing.json``) and as a JSON sidecar next to it
-(``model.onnx.json``). ``preprocess_for_export`` is the reference implementation in NumPy and
+metadata; the extra file ``preprocessing.json`` of a .pt2 archive or a TorchScript file) and
+as a JSON sidecar next to it (``model.onnx.json``).
+
+Formats: ``onnx`` (onnxruntime and most serving stacks), ``pt2`` (``torch.export``: the
+PyTorch deployment path, ``torch.export.load(path).module()(x)``, dynamic batch), and
+``torchscript``, kept for existing users but legacy: the pinned torch warns that
+``torch.jit.save``/``load`` are deprecated in favour of torch.export. ``preprocess_for_export`` is the reference implementation in NumPy and
 PIL: the same steps ``data.decode_image`` + ``data.normalize`` take for training.
 """
 
@@ -23,7 +29,9 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .errors import ConfigError
 from .runs import Run
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = ("onnx", "pt2", "torchscript")  # torchscript: legacy
+SUFFIXES = {"onnx": "onnx", "pt2": "pt2", "torchscript": "pt"}
+MAX_BATCH = 4096  # the dynamic batch dimension's upper bound in onnx and pt2 programs
 RESIZE_RULE = ("PIL.ImageOps.exif_transpose, convert to 'L' (1 channel) or 'RGB' (3), then "
                "PIL.ImageOps.fit(image, (size, size), BILINEAR): scale the short side to size "
                "and centre-crop; pixels / 255, minus mean, divided by std, per channel; NCHW float32")
@@ -63,6 +71,8 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, *, checkpoint: st
     example = torch.zeros(2, info.channels, info.image_size, info.image_size)
     if fmt == "torchscript":
         _export_torchscript(model, example, out, meta)
+    elif fmt == "pt2":
+        _export_pt2(model, example, out, meta)
     else:
         _export_onnx(model, example, out, meta)
     atomic_write_text(Path(f"{out}.json"), json.dumps(meta, indent=2) + "\n")
@@ -77,10 +87,18 @@ def _export_torchscript(model, example, out: Path, meta: dict) -> None:
     atomic_write(out, lambda f: torch.jit.save(scripted, f, _extra_files=extra))
 
 
+def _export_pt2(model, example, out: Path, meta: dict) -> None:
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    with torch.no_grad():
+        program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    extra = {"preprocessing.json": json.dumps(meta)}
+    atomic_write(out, lambda f: torch.export.save(program, f, extra_files=extra))
+
+
 def _export_onnx(model, example, out: Path, meta: dict) -> None:
     import onnx
 
-    batch = torch.export.Dim("batch", min=1, max=4096)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(model, (example,), input_names=["input"],

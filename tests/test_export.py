@@ -85,3 +85,28 @@ def test_cli_export_and_bad_format(short_run, tmp_path):
     assert bad.returncode == 2 and "invalid choice: 'tflite'" in bad.stderr
     missing = run_cli("export", str(short_run.dir), "--format", "onnx", "--out", "/no/such/dir/m.onnx")
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_pt2_program_predicts_like_the_model_with_a_dynamic_batch(short_run, tmp_path):
+    """torch.export's program (the deployment path that replaces TorchScript): same top-1
+    and probabilities on the whole test split in one batch and one image at a time, and the
+    contract inside the archive and beside it."""
+    meta = export_run(short_run.dir, "pt2", tmp_path / "model.pt2")
+    assert meta["format"] == "pt2"
+    extra = {"preprocessing.json": ""}
+    program = torch.export.load(str(tmp_path / "model.pt2"), extra_files=extra)
+    assert json.loads(extra["preprocessing.json"]) == meta
+    assert json.loads((tmp_path / "model.pt2.json").read_text()) == meta
+    model, _, info = model_from_checkpoint(load_checkpoint(short_run.dir / "checkpoints" / "best.pt"))
+    x = normalize(load_dataset("digits").test.images, torch.tensor(info.mean).view(1, -1, 1, 1),
+                  torch.tensor(info.std).view(1, -1, 1, 1))
+    with torch.no_grad():
+        ref = torch.softmax(model.eval()(x), 1)
+        probs = torch.softmax(program.module()(x), 1)
+        one = torch.softmax(program.module()(x[:1]), 1)
+    assert len(x) == 359
+    assert torch.equal(probs.argmax(1), ref.argmax(1))
+    torch.testing.assert_close(probs, ref, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(one, ref[:1], atol=1e-5, rtol=1e-4)
+    cli = run_cli("export", str(short_run.dir), "--format", "pt2", "--out", str(tmp_path / "c.pt2"))
+    assert cli.returncode == 0, cli.stderr
