@@ -94,14 +94,18 @@ with right:
     device = st.selectbox("Device", device_choices, key="device")
     if ds is not None:
         dev = resolve_device(device).type
-        cost = estimate_cost(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
-                             len(ds.train), device=dev, residual=residual, norm=norm,
-                             activation=activation)
+        input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
+        cost = estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
+                             device=dev,
+                             seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
+                             calibrate=not any(j.state == "running" for j in manager().jobs()),
+                             residual=residual, norm=norm, activation=activation)
         m1, m2, m3 = st.columns(3)
         m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
         m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
-        m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.1f} s",
-                  help=f"estimated on this {dev.upper()} from the FLOPs and a short calibration")
+        m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.2g} s"
+                  if cost.seconds_per_epoch is not None else "after this run",
+                  help=f"on this {dev.upper()}; basis: {cost.basis}")
         # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
         if st.toggle("Show the residual block with this model's shapes", key="show_block"):
             shape = (arch, ds.info.channels, ds.info.image_size)
@@ -110,8 +114,10 @@ with right:
             st.graphviz_chart(block_drawing(*shape, block, activation=activation,
                                             residual=residual, norm=norm))
         if cost.heavy(dev):
-            st.warning(f"{arch} is heavy for this {dev.upper()}: about {cost.seconds_per_epoch / 60:.0f} "
-                       "min per epoch. Try resnet20 or resnet18, or fewer steps.")
+            minutes = (f"about {cost.seconds_per_epoch / 60:.0f} min per epoch"
+                       if cost.seconds_per_epoch is not None else f"{cost.parameters / 1e6:.0f} M parameters")
+            st.warning(f"{arch} is heavy for this {dev.upper()}: {minutes}. Try resnet20 or "
+                       "resnet18, or fewer steps.")
 
 # ------------------------------------------------------------------ hyperparameters
 st.subheader("Training")

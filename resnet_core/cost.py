@@ -1,9 +1,13 @@
 """What a model costs before you train it: parameters, FLOPs per image, time per epoch, memory.
 
 FLOPs come from torch's own counter (``torch.utils.flop_counter.FlopCounterMode``, one
-multiply-add = 2 FLOPs). The time estimate scales a short calibration on this device: one
-training step of a ResNet-20 (forward + backward is about 3x the forward FLOPs), measured
-once per process, gives the FLOPs per second that this machine sustains on ResNets.
+multiply-add = 2 FLOPs). Time per epoch comes first from history: the seconds per image that
+this machine measured for the same architecture and input size (``RunStore.seconds_per_image``,
+a whole run's loop: steps, validation, checkpoints). Without history it scales a short
+calibration: ResNet-20 training steps (forward + backward is about 3x the forward FLOPs),
+timed after warm-up steps, give the FLOPs per second this machine sustains on ResNets. The
+page never calibrates while a job trains: the job would slow the measurement and the
+measurement the job (a calibration taken on a busy CPU said 6.3 s for a 0.29 s epoch).
 
 Memory is counted, not guessed: the tensors autograd saves for the backward pass (recorded
 with ``torch.autograd.graph.saved_tensors_hooks`` on a two-image batch) grow with the batch;
@@ -31,11 +35,13 @@ TRAIN_FLOPS_PER_FORWARD = 3.0  # backward costs about twice the forward pass
 class ModelCost:
     parameters: int
     flops_per_image: float  # forward pass
-    seconds_per_epoch: float  # estimated training time for the given number of images
+    seconds_per_epoch: float | None  # estimated training time; None: no basis for one yet
+    basis: str = "FLOP model"  # where the time comes from: history, FLOP model, or none
 
     def heavy(self, device: str) -> bool:
         """Worth a warning: over five minutes an epoch, or a >20M-parameter net on a CPU."""
-        return self.seconds_per_epoch > 300 or (device == "cpu" and self.parameters > 20e6)
+        slow = self.seconds_per_epoch is not None and self.seconds_per_epoch > 300
+        return slow or (device == "cpu" and self.parameters > 20e6)
 
 
 def forward_flops(model: torch.nn.Module, channels: int, size: int) -> float:
@@ -59,7 +65,8 @@ def train_flops_per_second(device: str = "cpu") -> float:
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    step()  # warm-up (allocations, kernel selection)
+    for _ in range(3):  # warm-up: allocations, kernel selection, clocks
+        step()
     if dev.type == "cuda":
         torch.cuda.synchronize()
     start, steps = time.perf_counter(), 0
@@ -74,11 +81,28 @@ def train_flops_per_second(device: str = "cpu") -> float:
 
 
 def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_images: int, *,
-                  device: str = "cpu", **model_options) -> ModelCost:
+                  device: str = "cpu", seconds_per_image: tuple[float, int] | None = None,
+                  calibrate: bool = True, **model_options) -> ModelCost:
+    """Parameters, FLOPs and the time per epoch of ``train_images`` images.
+
+    ``seconds_per_image``: (seconds, runs) measured on this machine for this architecture and
+    input (``RunStore.seconds_per_image``); used first. Otherwise the FLOP model, calibrated
+    now if ``calibrate`` (pass False while a job trains), else no time estimate.
+    """
     model = build_model(arch, num_classes, channels, input_size=size, **model_options)
     flops = forward_flops(model, channels, size)
+    if seconds_per_image is not None:
+        per_image, runs = seconds_per_image
+        basis = f"measured here: {runs} earlier run{'s' if runs > 1 else ''}"
+        return ModelCost(count_parameters(model), flops, per_image * train_images, basis)
+    if not calibrate and device not in _calibrated:
+        return ModelCost(count_parameters(model), flops, None, "none while a job trains")
+    _calibrated.add(device)
     seconds = flops * TRAIN_FLOPS_PER_FORWARD * train_images / train_flops_per_second(device)
-    return ModelCost(count_parameters(model), flops, seconds)
+    return ModelCost(count_parameters(model), flops, seconds, "FLOP model")
+
+
+_calibrated: set[str] = set()  # devices train_flops_per_second has measured in this process
 
 
 # Optimizer state per parameter, in copies of the weights: SGD keeps a momentum buffer,

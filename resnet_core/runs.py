@@ -164,6 +164,13 @@ def is_stale(status: dict) -> bool:
     return age.total_seconds() > STALE_AFTER_S
 
 
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    try:
+        return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -538,6 +545,33 @@ class RunStore:
         columns = ["run_id", "state", "dataset", "arch", "residual", "epoch", "step",
                    "best_val_accuracy", "test_accuracy", "created_at"]
         return pd.DataFrame(rows, columns=columns)
+
+    def seconds_per_image(self, arch: str, input_shape: list[int], device: str, *,
+                          newest: int = 5) -> tuple[float, int] | None:
+        """Measured training time per image of the newest completed runs with this
+        architecture, input shape (C, H, W) and device type ("cpu" or "cuda"): the run's whole
+        loop (status started_at -> ended_at: steps, validation, checkpoints, the test
+        evaluation) over the images it trained on. (median, runs used), or None without history.
+        """
+        per_image = []
+        for run in self.runs():  # newest first
+            try:
+                config, status = run.config, run.status
+            except RunError:
+                continue
+            if (status.get("state") != "completed" or config.get("arch") != arch
+                    or config.get("input_shape") != list(input_shape)
+                    or str(config.get("device", "")).split(":")[0] != device):
+                continue
+            seconds = _seconds_between(status.get("started_at"), status.get("ended_at"))
+            images = (config.get("train_size") or 0) * (status.get("epoch") or 0)
+            if seconds and images:
+                per_image.append(seconds / images)
+            if len(per_image) == newest:
+                break
+        if not per_image:
+            return None
+        return sorted(per_image)[len(per_image) // 2], len(per_image)
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder; refused while the run is queued or running."""

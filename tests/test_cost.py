@@ -48,3 +48,22 @@ def test_memory_estimate_is_within_a_factor_of_two_of_a_measured_peak():
     predicted = est.peak(64) - sum(p.numel() * 4 for p in build_model("resnet18", 10).parameters())
     assert 0.5 < predicted / measured < 2.0, (predicted, measured)
     assert resource  # the child measures with the same module the benchmark uses
+
+
+def test_time_per_epoch_comes_from_this_machines_history_first(short_run, tmp_path):
+    """short_run: 3 epochs of digits/resnet20 on this CPU. Its own loop time per image, times
+    the training images, is the estimate; without history and while a job trains, none."""
+    from resnet_core import RunStore
+
+    store = RunStore(short_run.dir.parent)
+    shape = short_run.config["input_shape"]
+    measured = store.seconds_per_image("resnet20", shape, "cpu")
+    assert measured is not None and measured[1] >= 1
+    train_size = short_run.config["train_size"]
+    cost = estimate_cost("resnet20", 10, 1, 8, train_size, seconds_per_image=measured)
+    assert cost.basis.startswith("measured here") and cost.seconds_per_epoch == measured[0] * train_size
+    assert store.seconds_per_image("resnet56", shape, "cpu") is None
+    assert store.seconds_per_image("resnet20", [3, 32, 32], "cpu") is None
+    assert RunStore(tmp_path).seconds_per_image("resnet20", shape, "cpu") is None
+    busy = estimate_cost("resnet110", 10, 1, 8, 1000, device="cuda", calibrate=False)
+    assert busy.seconds_per_epoch is None and not busy.heavy("cuda")
