@@ -109,3 +109,29 @@ def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
     assert job_threads(1, cores=8) == 7
     assert job_threads(2, cores=8) == 3
     assert job_threads(4, cores=2) == 1
+
+
+def test_a_warm_child_takes_the_job_and_is_replaced_after_it(manager):
+    """The first job goes to the child that imported torch before the click; its output still
+    lands in the run's train.log; a new warm child waits for the next job."""
+    _wait_for(lambda: manager._warm is not None)
+    first_warm = manager._warm.pid
+    run_id = manager.submit(TrainConfig(epochs=1))
+    assert manager.wait(run_id, 120)
+    job = next(j for j in manager.jobs() if j.run_id == run_id)
+    assert job.warm and job.process.pid == first_warm
+    run_dir = manager.store.path(run_id)
+    assert read_status(run_dir)["state"] == "completed", (run_dir / LOG_FILE).read_text()
+    assert (run_dir / LOG_FILE).exists()
+    _wait_for(lambda: manager._warm is not None and manager._warm.pid != first_warm, 30)
+    replacement = manager._warm
+    manager.shutdown()
+    assert replacement.wait(30) == 0  # end of input: it exits without training
+
+
+def test_without_a_warm_child_a_fresh_interpreter_trains(tmp_path):
+    manager = JobManager(tmp_path / "runs", warm_worker=False)
+    run_id = manager.submit(TrainConfig(epochs=1))
+    assert manager.wait(run_id, 120)
+    job = manager.jobs()[0]
+    assert not job.warm and read_status(manager.store.path(run_id))["state"] == "completed"
