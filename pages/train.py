@@ -11,6 +11,7 @@ from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS,
 from resnet_core.cost import available_memory, estimate_cost
 from resnet_core.datasets import DATASETS as DATASET_SPECS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
+from resnet_core.jobs import check_processes
 from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
 from resnet_core.progress import run_progress
 from resnet_core.runs import ACTIVE_STATES
@@ -92,6 +93,12 @@ with right:
     activation = c3.selectbox("Activation", list(ACTIVATIONS), key="activation")
     device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     device = st.selectbox("Device", device_choices, key="device")
+    gpus = torch.cuda.device_count() if resolve_device(device).type == "cuda" else 1
+    processes = 1
+    if gpus > 1:  # data-parallel: the job manager starts torchrun with one process per GPU
+        processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
+                                        help="torchrun --standalone with one process per GPU; "
+                                             "the batch size is the global batch"))
     if ds is not None:
         dev = resolve_device(device).type
         input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
@@ -159,6 +166,7 @@ if ds is not None:
 problem = None
 try:
     config.validate()
+    check_processes(processes, resolve_device(device).type, config.batch_size)
     if ds is not None:
         check_fits(config, ds)
 except WorkbenchError as e:
@@ -166,7 +174,7 @@ except WorkbenchError as e:
 if problem:
     st.error(problem)
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
-    st.session_state["train_run_id"] = manager().submit(config)
+    st.session_state["train_run_id"] = manager().submit(config, processes=processes)
     st.toast("Queued. It starts when the device is free.")
 
 # ------------------------------------------------------------------ the live run

@@ -56,6 +56,7 @@ class Job:
     process: subprocess.Popen | None = field(default=None, repr=False)
     returncode: int | None = None
     warm: bool = False  # started by the waiting warm child, not a fresh interpreter
+    processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
 
 
 class JobManager:
@@ -79,15 +80,20 @@ class JobManager:
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig) -> str:
-        """Validate, create the run folder (status queued) and queue it; return the run id."""
+    def submit(self, config: TrainConfig, *, processes: int = 1) -> str:
+        """Validate, create the run folder (status queued) and queue it; return the run id.
+
+        ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
+        GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch.
+        """
         config.validate()
         device = resolve_device(config.device).type
+        check_processes(processes, device, config.batch_size)
         run = Run(create_run_dir(self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
-        atomic_write_json(run.job_path, {"resume": False})
+        atomic_write_json(run.job_path, {"resume": False, "processes": processes})
         self._queue(run)
-        return self._enqueue(Job(run.id, run.dir, device))
+        return self._enqueue(Job(run.id, run.dir, device, processes=processes))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint."""
@@ -96,9 +102,12 @@ class JobManager:
             raise RunError(f"run {run_id} is already {run.state}")
         config = TrainConfig.from_dict(run.config)
         device = resolve_device(config.device).type
-        atomic_write_json(run.job_path, {"resume": True, "epochs": epochs, "max_steps": max_steps})
+        # As many processes as it trained with, where this machine still has them.
+        processes = min(int(run.config.get("world_size") or 1), device_count(device))
+        atomic_write_json(run.job_path, {"resume": True, "epochs": epochs, "max_steps": max_steps,
+                                         "processes": processes})
         self._queue(run)
-        return self._enqueue(Job(run_id, run.dir, device, resume=True))
+        return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes))
 
     def _queue(self, run: Run) -> None:
         status = read_status(run.dir)
@@ -177,15 +186,14 @@ class JobManager:
 
     def _run_child(self, job: Job) -> None:
         run = Run(job.run_dir)
-        job.process = self._hand_to_warm(job)
+        job.process = self._hand_to_warm(job) if job.processes == 1 else None
         job.warm = job.process is not None
         if job.process is None:
             with open(run.log_path, "ab") as log:
                 try:
                     job.process = subprocess.Popen(
-                        [self.python, "-m", "resnet_core.jobs", str(job.run_dir)],
-                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        env=self._child_env())
+                        self._child_command(job), stdout=log, stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL, env=self._child_env())
                 except OSError as e:
                     run.transition("failed", ended_at=now_iso(),
                                    error=f"could not start the training process: {e}")
@@ -193,6 +201,14 @@ class JobManager:
         job.returncode = job.process.wait()
         self._start_warm()  # a fresh one for the next job, now that the cores are free
         self._record_exit(job)
+
+    def _child_command(self, job: Job) -> list[str]:
+        child = ["-m", "resnet_core.jobs", str(job.run_dir)]
+        if job.processes == 1:
+            return [self.python, *child]
+        # torchrun's standalone mode: a local rendezvous on a free port, N ranks.
+        return [self.python, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={job.processes}", *child]
 
     # -- the warm child ---------------------------------------------------------------------
 
@@ -244,6 +260,28 @@ class JobManager:
         run.transition("failed", ended_at=now_iso(), error=error)
 
 
+def device_count(device: str) -> int:
+    """How many processes a job on ``device`` may use: the GPUs; on the CPU, the cores."""
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.device_count()
+    return os.cpu_count() or 1
+
+
+def check_processes(processes: int, device: str, batch_size: int) -> None:
+    """A one-line RunError unless ``processes`` fits the device and splits the batch."""
+    available = device_count(device)
+    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+        raise RunError(f"processes must be a whole number >= 1, got {processes!r}")
+    if processes > available:
+        what = "GPUs" if device == "cuda" else "CPU cores"
+        raise RunError(f"{processes} processes asked for but this machine has {available} "
+                       f"{what}; use 1..{available}")
+    if batch_size % processes:
+        raise RunError(f"batch size {batch_size} must be divisible by the {processes} processes")
+
+
 def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:
     """CPU threads for each training child, chosen so that jobs never oversubscribe the cores.
 
@@ -278,10 +316,12 @@ def child_main(run_dir: str) -> int:
     from .errors import WorkbenchError
     from .training import resume, train
 
-    if os.environ.get(THREADS_ENV):  # the manager's choice; a run's own num_threads wins
+    if os.environ.get(THREADS_ENV) and "WORLD_SIZE" not in os.environ:
+        # The manager's choice; a run's own num_threads wins; torchrun ranks share the cores.
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
     run = Run(Path(run_dir))
     job = read_json(run.job_path)
+    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 writes the status
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
@@ -294,7 +334,7 @@ def child_main(run_dir: str) -> int:
     except WorkbenchError as e:
         # A user-fixable failure: the trainer already wrote status failed, unless it failed
         # before training started (e.g. missing data); make sure the message reaches the UI.
-        if read_status(run.dir).get("state") in ACTIVE_STATES:
+        if main_rank and read_status(run.dir).get("state") in ACTIVE_STATES:
             run.transition("failed", ended_at=now_iso(), error=str(e))
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -135,3 +135,36 @@ def test_without_a_warm_child_a_fresh_interpreter_trains(tmp_path):
     assert manager.wait(run_id, 120)
     job = manager.jobs()[0]
     assert not job.warm and read_status(manager.store.path(run_id))["state"] == "completed"
+
+
+@pytest.mark.slow
+def test_the_manager_runs_a_job_under_torchrun_with_two_processes(manager):
+    """What the Train page's "GPUs: N" does, on the CPU: torchrun (standalone) with 2 gloo
+    processes; the run shows live, Stop reaches every rank, and resume keeps the world size."""
+    run_id = manager.submit(TrainConfig(epochs=60, device="cpu", log_every=5), processes=2)
+    run_dir = manager.store.path(run_id)
+    seen = set()
+    _wait_for(lambda: (run_dir / "metrics.jsonl").exists(), 180)
+    deadline = time.monotonic() + 120
+    while len(seen) < 2 and time.monotonic() < deadline:  # live: the step moves
+        lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        seen |= {x["step"] for x in lines if x["split"] == "train"}
+        time.sleep(0.3)
+    assert len(seen) >= 2
+    assert json.loads((run_dir / "config.json").read_text())["world_size"] == 2
+    manager.stop(run_id)
+    assert manager.wait(run_id, 120)
+    status = read_status(run_dir)
+    assert status["state"] == "stopped", (run_dir / LOG_FILE).read_text()[-2000:]
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == status["step"]
+    job = next(j for j in manager.jobs() if j.run_id == run_id)
+    assert job.processes == 2 and not job.warm
+
+
+def test_more_processes_than_the_machine_has_is_a_one_line_error(manager):
+    from resnet_core import RunError
+
+    with pytest.raises(RunError, match="processes asked for but this machine has"):
+        manager.submit(TrainConfig(device="cpu"), processes=999)
+    with pytest.raises(RunError, match="must be divisible by the 2 processes"):
+        manager.submit(TrainConfig(device="cpu", batch_size=127), processes=2)
