@@ -41,8 +41,8 @@ with left:
     st.subheader("Data")
     offline = [n for n, spec in DATASET_SPECS.items() if spec.offline]
     name = st.selectbox("Dataset", DATASETS, key="dataset",
-                        format_func=lambda n: f"{n}: {DATASET_SPECS[n].description}",
                         help=f"{' and '.join(offline)} work offline; the others read a data folder")
+    st.caption(DATASET_SPECS[name].description)
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
     if not DATASET_SPECS[name].offline:
