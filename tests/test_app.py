@@ -131,6 +131,7 @@ def test_two_browser_sessions_press_train_together_and_both_runs_complete(tmp_pa
     assert all(r.status["state"] == "completed" and r.status["step"] == 200 for r in done)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "content"), [("", "Training device"), ("/train", "Learning rate")])
 def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, content):
     """Streamlit's legacy pages/ mode would show a navigation list "app, common, evaluate, ..."

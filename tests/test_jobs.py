@@ -111,6 +111,7 @@ def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
     assert job_threads(4, cores=2) == 1
 
 
+@pytest.mark.slow
 def test_a_warm_child_takes_the_job_and_is_replaced_after_it(manager):
     """The first job goes to the child that imported torch before the click; its output still
     lands in the run's train.log; a new warm child waits for the next job."""
@@ -129,6 +130,7 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(manager):
     assert replacement.wait(30) == 0  # end of input: it exits without training
 
 
+@pytest.mark.slow
 def test_without_a_warm_child_a_fresh_interpreter_trains(tmp_path):
     manager = JobManager(tmp_path / "runs", warm_worker=False)
     run_id = manager.submit(TrainConfig(epochs=1))
