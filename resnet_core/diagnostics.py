@@ -16,14 +16,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
 from torch import Tensor
 
 from .events import Callback, TrainState
 from .models import ResNet, _Block
 from .runs import append_jsonl, read_jsonl
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
 
@@ -123,6 +126,7 @@ def read_diagnostics(run_dir: str | Path) -> pd.DataFrame:
     ``depth`` numbers the entries from the input (0 = stem) to the classifier. A torn last
     line (a run killed mid-write) is skipped.
     """
+    import pandas as pd  # imported when a table is built, not with the module
     rows = []
     for rec in read_jsonl(Path(run_dir) / DIAGNOSTICS_FILE):
         for depth, (block, g) in enumerate(rec["grad_norm"].items()):

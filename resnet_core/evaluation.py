@@ -6,8 +6,8 @@ import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -20,6 +20,9 @@ from .data import BatchLoader, Dataset, load_dataset_for, preprocess
 from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
 from .runs import Run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EVAL_BATCH_SIZE = 256
 
@@ -82,6 +85,7 @@ def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch
 
 def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
     """eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json (atomic each)."""
+    import pandas as pd  # imported when a table is built, not with the module
     out = Run(Path(run_dir)).eval_dir(result.split)
     out.mkdir(parents=True, exist_ok=True)
     predictions = pd.DataFrame({

@@ -348,9 +348,8 @@ def worker_main() -> int:
     manager shut down or went away) means: exit without training.
     """
     import torch  # noqa: F401 - the point: imported before the click
-    from sklearn.datasets import load_digits  # noqa: F401 - the default dataset's loader
 
-    from . import training  # noqa: F401 - the trainer, data, models, evaluation
+    from . import evaluation, training  # noqa: F401 - the trainer, data, models, metrics
 
     line = sys.stdin.readline().strip()
     if not line:

@@ -9,10 +9,13 @@ the labels has recall 0, and F1 is 0 where precision + recall is 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -45,6 +48,7 @@ class ClassificationReport:
         return out
 
     def per_class_frame(self) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         return pd.DataFrame({
             "class": self.class_names,
             "precision": self.precision.tolist(),
@@ -54,6 +58,7 @@ class ClassificationReport:
         })
 
     def confusion_frame(self) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         frame = pd.DataFrame(self.confusion.numpy(), index=self.class_names, columns=self.class_names)
         frame.index.name = "true"
         return frame

@@ -24,12 +24,14 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .atomic import atomic_write_json, atomic_write_text, fsync_dir
 from .errors import RunError
 from .events import Callback, TrainState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUNS_ENV = "RESNET_WORKBENCH_RUNS"
 
@@ -256,6 +258,7 @@ class MetricsTail:
             return list(self._records)
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         records = self.read()
         return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
@@ -433,6 +436,7 @@ class Run:
 
     def metrics(self) -> pd.DataFrame:
         """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
+        import pandas as pd  # imported when a table is built, not with the module
         records = read_jsonl(self.metrics_path)
         return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
@@ -440,9 +444,11 @@ class Run:
         return read_json(self.eval_dir(split) / "summary.json")
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         return pd.read_csv(self.eval_dir(split) / "per_class.csv")
 
     def confusion(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         return pd.read_csv(self.eval_dir(split) / "confusion.csv", index_col=0)
 
     def has_eval(self, split: str = "test") -> bool:
@@ -450,6 +456,7 @@ class Run:
         return (self.eval_dir(split) / "summary.json").is_file()
 
     def predictions(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
         return pd.read_csv(self.eval_dir(split) / "predictions.csv")
 
     # -- writing ----------------------------------------------------------------------------
@@ -523,6 +530,7 @@ class RunStore:
 
     def table(self) -> pd.DataFrame:
         """One row per run, newest first: id, state, dataset, arch, epochs, accuracies, time."""
+        import pandas as pd  # imported when a table is built, not with the module
         rows = []
         for run in self.runs():
             try:

@@ -14,9 +14,12 @@ epoch end and the final evaluation, then checkpoints, then the setup, then the s
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import math
 import platform
 import random
+import re
 import threading
 import time
 import warnings
@@ -26,7 +29,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import Tensor, nn
 
 from . import __version__
@@ -641,8 +643,21 @@ def device_name(device: torch.device) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def _torchvision_version() -> str | None:
+    """torchvision.__version__ (with its build suffix, e.g. +cu130) read from its version.py:
+    importing torchvision takes 1.4 s (it imports torch._dynamo), and training needs it only
+    for the torchvision datasets."""
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    match = re.search(r"^__version__ = ['\"]([^'\"]+)", path.read_text(), re.MULTILINE) \
+        if path.is_file() else None
+    return match.group(1) if match else importlib.metadata.version("torchvision")
+
+
 def versions() -> dict:
-    return {"resnet_core": __version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "cuda": torch.version.cuda}
+    return {"resnet_core": __version__, "torch": torch.__version__, "torchvision": _torchvision_version(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "cuda": torch.version.cuda}
 

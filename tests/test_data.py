@@ -143,3 +143,16 @@ def test_a_file_that_is_not_an_image_is_a_one_line_error(tmp_path):
     path.write_text("not an image")
     with pytest.raises(ImageError, match="notes.png is not an image this tool can read"):
         decode_image(path, load_dataset("digits").info)
+
+
+def test_digits_read_from_sklearns_file_equal_load_digits():
+    """data.digits_arrays reads the file scikit-learn ships without importing scikit-learn."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    from resnet_core.data import digits_arrays
+
+    images, labels = digits_arrays()
+    reference = load_digits()
+    np.testing.assert_array_equal(images, reference.images)
+    np.testing.assert_array_equal(labels, reference.target)
