@@ -54,7 +54,8 @@ class Callback:
         """Called when an epoch has finished, after validation and its checkpoints."""
 
     def on_checkpoint(self, state: TrainState, path: Path) -> None:
-        """Called when a checkpoint or weight snapshot has been written to ``path``."""
+        """Called when a checkpoint or weight snapshot is saved to ``path``: it is written in
+        the background and on disk before the next metrics line or status change."""
 
     def on_train_end(self, state: TrainState, outcome: str) -> None:
         """Called when training ends normally; ``outcome`` is completed or stopped."""

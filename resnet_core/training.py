@@ -293,6 +293,8 @@ class Trainer:
 
     def _finish(self) -> None:
         """Evaluate the best checkpoint on the test split (also when stopped, if one exists)."""
+        if self.writer is not None:
+            self.writer.wait_for_checkpoints()
         if self.writer is None or not self.run.has_checkpoint("best"):
             self.ddp.barrier()
             return
