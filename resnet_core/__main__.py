@@ -9,6 +9,6 @@ code = main()
 # fsync). Not after torch.compile, whose worker processes are shut down at exit.
 sys.stdout.flush()
 sys.stderr.flush()
-if "torch._inductor" in sys.modules:
+if "torch._inductor.async_compile" in sys.modules:
     sys.exit(code)
 os._exit(code)
