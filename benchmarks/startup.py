@@ -33,6 +33,10 @@ def wall(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - start, done
 
 
+TORCH_FIXED = ("import torch; m = torch.nn.Linear(2, 2); "
+               "torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, foreach=True)")
+
+
 def import_times(rounds: int) -> tuple[list[float], list[float]]:
     torch_only, ours = [], []
     for r in range(rounds):
@@ -70,6 +74,10 @@ def main() -> None:
                       "import resnet_core.cli+training s": [round(x, 2) for x in ours]}))
     print(f"| import | torch {t:.2f} s | resnet_core.cli + training {o:.2f} s | "
           f"**{o / t:.2f}x** |")
+    # What no command that trains can avoid here: importing torch, and the first optimizer,
+    # whose add_param_group imports torch._dynamo (torch's own @_disable_dynamo wrapper).
+    fixed = statistics.median(wall([sys.executable, "-c", TORCH_FIXED])[0] for _ in range(3))
+    print(f"| fixed cost of torch: import + first optimizer (imports torch._dynamo) | {fixed:.2f} s |")
     with tempfile.TemporaryDirectory() as runs:
         rows = [cli_run(runs) for _ in range(args.rounds)]
     for row in rows:
