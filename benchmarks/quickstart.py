@@ -59,12 +59,32 @@ def app_rounds(rounds: int, runs: str, cli_runs: str) -> tuple[float, list[float
     return first_visit, clicks, clis
 
 
+def breakdown(run: Path) -> dict:
+    """Where a run's time went: queued -> started -> ended (1 s resolution), the steps
+    (sum of the train lines' elapsed_s), and images/s over the steps."""
+    from datetime import datetime
+
+    status = json.loads((run / "status.json").read_text())
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    train = [x for x in lines if x["split"] == "train"]
+    t = {k: datetime.fromisoformat(status[k]).timestamp()
+         for k in ("created_at", "started_at", "ended_at")}
+    steps = sum(x["elapsed_s"] for x in train)
+    images = sum(x["images_per_sec"] * x["elapsed_s"] for x in train)
+    return {"queued_s": t["started_at"] - t["created_at"],
+            "loop_s": t["ended_at"] - t["started_at"], "steps_s": round(steps, 2),
+            "images_per_s": round(images / steps)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as runs, tempfile.TemporaryDirectory() as cli_runs:
         first, clicks, clis = app_rounds(args.rounds, runs, cli_runs)
+        for where, folder in (("app", runs), ("cli", cli_runs)):
+            for run in sorted(Path(folder).iterdir()):
+                print(json.dumps({"where": where, **breakdown(run)}))
     print(json.dumps({"first_visit_s": round(first, 2), "click_to_completed_s":
                       [round(x, 2) for x in clicks], "cli_wall_s": [round(x, 2) for x in clis]}))
     c, w = statistics.median(clicks), statistics.median(clis)

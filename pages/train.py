@@ -105,7 +105,8 @@ with right:
         cost = estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
                              device=dev,
                              seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
-                             calibrate=not any(j.state == "running" for j in manager().jobs()),
+                             # never calibrate while a job waits or trains (both slow down)
+                             calibrate=all(j.state == "finished" for j in manager().jobs()),
                              residual=residual, norm=norm, activation=activation)
         m1, m2, m3 = st.columns(3)
         m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
