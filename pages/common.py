@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -90,6 +91,17 @@ def predictor(run_dir: Path, checkpoint: str) -> Predictor:
         st.caption(f"The run's {other}.pt may still load: resume the run, or re-evaluate it "
                    f"with `python -m resnet_core evaluate {run_dir} --checkpoint {other}`.")
         st.stop()
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Anything a user typed or named (class folders, run names, paths, error messages that
+    quote them), made safe to show inside Streamlit's Markdown: each Markdown character is
+    escaped, so a folder named like a link or an image shows as its name, never as a live
+    link or a remote image."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def state_label(state: str | None) -> str:
