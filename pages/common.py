@@ -17,7 +17,7 @@ from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.errors import CheckpointError, DataError
 from resnet_core.evaluation import Predictor
 from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
-from resnet_core.jobs import JobManager
+from resnet_core.jobs import JobManager, app_manager
 from resnet_core.runs import MetricsTail, Run, default_runs_dir
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
@@ -32,18 +32,10 @@ def runs_dir() -> Path:
     return default_runs_dir().resolve()
 
 
-# Jobs that may train at once on one device (CPU or GPU); the rest wait in the queue.
-MAX_JOBS_PER_DEVICE = int(os.environ.get("RESNET_WORKBENCH_MAX_JOBS", "1"))
-
-
-@st.cache_resource
-def _manager(root: str) -> JobManager:
-    return JobManager(root, max_running_per_device=MAX_JOBS_PER_DEVICE)
-
-
 def manager() -> JobManager:
-    """The app's one JobManager, shared by every browser session (st.cache_resource)."""
-    return _manager(str(runs_dir()))
+    """The app's one JobManager, shared by every browser session; app.py's lifespan closes
+    it when the server stops (running jobs checkpoint, queued ones stay queued)."""
+    return app_manager()
 
 
 def store() -> RunStore:

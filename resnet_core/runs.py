@@ -608,13 +608,13 @@ class RunStore:
                  if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()]
         return sorted(found, key=lambda r: r.id, reverse=True)
 
-    def mark_interrupted(self) -> list[str]:
-        """Write state=interrupted for every stale running/queued run; return their ids."""
+    def mark_interrupted(self, states: tuple[str, ...] = ACTIVE_STATES) -> list[str]:
+        """Write state=interrupted for every stale run in ``states``; return their ids."""
         marked = []
         for run in self.runs():
             try:
                 status = read_status(run.dir)
-                if is_stale(status):
+                if status.get("state") in states and is_stale(status):
                     run.transition("interrupted", ended_at=status.get("ended_at") or now_iso(),
                                    error="the process running it ended without finishing")
                     marked.append(run.id)
