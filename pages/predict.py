@@ -38,10 +38,10 @@ def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[byt
         return out.read_bytes(), Path(f"{out}.json").read_bytes()
 
 
-with st.expander("Download the model (ONNX, torch.export or TorchScript, with its preprocessing "
-                 "contract)"):
-    st.caption("The JSON holds the class names, input size, channels, mean/std and resize rule; "
-               "the README shows ten lines of onnxruntime that use it.")
+with st.expander("Download the model (ONNX, pt2 or TorchScript, with its preprocessing contract)"):
+    st.caption("ONNX, a torch.export program (pt2), or TorchScript (legacy). The JSON holds the "
+               "class names, input size, channels, mean/std and resize rule; the README shows "
+               "ten lines of onnxruntime that use it.")
     mtime = run.checkpoint(checkpoint).stat().st_mtime
     for fmt, suffix in SUFFIXES.items():
         if st.button(f"Prepare {fmt}", key=f"prep_{fmt}"):
