@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +17,7 @@ from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.errors import CheckpointError, DataError
 from resnet_core.evaluation import Predictor
 from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
-from resnet_core.jobs import JobManager
+from resnet_core.jobs import JobManager, app_manager
 from resnet_core.runs import MetricsTail, Run, default_runs_dir
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
@@ -31,18 +32,10 @@ def runs_dir() -> Path:
     return default_runs_dir().resolve()
 
 
-# Jobs that may train at once on one device (CPU or GPU); the rest wait in the queue.
-MAX_JOBS_PER_DEVICE = int(os.environ.get("RESNET_WORKBENCH_MAX_JOBS", "1"))
-
-
-@st.cache_resource
-def _manager(root: str) -> JobManager:
-    return JobManager(root, max_running_per_device=MAX_JOBS_PER_DEVICE)
-
-
 def manager() -> JobManager:
-    """The app's one JobManager, shared by every browser session (st.cache_resource)."""
-    return _manager(str(runs_dir()))
+    """The app's one JobManager, shared by every browser session; app.py's lifespan closes
+    it when the server stops (running jobs checkpoint, queued ones stay queued)."""
+    return app_manager()
 
 
 def store() -> RunStore:
@@ -90,6 +83,17 @@ def predictor(run_dir: Path, checkpoint: str) -> Predictor:
         st.caption(f"The run's {other}.pt may still load: resume the run, or re-evaluate it "
                    f"with `python -m resnet_core evaluate {run_dir} --checkpoint {other}`.")
         st.stop()
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Anything a user typed or named (class folders, run names, paths, error messages that
+    quote them), made safe to show inside Streamlit's Markdown: each Markdown character is
+    escaped, so a folder named like a link or an image shows as its name, never as a live
+    link or a remote image."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def state_label(state: str | None) -> str:

@@ -12,6 +12,7 @@ from resnet_core.evaluation import evaluate_run, misclassified
 from pages.common import (
     choose_run_with_checkpoint,
     dataset_for_run,
+    plain,
     to_pil,
 )
 
@@ -58,7 +59,7 @@ names = config.get("class_names") or [str(c) for c in confusion.columns]
 try:
     ds = dataset_for_run(config)
 except WorkbenchError as e:
-    st.warning(f"Images unavailable: {e}")
+    st.warning(f"Images unavailable: {plain(e)}")
     st.stop()
 
 
@@ -99,7 +100,8 @@ true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i:
 pred_class = d2.selectbox("Predicted class", range(len(names)), format_func=lambda i: names[i],
                           index=int(worst_pred), key="drill_pred")
 cell = predictions[(predictions.y_true == true_class) & (predictions.y_pred == pred_class)]
-st.caption(f"{len(cell)} image(s) of class {names[true_class]} predicted as {names[pred_class]} "
-           f"(confusion matrix row {names[true_class]}, column {names[pred_class]}).")
+st.caption(f"{len(cell)} image(s) of class {plain(names[true_class])} predicted as "
+           f"{plain(names[pred_class])} (confusion matrix row {plain(names[true_class])}, "
+           f"column {plain(names[pred_class])}).")
 gallery(cell.sort_values("confidence", ascending=False).head(60),
         lambda r: f"#{r['index']} ({r['confidence']:.2f})", "No images in this cell.")

@@ -28,6 +28,7 @@ from resnet_core.explain import (
 from pages.common import (
     choose_run_with_checkpoint,
     dataset_for_run,
+    plain,
     predictor,
     to_pil,
 )
@@ -104,8 +105,9 @@ stage = o3.selectbox("Grad-CAM stage", model.stage_names, index=len(model.stage_
                      key="explain_stage")
 baseline = o4.selectbox("Baseline (IG, DeepLift)", BASELINES, key="explain_baseline")
 
-st.write(f"**True:** {true_name or 'unknown (uploaded)'} · **predicted:** {names[predicted]} "
-         f"({probs[predicted]:.1%}) · **explaining:** {names[target]}")
+st.write(f"**True:** {plain(true_name) if true_name else 'unknown (uploaded)'} · "
+         f"**predicted:** {plain(names[predicted])} ({probs[predicted]:.1%}) · "
+         f"**explaining:** {plain(names[target])}")
 
 
 @st.cache_data(max_entries=256, show_spinner="Computing attributions...")

@@ -29,6 +29,7 @@ from pages.common import (
     inside_data_dir,
     locked_lesson,
     manager,
+    plain,
     predictor,
     store,
     to_pil,
@@ -162,7 +163,7 @@ if guess_key in st.session_state:
     else:
         reveal()
     for label, status in progress_now.broken.items():
-        st.warning(f"Run '{label}' is {status.get('state')}: {status.get('error') or 'resume it on Runs'}. "
+        st.warning(f"Run '{label}' is {status.get('state')}: {plain(status.get('error') or 'resume it on Runs')}. "
                    "The answer appears when every run of the lesson has completed.")
     if progress_now.done:
         first_run = next(iter(runs_now.values()))

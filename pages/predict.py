@@ -12,7 +12,7 @@ from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
 from resnet_core.export import SUFFIXES, export_run
 
-from pages.common import choose_run_with_checkpoint, predictor, to_pil
+from pages.common import choose_run_with_checkpoint, plain, predictor, to_pil
 
 st.title("Predict")
 run = choose_run_with_checkpoint("predict_run", "last")
@@ -53,7 +53,7 @@ with st.expander("Download the model (ONNX, pt2 or TorchScript, with its preproc
             d2.download_button(f"{run.id}.{suffix}.json", meta, f"{run.id}.{suffix}.json",
                                "application/json", key=f"dl_{fmt}_json")
 st.caption(f"Expects {info.channels}-channel {info.image_size}x{info.image_size} images; "
-           f"classes: {', '.join(info.class_names)}")
+           f"classes: {plain(', '.join(info.class_names))}")
 
 source = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
                           key="upload")

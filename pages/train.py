@@ -27,6 +27,7 @@ from pages.common import (
     manager,
     memory_estimate,
     metrics_tail,
+    plain,
     state_label,
     store,
     to_pil,
@@ -55,7 +56,7 @@ with left:
         if upload is not None:
             try:
                 data_root = str(unpack_upload(upload.name, upload.getvalue()))
-                st.caption(f"Unpacked to `{data_root}`")
+                st.caption(f"Unpacked to {plain(data_root)}")
             except WorkbenchError as e:
                 problem_data = str(e)
         image_size = int(st.number_input("Image size (px)", 8, 512, DATASET_SPECS[name].image_size,
@@ -71,7 +72,7 @@ with left:
         info = ds.info
         st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
                  f"images, {info.channels}x{info.image_size}x{info.image_size}, "
-                 f"**{info.num_classes}** classes: {', '.join(info.class_names[:12])}"
+                 f"**{info.num_classes}** classes: {plain(', '.join(info.class_names[:12]))}"
                  f"{' ...' if info.num_classes > 12 else ''}")
         if ds.skipped_files:
             st.warning(f"{len(ds.skipped_files)} unreadable file(s) skipped.")

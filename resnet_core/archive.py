@@ -18,13 +18,16 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .errors import DataError
+from .errors import DataError, first_line
 
 MAX_FILES = 50_000
 MAX_BYTES = 1 << 30  # 1 GiB unpacked
+UPLOAD_QUOTA_ENV = "RESNET_WORKBENCH_UPLOAD_QUOTA_GB"  # all uploads together (default 5 GiB)
+MAX_NAME = 100  # characters in one path component (file systems allow 255 bytes)
 MAX_RATIO = 200  # images barely compress; 200x is a bomb, not a photo
 CHUNK = 1 << 20
 
@@ -53,7 +56,13 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
                            "refused, nothing written")
     if info.is_dir() or not path.parts or path.parts[0] == "__MACOSX":
         return None
-    return path
+    # Control characters out of every name (they become class names); long names refused
+    # here, one line, rather than by the file system halfway through.
+    parts = [re.sub(r"[\x00-\x1f\x7f]", "", part) for part in path.parts]
+    if any(len(part) > MAX_NAME for part in parts):
+        raise ArchiveError(f"the zip holds a name longer than {MAX_NAME} characters "
+                           f"({info.filename[:60]}...); refused, nothing written")
+    return PurePosixPath(*parts)
 
 
 def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os.PathLike, *,
@@ -76,7 +85,9 @@ def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os
                    if (path := _check_member(info)) is not None]
         if len(members) > max_files:
             raise ArchiveError(f"the zip holds {len(members):,} files; the limit is {max_files:,}")
+        _check_clashes([path for _, path in members])
         target.parent.mkdir(parents=True, exist_ok=True)
+        _check_room(target.parent, sum(info.file_size for info, _ in members), max_bytes)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
         try:
             total = 0
@@ -84,22 +95,95 @@ def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os
                 out = staging.joinpath(*path.parts)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 written = 0
-                with archive.open(info) as src, open(out, "wb") as dst:
-                    while chunk := src.read(CHUNK):
-                        written += len(chunk)
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise ArchiveError(f"the zip unpacks to more than {max_bytes / 2**20:,.0f} MiB; "
-                                               "refused, nothing written")
-                        if written > max_ratio * max(info.compress_size, 1) and written > CHUNK:
-                            raise ArchiveError(f"{info.filename} inflates more than {max_ratio}x "
-                                               "(a decompression bomb?); refused, nothing written")
-                        dst.write(chunk)
-            os.replace(staging, target)
+                try:
+                    with archive.open(info) as src, open(out, "wb") as dst:
+                        while chunk := src.read(CHUNK):
+                            written += len(chunk)
+                            total += len(chunk)
+                            if total > max_bytes:
+                                raise ArchiveError(f"the zip unpacks to more than "
+                                                   f"{max_bytes / 2**20:,.0f} MiB; refused, "
+                                                   "nothing written")
+                            if written > max_ratio * max(info.compress_size, 1) and written > CHUNK:
+                                raise ArchiveError(f"{info.filename} inflates more than "
+                                                   f"{max_ratio}x (a decompression bomb?); "
+                                                   "refused, nothing written")
+                            dst.write(chunk)
+                except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as e:
+                    # A bad CRC, a truncated entry, a name the file system refuses, a disk
+                    # that filled up: one line, and nothing left behind.
+                    raise ArchiveError(f"could not unpack {info.filename} ({first_line(e, 120)}); "
+                                       "refused, nothing written") from e
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+                # The same zip, uploaded at the same moment, landed first: use that one.
+                shutil.rmtree(staging, ignore_errors=True)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     return dataset_root(target)
+
+
+def _check_clashes(paths: list[PurePosixPath]) -> None:
+    """A file and a folder of the same name (``a`` and ``a/b.png``) cannot both be unpacked."""
+    files = {p for p in paths}
+    for path in paths:
+        for parent in path.parents:
+            if parent in files:
+                raise ArchiveError(f"the zip holds both a file and a folder named {parent}; "
+                                   "refused, nothing written")
+
+
+def _check_room(folder: Path, declared: int, max_bytes: int) -> None:
+    """The upload quota and the free disk, before anything is written."""
+    need = min(declared, max_bytes)
+    quota = float(os.environ.get(UPLOAD_QUOTA_ENV, "5")) * 2**30
+    used = upload_usage(folder)
+    if used + need > quota:
+        raise ArchiveError(f"uploads already take {used / 2**20:,.0f} MiB of the "
+                           f"{quota / 2**20:,.0f} MiB allowed ({UPLOAD_QUOTA_ENV}); remove old "
+                           "ones with: python -m resnet_core uploads --remove-older-than DAYS")
+    free = shutil.disk_usage(folder).free
+    if need * 2 > free:
+        raise ArchiveError(f"only {free / 2**20:,.0f} MiB free on the disk for an upload of "
+                           f"{need / 2**20:,.0f} MiB; free some space first")
+
+
+def upload_usage(folder: str | os.PathLike) -> int:
+    """Bytes under an uploads folder."""
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def list_uploads(data_dir: str | os.PathLike) -> list[tuple[Path, int, float]]:
+    """(folder, bytes, age in days) of every unpacked upload, oldest first."""
+    import time
+
+    root = Path(data_dir) / "uploads"
+    if not root.is_dir():
+        return []
+    found = [(p, upload_usage(p), (time.time() - p.stat().st_mtime) / 86400)
+             for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(found, key=lambda item: -item[2])
+
+
+def remove_uploads(data_dir: str | os.PathLike, older_than_days: float) -> list[Path]:
+    """Delete the unpacked uploads older than ``older_than_days``; return what went."""
+    gone = []
+    for folder, _, age in list_uploads(data_dir):
+        if age > older_than_days:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(folder)
+    return gone
 
 
 def dataset_root(folder: str | os.PathLike) -> Path:

@@ -47,7 +47,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,evaluate,explain,export,predict,runs}")
+                           metavar="{train,evaluate,explain,export,predict,runs,uploads}")
     s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -134,6 +134,11 @@ def build_parser() -> Parser:
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
+
+    u = sub.add_parser("uploads", help="list the dashboard's unpacked uploads, or remove old ones")
+    u.add_argument("--data-dir", default=None,
+                   help="the dashboard's data folder (default: $RESNET_WORKBENCH_DATA or ./data)")
+    u.add_argument("--remove-older-than", type=float, default=None, metavar="DAYS")
     return p
 
 
@@ -269,5 +274,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_uploads(args: argparse.Namespace) -> int:
+    from .archive import list_uploads, remove_uploads
+
+    data_dir = Path(args.data_dir or os.environ.get("RESNET_WORKBENCH_DATA") or "./data")
+    if args.remove_older_than is not None:
+        if args.remove_older_than < 0:
+            raise WorkbenchError(f"--remove-older-than must be >= 0 days, got {args.remove_older_than:g}")
+        for folder in remove_uploads(data_dir, args.remove_older_than):
+            print(f"removed {folder}")
+    uploads = list_uploads(data_dir)
+    for folder, size, age in uploads:
+        print(f"{size / 2**20:10,.1f} MiB  {age:6.1f} days  {folder}")
+    if not uploads:
+        print(f"no uploads in {data_dir / 'uploads'}")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
-            "predict": cmd_predict, "runs": cmd_runs}
+            "predict": cmd_predict, "runs": cmd_runs, "uploads": cmd_uploads}

@@ -379,7 +379,7 @@ def _folder_split(samples: list[tuple[str, int]], info: DatasetInfo, in_memory: 
             if in_memory:
                 images.append(decode_image(path, info))
             else:
-                with Image.open(path) as im:
+                with Image.open(path, formats=IMAGE_FORMATS) as im:
                     im.verify()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             skipped.append(path)
@@ -398,11 +398,37 @@ class ImageError(DataError, ValueError):
     """An image cannot be decoded, or is too large to decode safely."""
 
 
+# The formats decode_image opens (PIL names); anything else is refused before it is parsed.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+
+
+def to_8bit(im: Image.Image) -> Image.Image:
+    """An image in one of PIL's 8-bit modes, its intensities scaled rather than clipped.
+
+    16-bit greyscale ("I;16", or "I" as 16-bit PNGs open) is scaled by 255/65535: PIL's own
+    convert("L") clips it, which turned mid-grey white. Transparency (RGBA, LA, or a palette
+    with a transparent colour) is composited over white, as a viewer shows it; palettes are
+    expanded. CMYK and the rest are left to convert().
+    """
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(im).astype(np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im
+
+
 def decode_image(source, info: DatasetInfo) -> Tensor:
     """A path, file object or PIL image -> uint8 (C, H, W), exactly as training saw it.
 
     The same function serves training, evaluation and prediction so that preprocessing
-    cannot drift between them: convert the mode, then ``ImageOps.fit`` to a square.
+    cannot drift between them: EXIF orientation, ``to_8bit`` (16-bit scaled, transparency
+    over white), convert the mode, then ``ImageOps.fit`` to a square.
     """
     name = getattr(source, "name", None) or (
         str(source) if isinstance(source, (str, os.PathLike)) else "the image")
@@ -411,9 +437,10 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
             # PIL warns above MAX_IMAGE_PIXELS and refuses twice that; refuse both: a huge
             # image from an upload is a decompression bomb until proven otherwise.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = source if isinstance(source, Image.Image) else Image.open(source)
+            im = source if isinstance(source, Image.Image) else Image.open(source,
+                                                                             formats=IMAGE_FORMATS)
         try:
-            im = ImageOps.exif_transpose(im)
+            im = to_8bit(ImageOps.exif_transpose(im))
             im = im.convert("L" if info.channels == 1 else "RGB")
             if im.size != (info.image_size, info.image_size):
                 im = ImageOps.fit(im, (info.image_size, info.image_size), Image.Resampling.BILINEAR)

@@ -32,7 +32,8 @@ from .runs import Run
 FORMATS = ("onnx", "pt2", "torchscript")  # torchscript: legacy
 SUFFIXES = {"onnx": "onnx", "pt2": "pt2", "torchscript": "pt"}
 MAX_BATCH = 4096  # the dynamic batch dimension's upper bound in onnx and pt2 programs
-RESIZE_RULE = ("PIL.ImageOps.exif_transpose, convert to 'L' (1 channel) or 'RGB' (3), then "
+RESIZE_RULE = ("PIL.ImageOps.exif_transpose; 16-bit greyscale scaled by 255/65535 and "
+               "transparency composited over white; convert to 'L' (1 channel) or 'RGB' (3), then "
                "PIL.ImageOps.fit(image, (size, size), BILINEAR): scale the short side to size "
                "and centre-crop; pixels / 255, minus mean, divided by std, per channel; NCHW float32")
 
@@ -117,8 +118,10 @@ def preprocess_for_export(path_or_image, meta: dict) -> np.ndarray:
     """The contract in plain NumPy and PIL: an image file -> float32 (1, C, S, S)."""
     from PIL import Image, ImageOps
 
+    from .data import to_8bit
+
     im = path_or_image if isinstance(path_or_image, Image.Image) else Image.open(path_or_image)
-    im = ImageOps.exif_transpose(im).convert(meta["color_mode"])
+    im = to_8bit(ImageOps.exif_transpose(im)).convert(meta["color_mode"])
     size = meta["image_size"]
     if im.size != (size, size):
         im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)

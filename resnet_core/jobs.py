@@ -19,30 +19,38 @@ the trainer and waits on its stdin for a run folder; it is replaced after each j
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_write_json
 from .config import TrainConfig, resolve_device
 from .errors import RunError
+from .events import Callback
 from .runs import (
     ACTIVE_STATES,
     LOG_FILE,  # noqa: F401 - re-exported: the child's output, for runs launched here
     Run,
     RunStore,
     create_run_dir,
+    default_runs_dir,
     now_iso,
     read_json,
     read_status,
 )
 
 THREADS_ENV = "RESNET_WORKBENCH_JOB_THREADS"  # CPU threads per child, set by the manager
+SUPERVISED_ENV = "RESNET_WORKBENCH_SUPERVISED"  # set for children: stop when the pipe closes
+WARM_ENV = "RESNET_WORKBENCH_WARM_WORKER"  # "0": no warm child (the tests' default)
+LOCK_FILE = ".workbench.lock"  # in the runs folder: one server runs its jobs
 WORKER_FLAG = "--worker"  # python -m resnet_core.jobs --worker: a warm child waiting for a run
 
 
@@ -60,10 +68,18 @@ class Job:
 
 
 class JobManager:
-    """Queue training runs and supervise them. Thread-safe; one per app (st.cache_resource)."""
+    """Queue training runs and supervise them. Thread-safe; one per runs folder and process
+    (``manager_for``), and one server per runs folder (a lock file; a second is read-only).
+
+    The queue is durable: queued runs say so in their status.json, with this manager's
+    instance id; a manager that starts on the folder re-queues, in their order, the queued runs
+    no live manager owns (the lock proves the old one is gone: no process ids are trusted, so
+    a container's next server, process 1 again, still recovers them). ``close`` (server exit)
+    stops the running jobs with a checkpoint and leaves the queued ones queued.
+    """
 
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
-                 python: str = sys.executable, warm_worker: bool = True) -> None:
+                 python: str = sys.executable, warm_worker: bool | None = None) -> None:
         self.store = RunStore(runs_dir)
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running_per_device
@@ -72,10 +88,15 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
         self._running: dict[str, int] = collections.defaultdict(int)
-        # Runs a previous app process left "running" or "queued" have nobody behind them now.
-        self.store.mark_interrupted()
-        self._warm_wanted = warm_worker
+        self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
+        self._closing = False
         self._warm: subprocess.Popen | None = None
+        self.read_only = self._lock_folder()  # None, or why this manager may not run jobs
+        if warm_worker is None:
+            warm_worker = os.environ.get(WARM_ENV, "1") != "0"
+        self._warm_wanted = warm_worker and self.read_only is None
+        if self.read_only is None:
+            self._recover()
         self._start_warm()
 
     # -- submitting ------------------------------------------------------------------------
@@ -86,6 +107,7 @@ class JobManager:
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
         GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch.
         """
+        self._check_writable()
         config.validate()
         device = resolve_device(config.device).type
         check_processes(processes, device, config.batch_size)
@@ -97,6 +119,7 @@ class JobManager:
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint."""
+        self._check_writable()
         run = self.store.get(run_id)
         if run.is_active or run_id in self._active_ids():
             raise RunError(f"run {run_id} is already {run.state}")
@@ -114,7 +137,8 @@ class JobManager:
         run.transition("queued", error=None, created_at=status.get("created_at") or now_iso(),
                        started_at=status.get("started_at"), ended_at=None,
                        epoch=status.get("epoch", 0), step=status.get("step", 0),
-                       pid=os.getpid(), host=_hostname())
+                       pid=os.getpid(), host=_hostname(), server=self.instance,
+                       queued_at=now_iso())
 
     def _enqueue(self, job: Job) -> str:
         with self._lock:
@@ -129,6 +153,7 @@ class JobManager:
     def stop(self, run_id: str) -> None:
         """Ask a job to stop: a queued one leaves the queue; a running one checkpoints and ends
         after its current step (the trainer checks for a STOP file every step)."""
+        self._check_writable()
         with self._lock:
             job = self._jobs.get(run_id)
             if job is not None and job.state == "queued":
@@ -153,6 +178,28 @@ class JobManager:
         with self._lock:
             return self._lock.wait_for(lambda: self._jobs[run_id].state == "finished", timeout)
 
+    def close(self, timeout: float = 60.0) -> None:
+        """Server exit: each running job checkpoints and stops (its run resumable), queued runs
+        stay queued in their folders for the next server, the folder lock is released."""
+        self._closing = True
+        self._warm_wanted = False
+        warm = self._take_warm()
+        if warm is not None:
+            warm.stdin.close()
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state == "running"]
+            self._lock.notify_all()  # queued supervisors see _closing and leave
+        for job in running:
+            if job.process is not None:
+                _close_quietly(job.process.stdin)  # the child's cue to checkpoint and stop
+            Run(job.run_dir).request_stop()  # and the trainer's own, for torchrun ranks
+        deadline = time.monotonic() + timeout
+        for job in running:
+            with self._lock:
+                self._lock.wait_for(lambda j=job: j.state == "finished",
+                                    max(0.0, deadline - time.monotonic()))
+        self._unlock_folder()
+
     def shutdown(self) -> None:
         """Stop every job and the warm child (used by tests and at server exit)."""
         self._warm_wanted = False
@@ -167,10 +214,12 @@ class JobManager:
 
     def _supervise(self, job: Job) -> None:
         with self._lock:
-            self._lock.wait_for(lambda: job.state == "finished" or (
+            self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
                 self._queues[job.device][0] == job.run_id
                 and self._running[job.device] < self.max_running))
-            if job.state == "finished":  # stopped while queued
+            if job.state == "finished" or self._closing:  # stopped while queued, or server exit
+                job.state = "finished"
+                self._lock.notify_all()
                 return
             self._queues[job.device].popleft()
             self._running[job.device] += 1
@@ -191,16 +240,72 @@ class JobManager:
         if job.process is None:
             with open(run.log_path, "ab") as log:
                 try:
+                    # stdin is a pipe nobody writes to: when it closes (close(), or this
+                    # process dies) the child checkpoints and stops. Own session: a Ctrl-C
+                    # meant for the server reaches the children through close(), in order.
                     job.process = subprocess.Popen(
                         self._child_command(job), stdout=log, stderr=subprocess.STDOUT,
-                        stdin=subprocess.DEVNULL, env=self._child_env())
+                        stdin=subprocess.PIPE, env=self._child_env(), start_new_session=True)
                 except OSError as e:
                     run.transition("failed", ended_at=now_iso(),
                                    error=f"could not start the training process: {e}")
                     return
         job.returncode = job.process.wait()
+        _close_quietly(job.process.stdin)
         self._start_warm()  # a fresh one for the next job, now that the cores are free
         self._record_exit(job)
+
+    # -- the folder lock and recovery -------------------------------------------------------
+
+    def _lock_folder(self) -> str | None:
+        """Take the runs folder's lock; None, or a one-line reason this manager is read-only.
+
+        flock: the kernel releases it when the holder dies, so it can never go stale."""
+        path = self.store.root / LOCK_FILE
+        self._lock_handle = open(path, "a+")  # noqa: SIM115 - held for the manager's life
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_handle.seek(0)
+            owner = self._lock_handle.read().strip() or "another process"
+            self._lock_handle.close()
+            self._lock_handle = None
+            return (f"another workbench server ({owner}) runs the jobs of {self.store.root}; "
+                    "this one is read-only: runs can be watched, not started or stopped")
+        self._lock_handle.seek(0)
+        self._lock_handle.truncate()
+        self._lock_handle.write(f"pid {os.getpid()} on {_hostname()}, since {now_iso()}\n")
+        self._lock_handle.flush()
+        return None
+
+    def _unlock_folder(self) -> None:
+        if getattr(self, "_lock_handle", None) is not None:
+            self._lock_handle.close()  # closing releases the flock
+            self._lock_handle = None
+
+    def _check_writable(self) -> None:
+        if self.read_only is not None:
+            raise RunError(self.read_only)
+
+    def _recover(self) -> None:
+        """Queued runs of a server that is gone go back in the queue, oldest first; running
+        runs whose process is gone become interrupted (resumable)."""
+        queued = []
+        for run in self.store.runs():
+            try:
+                status = read_status(run.dir)
+            except RunError:
+                continue  # a damaged run is left as it is (RunStore warns when listing)
+            if status.get("state") == "queued":
+                queued.append((status.get("queued_at") or status.get("created_at") or "", run))
+        self.store.mark_interrupted(states=("running",))
+        for _, run in sorted(queued, key=lambda item: item[0]):
+            job = read_json(run.job_path)
+            device = resolve_device(TrainConfig.from_dict(run.config).device).type
+            processes = min(int(job.get("processes") or 1), device_count(device))
+            run.record(pid=os.getpid(), host=_hostname(), server=self.instance)
+            self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
+                              processes=processes))
 
     def _child_command(self, job: Job) -> list[str]:
         child = ["-m", "resnet_core.jobs", str(job.run_dir)]
@@ -213,7 +318,7 @@ class JobManager:
     # -- the warm child ---------------------------------------------------------------------
 
     def _child_env(self) -> dict:
-        return {**os.environ, "PYTHONUNBUFFERED": "1",
+        return {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISED_ENV: "1",
                 THREADS_ENV: str(job_threads(self.max_running))}
 
     def _start_warm(self) -> None:
@@ -223,7 +328,8 @@ class JobManager:
             try:
                 self._warm = subprocess.Popen(
                     [self.python, "-m", "resnet_core.jobs", WORKER_FLAG], stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self._child_env())
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self._child_env(),
+                    start_new_session=True)
             except OSError:
                 self._warm = None  # jobs start a fresh interpreter instead
 
@@ -237,9 +343,9 @@ class JobManager:
         warm = self._take_warm()
         if warm is None:
             return None
-        try:
+        try:  # the pipe stays open: its closing tells the child to stop
             warm.stdin.write(f"{job.run_dir}\n".encode())
-            warm.stdin.close()
+            warm.stdin.flush()
         except OSError:
             warm.kill()
             return None
@@ -258,6 +364,39 @@ class JobManager:
         else:
             error = f"the training process exited with code {rc}: {_last_line(run.log_path)}"
         run.transition("failed", ended_at=now_iso(), error=error)
+
+
+_MANAGERS: dict[str, JobManager] = {}
+_MANAGERS_LOCK = threading.Lock()
+
+
+def manager_for(runs_dir: str | Path, **options) -> JobManager:
+    """The process's one JobManager for a runs folder (the app's pages share it)."""
+    key = str(Path(runs_dir).resolve())
+    with _MANAGERS_LOCK:
+        if key not in _MANAGERS:
+            _MANAGERS[key] = JobManager(key, **options)
+        return _MANAGERS[key]
+
+
+MAX_JOBS_ENV = "RESNET_WORKBENCH_MAX_JOBS"  # jobs that may train at once on one device
+
+
+def app_manager() -> JobManager:
+    """The app's manager: the runs folder of $RESNET_WORKBENCH_RUNS (or ./runs), at most
+    $RESNET_WORKBENCH_MAX_JOBS (default 1) jobs training at once per device. app.py's lifespan
+    makes it when the server starts, so queued runs resume without a visitor."""
+    return manager_for(default_runs_dir(),
+                       max_running_per_device=int(os.environ.get(MAX_JOBS_ENV, "1")))
+
+
+def close_all(timeout: float = 60.0) -> None:
+    """Server exit: close every manager of this process (app.py's lifespan calls this)."""
+    with _MANAGERS_LOCK:
+        managers = list(_MANAGERS.values())
+        _MANAGERS.clear()
+    for manager in managers:
+        manager.close(timeout)
 
 
 def device_count(device: str) -> int:
@@ -322,15 +461,20 @@ def child_main(run_dir: str) -> int:
     run = Run(Path(run_dir))
     job = read_json(run.job_path)
     main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 writes the status
+    stop, watch = threading.Event(), []
+    if os.environ.get(SUPERVISED_ENV) and "WORLD_SIZE" not in os.environ:
+        watch_supervisor(stop)
+        watch = [SupervisorGone(stop)]
+        os.nice(5)  # the server's pages stay responsive while this trains
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
-                   progress=False)
+                   progress=False, stop=stop, callbacks=watch)
         else:
             config = TrainConfig.from_dict(run.config)
             if job.get("epochs"):
                 config.epochs, config.max_steps = job["epochs"], None
-            train(config, run_dir=run.dir, progress=False)
+            train(config, run_dir=run.dir, progress=False, stop=stop, callbacks=watch)
     except WorkbenchError as e:
         # A user-fixable failure: the trainer already wrote status failed, unless it failed
         # before training started (e.g. missing data); make sure the message reaches the UI.
@@ -339,6 +483,41 @@ def child_main(run_dir: str) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+class SupervisorGone(Callback):
+    """In a supervised child: says in the status why the run stopped when it was the server."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def on_step_end(self, state, logs) -> None:
+        if self.stop.is_set():
+            state.stop_reason = ("the app stopped while this run trained; resume it from its "
+                                 "last checkpoint")
+
+
+def watch_supervisor(stop: threading.Event) -> None:
+    """Set ``stop`` when stdin reaches its end (the server closed the pipe, or died: the
+    kernel closes it then) or on SIGTERM; the trainer then checkpoints and stops."""
+
+    def wait_for_end_of_input() -> None:
+        try:
+            sys.stdin.read()
+        except (OSError, ValueError):
+            return
+        stop.set()
+
+    threading.Thread(target=wait_for_end_of_input, name="supervisor-watch", daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+
+
+def _close_quietly(stream) -> None:
+    try:
+        if stream is not None:
+            stream.close()
+    except OSError:
+        pass
 
 
 def worker_main() -> int:

@@ -119,7 +119,12 @@ def read_json(path: Path) -> dict:
 
 
 def read_status(run_dir: Path) -> dict:
-    return read_json(Path(run_dir) / STATUS_FILE)
+    """status.json as a dict; a file that is not a JSON object is a one-line RunError."""
+    path = Path(run_dir) / STATUS_FILE
+    status = read_json(path)
+    if not isinstance(status, dict):
+        raise RunError(f"{path} is not a status object (found {type(status).__name__})")
+    return status
 
 
 def write_status(run_dir: Path, **fields) -> dict:
@@ -161,9 +166,10 @@ def is_stale(status: dict) -> bool:
     if status.get("host") == socket.gethostname() and status.get("pid"):
         return not process_alive(int(status["pid"]))
     updated = status.get("updated_at")
-    if not updated:
+    try:
+        age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(updated)
+    except (TypeError, ValueError):  # missing or not a date: no heartbeat to go by
         return True
-    age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(updated)
     return age.total_seconds() > STALE_AFTER_S
 
 
@@ -226,25 +232,28 @@ def _rewrite_jsonl(path: Path, records: list[dict]) -> None:
 class MetricsTail:
     """Reads only what was appended to metrics.jsonl since the last call (cheap page reruns).
 
-    A partial last line is left for the next call; a file that shrank (rewritten when a run
-    is resumed) is read again from the start. Thread-safe: one tail can serve many tabs.
+    A partial last line is left for the next call; a file that was replaced (a resume
+    rewrites it through a new file, which may be as long as the old one or longer) or that
+    shrank is read again from the start. Thread-safe: one tail can serve many tabs.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._offset = 0
+        self._inode: int | None = None
         self._records: list[dict] = []
         self._lock = threading.Lock()
 
     def read(self) -> list[dict]:
         with self._lock:
             try:
-                size = self.path.stat().st_size
+                info = self.path.stat()
             except FileNotFoundError:
                 self._offset, self._records = 0, []
                 return []
-            if size < self._offset:
-                self._offset, self._records = 0, []
+            size = info.st_size
+            if size < self._offset or info.st_ino != self._inode:
+                self._offset, self._records, self._inode = 0, [], info.st_ino
             if size > self._offset:
                 with open(self.path, "rb") as f:
                     f.seek(self._offset)
@@ -478,11 +487,22 @@ class Run:
 
     @property
     def config(self) -> dict:
-        return read_json(self.config_path)
+        config = read_json(self.config_path)
+        if not isinstance(config, dict):
+            raise RunError(f"{self.config_path} is not a config object "
+                           f"(found {type(config).__name__})")
+        return config
 
     @property
     def status(self) -> dict:
-        status = read_status(self.dir)
+        """status.json, with a dead queued/running run shown as interrupted. A damaged file
+        reads as an empty status (state unknown) with a warning, so one bad run never breaks
+        a page that lists them all."""
+        try:
+            status = read_status(self.dir)
+        except RunError as e:
+            warnings.warn(str(e), stacklevel=2)
+            return {}
         if is_stale(status):
             status = {**status, "state": "interrupted"}
         return status
@@ -508,7 +528,11 @@ class Run:
         return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
     def summary(self, split: str = "test") -> dict:
-        return read_json(self.eval_dir(split) / "summary.json")
+        path = self.eval_dir(split) / "summary.json"
+        summary = read_json(path)
+        if not isinstance(summary, dict):
+            raise RunError(f"{path} is not a summary object (found {type(summary).__name__})")
+        return summary
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
@@ -584,15 +608,18 @@ class RunStore:
                  if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()]
         return sorted(found, key=lambda r: r.id, reverse=True)
 
-    def mark_interrupted(self) -> list[str]:
-        """Write state=interrupted for every stale running/queued run; return their ids."""
+    def mark_interrupted(self, states: tuple[str, ...] = ACTIVE_STATES) -> list[str]:
+        """Write state=interrupted for every stale run in ``states``; return their ids."""
         marked = []
         for run in self.runs():
-            status = read_status(run.dir)
-            if is_stale(status):
-                run.transition("interrupted", ended_at=status.get("ended_at") or now_iso(),
-                               error="the process running it ended without finishing")
-                marked.append(run.id)
+            try:
+                status = read_status(run.dir)
+                if status.get("state") in states and is_stale(status):
+                    run.transition("interrupted", ended_at=status.get("ended_at") or now_iso(),
+                                   error="the process running it ended without finishing")
+                    marked.append(run.id)
+            except RunError as e:  # a damaged run stays as it is; the others are marked
+                warnings.warn(f"skipped run {run.id}: {e}", stacklevel=2)
         return marked
 
     def table(self) -> pd.DataFrame:
@@ -601,9 +628,12 @@ class RunStore:
         rows = []
         for run in self.runs():
             try:
-                config, status = run.config, run.status
+                config, status = run.config, read_status(run.dir)
+                if is_stale(status):
+                    status = {**status, "state": "interrupted"}
                 test = run.summary("test")
-            except RunError:
+            except RunError as e:  # one damaged run is left out, the others still listed
+                warnings.warn(f"skipped run {run.id}: {e}", stacklevel=2)
                 continue
             rows.append({
                 "run_id": run.id,

@@ -12,6 +12,10 @@ from resnet_core import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# No warm training child per JobManager in the tests (dozens of app tests would each start an
+# interpreter that imports torch); the tests of the warm child turn it on explicitly.
+os.environ.setdefault("RESNET_WORKBENCH_WARM_WORKER", "0")
+
 
 @pytest.fixture(scope="session")
 def short_run(tmp_path_factory):

@@ -156,3 +156,53 @@ def test_digits_read_from_sklearns_file_equal_load_digits():
     reference = load_digits()
     np.testing.assert_array_equal(images, reference.images)
     np.testing.assert_array_equal(labels, reference.target)
+
+
+def _twins(tmp_path):
+    """A digit as 8-bit greyscale PNG, and the same digit as 16-bit, palette, transparent
+    palette, RGBA and CMYK files."""
+    import numpy as np
+    from PIL import Image
+
+    digits = load_dataset("digits")
+    grey = digits.test.images[0, 0].numpy()
+    base = Image.fromarray(grey, "L").resize((32, 32), Image.Resampling.NEAREST)
+    files = {"8bit": tmp_path / "a.png"}
+    base.save(files["8bit"])
+    sixteen = Image.fromarray(np.asarray(base).astype(np.uint16) * 257)  # I;16
+    files["16bit"] = tmp_path / "b16.png"
+    sixteen.save(files["16bit"])
+    files["palette"] = tmp_path / "p.png"
+    base.convert("RGB").quantize(256).save(files["palette"])
+    rgba = base.convert("RGBA")
+    rgba.putalpha(255)
+    files["rgba"] = tmp_path / "rgba.png"
+    rgba.save(files["rgba"])
+    files["cmyk"] = tmp_path / "c.jpg"
+    base.convert("CMYK").save(files["cmyk"], quality=100)
+    return digits.info, files
+
+
+def test_16bit_palette_transparent_and_cmyk_images_decode_like_their_8bit_twin(tmp_path):
+    from resnet_core.data import decode_image
+
+    info, files = _twins(tmp_path)
+    reference = decode_image(files["8bit"], info).int()
+    for kind in ("16bit", "palette", "rgba", "cmyk"):
+        other = decode_image(files[kind], info).int()
+        assert (other - reference).abs().max() <= (3 if kind == "cmyk" else 1), kind
+
+
+def test_transparent_pixels_are_white_and_unknown_formats_are_refused(tmp_path):
+    import pytest
+    from PIL import Image
+
+    from resnet_core.data import ImageError, decode_image
+
+    info = load_dataset("digits").info
+    clear = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    clear.save(tmp_path / "clear.png")
+    assert int(decode_image(tmp_path / "clear.png", info).min()) == 255
+    Image.new("RGB", (8, 8)).save(tmp_path / "x.ico", format="ICO")
+    with pytest.raises(ImageError, match="not an image this tool can read"):
+        decode_image(tmp_path / "x.ico", info)

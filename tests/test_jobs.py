@@ -112,9 +112,10 @@ def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
 
 
 @pytest.mark.slow
-def test_a_warm_child_takes_the_job_and_is_replaced_after_it(manager):
+def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     """The first job goes to the child that imported torch before the click; its output still
     lands in the run's train.log; a new warm child waits for the next job."""
+    manager = JobManager(tmp_path / "runs", warm_worker=True)
     _wait_for(lambda: manager._warm is not None)
     first_warm = manager._warm.pid
     run_id = manager.submit(TrainConfig(epochs=1))

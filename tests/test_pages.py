@@ -122,3 +122,23 @@ def test_a_truncated_checkpoint_is_an_error_on_the_page_not_a_crash(monkeypatch,
         assert [m.label for m in at.metric][:1] == ["Accuracy"]
     else:
         assert any("corrupt or truncated" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_class_names_named_like_markdown_links_render_as_text(monkeypatch, short_run, tmp_path):
+    """A class folder named like a link or a remote image shows as its name on every page that
+    lists classes, never as a live link or an image (the Markdown source is escaped)."""
+    root = tmp_path / "runs"
+    shutil.copytree(short_run.dir, root / short_run.id)
+    config_path = root / short_run.id / "config.json"
+    config = json.loads(config_path.read_text())
+    config["class_names"] = ["[click](http://evil.example)", "![x](http://evil.example/i.png)",
+                             *config["class_names"][2:]]
+    config_path.write_text(json.dumps(config))
+    at = _app(monkeypatch, root)
+    at.run()
+    at.switch_page("evaluate.py").run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in [*at.markdown, *at.caption]]
+    assert any("evil" in text for text in shown), shown
+    for text in shown:
+        assert "](http" not in text and "](" not in text.replace("\\](", ""), text

@@ -122,3 +122,45 @@ def test_resumable_needs_an_ended_state_and_a_last_checkpoint(tmp_path):
     assert Run(d).is_resumable
     write_status(d, state="completed")
     assert not Run(d).is_resumable
+
+
+@pytest.mark.parametrize("damage", ["[1, 2]", '{"state": "running", "updated_at": "soon"}',
+                                    "{not json", '"a string"'])
+def test_one_damaged_status_leaves_the_other_runs_listed(tmp_path, damage):
+    good = _fake_run(tmp_path, "a-good", state="completed")
+    bad = _fake_run(tmp_path, "b-bad", state="completed")
+    (bad / "status.json").write_text(damage)
+    store = RunStore(tmp_path)
+    with pytest.warns(UserWarning) if damage != '{"state": "running", "updated_at": "soon"}' \
+            else _no_warning():
+        table = store.table()
+        store.mark_interrupted()
+    assert "a-good" in set(table.run_id)
+    from resnet_core.runs import Run
+
+    assert Run(good).status["state"] == "completed"
+    if damage.startswith('{"state"'):  # readable, but no heartbeat to go by: not live
+        assert dict(zip(table.run_id, table.state, strict=True))["b-bad"] == "interrupted"
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_the_live_tail_starts_over_when_a_resume_replaces_the_file(tmp_path):
+    from resnet_core.atomic import atomic_write_text
+    from resnet_core.runs import MetricsTail
+
+    path = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"split": "train", "step": s, "loss": 1.0}) for s in range(1, 6)]
+    path.write_text("\n".join(lines) + "\n")
+    tail = MetricsTail(path)
+    assert [r["step"] for r in tail.read()] == [1, 2, 3, 4, 5]
+    # A resume from step 2 truncates (a new file), then logs new steps: longer than before.
+    new = lines[:2] + [json.dumps({"split": "train", "step": s, "loss": 0.5}) for s in range(3, 9)]
+    atomic_write_text(path, "\n".join(new) + "\n")
+    records = tail.read()
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert records[4]["loss"] == 0.5  # the new step 5, not the stale one
