@@ -144,6 +144,9 @@ amount = b2.number_input("Epochs" if budget == "epochs" else "Steps",
 augment = b3.toggle("Augmentation", True, key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
 seed = b4.number_input("Seed", value=0, step=1, key="seed")
+snapshots = st.number_input("Weight snapshots", 0, 50, 8, key="snapshots",
+                            help="copies of the weights over training for the Explain page's "
+                                 "probe slider (0: none; each is one model's size on disk)")
 diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
                         help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
                              "(diagnostics.jsonl), charted below while it trains")
@@ -154,7 +157,7 @@ config = TrainConfig(
     scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
     epochs=int(amount) if budget == "epochs" else None,
     max_steps=int(amount) if budget == "steps" else None,
-    diagnostics_every=10 if diagnostics else 0,
+    diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
 )
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,

@@ -28,6 +28,11 @@ DEVICES = ("auto", "cpu", "cuda")
 DATASETS = DATASET_NAMES
 DEFAULT_EPOCHS = {name: spec.default_epochs for name, spec in DATASET_SPECS.items()}
 
+# Upper bounds: past these a value is a typo or a way to exhaust a shared machine, not a
+# recipe (a dashboard serves a class; its form should refuse what would take it down).
+MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 65_536, "log_every": 100_000,
+            "step_size_epochs": 10_000, "image_size": 1024, "num_threads": 1024}
+
 # Named recipes: settings measured to do one job well (benchmarks/RESULTS.md has the runs).
 # Explicit arguments override them: TrainConfig.from_preset("digits-99", seed=3).
 PRESETS: dict[str, dict] = {
@@ -127,8 +132,8 @@ class TrainConfig:
         if not (isinstance(self.diagnostics_every, int) and self.diagnostics_every >= 0):
             raise ConfigError(f"diagnostics_every must be an integer >= 0 (0: off), got "
                               f"{self.diagnostics_every!r}")
-        if not (isinstance(self.num_workers, int) and self.num_workers >= 0):
-            raise ConfigError(f"num_workers must be an integer >= 0, got {self.num_workers!r}")
+        if not (isinstance(self.num_workers, int) and 0 <= self.num_workers <= 64):
+            raise ConfigError(f"num_workers must be an integer in [0, 64], got {self.num_workers!r}")
         if self.image_size is not None and self.image_size < 8:
             raise ConfigError(f"image_size must be at least 8 px, got {self.image_size}")
         _range("lr", self.lr, 0.0, 10.0, low_open=True)
@@ -170,6 +175,8 @@ def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+    if name in MAXIMUMS and value > MAXIMUMS[name]:
+        raise ConfigError(f"{name} must be at most {MAXIMUMS[name]:,}, got {value:,}")
 
 
 def _range(

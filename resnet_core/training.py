@@ -20,6 +20,7 @@ import math
 import platform
 import random
 import re
+import shutil
 import threading
 import time
 import warnings
@@ -48,6 +49,8 @@ from .evaluation import autocast_context, evaluate_model, write_eval
 from .events import Callback, ProgressBar, TrainState
 from .models import count_parameters
 from .runs import Run, RunWriter, create_run_dir, default_runs_dir, now_iso, truncate_after_step
+
+SNAPSHOT_DISK_SHARE = 0.1  # weight snapshots may take at most this share of the free disk
 
 # ----------------------------------------------------------------------------- public API
 
@@ -422,12 +425,34 @@ class Trainer:
         self.step_in_epoch = 0
         if c.diagnostics_every and ddp.is_main:
             self.callbacks.append(self._diagnostics())
-        self.snapshot_epochs = snapshot_schedule(self.state.total_epochs, c.probe_snapshots)
+        self.snapshot_epochs = snapshot_schedule(self.state.total_epochs, self._snapshot_count())
         self.interval = IntervalMetrics(self.device, c.log_every)
         if self.resume_from is not None:
             self._restore(self.resume_from)
         if self.writer is not None:
             self.writer.write_config(self._resolved_config())
+
+    def _snapshot_count(self) -> int:
+        """The weight snapshots asked for, fewer where they would take more than
+        SNAPSHOT_DISK_SHARE of the free disk; and a one-line error, before any step, when the
+        disk cannot hold the run's two checkpoints at all."""
+        if self.writer is None:
+            return self.config.probe_snapshots
+        weights = sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+        optimizer_copies = 1 if self.config.optimizer == "sgd" else 2
+        checkpoints = 2 * weights * (1 + optimizer_copies) * 2  # best + last, each written anew
+        free = shutil.disk_usage(self.run.dir).free
+        if free < checkpoints + 16 * 2**20:
+            raise TrainingFailed(f"only {free / 2**20:,.0f} MiB free in {self.run.dir.parent}; "
+                                 f"this run's checkpoints need about {checkpoints / 2**20:,.0f} "
+                                 "MiB; free some space or use another --runs-dir")
+        fits = int(SNAPSHOT_DISK_SHARE * (free - checkpoints) // max(1, weights))
+        count = min(self.config.probe_snapshots, max(0, fits))
+        if count < self.config.probe_snapshots:
+            warnings.warn(f"keeping {count} weight snapshots instead of "
+                          f"{self.config.probe_snapshots}: more would take over "
+                          f"{SNAPSHOT_DISK_SHARE:.0%} of the free disk", RuntimeWarning, stacklevel=2)
+        return count
 
     def _configure_torch(self) -> None:
         c = self.config

@@ -54,3 +54,17 @@ def test_presets_and_round_trip_through_a_dict():
 
 def test_readme_dataset_table_is_the_registry():
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"batch_size": 100_000}, "batch_size must be at most 65,536, got 100,000"),
+    ({"image_size": 4096}, "image_size must be at most 1,024, got 4,096"),
+    ({"epochs": 50_000}, "epochs must be at most 10,000, got 50,000"),
+    ({"max_steps": 10**9}, "max_steps must be at most 10,000,000, got 1,000,000,000"),
+    ({"probe_snapshots": 1000}, "probe_snapshots must be an integer in [0, 100], got 1000"),
+    ({"num_workers": 500}, "num_workers must be an integer in [0, 64], got 500"),
+])
+def test_upper_bounds_are_one_line_errors(fields, message):
+    with pytest.raises(ConfigError) as e:
+        TrainConfig(**fields).validate()
+    assert str(e.value) == message

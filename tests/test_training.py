@@ -186,3 +186,23 @@ def test_compiled_training_matches_eager_checkpoint_format(tmp_path):
     assert abs(run.summary()["accuracy"] - runs[False].summary()["accuracy"]) < 0.1
     keys = load_checkpoint(run.checkpoint_path("best"))["model"].keys()
     assert not any(k.startswith("_orig_mod") for k in keys)
+
+
+def test_snapshots_are_cut_to_a_share_of_the_free_disk_and_a_full_disk_fails_first(tmp_path,
+                                                                                   monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    Usage = namedtuple("Usage", "total used free")
+    real = shutil.disk_usage
+    weights_mib = 1.1  # resnet20 for digits, float32
+    # Room for the checkpoints and about two snapshots within the 10% share.
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(0, 0, int((16 + 4 * weights_mib
+                                                                        + 25) * 2**20)))
+    with pytest.warns(RuntimeWarning, match="keeping [0-9] weight snapshots instead of 8"):
+        run = train(TrainConfig(epochs=8, runs_dir=str(tmp_path)), progress=False)
+    assert 0 <= len(run.snapshots()) < 8
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: Usage(0, 0, 2**20))
+    with pytest.raises(TrainingFailed, match="MiB free in .* free some space or use another --runs-dir"):
+        train(TrainConfig(epochs=1, runs_dir=str(tmp_path)), progress=False)
+    monkeypatch.setattr(shutil, "disk_usage", real)
