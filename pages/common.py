@@ -96,6 +96,16 @@ def plain(text: object) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
+def unlinked(text: object) -> str:
+    """An error message that may quote a name a user chose, with every way Markdown makes a
+    link or an image disarmed (``](``, ``![``, ``<...>`` and bare ``scheme://`` autolinks),
+    and the rest of the message (``>=``, ``(0, 10]``, ``batch_size``) left as it reads."""
+    text = str(text).replace("\n", " ")
+    for dangerous, safe in (("](", "]\\("), ("![", "!\\["), ("<", "\\<"), ("://", ":\\/\\/"), ("www.", "www\\.")):
+        text = text.replace(dangerous, safe)
+    return text
+
+
 def state_label(state: str | None) -> str:
     return f"{STATE_ICONS.get(state or '', '')} {state or 'unknown'}"
 

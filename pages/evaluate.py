@@ -14,6 +14,7 @@ from pages.common import (
     dataset_for_run,
     plain,
     to_pil,
+    unlinked,
 )
 
 st.title("Evaluate")
@@ -27,7 +28,7 @@ if not (run.dir / "eval" / split / "summary.json").exists():
             try:
                 evaluate_run(run.dir, split=split)
             except WorkbenchError as e:
-                st.error(str(e))
+                st.error(unlinked(e))
                 st.stop()
         st.rerun()
     st.stop()

@@ -31,6 +31,7 @@ from pages.common import (
     plain,
     predictor,
     to_pil,
+    unlinked,
 )
 
 st.title("Explain")
@@ -43,7 +44,7 @@ black = black_pixel(info)
 try:
     ds = dataset_for_run(run.config)
 except WorkbenchError as e:
-    st.error(str(e))
+    st.error(unlinked(e))
     st.stop()
 
 # ------------------------------------------------------------------ which image
@@ -83,7 +84,7 @@ else:
     try:
         image = decode_image(upload, info)
     except WorkbenchError as e:  # not an image, or too large to decode safely
-        st.error(str(e))
+        st.error(unlinked(e))
         st.stop()
 if image is None:
     image = ds.images(split, [int(index)])[0]

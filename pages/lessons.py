@@ -33,6 +33,7 @@ from pages.common import (
     predictor,
     store,
     to_pil,
+    unlinked,
 )
 
 locked_id = locked_lesson()
@@ -60,7 +61,7 @@ if lesson.id == "article":
     try:
         data_root = str(inside_data_dir(data_root))
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(unlinked(e))
         data_root = str(data_dir())
     if mnist_available(data_root):
         configs = lesson.configs(data_root=data_root)
@@ -94,7 +95,7 @@ if left.button("Run this lesson", type="primary", disabled=bool(busy), key="run_
         st.toast(f"Queued {len(configs)} runs.")
         found = lesson_runs(store(), lesson)
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(unlinked(e))
 if not locked_id:
     base = (st.context.url or "").split("?")[0]
     right.caption("Share this lesson, locked (other controls hidden):")

@@ -12,7 +12,7 @@ from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
 from resnet_core.export import SUFFIXES, export_run
 
-from pages.common import choose_run_with_checkpoint, plain, predictor, to_pil
+from pages.common import choose_run_with_checkpoint, plain, predictor, to_pil, unlinked
 
 st.title("Predict")
 run = choose_run_with_checkpoint("predict_run", "last")
@@ -24,7 +24,7 @@ if not run.has_checkpoint(checkpoint):
 try:
     model = predictor(run.dir, checkpoint)
 except WorkbenchError as e:
-    st.error(str(e))
+    st.error(unlinked(e))
     st.stop()
 info = model.info
 
@@ -65,7 +65,7 @@ if source is None:
 try:
     (top,) = model.predict([source], top_k=min(5, info.num_classes))
 except WorkbenchError as e:
-    st.error(str(e))
+    st.error(unlinked(e))
     st.stop()
 source.seek(0)
 seen = decode_image(source, info)

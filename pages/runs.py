@@ -8,7 +8,7 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import manager, runs_dir, store
+from pages.common import manager, runs_dir, store, unlinked
 
 st.title("Runs")
 st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
@@ -66,7 +66,7 @@ for run_id, run in runs.items():
                 st.session_state["train_run_id"] = run_id
                 st.switch_page("train.py")
             except WorkbenchError as e:
-                st.error(str(e))
+                st.error(unlinked(e))
     a3.download_button("Metrics CSV", run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",
                        "text/csv", key=f"csv_{run_id}")
     with a4.popover("Delete"):
@@ -76,4 +76,4 @@ for run_id, run in runs.items():
                 store().delete(run_id)
                 st.rerun()
             except WorkbenchError as e:
-                st.error(str(e))
+                st.error(unlinked(e))

@@ -31,6 +31,7 @@ from pages.common import (
     state_label,
     store,
     to_pil,
+    unlinked,
     unpack_upload,
 )
 
@@ -67,7 +68,7 @@ with left:
     except WorkbenchError as e:
         problem_data = str(e)
     if problem_data:
-        st.error(problem_data)
+        st.error(unlinked(problem_data))
     if ds is not None:
         info = ds.info
         st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
@@ -177,7 +178,7 @@ try:
 except WorkbenchError as e:
     problem = str(e)
 if problem:
-    st.error(problem)
+    st.error(unlinked(problem))
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
     st.session_state["train_run_id"] = manager().submit(config, processes=processes)
     st.toast("Queued. It starts when the device is free.")
@@ -232,7 +233,7 @@ def live_panel(run_id: str) -> None:
             manager().stop(run_id)
             st.toast("Stopping after this step; the last checkpoint is kept.")
     elif state == "failed":
-        st.error(status.get("error") or "the run failed")
+        st.error(unlinked(status.get("error") or "the run failed"))
     elif state == "completed":
         test = run.summary("test")
         if test:

@@ -142,3 +142,20 @@ def test_class_names_named_like_markdown_links_render_as_text(monkeypatch, short
     assert any("evil" in text for text in shown), shown
     for text in shown:
         assert "](http" not in text and "](" not in text.replace("\\](", ""), text
+
+
+def test_names_and_errors_cannot_become_links_or_images():
+    from pages.common import plain, unlinked
+
+    error = ("class folder(s) [x](http://evil.example) and ![i](https://evil.example/i.png) "
+             "hold no image files; see <http://evil.example> or www.evil.example")
+    import re
+
+    shown = unlinked(error)
+    for live in (r"\]\(", r"!\[", r"<http", r"http://", r"https://", r"www\.e"):
+        assert not re.search(r"(?<!\\)" + live, shown), (live, shown)
+    # Our own messages read as before.
+    assert unlinked("batch_size must be a whole number >= 1, got 0") == \
+        "batch_size must be a whole number >= 1, got 0"
+    assert unlinked("lr must be in (0, 10], got -0.5") == "lr must be in (0, 10], got -0.5"
+    assert "](" not in plain("[x](http://evil.example)")
