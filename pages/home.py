@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from resnet_core import TrainConfig
+from resnet_core import TrainConfig, WorkbenchError
 
-from pages.common import manager, runs_dir, store
+from pages.common import manager, runs_dir, store, unlinked
 
 st.title("ResNet Workbench")
 st.write(
@@ -27,8 +27,12 @@ col_device.metric("Training device", device)
 with col_start:
     st.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
     if st.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
-        st.session_state["train_run_id"] = manager().submit(TrainConfig(dataset="digits", arch="resnet20"))
-        st.switch_page("train.py")
+        try:
+            st.session_state["train_run_id"] = manager().submit(TrainConfig(dataset="digits",
+                                                                            arch="resnet20"))
+            st.switch_page("train.py")
+        except WorkbenchError as e:  # e.g. another server owns this runs folder
+            st.error(unlinked(e))
 
 st.subheader("Latest runs")
 st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")

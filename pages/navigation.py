@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import locked_lesson, manager, runs_dir
+from pages.common import locked_lesson, manager, runs_dir, unlinked
 
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
 
@@ -32,6 +32,8 @@ with st.sidebar:
     queued = sum(j.state == "queued" for j in jobs)
     st.caption(f"Jobs: {running} running, {queued} queued")
     st.caption(f"Runs folder: `{runs_dir()}`")
+    if manager().read_only:  # another server owns the runs folder: watch only
+        st.warning(unlinked(manager().read_only))
 
 if locked:
     st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "

@@ -180,8 +180,11 @@ except WorkbenchError as e:
 if problem:
     st.error(unlinked(problem))
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
-    st.session_state["train_run_id"] = manager().submit(config, processes=processes)
-    st.toast("Queued. It starts when the device is free.")
+    try:
+        st.session_state["train_run_id"] = manager().submit(config, processes=processes)
+        st.toast("Queued. It starts when the device is free.")
+    except WorkbenchError as e:  # e.g. another server owns this runs folder
+        st.error(unlinked(e))
 
 # ------------------------------------------------------------------ the live run
 st.divider()
@@ -230,7 +233,10 @@ def live_panel(run_id: str) -> None:
         st.caption("Waiting for the first metrics...")
     if state in ACTIVE_STATES:
         if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
-            manager().stop(run_id)
+            try:
+                manager().stop(run_id)
+            except WorkbenchError as e:
+                st.error(unlinked(e))
             st.toast("Stopping after this step; the last checkpoint is kept.")
     elif state == "failed":
         st.error(unlinked(status.get("error") or "the run failed"))

@@ -159,3 +159,20 @@ def test_names_and_errors_cannot_become_links_or_images():
         "batch_size must be a whole number >= 1, got 0"
     assert unlinked("lr must be in (0, 10], got -0.5") == "lr must be in (0, 10], got -0.5"
     assert "](" not in plain("[x](http://evil.example)")
+
+
+def test_a_second_server_on_the_same_runs_folder_watches_but_cannot_start_runs(monkeypatch, tmp_path):
+    from resnet_core.jobs import JobManager
+
+    owner = JobManager(tmp_path / "runs")  # the first server
+    try:
+        at = _app(monkeypatch, tmp_path / "runs")
+        at.run()
+        assert not at.exception, at.exception
+        assert any("read-only" in w.value for w in at.sidebar.warning), at.sidebar
+        at.button(key="quick_start").click().run()
+        assert not at.exception, at.exception
+        assert any("another workbench server" in e.value for e in at.error), at.error
+        assert not list((tmp_path / "runs").glob("*/config.json"))  # nothing was queued
+    finally:
+        owner.close()
