@@ -30,7 +30,7 @@ DEFAULT_EPOCHS = {name: spec.default_epochs for name, spec in DATASET_SPECS.item
 
 # Upper bounds: past these a value is a typo or a way to exhaust a shared machine, not a
 # recipe (a dashboard serves a class; its form should refuse what would take it down).
-MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 65_536, "log_every": 100_000,
+MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 1_048_576, "log_every": 100_000,
             "step_size_epochs": 10_000, "image_size": 1024, "num_threads": 1024}
 
 # Named recipes: settings measured to do one job well (benchmarks/RESULTS.md has the runs).

@@ -57,7 +57,7 @@ def test_readme_dataset_table_is_the_registry():
 
 
 @pytest.mark.parametrize(("fields", "message"), [
-    ({"batch_size": 100_000}, "batch_size must be at most 65,536, got 100,000"),
+    ({"batch_size": 2_000_000}, "batch_size must be at most 1,048,576, got 2,000,000"),
     ({"image_size": 4096}, "image_size must be at most 1,024, got 4,096"),
     ({"epochs": 50_000}, "epochs must be at most 10,000, got 50,000"),
     ({"max_steps": 10**9}, "max_steps must be at most 10,000,000, got 1,000,000,000"),
