@@ -23,7 +23,6 @@ from .errors import CheckpointError, first_line
 from .models import ResNet
 
 FORMAT_VERSION = 1
-CHECKPOINT_NAMES = ("best", "last")
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:

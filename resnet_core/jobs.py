@@ -182,10 +182,7 @@ class JobManager:
         """Server exit: each running job checkpoints and stops (its run resumable), queued runs
         stay queued in their folders for the next server, the folder lock is released."""
         self._closing = True
-        self._warm_wanted = False
-        warm = self._take_warm()
-        if warm is not None:
-            warm.stdin.close()
+        self._end_warm()
         with self._lock:
             running = [j for j in self._jobs.values() if j.state == "running"]
             self._lock.notify_all()  # queued supervisors see _closing and leave
@@ -202,10 +199,7 @@ class JobManager:
 
     def shutdown(self) -> None:
         """Stop every job and the warm child (used by tests and at server exit)."""
-        self._warm_wanted = False
-        warm = self._take_warm()
-        if warm is not None:
-            warm.stdin.close()  # end of input: the warm child exits without training
+        self._end_warm()
         for job in self.jobs():
             if job.state != "finished":
                 self.stop(job.run_id)
@@ -332,6 +326,13 @@ class JobManager:
                     start_new_session=True)
             except OSError:
                 self._warm = None  # jobs start a fresh interpreter instead
+
+    def _end_warm(self) -> None:
+        """No more warm children; the waiting one gets end of input and exits untrained."""
+        self._warm_wanted = False
+        warm = self._take_warm()
+        if warm is not None:
+            warm.stdin.close()
 
     def _take_warm(self) -> subprocess.Popen | None:
         with self._lock:

@@ -499,13 +499,15 @@ class Run:
         reads as an empty status (state unknown) with a warning, so one bad run never breaks
         a page that lists them all."""
         try:
-            status = read_status(self.dir)
+            return self.checked_status()
         except RunError as e:
             warnings.warn(str(e), stacklevel=2)
             return {}
-        if is_stale(status):
-            status = {**status, "state": "interrupted"}
-        return status
+
+    def checked_status(self) -> dict:
+        """``status``, but a damaged status.json raises RunError instead of reading as {}."""
+        status = read_status(self.dir)
+        return {**status, "state": "interrupted"} if is_stale(status) else status
 
     @property
     def state(self) -> str | None:
@@ -628,10 +630,7 @@ class RunStore:
         rows = []
         for run in self.runs():
             try:
-                config, status = run.config, read_status(run.dir)
-                if is_stale(status):
-                    status = {**status, "state": "interrupted"}
-                test = run.summary("test")
+                config, status, test = run.config, run.checked_status(), run.summary("test")
             except RunError as e:  # one damaged run is left out, the others still listed
                 warnings.warn(f"skipped run {run.id}: {e}", stacklevel=2)
                 continue

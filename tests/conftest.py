@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_core import TrainConfig, train
+from resnet_core import Callback, TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +23,28 @@ def short_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("runs")
     return train(TrainConfig(dataset="digits", arch="resnet20", epochs=3, runs_dir=str(runs)),
                  progress=False)
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    """Poll ``predicate`` every 0.1 s until it is true; AssertionError after ``timeout`` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
+
+
+class StopAtStep(Callback):
+    """Asks the trainer to stop after optimizer step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, state, logs):
+        if state.step == self.step:
+            state.should_stop = True
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):

@@ -4,8 +4,10 @@ and skip without one; CI has none, so they run on a lent GPU machine (benchmarks
 import pytest
 import torch
 
-from resnet_core import Callback, TrainConfig, resume, train
+from resnet_core import TrainConfig, resume, train
 from resnet_core.cuda_graph import use_cuda_graph
+
+from conftest import StopAtStep
 
 gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -50,20 +52,11 @@ def test_graphed_step_trains_like_the_eager_step(tmp_path):
     assert graphed.summary()["accuracy"] == pytest.approx(eager.summary()["accuracy"], abs=0.02)
 
 
-class _StopAt(Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_step_end(self, state, logs):
-        if state.step == self.step:
-            state.should_stop = True
-
-
 @gpu
 def test_graphed_run_stops_and_resumes(tmp_path):
     config = TrainConfig(dataset="digits", arch="resnet20", epochs=4, device="cuda",
                          runs_dir=str(tmp_path))
-    stopped = train(config, progress=False, callbacks=[_StopAt(15)])
+    stopped = train(config, progress=False, callbacks=[StopAtStep(15)])
     assert stopped.status["state"] == "stopped"
     finished = resume(stopped.dir, progress=False)
     assert finished.status["state"] == "completed"

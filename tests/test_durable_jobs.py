@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -16,13 +15,7 @@ from resnet_core.atomic import atomic_write_json
 from resnet_core.jobs import JobManager
 from resnet_core.runs import Run, create_run_dir, read_status, write_status
 
-
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
+from conftest import wait_for
 
 
 def _queued_by_a_gone_server(root, queued_at: str, pid: int = 1) -> Run:
@@ -72,7 +65,7 @@ def test_close_checkpoints_the_running_job_and_the_next_server_runs_the_queued_o
     manager = JobManager(root)
     running = manager.submit(TrainConfig(epochs=200))
     queued = [manager.submit(TrainConfig(max_steps=12, probe_snapshots=0)) for _ in range(2)]
-    _wait_for(lambda: (root / running / "metrics.jsonl").exists())
+    wait_for(lambda: (root / running / "metrics.jsonl").exists())
     manager.close()
     status = read_status(root / running)
     assert status["state"] == "stopped" and "the app stopped" in status["error"]
@@ -102,15 +95,15 @@ def test_a_child_whose_supervisor_is_killed_checkpoints_and_stops(tmp_path):
     server = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(root)],
                               stdout=subprocess.PIPE, text=True)
     run_dir = root / server.stdout.readline().strip()
-    _wait_for(lambda: (run_dir / "metrics.jsonl").exists())
+    wait_for(lambda: (run_dir / "metrics.jsonl").exists())
     child_pid = json.loads((run_dir / "status.json").read_text())["pid"]
     server.send_signal(signal.SIGKILL)
     server.wait(10)
-    _wait_for(lambda: read_status(run_dir)["state"] != "running", 60)
+    wait_for(lambda: read_status(run_dir)["state"] != "running", 60)
     status = read_status(run_dir)
     assert status["state"] == "stopped", status
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["step"] == status["step"]
-    _wait_for(lambda: not os.path.exists(f"/proc/{child_pid}")
+    wait_for(lambda: not os.path.exists(f"/proc/{child_pid}")
               or open(f"/proc/{child_pid}/stat").read().split()[2] == "Z", 30)
 
 
@@ -135,7 +128,7 @@ def test_sigterm_to_the_app_mid_run_then_a_restart_runs_the_queued_two_by_itself
     rest = [_queued_by_a_gone_server(root, f"2026-01-01T10:00:0{i}+00:00") for i in (1, 2)]
     server = _serve(root, free_port())
     try:
-        _wait_for(lambda: long.metrics_path.exists(), 120)
+        wait_for(lambda: long.metrics_path.exists(), 120)
         child = read_status(long.dir)["pid"]
         server.send_signal(signal.SIGTERM)
         server.wait(90)
@@ -149,7 +142,7 @@ def test_sigterm_to_the_app_mid_run_then_a_restart_runs_the_queued_two_by_itself
     assert [read_status(r.dir)["state"] for r in rest] == ["queued", "queued"]
     server = _serve(root, free_port())
     try:
-        _wait_for(lambda: all(read_status(r.dir)["state"] == "completed" for r in rest), 180)
+        wait_for(lambda: all(read_status(r.dir)["state"] == "completed" for r in rest), 180)
     finally:
         server.terminate()
         server.wait(60)

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -26,14 +25,7 @@ from resnet_core.errors import CheckpointError
 from resnet_core.jobs import JobManager
 from resnet_core.runs import RunStore, read_jsonl, read_status
 
-from conftest import run_cli
-
-
-def wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
+from conftest import run_cli, wait_for
 
 
 def assert_metrics_intact(run_dir: Path) -> list[dict]:

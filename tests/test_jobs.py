@@ -10,13 +10,7 @@ from resnet_core import TrainConfig, load_checkpoint
 from resnet_core.jobs import LOG_FILE, JobManager
 from resnet_core.runs import read_status
 
-
-def _wait_for(predicate, timeout=120.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.1)
+from conftest import wait_for
 
 
 @pytest.fixture
@@ -32,7 +26,7 @@ def test_jobs_queue_one_at_a_time_in_separate_folders(manager):
     a = manager.submit(TrainConfig(epochs=2))
     b = manager.submit(TrainConfig(epochs=2, seed=1))
     assert a != b
-    _wait_for(lambda: read_status(manager.store.path(a)).get("state") == "running")
+    wait_for(lambda: read_status(manager.store.path(a)).get("state") == "running")
     assert read_status(manager.store.path(b))["state"] == "queued"  # one job per device
     assert manager.wait(a, 120) and manager.wait(b, 120)
     for run_id in (a, b):
@@ -48,7 +42,7 @@ def test_jobs_queue_one_at_a_time_in_separate_folders(manager):
 def test_stop_ends_the_run_stopped_with_a_loadable_checkpoint(manager):
     run_id = manager.submit(TrainConfig(epochs=200))
     run_dir = manager.store.path(run_id)
-    _wait_for(lambda: (run_dir / "metrics.jsonl").exists())
+    wait_for(lambda: (run_dir / "metrics.jsonl").exists())
     manager.stop(run_id)
     assert manager.wait(run_id, 60)
     status = read_status(run_dir)
@@ -74,7 +68,7 @@ def test_a_killed_child_marks_the_run_failed_and_frees_the_slot(manager):
     run_id = manager.submit(TrainConfig(epochs=200))
     queued = manager.submit(TrainConfig(epochs=1))
     run_dir = manager.store.path(run_id)
-    _wait_for(lambda: (run_dir / "metrics.jsonl").exists())
+    wait_for(lambda: (run_dir / "metrics.jsonl").exists())
     job = next(j for j in manager.jobs() if j.run_id == run_id)
     job.process.send_signal(signal.SIGKILL)
     assert manager.wait(run_id, 30)
@@ -116,7 +110,7 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     """The first job goes to the child that imported torch before the click; its output still
     lands in the run's train.log; a new warm child waits for the next job."""
     manager = JobManager(tmp_path / "runs", warm_worker=True)
-    _wait_for(lambda: manager._warm is not None)
+    wait_for(lambda: manager._warm is not None)
     first_warm = manager._warm.pid
     run_id = manager.submit(TrainConfig(epochs=1))
     assert manager.wait(run_id, 120)
@@ -125,7 +119,7 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     run_dir = manager.store.path(run_id)
     assert read_status(run_dir)["state"] == "completed", (run_dir / LOG_FILE).read_text()
     assert (run_dir / LOG_FILE).exists()
-    _wait_for(lambda: manager._warm is not None and manager._warm.pid != first_warm, 30)
+    wait_for(lambda: manager._warm is not None and manager._warm.pid != first_warm, 30)
     replacement = manager._warm
     manager.shutdown()
     assert replacement.wait(30) == 0  # end of input: it exits without training
@@ -147,7 +141,7 @@ def test_the_manager_runs_a_job_under_torchrun_with_two_processes(manager):
     run_id = manager.submit(TrainConfig(epochs=60, device="cpu", log_every=5), processes=2)
     run_dir = manager.store.path(run_id)
     seen = set()
-    _wait_for(lambda: (run_dir / "metrics.jsonl").exists(), 180)
+    wait_for(lambda: (run_dir / "metrics.jsonl").exists(), 180)
     deadline = time.monotonic() + 120
     while len(seen) < 2 and time.monotonic() < deadline:  # live: the step moves
         lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]

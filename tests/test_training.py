@@ -7,14 +7,7 @@ import torch
 from resnet_core import Callback, TrainConfig, TrainingFailed, load_checkpoint, resume, train
 from resnet_core.errors import ConfigError
 
-
-class StopAtStep(Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_step_end(self, state, logs):
-        if state.step == self.step:
-            state.should_stop = True
+from conftest import StopAtStep
 
 
 def test_default_digits_run_reaches_97_percent_test_accuracy(tmp_path):
