@@ -19,18 +19,76 @@ server runs them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit import config
 
+from resnet_core.classroom import allowed_hosts, class_mode, classroom_for
 from resnet_core.jobs import app_manager, close_all
+from resnet_core.runs import default_runs_dir
+
+CLASS = class_mode()  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
+
+
+def classroom():
+    return classroom_for(default_runs_dir())
 
 
 @asynccontextmanager
 async def lifespan(app):
     await asyncio.to_thread(app_manager)  # takes the runs folder, re-queues what was queued
+    if CLASS:
+        announce_class()
     yield
     await asyncio.to_thread(close_all)  # waits for the children's last checkpoints
 
 
-app = st.App("pages/navigation.py", lifespan=lifespan)
+def announce_class() -> None:
+    """Print the teacher link once, as Jupyter prints its token (never to a log file)."""
+    room = classroom()
+    port = config.get_option("server.port")
+    address = config.get_option("server.address") or "localhost"
+    host = "localhost" if address in ("0.0.0.0", "::", "127.0.0.1") else address
+    print("\nResNet Workbench class server", flush=True)
+    if room.token_generated:
+        print(f"  Teacher link (keep it to yourself): http://{host}:{port}/?token={room.teacher_token}",
+              flush=True)
+    else:
+        print("  Teacher link: http://HOST:PORT/?token=<RESNET_WORKBENCH_TEACHER_TOKEN>", flush=True)
+    print(f"  Students open http://<this machine>:{port}/ ; host names answered: "
+          f"{', '.join(HOSTS)}\n", flush=True)
+
+
+def script_error(error: Exception) -> bool | None:
+    """On a class server a student sees one line, not a traceback with the server's paths."""
+    if not CLASS:
+        return None
+    from pages.common import current_user
+
+    user = current_user()
+    if user is not None and user.is_teacher:
+        return None
+    logging.getLogger("resnet_workbench").error("page error", exc_info=error)
+    st.error("Something went wrong on this page; the details are on the server's console.")
+    return True
+
+
+middleware, routes = [], []
+if CLASS:
+    from starlette.middleware import Middleware
+
+    from resnet_core.class_gate import ClassGate, join_routes
+
+    HOSTS = allowed_hosts(config.get_option("server.address"))
+    # Streamlit's own checks, on top of the gate's: its websocket Host allow-list, XSRF on,
+    # and no exception details in browsers (the teacher reads them on the console).
+    config.set_option("server.allowedHosts", HOSTS, where_defined="RESNET_WORKBENCH_MODE=class")
+    config.set_option("server.enableXsrfProtection", True, where_defined="RESNET_WORKBENCH_MODE=class")
+    config.set_option("client.showErrorDetails", "none", where_defined="RESNET_WORKBENCH_MODE=class")
+    middleware = [Middleware(ClassGate, classroom=classroom, hosts=HOSTS)]
+    routes = join_routes(classroom)
+
+app = st.App("pages/navigation.py", lifespan=lifespan, middleware=middleware, routes=routes,
+             on_script_error=script_error)

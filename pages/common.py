@@ -5,7 +5,6 @@ Not a page itself (app.py lists the pages). Streamlit lives here and in the page
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
@@ -13,6 +12,8 @@ from pathlib import Path
 import streamlit as st
 
 from resnet_core import RunStore, load_dataset
+from resnet_core.access import COOKIE, LOCAL, User
+from resnet_core.classroom import Classroom, class_mode, classroom_for
 from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.errors import CheckpointError, DataError
 from resnet_core.evaluation import Predictor
@@ -36,6 +37,52 @@ def manager() -> JobManager:
     """The app's one JobManager, shared by every browser session; app.py's lifespan closes
     it when the server stops (running jobs checkpoint, queued ones stay queued)."""
     return app_manager()
+
+
+CLASS = class_mode()  # RESNET_WORKBENCH_MODE=class, read once when the server starts
+
+
+def classroom() -> Classroom | None:
+    """The class of this server (class mode), else None."""
+    return classroom_for(runs_dir()) if CLASS else None
+
+
+def current_user() -> User | None:
+    """Who is acting: ``LOCAL`` (every control) in single-user mode; on a class server the
+    user of the signed session cookie, or None (not joined, or a forged or old cookie). The
+    core's actions take this user and check it; the pages only hide what it may not use."""
+    if not CLASS:
+        return LOCAL
+    return classroom().user_from_cookie(st.context.cookies.get(COOKIE))
+
+
+def acting_user() -> User:
+    """current_user(), stopping the page for someone who has not joined."""
+    user = current_user()
+    if user is None:
+        st.warning("Join the class first.")
+        st.link_button("Join the class", "/join")
+        st.stop()
+    return user
+
+
+@st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
+def challenge_entries(challenge_id: str) -> list[dict]:
+    """The challenge's entries, best first; one read of the run folders a second for the whole
+    class (thirty leaderboards refreshing every 2 s share it)."""
+    room = classroom()
+    return room.entries(store()) if room is not None else []
+
+
+def may_control(run: Run) -> bool:
+    """Whether the acting user may stop, resume or delete ``run`` (the core checks again)."""
+    user = current_user()
+    return user is not None and (user.is_teacher or user.id == run.owner["id"])
+
+
+def is_student() -> bool:
+    user = current_user()
+    return user is None or not user.is_teacher
 
 
 def store() -> RunStore:
@@ -143,6 +190,9 @@ def locked_lesson() -> str | None:
     """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
     from resnet_core.lessons import LESSONS
 
+    room = classroom()
+    if room is not None and is_student():  # the teacher's lock, kept on the server
+        return room.state.locked_lesson
     lesson = st.query_params.get("lesson")
     locked = st.query_params.get("locked", "").lower() in ("1", "true", "yes")
     return lesson if locked and lesson in LESSONS else None
@@ -163,13 +213,11 @@ def inside_data_dir(path: str) -> Path:
 
 
 def unpack_upload(name: str, data: bytes) -> Path:
-    """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root."""
-    from resnet_core.archive import dataset_root, extract_image_folder, upload_folder
+    """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root.
+    The core refuses it for anyone but the teacher on a class server."""
+    from resnet_core.archive import accept_upload
 
-    target = upload_folder(data_dir(), name, data)
-    if target.exists():  # the same bytes were unpacked before
-        return dataset_root(target)
-    return extract_image_folder(io.BytesIO(data), target)
+    return accept_upload(data_dir(), name, data, user=current_user())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -7,7 +7,7 @@ import torch
 
 from resnet_core import TrainConfig, WorkbenchError
 
-from pages.common import manager, runs_dir, store, unlinked
+from pages.common import CLASS, acting_user, is_student, manager, runs_dir, store, unlinked
 
 st.title("ResNet Workbench")
 st.write(
@@ -24,18 +24,22 @@ else:
     device = f"CPU, {torch.get_num_threads()} threads (no CUDA GPU found)"
 col_device, col_start = st.columns([2, 1])
 col_device.metric("Training device", device)
-with col_start:
-    st.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
-    if st.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
+if is_student():  # on a class server students train in the challenge and the lessons
+    col_start.write("**In class**: open **Lessons** for today's experiment, or **Challenge** "
+                    "to enter the class challenge.")
+else:
+    col_start.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
+    if col_start.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
         try:
-            st.session_state["train_run_id"] = manager().submit(TrainConfig(dataset="digits",
-                                                                            arch="resnet20"))
+            st.session_state["train_run_id"] = manager().submit(
+                TrainConfig(dataset="digits", arch="resnet20"), user=acting_user())
             st.switch_page("train.py")
         except WorkbenchError as e:  # e.g. another server owns this runs folder
-            st.error(unlinked(e))
+            col_start.error(unlinked(e))
 
 st.subheader("Latest runs")
-st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")
+if not CLASS:
+    st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")
 table = store().table()
 if table.empty:
     st.info("No runs yet: press the quick start button, or open **Train**.")

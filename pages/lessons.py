@@ -18,15 +18,24 @@ from resnet_core.charts import (
 )
 from resnet_core.datasets import DATASETS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
-from resnet_core.lessons import LESSONS, depth_rows, lesson_progress, lesson_runs, mnist_available
+from resnet_core.lessons import (
+    LESSONS,
+    depth_rows,
+    lesson_progress,
+    lesson_runs,
+    mnist_available,
+    queue_lesson,
+)
 
 from pages.common import (
     REFRESH_S,
+    acting_user,
     block_drawing,
     block_names,
     data_dir,
     dataset_for_run,
     inside_data_dir,
+    is_student,
     locked_lesson,
     manager,
     plain,
@@ -52,6 +61,7 @@ st.header(lesson.title)
 st.markdown(lesson.summary)
 
 # ------------------------------------------------------------------ the runs (locked settings)
+overrides: dict = {}  # what this viewer's lesson runs change (the data only)
 configs = lesson.configs()
 data_root = str(data_dir())
 if lesson.id == "article":
@@ -64,7 +74,8 @@ if lesson.id == "article":
         st.error(unlinked(e))
         data_root = str(data_dir())
     if mnist_available(data_root):
-        configs = lesson.configs(data_root=data_root)
+        overrides = {"data_root": data_root}
+        configs = lesson.configs(**overrides)
     else:
         st.info(
             f"MNIST's files are not here; the lesson expects "
@@ -73,7 +84,8 @@ if lesson.id == "article":
             "'data', download=True)\"` and copy the `data/MNIST` folder into the data folder "
             "here (torchvision's layout: four IDX files under `MNIST/raw/`). Meanwhile the lesson runs on the "
             "offline **digits** set (8x8 scans of handwritten digits), same model and recipe.")
-        configs = lesson.configs(dataset="digits")
+        overrides = {"dataset": "digits"}
+        configs = lesson.configs(**overrides)
 
 settings = pd.DataFrame([{"run": label, "dataset": c.dataset, "arch": c.arch,
                           "shortcuts": c.residual, "activation": c.activation, "norm": c.norm,
@@ -85,18 +97,21 @@ with st.expander("Settings (locked for this lesson)"):
     st.dataframe(settings, hide_index=True)
 
 found = lesson_runs(store(), lesson)
-busy = lesson_progress(lesson, found).live
+progress_now = lesson_progress(lesson, found)
+student = is_student()
+# Students share the lesson's runs: once every run exists there is nothing for them to start.
+complete = all(label in found for label in lesson.labels)
 left, right = st.columns([1, 3])
-if left.button("Run this lesson", type="primary", disabled=bool(busy), key="run_lesson",
-               help="queues every run of the lesson; they train one after another"):
+if left.button("Run this lesson", type="primary", key="run_lesson",
+               disabled=progress_now.live or (student and complete),
+               help="queues the lesson's runs once; everyone watching the lesson sees the same runs"):
     try:
-        for config in configs:
-            manager().submit(config)
-        st.toast(f"Queued {len(configs)} runs.")
+        queued = queue_lesson(manager(), lesson, user=acting_user(), **overrides)
+        st.toast(f"Queued {len(queued)} runs." if queued else "The lesson's runs are already there.")
         found = lesson_runs(store(), lesson)
     except WorkbenchError as e:
         st.error(unlinked(e))
-if not locked_id:
+if not locked_id and not student:
     base = (st.context.url or "").split("?")[0]
     right.caption("Share this lesson, locked (other controls hidden):")
     right.code(f"{base}?lesson={lesson.id}&locked=1", language=None)

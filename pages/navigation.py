@@ -9,31 +9,73 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common import locked_lesson, manager, runs_dir, unlinked
+from pages.common import (
+    CLASS,
+    classroom,
+    current_user,
+    locked_lesson,
+    manager,
+    plain,
+    runs_dir,
+    unlinked,
+)
 
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
 
-pages = [
-    st.Page("home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("train.py", title="Train", icon=":material/model_training:"),
-    st.Page("runs.py", title="Runs", icon=":material/table_view:"),
-    st.Page("evaluate.py", title="Evaluate", icon=":material/analytics:"),
-    st.Page("explain.py", title="Explain", icon=":material/visibility:"),
-    st.Page("predict.py", title="Predict", icon=":material/image_search:"),
-    st.Page("lessons.py", title="Lessons", icon=":material/school:"),
-]
-# A teacher's shared link (?lesson=...&locked=1) opens one lesson with everything else hidden.
-locked = locked_lesson() is not None
-page = st.navigation(pages, position="hidden" if locked else "sidebar")
+
+def join_page() -> None:
+    st.title("ResNet Workbench")
+    st.info("This workbench is running for a class. Join with a display name to take part.")
+    st.link_button("Join the class", "/join", type="primary")
+
+
+PAGES = {
+    "home": st.Page("home.py", title="Home", icon=":material/home:", default=True),
+    "train": st.Page("train.py", title="Train", icon=":material/model_training:"),
+    "challenge": st.Page("challenge.py", title="Challenge", icon=":material/emoji_events:"),
+    "runs": st.Page("runs.py", title="Runs", icon=":material/table_view:"),
+    "evaluate": st.Page("evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    "explain": st.Page("explain.py", title="Explain", icon=":material/visibility:"),
+    "predict": st.Page("predict.py", title="Predict", icon=":material/image_search:"),
+    "lessons": st.Page("lessons.py", title="Lessons", icon=":material/school:"),
+    "teacher": st.Page("teacher.py", title="Teacher", icon=":material/admin_panel_settings:"),
+}
+# Which pages each role has. st.navigation serves only the pages it is given, so a student
+# who types /teacher or /train gets the default page, not the controls; the core's actions
+# check the user again whatever the page.
+SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "lessons"]
+TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "lessons", "teacher"]
+STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
+
+user = current_user()
+locked = locked_lesson() is not None  # a student's class lock, or a teacher's shared link
+if not CLASS:
+    names = SINGLE
+elif user is None:
+    names = []
+elif user.is_teacher:
+    names = TEACHER
+else:
+    names = ["lessons"] if locked else STUDENT
+# Without a page marked default, st.navigation opens the first one (a locked student: Lessons).
+pages = ([PAGES[n] for n in names] if names
+         else [st.Page(join_page, title="Join", icon=":material/login:", default=True)])
+page = st.navigation(pages, position="hidden" if locked or not names else "sidebar")
 
 with st.sidebar:
+    if CLASS and user is not None:
+        st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
     jobs = manager().jobs()
     running = sum(j.state == "running" for j in jobs)
     queued = sum(j.state == "queued" for j in jobs)
     st.caption(f"Jobs: {running} running, {queued} queued")
-    st.caption(f"Runs folder: `{runs_dir()}`")
+    if not CLASS or (user is not None and user.is_teacher):
+        st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only
         st.warning(unlinked(manager().read_only))
+    room = classroom()
+    if room is not None and room.state.locked_lesson and user is not None and user.is_teacher:
+        st.caption(f"Students are locked to the lesson `{room.state.locked_lesson}`.")
 
 if locked:
     st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "

@@ -8,11 +8,17 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import manager, runs_dir, store, unlinked
+from pages.common import CLASS, acting_user, manager, may_control, runs_dir, store, unlinked
 
 st.title("Runs")
-st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
+if CLASS:
+    st.caption("Every run of the class: open any on Evaluate, Explain or Predict; resume or "
+               "delete your own.")
+else:
+    st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
 table = store().table()
+if CLASS and not table.empty:  # who queued each run
+    table.insert(1, "owner", [store().get(r).owner["name"] for r in table["run_id"]])
 if table.empty:
     st.info("No runs yet. Start one on **Train**.")
     st.stop()
@@ -59,21 +65,24 @@ for run_id, run in runs.items():
     state = run.status.get("state")
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
     a1.write(f"`{run_id}` · {state}")
-    if run.is_resumable:
+    mine = may_control(run)
+    if run.is_resumable and mine:
         if a2.button("Resume", key=f"resume_{run_id}"):
             try:
-                manager().resume(run_id)
+                manager().resume(run_id, user=acting_user())
                 st.session_state["train_run_id"] = run_id
                 st.switch_page("train.py")
             except WorkbenchError as e:
                 st.error(unlinked(e))
     a3.download_button("Metrics CSV", run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",
                        "text/csv", key=f"csv_{run_id}")
+    if not mine:
+        continue
     with a4.popover("Delete"):
         st.write(f"Delete `{run_id}` and its checkpoints? This cannot be undone.")
         if st.button("Delete for good", key=f"delete_{run_id}", type="primary"):
             try:
-                store().delete(run_id)
+                manager().delete(run_id, user=acting_user())
                 st.rerun()
             except WorkbenchError as e:
                 st.error(unlinked(e))

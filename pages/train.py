@@ -19,6 +19,7 @@ from resnet_core.training import check_fits
 
 from pages.common import (
     REFRESH_S,
+    acting_user,
     block_drawing,
     block_names,
     data_dir,
@@ -181,7 +182,7 @@ if problem:
     st.error(unlinked(problem))
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
     try:
-        st.session_state["train_run_id"] = manager().submit(config, processes=processes)
+        st.session_state["train_run_id"] = manager().submit(config, processes=processes, user=acting_user())
         st.toast("Queued. It starts when the device is free.")
     except WorkbenchError as e:  # e.g. another server owns this runs folder
         st.error(unlinked(e))
@@ -234,7 +235,7 @@ def live_panel(run_id: str) -> None:
     if state in ACTIVE_STATES:
         if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
             try:
-                manager().stop(run_id)
+                manager().stop(run_id, user=acting_user())
             except WorkbenchError as e:
                 st.error(unlinked(e))
             st.toast("Stopping after this step; the last checkpoint is kept.")

@@ -201,3 +201,19 @@ def upload_folder(data_dir: str | os.PathLike, name: str, data: bytes) -> Path:
     """Where an upload goes: ``<data_dir>/uploads/<name>-<hash>``; the same zip lands once."""
     digest = hashlib.sha256(data).hexdigest()[:10]
     return Path(data_dir) / "uploads" / f"{safe_name(name)}-{digest}"
+
+
+def accept_upload(data_dir: str | os.PathLike, name: str, data: bytes, *, user=None) -> Path:
+    """Unpack an uploaded .zip of an image folder into the data folder once (the same bytes
+    give the same folder); its dataset root. Uploading writes to the server's disk, so on a
+    class server only the teacher may (``user``; None is single-user mode)."""
+    if user is not None:
+        from .access import require_teacher
+
+        require_teacher(user, "upload datasets")
+    target = upload_folder(data_dir, name, data)
+    if target.exists():  # the same bytes were unpacked before
+        return dataset_root(target)
+    import io
+
+    return extract_image_folder(io.BytesIO(data), target)

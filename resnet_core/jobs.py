@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .access import LESSONS, LOCAL, User, require_control, require_teacher
 from .atomic import atomic_write_json
 from .config import TrainConfig, resolve_device
 from .errors import RunError
@@ -65,6 +66,7 @@ class Job:
     returncode: int | None = None
     warm: bool = False  # started by the waiting warm child, not a fresh interpreter
     processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
+    owner: str = LOCAL.id  # who queued it: the queue takes owners in turn (round robin)
 
 
 class JobManager:
@@ -76,6 +78,12 @@ class JobManager:
     no live manager owns (the lock proves the old one is gone: no process ids are trusted, so
     a container's next server, process 1 again, still recovers them). ``close`` (server exit)
     stops the running jobs with a checkpoint and leaves the queued ones queued.
+
+    Every action takes the acting ``user`` (default ``LOCAL``: single-user mode, every control)
+    and checks it (``access``); with a ``policy`` (a class server's ``Classroom``) submissions
+    are checked against the class's limits too. The queue is fair: the next job to start is
+    the oldest one of the owner who started one least recently, so thirty students queueing
+    at once take turns instead of waiting behind the first one's runs.
     """
 
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
@@ -88,6 +96,10 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._queues: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
         self._running: dict[str, int] = collections.defaultdict(int)
+        self._turns: dict[str, int] = {}  # owner -> when they last started a job (round robin)
+        self._started = 0
+        self._submit_lock = threading.Lock()  # a limit check and its queueing are one step
+        self.policy = None  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
         self._closing = False
         self._warm: subprocess.Popen | None = None
@@ -101,36 +113,87 @@ class JobManager:
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, *, processes: int = 1) -> str:
+    def submit(self, config: TrainConfig, *, processes: int = 1, user: User = LOCAL) -> str:
         """Validate, create the run folder (status queued) and queue it; return the run id.
 
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
-        GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch.
+        GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch. On a
+        class server a student's run must fit the open challenge's limits (it enters it).
         """
         self._check_writable()
         config.validate()
         device = resolve_device(config.device).type
         check_processes(processes, device, config.batch_size)
+        if processes > 1:
+            require_teacher(user, "train on several GPUs")
+        with self._submit_lock:
+            challenge = None
+            if self.policy is not None:
+                challenge = self.policy.check_submission(
+                    user, config, active_of_user=self._active_count(user.id),
+                    active_total=self._active_count())
+            return self._create(config, device, processes, user, challenge=challenge)
+
+    def submit_shared(self, config: TrainConfig, *, user: User = LOCAL) -> str:
+        """Queue a shared run (a lesson's): owned by ``access.LESSONS``, so every viewer reuses
+        it and only the teacher stops or deletes it; bound only by the class's queue cap."""
+        self._check_writable()
+        config.validate()
+        device = resolve_device(config.device).type
+        with self._submit_lock:
+            if self.policy is not None:
+                self.policy.check_shared(self._active_count())
+            return self._create(config, device, 1, LESSONS, queued_by=user)
+
+    def _create(self, config: TrainConfig, device: str, processes: int, owner: User, *,
+                challenge: str | None = None, queued_by: User | None = None) -> str:
         run = Run(create_run_dir(self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
-        atomic_write_json(run.job_path, {"resume": False, "processes": processes})
+        job = {"resume": False, "processes": processes}
+        if owner != LOCAL:
+            job["owner"] = {"id": owner.id, "name": owner.name}
+        if queued_by is not None and queued_by != LOCAL:
+            job["queued_by"] = {"id": queued_by.id, "name": queued_by.name}
+        if challenge is not None:
+            job["challenge"] = challenge
+        atomic_write_json(run.job_path, job)
         self._queue(run)
-        return self._enqueue(Job(run.id, run.dir, device, processes=processes))
+        return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id))
 
-    def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None) -> str:
-        """Queue a stopped, interrupted or failed run to continue from its last checkpoint."""
+    def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
+               user: User = LOCAL) -> str:
+        """Queue a stopped, interrupted or failed run to continue from its last checkpoint.
+        The teacher resumes any run; a student their own, with the challenge's limits on the
+        budget and on how many runs they have going."""
         self._check_writable()
         run = self.store.get(run_id)
-        if run.is_active or run_id in self._active_ids():
-            raise RunError(f"run {run_id} is already {run.state}")
-        config = TrainConfig.from_dict(run.config)
-        device = resolve_device(config.device).type
-        # As many processes as it trained with, where this machine still has them.
-        processes = min(int(run.config.get("world_size") or 1), device_count(device))
-        atomic_write_json(run.job_path, {"resume": True, "epochs": epochs, "max_steps": max_steps,
-                                         "processes": processes})
-        self._queue(run)
-        return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes))
+        job = run.job
+        owner = run.owner
+        require_control(user, "resume", run_id, owner["id"])
+        with self._submit_lock:
+            if run.is_active or run_id in self._active_ids():
+                raise RunError(f"run {run_id} is already {run.state}")
+            config = TrainConfig.from_dict(run.config)
+            if self.policy is not None:
+                budget = config if epochs is None and max_steps is None else TrainConfig.from_dict(
+                    {**run.config, "epochs": epochs, "max_steps": max_steps})
+                self.policy.check_submission(user, budget, active_of_user=self._active_count(user.id),
+                                             active_total=self._active_count())
+            device = resolve_device(config.device).type
+            # As many processes as it trained with, where this machine still has them.
+            processes = min(int(run.config.get("world_size") or 1), device_count(device))
+            atomic_write_json(run.job_path, {**job, "resume": True, "epochs": epochs,
+                                             "max_steps": max_steps, "processes": processes})
+            self._queue(run)
+            return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
+                                     owner=owner["id"]))
+
+    def delete(self, run_id: str, *, user: User = LOCAL) -> None:
+        """Remove a run folder for good (refused while it is queued or running): the teacher
+        any run, a student their own."""
+        self._check_writable()
+        require_control(user, "delete", run_id, self.store.get(run_id).owner["id"])
+        self.store.delete(run_id)
 
     def _queue(self, run: Run) -> None:
         status = read_status(run.dir)
@@ -150,10 +213,13 @@ class JobManager:
 
     # -- controlling -----------------------------------------------------------------------
 
-    def stop(self, run_id: str) -> None:
+    def stop(self, run_id: str, *, user: User = LOCAL) -> None:
         """Ask a job to stop: a queued one leaves the queue; a running one checkpoints and ends
-        after its current step (the trainer checks for a STOP file every step)."""
+        after its current step (the trainer checks for a STOP file every step). The teacher
+        stops any run, a student their own."""
         self._check_writable()
+        if user != LOCAL:
+            require_control(user, "stop", run_id, self.store.get(run_id).owner["id"])
         with self._lock:
             job = self._jobs.get(run_id)
             if job is not None and job.state == "queued":
@@ -172,6 +238,28 @@ class JobManager:
     def _active_ids(self) -> set[str]:
         with self._lock:
             return {j.run_id for j in self._jobs.values() if j.state != "finished"}
+
+    def _active_count(self, owner: str | None = None) -> int:
+        """Queued or running jobs (of one owner, or everyone's)."""
+        with self._lock:
+            return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
+
+    def active_by_owner(self) -> dict[str, int]:
+        with self._lock:
+            return dict(collections.Counter(j.owner for j in self._jobs.values()
+                                            if j.state != "finished"))
+
+    def _next(self, device: str) -> str | None:
+        """The job to start next on ``device``: round robin over owners, oldest first within
+        each (a single owner, as in single-user mode, is first come first served)."""
+        first: dict[str, int] = {}
+        queue = self._queues[device]
+        for position, run_id in enumerate(queue):
+            first.setdefault(self._jobs[run_id].owner, position)
+        if not first:
+            return None
+        owner = min(first, key=lambda o: (self._turns.get(o, -1), first[o]))
+        return queue[first[owner]]
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until the job has finished; True if it did within ``timeout`` seconds."""
@@ -209,13 +297,15 @@ class JobManager:
     def _supervise(self, job: Job) -> None:
         with self._lock:
             self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
-                self._queues[job.device][0] == job.run_id
+                self._next(job.device) == job.run_id
                 and self._running[job.device] < self.max_running))
             if job.state == "finished" or self._closing:  # stopped while queued, or server exit
                 job.state = "finished"
                 self._lock.notify_all()
                 return
-            self._queues[job.device].popleft()
+            self._queues[job.device].remove(job.run_id)
+            self._turns[job.owner] = self._started
+            self._started += 1
             self._running[job.device] += 1
             job.state = "running"
             self._lock.notify_all()
@@ -299,7 +389,7 @@ class JobManager:
             processes = min(int(job.get("processes") or 1), device_count(device))
             run.record(pid=os.getpid(), host=_hostname(), server=self.instance)
             self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
-                              processes=processes))
+                              processes=processes, owner=run.owner["id"]))
 
     def _child_command(self, job: Job) -> list[str]:
         child = ["-m", "resnet_core.jobs", str(job.run_dir)]
@@ -387,8 +477,13 @@ def app_manager() -> JobManager:
     """The app's manager: the runs folder of $RESNET_WORKBENCH_RUNS (or ./runs), at most
     $RESNET_WORKBENCH_MAX_JOBS (default 1) jobs training at once per device. app.py's lifespan
     makes it when the server starts, so queued runs resume without a visitor."""
-    return manager_for(default_runs_dir(),
-                       max_running_per_device=int(os.environ.get(MAX_JOBS_ENV, "1")))
+    manager = manager_for(default_runs_dir(),
+                          max_running_per_device=int(os.environ.get(MAX_JOBS_ENV, "1")))
+    from .classroom import class_mode, classroom_for
+
+    if class_mode() and manager.policy is None:  # a class server checks students' submissions
+        manager.policy = classroom_for(manager.store.root)
+    return manager
 
 
 def close_all(timeout: float = 60.0) -> None:

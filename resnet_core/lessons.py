@@ -13,11 +13,14 @@ minutes on the offline digits set, and so that the effect it teaches shows at th
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .access import LOCAL, User
 from .config import TrainConfig
 from .datasets import DATASETS
+from .errors import ConfigError, RunError
 from .runs import ACTIVE_STATES, RESUMABLE_STATES, Run, RunStore
 
 
@@ -204,6 +207,32 @@ def lesson_runs(store: RunStore, lesson: Lesson) -> dict[str, Run]:
         if label is not None and label not in found:
             found[label] = run
     return found
+
+
+_QUEUE_LOCK = threading.Lock()  # thirty clicks at once: one looks, queues; the rest reuse
+LESSON_OVERRIDES = ("dataset", "data_root")  # all a viewer may change in a lesson's runs
+
+
+def queue_lesson(manager, lesson: Lesson, *, user: User = LOCAL, **overrides) -> list[str]:
+    """Queue the lesson's runs that do not exist yet; the ids queued (empty: all reused).
+
+    Lesson runs are shared (``JobManager.submit_shared``): every viewer of the lesson watches
+    the same runs. A student's click only fills in runs that are missing, so a finished lesson
+    is never re-run by a student and thirty clicks give one set; the teacher re-runs the whole
+    lesson (refused while its runs are still queued or running)."""
+    bad = set(overrides) - set(LESSON_OVERRIDES)
+    if bad:
+        raise ConfigError(f"a lesson's runs take only {', '.join(LESSON_OVERRIDES)}; got {', '.join(sorted(bad))}")
+    configs = dict(zip(lesson.labels, lesson.configs(**overrides), strict=True))
+    with _QUEUE_LOCK:
+        found = lesson_runs(manager.store, lesson)
+        if user.is_teacher:
+            if lesson_progress(lesson, found).live:
+                raise RunError(f"the lesson's runs are already queued or running ({lesson.title})")
+            wanted = list(configs)
+        else:
+            wanted = [label for label in lesson.labels if label not in found]
+        return [manager.submit_shared(configs[label], user=user) for label in wanted]
 
 
 def mnist_available(data_root: str | Path) -> bool:

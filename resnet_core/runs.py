@@ -523,6 +523,36 @@ class Run:
         """Stopped, interrupted or failed, with a last.pt to continue from."""
         return self.state in RESUMABLE_STATES and self.has_checkpoint("last")
 
+    @property
+    def job(self) -> dict:
+        """job.json (how the job manager queued it: resume, processes, owner, challenge); {}
+        for a run from the CLI or a notebook."""
+        try:
+            job = read_json(self.job_path)
+        except RunError:
+            return {}
+        return job if isinstance(job, dict) else {}
+
+    @property
+    def owner(self) -> dict:
+        """{"id", "name"} of who queued it (class servers); runs without one are local."""
+        from .access import owner_of
+
+        return owner_of(self.job)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """The final test evaluation's accuracy (the last "test" line of metrics.jsonl)."""
+        tests = [m for m in read_jsonl(self.metrics_path) if m.get("split") == "test"]
+        return float(tests[-1]["accuracy"]) if tests else None
+
+    @property
+    def train_seconds(self) -> float | None:
+        """Seconds spent in training steps (the sum of the train lines' intervals)."""
+        seconds = [m.get("elapsed_s") or 0.0 for m in read_jsonl(self.metrics_path)
+                   if m.get("split") == "train"]
+        return float(sum(seconds)) if seconds else None
+
     def metrics(self) -> pd.DataFrame:
         """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
         import pandas as pd  # imported when a table is built, not with the module

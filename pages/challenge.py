@@ -1,0 +1,126 @@
+"""Challenge: students submit configurations inside the teacher's limits; a live leaderboard.
+
+Ranked by test accuracy, then by training seconds (classroom.Classroom.entries). After the
+teacher closes and reveals it, every entry's configuration is shown against the winner's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import streamlit as st
+
+from resnet_core import TrainConfig, WorkbenchError
+from resnet_core.classroom import config_changes, leaderboard
+from resnet_core.config import OPTIMIZERS, SCHEDULERS
+from resnet_core.runs import ACTIVE_STATES
+
+from pages.common import (
+    REFRESH_S,
+    acting_user,
+    challenge_entries,
+    classroom,
+    manager,
+    plain,
+    unlinked,
+)
+
+st.title("Class challenge")
+user = acting_user()
+room = classroom()
+challenge = room.state.challenge if room else None
+if challenge is None:
+    st.info("No challenge yet. The teacher opens one on the **Teacher** page.")
+    st.stop()
+
+closes = datetime.fromisoformat(challenge.closes_at)
+is_open = challenge.is_open()
+limits = challenge.limits
+st.markdown(f"Train the most accurate ResNet on **{challenge.dataset}**. Ranked by test accuracy, "
+            "then by training time (fewer seconds first).")
+c1, c2, c3 = st.columns(3)
+c1.metric("Dataset", challenge.dataset)
+left = (closes - datetime.now(timezone.utc)).total_seconds()
+c2.metric("Closes in" if is_open else "Closed", f"{left / 60:.0f} min" if is_open else
+          closes.strftime("%H:%M UTC"))
+c3.metric("Your runs at a time", limits.active_per_student)
+st.caption(f"Limits: architectures {', '.join(limits.architectures)}; up to {limits.max_epochs} epochs; "
+           f"batch up to {limits.max_batch_size}; images up to {limits.max_image_size} px.")
+
+# ------------------------------------------------------------------ submit
+if is_open and not user.is_teacher:
+    with st.form("challenge_submit"):
+        f1, f2, f3, f4 = st.columns(4)
+        arch = f1.selectbox("Architecture", limits.architectures,
+                            index=min(2, len(limits.architectures) - 1))
+        optimizer = f2.selectbox("Optimizer", OPTIMIZERS)
+        lr = f3.number_input("Learning rate", 0.0001, 2.0, 0.1, format="%.4f")
+        scheduler = f4.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"))
+        g1, g2, g3, g4 = st.columns(4)
+        epochs = g1.number_input("Epochs", 1, limits.max_epochs, min(10, limits.max_epochs))
+        batch_size = g2.number_input("Batch size", 8, limits.max_batch_size, min(128, limits.max_batch_size),
+                                     step=16)
+        augment = g3.toggle("Augmentation", True)
+        seed = g4.number_input("Seed", 0, 10_000, 0)
+        if st.form_submit_button("Submit my run", type="primary"):
+            config = TrainConfig(dataset=challenge.dataset, arch=arch, optimizer=optimizer, lr=float(lr),
+                                 scheduler=scheduler, epochs=int(epochs), batch_size=int(batch_size),
+                                 augment=augment, seed=int(seed), probe_snapshots=0)
+            try:
+                manager().submit(config, user=user)
+                st.toast("Submitted: it trains when its turn comes (students take turns).")
+            except WorkbenchError as e:
+                st.error(unlinked(e))
+elif not is_open:
+    st.info("The challenge is closed: no new entries.")
+
+
+@st.fragment(run_every=REFRESH_S)
+def board() -> None:
+    """The live part: this user's runs and the leaderboard, refreshed without the page."""
+    entries = challenge_entries(challenge.id)
+    mine = [e for e in entries if e["owner_id"] == user.id]
+    if mine:
+        st.subheader("Your runs")
+        for e in mine:
+            r1, r2 = st.columns([4, 1])
+            acc = f"{e['test_accuracy']:.4f}" if e["test_accuracy"] is not None else "-"
+            r1.write(f"`{e['run_id']}` · {e['state']} · {e['config']['arch']}, lr {e['config']['lr']}, "
+                     f"{e['config']['epochs']} epochs · test accuracy {acc}")
+            if e["state"] in ACTIVE_STATES and r2.button("Stop", key=f"stop_{e['run_id']}"):
+                try:
+                    manager().stop(e["run_id"], user=user)
+                except WorkbenchError as err:
+                    st.error(unlinked(err))
+    st.subheader("Leaderboard")
+    rows = leaderboard(entries)
+    if not rows:
+        waiting = sum(e["state"] in ACTIVE_STATES for e in entries)
+        st.caption(f"No finished entries yet ({waiting} training or queued).")
+    else:
+        table = pd.DataFrame(rows)[["rank", "name", "test_accuracy", "train_seconds", "entries"]]
+        st.dataframe(table, hide_index=True, key="leaderboard",
+                     column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f"),
+                                    "train_seconds": st.column_config.NumberColumn(format="%.1f s")})
+    waiting = [e for e in entries if e["state"] in ACTIVE_STATES]
+    if waiting:
+        st.caption(f"{len(waiting)} entries training or queued.")
+
+
+board()
+
+# ------------------------------------------------------------------ the reveal
+if challenge.revealed:
+    entries = [e for e in challenge_entries(challenge.id) if e["test_accuracy"] is not None]
+    if entries:
+        st.subheader("What did the best runs change?")
+        winner = entries[0]
+        st.markdown(f"Winner: **{plain(winner['name'])}**, test accuracy {winner['test_accuracy']:.4f} "
+                    f"in {winner['train_seconds']:.1f} s.")
+        rows = [{"rank": e["rank"], "name": e["name"], "test_accuracy": e["test_accuracy"],
+                 "changes from the winner": "; ".join(f"{k}: {v}" for k, v in
+                                                     config_changes(winner["config"], e["config"]).items())
+                 or "same settings"}
+                for e in entries]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="reveal")

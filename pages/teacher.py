@@ -1,0 +1,149 @@
+"""Teacher: every job by student, stop or delete any run, limits, the lesson lock, the challenge.
+
+Only in the teacher's navigation (pages/navigation.py); every action below also checks the
+user in the core (access, classroom, jobs), so this page is a view, not the protection.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.access import LESSONS as LESSON_OWNER
+from resnet_core.classroom import ClassLimits
+from resnet_core.datasets import DATASETS
+from resnet_core.lessons import LESSONS
+from resnet_core.models import ARCHS
+from resnet_core.runs import ACTIVE_STATES
+
+from pages.common import REFRESH_S, acting_user, classroom, manager, store, unlinked
+
+user = acting_user()
+room = classroom()
+if room is None or not user.is_teacher:
+    st.error("This page is the teacher's.")
+    st.stop()
+
+st.title("Teacher")
+
+
+def act(action, done: str) -> None:
+    try:
+        action()
+        st.toast(done)
+    except WorkbenchError as e:
+        st.error(unlinked(e))
+
+
+# ------------------------------------------------------------------ jobs by student
+@st.fragment(run_every=REFRESH_S)
+def jobs_by_student() -> None:
+    st.subheader("Jobs by student")
+    rows = []
+    for run in store().runs():
+        owner = run.owner
+        if owner["id"] == "local":
+            continue  # the teacher's own CLI runs are not the class's
+        state = run.state
+        rows.append({"student": owner["name"], "run_id": run.id, "state": state,
+                     "arch": run.config.get("arch"), "step": run.status.get("step"),
+                     "test_accuracy": run.test_accuracy if state == "completed" else None})
+    if not rows:
+        st.caption("No class runs yet.")
+        return
+    table = pd.DataFrame(rows).sort_values(["student", "run_id"])
+    active = table[table["state"].isin(ACTIVE_STATES)]
+    st.caption(f"{len(active)} queued or running; {table['student'].nunique()} owners.")
+    st.dataframe(table, hide_index=True, key="class_jobs",
+                 column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
+    j1, j2, j3 = st.columns([3, 1, 1])
+    run_id = j1.selectbox("Run", table["run_id"].tolist(), key="teacher_run",
+                          format_func=lambda r: f"{r} · {table.set_index('run_id').loc[r, 'student']}")
+    if j2.button("Stop", key="teacher_stop", disabled=run_id not in set(active["run_id"])):
+        act(lambda: manager().stop(run_id, user=user), f"Stopping {run_id}.")
+    if j3.button("Delete", key="teacher_delete", disabled=run_id in set(active["run_id"])):
+        act(lambda: manager().delete(run_id, user=user), f"Deleted {run_id}.")
+
+
+jobs_by_student()
+
+roster = room.state.roster
+st.caption(f"Joined: {len(roster)} students" + (f" ({', '.join(sorted(roster.values()))})" if roster else ""))
+
+# ------------------------------------------------------------------ the lesson lock
+st.subheader("Lock the class to one lesson")
+options = [None, *LESSONS]
+current = room.state.locked_lesson
+choice = st.selectbox("Students see only", options, index=options.index(current) if current in options else 0,
+                      format_func=lambda i: "every page (no lock)" if i is None else f"the lesson: {LESSONS[i].title}",
+                      key="lock_choice")
+if choice != current and st.button("Apply the lock", key="apply_lock"):
+    act(lambda: room.lock_lesson(user, choice), "Lock applied." if choice else "Lock lifted.")
+    st.rerun()
+
+# ------------------------------------------------------------------ limits
+st.subheader("Limits for students")
+limits = room.state.limits
+with st.form("limits"):
+    archs = st.multiselect("Architectures", ARCHS, default=list(limits.architectures))
+    l1, l2, l3, l4 = st.columns(4)
+    max_epochs = l1.number_input("Max epochs", 1, 10_000, limits.max_epochs)
+    max_steps = l2.number_input("Max steps", 1, 10_000_000, limits.max_steps)
+    max_image = l3.number_input("Max image size (px)", 8, 1024, limits.max_image_size)
+    max_batch = l4.number_input("Max batch size", 1, 1_048_576, limits.max_batch_size)
+    m1, m2, m3 = st.columns(3)
+    per_student = m1.number_input("Runs at a time per student", 1, 100, limits.active_per_student)
+    queue_cap = m2.number_input("Queue cap (everyone)", 1, 10_000, limits.queue_cap)
+    code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password")
+    if st.form_submit_button("Save limits"):
+        def save() -> None:
+            room.set_limits(user, ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
+                                              int(max_batch), int(per_student), int(queue_cap)))
+            room.set_class_code(user, code)
+        act(save, "Limits saved.")
+
+# ------------------------------------------------------------------ the challenge
+st.subheader("Class challenge")
+challenge = room.state.challenge
+if challenge is not None and challenge.is_open():
+    st.write(f"Open on **{challenge.dataset}** until {challenge.closes_at} (UTC).")
+    c1, c2 = st.columns(2)
+    if c1.button("Close now", key="close_challenge"):
+        act(lambda: room.close_challenge(user), "Closed.")
+        st.rerun()
+    if c2.button("Close and reveal the configurations", key="reveal_challenge"):
+        act(lambda: room.close_challenge(user, reveal=True), "Closed; the configurations are shown.")
+        st.rerun()
+else:
+    if challenge is not None:
+        st.caption(f"The last challenge ({challenge.dataset}) closed at {challenge.closes_at}"
+                   + ("; its configurations are revealed." if challenge.revealed else "."))
+        if not challenge.revealed and st.button("Reveal its configurations", key="reveal_closed"):
+            act(lambda: room.close_challenge(user, reveal=True), "Revealed.")
+            st.rerun()
+    with st.form("open_challenge"):
+        built_in = [n for n, s in DATASETS.items() if s.source != "folder"]
+        o1, o2, o3 = st.columns(3)
+        dataset = o1.selectbox("Dataset", built_in)
+        minutes = o2.number_input("Minutes open", 1, 7 * 24 * 60, 20)
+        anonymous = o3.toggle("Anonymous leaderboard", False)
+        if st.form_submit_button("Open the challenge", type="primary"):
+            act(lambda: room.open_challenge(user, dataset, float(minutes), anonymous=anonymous),
+                "Challenge open: students see it on Challenge.")
+            st.rerun()
+
+# ------------------------------------------------------------------ reset
+st.subheader("Reset the class")
+with st.popover("Reset the class"):
+    st.write("Stops every student's queued or running run, forgets the roster (students join "
+             "again), lifts the lock and closes the challenge. Runs stay on disk.")
+    if st.button("Reset for good", type="primary", key="reset_class"):
+        def reset() -> None:
+            for job in manager().jobs():
+                owner = store().get(job.run_id).owner["id"] if job.state != "finished" else None
+                if owner not in (None, "local", LESSON_OWNER.id):
+                    manager().stop(job.run_id, user=user)
+            room.reset(user)
+        act(reset, "The class is reset.")
+        st.rerun()
