@@ -271,8 +271,8 @@ class Classroom:
                          active_total: int) -> str | None:
         """Refuse (one-line error) what a user may not queue now; the challenge id a student's
         run enters, else None. The teacher is bound only by free memory."""
-        _check_memory(config)
         if user.is_teacher:
+            _check_memory(config)
             return None
         with self._lock:
             c, limits = self.state.challenge, self.state.limits
@@ -280,7 +280,8 @@ class Classroom:
             raise RunError("students submit runs during a class challenge; none is open now")
         if config.dataset != c.dataset:
             raise ConfigError(f"this challenge trains on {c.dataset}, got {config.dataset}")
-        c.limits.check(config)
+        c.limits.check(config)  # before the memory estimate: it builds the model asked for
+        _check_memory(config)
         if active_of_user >= c.limits.active_per_student:
             raise RunError(f"you have {active_of_user} run(s) queued or running; the class allows "
                            f"{c.limits.active_per_student} at a time: wait for it or stop it")

@@ -123,10 +123,19 @@ class MemoryEstimate:
         return max(0, (available_bytes - self.fixed_bytes) // max(1, self.bytes_per_image))
 
 
+PROBE_SIZE = 64  # px: larger inputs are probed at this size and scaled by area
+
+
 def estimate_memory(arch: str, num_classes: int, channels: int, size: int, *,
                     optimizer: str = "sgd", **model_options) -> MemoryEstimate:
-    """Training memory of one step in fp32 (autocast roughly halves the activations)."""
+    """Training memory of one step in fp32 (autocast roughly halves the activations).
+
+    The probe forwards never run above PROBE_SIZE: a convolution's activations grow with the
+    image's area, so a larger size is measured at 64 px and scaled (at 1024 px the probe
+    itself would have needed gigabytes, and a class server estimates what students ask for).
+    """
     model = build_model(arch, num_classes, channels, input_size=size, **model_options)
+    probe = min(size, PROBE_SIZE)
     model.train()
 
     def saved_bytes(batch: int) -> int:
@@ -138,13 +147,13 @@ def estimate_memory(arch: str, num_classes: int, channels: int, size: int, *,
             return t
 
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            model(torch.zeros(batch, channels, size, size)).sum()
+            model(torch.zeros(batch, channels, probe, probe)).sum()
         return sum(saved.values())
 
     # Saved tensors include the weights (a convolution keeps its weight for backward): the
     # difference between two batch sizes is what each image adds.
     small, large = saved_bytes(2), saved_bytes(4)
-    per_image = (large - small) // 2
+    per_image = (large - small) // 2 * (size * size) // (probe * probe)
     params = sum(p.numel() * p.element_size() for p in model.parameters())
     fixed = params * (2 + OPTIMIZER_STATE.get(optimizer, 1))  # weights, grads, state
     return MemoryEstimate(fixed_bytes=fixed, bytes_per_image=per_image)

@@ -29,11 +29,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0):
-    """Start the app exactly as the README does; yield its URL; stop it afterwards."""
+def streamlit_server(env: dict | None = None, timeout: float = 60.0, *, args: tuple = (),
+                     with_process: bool = False):
+    """Start the app exactly as the README does; yield its URL (and, ``with_process``, the
+    Popen, whose stdout is the server's console); stop it afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--browser.gatherUsageStats", "false", *args]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -50,7 +52,7 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0):
                 out = proc.stdout.read() if proc.poll() is not None else ""
                 raise RuntimeError(f"streamlit did not start: {out[-2000:]}")
             time.sleep(0.3)
-        yield url
+        yield (url, proc) if with_process else url
     finally:
         proc.terminate()
         try:
@@ -60,7 +62,8 @@ def streamlit_server(env: dict | None = None, timeout: float = 60.0):
 
 
 @contextlib.contextmanager
-def browser_page(width: int = 1400, height: int = 1000):
+def chromium():
+    """Headless Debian Chromium (skipped where it is missing, unless REQUIRE_BROWSER)."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing")
@@ -70,10 +73,15 @@ def browser_page(width: int = 1400, height: int = 1000):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000):
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": width, "height": height})
 
 
 def wait_for_app(page, url: str, text: str) -> None:

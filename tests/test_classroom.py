@@ -1,0 +1,219 @@
+"""The class: roster, limits, challenge checks, leaderboard, and the job manager's use of them."""
+
+import json
+import shutil
+import threading
+
+import pytest
+
+from resnet_core import TrainConfig
+from resnet_core.access import LESSONS, AccessDenied, User
+from resnet_core.classroom import ClassLimits, Classroom, config_changes, leaderboard
+from resnet_core.errors import ConfigError, RunError
+from resnet_core.jobs import JobManager
+from resnet_core.lessons import LESSONS as LESSON_TABLE
+from resnet_core.lessons import queue_lesson
+
+TEACHER = User("teacher", "Teacher", "teacher")
+
+
+@pytest.fixture
+def room(tmp_path):
+    return Classroom(tmp_path / "runs", teacher_token="tok")
+
+
+@pytest.fixture
+def paused(tmp_path, room):
+    """A real manager whose jobs never start (0 per device): the queue itself is under test."""
+    m = JobManager(tmp_path / "runs", max_running_per_device=0)
+    m.policy = room
+    yield m
+    m.shutdown()
+
+
+def test_join_gives_a_cookie_the_classroom_reads_back(room):
+    user, cookie = room.join("  Ada   Lovelace ")
+    assert user.name == "Ada Lovelace" and user.role == "student"
+    assert room.user_from_cookie(cookie) == user
+    assert room.user_from_cookie(room.teacher_cookie("tok")).is_teacher
+    assert room.teacher_cookie("wrong") is None
+
+
+def test_names_are_unique_and_checked(room):
+    room.join("Ada")
+    with pytest.raises(ConfigError, match="taken"):
+        room.join("ada")
+    with pytest.raises(ConfigError, match="taken"):
+        room.join("Teacher")
+    with pytest.raises(ConfigError, match="1 to 32 letters"):
+        room.join("<script>")
+
+
+def test_class_code(room):
+    with pytest.raises(AccessDenied):
+        room.set_class_code(User("s", "s", "student"), "x")
+    room.set_class_code(TEACHER, "owl")
+    with pytest.raises(ConfigError, match="class code"):
+        room.join("Ada", "cat")
+    assert room.join("Ada", "owl")[0].name == "Ada"
+
+
+def test_state_survives_a_restart_and_reset_logs_students_out(tmp_path, room):
+    user, cookie = room.join("Ada")
+    room.lock_lesson(TEACHER, "depth")
+    again = Classroom(tmp_path / "runs", teacher_token="tok")
+    assert again.user_from_cookie(cookie) == user and again.state.locked_lesson == "depth"
+    again.reset(TEACHER)
+    assert again.user_from_cookie(cookie) is None and again.state.locked_lesson is None
+    assert (tmp_path / "runs" / ".class" / "secret").stat().st_mode & 0o077 == 0
+
+
+def test_only_the_teacher_sets_things(room):
+    student, _ = room.join("Ada")
+    for action in (lambda: room.lock_lesson(student, "depth"), lambda: room.reset(student),
+                   lambda: room.set_limits(student, ClassLimits()),
+                   lambda: room.open_challenge(student, "digits", 10)):
+        with pytest.raises(AccessDenied, match="only the teacher"):
+            action()
+    with pytest.raises(ConfigError, match="lesson must be one of"):
+        room.lock_lesson(TEACHER, "nope")
+
+
+def test_limits_name_what_is_accepted():
+    limits = ClassLimits(architectures=("resnet20",), max_epochs=5, max_batch_size=256)
+    with pytest.raises(ConfigError, match="allows the architectures resnet20; got resnet56"):
+        limits.check(TrainConfig(arch="resnet56", epochs=1))
+    with pytest.raises(ConfigError, match="epochs up to 5; got 6"):
+        limits.check(TrainConfig(epochs=6))
+    with pytest.raises(ConfigError, match="batch_size up to 256; got 512"):
+        limits.check(TrainConfig(epochs=1, batch_size=512))
+    with pytest.raises(ConfigError, match="image_size up to 64"):
+        limits.check(TrainConfig(epochs=1, image_size=96))
+    with pytest.raises(ConfigError, match="architectures must be some of"):
+        ClassLimits(architectures=("resnet7",)).validate()
+
+
+def test_students_submit_only_inside_an_open_challenge(paused, room):
+    ada, _ = room.join("Ada")
+    with pytest.raises(RunError, match="during a class challenge"):
+        paused.submit(TrainConfig(epochs=1), user=ada)
+    room.open_challenge(TEACHER, "digits", 10, limits=ClassLimits(max_epochs=3))
+    with pytest.raises(ConfigError, match="trains on digits"):
+        paused.submit(TrainConfig(dataset="shapes", epochs=1), user=ada)
+    with pytest.raises(ConfigError, match="epochs up to 3"):
+        paused.submit(TrainConfig(epochs=4), user=ada)
+    run_id = paused.submit(TrainConfig(epochs=2), user=ada)
+    job = json.loads((paused.store.path(run_id) / "job.json").read_text())
+    assert job["owner"] == {"id": ada.id, "name": "Ada"} and job["challenge"] == room.state.challenge.id
+    with pytest.raises(RunError, match="allows 1 at a time"):  # one active run per student
+        paused.submit(TrainConfig(epochs=2), user=ada)
+    paused.submit(TrainConfig(arch="resnet110", epochs=50), user=TEACHER)  # not limited
+    room.close_challenge(TEACHER)
+    paused.stop(run_id, user=ada)
+    with pytest.raises(RunError, match="none is open"):
+        paused.submit(TrainConfig(epochs=2), user=ada)
+
+
+def test_the_queue_cap_gives_a_one_line_message(paused, room):
+    room.set_limits(TEACHER, ClassLimits(queue_cap=2))
+    room.open_challenge(TEACHER, "digits", 10)
+    users = [room.join(name)[0] for name in ("A", "B", "C")]
+    paused.submit(TrainConfig(epochs=1), user=users[0])
+    paused.submit(TrainConfig(epochs=1), user=users[1])
+    with pytest.raises(RunError) as e:
+        paused.submit(TrainConfig(epochs=1), user=users[2])
+    assert str(e.value) == ("the class queue is full (2 runs queued or running, the cap is 2); "
+                            "try again when one finishes")
+
+
+def test_a_batch_that_does_not_fit_in_memory_is_refused(paused, room):
+    with pytest.raises(ConfigError, match="MiB is free; use a smaller batch"):
+        paused.submit(TrainConfig(dataset="digits", arch="resnet56", image_size=1024, batch_size=100_000,
+                                  epochs=1), user=TEACHER)
+
+
+def test_students_stop_resume_and_delete_only_their_own(paused, room):
+    room.open_challenge(TEACHER, "digits", 10)
+    ada, _ = room.join("Ada")
+    bob, _ = room.join("Bob")
+    run_id = paused.submit(TrainConfig(epochs=1), user=ada)
+    with pytest.raises(AccessDenied, match="another person's run"):
+        paused.stop(run_id, user=bob)
+    assert paused.store.get(run_id).state == "queued"
+    paused.stop(run_id, user=ada)
+    for action in (lambda: paused.resume(run_id, user=bob), lambda: paused.delete(run_id, user=bob)):
+        with pytest.raises(AccessDenied):
+            action()
+    paused.delete(run_id, user=TEACHER)
+    assert not paused.store.path(run_id).exists()
+
+
+def test_round_robin_over_students(paused, room):
+    """Ada queues three runs before Bob and Cy queue one each: they take turns."""
+    paused.policy = None  # limits are not under test here
+    ada, bob, cy = (User(f"s-{n}", n, "student") for n in ("ada", "bob", "cy"))
+    ids = {}
+    for user, n in ((ada, 3), (bob, 1), (cy, 1)):
+        ids[user.name] = [paused._create(TrainConfig(epochs=1), "cpu", 1, user) for _ in range(n)]
+    order = []
+    with paused._lock:  # replay the supervisor's choice without starting children
+        while paused._queues["cpu"]:
+            run_id = paused._next("cpu")
+            job = paused._jobs[run_id]
+            paused._queues["cpu"].remove(run_id)
+            paused._turns[job.owner] = paused._started
+            paused._started += 1
+            job.state = "finished"
+            order.append(run_id)
+    a, b, c = ids["ada"], ids["bob"], ids["cy"]
+    assert order == [a[0], b[0], c[0], a[1], a[2]]
+
+
+def test_thirty_lesson_clicks_queue_one_set_of_runs(paused, room):
+    lesson = LESSON_TABLE["depth"]
+    students = [room.join(f"Student {i}")[0] for i in range(30)]
+    results = []
+    threads = [threading.Thread(target=lambda u=u: results.append(
+        queue_lesson(paused, lesson, user=u, dataset="digits"))) for u in students]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queued = [run_id for r in results for run_id in r]
+    assert len(queued) == len(lesson.labels)
+    assert all(paused.store.get(r).owner["id"] == LESSONS.id for r in queued)
+    # Students cannot stop the shared runs; a later student click reuses them.
+    with pytest.raises(AccessDenied, match="shared lesson run"):
+        paused.stop(queued[0], user=students[0])
+    assert queue_lesson(paused, lesson, user=students[1], dataset="digits") == []
+    with pytest.raises(RunError, match="already queued or running"):
+        queue_lesson(paused, lesson, user=TEACHER, dataset="digits")
+    with pytest.raises(ConfigError, match="take only dataset, data_root"):
+        queue_lesson(paused, lesson, user=TEACHER, lr=9.0)
+
+
+def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
+    """Three copies of a real run, as entries of three students with edited results."""
+    room.open_challenge(TEACHER, "digits", 10, anonymous=False)
+    cid = room.state.challenge.id
+    root = tmp_path / "runs"
+    results = {"Ada": (0.95, 9.0), "Bob": (0.97, 12.0), "Cy": (0.97, 8.0)}
+    for i, (name, (acc, seconds)) in enumerate(results.items()):
+        run_dir = root / f"20260101-00000{i}-digits-resnet20-000{i}"
+        shutil.copytree(short_run.dir, run_dir)
+        (run_dir / "job.json").write_text(json.dumps(
+            {"owner": {"id": f"s-{name}", "name": name}, "challenge": cid}))
+        lines = [{"split": "train", "elapsed_s": seconds}, {"split": "test", "accuracy": acc}]
+        (run_dir / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in lines))
+        config = json.loads((run_dir / "config.json").read_text())
+        (run_dir / "config.json").write_text(json.dumps({**config, "lr": 0.1 + i / 100}))
+    from resnet_core.runs import RunStore
+
+    board = leaderboard(room.entries(RunStore(root)))
+    assert [(r["rank"], r["name"]) for r in board] == [(1, "Cy"), (2, "Bob"), (3, "Ada")]
+    changes = config_changes({"lr": 0.12, "arch": "resnet20"}, {"lr": 0.1, "arch": "resnet20"})
+    assert changes == {"lr": "0.1 (winner: 0.12)"}
+    room.close_challenge(TEACHER, reveal=True)
+    room.state.challenge = type(room.state.challenge)(**{**room.state.challenge.__dict__, "anonymous": True})
+    names = {r["name"] for r in room.entries(RunStore(root))}
+    assert names == {"Student 1", "Student 2", "Student 3"}
