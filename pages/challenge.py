@@ -21,6 +21,7 @@ from pages.common import (
     acting_user,
     challenge_entries,
     classroom,
+    fresh,
     manager,
     plain,
     unlinked,
@@ -69,6 +70,7 @@ if is_open and not user.is_teacher:
                                  augment=augment, seed=int(seed), probe_snapshots=0)
             try:
                 manager().submit(config, user=user)
+                fresh()
                 st.toast("Submitted: it trains when its turn comes (students take turns).")
             except WorkbenchError as e:
                 st.error(unlinked(e))
@@ -91,6 +93,7 @@ def board() -> None:
             if e["state"] in ACTIVE_STATES and r2.button("Stop", key=f"stop_{e['run_id']}"):
                 try:
                     manager().stop(e["run_id"], user=user)
+                    fresh()
                 except WorkbenchError as err:
                     st.error(unlinked(err))
     st.subheader("Leaderboard")

@@ -67,11 +67,50 @@ def acting_user() -> User:
 
 
 @st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
+def _run_table(root: str, with_owner: bool):
+    store = RunStore(root)
+    table = store.table()
+    if with_owner and not table.empty:
+        table.insert(1, "owner", [store.get(r).owner["name"] for r in table["run_id"]])
+    return table
+
+
+def run_table(with_owner: bool = False):
+    """RunStore.table() (with who queued each run on a class server), read from the folders at
+    most once a second for every session together: thirty students opening Home or Runs
+    share one read instead of thirty."""
+    return _run_table(str(runs_dir()), with_owner)
+
+
+@st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
+def _lesson_runs(root: str, lesson_id: str) -> dict:
+    from resnet_core.lessons import LESSONS, lesson_runs
+
+    return lesson_runs(RunStore(root), LESSONS[lesson_id])
+
+
+def lesson_runs_now(lesson_id: str) -> dict:
+    """lessons.lesson_runs for one lesson, shared by every session for a second."""
+    return _lesson_runs(str(runs_dir()), lesson_id)
+
+
+@st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
+def _challenge_entries(root: str, challenge_id: str) -> list[dict]:
+    room = classroom_for(root)
+    return room.entries(RunStore(root)) if room.state.challenge else []
+
+
 def challenge_entries(challenge_id: str) -> list[dict]:
     """The challenge's entries, best first; one read of the run folders a second for the whole
     class (thirty leaderboards refreshing every 2 s share it)."""
-    room = classroom()
-    return room.entries(store()) if room is not None else []
+    return _challenge_entries(str(runs_dir()), challenge_id)
+
+
+def fresh() -> None:
+    """After this session changed runs (queued, stopped, deleted): drop the shared one-second
+    reads so its next render shows the change."""
+    for cached in (_run_table, _lesson_runs, _challenge_entries):
+        cached.clear()
 
 
 def may_control(run: Run) -> bool:

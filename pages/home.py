@@ -7,7 +7,7 @@ import torch
 
 from resnet_core import TrainConfig, WorkbenchError
 
-from pages.common import CLASS, acting_user, is_student, manager, runs_dir, store, unlinked
+from pages.common import CLASS, acting_user, is_student, manager, run_table, runs_dir, unlinked
 
 st.title("ResNet Workbench")
 st.write(
@@ -40,7 +40,7 @@ else:
 st.subheader("Latest runs")
 if not CLASS:
     st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")
-table = store().table()
+table = run_table()
 if table.empty:
     st.info("No runs yet: press the quick start button, or open **Train**.")
 else:

@@ -34,8 +34,10 @@ from pages.common import (
     block_names,
     data_dir,
     dataset_for_run,
+    fresh,
     inside_data_dir,
     is_student,
+    lesson_runs_now,
     locked_lesson,
     manager,
     plain,
@@ -96,7 +98,7 @@ settings = pd.DataFrame([{"run": label, "dataset": c.dataset, "arch": c.arch,
 with st.expander("Settings (locked for this lesson)"):
     st.dataframe(settings, hide_index=True)
 
-found = lesson_runs(store(), lesson)
+found = lesson_runs_now(lesson.id)
 progress_now = lesson_progress(lesson, found)
 student = is_student()
 # Students share the lesson's runs: once every run exists there is nothing for them to start.
@@ -107,6 +109,7 @@ if left.button("Run this lesson", type="primary", key="run_lesson",
                help="queues the lesson's runs once; everyone watching the lesson sees the same runs"):
     try:
         queued = queue_lesson(manager(), lesson, user=acting_user(), **overrides)
+        fresh()
         st.toast(f"Queued {len(queued)} runs." if queued else "The lesson's runs are already there.")
         found = lesson_runs(store(), lesson)
     except WorkbenchError as e:
@@ -133,7 +136,7 @@ if guess_key not in st.session_state:
 
 
 def reveal() -> None:
-    runs = lesson_runs(store(), lesson)
+    runs = lesson_runs_now(lesson.id)
     if not runs:
         st.info("No runs yet: press **Run this lesson**.")
         return
@@ -172,7 +175,7 @@ if guess_key in st.session_state:
     picked = st.session_state[guess_key]
     st.markdown(f"Your prediction: **{lesson.choices[picked]}**")
     st.subheader("Reveal")
-    runs_now = lesson_runs(store(), lesson)
+    runs_now = lesson_runs_now(lesson.id)
     progress_now = lesson_progress(lesson, runs_now)
     if progress_now.live:
         st.fragment(run_every=REFRESH_S)(reveal)()

@@ -8,7 +8,17 @@ import streamlit as st
 from resnet_core import WorkbenchError
 from resnet_core.charts import compare_curves
 
-from pages.common import CLASS, acting_user, manager, may_control, runs_dir, store, unlinked
+from pages.common import (
+    CLASS,
+    acting_user,
+    fresh,
+    manager,
+    may_control,
+    run_table,
+    runs_dir,
+    store,
+    unlinked,
+)
 
 st.title("Runs")
 if CLASS:
@@ -16,9 +26,7 @@ if CLASS:
                "delete your own.")
 else:
     st.caption(f"Every run under `{runs_dir()}`, including those started from the CLI or a notebook.")
-table = store().table()
-if CLASS and not table.empty:  # who queued each run
-    table.insert(1, "owner", [store().get(r).owner["name"] for r in table["run_id"]])
+table = run_table(with_owner=CLASS)  # on a class server, who queued each run
 if table.empty:
     st.info("No runs yet. Start one on **Train**.")
     st.stop()
@@ -70,6 +78,7 @@ for run_id, run in runs.items():
         if a2.button("Resume", key=f"resume_{run_id}"):
             try:
                 manager().resume(run_id, user=acting_user())
+                fresh()
                 st.session_state["train_run_id"] = run_id
                 st.switch_page("train.py")
             except WorkbenchError as e:
@@ -83,6 +92,7 @@ for run_id, run in runs.items():
         if st.button("Delete for good", key=f"delete_{run_id}", type="primary"):
             try:
                 manager().delete(run_id, user=acting_user())
+                fresh()
                 st.rerun()
             except WorkbenchError as e:
                 st.error(unlinked(e))

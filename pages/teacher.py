@@ -17,7 +17,7 @@ from resnet_core.lessons import LESSONS
 from resnet_core.models import ARCHS
 from resnet_core.runs import ACTIVE_STATES
 
-from pages.common import REFRESH_S, acting_user, classroom, manager, store, unlinked
+from pages.common import REFRESH_S, acting_user, classroom, fresh, manager, store, unlinked
 
 user = acting_user()
 room = classroom()
@@ -31,6 +31,7 @@ st.title("Teacher")
 def act(action, done: str) -> None:
     try:
         action()
+        fresh()
         st.toast(done)
     except WorkbenchError as e:
         st.error(unlinked(e))
