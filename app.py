@@ -11,6 +11,10 @@ fresh server's first visitor then saw a list "app, common, evaluate, ..." and, o
 page without the app around it. The layout keeps pages/ at the top level, so the script that
 calls st.navigation sits inside it, where no pages/ folder is beside it.
 
+Class mode (RESNET_WORKBENCH_MODE=class, README "Run a class") adds, here: the sign-in
+middleware and /join (resnet_core.class_gate), Streamlit's Host allow-list, XSRF on, no error
+details in students' browsers, and the teacher link printed once when the server starts.
+
 The lifespan is where the server's own state ends: on SIGTERM or Ctrl-C every running job
 checkpoints and stops (resumable), queued runs stay queued in their folders, and the next
 server runs them.

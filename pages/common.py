@@ -5,6 +5,7 @@ Not a page itself (app.py lists the pages). Streamlit lives here and in the page
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -30,7 +31,14 @@ STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circl
 
 
 def runs_dir() -> Path:
-    return default_runs_dir().resolve()
+    # Called many times a rerun; resolving the path (realpath: a syscall per component) was
+    # a tenth of a class server's CPU under load, so each (cwd, setting) is resolved once.
+    return _resolved(os.getcwd(), str(default_runs_dir()))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(cwd: str, path: str) -> Path:
+    return (Path(cwd) / path).resolve()
 
 
 def manager() -> JobManager:

@@ -217,3 +217,25 @@ def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
     room.state.challenge = type(room.state.challenge)(**{**room.state.challenge.__dict__, "anonymous": True})
     names = {r["name"] for r in room.entries(RunStore(root))}
     assert names == {"Student 1", "Student 2", "Student 3"}
+
+
+def test_only_the_teacher_uploads_datasets(tmp_path, room):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from resnet_core.archive import accept_upload
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for cls in ("cat", "dog"):
+            image = io.BytesIO()
+            Image.new("RGB", (8, 8), "red" if cls == "cat" else "blue").save(image, "PNG")
+            z.writestr(f"pets/{cls}/1.png", image.getvalue())
+    student, _ = room.join("Ada")
+    with pytest.raises(AccessDenied, match="only the teacher may upload datasets"):
+        accept_upload(tmp_path / "data", "pets.zip", buffer.getvalue(), user=student)
+    assert not (tmp_path / "data").exists()  # nothing was written
+    root = accept_upload(tmp_path / "data", "pets.zip", buffer.getvalue(), user=TEACHER)
+    assert sorted(p.name for p in root.iterdir()) == ["cat", "dog"]
