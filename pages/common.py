@@ -136,7 +136,9 @@ def store() -> RunStore:
     return RunStore(runs_dir())
 
 
-@st.cache_resource
+# Every cache in the server process is bounded (a class server runs for hours): the least
+# recently used entries go first.
+@st.cache_resource(max_entries=256)
 def _tail(path: str) -> MetricsTail:
     return MetricsTail(Path(path))
 
@@ -146,7 +148,7 @@ def metrics_tail(run_dir: Path) -> MetricsTail:
     return _tail(str(Path(run_dir) / "metrics.jsonl"))
 
 
-@st.cache_resource(show_spinner="Loading the dataset...")
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset...")
 def dataset(name: str, data_root: str = "./data", image_size: int | None = None,
             val_fraction: float = 0.1, seed: int = 0):
     return load_dataset(name, data_root=data_root, image_size=image_size,

@@ -29,7 +29,7 @@ except WorkbenchError as e:
 info = model.info
 
 
-@st.cache_data(max_entries=8, show_spinner="Exporting...")
+@st.cache_data(max_entries=4, ttl=600, show_spinner="Exporting...")
 def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[bytes, bytes]:
     """(model file, contract JSON) bytes, made by the same export as the CLI's."""
     with tempfile.TemporaryDirectory() as tmp:
