@@ -53,6 +53,7 @@ SUPERVISED_ENV = "RESNET_WORKBENCH_SUPERVISED"  # set for children: stop when th
 WARM_ENV = "RESNET_WORKBENCH_WARM_WORKER"  # "0": no warm child (the tests' default)
 LOCK_FILE = ".workbench.lock"  # in the runs folder: one server runs its jobs
 WORKER_FLAG = "--worker"  # python -m resnet_core.jobs --worker: a warm child waiting for a run
+NICE_ENV = "RESNET_WORKBENCH_JOB_NICE"  # how much children lower their priority (default 5)
 
 
 @dataclass
@@ -87,7 +88,8 @@ class JobManager:
     """
 
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
-                 python: str = sys.executable, warm_worker: bool | None = None) -> None:
+                 python: str = sys.executable, warm_worker: bool | None = None,
+                 policy=None) -> None:
         self.store = RunStore(runs_dir)
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running_per_device
@@ -99,7 +101,7 @@ class JobManager:
         self._turns: dict[str, int] = {}  # owner -> when they last started a job (round robin)
         self._started = 0
         self._submit_lock = threading.Lock()  # a limit check and its queueing are one step
-        self.policy = None  # a classroom.Classroom on a class server
+        self.policy = policy  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
         self._closing = False
         self._warm: subprocess.Popen | None = None
@@ -402,8 +404,13 @@ class JobManager:
     # -- the warm child ---------------------------------------------------------------------
 
     def _child_env(self) -> dict:
-        return {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISED_ENV: "1",
-                THREADS_ENV: str(job_threads(self.max_running))}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISED_ENV: "1",
+               THREADS_ENV: str(job_threads(self.max_running))}
+        if self.policy is not None and NICE_ENV not in os.environ:
+            # A class server's pages are cheap reruns (fragments, shared reads): its jobs keep
+            # the server's priority, so thirty viewers cost training little (RESULTS.md).
+            env[NICE_ENV] = "0"
+        return env
 
     def _start_warm(self) -> None:
         with self._lock:
@@ -477,13 +484,20 @@ def app_manager() -> JobManager:
     """The app's manager: the runs folder of $RESNET_WORKBENCH_RUNS (or ./runs), at most
     $RESNET_WORKBENCH_MAX_JOBS (default 1) jobs training at once per device. app.py's lifespan
     makes it when the server starts, so queued runs resume without a visitor."""
-    manager = manager_for(default_runs_dir(),
-                          max_running_per_device=int(os.environ.get(MAX_JOBS_ENV, "1")))
-    from .classroom import class_mode, classroom_for
+    key = (os.getcwd(), str(default_runs_dir()))
+    manager = _APP_MANAGERS.get(key)  # every page rerun asks: no path resolving when known
+    if manager is None:
+        from .classroom import class_mode, classroom_for
 
-    if class_mode() and manager.policy is None:  # a class server checks students' submissions
-        manager.policy = classroom_for(manager.store.root)
+        # A class server checks students' submissions against its Classroom.
+        policy = classroom_for(key[1]) if class_mode() else None
+        manager = manager_for(key[1], policy=policy,
+                              max_running_per_device=int(os.environ.get(MAX_JOBS_ENV, "1")))
+        _APP_MANAGERS[key] = manager
     return manager
+
+
+_APP_MANAGERS: dict[tuple[str, str], JobManager] = {}
 
 
 def close_all(timeout: float = 60.0) -> None:
@@ -491,6 +505,7 @@ def close_all(timeout: float = 60.0) -> None:
     with _MANAGERS_LOCK:
         managers = list(_MANAGERS.values())
         _MANAGERS.clear()
+        _APP_MANAGERS.clear()
     for manager in managers:
         manager.close(timeout)
 
@@ -561,7 +576,7 @@ def child_main(run_dir: str) -> int:
     if os.environ.get(SUPERVISED_ENV) and "WORLD_SIZE" not in os.environ:
         watch_supervisor(stop)
         watch = [SupervisorGone(stop)]
-        os.nice(5)  # the server's pages stay responsive while this trains
+        os.nice(int(os.environ.get(NICE_ENV, "5")))  # the server's pages stay responsive
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),

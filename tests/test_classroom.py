@@ -239,3 +239,16 @@ def test_only_the_teacher_uploads_datasets(tmp_path, room):
     assert not (tmp_path / "data").exists()  # nothing was written
     root = accept_upload(tmp_path / "data", "pets.zip", buffer.getvalue(), user=TEACHER)
     assert sorted(p.name for p in root.iterdir()) == ["cat", "dog"]
+
+
+def test_class_server_jobs_keep_the_servers_priority(tmp_path, room):
+    """Single-user children lower their priority by 5 (pages stay responsive); a class
+    server's keep it (its pages are cheap; class_load.py measured the trade)."""
+    from resnet_core.jobs import NICE_ENV
+
+    single = JobManager(tmp_path / "single")
+    assert NICE_ENV not in single._child_env()
+    single.shutdown()
+    paused = JobManager(tmp_path / "runs", max_running_per_device=0, policy=room)
+    assert paused._child_env()[NICE_ENV] == "0"
+    paused.shutdown()
