@@ -52,6 +52,13 @@ def cookies_of(scope) -> dict[str, str]:
     return {k: m.value for k, m in jar.items()}
 
 
+def is_https(scope) -> bool:
+    """Served over TLS, directly or by a reverse proxy that says so (the cookie gets Secure;
+    trusting the header costs nothing: it can only add the flag)."""
+    return scope.get("scheme") in ("https", "wss") or \
+        _headers(scope).get("x-forwarded-proto", "").lower() == "https"
+
+
 def session_cookie(value: str, *, secure: bool, max_age: int = SESSION_DAYS * 86400) -> str:
     flags = f"; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
     return f"{COOKIE}={value}{flags}{'; Secure' if secure else ''}"
@@ -108,8 +115,8 @@ class ClassGate:
                 cookie = self.classroom().teacher_cookie(token)
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
                 location = path + (f"?{rest}" if rest else "")
-                secure = scope.get("scheme") == "https"
-                return await redirect(send, location, session_cookie(cookie, secure=secure) if cookie else None)
+                return await redirect(send, location,
+                                      session_cookie(cookie, secure=is_https(scope)) if cookie else None)
             if (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
                     and not path.startswith(PASS_THROUGH)
                     and self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE)) is None):
@@ -168,7 +175,7 @@ def join_routes(classroom) -> list:
             return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
                                 status_code=400)
         response = RedirectResponse(safe_next(next_path), status_code=303)
-        response.headers.append("set-cookie", session_cookie(cookie, secure=request.url.scheme == "https"))
+        response.headers.append("set-cookie", session_cookie(cookie, secure=is_https(request.scope)))
         return response
 
     async def leave(request):

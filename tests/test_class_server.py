@@ -75,6 +75,9 @@ def test_the_gate_over_http(tmp_path):
         assert teacher.status == 303 and teacher.getheader("location") == "/train?lesson=depth"
         cookie = teacher.getheader("set-cookie")
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and token not in cookie
+        assert "Secure" not in cookie  # plain http here; behind a TLS proxy it is Secure:
+        proxied = request(url, f"/?token={token}", headers={"X-Forwarded-Proto": "https"})
+        assert "; Secure" in proxied.getheader("set-cookie")
         value = cookie.split(";")[0]
         assert request(url, "/teacher", headers={"Cookie": value}).status == 200
         forged = value[:-4] + "AAAA"
