@@ -45,7 +45,7 @@ c1.metric("Dataset", challenge.dataset)
 left = (closes - datetime.now(timezone.utc)).total_seconds()
 c2.metric("Closes in" if is_open else "Closed", f"{left / 60:.0f} min" if is_open else
           closes.strftime("%H:%M UTC"))
-c3.metric("Your runs at a time", limits.active_per_student)
+c3.metric("Runs at a time, each", limits.active_per_student)
 st.caption(f"Limits: architectures {', '.join(limits.architectures)}; up to {limits.max_epochs} epochs; "
            f"batch up to {limits.max_batch_size}; images up to {limits.max_image_size} px.")
 
