@@ -14,6 +14,7 @@ import streamlit as st
 
 from resnet_core import RunStore, load_dataset
 from resnet_core.access import COOKIE, LOCAL, User
+from resnet_core.access import may_control as user_may_control
 from resnet_core.classroom import Classroom, class_mode, classroom_for
 from resnet_core.cost import MemoryEstimate, estimate_memory
 from resnet_core.errors import CheckpointError, DataError
@@ -123,8 +124,7 @@ def fresh() -> None:
 
 def may_control(run: Run) -> bool:
     """Whether the acting user may stop, resume or delete ``run`` (the core checks again)."""
-    user = current_user()
-    return user is not None and (user.is_teacher or user.id == run.owner["id"])
+    return user_may_control(current_user(), run.owner["id"])
 
 
 def is_student() -> bool:

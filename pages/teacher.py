@@ -11,6 +11,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.access import LESSONS as LESSON_OWNER
+from resnet_core.access import LOCAL
 from resnet_core.classroom import ClassLimits
 from resnet_core.datasets import DATASETS
 from resnet_core.lessons import LESSONS
@@ -44,12 +45,13 @@ def jobs_by_student() -> None:
     rows = []
     for run in store().runs():
         owner = run.owner
-        if owner["id"] == "local":
+        if owner["id"] == LOCAL.id:
             continue  # the teacher's own CLI runs are not the class's
-        state = run.state
+        status = run.status
+        state = status.get("state")
         rows.append({"student": owner["name"], "run_id": run.id, "state": state,
-                     "arch": run.config.get("arch"), "step": run.status.get("step"),
-                     "test_accuracy": run.test_accuracy if state == "completed" else None})
+                     "arch": run.config.get("arch"), "step": status.get("step"),
+                     "test_accuracy": run.result()["test_accuracy"] if state == "completed" else None})
     if not rows:
         st.caption("No class runs yet.")
         return
@@ -143,7 +145,7 @@ with st.popover("Reset the class"):
         def reset() -> None:
             for job in manager().jobs():
                 owner = store().get(job.run_id).owner["id"] if job.state != "finished" else None
-                if owner not in (None, "local", LESSON_OWNER.id):
+                if owner not in (None, LOCAL.id, LESSON_OWNER.id):
                     manager().stop(job.run_id, user=user)
             room.reset(user)
         act(reset, "The class is reset.")

@@ -57,9 +57,14 @@ def require_teacher(user: User, action: str) -> None:
         raise AccessDenied(f"only the teacher may {action}")
 
 
-def require_control(user: User, action: str, run_id: str, owner_id: str) -> None:
+def may_control(user: User | None, owner_id: str) -> bool:
     """Stop, resume or delete: the teacher any run, a student only their own."""
-    if user.is_teacher or user.id == owner_id:
+    return user is not None and (user.is_teacher or user.id == owner_id)
+
+
+def require_control(user: User, action: str, run_id: str, owner_id: str) -> None:
+    """``may_control``, or an AccessDenied that says why."""
+    if may_control(user, owner_id):
         return
     whose = "a shared lesson run" if owner_id == LESSONS.id else "another person's run"
     raise AccessDenied(f"run {run_id} is {whose}; students may {action} only their own runs")

@@ -21,11 +21,19 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .access import LESSONS, User, read_session, require_teacher, sign_session, token_matches
+from .access import (
+    LESSONS,
+    User,
+    owner_of,
+    read_session,
+    require_teacher,
+    sign_session,
+    token_matches,
+)
 from .atomic import atomic_write_json, atomic_write_text
 from .config import MAXIMUMS, TrainConfig
 from .datasets import DATASETS
-from .errors import ConfigError, RunError, WorkbenchError
+from .errors import ConfigError, RunError
 from .models import ARCHS
 
 MODE_ENV = "RESNET_WORKBENCH_MODE"  # "single" (default) | "class"
@@ -296,7 +304,7 @@ class Classroom:
 
     def entries(self, store) -> list[dict]:
         """The challenge's entries, best first: test accuracy (higher), then training seconds
-        (fewer); runs without a result yet follow, newest first."""
+        (fewer); runs without a result yet follow."""
         c = self.state.challenge
         if c is None:
             return []
@@ -305,9 +313,9 @@ class Classroom:
             job = run.job
             if job.get("challenge") != c.id:
                 continue
-            rows.append({"run_id": run.id, "owner_id": run.owner["id"], "name": run.owner["name"],
-                         "state": run.state, "test_accuracy": run.test_accuracy,
-                         "train_seconds": run.train_seconds, "config": run.config})
+            owner = owner_of(job)
+            rows.append({"run_id": run.id, "owner_id": owner["id"], "name": owner["name"],
+                         "state": run.state, **run.result(), "config": run.config})
         rows.sort(key=lambda r: (r["test_accuracy"] is None, -(r["test_accuracy"] or 0),
                                  r["train_seconds"] or 0))
         if c.anonymous:
@@ -420,6 +428,3 @@ def allowed_hosts(bind_address: str | None = None) -> list[str]:
     names |= {h.strip().lower() for h in extra.split(",") if h.strip()}
     return sorted(names)
 
-
-__all__ = ["Challenge", "ClassLimits", "Classroom", "WorkbenchError", "allowed_hosts",
-           "class_mode", "classroom_for"]

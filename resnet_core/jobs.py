@@ -246,11 +246,6 @@ class JobManager:
         with self._lock:
             return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
 
-    def active_by_owner(self) -> dict[str, int]:
-        with self._lock:
-            return dict(collections.Counter(j.owner for j in self._jobs.values()
-                                            if j.state != "finished"))
-
     def _next(self, device: str) -> str | None:
         """The job to start next on ``device``: round robin over owners, oldest first within
         each (a single owner, as in single-user mode, is first come first served)."""

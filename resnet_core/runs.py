@@ -540,18 +540,15 @@ class Run:
 
         return owner_of(self.job)
 
-    @property
-    def test_accuracy(self) -> float | None:
-        """The final test evaluation's accuracy (the last "test" line of metrics.jsonl)."""
-        tests = [m for m in read_jsonl(self.metrics_path) if m.get("split") == "test"]
-        return float(tests[-1]["accuracy"]) if tests else None
-
-    @property
-    def train_seconds(self) -> float | None:
-        """Seconds spent in training steps (the sum of the train lines' intervals)."""
-        seconds = [m.get("elapsed_s") or 0.0 for m in read_jsonl(self.metrics_path)
-                   if m.get("split") == "train"]
-        return float(sum(seconds)) if seconds else None
+    def result(self) -> dict:
+        """{"test_accuracy": the final test evaluation's (the last "test" line), "train_seconds":
+        the sum of the train lines' intervals}, None where there is none yet; one read of
+        metrics.jsonl."""
+        lines = read_jsonl(self.metrics_path)
+        tests = [m for m in lines if m.get("split") == "test"]
+        seconds = [m.get("elapsed_s") or 0.0 for m in lines if m.get("split") == "train"]
+        return {"test_accuracy": float(tests[-1]["accuracy"]) if tests else None,
+                "train_seconds": float(sum(seconds)) if seconds else None}
 
     def metrics(self) -> pd.DataFrame:
         """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
