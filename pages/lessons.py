@@ -225,9 +225,10 @@ with tab_maps:
         run = done_runs[label]
         ds = dataset_for_run(run.config)
         index = st.number_input("Test image", 0, len(ds.test) - 1, 0, key="maps_index")
-        model = predictor(run.dir, "best").model
+        best = predictor(run.dir, "best")
+        model = best.model
         raw = ds.images("test", [int(index)])
-        x = ds.info.normalize(raw).to(next(model.parameters()).device)
+        x = best.info.normalize(raw).to(next(model.parameters()).device)
         c1, c2 = st.columns([1, 5])
         c1.image(to_pil(raw[0], 96), caption=f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}")
         maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}

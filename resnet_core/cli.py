@@ -27,6 +27,7 @@ from .config import (
 )
 from .errors import TrainingFailed, WorkbenchError
 from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
+from .transfer import FREEZE, PRETRAINED
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
 EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
@@ -47,59 +48,22 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,evaluate,explain,export,predict,runs,uploads}")
-    s = argparse.SUPPRESS  # unset flags stay out of the namespace: TrainConfig holds the defaults
+                           metavar="{train,lr-find,evaluate,explain,export,predict,runs,uploads}")
+    s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
-    t.add_argument("--preset", choices=tuple(PRESETS), default=s,
-                   help="a measured recipe (see README); other flags override its settings")
-    t.add_argument("--dataset", choices=DATASETS, default=s)
-    t.add_argument("--arch", choices=ARCHS, default=s)
-    t.add_argument("--epochs", type=int, default=s, help="default: the dataset's usual budget (digits: 30)")
-    t.add_argument("--max-steps", type=int, default=s, help="optimizer steps instead of epochs")
-    t.add_argument("--batch-size", type=int, default=s)
-    t.add_argument("--lr", type=float, default=s, help="peak learning rate (default 0.1)")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=s)
-    t.add_argument("--momentum", type=float, default=s)
-    t.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=s)
-    t.add_argument("--weight-decay", type=float, default=s)
-    t.add_argument("--scheduler", choices=SCHEDULERS, default=s)
-    t.add_argument("--warmup-epochs", type=float, default=s)
-    t.add_argument("--loss", choices=LOSSES, default=s)
-    t.add_argument("--label-smoothing", type=float, default=s)
-    t.add_argument("--grad-clip", type=float, default=s, help="max gradient norm")
-    t.add_argument("--seed", type=int, default=s)
-    t.add_argument("--deterministic", action="store_true", default=s)
-    t.add_argument("--plain", dest="residual", action="store_false", default=s,
-                   help="train the plain twin: the same net without shortcut connections")
-    t.add_argument("--norm", choices=NORMS, default=s)
-    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=s)
-    t.add_argument("--stem", choices=STEMS, default=s)
-    t.add_argument("--data-root", default=s, help="folder with the dataset files (default ./data)")
-    t.add_argument("--download", action="store_true", default=s)
-    t.add_argument("--image-size", type=int, default=s)
-    t.add_argument("--val-fraction", type=float, default=s)
-    t.add_argument("--no-augment", dest="augment", action="store_false", default=s)
-    t.add_argument("--device", choices=DEVICES, default=s)
-    t.add_argument("--amp", choices=AMP_MODES, default=s)
-    t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
-    t.add_argument("--compile", action="store_true", default=s,
-                   help="torch.compile the model (slow first step; eager if it cannot compile)")
-    t.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=s,
-                   help="GPU: launch the step's kernels one by one instead of as a CUDA graph")
-    t.add_argument("--threads", dest="num_threads", type=int, default=s)
-    t.add_argument("--workers", dest="num_workers", type=int, default=s)
-    t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
-    t.add_argument("--probe-snapshots", type=int, default=s,
-                   help="weight snapshots kept for the Explain page's probe slider (default 8)")
-    t.add_argument("--diagnostics-every", type=int, default=s,
-                   help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
-                        "(diagnostics.jsonl; default 0: off)")
-    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
-    t.add_argument("--name", dest="run_name", default=s)
+    add_train_flags(t)
     t.add_argument("--resume", metavar="RUN_DIR", default=s,
                    help="continue a stopped or interrupted run from its last checkpoint")
     t.add_argument("--quiet", action="store_true", default=s, help="no progress bar")
+
+    lf = sub.add_parser("lr-find", help="sweep the learning rate; the suggestion is the last line")
+    add_train_flags(lf)
+    lf.add_argument("--start-lr", type=float, default=1e-7)
+    lf.add_argument("--end-lr", type=float, default=10.0)
+    lf.add_argument("--steps", type=int, default=200, help="at most this many steps (default 200)")
+    lf.add_argument("--out", default="lr_find.png", help="PNG of the curve; the CSV goes beside it")
+    lf.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
 
     e = sub.add_parser("evaluate", help="recompute eval/<split>/ of a run from a checkpoint")
     e.add_argument("run_dir")
@@ -140,6 +104,69 @@ def build_parser() -> Parser:
                    help="the dashboard's data folder (default: $RESNET_WORKBENCH_DATA or ./data)")
     u.add_argument("--remove-older-than", type=float, default=None, metavar="DAYS")
     return p
+
+
+def add_train_flags(t: Parser) -> None:
+    """TrainConfig's flags (train, lr-find). Unset flags stay out of the namespace: TrainConfig
+    (or the preset) holds the defaults."""
+    s = argparse.SUPPRESS
+    t.add_argument("--preset", choices=tuple(PRESETS), default=s,
+                   help="a measured recipe (see README); other flags override its settings")
+    t.add_argument("--dataset", choices=DATASETS, default=s)
+    t.add_argument("--arch", choices=ARCHS, default=s)
+    t.add_argument("--epochs", type=int, default=s, help="default: the dataset's usual budget (digits: 30)")
+    t.add_argument("--max-steps", type=int, default=s, help="optimizer steps instead of epochs")
+    t.add_argument("--batch-size", type=int, default=s)
+    t.add_argument("--lr", type=float, default=s, help="peak learning rate (default 0.1)")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=s)
+    t.add_argument("--momentum", type=float, default=s)
+    t.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=s)
+    t.add_argument("--weight-decay", type=float, default=s)
+    t.add_argument("--scheduler", choices=SCHEDULERS, default=s)
+    t.add_argument("--warmup-epochs", type=float, default=s)
+    t.add_argument("--loss", choices=LOSSES, default=s)
+    t.add_argument("--label-smoothing", type=float, default=s)
+    t.add_argument("--grad-clip", type=float, default=s, help="max gradient norm")
+    t.add_argument("--seed", type=int, default=s)
+    t.add_argument("--deterministic", action="store_true", default=s)
+    t.add_argument("--plain", dest="residual", action="store_false", default=s,
+                   help="train the plain twin: the same net without shortcut connections")
+    t.add_argument("--norm", choices=NORMS, default=s)
+    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=s)
+    t.add_argument("--stem", choices=STEMS, default=s)
+    t.add_argument("--pretrained", choices=PRETRAINED, default=s,
+                   help="imagenet: torchvision's ImageNet weights for resnet18..152, read from "
+                        "$TORCH_HOME/hub/checkpoints (fetched with --download)")
+    t.add_argument("--init-from", metavar="PATH", default=s,
+                   help="start from a torchvision-format state_dict file or a run folder (best.pt)")
+    t.add_argument("--freeze", choices=FREEZE, default=s,
+                   help="backbone: train only the classifier head (default none)")
+    t.add_argument("--freeze-epochs", type=int, default=s,
+                   help="head only for N epochs, then everything, the backbone at lr/10 (fine-tune)")
+    t.add_argument("--no-feature-cache", dest="feature_cache", action="store_false", default=s,
+                   help="with a frozen backbone and no augmentation, recompute its features every step")
+    t.add_argument("--data-root", default=s, help="folder with the dataset files (default ./data)")
+    t.add_argument("--download", action="store_true", default=s)
+    t.add_argument("--image-size", type=int, default=s)
+    t.add_argument("--val-fraction", type=float, default=s)
+    t.add_argument("--no-augment", dest="augment", action="store_false", default=s)
+    t.add_argument("--device", choices=DEVICES, default=s)
+    t.add_argument("--amp", choices=AMP_MODES, default=s)
+    t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
+    t.add_argument("--compile", action="store_true", default=s,
+                   help="torch.compile the model (slow first step; eager if it cannot compile)")
+    t.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=s,
+                   help="GPU: launch the step's kernels one by one instead of as a CUDA graph")
+    t.add_argument("--threads", dest="num_threads", type=int, default=s)
+    t.add_argument("--workers", dest="num_workers", type=int, default=s)
+    t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
+    t.add_argument("--probe-snapshots", type=int, default=s,
+                   help="weight snapshots kept for the Explain page's probe slider (default 8)")
+    t.add_argument("--diagnostics-every", type=int, default=s,
+                   help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
+                        "(diagnostics.jsonl; default 0: off)")
+    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
+    t.add_argument("--name", dest="run_name", default=s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +226,24 @@ def _stop_on_signals(stop: threading.Event) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, handler)
         signal.signal(signal.SIGTERM, handler)
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from .lr_find import lr_find, save
+
+    given = vars(args).copy()
+    for key in ("command", "start_lr", "end_lr", "steps", "out", "quiet"):
+        given.pop(key)
+    preset = given.pop("preset", None)
+    config = TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
+    result = lr_find(config, start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps,
+                     progress=not args.quiet)
+    png, csv_path = save(result, args.out)
+    ended = "stopped: the loss diverged" if result.diverged else f"up to lr {result.lrs[-1]:.3g}"
+    print(f"{len(result.lrs)} steps from lr {result.lrs[0]:.3g} ({ended}); curve {png}, data {csv_path}")
+    print("suggested learning rate (fastai's valley rule):")
+    print(f"{result.suggestion:.3g}")
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -291,5 +336,5 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
+COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
             "predict": cmd_predict, "runs": cmd_runs, "uploads": cmd_uploads}

@@ -15,6 +15,7 @@ from .datasets import DATASET_NAMES
 from .datasets import DATASETS as DATASET_SPECS
 from .errors import ConfigError
 from .models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
+from .transfer import FREEZE, IMAGENET_FILES, PRETRAINED
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
@@ -51,7 +52,13 @@ class TrainConfig:
     residual: bool = True  # False builds the plain twin (no shortcuts)
     norm: str = "batch"  # batch | group | layer | none
     activation: str = "relu"  # relu | sigmoid | tanh | gelu | silu
-    stem: str = "auto"  # auto: 3x3 stride-1 stem for inputs up to 64 px
+    stem: str = "auto"  # auto: 3x3 stride-1 stem for inputs up to 64 px (ImageNet weights: theirs)
+    # --- starting point (transfer.py) ---
+    pretrained: str = "none"  # none | imagenet: torchvision's ImageNet weights (resnet18..152)
+    init_from: str | None = None  # a torchvision-format state_dict file, or a run folder (best.pt)
+    freeze: str = "none"  # none | backbone: train only the classifier head, the rest fixed
+    freeze_epochs: int = 0  # > 0: head only for this many epochs, then everything (fine_tune)
+    feature_cache: bool = True  # frozen backbone, no augmentation: compute its features once
     # --- data ---
     data_root: str = "./data"  # folder holding torchvision's layouts, or the ImageFolder tree
     download: bool = False  # let torchvision fetch the files (needs a network)
@@ -118,6 +125,7 @@ class TrainConfig:
         _choice("loss", self.loss, LOSSES)
         _choice("amp", self.amp, AMP_MODES)
         _choice("device", self.device, DEVICES)
+        self._validate_start()
         if self.epochs is not None and self.max_steps is not None:
             raise ConfigError("give either epochs or max_steps, not both")
         _positive_int("epochs", self.epochs, allow_none=True)
@@ -149,10 +157,37 @@ class TrainConfig:
             raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
         return self
 
+    def _validate_start(self) -> None:
+        _choice("pretrained", self.pretrained, PRETRAINED)
+        _choice("freeze", self.freeze, FREEZE)
+        if self.pretrained == "imagenet" and self.arch not in IMAGENET_FILES:
+            raise ConfigError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}; got arch "
+                              f"{self.arch!r} (start a CIFAR-style net from a run with init_from)")
+        if self.pretrained != "none" and self.init_from:
+            raise ConfigError("give either pretrained or init_from, not both")
+        if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from):
+            raise ConfigError(f"init_from must be a file or run folder path, got {self.init_from!r}")
+        if not (isinstance(self.freeze_epochs, int) and not isinstance(self.freeze_epochs, bool)
+                and 0 <= self.freeze_epochs <= MAXIMUMS["epochs"]):
+            raise ConfigError(f"freeze_epochs must be a whole number >= 0, got {self.freeze_epochs!r}")
+        epochs = self.resolved_epochs()
+        if self.freeze_epochs and epochs is not None and self.freeze_epochs >= epochs:
+            raise ConfigError(f"freeze_epochs ({self.freeze_epochs}) must be less than the epochs "
+                              f"({epochs}): the backbone is unfrozen after them")
+
+    @property
+    def starts_from_weights(self) -> bool:
+        return self.pretrained != "none" or bool(self.init_from)
+
+    @property
+    def model_stem(self) -> str:
+        """The stem to build: ``auto`` with ImageNet weights means theirs (7x7, stride 2)."""
+        return "imagenet" if self.stem == "auto" and self.pretrained == "imagenet" else self.stem
+
     def build_model(self, info) -> ResNet:
         """The network this config describes, for a dataset's contract (``data.DatasetInfo``)."""
         return build_model(self.arch, info.num_classes, info.channels, residual=self.residual,
-                           norm=self.norm, activation=self.activation, stem=self.stem,
+                           norm=self.norm, activation=self.activation, stem=self.model_stem,
                            input_size=info.image_size)
 
     def to_dict(self) -> dict:

@@ -145,6 +145,15 @@ def load_dataset_for(config) -> Dataset:
                         seed=config.seed)
 
 
+def with_contract(dataset: Dataset, info: DatasetInfo) -> Dataset:
+    """The dataset normalised as a checkpoint's preprocessing contract says (its statistics may
+    be pretrained weights' own rather than the data's); a copy."""
+    import dataclasses
+
+    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, mean=list(info.mean),
+                                                                 std=list(info.std)))
+
+
 def split_train_val(pool: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
     """Stratified: each class gives round(n_c * val_fraction) images (at least one) to val."""
     g = torch.Generator().manual_seed(seed)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .atomic import atomic_write_json, atomic_write_text
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import resolve_device
-from .data import BatchLoader, Dataset, load_dataset_for, preprocess
+from .data import BatchLoader, Dataset, load_dataset_for, preprocess, with_contract
 from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
 from .runs import Run
@@ -78,8 +78,13 @@ def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch
     loader = BatchLoader(dataset.split(split), dataset.info, device, batch_size=batch_size,
                          channels_last=channels_last)
     logits, labels = predict_logits(model, loader, autocast_dtype)
+    return result_from_logits(split, logits, labels, dataset.info.class_names)
+
+
+def result_from_logits(split: str, logits: Tensor, labels: Tensor, class_names: list[str]) -> EvalResult:
+    """Loss and the classification report of a split's logits (float32, on the CPU)."""
     loss = float(F.cross_entropy(logits, labels)) if len(labels) else float("nan")
-    report = classification_report(labels, logits.argmax(1), dataset.info.class_names, logits)
+    report = classification_report(labels, logits.argmax(1), class_names, logits)
     return EvalResult(split, loss, logits, labels, report)
 
 
@@ -122,10 +127,10 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
         raise RunError(f"{run.dir} is not a run folder (no config.json)")
     dev = resolve_device(device)
     ckpt = load_checkpoint(path, map_location=dev)
-    model, config, _ = model_from_checkpoint(ckpt)
+    model, config, info = model_from_checkpoint(ckpt)
     if data_root is not None:
         config.data_root = data_root
-    dataset = load_dataset_for(config)
+    dataset = with_contract(load_dataset_for(config), info)
     result = evaluate_model(model.to(dev), dataset, split, dev)
     write_eval(run.dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}

@@ -14,6 +14,7 @@ epoch end and the final evaluation, then checkpoints, then the setup, then the s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import importlib.util
 import math
@@ -21,6 +22,7 @@ import platform
 import random
 import re
 import shutil
+import sys
 import threading
 import time
 import warnings
@@ -45,10 +47,24 @@ from .data import BatchLoader, Dataset, load_dataset_for
 from .diagnostics import DIAGNOSTICS_FILE, Diagnostics
 from .distributed import Distributed
 from .errors import ConfigError, RunError, TrainingFailed, first_line
-from .evaluation import autocast_context, evaluate_model, write_eval
+from .evaluation import EvalResult, autocast_context, evaluate_model, result_from_logits, write_eval
 from .events import Callback, ProgressBar, TrainState
 from .models import count_parameters
 from .runs import Run, RunWriter, create_run_dir, default_runs_dir, now_iso, truncate_after_step
+from .transfer import (
+    FeatureLoader,
+    Head,
+    InitReport,
+    Weights,
+    frozen_at,
+    load_into,
+    param_groups,
+    pooled_features,
+    preprocessing_for,
+    set_backbone_frozen,
+    train_mode,
+    weights_for,
+)
 
 SNAPSHOT_DISK_SHARE = 0.1  # weight snapshots may take at most this share of the free disk
 
@@ -63,12 +79,18 @@ def train(config: TrainConfig, *, callbacks: Iterable[Callback] = (), progress: 
     ``stop``: set it (from another thread or a signal handler) to stop after the current step.
     ``run_dir``: an existing, empty run folder to fill (the dashboard's queue creates one).
     """
+    config.validate()
+    weights = weights_for(config)  # a missing or unsafe file fails before any data loads
     device, ddp, dataset = _prepare(config, dataset)
+    dataset = with_statistics(dataset, preprocessing_for(weights, dataset.info.channels))
+    if weights is not None:  # weights for another model fail here, before a run folder exists
+        load_into(config.build_model(dataset.info), weights, config.arch)
     if run_dir is None and ddp.is_main:
         runs_dir = Path(config.runs_dir) if config.runs_dir else default_runs_dir()
         run_dir = create_run_dir(runs_dir, config.dataset, config.arch)
     run_dir = ddp.broadcast(None if run_dir is None else str(run_dir))
-    trainer = Trainer(config, Path(run_dir), dataset, device, callbacks, progress, stop, ddp=ddp)
+    trainer = Trainer(config, Path(run_dir), dataset, device, callbacks, progress, stop, ddp=ddp,
+                      weights=weights)
     return trainer.fit()
 
 
@@ -98,6 +120,10 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
     if data_root is not None:
         config.data_root = data_root
     dev, ddp, dataset = _prepare(config)
+    # The checkpoint's preprocessing contract, not statistics recomputed from the files (with
+    # pretrained weights they are the weights' own).
+    contract = ckpt["preprocessing"]
+    dataset = with_statistics(dataset, (contract["mean"], contract["std"]))
     trainer = Trainer(config, run.dir, dataset, dev, callbacks, progress, stop,
                       resume_from=ckpt, ddp=ddp)
     return trainer.fit()
@@ -112,6 +138,9 @@ def _prepare(config: TrainConfig, dataset: Dataset | None = None
     ddp = Distributed.from_env(device)  # one process unless started by torchrun
     device = ddp.device(device)
     ddp.local_batch_size(config.batch_size)  # fails when the batch does not split over ranks
+    if ddp.enabled and config.freeze_epochs:
+        raise ConfigError("freeze_epochs does not work under torchrun yet (DDP fixes the trained "
+                          "parameters at the start); use freeze backbone or none")
     if dataset is None:
         dataset = _load_in_turn(config, ddp)
     check_fits(config, dataset)
@@ -126,6 +155,16 @@ def _load_in_turn(config: TrainConfig, ddp: Distributed) -> Dataset:
     if not ddp.is_main:
         dataset = load_dataset_for(config)
     return dataset
+
+
+def with_statistics(dataset: Dataset, stats: tuple[list[float], list[float]] | None) -> Dataset:
+    """The dataset normalised with other statistics (pretrained weights expect theirs); a copy,
+    so a Dataset passed in by the caller is left as it was."""
+    if stats is None:
+        return dataset
+    mean, std = stats
+    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, mean=list(mean),
+                                                                 std=list(std)))
 
 
 def check_fits(config: TrainConfig, dataset: Dataset) -> None:
@@ -149,8 +188,11 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, run_dir: Path, dataset: Dataset, device: torch.device,
                  callbacks: Iterable[Callback], progress: bool, stop: threading.Event | None,
-                 resume_from: dict | None = None, ddp: Distributed | None = None) -> None:
+                 resume_from: dict | None = None, ddp: Distributed | None = None,
+                 weights: Weights | None = None) -> None:
         self.config, self.dataset, self.device = config, dataset, device
+        self.weights = weights
+        self.progress = progress
         self.run = Run(run_dir)
         self.stop = stop
         self.resume_from = resume_from
@@ -186,8 +228,8 @@ class Trainer:
     def _loop(self) -> str:
         """Steps until the budget is spent ("completed") or a stop is asked for ("stopped")."""
         c, state = self.config, self.state
-        self.model.train()
         while state.step < self.total_steps:
+            self._set_frozen(frozen_at(c, state.epoch))
             self._emit("on_epoch_start", state)
             for x, y in self._epoch_batches():
                 self._train_step(x, y)
@@ -208,6 +250,11 @@ class Trainer:
                     return "stopped"
             self._end_epoch()
         return "completed"
+
+    def _set_frozen(self, frozen: bool) -> None:
+        """Freeze or unfreeze the backbone for this epoch (transfer.py); train mode either way."""
+        set_backbone_frozen(self.model, frozen)
+        train_mode(self.model, frozen)
 
     def _epoch_batches(self) -> Iterable[tuple[Tensor, Tensor]]:
         """This epoch's batches from where the run stands (mid-epoch after a resume)."""
@@ -274,9 +321,7 @@ class Trainer:
         self.step_in_epoch = 0
         if self.writer is None:  # the other ranks go on to train
             return
-        result = evaluate_model(self.model, self.dataset, "val", self.device,
-                                channels_last=self.config.channels_last,
-                                autocast_dtype=self.autocast_dtype)
+        result = self._validate()
         logs = {"split": "val", "epoch": state.epoch, "step": state.step,
                 "loss": result.loss, "accuracy": result.report.accuracy}
         self._emit("on_eval_end", state, "val", logs)
@@ -293,6 +338,16 @@ class Trainer:
             self._announce(self.writer.save_snapshot(state.epoch, weights))
         self._emit("on_epoch_end", state, logs)
         self.interval.restart_clock()  # evaluation time is not training speed
+
+    def _validate(self) -> EvalResult:
+        """The validation split's result: through the whole model, or the head on cached features."""
+        if self.val_features is None:
+            return evaluate_model(self.model, self.dataset, "val", self.device,
+                                  channels_last=self.config.channels_last,
+                                  autocast_dtype=self.autocast_dtype)
+        with torch.no_grad():
+            logits = self.model.fc(self.val_features).float().cpu()
+        return result_from_logits("val", logits, self.dataset.val.labels, self.dataset.info.class_names)
 
     def _finish(self) -> None:
         """Evaluate the best checkpoint on the test split (also when stopped, if one exists)."""
@@ -392,7 +447,9 @@ class Trainer:
         c, ddp = self.config, self.ddp
         self._configure_torch()
         seed_everything(c.seed)
-        self.model = c.build_model(self.dataset.info).to(self.device)
+        self.model = c.build_model(self.dataset.info)
+        self.init_report = self._load_weights()
+        self.model = self.model.to(self.device)
         if c.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         # What the step calls: DDP under torchrun, compiled if asked. ``self.model`` stays the
@@ -404,6 +461,9 @@ class Trainer:
         self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
                                   batch_size=ddp.local_batch_size(c.batch_size),
                                   channels_last=c.channels_last, num_workers=c.num_workers)
+        self.val_features: Tensor | None = None
+        if self._caches_features():
+            self._cache_features()
         self.steps_per_epoch = len(self.dataset.train) // c.batch_size
         epochs = c.resolved_epochs()
         self.total_steps = c.max_steps if c.max_steps is not None else epochs * self.steps_per_epoch
@@ -415,8 +475,10 @@ class Trainer:
                                            enabled=self.autocast_dtype == torch.float16)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
         self.forward_backward: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] = self._forward_backward
-        if use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled, compiled=c.compile,
-                          grad_scaler=self.scaler.is_enabled()):
+        # (A graph captured with the backbone frozen would not train it once unfrozen.)
+        if not c.freeze_epochs and use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled,
+                                                  compiled=c.compile,
+                                                  grad_scaler=self.scaler.is_enabled()):
             self.forward_backward = GraphedStep(self._forward_backward, self.device)
         self.state = TrainState(run_dir=self.run.dir, total_steps=self.total_steps,
                                 steps_per_epoch=self.steps_per_epoch,
@@ -431,6 +493,35 @@ class Trainer:
             self._restore(self.resume_from)
         if self.writer is not None:
             self.writer.write_config(self._resolved_config())
+
+    def _load_weights(self) -> InitReport | None:
+        """Copy the weights a new run starts from into the model (a resumed run has its own)."""
+        if self.weights is None or self.resume_from is not None:
+            return None
+        report = load_into(self.model, self.weights, self.config.arch)
+        if self.progress and self.ddp.is_main:
+            print(report.summary(), file=sys.stderr)
+        return report
+
+    def _caches_features(self) -> bool:
+        """The frozen fast path: a backbone frozen throughout and no augmentation mean each
+        image's features never change, so they are computed once and only the head trains."""
+        c = self.config
+        return (c.feature_cache and c.freeze == "backbone" and not c.freeze_epochs
+                and not c.augment and not self.ddp.enabled)
+
+    def _cache_features(self) -> None:
+        c = self.config
+        set_backbone_frozen(self.model, True)
+        features = {}
+        for split in ("train", "val"):
+            loader = BatchLoader(self.dataset.split(split), self.dataset.info, self.device,
+                                 batch_size=max(c.batch_size, 64), channels_last=c.channels_last,
+                                 num_workers=c.num_workers)
+            features[split] = pooled_features(self.model, loader, self.autocast_dtype)
+        self.loader = FeatureLoader(features["train"], self.dataset.train.labels, c.batch_size)
+        self.val_features = features["val"]
+        self.train_model = Head(self.model)
 
     def _snapshot_count(self) -> int:
         """The weight snapshots asked for, fewer where they would take more than
@@ -492,6 +583,9 @@ class Trainer:
         resolved = self.config.to_dict()
         resolved["epochs"] = None if self.config.max_steps is not None else self.config.resolved_epochs()
         resolved["data_root"] = str(Path(self.config.data_root).expanduser().resolve())
+        init = self.init_report.to_dict() if self.init_report else None
+        if init is None and self.resume_from is not None and self.run.config_path.is_file():
+            init = self.run.config.get("init")  # what the run started from, kept over resumes
         return {
             **resolved,
             "device": str(self.device),
@@ -512,12 +606,15 @@ class Trainer:
             "test_size": len(self.dataset.test),
             "skipped_files": len(self.dataset.skipped_files),
             "versions": versions(),
+            "init": init,
         }
 
     def _step_kind(self) -> str:
         """How the step runs, for config.json: cuda-graph, compiled or eager."""
         if isinstance(self.forward_backward, GraphedStep):
             return "cuda-graph"
+        if self.val_features is not None:
+            return "cached-features"
         return "compiled" if self.config.compile else "eager"
 
 
@@ -630,7 +727,8 @@ def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    params = model.parameters()
+    # From trained weights: the head at lr, the backbone at a tenth (transfer.param_groups).
+    params = param_groups(model, config.lr, config.starts_from_weights) or model.parameters()
     # foreach (one multi-tensor kernel per update) is torch's default on CUDA only; on the CPU
     # it also saves a Python loop over the parameters: +3-8% images/s for ResNet-20 on digits.
     if config.optimizer == "sgd":
@@ -647,8 +745,8 @@ def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_
     """A per-step schedule. onecycle is torch's OneCycleLR (its own warmup); the others get a
     linear warmup of ``warmup_epochs`` and then: constant, step decay, or cosine to zero."""
     if config.scheduler == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
-                                                   total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=[group["lr"] for group in optimizer.param_groups], total_steps=total_steps)
     warmup = min(round(config.warmup_epochs * steps_per_epoch), max(0, total_steps - 1))
 
     def factor(step: int) -> float:
