@@ -27,7 +27,7 @@ from .config import (
 )
 from .errors import TrainingFailed, WorkbenchError
 from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
-from .transfer import FREEZE, PRETRAINED
+from .transfer import FREEZE, PRETRAINED, InitReport
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
 EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
@@ -203,6 +203,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the group
     status = run.status
+    init = run.config.get("init")
+    if init:
+        print(InitReport(**init).summary())
     test = run.summary("test")
     if test:
         print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} "

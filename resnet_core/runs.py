@@ -280,9 +280,10 @@ class RunWriter(Callback):
     """Everything training writes into a run folder: config.json, status.json (through
     ``Run.transition``), metrics.jsonl, checkpoints and weight snapshots. Only rank 0 has one.
 
-    Checkpoints are written by a ``CheckpointWriter`` thread while training goes on; before the
-    writer reports anything later (a metrics line, a status change) it waits for them, so what
-    the folder says never runs ahead of what its checkpoints hold.
+    Checkpoints are written by a ``CheckpointWriter`` thread while training goes on; a metrics
+    line that follows one goes into the same queue behind it, and a status change waits for
+    them, so what the folder says never runs ahead of what its checkpoints hold and the loop
+    never waits for a disk (a frozen resnet18's 45 MB checkpoint took 0.1 s per epoch).
     """
 
     def __init__(self, run_dir: Path) -> None:
@@ -325,16 +326,14 @@ class RunWriter(Callback):
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
         if logs is not None:
-            self.wait_for_checkpoints()
-            append_jsonl(self.run.metrics_path, logs)
+            self.checkpoints.append_line(self.run.metrics_path, logs)
         if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY_S:
             self._last_heartbeat = time.monotonic()
             self.wait_for_checkpoints()
             self.run.record(epoch=state.epoch, step=state.step)
 
     def on_eval_end(self, state: TrainState, split: str, logs: dict) -> None:
-        self.wait_for_checkpoints()
-        append_jsonl(self.run.metrics_path, logs)
+        self.checkpoints.append_line(self.run.metrics_path, logs)
 
     def on_epoch_end(self, state: TrainState, logs: dict) -> None:
         # Progress only (the state is unchanged), so the epoch's checkpoint may still be being
@@ -366,8 +365,10 @@ class CheckpointWriter:
     do not wait for torch.save and fsync (39 files, 0.8 s of the default digits run here).
 
     ``submit`` copies the state's tensors first (training goes on changing the originals).
-    After a failed write the later ones are skipped, so the last good file stays in place, and
-    ``wait`` re-raises the error in the trainer's thread.
+    ``append_line`` queues a metrics line behind the checkpoints still being written (or writes
+    it at once when none is). After a failed write the later jobs are skipped, so the last good
+    file stays in place and no line claims more, and ``wait`` re-raises the error in the
+    trainer's thread. Only the trainer's thread submits.
     """
 
     def __init__(self) -> None:
@@ -380,27 +381,41 @@ class CheckpointWriter:
             self._thread = threading.Thread(target=self._work, name="checkpoint-writer",
                                             daemon=True)
             self._thread.start()
-        self._queue.put((path, _copied(state)))
+        self._queue.put((save_checkpoint_job, path, _copied(state)))
         return path
+
+    def append_line(self, path: Path, record: dict) -> None:
+        if self._queue.unfinished_tasks:  # behind a checkpoint: keep the order, do not wait
+            self._queue.put((append_jsonl, path, record))
+        else:
+            self.raise_error()
+            append_jsonl(path, record)
 
     def wait(self) -> None:
         self._queue.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
             raise error
 
     def _work(self) -> None:
-        from .checkpoint import save_checkpoint  # torch: imported by the writer, not by readers
-
         while True:
-            path, state = self._queue.get()
+            job, path, payload = self._queue.get()
             try:
                 if self._error is None:
-                    save_checkpoint(path, state)
+                    job(path, payload)
             except BaseException as e:  # noqa: BLE001 - handed to the trainer by wait()
                 self._error = e
             finally:
                 self._queue.task_done()
+
+
+def save_checkpoint_job(path: Path, state: dict) -> None:
+    from .checkpoint import save_checkpoint  # torch: imported by the writer, not by readers
+
+    save_checkpoint(path, state)
 
 
 def _copied(obj):
