@@ -17,6 +17,7 @@ from resnet_core.progress import run_progress
 from resnet_core.runs import ACTIVE_STATES
 from resnet_core.training import check_fits
 
+from pages import start_from
 from pages.common import (
     REFRESH_S,
     acting_user,
@@ -84,6 +85,8 @@ with left:
         images = ds.images("train", picks)
         st.image([to_pil(im, 64) for im in images],
                  caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64)
+        if name == "folder":
+            start_from.suggest_pretrained()
 
 with right:
     st.subheader("Model")
@@ -102,6 +105,7 @@ with right:
         processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
                                         help="torchrun --standalone with one process per GPU; "
                                              "the batch size is the global batch"))
+    start = start_from.picker(arch, runs=store().runs())
     if ds is not None:
         dev = resolve_device(device).type
         input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
@@ -134,8 +138,11 @@ with right:
 st.subheader("Training")
 h1, h2, h3, h4 = st.columns(4)
 optimizer = h1.selectbox("Optimizer", OPTIMIZERS, key="optimizer")
-lr = h2.number_input("Learning rate", value=0.1 if optimizer == "sgd" else 0.001, format="%.4f",
-                     step=0.001, key=f"lr_{optimizer}")
+lr_key = f"lr_{optimizer}"
+start_from.apply_found_lr(lr_key)
+if lr_key not in st.session_state:
+    st.session_state[lr_key] = 0.1 if optimizer == "sgd" else 0.001
+lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
 scheduler = h3.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"), key="scheduler")
 batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
 b1, b2, b3, b4 = st.columns(4)
@@ -160,6 +167,7 @@ config = TrainConfig(
     epochs=int(amount) if budget == "epochs" else None,
     max_steps=int(amount) if budget == "steps" else None,
     diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
+    **start.fields,
 )
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
@@ -178,8 +186,10 @@ try:
         check_fits(config, ds)
 except WorkbenchError as e:
     problem = str(e)
+problem = problem or start.problem
 if problem:
     st.error(unlinked(problem))
+start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
     try:
         st.session_state["train_run_id"] = manager().submit(config, processes=processes, user=acting_user())

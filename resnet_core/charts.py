@@ -147,3 +147,21 @@ def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figur
     fig.update_annotations(font_size=10)
     fig.update_layout(height=130 * len(stages) + 40, margin={"t": 30, "b": 10, "l": 10, "r": 10})
     return fig
+
+
+def lr_find_curve(sweep: pd.DataFrame, suggestion: float) -> go.Figure:
+    """The learning-rate range test (lr_find.py's CSV): loss against a log learning rate."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["loss"], name="loss", mode="lines",
+                             line={"color": "#c8c8c8", "width": 1}))
+    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["smoothed_loss"], name="smoothed",
+                             mode="lines", line={"width": 3}))
+    fig.add_vline(x=suggestion, line_dash="dash", line_color="#d62728",
+                  annotation_text=f"suggested {suggestion:.3g}")
+    low = float(sweep["smoothed_loss"].min())
+    high = min(float(sweep["smoothed_loss"].max()), 3 * float(sweep["smoothed_loss"].iloc[0]))
+    fig.update_xaxes(type="log", title_text="learning rate")
+    fig.update_yaxes(title_text="training loss", range=[0.9 * low, max(high, 1.5 * low)])
+    fig.update_layout(height=320, margin={"t": 30, "b": 40, "l": 40, "r": 20},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig

@@ -206,3 +206,25 @@ def _figure(result: LRFind):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m resnet_core.lr_find CONFIG_JSON OUT_PNG``: the dashboard's sweep, in a child
+    process (the server's interpreter stays free for the pages). Prints the suggestion."""
+    import json
+    import sys
+
+    config_path, out = (argv if argv is not None else sys.argv[1:])[:2]
+    config = TrainConfig.from_dict(json.loads(Path(config_path).read_text()))
+    try:
+        result = lr_find(config, progress=False)
+        save(result, out)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{result.suggestion:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

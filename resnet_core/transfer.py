@@ -369,3 +369,44 @@ class Head(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return self.fc(features)
+
+
+# ----------------------------------------------------------------------------- uploads
+
+MAX_WEIGHTS_BYTES = 1024**3  # resnet152's file is 230 MB; a gigabyte is not a ResNet
+
+
+def accept_weights(data_dir: str | Path, name: str, data: bytes, *, user=None) -> Path:
+    """Keep an uploaded .pth/.pt once (the same bytes, the same file) under
+    <data_dir>/uploads/weights/, after checking it loads safely as weights; its path. On a class
+    server only the teacher may (``user``; None is single-user mode)."""
+    import hashlib
+    import re
+
+    from .atomic import atomic_write
+
+    if user is not None:
+        from .access import require_teacher
+
+        require_teacher(user, "upload weights")
+    if not name.lower().endswith((".pth", ".pt")):
+        raise InitError(f"{name}: upload a .pth or .pt file (torch.save(model.state_dict()))")
+    if len(data) > MAX_WEIGHTS_BYTES:
+        raise InitError(f"{name} is {len(data) / 2**20:,.0f} MiB; weights files up to "
+                        f"{MAX_WEIGHTS_BYTES / 2**20:,.0f} MiB are accepted")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:60] or "weights"
+    target = Path(data_dir) / "uploads" / "weights" / \
+        f"{hashlib.sha256(data).hexdigest()[:12]}-{stem}{Path(name).suffix.lower()}"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    candidate = target.with_name(target.name + ".check")
+    candidate.write_bytes(data)
+    try:
+        read_weights(candidate).source = name  # refuses pickled code, damaged files, non-weights
+    except InitError as e:
+        raise InitError(str(e).replace(str(candidate), name)) from None
+    finally:
+        candidate.unlink(missing_ok=True)
+    atomic_write(target, lambda f: f.write(data))
+    return target

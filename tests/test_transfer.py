@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
 from PIL import Image
 
 from resnet_core import TrainConfig, train
@@ -25,6 +24,8 @@ from resnet_core.transfer import (
     load_into,
     read_weights,
 )
+
+from conftest import run_cli
 
 FILE = IMAGENET_FILES["resnet18"]
 
@@ -277,9 +278,9 @@ def test_lr_find_puts_a_given_models_weights_back(short_run):
 
 
 def test_the_report_is_in_config_json_and_survives_a_resume(torch_home, folder, tmp_path):
-    from conftest import StopAtStep
-
     from resnet_core import resume
+
+    from conftest import StopAtStep
 
     config = base(folder, tmp_path, pretrained="imagenet", epochs=3)
     run = train(config, callbacks=[StopAtStep(6)], progress=False)
