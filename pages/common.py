@@ -93,9 +93,9 @@ def run_table(with_owner: bool = False):
 
 @st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
 def _lesson_runs(root: str, lesson_id: str) -> dict:
-    from resnet_core.lessons import LESSONS, lesson_runs
+    from resnet_core.lessons import lesson_for, lesson_runs
 
-    return lesson_runs(RunStore(root), LESSONS[lesson_id])
+    return lesson_runs(RunStore(root), lesson_for(lesson_id))
 
 
 def lesson_runs_now(lesson_id: str) -> dict:

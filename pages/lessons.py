@@ -15,16 +15,20 @@ from resnet_core.charts import (
     feature_map_grid,
     gradient_norm_profile,
     lesson_curves,
+    transfer_curve,
 )
 from resnet_core.datasets import DATASETS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
 from resnet_core.lessons import (
     LESSONS,
     depth_rows,
+    lesson_answer,
+    lesson_for,
     lesson_progress,
     lesson_runs,
     mnist_available,
     queue_lesson,
+    transfer_rows,
 )
 
 from pages.common import (
@@ -57,7 +61,7 @@ else:
     lesson_id = st.selectbox("Lesson", ids, index=ids.index(wanted) if wanted in ids else 0,
                              format_func=lambda i: LESSONS[i].title, key="lesson_pick")
     st.query_params["lesson"] = lesson_id
-lesson = LESSONS[lesson_id]
+lesson = lesson_for(lesson_id)
 
 st.header(lesson.title)
 st.markdown(lesson.summary)
@@ -154,6 +158,12 @@ def reveal() -> None:
         st.plotly_chart(gradient_norm_profile(diags), key="grad_profile")
         st.markdown("**Training loss**")
         st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+    elif lesson.chart == "transfer":
+        rows = transfer_rows(runs)
+        if rows:
+            st.plotly_chart(transfer_curve(pd.DataFrame(rows)), key="transfer_curve")
+            st.table(pd.DataFrame(rows).pivot(index="k", columns="start", values="test accuracy"))
+        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
     elif lesson.chart == "metrics_table":
         keys = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
                 "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
@@ -185,8 +195,7 @@ if guess_key in st.session_state:
         st.warning(f"Run '{label}' is {status.get('state')}: {plain(status.get('error') or 'resume it on Runs')}. "
                    "The answer appears when every run of the lesson has completed.")
     if progress_now.done:
-        first_run = next(iter(runs_now.values()))
-        answer = lesson.answer_for(first_run.summary("test").get("accuracy"))
+        answer = lesson_answer(lesson, runs_now)
         if picked == answer:
             st.success(f"You predicted it: **{lesson.choices[answer]}**.")
         else:

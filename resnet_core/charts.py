@@ -165,3 +165,18 @@ def lr_find_curve(sweep: pd.DataFrame, suggestion: float) -> go.Figure:
     fig.update_layout(height=320, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def transfer_curve(rows: pd.DataFrame) -> go.Figure:
+    """The transfer lesson: test accuracy against images per class, scratch and pretrained."""
+    fig = go.Figure()
+    for start, part in rows.groupby("start"):
+        part = part.sort_values("k")
+        fig.add_trace(go.Scatter(x=part["k"], y=part["test accuracy"], name=start,
+                                 mode="lines+markers", line={"dash": "dash" if start == "scratch" else "solid"}))
+    fig.update_xaxes(type="log", title_text="training images per class (k)",
+                     tickvals=sorted(rows["k"].unique()))
+    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02])
+    fig.update_layout(height=340, margin={"t": 30, "b": 40, "l": 40, "r": 20},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig

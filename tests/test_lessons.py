@@ -12,6 +12,8 @@ from resnet_core.diagram import block_dot, block_shapes
 from resnet_core.lessons import LESSONS, lesson_runs, mnist_available, run_name
 from resnet_core.runs import RunStore
 
+from conftest import wait_for
+
 
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
 def test_every_lesson_has_valid_configs_a_question_and_an_answer(lesson_id):
@@ -109,3 +111,40 @@ def test_lesson_progress_reveals_only_when_every_run_completed(tmp_path):
     p = lesson_progress(lesson, runs)
     assert not p.done and list(p.broken) == [labels[2]]
     assert p.rows[2] == {"run": labels[2], "state": "failed", "step": "55/110"}
+
+
+@pytest.mark.slow  # seven runs through the job manager's child processes: about a minute
+def test_the_transfer_lesson_writes_image_folders_and_its_runs_start_from_the_first(tmp_path):
+    """Queued through the real job manager: the pretrained runs start from the pretraining run's
+    best.pt (queued first, so finished first), and the answer is read off the k=5 pair."""
+    from resnet_core.jobs import JobManager
+    from resnet_core.lessons import lesson_answer, queue_lesson, transfer_rows
+    from resnet_core.runs import ACTIVE_STATES
+
+    lesson = LESSONS["transfer"]
+    manager = JobManager(tmp_path / "runs")
+    try:
+        ids = queue_lesson(manager, lesson, data_root=str(tmp_path / "data"))
+        assert len(ids) == 7
+        root = tmp_path / "data" / "lessons" / "transfer"
+        assert sorted(p.name for p in (root / "source").iterdir()) == ["0", "1", "2", "3", "4"]
+        for k in (5, 20, 100):
+            for digit in range(5, 10):
+                assert len(list((root / f"k{k}" / "train" / str(digit)).glob("*.png"))) == k
+        wait_for(lambda: all(manager.store.get(i).status.get("state") not in ACTIVE_STATES
+                             for i in ids), timeout=400)
+    finally:
+        manager.close()
+    runs = lesson_runs(manager.store, lesson)
+    assert {r.status["state"] for r in runs.values()} == {"completed"}
+    source = runs["pretrain on 0-4"]
+    for k in (5, 20, 100):
+        pretrained = runs[f"pretrained, k={k}"].config
+        assert pretrained["init_from"] == str(source.dir)
+        assert pretrained["init"]["source"] == str(source.checkpoint("best"))
+        assert runs[f"scratch, k={k}"].config["init"] is None
+    rows = transfer_rows(runs)
+    assert len(rows) == 6
+    acc = {(r["start"], r["k"]): r["test accuracy"] for r in rows}
+    gap = acc[("pretrained", 5)] - acc[("scratch", 5)]
+    assert lesson_answer(lesson, runs) == (1 if gap > 0.03 else 2 if gap < -0.03 else 0)
