@@ -229,7 +229,7 @@ LESSONS: dict[str, Lesson] = {
             id="transfer",
             title="6. Pretrained against scratch",
             summary=(
-                "A net that has learnt to see on one task starts the next one ahead. Here a "
+                "Does a net that has learnt one task start the next one ahead? Here a "
                 "ResNet-20 first learns the digits **0-4**; then the digits **5-9** are learnt "
                 "from only **k images per class** (k = 5, 20, 100), once from scratch and once "
                 "starting from those weights (the backbone at a tenth of the learning rate). "
