@@ -1,4 +1,4 @@
-"""Predict: classify an uploaded or camera image with a run's saved weights."""
+"""Predict: classify an uploaded, camera, drawn or test image with a run's saved weights."""
 
 from __future__ import annotations
 
@@ -6,13 +6,23 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from resnet_core import WorkbenchError
 from resnet_core.charts import top_k_bars
 from resnet_core.data import decode_image
+from resnet_core.drawing import CANVAS, drawing_to_image, pen_width
 from resnet_core.export import SUFFIXES, export_run
 
-from pages.common import choose_run_with_checkpoint, plain, predictor, to_pil, unlinked
+from pages.canvas import draw_canvas
+from pages.common import (
+    choose_run_with_checkpoint,
+    dataset_for_run,
+    plain,
+    predictor,
+    to_pil,
+    unlinked,
+)
 
 st.title("Predict")
 run = choose_run_with_checkpoint("predict_run", "last")
@@ -55,25 +65,75 @@ with st.expander("Download the model (ONNX, pt2 or TorchScript, with its preproc
 st.caption(f"Expects {info.channels}-channel {info.image_size}x{info.image_size} images; "
            f"classes: {plain(', '.join(info.class_names))}")
 
-source = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"],
-                          key="upload")
-if source is None and st.toggle("Use the camera", key="use_camera"):
+SOURCES = ("Upload", "Camera", "Draw", "Pick a test image")
+kind = st.radio("Image", SOURCES, horizontal=True, key="predict_source",
+                help="Draw: as you draw, the drawing is prepared the way the training images were "
+                     "(digits: fitted to 32x32 and counted in 4x4 blocks; MNIST: 20x20, centred "
+                     "by its centre of mass) and classified")
+
+
+def show(image, caption: str | None = None) -> None:
+    """The model's view of a uint8 (C, H, W) image, its top classes and an attribution overlay."""
+    top = model.predict_images(image[None], top_k=min(5, info.num_classes))[0]
+    left, right = st.columns(2)
+    with left:
+        st.image(to_pil(image, 224), width=224, caption=caption or (
+            f"As the model sees it: {info.image_size}x{info.image_size}"
+            f"{' grayscale' if info.channels == 1 else ''}"))
+        method = st.radio("Why", ["saliency", "gradcam"], horizontal=True, key="predict_why",
+                          format_func={"saliency": "Saliency", "gradcam": "Grad-CAM"}.get)
+        st.image(overlay(image, method), width=224,
+                 caption=f"{'Saliency' if method == 'saliency' else 'Grad-CAM'} for "
+                         f"'{top[0][0]}': where the evidence is")
+    with right:
+        st.metric("Prediction", top[0][0], f"{top[0][1]:.1%}")
+        st.plotly_chart(top_k_bars(top), key="topk")
+
+
+def overlay(image, method: str):
+    from resnet_core.explain import explain, overlay_rgb
+
+    x = info.normalize(image[None])
+    attribution = explain(model.model, x, method)
+    return to_pil(torch.from_numpy(overlay_rgb(image, attribution)).permute(2, 0, 1), 224)
+
+
+if kind == "Draw":
+    @st.fragment
+    def draw_panel() -> None:
+        """Only this part reruns while drawing (each stroke sends the canvas's state)."""
+        strokes = draw_canvas("predict_canvas", CANVAS, pen_width(info))
+        st.session_state["drawing_strokes"] = strokes  # the Lessons page can use it too
+        if not strokes:
+            st.caption("Draw on the black square with the mouse or a finger; Clear starts over.")
+            return
+        show(drawing_to_image(strokes, info))
+
+    draw_panel()
+    st.stop()
+
+if kind == "Pick a test image":
+    ds = dataset_for_run(run.config)
+    n = len(ds.test)
+    c1, c2 = st.columns([3, 1])
+    if c2.button("Random", key="predict_random"):
+        st.session_state["predict_index"] = int(torch.randint(n, (1,)))
+    index = int(c1.number_input(f"Test image (0-{n - 1})", 0, n - 1, key="predict_index"))
+    true = info.class_names[int(ds.test.labels[index])]
+    show(ds.images("test", [index])[0], caption=f"Test image #{index}, true class: {true}")
+    st.stop()
+
+if kind == "Camera":
     source = st.camera_input("Take a picture", key="camera")
+else:
+    source = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif",
+                                                "tiff"], key="upload")
 if source is None:
     st.stop()
 
 try:
-    (top,) = model.predict([source], top_k=min(5, info.num_classes))
+    seen = decode_image(source, info)
 except WorkbenchError as e:
     st.error(unlinked(e))
     st.stop()
-source.seek(0)
-seen = decode_image(source, info)
-
-left, right = st.columns(2)
-with left:
-    st.image(to_pil(seen, 224), caption=f"As the model sees it: {info.image_size}x{info.image_size}"
-             f"{' grayscale' if info.channels == 1 else ''}", width=224)
-with right:
-    st.metric("Prediction", top[0][0], f"{top[0][1]:.1%}")
-    st.plotly_chart(top_k_bars(top), key="topk")
+show(seen)

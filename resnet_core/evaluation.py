@@ -156,7 +156,15 @@ class Predictor:
     @torch.no_grad()
     def predict(self, sources: list, top_k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (class name, probability) for each source, most likely first."""
-        batch = torch.cat([self.preprocess(s) for s in sources])
+        return self._top_k(torch.cat([self.preprocess(s) for s in sources]), top_k)
+
+    @torch.no_grad()
+    def predict_images(self, images: torch.Tensor, top_k: int = 3) -> list[list[tuple[str, float]]]:
+        """The same for uint8 images (N, C, H, W) already at the input size (a drawing, a test
+        image): normalised by the contract, nothing resized."""
+        return self._top_k(self.info.normalize(images), top_k)
+
+    def _top_k(self, batch: torch.Tensor, top_k: int) -> list[list[tuple[str, float]]]:
         probs = F.softmax(self.model(batch).float(), dim=1)
         top = probs.topk(min(top_k, self.info.num_classes), dim=1)
         names = self.info.class_names
