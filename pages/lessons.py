@@ -19,6 +19,7 @@ from resnet_core.charts import (
 )
 from resnet_core.datasets import DATASETS
 from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
+from resnet_core.drawing import drawing_to_image
 from resnet_core.lessons import (
     LESSONS,
     depth_rows,
@@ -233,13 +234,21 @@ with tab_maps:
         label = st.selectbox("Run", list(done_runs), key="maps_run")
         run = done_runs[label]
         ds = dataset_for_run(run.config)
-        index = st.number_input("Test image", 0, len(ds.test) - 1, 0, key="maps_index")
         best = predictor(run.dir, "best")
         model = best.model
-        raw = ds.images("test", [int(index)])
+        strokes = st.session_state.get("drawing_strokes")
+        if strokes and st.toggle("Use my drawing (from Predict)", key="maps_drawing"):
+            raw = drawing_to_image(strokes, best.info)[None]
+            caption = "your drawing, as the model sees it"
+        else:
+            if not strokes:
+                st.caption("Draw a digit on the Predict page (Image: Draw) to see its maps here.")
+            index = st.number_input("Test image", 0, len(ds.test) - 1, 0, key="maps_index")
+            raw = ds.images("test", [int(index)])
+            caption = f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}"
         x = best.info.normalize(raw).to(next(model.parameters()).device)
         c1, c2 = st.columns([1, 5])
-        c1.image(to_pil(raw[0], 96), caption=f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}")
+        c1.image(to_pil(raw[0], 96), caption=caption)
         maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}
         c2.plotly_chart(feature_map_grid(maps), key="feature_maps")
         c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "

@@ -27,6 +27,7 @@ _EXPORTS = {
     "Predictor": "evaluation", "evaluate_run": "evaluation",
     "Callback": "events", "ProgressBar": "events", "TrainState": "events",
     "explain": "explain", "heatmap_rgb": "explain", "overlay_rgb": "explain",
+    "LiveChart": "live_chart",
     "randomization_check": "explain",
     "classification_report": "metrics",
     "ARCHS": "models", "build_model": "models", "count_parameters": "models",
@@ -79,6 +80,7 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from .evaluation import Predictor, evaluate_run  # noqa: F401
     from .events import Callback, ProgressBar, TrainState  # noqa: F401
     from .explain import explain, heatmap_rgb, overlay_rgb, randomization_check  # noqa: F401
+    from .live_chart import LiveChart  # noqa: F401
     from .metrics import classification_report  # noqa: F401
     from .models import ARCHS, build_model, count_parameters  # noqa: F401
     from .runs import Run, RunStore  # noqa: F401

@@ -63,7 +63,7 @@ def drawing_to_image(strokes: list[Stroke], info, canvas: int = CANVAS,
         arr = mnist_centred(ink)
     else:
         arr = np.asarray(ink.resize((info.image_size, info.image_size), Image.Resampling.BOX))
-    image = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.uint8))
+    image = torch.from_numpy(np.array(arr, dtype=np.uint8))  # a copy: PIL arrays are read-only
     return image.unsqueeze(0).expand(info.channels, -1, -1).contiguous()
 
 
