@@ -162,7 +162,9 @@ def dataset_for_run(config: dict):
 
 @st.cache_resource(max_entries=8)
 def _predictor(path: str, mtime: float) -> Predictor:
-    return Predictor(path)
+    predictor = Predictor(path)
+    predictor.warm_up()  # once per checkpoint and server: the first drawing answers at once
+    return predictor
 
 
 def predictor(run_dir: Path, checkpoint: str) -> Predictor:
