@@ -48,7 +48,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,evaluate,explain,export,predict,runs,uploads}")
+                           metavar="{train,lr-find,evaluate,explain,export,predict,serve,runs,uploads}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -95,6 +95,17 @@ def build_parser() -> Parser:
     ex.add_argument("--format", required=True, choices=("onnx", "pt2", "torchscript"))
     ex.add_argument("--out", required=True, help="file to write; the contract goes to OUT.json")
     ex.add_argument("--checkpoint", choices=("best", "last"), default="best")
+
+    sv = sub.add_parser("serve", help="serve a run over HTTP: /predict, /feedback, /metrics, /health")
+    sv.add_argument("run_dir")
+    sv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--format", dest="fmt", choices=("eager", "onnx", "pt2"), default="eager")
+    sv.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    sv.add_argument("--workers", type=int, default=1, help="server processes (each batches its own)")
+    sv.add_argument("--max-batch", type=int, default=64, help="images per model call (1: no batching)")
+    sv.add_argument("--batch-wait-ms", type=float, default=2.0,
+                    help="how long the first image of a batch waits for company")
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
@@ -309,6 +320,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    serve(args.run_dir, host=args.host, port=args.port, fmt=args.fmt, checkpoint=args.checkpoint,
+          workers=args.workers, max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms)
+    return 0
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from .runs import RunStore
 
@@ -340,4 +359,4 @@ def cmd_uploads(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
-            "predict": cmd_predict, "runs": cmd_runs, "uploads": cmd_uploads}
+            "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "uploads": cmd_uploads}
