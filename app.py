@@ -47,6 +47,9 @@ async def lifespan(app):
         announce_class()
     yield
     await asyncio.to_thread(close_all)  # waits for the children's last checkpoints
+    from resnet_core.deploy import deployments
+
+    await asyncio.to_thread(deployments().close)  # the services the Deploy page started
 
 
 def announce_class() -> None:

@@ -37,14 +37,16 @@ PAGES = {
     "evaluate": st.Page("evaluate.py", title="Evaluate", icon=":material/analytics:"),
     "explain": st.Page("explain.py", title="Explain", icon=":material/visibility:"),
     "predict": st.Page("predict.py", title="Predict", icon=":material/image_search:"),
+    "deploy": st.Page("deploy.py", title="Deploy", icon=":material/rocket_launch:"),
     "lessons": st.Page("lessons.py", title="Lessons", icon=":material/school:"),
     "teacher": st.Page("teacher.py", title="Teacher", icon=":material/admin_panel_settings:"),
 }
 # Which pages each role has. st.navigation serves only the pages it is given, so a student
 # who types /teacher or /train gets the default page, not the controls; the core's actions
 # check the user again whatever the page.
-SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "lessons"]
-TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "lessons", "teacher"]
+SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "deploy", "lessons"]
+TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
+           "teacher"]
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
 
 user = current_user()

@@ -180,3 +180,18 @@ def transfer_curve(rows: pd.DataFrame) -> go.Figure:
     fig.update_layout(height=340, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
     return fig
+
+
+def service_curves(history: pd.DataFrame) -> go.Figure:
+    """A live service over time (the Deploy page): throughput, and p50 / p99 latency."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("images per second", "latency (ms)"))
+    if len(history):
+        fig.add_trace(go.Scatter(x=history["seconds"], y=history["throughput"], name="images/s",
+                                 mode="lines+markers"), row=1, col=1)
+        for name, dash in (("p50", "solid"), ("p99", "dash")):
+            fig.add_trace(go.Scatter(x=history["seconds"], y=history[name], name=name,
+                                     mode="lines+markers", line={"dash": dash}), row=1, col=2)
+    fig.update_xaxes(title_text="seconds since the service started")
+    fig.update_layout(height=320, margin={"t": 50, "b": 40, "l": 40, "r": 20},
+                      legend={"orientation": "h", "y": -0.3})
+    return fig

@@ -97,7 +97,10 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best", fmt: str = "eag
                 return net(x)
     else:
         infer = _exported(run.dir, checkpoint, fmt)
-    return Model(run.id, checkpoint, sha, predictor.info, fmt, infer)
+    info = predictor.info
+    for n in (1, 1, 1, 8, 32):  # torch and onnxruntime warm their kernels per batch shape
+        infer(torch.zeros(n, info.channels, info.image_size, info.image_size))
+    return Model(run.id, checkpoint, sha, info, fmt, infer)
 
 
 def _exported(run_dir: Path, checkpoint: str, fmt: str):

@@ -1,0 +1,118 @@
+"""Deploy: serve a run over HTTP (resnet_core.serve) and watch it live: latency, throughput,
+the rolling accuracy / precision / recall / F1 from feedback, and the inputs' drift."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from resnet_core import WorkbenchError
+from resnet_core.charts import service_curves
+from resnet_core.deploy import Replay, deployments
+from resnet_core.serve import DRIFT_WARN, FORMATS
+
+from pages.common import (
+    REFRESH_S,
+    acting_user,
+    choose_run_with_checkpoint,
+    dataset_for_run,
+    unlinked,
+)
+
+st.title("Deploy")
+st.caption("Serve a run's best weights over HTTP on this machine (127.0.0.1), with the same "
+           "decoding and preprocessing as Predict and export, and watch it work.")
+run = choose_run_with_checkpoint("deploy_run", "best")
+services = deployments()
+service = services.get(run.id)
+
+if service is None or not service.alive:
+    if service is not None:
+        st.warning(f"The service for {run.id} has stopped; start it again.")
+    fmt = st.selectbox("Format", FORMATS, key="deploy_fmt",
+                       help="eager: the PyTorch model; onnx: onnxruntime; pt2: a torch.export program")
+    if st.button("Start the service", type="primary", key="deploy_start"):
+        try:
+            with st.spinner("Starting the service..."):
+                services.start(run.dir, fmt=fmt, user=acting_user())
+            st.rerun()
+        except WorkbenchError as e:
+            st.error(unlinked(e))
+    st.stop()
+
+st.success(f"Serving **{run.id}** ({service.fmt}) at {service.url}: POST /predict and /feedback, "
+           "GET /metrics (Prometheus), /stats, /health.")
+st.code(service.curl(), language="bash")
+replays: dict = st.session_state.setdefault("replays", {})
+b1, b2 = st.columns(2)
+if b1.button("Replay the test split", key="deploy_replay",
+             help="sends every test image with its label through the live service (predict, "
+                  "then feedback), so the live metrics can be set against the offline evaluation"):
+    replays[run.id] = Replay(service, dataset_for_run(run.config)).start()
+if b2.button("Stop the service", key="deploy_stop"):
+    if run.id in replays:
+        replays.pop(run.id).stop()
+    try:
+        services.stop(run.id, user=acting_user())
+    except WorkbenchError as e:
+        st.error(unlinked(e))
+    st.rerun()
+
+
+@st.fragment(run_every=REFRESH_S)
+def live() -> None:
+    """Polls /stats every REFRESH_S seconds; keeps this tab's history for the charts."""
+    try:
+        stats = service.get("/stats")
+    except (OSError, WorkbenchError, ValueError) as e:
+        st.error(f"The service does not answer: {unlinked(e)}")
+        return
+    history = st.session_state.setdefault(f"deploy_history_{run.id}_{service.port}", [])
+    now = time.monotonic()
+    previous = history[-1] if history else None
+    throughput = ((stats["images"] - previous["images"]) / (now - previous["at"])
+                  if previous else 0.0)
+    history.append({"at": now, "seconds": stats["uptime_s"], "images": stats["images"],
+                    "throughput": throughput, "p50": stats["latency_ms"]["p50"],
+                    "p99": stats["latency_ms"]["p99"]})
+    del history[:-150]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Images served", f"{stats['images']:,}")
+    m2.metric("Throughput", f"{throughput:.0f} img/s")
+    p50, p99 = stats["latency_ms"]["p50"], stats["latency_ms"]["p99"]
+    m3.metric("Latency p50", f"{p50:.1f} ms" if p50 is not None else "-")
+    m4.metric("Latency p99", f"{p99:.1f} ms" if p99 is not None else "-")
+    st.plotly_chart(service_curves(pd.DataFrame(history)), key="deploy_curves")
+
+    replay = replays.get(run.id)
+    if replay is not None:
+        st.progress(replay.sent / max(1, replay.total),
+                    text=f"Replay: {replay.sent}/{replay.total} test images"
+                         f"{' (done)' if replay.done else ''}")
+        if replay.error:
+            st.error(f"Replay stopped: {unlinked(replay.error)}")
+    rolling = stats["rolling"]
+    offline = run.summary("test")
+    st.markdown(f"**Live metrics** (the last {rolling.get('window', 0):,} predictions with feedback) "
+                "against the offline evaluation of the test split:")
+    rows = [{"metric": name, "live": rolling.get(key), "offline": offline.get(key)}
+            for name, key in (("accuracy", "accuracy"), ("precision (macro)", "macro_precision"),
+                              ("recall (macro)", "macro_recall"), ("F1 (macro)", "macro_f1"))]
+    st.table(pd.DataFrame(rows).set_index("metric").style.format("{:.4f}", na_rep="-"))
+    drift = stats["drift"]
+    if drift["input_mean"] is not None:
+        means = ", ".join(f"{v:.3f}" for v in drift["input_mean"])
+        train = ", ".join(f"{v:.3f}" for v in drift["training_mean"])
+        text = (f"Inputs' mean intensity {means} (training data: {train}); drift score "
+                f"{drift['score']:.2f} (|difference| / training std, per channel)")
+        sizes = ", ".join(f"{size} ({count})" for size, count in drift["sizes"])
+        if drift["warning"]:
+            st.warning(f"{text}: above {DRIFT_WARN} — the inputs do not look like the training "
+                       f"data. Sizes received: {sizes}.")
+        else:
+            st.caption(f"{text}. Sizes received: {sizes}.")
+
+
+live()
