@@ -2,7 +2,8 @@
 
 ``Deployments`` (one per app process, ``deployments()``) starts a service for a run on a free
 port of this machine, waits until it answers /health, and stops it (SIGTERM, then SIGKILL);
-a service that dies is reported with the end of its log. ``Replay`` sends a run's test split
+a service that dies is reported with the end of its log
+(``<runs>/.deploy/<run-id>.log``). ``Replay`` sends a run's test split
 with its labels through a live service (POST /predict, then /feedback) from a thread, so the
 live accuracy, precision, recall and F1 can be set against the offline evaluation while the
 page watches. Starting and stopping a service is the teacher's on a class server.
@@ -85,7 +86,9 @@ class Deployments:
             if current is not None and current.alive:
                 return current
             port = _free_port()
-            log = run_dir / "serve.log"
+            # Beside the run folders, not in one: a run folder holds what training wrote.
+            log = run_dir.parent / ".deploy" / f"{run_dir.name}.log"
+            log.parent.mkdir(exist_ok=True)
             handle = open(log, "ab")  # noqa: SIM115 - the child keeps writing to it
             process = subprocess.Popen(
                 [sys.executable, "-m", "resnet_core", "serve", str(run_dir), "--port", str(port),
