@@ -6,6 +6,8 @@ lesson picker hidden (pages/navigation.py hides the sidebar). Lesson content liv
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -30,6 +32,9 @@ from resnet_core.lessons import (
     mnist_available,
     queue_lesson,
     transfer_rows,
+)
+from resnet_core.lessons import (
+    brings_data as lesson_data_folder,
 )
 
 from pages.common import (
@@ -71,6 +76,9 @@ st.markdown(lesson.summary)
 overrides: dict = {}  # what this viewer's lesson runs change (the data only)
 configs = lesson.configs()
 data_root = str(data_dir())
+if lesson_data_folder(lesson):  # a lesson that writes its own image folders: in the data folder
+    overrides = {"data_root": str(Path(data_root).resolve())}
+    configs = lesson.configs(**overrides)
 if lesson.id == "article":
     if not locked_id:
         data_root = st.text_input("MNIST data root", data_root, key="mnist_root",

@@ -287,6 +287,12 @@ def lesson_for(lesson_id: str) -> Lesson:
     return lesson
 
 
+def brings_data(lesson: Lesson) -> bool:
+    """Whether the lesson's runs read image folders the lesson writes (``{data}``)."""
+    return any("{data}" in str({**lesson.shared, **fields}.get("data_root", ""))
+               for _, fields in lesson.runs)
+
+
 def lesson_data(lesson: Lesson, data_root: str | Path) -> Path | None:
     """Write the image folders a lesson brings (once; deterministic); their root, or None."""
     if lesson.id != "transfer":
