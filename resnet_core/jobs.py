@@ -567,20 +567,20 @@ def child_main(run_dir: str) -> int:
     run = Run(Path(run_dir))
     job = read_json(run.job_path)
     main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 writes the status
-    stop, watch = threading.Event(), []
+    gone, watch = threading.Event(), []
     if os.environ.get(SUPERVISED_ENV) and "WORLD_SIZE" not in os.environ:
-        watch_supervisor(stop)
-        watch = [SupervisorGone(stop)]
+        watch_supervisor(gone)
+        watch = [SupervisorGone(gone)]
         os.nice(int(os.environ.get(NICE_ENV, "5")))  # the server's pages stay responsive
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
-                   progress=False, stop=stop, callbacks=watch)
+                   progress=False, callbacks=watch)
         else:
             config = TrainConfig.from_dict(run.config)
             if job.get("epochs"):
                 config.epochs, config.max_steps = job["epochs"], None
-            train(config, run_dir=run.dir, progress=False, stop=stop, callbacks=watch)
+            train(config, run_dir=run.dir, progress=False, callbacks=watch)
     except WorkbenchError as e:
         # A user-fixable failure: the trainer already wrote status failed, unless it failed
         # before training started (e.g. missing data); make sure the message reaches the UI.
@@ -592,15 +592,20 @@ def child_main(run_dir: str) -> int:
 
 
 class SupervisorGone(Callback):
-    """In a supervised child: says in the status why the run stopped when it was the server."""
+    """In a supervised child: stops the run when the server went away, saying so in its status.
 
-    def __init__(self, stop: threading.Event) -> None:
-        self.stop = stop
+    The reason and the stop are set together, in the trainer's thread: when the watcher's event
+    was the trainer's ``stop`` itself, a server leaving between this callback and the trainer's
+    stop check stopped the run without a reason."""
+
+    def __init__(self, gone: threading.Event) -> None:
+        self.gone = gone
 
     def on_step_end(self, state, logs) -> None:
-        if self.stop.is_set():
+        if self.gone.is_set():
             state.stop_reason = ("the app stopped while this run trained; resume it from its "
                                  "last checkpoint")
+            state.should_stop = True
 
 
 def watch_supervisor(stop: threading.Event) -> None:
