@@ -9,7 +9,9 @@ import pytest
 
 from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
 
-pytestmark = pytest.mark.e2e
+# A real service, a replay of the whole test split and a browser: about 40 s, so it runs
+# with the slow checks (CI runs them too) and the default run stays well under 10 minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_start_replay_watch_and_stop_a_service(short_run):
