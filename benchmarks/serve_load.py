@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 
@@ -46,13 +45,6 @@ def png_bytes() -> bytes:
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, "PNG")
     return buf.getvalue()
-
-
-def multipart(data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.png\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def start(run_dir: Path, port: int, max_batch: int) -> subprocess.Popen:
@@ -128,9 +120,10 @@ def main() -> None:
     p.add_argument("--levels", default="1,8,32")
     args = p.parse_args()
     from resnet_core import TrainConfig, train
+    from resnet_core.deploy import multipart_body
 
     levels = [int(v) for v in args.levels.split(",")]
-    body, kind = multipart(png_bytes())
+    body, kind = multipart_body([png_bytes()])
     results: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         run = train(TrainConfig(dataset="digits", arch="resnet20", runs_dir=tmp), progress=False)

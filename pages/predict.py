@@ -95,7 +95,7 @@ def overlay(image, method: str):
 
     x = info.normalize(image[None])
     attribution = explain(model.model, x, method)
-    return to_pil(torch.from_numpy(overlay_rgb(image, attribution)).permute(2, 0, 1), 224)
+    return to_pil(overlay_rgb(image, attribution), 224)
 
 
 if kind == "Draw":

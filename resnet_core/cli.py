@@ -208,9 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"--data-root apply (the rest is the run's saved config); got {flags}")
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
-        preset = given.pop("preset", None)
-        config = TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
-        run = train(config, progress=not quiet, stop=stop)
+        run = train(config_from(given), progress=not quiet, stop=stop)
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the group
     status = run.status
@@ -227,6 +225,12 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"python -m resnet_core train --resume {run.dir}", file=sys.stderr)
     print(run.dir)
     return EXIT_STOPPED if status.get("state") == "stopped" else 0
+
+
+def config_from(given: dict) -> TrainConfig:
+    """The TrainConfig of train's and lr-find's flags: a preset's settings under the flags given."""
+    preset = given.pop("preset", None)
+    return TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -248,9 +252,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     given = vars(args).copy()
     for key in ("command", "start_lr", "end_lr", "steps", "out", "quiet"):
         given.pop(key)
-    preset = given.pop("preset", None)
-    config = TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
-    result = lr_find(config, start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps,
+    result = lr_find(config_from(given), start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps,
                      progress=not args.quiet)
     png, csv_path = save(result, args.out)
     ended = "stopped: the loss diverged" if result.diverged else f"up to lr {result.lrs[-1]:.3g}"

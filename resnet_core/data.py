@@ -145,13 +145,17 @@ def load_dataset_for(config) -> Dataset:
                         seed=config.seed)
 
 
-def with_contract(dataset: Dataset, info: DatasetInfo) -> Dataset:
-    """The dataset normalised as a checkpoint's preprocessing contract says (its statistics may
-    be pretrained weights' own rather than the data's); a copy."""
+def with_statistics(dataset: Dataset, stats: tuple[list[float], list[float]] | None) -> Dataset:
+    """The dataset normalised with other (mean, std): those a checkpoint's preprocessing contract
+    recorded, or those pretrained weights expect, rather than the data's own; a copy, so a
+    Dataset passed in by a caller is left as it was. None: the dataset itself."""
+    if stats is None:
+        return dataset
     import dataclasses
 
-    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, mean=list(info.mean),
-                                                                 std=list(info.std)))
+    mean, std = stats
+    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, mean=list(mean),
+                                                                 std=list(std)))
 
 
 def split_train_val(pool: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:

@@ -212,13 +212,18 @@ class Replay:
             self.done = True
 
     def _predict(self, blobs: list[bytes]) -> dict:
-        boundary = uuid.uuid4().hex
-        body = b"".join(
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{i}.png\""
-            f"\r\nContent-Type: image/png\r\n\r\n".encode() + blob + b"\r\n"
-            for i, blob in enumerate(blobs)) + f"--{boundary}--\r\n".encode()
-        return _request(self.deployment.port, "POST", "/predict", body,
-                        f"multipart/form-data; boundary={boundary}")
+        return _request(self.deployment.port, "POST", "/predict", *multipart_body(blobs))
+
+
+def multipart_body(blobs: list[bytes]) -> tuple[bytes, str]:
+    """PNG images as a POST /predict body (multipart files under ``file``) and its content type:
+    what a client of the service sends (the replay, the tests, the load benchmark)."""
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{i}.png\""
+        f"\r\nContent-Type: image/png\r\n\r\n".encode() + blob + b"\r\n"
+        for i, blob in enumerate(blobs)) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _png(image) -> bytes:

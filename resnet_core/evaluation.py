@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from .atomic import atomic_write_json, atomic_write_text
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import resolve_device
-from .data import BatchLoader, Dataset, load_dataset_for, preprocess, with_contract
+from .data import BatchLoader, Dataset, load_dataset_for, preprocess, with_statistics
 from .errors import DataError, RunError
 from .metrics import ClassificationReport, classification_report
 from .runs import Run
@@ -130,7 +130,7 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
     model, config, info = model_from_checkpoint(ckpt)
     if data_root is not None:
         config.data_root = data_root
-    dataset = with_contract(load_dataset_for(config), info)
+    dataset = with_statistics(load_dataset_for(config), (info.mean, info.std))
     result = evaluate_model(model.to(dev), dataset, split, dev)
     write_eval(run.dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}

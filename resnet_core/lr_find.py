@@ -24,7 +24,7 @@ from torch import nn
 
 from .atomic import atomic_write, atomic_write_text
 from .config import TrainConfig, resolve_amp
-from .data import BatchLoader
+from .data import BatchLoader, with_statistics
 from .errors import ConfigError, WorkbenchError
 from .evaluation import autocast_context
 from .transfer import (
@@ -64,7 +64,7 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
             num_steps: int = 200, dataset=None, model: nn.Module | None = None,
             progress: bool = True) -> LRFind:
     """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion."""
-    from .training import _prepare, make_optimizer, with_statistics
+    from .training import _prepare
 
     if not (0 < start_lr < end_lr <= 100):
         raise ConfigError(f"need 0 < start_lr < end_lr <= 100, got {start_lr:g} and {end_lr:g}")
@@ -84,16 +84,17 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
         saved = copy.deepcopy(model.state_dict())
     model = model.to(device)
     try:
-        return _sweep(config, model, dataset, device, make_optimizer, start_lr, end_lr, num_steps,
-                      progress)
+        return _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress)
     finally:
         if saved is not None:
             model.load_state_dict(saved)
             set_backbone_frozen(model, False)
 
 
-def _sweep(config, model, dataset, device, make_optimizer, start_lr, end_lr, num_steps, progress):
+def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress):
     from tqdm.auto import tqdm
+
+    from .training import compute_loss, make_optimizer  # the run's own loss and optimizer
 
     frozen = frozen_at(config, 0)  # the first phase's trainable parameters (head only, if frozen)
     set_backbone_frozen(model, frozen)
@@ -124,7 +125,7 @@ def _sweep(config, model, dataset, device, make_optimizer, start_lr, end_lr, num
                 group["lr"] = lr * ratio
             optimizer.zero_grad(set_to_none=True)
             with autocast_context(device, dtype):
-                loss = nn.functional.cross_entropy(step_model(x), y)
+                loss = compute_loss(config, step_model(x), y)
             loss.backward()
             optimizer.step()
             value = float(loss.detach())

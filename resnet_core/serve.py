@@ -223,22 +223,28 @@ class Monitor:
             self.train_mean.labels(str(c)).set(m)
         self.feedback: collections.deque = collections.deque(maxlen=FEEDBACK_WINDOW)
         self.means: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
+        self.means_sum = torch.zeros(len(info.mean))  # kept with the window: no re-sum per image
+        self.rolling_mean: torch.Tensor | None = None
+        self.train_stats = torch.tensor(info.mean), torch.tensor(info.std)
         self.sizes: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
         self.latencies: collections.deque = collections.deque(maxlen=2000)
         self.started = time.monotonic()
         self.count = 0
 
     def observe_inputs(self, image: torch.Tensor, size: tuple[int, int]) -> None:
-        self.means.append(image.float().mean(dim=(1, 2)) / 255.0)
+        mean = image.float().mean(dim=(1, 2)) / 255.0
+        if len(self.means) == self.means.maxlen:
+            self.means_sum -= self.means[0]  # the one the append below pushes out
+        self.means.append(mean)
+        self.means_sum += mean
+        self.rolling_mean = self.means_sum / len(self.means)
         self.sizes.append(size)
-        rolling = torch.stack(list(self.means)).mean(0)
-        for c, v in enumerate(rolling.tolist()):
+        for c, v in enumerate(self.rolling_mean.tolist()):
             self.input_mean.labels(str(c)).set(v)
-        self.drift.set(self.drift_score(rolling))
+        self.drift.set(self.drift_score(self.rolling_mean))
 
     def drift_score(self, rolling: torch.Tensor) -> float:
-        mean = torch.tensor(self.info.mean)
-        std = torch.tensor(self.info.std)
+        mean, std = self.train_stats
         return float(((rolling - mean).abs() / std).max())
 
     def add_feedback(self, true: int, predicted: int) -> None:
@@ -268,11 +274,12 @@ class Monitor:
     def stats(self) -> dict:
         lat = sorted(self.latencies)
         q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: None)
-        rolling = torch.stack(list(self.means)).mean(0).tolist() if self.means else None
-        drift = self.drift_score(torch.tensor(rolling)) if rolling else None
+        rolling = self.rolling_mean
+        drift = self.drift_score(rolling) if rolling is not None else None
         return {"images": self.count, "uptime_s": round(time.monotonic() - self.started, 1),
                 "latency_ms": {"p50": q(0.5), "p99": q(0.99)}, "rolling": self.rolling(),
-                "drift": {"input_mean": rolling, "training_mean": list(self.info.mean),
+                "drift": {"input_mean": rolling.tolist() if rolling is not None else None,
+                          "training_mean": list(self.info.mean),
                           "score": drift, "warning": bool(drift is not None and drift > DRIFT_WARN),
                           "sizes": collections.Counter(f"{w}x{h}" for w, h in self.sizes).most_common(3)}}
 

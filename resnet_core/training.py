@@ -14,7 +14,6 @@ epoch end and the final evaluation, then checkpoints, then the setup, then the s
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import importlib.util
 import math
@@ -43,7 +42,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig, resolve_amp, resolve_device
 from .cuda_graph import GraphedStep, use_cuda_graph
-from .data import BatchLoader, Dataset, load_dataset_for
+from .data import BatchLoader, Dataset, load_dataset_for, with_statistics
 from .diagnostics import DIAGNOSTICS_FILE, Diagnostics
 from .distributed import Distributed
 from .errors import ConfigError, RunError, TrainingFailed, first_line
@@ -155,16 +154,6 @@ def _load_in_turn(config: TrainConfig, ddp: Distributed) -> Dataset:
     if not ddp.is_main:
         dataset = load_dataset_for(config)
     return dataset
-
-
-def with_statistics(dataset: Dataset, stats: tuple[list[float], list[float]] | None) -> Dataset:
-    """The dataset normalised with other statistics (pretrained weights expect theirs); a copy,
-    so a Dataset passed in by the caller is left as it was."""
-    if stats is None:
-        return dataset
-    mean, std = stats
-    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, mean=list(mean),
-                                                                 std=list(std)))
 
 
 def check_fits(config: TrainConfig, dataset: Dataset) -> None:
@@ -512,7 +501,6 @@ class Trainer:
 
     def _cache_features(self) -> None:
         c = self.config
-        set_backbone_frozen(self.model, True)
         features = {}
         for split in ("train", "val"):
             loader = BatchLoader(self.dataset.split(split), self.dataset.info, self.device,

@@ -403,7 +403,7 @@ def accept_weights(data_dir: str | Path, name: str, data: bytes, *, user=None) -
     candidate = target.with_name(target.name + ".check")
     candidate.write_bytes(data)
     try:
-        read_weights(candidate).source = name  # refuses pickled code, damaged files, non-weights
+        read_weights(candidate)  # refuses pickled code, damaged files, non-weights
     except InitError as e:
         raise InitError(str(e).replace(str(candidate), name)) from None
     finally:

@@ -6,7 +6,6 @@ import base64
 import http.client
 import io
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,10 @@ import pytest
 from PIL import Image
 
 from resnet_core import load_dataset
+from resnet_core.deploy import multipart_body
 
 from conftest import run_cli
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from e2e import free_port
 
 
 class Client:
@@ -40,13 +35,7 @@ class Client:
         return status, json.loads(body)
 
     def files(self, blobs: list[bytes]) -> tuple[int, dict]:
-        boundary = "workbench-test-boundary"
-        parts = b"".join(
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{i}.png\""
-            f"\r\nContent-Type: image/png\r\n\r\n".encode() + blob + b"\r\n"
-            for i, blob in enumerate(blobs))
-        status, body = self.request("POST", "/predict", parts + f"--{boundary}--\r\n".encode(),
-                                    f"multipart/form-data; boundary={boundary}")
+        status, body = self.request("POST", "/predict", *multipart_body(blobs))
         return status, json.loads(body)
 
 
