@@ -49,6 +49,7 @@ from .runs import (
 )
 
 THREADS_ENV = "RESNET_WORKBENCH_JOB_THREADS"  # CPU threads per child, set by the manager
+SERVER_GONE = "the app stopped while this run trained; resume it from its last checkpoint"
 SUPERVISED_ENV = "RESNET_WORKBENCH_SUPERVISED"  # set for children: stop when the pipe closes
 WARM_ENV = "RESNET_WORKBENCH_WARM_WORKER"  # "0": no warm child (the tests' default)
 LOCK_FILE = ".workbench.lock"  # in the runs folder: one server runs its jobs
@@ -274,7 +275,9 @@ class JobManager:
         for job in running:
             if job.process is not None:
                 _close_quietly(job.process.stdin)  # the child's cue to checkpoint and stop
-            Run(job.run_dir).request_stop()  # and the trainer's own, for torchrun ranks
+            # And the trainer's own, for torchrun ranks, carrying the reason: whichever the
+            # trainer sees first, the pipe's end or this file, the status says why it stopped.
+            Run(job.run_dir).request_stop(SERVER_GONE)
         deadline = time.monotonic() + timeout
         for job in running:
             with self._lock:
@@ -603,8 +606,7 @@ class SupervisorGone(Callback):
 
     def on_step_end(self, state, logs) -> None:
         if self.gone.is_set():
-            state.stop_reason = ("the app stopped while this run trained; resume it from its "
-                                 "last checkpoint")
+            state.stop_reason = SERVER_GONE
             state.should_stop = True
 
 

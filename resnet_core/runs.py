@@ -615,16 +615,20 @@ class Run:
             raise RunError("change a run's state with Run.transition")
         return write_status(self.dir, **fields)
 
-    def request_stop(self) -> None:
-        """Ask the process training this run to checkpoint and stop after its current step."""
-        self.stop_path.touch()
+    def request_stop(self, reason: str = "") -> None:
+        """Ask the process training this run to checkpoint and stop after its current step;
+        ``reason`` (in the STOP file) becomes the stopped run's status error."""
+        atomic_write_text(self.stop_path, reason)
 
-    def take_stop_request(self) -> bool:
-        """True (once) if a stop was requested through the STOP file."""
-        if not self.stop_path.exists():
-            return False
+    def take_stop_request(self) -> str | None:
+        """The reason of a stop requested through the STOP file ("" for none, as an empty file
+        a user made by hand), once; None when no stop was requested."""
+        try:
+            reason = self.stop_path.read_text(errors="replace").strip()
+        except FileNotFoundError:
+            return None
         self.stop_path.unlink(missing_ok=True)
-        return True
+        return reason
 
 
 class RunStore:

@@ -363,8 +363,10 @@ class Trainer:
         state = self.state
         if self.stop is not None and self.stop.is_set():
             state.should_stop = True
-        if self.run.take_stop_request():
+        reason = self.run.take_stop_request()
+        if reason is not None:
             state.should_stop = True
+            state.stop_reason = state.stop_reason or reason
         state.should_stop = self.ddp.any(state.should_stop, self.device)
         return state.should_stop
 

@@ -164,3 +164,22 @@ def test_the_live_tail_starts_over_when_a_resume_replaces_the_file(tmp_path):
     records = tail.read()
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert records[4]["loss"] == 0.5  # the new step 5, not the stale one
+
+
+def test_a_stop_request_carries_its_reason_to_the_stopped_runs_status(tmp_path):
+    """The server's close writes why in the STOP file: the status says it whichever signal
+    (the pipe's end or the file) the trainer sees first."""
+    from resnet_core import Callback, TrainConfig, train
+    from resnet_core.runs import Run
+
+    class AskToStop(Callback):
+        def on_step_end(self, state, logs):
+            if state.step == 3:
+                Run(state.run_dir).request_stop("asked to stop, for the test")
+
+    run = train(TrainConfig(epochs=2, probe_snapshots=0, runs_dir=str(tmp_path)),
+                callbacks=[AskToStop()], progress=False)
+    assert run.status["state"] == "stopped" and run.status["error"] == "asked to stop, for the test"
+    assert run.take_stop_request() is None  # taken once
+    run.stop_path.write_text("")  # a STOP file a user made by hand: a stop without a reason
+    assert run.take_stop_request() == "" and not run.stop_path.exists()
