@@ -3,7 +3,7 @@
     python benchmarks/estimate.py [--arch resnet20] [--dataset digits]
 
 In one invocation, on a fresh runs folder:
-1. No history: the FLOP model with a warm calibration (what a first visitor sees), against the
+1. No history: the step model with a warm calibration (what a first visitor sees), against the
    epoch time of the default run that follows (its loop, started_at -> ended_at, / epochs).
 2. History: the estimate from that run, against a second run's measured epoch time.
 3. During a run: a third run trains in a child process while the estimate is asked for again
@@ -45,7 +45,7 @@ def estimate(runs: str, ds, arch: str, calibrate: bool):
     shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
     history = RunStore(runs).seconds_per_image(arch, shape, "cpu")
     return estimate_cost(arch, ds.info.num_classes, shape[0], shape[1], len(ds.train),
-                         seconds_per_image=history, calibrate=calibrate)
+                         val_images=len(ds.val), batch_size=128, seconds_per_image=history, calibrate=calibrate)
 
 
 def main() -> None:
@@ -58,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as runs:
         first = estimate(runs, ds, args.arch, calibrate=True)
         measured = epoch_seconds(cli_run(runs, args.dataset, args.arch))
-        rows.append(("no history, FLOP model (warm calibration)", first, measured))
+        rows.append(("no history, step model (warm calibration)", first, measured))
         second = estimate(runs, ds, args.arch, calibrate=True)
         measured = epoch_seconds(cli_run(runs, args.dataset, args.arch))
         rows.append(("history of 1 run", second, measured))

@@ -3,10 +3,12 @@
 FLOPs come from torch's own counter (``torch.utils.flop_counter.FlopCounterMode``, one
 multiply-add = 2 FLOPs). Time per epoch comes first from history: the seconds per image that
 this machine measured for the same architecture and input size (``RunStore.seconds_per_image``,
-a whole run's loop: steps, validation, checkpoints). Without history it scales a short
-calibration: ResNet-20 training steps (forward + backward is about 3x the forward FLOPs),
-timed after warm-up steps, give the FLOPs per second this machine sustains on ResNets. The
-page never calibrates while a job trains: the job would slow the measurement and the
+a whole run's loop: steps, validation, checkpoints). Without history, a step model: a training
+step costs its FLOPs at the rate this machine sustains (forward + backward is about 3x the
+forward FLOPs) plus a fixed cost per layer (kernel launches, autograd, the optimizer's
+per-tensor work) that small images cannot hide. Two calibration steps of ResNet-20, at 32 and
+8 px, give both terms; with the FLOPs alone, digits' 8x8 epochs came out at 0.68x of measured.
+The page never calibrates while a job trains: the job would slow the measurement and the
 measurement the job (a calibration taken on a busy CPU said 6.3 s for a 0.29 s epoch).
 
 Memory is counted, not guessed: the tensors autograd saves for the backward pass (recorded
@@ -26,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from .evaluation import EVAL_BATCH_SIZE
 from .models import build_model, count_parameters
 
 TRAIN_FLOPS_PER_FORWARD = 3.0  # backward costs about twice the forward pass
@@ -36,7 +39,7 @@ class ModelCost:
     parameters: int
     flops_per_image: float  # forward pass
     seconds_per_epoch: float | None  # estimated training time; None: no basis for one yet
-    basis: str = "FLOP model"  # where the time comes from: history, FLOP model, or none
+    basis: str = "step model"  # where the time comes from: history, the step model, or none
 
     def heavy(self, device: str) -> bool:
         """Worth a warning: over five minutes an epoch, or a >20M-parameter net on a CPU."""
@@ -51,14 +54,30 @@ def forward_flops(model: torch.nn.Module, channels: int, size: int) -> float:
     return float(counter.get_total_flops())
 
 
-@functools.lru_cache(maxsize=4)
-def train_flops_per_second(device: str = "cpu") -> float:
-    """Sustained training FLOP/s of a ResNet-20 step (batch 64, 32 px) on ``device``."""
-    dev = torch.device(device)
-    model = build_model("resnet20", 10).to(dev).to(memory_format=torch.channels_last)
+@dataclass(frozen=True)
+class StepModel:
+    """Seconds of one step: its FLOPs at a sustained rate, plus a fixed cost per layer."""
+    flops_per_second: float
+    seconds_per_layer: float
+
+    def seconds(self, flops: float, layers: int) -> float:
+        return flops / self.flops_per_second + layers * self.seconds_per_layer
+
+
+def layer_count(model: torch.nn.Module) -> int:
+    """Leaf modules: each launches its own kernels forward and backward."""
+    return sum(1 for m in model.modules() if not list(m.children()))
+
+
+CALIBRATION_BATCH = 64
+
+
+def _steps_per_second(model: torch.nn.Module, size: int, dev: torch.device,
+                      seconds: float = 0.4) -> float:
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(64, 3, 32, 32, device=dev).contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (64,), device=dev)
+    x = torch.randn(CALIBRATION_BATCH, 3, size, size, device=dev).contiguous(
+        memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (CALIBRATION_BATCH,), device=dev)
 
     def step() -> None:
         opt.zero_grad()
@@ -70,23 +89,55 @@ def train_flops_per_second(device: str = "cpu") -> float:
     if dev.type == "cuda":
         torch.cuda.synchronize()
     start, steps = time.perf_counter(), 0
-    while time.perf_counter() - start < 0.5:
+    while time.perf_counter() - start < seconds:
         step()
         steps += 1
     if dev.type == "cuda":
         torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
-    flops = forward_flops(build_model("resnet20", 10), 3, 32) * TRAIN_FLOPS_PER_FORWARD * 64
-    return flops * steps / elapsed
+    return steps / (time.perf_counter() - start)
+
+
+@functools.lru_cache(maxsize=4)
+def calibrate_steps(device: str = "cpu") -> StepModel:
+    """This machine's step model, from ResNet-20 training steps (batch 64) at 32 and 8 px:
+    the same layers at 16x the FLOPs, so the difference in time is the FLOPs' and the rest
+    the layers'."""
+    dev = torch.device(device)
+    model = build_model("resnet20", 10).to(dev).to(memory_format=torch.channels_last)
+    layers = layer_count(model)
+    times, flops = {}, {}
+    for size in (32, 8):
+        times[size] = 1 / _steps_per_second(model, size, dev)
+        flops[size] = (forward_flops(build_model("resnet20", 10), 3, size)
+                       * TRAIN_FLOPS_PER_FORWARD * CALIBRATION_BATCH)
+    rate = (flops[32] - flops[8]) / max(times[32] - times[8], 1e-9)
+    per_layer = max(0.0, times[8] - flops[8] / rate) / layers
+    return StepModel(rate, per_layer)
+
+
+def epoch_seconds(model: torch.nn.Module, flops_per_image: float, train_images: int,
+                  val_images: int, batch_size: int, steps: StepModel) -> float:
+    """One epoch: full training batches, then the validation split forward only (a third of a
+    step's FLOPs and fixed cost, in batches of evaluation's size)."""
+    layers = layer_count(model)
+    train_batches = max(1, train_images // batch_size)
+    train = train_batches * steps.seconds(
+        flops_per_image * TRAIN_FLOPS_PER_FORWARD * batch_size, layers)
+    val_batches = -(-val_images // EVAL_BATCH_SIZE)
+    val = (val_images * flops_per_image / steps.flops_per_second
+           + val_batches * layers * steps.seconds_per_layer / TRAIN_FLOPS_PER_FORWARD)
+    return train + val
 
 
 def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_images: int, *,
-                  device: str = "cpu", seconds_per_image: tuple[float, int] | None = None,
+                  val_images: int = 0, batch_size: int = 128, device: str = "cpu",
+                  seconds_per_image: tuple[float, int] | None = None,
                   calibrate: bool = True, **model_options) -> ModelCost:
-    """Parameters, FLOPs and the time per epoch of ``train_images`` images.
+    """Parameters, FLOPs and the time per epoch of ``train_images`` images (and a validation
+    pass over ``val_images``).
 
     ``seconds_per_image``: (seconds, runs) measured on this machine for this architecture and
-    input (``RunStore.seconds_per_image``); used first. Otherwise the FLOP model, calibrated
+    input (``RunStore.seconds_per_image``); used first. Otherwise the step model, calibrated
     now if ``calibrate`` (pass False while a job trains), else no time estimate.
     """
     model = build_model(arch, num_classes, channels, input_size=size, **model_options)
@@ -98,11 +149,12 @@ def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_i
     if not calibrate and device not in _calibrated:
         return ModelCost(count_parameters(model), flops, None, "none while a job trains")
     _calibrated.add(device)
-    seconds = flops * TRAIN_FLOPS_PER_FORWARD * train_images / train_flops_per_second(device)
-    return ModelCost(count_parameters(model), flops, seconds, "FLOP model")
+    seconds = epoch_seconds(model, flops, train_images, val_images, batch_size,
+                            calibrate_steps(device))
+    return ModelCost(count_parameters(model), flops, seconds, "step model calibrated here")
 
 
-_calibrated: set[str] = set()  # devices train_flops_per_second has measured in this process
+_calibrated: set[str] = set()  # devices calibrate_steps has measured in this process
 
 
 # Optimizer state per parameter, in copies of the weights: SGD keeps a momentum buffer,

@@ -72,7 +72,9 @@ RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    # Milliseconds: a short run's loop (started_at -> ended_at) is the history the time
+    # estimate uses, and a 1 s resolution read a sub-second run as no time at all.
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 def default_runs_dir() -> Path:

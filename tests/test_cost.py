@@ -6,6 +6,8 @@ import resource
 import subprocess
 import sys
 
+import pytest
+
 from resnet_core.cost import estimate_cost, estimate_memory
 from resnet_core.models import build_model
 
@@ -69,3 +71,20 @@ def test_time_per_epoch_comes_from_this_machines_history_first(short_run, tmp_pa
     assert RunStore(tmp_path).seconds_per_image("resnet20", shape, "cpu") is None
     busy = estimate_cost("resnet110", 10, 1, 8, 1000, device="cuda", calibrate=False)
     assert busy.seconds_per_epoch is None and not busy.heavy("cuda")
+
+
+def test_the_step_model_charges_each_batch_its_layers_fixed_cost():
+    """Without history the estimate is FLOPs at the calibrated rate plus a fixed cost per layer
+    and batch: the same epoch in smaller batches costs more, validation adds a forward pass."""
+    from resnet_core.cost import StepModel, epoch_seconds, forward_flops, layer_count
+
+    model = build_model("resnet20", 10, 1, input_size=8)
+    flops = forward_flops(model, 1, 8)
+    steps = StepModel(flops_per_second=1e9, seconds_per_layer=1e-4)
+    big = epoch_seconds(model, flops, 1280, 0, 128, steps)
+    small = epoch_seconds(model, flops, 1280, 0, 32, steps)
+    compute = 1280 * flops * 3 / 1e9
+    assert big == pytest.approx(compute + 10 * layer_count(model) * 1e-4)
+    assert small == pytest.approx(compute + 40 * layer_count(model) * 1e-4)
+    with_val = epoch_seconds(model, flops, 1280, 256, 128, steps)
+    assert with_val == pytest.approx(big + 256 * flops / 1e9 + layer_count(model) * 1e-4 / 3)
