@@ -5,20 +5,25 @@
 Alternates: CLI run, then the same config launched from the Train page of a real
 `streamlit run app.py` with one headless-Chromium tab left open on the live Train page (it
 polls at the default refresh interval). Throughput is images/s over all train lines of
-metrics.jsonl. A last app run measures page switches (Train -> Runs -> Train) while it
-trains. Prints a JSON summary; the figures go to benchmarks/RESULTS.md.
+metrics.jsonl. During each app run the CPU seconds of every process on the machine are
+summed by who they belong to (the training child, the server, Chromium, the harness), so the
+gap to the CLI has names. A last app run measures page switches (Train -> Runs -> Train) while
+it trains. Prints a JSON summary; the figures go to benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -53,16 +58,71 @@ def launch_from_page(page, url: str, epochs: int) -> None:
     page.locator("[data-testid='stProgress']").first.wait_for(timeout=60_000)
 
 
-def app_run(runs: Path, epochs: int) -> float:
-    with streamlit_server({"RESNET_WORKBENCH_RUNS": str(runs)}) as url, browser_page() as page:
+class CpuAccount:
+    """CPU seconds each process used while sampled, summed by the role ``role(proc)`` gives.
+    A process seen first mid-way counts from its start; one that ends keeps its last sample."""
+
+    def __init__(self, role) -> None:
+        self.role, self.first, self.last, self.roles = role, {}, {}, {}
+        self.sample(initial=True)
+
+    def sample(self, initial: bool = False) -> None:
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            try:
+                t = proc.cpu_times()
+                used = t.user + t.system + t.children_user + t.children_system
+                key = (proc.pid, proc.create_time())
+                self.roles.setdefault(key, self.role(proc))
+            except psutil.Error:
+                continue
+            self.first.setdefault(key, used if initial else 0.0)
+            self.last[key] = used
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, used in self.last.items():
+            role = self.roles[key]
+            out[role] = round(out.get(role, 0.0) + used - self.first[key], 1)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def roles_for(server_pid: int, run_dir: Path):
+    def role(proc) -> str:
+        if proc.pid == server_pid:
+            return "streamlit server"
+        if proc.pid == _status(run_dir).get("pid"):
+            return "training child"
+        name = " ".join(proc.info.get("cmdline") or [proc.info.get("name") or ""])
+        if "resnet_core.jobs" in name:
+            return "warm child"
+        if "chrom" in name:
+            return "chromium"
+        if proc.pid == os.getpid() or "playwright" in name or "node" in name.split("/")[-1]:
+            return "harness (playwright)"
+        return "other"
+    return role
+
+
+def _status(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def app_run(runs: Path, epochs: int) -> tuple[float, dict[str, float]]:
+    with streamlit_server({"RESNET_WORKBENCH_RUNS": str(runs)}, with_process=True) as (url, server), \
+            browser_page() as page:
         launch_from_page(page, url, epochs)
         # Wait by reading status.json once a second, not through the browser: Playwright's
         # wait_for polls the page every animation frame and would slow the run it measures.
         run = RunStore(runs).runs()[0]
+        cpu = CpuAccount(roles_for(server.pid, run.dir))
         while run.status.get("state") in ("queued", "running"):
             time.sleep(1.0)
+            cpu.sample()
         assert run.status["state"] == "completed", run.status
-    return images_per_sec(run.dir)
+    return images_per_sec(run.dir), cpu.totals()
 
 
 def page_switches(runs: Path, epochs: int, switches: int = 8) -> list[float]:
@@ -85,18 +145,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    cli, app = [], []
+    cli, app, cpu = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             cli.append(cli_run(Path(tmp) / f"cli{r}", args.epochs))
-            app.append(app_run(Path(tmp) / f"app{r}", args.epochs))
-            print(f"round {r + 1}: cli {cli[-1]:.0f} img/s, app {app[-1]:.0f} img/s", flush=True)
+            speed, used = app_run(Path(tmp) / f"app{r}", args.epochs)
+            app.append(speed)
+            cpu.append(used)
+            print(f"round {r + 1}: cli {cli[-1]:.0f} img/s, app {app[-1]:.0f} img/s; "
+                  f"CPU seconds during the app run: {used}", flush=True)
         switches = page_switches(Path(tmp) / "switch", args.epochs)
     summary = {
         "workload": f"digits resnet20, {args.epochs} epochs, batch 128",
         "cli_images_per_sec": [round(v) for v in cli],
         "app_images_per_sec": [round(v) for v in app],
         "ratio_app_over_cli": round(statistics.median(app) / statistics.median(cli), 3),
+        "app_run_cpu_seconds": cpu,
         "page_switch_median_s": round(statistics.median(switches), 3),
         "page_switch_s": [round(v, 3) for v in switches],
     }
