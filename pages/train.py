@@ -111,8 +111,9 @@ with right:
         input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
         cost = estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
                              val_images=len(ds.val),
-                             # the widget is below; its value from the last rerun
-                             batch_size=int(st.session_state.get("batch_size", 128)),
+                             # the widget is below: its value from the last rerun (a bad
+                             # one is refused there, with its message)
+                             batch_size=max(1, int(st.session_state.get("batch_size", 128))),
                              device=dev,
                              seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
                              # never calibrate while a job waits or trains (both slow down)
