@@ -70,7 +70,7 @@ class CpuAccount:
         for proc in psutil.process_iter(["name", "cmdline"]):
             try:
                 t = proc.cpu_times()
-                used = t.user + t.system + t.children_user + t.children_system
+                used = t.user + t.system  # not its reaped children: they are counted as seen
                 key = (proc.pid, proc.create_time())
                 self.roles.setdefault(key, self.role(proc))
             except psutil.Error:
