@@ -73,9 +73,10 @@ CALIBRATION_BATCH = 64
 
 
 def _step_seconds(model: torch.nn.Module, size: int, dev: torch.device,
-                  windows: int = 3, window_s: float = 0.15) -> float:
-    """Seconds per training step at batch 64: the fastest of a few short windows, so a
-    moment of other work on the machine does not become the machine's speed."""
+                  windows: int = 5, window_s: float = 0.1) -> float:
+    """Seconds per training step at batch 64: the median of a few short windows, so a moment
+    of other work on the machine does not become the machine's speed (the fastest window
+    would promise more than a whole run sustains)."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(CALIBRATION_BATCH, 3, size, size, device=dev).contiguous(
         memory_format=torch.channels_last)
@@ -92,7 +93,7 @@ def _step_seconds(model: torch.nn.Module, size: int, dev: torch.device,
 
     for _ in range(3):  # warm-up: allocations, kernel selection, clocks
         step()
-    best = float("inf")
+    times = []
     for _ in range(windows):
         sync()
         start, steps = time.perf_counter(), 0
@@ -100,8 +101,8 @@ def _step_seconds(model: torch.nn.Module, size: int, dev: torch.device,
             step()
             steps += 1
         sync()
-        best = min(best, (time.perf_counter() - start) / steps)
-    return best
+        times.append((time.perf_counter() - start) / steps)
+    return sorted(times)[len(times) // 2]
 
 
 @functools.lru_cache(maxsize=4)
