@@ -86,11 +86,11 @@ class CpuAccount:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def roles_for(server_pid: int, run_dir: Path):
+def roles_for(server_pid: int, child_pid: int | None):
     def role(proc) -> str:
         if proc.pid == server_pid:
             return "streamlit server"
-        if proc.pid == _status(run_dir).get("pid"):
+        if proc.pid == child_pid:
             return "training child"
         name = " ".join(proc.info.get("cmdline") or [proc.info.get("name") or ""])
         if "resnet_core.jobs" in name:
@@ -103,13 +103,6 @@ def roles_for(server_pid: int, run_dir: Path):
     return role
 
 
-def _status(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "status.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def app_run(runs: Path, epochs: int) -> tuple[float, dict[str, float]]:
     with streamlit_server({"RESNET_WORKBENCH_RUNS": str(runs)}, with_process=True) as (url, server), \
             browser_page() as page:
@@ -117,7 +110,8 @@ def app_run(runs: Path, epochs: int) -> tuple[float, dict[str, float]]:
         # Wait by reading status.json once a second, not through the browser: Playwright's
         # wait_for polls the page every animation frame and would slow the run it measures.
         run = RunStore(runs).runs()[0]
-        cpu = CpuAccount(roles_for(server.pid, run.dir))
+        # The progress bar is up, so the child has started and written its pid.
+        cpu = CpuAccount(roles_for(server.pid, run.status.get("pid")))
         while run.status.get("state") in ("queued", "running"):
             time.sleep(1.0)
             cpu.sample()

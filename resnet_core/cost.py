@@ -113,10 +113,11 @@ def calibrate_steps(device: str = "cpu") -> StepModel:
     dev = torch.device(device)
     model = build_model("resnet20", 10).to(dev).to(memory_format=torch.channels_last)
     layers = layer_count(model)
+    counted = build_model("resnet20", 10)  # FlopCounterMode runs it on the CPU
     times, flops = {}, {}
     for size in (32, 8):
         times[size] = _step_seconds(model, size, dev)
-        flops[size] = (forward_flops(build_model("resnet20", 10), 3, size)
+        flops[size] = (forward_flops(counted, 3, size)
                        * TRAIN_FLOPS_PER_FORWARD * CALIBRATION_BATCH)
     rate = (flops[32] - flops[8]) / max(times[32] - times[8], 1e-9)
     per_layer = max(0.0, times[8] - flops[8] / rate) / layers
