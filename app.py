@@ -29,9 +29,9 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from streamlit import config
 
-from resnet_core.classroom import allowed_hosts, class_mode, classroom_for
-from resnet_core.jobs import app_manager, close_all
-from resnet_core.runs import default_runs_dir
+from resnet_core.classroom.classroom import allowed_hosts, class_mode, classroom_for
+from resnet_core.jobs.manager import app_manager, close_all
+from resnet_core.runs.store import default_runs_dir
 
 CLASS = class_mode()  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
 
@@ -47,7 +47,7 @@ async def lifespan(app):
         announce_class()
     yield
     await asyncio.to_thread(close_all)  # waits for the children's last checkpoints
-    from resnet_core.deploy import deployments
+    from resnet_core.serving.deploy import deployments
 
     await asyncio.to_thread(deployments().close)  # the services the Deploy page started
 
@@ -86,7 +86,7 @@ middleware, routes = [], []
 if CLASS:
     from starlette.middleware import Middleware
 
-    from resnet_core.class_gate import ClassGate, join_routes
+    from resnet_core.classroom.gate import ClassGate, join_routes
 
     HOSTS = allowed_hosts(config.get_option("server.address"))
     # Streamlit's own checks, on top of the gate's: its websocket Host allow-list, XSRF on,

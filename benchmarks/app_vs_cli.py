@@ -34,7 +34,7 @@ from e2e import browser_page, streamlit_server, wait_for_app  # noqa: E402
 
 
 def images_per_sec(run_dir: Path) -> float:
-    from resnet_core.runs import read_jsonl
+    from resnet_core.runs.jsonl import read_jsonl
 
     lines = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r["split"] == "train"]
     images = sum(r["images_per_sec"] * r["elapsed_s"] for r in lines)

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from resnet_core import RunStore, load_dataset
-from resnet_core.cost import estimate_cost
+from resnet_core.analysis.cost import estimate_cost
 
 
 def cli_run(runs: str, dataset: str, arch: str, background: bool = False):

@@ -16,7 +16,7 @@ import onnxruntime as ort
 import torch
 
 from resnet_core import TrainConfig, load_checkpoint, model_from_checkpoint, train
-from resnet_core.export import export_run
+from resnet_core.serving.export import export_run
 
 
 def median_time(fn, repeats: int) -> float:

@@ -15,14 +15,14 @@ import tempfile
 import time
 
 from resnet_core import train
-from resnet_core.diagnostics import read_diagnostics
-from resnet_core.lessons import (
+from resnet_core.classroom.lessons import (
     LESSONS,
     lesson_answer,
     lesson_data,
     resolve_run_refs,
     transfer_rows,
 )
+from resnet_core.train.diagnostics import read_diagnostics
 
 
 def final(run) -> dict:

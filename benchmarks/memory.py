@@ -61,8 +61,8 @@ def main() -> None:
     p.add_argument("--batches", default=",".join(map(str, BATCHES)))
     p.add_argument("--one", nargs=2, metavar=("ARCH", "BATCH"), help=argparse.SUPPRESS)
     args = p.parse_args()
-    from resnet_core.config import resolve_device
-    from resnet_core.cost import available_memory, estimate_memory
+    from resnet_core.analysis.cost import available_memory, estimate_memory
+    from resnet_core.device import resolve_device
 
     device = str(resolve_device(args.device))
     if args.one:

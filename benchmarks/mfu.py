@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_core import Callback, TrainConfig, build_model, train
-from resnet_core.config import resolve_device
-from resnet_core.data import Dataset, DatasetInfo, Split
+from resnet_core.data.dataset import Dataset, DatasetInfo, Split
+from resnet_core.device import resolve_device
 
 ARCHS = ("resnet20", "resnet56", "resnet18", "resnet50")
 

@@ -120,7 +120,7 @@ def main() -> None:
     p.add_argument("--levels", default="1,8,32")
     args = p.parse_args()
     from resnet_core import TrainConfig, train
-    from resnet_core.deploy import multipart_body
+    from resnet_core.serving.deploy import multipart_body
 
     levels = [int(v) for v in args.levels.split(",")]
     body, kind = multipart_body([png_bytes()])

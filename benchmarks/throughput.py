@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from resnet_core import Callback, TrainConfig, build_model, load_dataset, train
-from resnet_core.config import resolve_device
+from resnet_core.device import resolve_device
 
 # case -> (dataset, arch, batch size, epochs timed after the warm-up epoch)
 CASES = {

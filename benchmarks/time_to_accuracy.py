@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from resnet_core import TrainConfig, train
-from resnet_core.config import PRESETS
+from resnet_core.train.config import PRESETS
 
 TARGET = 0.99
 

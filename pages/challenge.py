@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import TrainConfig, WorkbenchError
-from resnet_core.classroom import config_changes, leaderboard
-from resnet_core.config import OPTIMIZERS, SCHEDULERS
-from resnet_core.runs import ACTIVE_STATES
+from resnet_core.classroom.classroom import config_changes, leaderboard
+from resnet_core.runs.folder import ACTIVE_STATES
+from resnet_core.train.config import OPTIMIZERS, SCHEDULERS
 
 from pages.common import (
     REFRESH_S,

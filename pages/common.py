@@ -13,15 +13,17 @@ from pathlib import Path
 import streamlit as st
 
 from resnet_core import RunStore, load_dataset
-from resnet_core.access import COOKIE, LOCAL, User
-from resnet_core.access import may_control as user_may_control
-from resnet_core.classroom import Classroom, class_mode, classroom_for
-from resnet_core.cost import MemoryEstimate, estimate_memory
+from resnet_core.analysis.cost import MemoryEstimate, estimate_memory
+from resnet_core.classroom.access import COOKIE, LOCAL, User
+from resnet_core.classroom.access import may_control as user_may_control
+from resnet_core.classroom.classroom import Classroom, class_mode, classroom_for
 from resnet_core.errors import CheckpointError, DataError
-from resnet_core.evaluation import Predictor
 from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
-from resnet_core.jobs import JobManager, app_manager
-from resnet_core.runs import MetricsTail, Run, default_runs_dir
+from resnet_core.jobs.manager import JobManager, app_manager
+from resnet_core.runs.folder import Run
+from resnet_core.runs.jsonl import MetricsTail
+from resnet_core.runs.store import default_runs_dir
+from resnet_core.serving.predictor import Predictor
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
 # third of its speed even out of process; 1-2 s keeps it near full speed.
@@ -93,7 +95,7 @@ def run_table(with_owner: bool = False):
 
 @st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
 def _lesson_runs(root: str, lesson_id: str) -> dict:
-    from resnet_core.lessons import lesson_for, lesson_runs
+    from resnet_core.classroom.lessons import lesson_for, lesson_runs
 
     return lesson_runs(RunStore(root), lesson_for(lesson_id))
 
@@ -239,7 +241,7 @@ def memory_estimate(arch: str, num_classes: int, channels: int, size: int, optim
 
 def locked_lesson() -> str | None:
     """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
-    from resnet_core.lessons import LESSONS
+    from resnet_core.classroom.lessons import LESSONS
 
     room = classroom()
     if room is not None and is_student():  # the teacher's lock, kept on the server
@@ -266,7 +268,7 @@ def inside_data_dir(path: str) -> Path:
 def unpack_upload(name: str, data: bytes) -> Path:
     """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root.
     The core refuses it for anyone but the teacher on a class server."""
-    from resnet_core.archive import accept_upload
+    from resnet_core.data.uploads import accept_upload
 
     return accept_upload(data_dir(), name, data, user=current_user())
 
@@ -274,7 +276,7 @@ def unpack_upload(name: str, data: bytes) -> Path:
 @st.cache_data(max_entries=64, show_spinner=False)
 def block_names(arch: str, channels: int, size: int) -> list[str]:
     """The blocks of an architecture, input to output (layer1.0, ...), for a block picker."""
-    from resnet_core.diagram import block_shapes
+    from resnet_core.analysis.diagram import block_shapes
 
     return block_shapes(arch, channels, size, "layer1.0")["blocks"]
 
@@ -283,7 +285,7 @@ def block_names(arch: str, channels: int, size: int) -> list[str]:
 def block_drawing(arch: str, channels: int, size: int, block: str, *, activation: str = "relu",
                   residual: bool = True, norm: str = "batch") -> str:
     """The DOT drawing of one block with this architecture's shapes (one model build)."""
-    from resnet_core.diagram import block_dot
+    from resnet_core.analysis.diagram import block_dot
 
     return block_dot(arch, channels, size, block, activation=activation, residual=residual,
                      norm=norm)

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import service_curves
-from resnet_core.deploy import Replay, deployments
-from resnet_core.serve import DRIFT_WARN, FORMATS
+from resnet_core.analysis.charts import service_curves
+from resnet_core.serving.deploy import Replay, deployments
+from resnet_core.serving.serve import DRIFT_WARN, FORMATS
 
 from pages.common import (
     REFRESH_S,

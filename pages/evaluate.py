@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import confusion_heatmap
-from resnet_core.evaluation import evaluate_run, misclassified
+from resnet_core.analysis.charts import confusion_heatmap
+from resnet_core.train.evaluation import evaluate_run, misclassified
 
 from pages.common import (
     choose_run_with_checkpoint,

@@ -9,11 +9,8 @@ import streamlit as st
 import torch
 
 from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
-from resnet_core.charts import feature_map_grid
-from resnet_core.data import decode_image
-from resnet_core.diagnostics import feature_maps
-from resnet_core.evaluation import misclassified
-from resnet_core.explain import (
+from resnet_core.analysis.charts import feature_map_grid
+from resnet_core.analysis.explain import (
     BASELINES,
     METHOD_TITLES,
     METHODS,
@@ -24,6 +21,9 @@ from resnet_core.explain import (
     probe_indices,
     randomization_check,
 )
+from resnet_core.data.decode import decode_image
+from resnet_core.train.diagnostics import feature_maps
+from resnet_core.train.evaluation import misclassified
 
 from pages.common import (
     choose_run_with_checkpoint,

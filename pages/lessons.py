@@ -12,17 +12,14 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import (
+from resnet_core.analysis.charts import (
     diagnostics_over_time,
     feature_map_grid,
     gradient_norm_profile,
     lesson_curves,
     transfer_curve,
 )
-from resnet_core.datasets import DATASETS
-from resnet_core.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
-from resnet_core.drawing import drawing_to_image
-from resnet_core.lessons import (
+from resnet_core.classroom.lessons import (
     LESSONS,
     depth_rows,
     lesson_answer,
@@ -33,9 +30,10 @@ from resnet_core.lessons import (
     queue_lesson,
     transfer_rows,
 )
-from resnet_core.lessons import (
-    brings_data as lesson_data_folder,
-)
+from resnet_core.classroom.lessons import brings_data as lesson_data_folder
+from resnet_core.data.drawing import drawing_to_image
+from resnet_core.data.registry import DATASETS
+from resnet_core.train.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
 
 from pages.common import (
     REFRESH_S,

@@ -9,10 +9,10 @@ import streamlit as st
 import torch
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import top_k_bars
-from resnet_core.data import decode_image
-from resnet_core.drawing import CANVAS, drawing_to_image, pen_width
-from resnet_core.export import SUFFIXES, export_run
+from resnet_core.analysis.charts import top_k_bars
+from resnet_core.data.decode import decode_image
+from resnet_core.data.drawing import CANVAS, drawing_to_image, pen_width
+from resnet_core.serving.export import SUFFIXES, export_run
 
 from pages.canvas import draw_canvas
 from pages.common import (
@@ -91,7 +91,7 @@ def show(image, caption: str | None = None) -> None:
 
 
 def overlay(image, method: str):
-    from resnet_core.explain import explain, overlay_rgb
+    from resnet_core.analysis.explain import explain, overlay_rgb
 
     x = info.normalize(image[None])
     attribution = explain(model.model, x, method)

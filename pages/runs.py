@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import compare_curves
+from resnet_core.analysis.charts import compare_curves
 
 from pages.common import (
     CLASS,

@@ -13,8 +13,13 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.charts import lr_find_curve
-from resnet_core.transfer import BACKBONE_LR_FACTOR, IMAGENET_FILES, accept_weights, imagenet_status
+from resnet_core.analysis.charts import lr_find_curve
+from resnet_core.train.transfer import (
+    BACKBONE_LR_FACTOR,
+    IMAGENET_FILES,
+    accept_weights,
+    imagenet_status,
+)
 
 from pages.common import current_user, data_dir, plain, unlinked
 
@@ -134,7 +139,7 @@ def _sweep(config) -> dict | str:
         (Path(tmp) / "config.json").write_text(json.dumps(config.to_dict()))
         out = Path(tmp) / "lr.png"
         try:
-            done = subprocess.run([sys.executable, "-m", "resnet_core.lr_find",
+            done = subprocess.run([sys.executable, "-m", "resnet_core.train.lr_find",
                                    str(Path(tmp) / "config.json"), str(out)],
                                   capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:

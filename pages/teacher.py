@@ -10,13 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.access import LESSONS as LESSON_OWNER
-from resnet_core.access import LOCAL
-from resnet_core.classroom import ClassLimits
-from resnet_core.datasets import DATASETS
-from resnet_core.lessons import LESSONS
-from resnet_core.models import ARCHS
-from resnet_core.runs import ACTIVE_STATES
+from resnet_core.classroom.access import LESSONS as LESSON_OWNER
+from resnet_core.classroom.access import LOCAL
+from resnet_core.classroom.classroom import ClassLimits
+from resnet_core.classroom.lessons import LESSONS
+from resnet_core.data.registry import DATASETS
+from resnet_core.runs.folder import ACTIVE_STATES
+from resnet_core.train.models import ARCHS
 
 from pages.common import REFRESH_S, acting_user, classroom, fresh, manager, store, unlinked
 

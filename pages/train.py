@@ -6,16 +6,17 @@ import streamlit as st
 import torch
 
 from resnet_core import TrainConfig, WorkbenchError
-from resnet_core.charts import diagnostics_over_time, training_curves
-from resnet_core.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS, resolve_device
-from resnet_core.cost import available_memory, estimate_cost
-from resnet_core.datasets import DATASETS as DATASET_SPECS
-from resnet_core.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
-from resnet_core.jobs import check_processes
-from resnet_core.models import ACTIVATIONS, ARCHS, NORMS
-from resnet_core.progress import run_progress
-from resnet_core.runs import ACTIVE_STATES
-from resnet_core.training import check_fits
+from resnet_core.analysis.charts import diagnostics_over_time, training_curves
+from resnet_core.analysis.cost import available_memory, estimate_cost
+from resnet_core.data.registry import DATASETS as DATASET_SPECS
+from resnet_core.device import resolve_device
+from resnet_core.jobs.capacity import check_processes
+from resnet_core.runs.folder import ACTIVE_STATES
+from resnet_core.runs.progress import run_progress
+from resnet_core.train.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
+from resnet_core.train.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
+from resnet_core.train.loop import check_fits
+from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS
 
 from pages import start_from
 from pages.common import (

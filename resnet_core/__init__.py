@@ -3,6 +3,19 @@
     from resnet_core import TrainConfig, train
     run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=10))
 
+The package is seven wings over a small foundation (ARCHITECTURE.md draws the layers, and
+import-linter enforces them in CI):
+
+    data/       datasets: the registry, sources, the preprocessing contract, loaders, uploads
+    runs/       the run folder: paths, states, metric lines, the store, progress
+    train/      models, TrainConfig, the loop, checkpoints, transfer, evaluation, metrics
+    analysis/   explanations, cost estimates, charts, diagrams, live curves
+    serving/    the predictor, export, the HTTP service, deployments
+    jobs/       the queue, the local executor and the training child
+    classroom/  users and access, class mode, the sign-in gate, lessons
+    workbench.py  the front door: one Workbench per runs folder, a Session per user
+    cli.py      the command line
+
 Names are imported when first used (PEP 562), so ``import resnet_core`` costs nothing and a
 command pays only for what it needs: training never imports plotly or captum.
 """
@@ -10,29 +23,41 @@ command pays only for what it needs: training never imports plotly or captum.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
 import sys
-import types
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "compare_curves": "charts", "confusion_heatmap": "charts", "training_curves": "charts",
-    "load_checkpoint": "checkpoint", "model_from_checkpoint": "checkpoint",
-    "TrainConfig": "config",
-    "Dataset": "data", "DatasetInfo": "data", "load_dataset": "data",
+    "compare_curves": "analysis.charts", "confusion_heatmap": "analysis.charts",
+    "training_curves": "analysis.charts",
+    "load_checkpoint": "train.checkpoint", "model_from_checkpoint": "train.checkpoint",
+    "TrainConfig": "train.config",
+    "Dataset": "data.dataset", "DatasetInfo": "data.dataset", "load_dataset": "data.sources",
     "CheckpointError": "errors", "ConfigError": "errors", "DataError": "errors",
     "RunError": "errors", "TrainingFailed": "errors", "WorkbenchError": "errors",
-    "Predictor": "evaluation", "evaluate_run": "evaluation",
+    "Predictor": "serving.predictor", "evaluate_run": "train.evaluation",
     "Callback": "events", "ProgressBar": "events", "TrainState": "events",
-    "explain": "explain", "heatmap_rgb": "explain", "overlay_rgb": "explain",
-    "LiveChart": "live_chart",
-    "randomization_check": "explain",
-    "classification_report": "metrics",
-    "ARCHS": "models", "build_model": "models", "count_parameters": "models",
-    "Run": "runs", "RunStore": "runs",
-    "resume": "training", "train": "training",
+    "explain": "analysis.explain", "heatmap_rgb": "analysis.explain",
+    "overlay_rgb": "analysis.explain", "randomization_check": "analysis.explain",
+    "LiveChart": "analysis.live_chart",
+    "classification_report": "train.metrics",
+    "ARCHS": "train.models", "build_model": "train.models", "count_parameters": "train.models",
+    "Run": "runs.folder", "RunStore": "runs.store",
+    "resume": "train.loop", "train": "train.loop",
+    "Workbench": "workbench",
+}
+
+# Modules of release 0.1.0 that README documented, and their homes now: ``from
+# resnet_core.lessons import LESSONS`` keeps working (the same module object, not a copy).
+MOVED = {
+    "lessons": "classroom.lessons",
+    "drawing": "data.drawing",
+    "lr_find": "train.lr_find",
+    "diagnostics": "train.diagnostics",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -51,24 +76,36 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-class _Package(types.ModuleType):
-    """Keeps ``resnet_core.explain`` the function, as the eager imports did: importing the
-    submodule of the same name would otherwise replace the package attribute with the module."""
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Finds ``resnet_core.<old name>`` as the module that now holds it (``MOVED``)."""
 
-    def __setattr__(self, name: str, value) -> None:
-        if name == "explain" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
+    def find_spec(self, fullname, path=None, target=None):
+        prefix, _, name = fullname.rpartition(".")
+        if prefix != __name__ or name not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec):
+        return importlib.import_module(f"{__name__}.{MOVED[spec.name.rpartition('.')[2]]}")
+
+    def exec_module(self, module) -> None:
+        pass  # the module it stands for is already executed
 
 
-sys.modules[__name__].__class__ = _Package
+sys.meta_path.append(_MovedModules())
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
-    from .charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
-    from .checkpoint import load_checkpoint, model_from_checkpoint  # noqa: F401
-    from .config import TrainConfig  # noqa: F401
-    from .data import Dataset, DatasetInfo, load_dataset  # noqa: F401
+    from .analysis.charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
+    from .analysis.explain import (  # noqa: F401
+        explain,
+        heatmap_rgb,
+        overlay_rgb,
+        randomization_check,
+    )
+    from .analysis.live_chart import LiveChart  # noqa: F401
+    from .data.dataset import Dataset, DatasetInfo  # noqa: F401
+    from .data.sources import load_dataset  # noqa: F401
     from .errors import (  # noqa: F401
         CheckpointError,
         ConfigError,
@@ -77,11 +114,14 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
         TrainingFailed,
         WorkbenchError,
     )
-    from .evaluation import Predictor, evaluate_run  # noqa: F401
     from .events import Callback, ProgressBar, TrainState  # noqa: F401
-    from .explain import explain, heatmap_rgb, overlay_rgb, randomization_check  # noqa: F401
-    from .live_chart import LiveChart  # noqa: F401
-    from .metrics import classification_report  # noqa: F401
-    from .models import ARCHS, build_model, count_parameters  # noqa: F401
-    from .runs import Run, RunStore  # noqa: F401
-    from .training import resume, train  # noqa: F401
+    from .runs.folder import Run  # noqa: F401
+    from .runs.store import RunStore  # noqa: F401
+    from .serving.predictor import Predictor  # noqa: F401
+    from .train.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: F401
+    from .train.config import TrainConfig  # noqa: F401
+    from .train.evaluation import evaluate_run  # noqa: F401
+    from .train.loop import resume, train  # noqa: F401
+    from .train.metrics import classification_report  # noqa: F401
+    from .train.models import ARCHS, build_model, count_parameters  # noqa: F401
+    from .workbench import Workbench  # noqa: F401

@@ -1,7 +1,7 @@
 import os
 import sys
 
-from .cli import main
+from resnet_core.cli import main
 
 code = main()
 # Leave without the interpreter's teardown: with torch loaded it took 1.0 s after the run

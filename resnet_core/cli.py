@@ -15,19 +15,19 @@ import sys
 import threading
 from pathlib import Path
 
-from .config import (
+from resnet_core.device import DEVICES
+from resnet_core.errors import TrainingFailed, WorkbenchError
+from resnet_core.train.config import (
     AMP_MODES,
     DATASETS,
-    DEVICES,
     LOSSES,
     OPTIMIZERS,
     PRESETS,
     SCHEDULERS,
     TrainConfig,
 )
-from .errors import TrainingFailed, WorkbenchError
-from .models import ACTIVATIONS, ARCHS, NORMS, STEMS
-from .transfer import FREEZE, PRETRAINED, InitReport
+from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS, STEMS
+from resnet_core.train.transfer import FREEZE, PRETRAINED, InitReport
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
 EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training import resume, train  # torch import is slow; keep --help fast
+    from resnet_core.train.loop import resume, train  # torch import is slow; keep --help fast
 
     given = vars(args).copy()
     given.pop("command")
@@ -247,7 +247,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
-    from .lr_find import lr_find, save
+    from resnet_core.train.lr_find import lr_find, save
 
     given = vars(args).copy()
     for key in ("command", "start_lr", "end_lr", "steps", "out", "quiet"):
@@ -263,8 +263,8 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_run
-    from .runs import Run
+    from resnet_core.runs.folder import Run
+    from resnet_core.train.evaluation import evaluate_run
 
     summary = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint,
                            device=args.device, data_root=args.data_root)
@@ -278,7 +278,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .evaluation import predict_images
+    from resnet_core.serving.predictor import predict_images
 
     if args.top_k < 1:
         raise WorkbenchError(f"--top-k must be at least 1, got {args.top_k}")
@@ -291,7 +291,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import METHOD_TITLES, explain_run_image, render_panel
+    from resnet_core.analysis.explain import METHOD_TITLES, explain_run_image, render_panel
 
     if not str(args.out).lower().endswith(".png"):
         raise WorkbenchError(f"--out must name a .png file, got {args.out}")
@@ -313,7 +313,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_run
+    from resnet_core.serving.export import export_run
 
     meta = export_run(args.run_dir, args.format, args.out, checkpoint=args.checkpoint)
     print(f"{args.format} model: {meta['channels']}x{meta['image_size']}x{meta['image_size']} input, "
@@ -323,7 +323,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .serve import serve
+    from resnet_core.serving.serve import serve
 
     serve(args.run_dir, host=args.host, port=args.port, fmt=args.fmt, checkpoint=args.checkpoint,
           workers=args.workers, max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms)
@@ -331,7 +331,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .runs import RunStore
+    from resnet_core.runs.store import RunStore
 
     store = RunStore(args.runs_dir)
     table = store.table()
@@ -344,9 +344,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_uploads(args: argparse.Namespace) -> int:
-    from .archive import list_uploads, remove_uploads
+    from resnet_core.data.folder import DataFolder, uploads_dir
+    from resnet_core.data.uploads import list_uploads, remove_uploads
 
-    data_dir = Path(args.data_dir or os.environ.get("RESNET_WORKBENCH_DATA") or "./data")
+    data_dir = Path(args.data_dir) if args.data_dir else DataFolder.from_settings().root
     if args.remove_older_than is not None:
         if args.remove_older_than < 0:
             raise WorkbenchError(f"--remove-older-than must be >= 0 days, got {args.remove_older_than:g}")
@@ -356,7 +357,7 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     for folder, size, age in uploads:
         print(f"{size / 2**20:10,.1f} MiB  {age:6.1f} days  {folder}")
     if not uploads:
-        print(f"no uploads in {data_dir / 'uploads'}")
+        print(f"no uploads in {uploads_dir(data_dir)}")
     return 0
 
 

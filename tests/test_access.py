@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from resnet_core.access import (
+from resnet_core.classroom.access import (
     SESSION_DAYS,
     User,
     read_session,

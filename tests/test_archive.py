@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from resnet_core import load_dataset
-from resnet_core.archive import ArchiveError, extract_image_folder, upload_folder
+from resnet_core.data.uploads import ArchiveError, extract_image_folder, upload_folder
 from resnet_core.errors import DataError
 
 

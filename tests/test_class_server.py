@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from resnet_core.access import COOKIE, User
-from resnet_core.classroom import ClassLimits, Classroom
-from resnet_core.lessons import LESSONS
-from resnet_core.runs import RunStore
+from resnet_core.classroom.access import COOKIE, User
+from resnet_core.classroom.classroom import ClassLimits, Classroom
+from resnet_core.classroom.lessons import LESSONS
+from resnet_core.runs.store import RunStore
 
 from conftest import wait_for
 from e2e import ARTIFACTS, chromium, streamlit_server

@@ -7,12 +7,12 @@ import threading
 import pytest
 
 from resnet_core import TrainConfig
-from resnet_core.access import LESSONS, AccessDenied, User
-from resnet_core.classroom import ClassLimits, Classroom, config_changes, leaderboard
+from resnet_core.classroom.access import LESSONS, AccessDenied, User
+from resnet_core.classroom.classroom import ClassLimits, Classroom, config_changes, leaderboard
+from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
+from resnet_core.classroom.lessons import queue_lesson
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.jobs import JobManager
-from resnet_core.lessons import LESSONS as LESSON_TABLE
-from resnet_core.lessons import queue_lesson
+from resnet_core.jobs.manager import JobManager
 
 TEACHER = User("teacher", "Teacher", "teacher")
 
@@ -207,7 +207,7 @@ def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
         (run_dir / "metrics.jsonl").write_text("".join(json.dumps(m) + "\n" for m in lines))
         config = json.loads((run_dir / "config.json").read_text())
         (run_dir / "config.json").write_text(json.dumps({**config, "lr": 0.1 + i / 100}))
-    from resnet_core.runs import RunStore
+    from resnet_core.runs.store import RunStore
 
     board = leaderboard(room.entries(RunStore(root)))
     assert [(r["rank"], r["name"]) for r in board] == [(1, "Cy"), (2, "Bob"), (3, "Ada")]
@@ -225,7 +225,7 @@ def test_only_the_teacher_uploads_datasets(tmp_path, room):
 
     from PIL import Image
 
-    from resnet_core.archive import accept_upload
+    from resnet_core.data.uploads import accept_upload
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
@@ -244,7 +244,7 @@ def test_only_the_teacher_uploads_datasets(tmp_path, room):
 def test_class_server_jobs_keep_the_servers_priority(tmp_path, room):
     """Single-user children lower their priority by 5 (pages stay responsive); a class
     server's keep it (its pages are cheap; class_load.py measured the trade)."""
-    from resnet_core.jobs import NICE_ENV
+    from resnet_core.settings import JOB_NICE as NICE_ENV
 
     single = JobManager(tmp_path / "single")
     assert NICE_ENV not in single._child_env()

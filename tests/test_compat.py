@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from resnet_core import RunStore, evaluate_run, resume
-from resnet_core.export import export_run
+from resnet_core.serving.export import export_run
 
 from conftest import ROOT, run_cli
 

@@ -4,9 +4,9 @@ and what it accepts (the CLI and the Train page show these lines as they are).""
 import pytest
 
 from resnet_core import ConfigError, TrainConfig
-from resnet_core.config import DATASETS, DEFAULT_EPOCHS
-from resnet_core.datasets import DATASETS as SPECS
-from resnet_core.datasets import markdown_table
+from resnet_core.data.registry import DATASETS as SPECS
+from resnet_core.data.registry import markdown_table
+from resnet_core.train.config import DATASETS, DEFAULT_EPOCHS
 
 from conftest import ROOT
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from resnet_core.cost import estimate_cost, estimate_memory
-from resnet_core.models import build_model
+from resnet_core.analysis.cost import estimate_cost, estimate_memory
+from resnet_core.train.models import build_model
 
 MEASURE = """
 import resource, torch, torch.nn.functional as F
@@ -76,7 +76,7 @@ def test_time_per_epoch_comes_from_this_machines_history_first(short_run, tmp_pa
 def test_the_step_model_charges_each_batch_its_layers_fixed_cost():
     """Without history the estimate is FLOPs at the calibrated rate plus a fixed cost per layer
     and batch: the same epoch in smaller batches costs more, validation adds a forward pass."""
-    from resnet_core.cost import StepModel, epoch_seconds, forward_flops, layer_count
+    from resnet_core.analysis.cost import StepModel, epoch_seconds, forward_flops, layer_count
 
     model = build_model("resnet20", 10, 1, input_size=8)
     flops = forward_flops(model, 1, 8)

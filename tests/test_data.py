@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_core.data import BatchLoader, augment, decode_image, load_dataset, make_shapes
+from resnet_core.data.decode import decode_image
+from resnet_core.data.loader import BatchLoader, augment
+from resnet_core.data.sources import load_dataset, make_shapes
 from resnet_core.errors import DataError
 
 
@@ -126,7 +128,7 @@ def test_augment_crops_by_shifting_and_keeps_labels_aligned():
 def test_decompression_bomb_is_refused_by_the_pixel_limit(tmp_path):
     from PIL import Image as PILImage
 
-    from resnet_core.data import ImageError
+    from resnet_core.data.decode import ImageError
 
     path = tmp_path / "bomb.png"
     PILImage.new("1", (12_000, 12_000)).save(path)  # 144 M pixels in a ~20 KB file
@@ -137,7 +139,7 @@ def test_decompression_bomb_is_refused_by_the_pixel_limit(tmp_path):
 
 
 def test_a_file_that_is_not_an_image_is_a_one_line_error(tmp_path):
-    from resnet_core.data import ImageError
+    from resnet_core.data.decode import ImageError
 
     path = tmp_path / "notes.png"
     path.write_text("not an image")
@@ -150,7 +152,7 @@ def test_digits_read_from_sklearns_file_equal_load_digits():
     import numpy as np
     from sklearn.datasets import load_digits
 
-    from resnet_core.data import digits_arrays
+    from resnet_core.data.sources import digits_arrays
 
     images, labels = digits_arrays()
     reference = load_digits()
@@ -184,7 +186,7 @@ def _twins(tmp_path):
 
 
 def test_16bit_palette_transparent_and_cmyk_images_decode_like_their_8bit_twin(tmp_path):
-    from resnet_core.data import decode_image
+    from resnet_core.data.decode import decode_image
 
     info, files = _twins(tmp_path)
     reference = decode_image(files["8bit"], info).int()
@@ -197,7 +199,7 @@ def test_transparent_pixels_are_white_and_unknown_formats_are_refused(tmp_path):
     import pytest
     from PIL import Image
 
-    from resnet_core.data import ImageError, decode_image
+    from resnet_core.data.decode import ImageError, decode_image
 
     info = load_dataset("digits").info
     clear = Image.new("RGBA", (8, 8), (0, 0, 0, 0))

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from resnet_core import RunStore
-from resnet_core.distributed import Distributed
 from resnet_core.errors import ConfigError
+from resnet_core.train.distributed import Distributed
 
 from conftest import run_cli
 

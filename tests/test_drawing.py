@@ -7,15 +7,15 @@ import pytest
 import torch
 
 from resnet_core import TrainConfig, load_dataset, train
-from resnet_core.data import DatasetInfo
-from resnet_core.drawing import (
+from resnet_core.data.dataset import DatasetInfo
+from resnet_core.data.drawing import (
     CANVAS,
     drawing_to_image,
     image_to_strokes,
     pen_width,
     render_strokes,
 )
-from resnet_core.evaluation import Predictor
+from resnet_core.serving.predictor import Predictor
 
 MNIST = DatasetInfo("mnist", [str(i) for i in range(10)], 1, 28, [0.1307], [0.3081], False, 2)
 

@@ -12,8 +12,8 @@ import pytest
 
 from resnet_core import RunError, TrainConfig, load_checkpoint
 from resnet_core.atomic import atomic_write_json
-from resnet_core.jobs import JobManager
-from resnet_core.runs import Run, create_run_dir, read_status, write_status
+from resnet_core.jobs.manager import JobManager
+from resnet_core.runs.folder import Run, create_run_dir, read_status, write_status
 
 from conftest import wait_for
 
@@ -82,7 +82,7 @@ def test_close_checkpoints_the_running_job_and_the_next_server_runs_the_queued_o
 SUPERVISOR = """
 import sys, time
 from resnet_core import TrainConfig
-from resnet_core.jobs import JobManager
+from resnet_core.jobs.manager import JobManager
 m = JobManager(sys.argv[1])
 print(m.submit(TrainConfig(epochs=200)), flush=True)
 time.sleep(600)

@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 from resnet_core import load_checkpoint, load_dataset, model_from_checkpoint
-from resnet_core.data import decode_image, normalize
-from resnet_core.export import export_run, preprocess_for_export
+from resnet_core.data.decode import decode_image
+from resnet_core.data.loader import normalize
+from resnet_core.serving.export import export_run, preprocess_for_export
 
 from conftest import run_cli
 

@@ -22,8 +22,10 @@ import torch
 
 from resnet_core import Callback, TrainConfig, TrainingFailed, load_checkpoint, resume, train
 from resnet_core.errors import CheckpointError
-from resnet_core.jobs import JobManager
-from resnet_core.runs import RunStore, read_jsonl, read_status
+from resnet_core.jobs.manager import JobManager
+from resnet_core.runs.folder import read_status
+from resnet_core.runs.jsonl import read_jsonl
+from resnet_core.runs.store import RunStore
 
 from conftest import run_cli, wait_for
 

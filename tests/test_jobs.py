@@ -7,8 +7,8 @@ import time
 import pytest
 
 from resnet_core import TrainConfig, load_checkpoint
-from resnet_core.jobs import LOG_FILE, JobManager
-from resnet_core.runs import read_status
+from resnet_core.jobs.manager import JobManager
+from resnet_core.runs.folder import LOG_FILE, read_status
 
 from conftest import wait_for
 
@@ -97,7 +97,7 @@ def test_runs_left_running_by_a_dead_app_become_interrupted(tmp_path):
 
 
 def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
-    from resnet_core.jobs import job_threads
+    from resnet_core.jobs.capacity import job_threads
 
     assert job_threads(1, cores=2) == 2  # measured: one thread is slower on 2 cores
     assert job_threads(1, cores=8) == 7

@@ -3,7 +3,7 @@ import torch
 import torchvision
 from torch import nn
 
-from resnet_core.models import (
+from resnet_core.train.models import (
     ACTIVATIONS,
     ARCHS,
     CIFAR_DEPTHS,

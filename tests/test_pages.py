@@ -162,7 +162,7 @@ def test_names_and_errors_cannot_become_links_or_images():
 
 
 def test_a_second_server_on_the_same_runs_folder_watches_but_cannot_start_runs(monkeypatch, tmp_path):
-    from resnet_core.jobs import JobManager
+    from resnet_core.jobs.manager import JobManager
 
     owner = JobManager(tmp_path / "runs")  # the first server
     try:

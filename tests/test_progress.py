@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from resnet_core.progress import run_progress
+from resnet_core.runs.progress import run_progress
 
 
 def _metrics(*rows):

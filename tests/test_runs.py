@@ -8,7 +8,8 @@ import pytest
 
 from resnet_core import RunError, RunStore
 from resnet_core.atomic import atomic_write_json
-from resnet_core.runs import read_jsonl, write_status
+from resnet_core.runs.folder import write_status
+from resnet_core.runs.jsonl import read_jsonl
 
 
 def _fake_run(root, run_id, **status):
@@ -68,7 +69,7 @@ def test_store_reads_a_real_run_as_pandas(short_run):
 
 
 def test_transitions_follow_the_table_and_refuse_the_rest(tmp_path):
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     run = Run(tmp_path / "r")
     run.dir.mkdir()
@@ -88,7 +89,7 @@ def test_transitions_follow_the_table_and_refuse_the_rest(tmp_path):
 
 
 def test_a_dead_running_run_can_be_resumed_or_marked_failed(tmp_path):
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
@@ -100,7 +101,7 @@ def test_a_dead_running_run_can_be_resumed_or_marked_failed(tmp_path):
 
 
 def test_run_paths_are_named_in_one_place(tmp_path):
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     run = Run(tmp_path / "r")
     assert run.checkpoint("best") == tmp_path / "r" / "checkpoints" / "best.pt"
@@ -114,7 +115,7 @@ def test_run_paths_are_named_in_one_place(tmp_path):
 
 
 def test_resumable_needs_an_ended_state_and_a_last_checkpoint(tmp_path):
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     d = _fake_run(tmp_path, "s", state="stopped")
     assert not Run(d).is_resumable  # no last.pt yet
@@ -136,7 +137,7 @@ def test_one_damaged_status_leaves_the_other_runs_listed(tmp_path, damage):
         table = store.table()
         store.mark_interrupted()
     assert "a-good" in set(table.run_id)
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     assert Run(good).status["state"] == "completed"
     if damage.startswith('{"state"'):  # readable, but no heartbeat to go by: not live
@@ -151,7 +152,7 @@ def _no_warning():
 
 def test_the_live_tail_starts_over_when_a_resume_replaces_the_file(tmp_path):
     from resnet_core.atomic import atomic_write_text
-    from resnet_core.runs import MetricsTail
+    from resnet_core.runs.jsonl import MetricsTail
 
     path = tmp_path / "metrics.jsonl"
     lines = [json.dumps({"split": "train", "step": s, "loss": 1.0}) for s in range(1, 6)]
@@ -170,7 +171,7 @@ def test_a_stop_request_carries_its_reason_to_the_stopped_runs_status(tmp_path):
     """The server's close writes why in the STOP file: the status says it whichever signal
     (the pipe's end or the file) the trainer sees first."""
     from resnet_core import Callback, TrainConfig, train
-    from resnet_core.runs import Run
+    from resnet_core.runs.folder import Run
 
     class AskToStop(Callback):
         def on_step_end(self, state, logs):

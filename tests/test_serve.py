@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from resnet_core import load_dataset
-from resnet_core.deploy import multipart_body
+from resnet_core.serving.deploy import multipart_body
 
 from conftest import run_cli
 from e2e import free_port

@@ -129,7 +129,7 @@ def test_batch_larger_than_the_training_split_is_refused(tmp_path):
 def test_folder_tree_too_large_for_memory_streams_through_a_dataloader(tmp_path, monkeypatch):
     from PIL import Image
 
-    from resnet_core import data
+    from resnet_core.data import sources as data
 
     for cls, color in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
         for i in range(40):

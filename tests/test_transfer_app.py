@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_core.runs import RunStore
-from resnet_core.transfer import IMAGENET_FILES
+from resnet_core.runs.store import RunStore
+from resnet_core.train.transfer import IMAGENET_FILES
 
 from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
 

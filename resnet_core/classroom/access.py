@@ -1,0 +1,109 @@
+"""Who is acting and what they may do: the roles of a class server, checked in the core's actions.
+
+Single-user mode (the default, and every CLI or notebook call) acts as ``LOCAL``, a teacher:
+every control. A class server knows two roles. Its pages pass the acting ``User`` to
+``JobManager.submit / stop / resume / delete`` and to uploads, and those actions check it
+here: hiding a widget is not the protection.
+
+A user's identity is a signed session cookie (HMAC-SHA256 with the server's secret), made by
+the class server's sign-in (``class_gate``); a missing, forged or expired cookie reads as
+nobody, and nobody has no more rights than a student.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+from resnet_core.errors import WorkbenchError
+from resnet_core.runs.jobfile import LESSONS_OWNER, LOCAL_OWNER
+
+ROLES = ("teacher", "student")
+COOKIE = "workbench_session"  # HttpOnly, SameSite=Lax; set only by class_gate
+SESSION_DAYS = 14  # a session cookie older than this reads as nobody
+
+
+class AccessDenied(WorkbenchError, PermissionError):
+    """The acting user's role does not allow the action."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str  # display name; students choose theirs when they join
+    role: str  # "teacher" | "student"
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role == "teacher"
+
+
+LOCAL = User(LOCAL_OWNER.id, LOCAL_OWNER.name, "teacher")  # single-user mode, the CLI and notebooks
+LESSONS = User(LESSONS_OWNER.id, LESSONS_OWNER.name, "teacher")  # owner of the shared lesson runs
+
+
+def require_teacher(user: User, action: str) -> None:
+    if not user.is_teacher:
+        raise AccessDenied(f"only the teacher may {action}")
+
+
+def may_control(user: User | None, owner_id: str) -> bool:
+    """Stop, resume or delete: the teacher any run, a student only their own."""
+    return user is not None and (user.is_teacher or user.id == owner_id)
+
+
+def require_control(user: User, action: str, run_id: str, owner_id: str) -> None:
+    """``may_control``, or an AccessDenied that says why."""
+    if may_control(user, owner_id):
+        return
+    whose = "a shared lesson run" if owner_id == LESSONS.id else "another person's run"
+    raise AccessDenied(f"run {run_id} is {whose}; students may {action} only their own runs")
+
+
+# -- session cookies ----------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_session(user: User, secret: bytes, *, generation: int = 0, now: float | None = None) -> str:
+    """The cookie value for ``user``: a base64 JSON payload and its HMAC, joined by a dot."""
+    payload = {"id": user.id, "name": user.name, "role": user.role, "gen": generation,
+               "iat": int(now if now is not None else time.time())}
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{body}.{_b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())}"
+
+
+def read_session(value: str | None, secret: bytes, *, generation: int = 0,
+                 now: float | None = None) -> User | None:
+    """The user a cookie names, or None when it is missing, forged, from before a class reset
+    (``generation``) or older than SESSION_DAYS."""
+    if not value or value.count(".") != 1:
+        return None
+    body, signature = value.split(".")
+    expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    try:
+        payload = json.loads(_unb64(body))
+        user = User(str(payload["id"]), str(payload["name"]), str(payload["role"]))
+        issued, gen = int(payload["iat"]), int(payload["gen"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    age = (now if now is not None else time.time()) - issued
+    if user.role not in ROLES or gen != generation or not 0 <= age <= SESSION_DAYS * 86400:
+        return None
+    return user
+
+
+def token_matches(given: str | None, expected: str) -> bool:
+    """The teacher token check, in constant time (no timing hint about a prefix)."""
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,186 @@
+"""The class server's front door: an ASGI middleware and the /join page, for app.py's st.App.
+
+Every request passes ``ClassGate`` before Streamlit sees it:
+
+- A Host header outside ``classroom.allowed_hosts`` is refused (403; a websocket is closed
+  before it opens): a page on another site cannot drive the app through DNS rebinding.
+- ``?token=...`` on any page is checked in constant time and answered with a redirect to the
+  same address without it; the right token comes back as a signed HttpOnly session cookie
+  (the teacher), a wrong one as nothing. The token never stays in the address bar, the
+  history or a log line.
+- A page request (HTML) without a valid session goes to /join, where a student picks a
+  display name (and types the class code if the teacher set one) and gets their cookie.
+
+The pages read the same cookie from ``st.context.cookies`` and ask ``Classroom`` who it is;
+the core's actions check that user (``access``). Starlette comes with Streamlit; nothing here
+imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import html
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl, urlencode
+
+from resnet_core.classroom.access import COOKIE, SESSION_DAYS
+from resnet_core.errors import WorkbenchError
+
+# Streamlit's own assets and endpoints: never redirected to /join (the websocket is checked
+# by the pages instead, with the same cookie).
+PASS_THROUGH = ("/_stcore/", "/static/", "/media/", "/component/", "/favicon", "/join", "/leave")
+MAX_FORM_BYTES = 4096
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def host_name(host_header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:8501" -> "::1")."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def cookies_of(scope) -> dict[str, str]:
+    jar = SimpleCookie()
+    try:
+        jar.load(_headers(scope).get("cookie", ""))
+    except Exception:  # noqa: BLE001 - a garbled Cookie header is no session, not a crash
+        return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def is_https(scope) -> bool:
+    """Served over TLS, directly or by a reverse proxy that says so (the cookie gets Secure;
+    trusting the header costs nothing: it can only add the flag)."""
+    return scope.get("scheme") in ("https", "wss") or \
+        _headers(scope).get("x-forwarded-proto", "").lower() == "https"
+
+
+def session_cookie(value: str, *, secure: bool, max_age: int = SESSION_DAYS * 86400) -> str:
+    flags = f"; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"
+    return f"{COOKIE}={value}{flags}{'; Secure' if secure else ''}"
+
+
+async def _send(send, status: int, body: str, headers: list[tuple[str, str]] = (),
+                content_type: str = "text/html; charset=utf-8") -> None:
+    data = body.encode()
+    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode()),
+           (b"cache-control", b"no-store"), (b"x-frame-options", b"DENY"),
+           (b"referrer-policy", b"no-referrer")]
+    raw += [(k.encode(), v.encode()) for k, v in headers]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": data})
+
+
+async def redirect(send, location: str, cookie: str | None = None) -> None:
+    headers = [("location", location)] + ([("set-cookie", cookie)] if cookie else [])
+    await _send(send, 303, "", headers)
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after joining: a path on this server only (no //other.site)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+class ClassGate:
+    """Pure ASGI middleware (websockets pass through it too). ``classroom`` is a zero-argument
+    callable returning the server's ``Classroom``; ``hosts`` the allowed Host names."""
+
+    def __init__(self, app, classroom, hosts) -> None:
+        self.app = app
+        self.classroom = classroom
+        self.hosts = {h.lower() for h in hosts}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = _headers(scope)
+        if host_name(headers.get("host", "")) not in self.hosts:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            return await _send(send, 403, "This class server answers only the addresses its teacher "
+                                          "gave; open the link your teacher shared.\n",
+                               content_type="text/plain; charset=utf-8")
+        if scope["type"] == "http":
+            path = scope.get("path", "/")
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            token = next((v for k, v in query if k == "token"), None)
+            if token is not None:  # exchange it, and take it out of the address bar
+                cookie = self.classroom().teacher_cookie(token)
+                rest = urlencode([(k, v) for k, v in query if k != "token"])
+                location = path + (f"?{rest}" if rest else "")
+                return await redirect(send, location,
+                                      session_cookie(cookie, secure=is_https(scope)) if cookie else None)
+            if (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
+                    and not path.startswith(PASS_THROUGH)
+                    and self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE)) is None):
+                qs = scope.get("query_string", b"").decode("latin-1")
+                return await redirect(send, "/join?" + urlencode({"next": path + (f"?{qs}" if qs else "")}))
+        await self.app(scope, receive, send)
+
+
+# -- /join and /leave ------------------------------------------------------------------------
+
+JOIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Join the class · ResNet Workbench</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#262730}}
+label{{display:block;margin:1rem 0 .3rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
+button{{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem;background:#ff4b4b;color:#fff;border:0;border-radius:.4rem}}
+.error{{color:#b00020;margin-top:1rem}}</style></head><body>
+<h1>Join the class</h1>
+<p>ResNet Workbench is running in class mode. Pick the name the class will see.</p>
+<form method="post" action="/join">
+<input type="hidden" name="next" value="{next}">
+<label for="name">Display name</label><input id="name" name="name" maxlength="32" required autofocus value="{name}">
+{code_field}
+<button type="submit">Join</button></form>
+{error}
+<p style="margin-top:2rem;color:#888;font-size:.9rem">Teacher? Open the link with the token from the server's console.</p>
+</body></html>"""
+
+
+def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "") -> str:
+    code_field = ('<label for="code">Class code</label><input id="code" name="code" '
+                  'maxlength="64" required>') if classroom.state.class_code else ""
+    return JOIN_PAGE.format(next=html.escape(safe_next(next_path)), name=html.escape(name),
+                            code_field=code_field,
+                            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
+
+
+def join_routes(classroom) -> list:
+    """Starlette routes for st.App: GET/POST /join and GET /leave."""
+    from starlette.responses import HTMLResponse, RedirectResponse
+    from starlette.routing import Route
+
+    async def join(request):
+        room = classroom()
+        if request.method == "GET":
+            return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/")),
+                                headers={"cache-control": "no-store"})
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
+        form = dict(parse_qsl(body.decode("utf-8", "replace")))
+        name, next_path = form.get("name", ""), form.get("next", "/")
+        try:
+            _, cookie = room.join(name, form.get("code"))
+        except WorkbenchError as e:
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
+                                status_code=400)
+        response = RedirectResponse(safe_next(next_path), status_code=303)
+        response.headers.append("set-cookie", session_cookie(cookie, secure=is_https(request.scope)))
+        return response
+
+    async def leave(request):
+        response = RedirectResponse("/join", status_code=303)
+        response.headers.append("set-cookie", session_cookie("", secure=False, max_age=0))
+        return response
+
+    return [Route("/join", join, methods=["GET", "POST"]), Route("/leave", leave, methods=["GET"])]

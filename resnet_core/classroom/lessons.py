@@ -1,0 +1,464 @@
+"""Classroom lessons: paired runs with locked settings, a question, and what to look for.
+
+Each lesson is data: the runs it launches (``TrainConfig`` fields on top of the lesson's
+shared settings), the question students answer before the curves are revealed, and the
+explanation. The Lessons page launches and shows them; a notebook can run one with
+``[train(c) for c in lesson.configs()]``. Runs carry ``run_name = "lesson:<id>:<label>"``,
+so a lesson finds its runs in the run store, whoever launched them.
+
+The settings are chosen so that each lesson runs on a classroom laptop's CPU in a few
+minutes on the offline digits set, and so that the effect it teaches shows at that budget
+(the figures are measured; see benchmarks/RESULTS.md, "Lessons").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from resnet_core.classroom.access import LOCAL, User
+from resnet_core.data.folder import DEFAULT_ROOT, lesson_dir
+from resnet_core.data.registry import DATASETS
+from resnet_core.errors import ConfigError, RunError
+from resnet_core.runs.folder import ACTIVE_STATES, RESUMABLE_STATES, Run
+from resnet_core.runs.store import RunStore
+from resnet_core.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str  # one paragraph: what the lesson shows and why it matters
+    question: str  # asked before the curves are shown ("predict, then reveal")
+    choices: tuple[str, ...]
+    answer: int | None  # index into choices; None: read off the run (see accuracy_buckets)
+    explanation: str  # shown after the reveal: what to look for, with the paper's argument
+    runs: tuple[tuple[str, dict], ...]  # (label, TrainConfig fields)
+    shared: dict = field(default_factory=dict)  # fields every run of the lesson shares
+    chart: str = "train_error"  # train_error | train_loss | grad_profile | metrics_table | transfer
+    # For a question about a measurement ("what accuracy?"): choice i covers test accuracies
+    # below accuracy_buckets[i]; the last choice covers the rest.
+    accuracy_buckets: tuple[float, ...] = ()
+
+    def answer_for(self, test_accuracy: float | None) -> int | None:
+        """The right choice: fixed, or the bucket of the run's measured test accuracy."""
+        if self.answer is not None or test_accuracy is None:
+            return self.answer
+        return next((i for i, edge in enumerate(self.accuracy_buckets) if test_accuracy < edge),
+                    len(self.accuracy_buckets))
+
+    def configs(self, **overrides) -> list[TrainConfig]:
+        """One TrainConfig per run, in order; ``overrides`` apply to all (e.g. runs_dir).
+
+        A lesson that brings its own data (a ``data_root`` with ``{data}``) keeps it: ``{data}``
+        is <data_root>/lessons/<id>, the folder ``lesson_data`` writes. ``init_from`` may name
+        another run of the lesson, ``{run:<label>}``, which ``queue_lesson`` fills in.
+        """
+        data = str(lesson_dir(overrides.get("data_root") or DEFAULT_ROOT, self.id))
+        configs = []
+        for label, fields in self.runs:
+            own = {**self.shared, **fields}
+            merged = {**own, **overrides, "run_name": run_name(self.id, label)}
+            if "{data}" in str(own.get("data_root", "")):
+                merged["data_root"] = own["data_root"].format(data=data)
+            configs.append(TrainConfig(**merged))
+        return configs
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for label, _ in self.runs]
+
+
+def run_name(lesson_id: str, label: str) -> str:
+    return f"lesson:{lesson_id}:{label}"
+
+
+DIGITS = {"dataset": "digits", "seed": 0, "probe_snapshots": 0}
+
+# The transfer lesson: digits 0-4 teach a net to see strokes; k images per class of 5-9 test it.
+TRANSFER_KS = (5, 20, 100)
+TRANSFER = {"dataset": "folder", "arch": "resnet20", "image_size": 8, "augment": False,
+            "batch_size": 16, "max_steps": 150, "lr": 0.05, "seed": 0, "probe_snapshots": 0,
+            "num_workers": 0}
+
+
+def _transfer_runs() -> tuple[tuple[str, dict], ...]:
+    runs = [("pretrain on 0-4", {"data_root": "{data}/source", "max_steps": None, "epochs": 15,
+                                 "batch_size": 64})]
+    for k in TRANSFER_KS:
+        runs.append((f"scratch, k={k}", {"data_root": f"{{data}}/k{k}"}))
+        runs.append((f"pretrained, k={k}", {"data_root": f"{{data}}/k{k}",
+                                            "init_from": "{run:pretrain on 0-4}"}))
+    return tuple(runs)
+
+LESSONS: dict[str, Lesson] = {
+    lesson.id: lesson
+    for lesson in (
+        Lesson(
+            id="degradation",
+            title="1. The degradation problem",
+            summary=(
+                "Stacking more layers should never hurt a network's fit to its training data: "
+                "a deeper net could copy a shallower one and set the extra layers to the identity. "
+                "Yet He et al. (2015) found that deeper *plain* nets reach a **higher training "
+                "error** than shallower ones. Here four twins train on the same data in the same "
+                "order: 20 and 56 layers, each with and without shortcut connections."),
+            question="After the same number of steps, which net has the highest training error?",
+            choices=("residual 20-layer", "plain 20-layer", "residual 56-layer", "plain 56-layer",
+                     "they end about the same"),
+            answer=3,
+            explanation=(
+                "The **plain 56-layer** net fits its training data worst, although it has more "
+                "than twice the layers of the 20-layer nets: it is not overfitting (that would "
+                "lower the *training* error), it is harder to optimise. Measured here (10 epochs, "
+                "seed 0): training error 85% for plain-56 against 7.9% for its residual twin, "
+                "which has the same layers plus identity shortcuts; 5.0% for plain-20 and 2.4% "
+                "for residual-20. Look at the gap between the two 56-layer curves: that is what "
+                "the shortcuts buy. At 20 layers the twins are close. (At this short budget the "
+                "residual 56 has not yet caught up with the 20-layer nets; deeper nets need more "
+                "steps, see lesson 4. In notebook 02, after 30 epochs, plain-56 was still at "
+                "training loss 1.72, residual-56 at 0.010.)"),
+            runs=(("residual 20", {"arch": "resnet20"}),
+                  ("plain 20", {"arch": "resnet20", "residual": False}),
+                  ("residual 56", {"arch": "resnet56"}),
+                  ("plain 56", {"arch": "resnet56", "residual": False})),
+            shared={**DIGITS, "epochs": 10},
+            chart="train_error",
+        ),
+        Lesson(
+            id="activations",
+            title="2. Activations: ReLU, sigmoid, tanh",
+            summary=(
+                "The same ResNet-20, three activation functions. The sigmoid's slope is at most "
+                "1/4, so every layer it sits in scales the gradient flowing back by a quarter or "
+                "less. The diagnostics log each block's gradient norm during training."),
+            question=("At the first step, how does the gradient reaching the first layers of the "
+                      "sigmoid net compare with the ReLU net's?"),
+            choices=("about the same", "about 10x smaller", "100x smaller or less", "larger"),
+            answer=2,
+            explanation=(
+                "The gradient-norm profile (log scale) falls by **two orders of magnitude or "
+                "more** from the classifier back to the stem in the sigmoid net; the ReLU net's "
+                "stays within a small factor. These are vanishing gradients: the early layers of "
+                "the sigmoid net barely learn, and its loss hardly moves in the first epochs. "
+                "tanh (slope up to 1, centred at zero) sits in between. ReLU's slope is exactly "
+                "1 wherever a unit is active, which is why it replaced the sigmoid in deep nets."),
+            runs=(("relu", {"activation": "relu"}), ("sigmoid", {"activation": "sigmoid"}),
+                  ("tanh", {"activation": "tanh"})),
+            shared={**DIGITS, "arch": "resnet20", "epochs": 5, "diagnostics_every": 5},
+            chart="grad_profile",
+        ),
+        Lesson(
+            id="normalisation",
+            title="3. Normalisation",
+            summary=(
+                "Batch norm (Ioffe & Szegedy, 2015) normalises each channel over the batch; "
+                "group and layer norm normalise over groups of channels within each image, so "
+                "they do not depend on the batch; *none* removes the normalisation layers. The "
+                "same ResNet-20 trains with each."),
+            question="Which one reaches the lowest training loss in the same number of steps?",
+            choices=("batch norm", "group norm", "layer norm", "no normalisation"),
+            answer=0,
+            explanation=(
+                "**Batch norm** trains fastest at this batch size: normalising over a batch of "
+                "64-128 images is both a strong conditioner and a little noisy, which also "
+                "regularises. Group and layer norm follow; they shine where batches are tiny "
+                "(detection, segmentation), where batch statistics become unreliable. Without "
+                "normalisation the same learning rate trains slowest, and at higher rates it "
+                "can diverge."),
+            runs=(("batch", {"norm": "batch"}), ("group", {"norm": "group"}),
+                  ("layer", {"norm": "layer"}), ("none", {"norm": "none"})),
+            shared={**DIGITS, "arch": "resnet20", "epochs": 10, "lr": 0.05},
+            chart="train_loss",
+        ),
+        Lesson(
+            id="depth",
+            title="4. Depth",
+            summary=(
+                "What does depth buy? ResNet-20, -56 and -110 (He et al. 2015, section 4.2), all "
+                "with shortcuts, on the same data in the same order. The table shows what each "
+                "costs: parameters and time per epoch."),
+            question=("Same data, same number of steps (10 epochs of digits): which reaches the "
+                      "lowest training error?"),
+            choices=("resnet20", "resnet56", "resnet110", "they end about the same"),
+            answer=0,
+            explanation=(
+                "At this short budget on an easy dataset, the **20-layer** net wins: measured "
+                "here, training error 2.4% (ResNet-20), 7.9% (56) and 25% (110) after 10 epochs, "
+                "at 1.8, 4.9 and 8.7 s. The deep residual nets *do* train (compare lesson 1, "
+                "where the plain 56-layer net was still at 85% error); they just need more "
+                "steps to converge and cost more per step: about 2.5x and 6x the parameters. "
+                "Shortcuts remove the *degradation* of depth, not its cost; depth pays off on "
+                "harder data with long schedules: on CIFAR-10 (64k iterations) the paper reports "
+                "test error 8.75% (20 layers), 6.97% (56) and 6.43% (110)."),
+            runs=(("resnet20", {"arch": "resnet20"}), ("resnet56", {"arch": "resnet56"}),
+                  ("resnet110", {"arch": "resnet110"})),
+            shared={**DIGITS, "epochs": 10},
+            chart="train_error",
+        ),
+        Lesson(
+            id="article",
+            title="5. The article's example: MNIST with ResNet-50",
+            summary=(
+                "The primer this project grew from trains a ResNet-50 on MNIST with Adam at "
+                "learning rate 0.001 for 100 iterations and reports accuracy, precision, recall "
+                "and F1. Here is that run, on MNIST when its files are present."),
+            question="After only 100 steps, what test accuracy do you expect?",
+            choices=("below 50%", "50-80%", "80-95%", "above 95%"),
+            answer=None,
+            accuracy_buckets=(0.5, 0.8, 0.95),
+            explanation=(
+                "The answer is what this run measured (the table above). For comparison, on "
+                "this project's 2-core CPU with the offline digits set the same recipe reached "
+                "95.0% test accuracy at batch 128 and 87% at batch 64 (fewer "
+                "images seen in the same 100 steps): batch norm and shortcuts let even a "
+                "50-layer net learn from its first steps. Accuracy counts all mistakes alike; "
+                "precision and recall per class (Evaluate page) show which digits are confused "
+                "with which, and F1 is their harmonic mean."),
+            runs=(("resnet50", {}),),
+            shared={"dataset": "mnist", "arch": "resnet50", "optimizer": "adam", "lr": 0.001,
+                    "max_steps": 100, "batch_size": 128, "scheduler": "none", "seed": 0,
+                    "probe_snapshots": 0},
+            chart="metrics_table",
+        ),
+        Lesson(
+            id="transfer",
+            title="6. Pretrained against scratch",
+            summary=(
+                "Does a net that has learnt one task start the next one ahead? Here a "
+                "ResNet-20 first learns the digits **0-4**; then the digits **5-9** are learnt "
+                "from only **k images per class** (k = 5, 20, 100), once from scratch and once "
+                "starting from those weights (the backbone at a tenth of the learning rate). "
+                "The data is written as image folders, the format your own photos use. (With "
+                "torchvision's ImageNet resnet18 weights in the cache, the pretrained runs use "
+                "them instead: the same comparison as fine-tuning on your own photos.)"),
+            question="With 5 images per class, how does the pretrained net compare with scratch?",
+            choices=("about the same", "pretrained clearly better", "scratch clearly better"),
+            answer=None,  # measured: transfer_answer compares the k=5 runs
+            explanation=(
+                "The answer above is what these runs measured (test accuracy on all test images "
+                "of 5-9, against k, in the chart). On this project's 2-core CPU the offline "
+                "version came out the surprising way: from scratch 81.6%, 92.2% and 97.8% at "
+                "k = 5, 20 and 100; starting from the 0-4 net 63.1%, 89.4% and 97.2%. "
+                "Pretrained weights help only as much as their features carry over: a net that "
+                "learnt to tell five digit classes apart at 8x8 px keeps what separates *those* "
+                "five and discards the rest, and its head points at the wrong classes; with 100 "
+                "images per class the difference is gone. ImageNet weights are the other "
+                "extreme: 1.2 million photos of 1,000 classes give general edges, textures and "
+                "parts, which is why fastai, Teachable Machine and Create ML all start from them "
+                "(fastai's quick start: 0.54% error on Oxford Pets after 26 s of training). With "
+                "resnet18's ImageNet file in the cache this lesson runs on it: compare."),
+            runs=_transfer_runs(),
+            shared=TRANSFER,
+            chart="transfer",
+        ),
+    )
+}
+
+IMAGENET_TRANSFER = {"arch": "resnet18", "image_size": 32, "max_steps": 100}
+
+
+def with_imagenet(lesson: Lesson) -> Lesson:
+    """The transfer lesson on torchvision's ImageNet resnet18 weights (when they are in the
+    cache): no pretraining run; the pretrained runs start from ImageNet, scratch is resnet18 too."""
+    runs = []
+    for label, fields in lesson.runs:
+        if label == "pretrain on 0-4":
+            continue
+        fields = {k: v for k, v in fields.items() if k != "init_from"}
+        if label.startswith("pretrained"):
+            fields["pretrained"] = "imagenet"
+        runs.append((label, {**fields, **IMAGENET_TRANSFER}))
+    return dataclasses.replace(lesson, runs=tuple(runs))
+
+
+def lesson_for(lesson_id: str) -> Lesson:
+    """The lesson as it runs on this machine: the transfer lesson on ImageNet weights where
+    torchvision's resnet18 file is in the cache, offline otherwise."""
+    from resnet_core.train.transfer import imagenet_status
+
+    lesson = LESSONS[lesson_id]
+    if lesson.id == "transfer" and imagenet_status("resnet18").present:
+        return with_imagenet(lesson)
+    return lesson
+
+
+def brings_data(lesson: Lesson) -> bool:
+    """Whether the lesson's runs read image folders the lesson writes (``{data}``)."""
+    return any("{data}" in str({**lesson.shared, **fields}.get("data_root", ""))
+               for _, fields in lesson.runs)
+
+
+def lesson_data(lesson: Lesson, data_root: str | Path) -> Path | None:
+    """Write the image folders a lesson brings (once; deterministic); their root, or None."""
+    if lesson.id != "transfer":
+        return None
+    root = lesson_dir(data_root, lesson.id)
+    if (root / "done").is_file():
+        return root
+    from PIL import Image
+
+    from resnet_core.data.sources import load_dataset
+
+    ds = load_dataset("digits", val_fraction=0.1, seed=0)
+    images = torch.cat([ds.train.images, ds.val.images])
+    labels = torch.cat([ds.train.labels, ds.val.labels])
+    g = torch.Generator().manual_seed(0)
+
+    def save(folder: Path, picks, digit: int, source) -> None:
+        (folder / str(digit)).mkdir(parents=True, exist_ok=True)
+        for i in picks:
+            Image.fromarray(source[int(i), 0].numpy(), "L").save(folder / str(digit) / f"{int(i):04d}.png")
+
+    for d in range(5):
+        save(root / "source", (labels == d).nonzero().flatten(), d, images)
+    for d in range(5, 10):
+        pool = (labels == d).nonzero().flatten()
+        pool = pool[torch.randperm(len(pool), generator=g)]
+        for k in TRANSFER_KS:
+            save(root / f"k{k}" / "train", pool[:k], d, images)
+            save(root / f"k{k}" / "test", (ds.test.labels == d).nonzero().flatten(), d, ds.test.images)
+    (root / "done").write_text("digits 0-4 (source) and 5-9 with k images per class\n")
+    return root
+
+
+def resolve_run_refs(config: TrainConfig, run_dirs: dict[str, Path]) -> TrainConfig:
+    """``init_from="{run:<label>}"`` -> that lesson run's folder."""
+    match = re.fullmatch(r"\{run:(.+)\}", config.init_from or "")
+    if match is None:
+        return config
+    if match.group(1) not in run_dirs:
+        raise RunError(f"this lesson run starts from '{match.group(1)}', which is not queued or done")
+    return dataclasses.replace(config, init_from=str(run_dirs[match.group(1)]))
+
+
+TRANSFER_MARGIN = 0.03  # a gap in test accuracy below this is "about the same"
+
+
+def lesson_answer(lesson: Lesson, runs: dict[str, Run]) -> int | None:
+    """The right choice once the runs completed: fixed, from a measurement, or (transfer) from
+    the k=5 pair: pretrained minus scratch beyond TRANSFER_MARGIN either way."""
+    if lesson.chart != "transfer":
+        first = next(iter(runs.values()), None)
+        return lesson.answer_for(first.summary("test").get("accuracy") if first else None)
+    acc = {(r["start"], r["k"]): r["test accuracy"] for r in transfer_rows(runs)}
+    k = min(TRANSFER_KS)
+    if ("scratch", k) not in acc or ("pretrained", k) not in acc:
+        return None
+    gap = acc[("pretrained", k)] - acc[("scratch", k)]
+    return 1 if gap > TRANSFER_MARGIN else 2 if gap < -TRANSFER_MARGIN else 0
+
+
+def transfer_rows(runs: dict[str, Run]) -> list[dict]:
+    """The transfer lesson's chart data: test accuracy per k, scratch and pretrained."""
+    rows = []
+    for label, run in runs.items():
+        match = re.fullmatch(r"(scratch|pretrained), k=(\d+)", label)
+        test = run.summary("test")
+        if match and test:
+            rows.append({"start": match.group(1), "k": int(match.group(2)),
+                         "test accuracy": round(test["accuracy"], 4)})
+    return sorted(rows, key=lambda r: (r["start"], r["k"]))
+
+
+def lesson_runs(store: RunStore, lesson: Lesson) -> dict[str, Run]:
+    """The newest run of each of the lesson's labels (by run_name), if any."""
+    found: dict[str, Run] = {}
+    wanted = {run_name(lesson.id, label): label for label in lesson.labels}
+    for run in store.runs():  # newest first
+        label = wanted.get(run.config.get("run_name"))
+        if label is not None and label not in found:
+            found[label] = run
+    return found
+
+
+_QUEUE_LOCK = threading.Lock()  # thirty clicks at once: one looks, queues; the rest reuse
+LESSON_OVERRIDES = ("dataset", "data_root")  # all a viewer may change in a lesson's runs
+
+
+def queue_lesson(manager, lesson: Lesson, *, user: User = LOCAL, **overrides) -> list[str]:
+    """Queue the lesson's runs that do not exist yet; the ids queued (empty: all reused).
+
+    Lesson runs are shared (``JobManager.submit_shared``): every viewer of the lesson watches
+    the same runs. A student's click only fills in runs that are missing, so a finished lesson
+    is never re-run by a student and thirty clicks give one set; the teacher re-runs the whole
+    lesson (refused while its runs are still queued or running)."""
+    bad = set(overrides) - set(LESSON_OVERRIDES)
+    if bad:
+        raise ConfigError(f"a lesson's runs take only {', '.join(LESSON_OVERRIDES)}; got {', '.join(sorted(bad))}")
+    configs = dict(zip(lesson.labels, lesson.configs(**overrides), strict=True))
+    with _QUEUE_LOCK:
+        lesson_data(lesson, overrides.get("data_root") or DEFAULT_ROOT)
+        found = lesson_runs(manager.store, lesson)
+        if user.is_teacher:
+            if lesson_progress(lesson, found).live:
+                raise RunError(f"the lesson's runs are already queued or running ({lesson.title})")
+            wanted = list(configs)
+        else:
+            wanted = [label for label in lesson.labels if label not in found]
+        # Runs start in queue order, so a run that starts from another lesson run finds it done.
+        dirs = {label: run.dir for label, run in found.items()}
+        queued = []
+        for label in wanted:
+            run_id = manager.submit_shared(resolve_run_refs(configs[label], dirs), queued_by=user)
+            dirs[label] = manager.store.root / run_id
+            queued.append(run_id)
+        return queued
+
+
+def mnist_available(data_root: str | Path) -> bool:
+    """Whether torchvision's MNIST files are under ``data_root`` (no download in class)."""
+    return DATASETS["mnist"].files_present(data_root)
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """Where a lesson's runs stand, as the Lessons page shows it."""
+
+    rows: list[dict]  # one per label, in order: run, state, step ("12/330" or "-")
+    live: bool  # some run is queued or running: keep refreshing
+    broken: dict[str, dict]  # label -> status, for runs that failed, stopped or were interrupted
+    done: bool  # every run exists and completed: reveal the answer
+
+    @property
+    def started(self) -> bool:
+        return any(row["state"] != "not started" for row in self.rows)
+
+
+def lesson_progress(lesson: Lesson, runs: dict[str, Run]) -> LessonProgress:
+    """The answer is revealed only when every run of the lesson has completed."""
+    rows, broken, states = [], {}, {}
+    for label in lesson.labels:
+        run = runs.get(label)
+        status = run.status if run else {}
+        state = status.get("state", "not started") if run else "not started"
+        states[label] = state
+        total = status.get("total_steps") or (run.config.get("total_steps") if run else None)
+        rows.append({"run": label, "state": state,
+                     "step": f"{status.get('step', 0)}/{total}" if total else "-"})
+        if state in RESUMABLE_STATES:
+            broken[label] = status
+    live = any(s in ACTIVE_STATES for s in states.values())
+    done = all(s == "completed" for s in states.values())
+    return LessonProgress(rows=rows, live=live, broken=broken, done=done)
+
+
+def depth_rows(runs: dict[str, Run]) -> list[dict]:
+    """The depth lesson's table: parameters, seconds per epoch, final training error per run."""
+    rows = []
+    for label, run in runs.items():
+        m = run.metrics()
+        train = m[m["split"] == "train"] if len(m) else m
+        seconds = float(train["elapsed_s"].sum()) if len(train) else None
+        epochs = int(train["epoch"].max()) if len(train) else 0
+        rows.append({"run": label, "parameters": f"{run.config.get('num_parameters', 0):,}",
+                     "seconds per epoch": round(seconds / epochs, 2) if epochs else None,
+                     "final train error": round(1 - float(train["accuracy"].iloc[-1]), 4)
+                     if len(train) else None})
+    return rows

@@ -1,0 +1,81 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch import Tensor
+
+from resnet_core.errors import DataError, first_line
+
+if TYPE_CHECKING:
+    from resnet_core.data.dataset import DatasetInfo
+
+
+class ImageError(DataError, ValueError):
+    """An image cannot be decoded, or is too large to decode safely."""
+
+
+# The formats decode_image opens (PIL names); anything else is refused before it is parsed.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+
+
+def to_8bit(im: Image.Image) -> Image.Image:
+    """An image in one of PIL's 8-bit modes, its intensities scaled rather than clipped.
+
+    16-bit greyscale ("I;16", or "I" as 16-bit PNGs open) is scaled by 255/65535: PIL's own
+    convert("L") clips it, which turned mid-grey white. Transparency (RGBA, LA, or a palette
+    with a transparent colour) is composited over white, as a viewer shows it; palettes are
+    expanded. CMYK and the rest are left to convert().
+    """
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(im).astype(np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8), "L")
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im
+
+
+def decode_image(source, info: DatasetInfo) -> Tensor:
+    """A path, file object or PIL image -> uint8 (C, H, W), exactly as training saw it.
+
+    The same function serves training, evaluation and prediction so that preprocessing
+    cannot drift between them: EXIF orientation, ``to_8bit`` (16-bit scaled, transparency
+    over white), convert the mode, then ``ImageOps.fit`` to a square.
+    """
+    name = getattr(source, "name", None) or (
+        str(source) if isinstance(source, (str, os.PathLike)) else "the image")
+    try:
+        with warnings.catch_warnings():
+            # PIL warns above MAX_IMAGE_PIXELS and refuses twice that; refuse both: a huge
+            # image from an upload is a decompression bomb until proven otherwise.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = source if isinstance(source, Image.Image) else Image.open(source,
+                                                                             formats=IMAGE_FORMATS)
+        try:
+            im = to_8bit(ImageOps.exif_transpose(im))
+            im = im.convert("L" if info.channels == 1 else "RGB")
+            if im.size != (info.image_size, info.image_size):
+                im = ImageOps.fit(im, (info.image_size, info.image_size), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8)
+        finally:
+            if im is not source:
+                im.close()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{name} is too large to decode safely ({first_line(e, 200)}); the limit is "
+                         f"{Image.MAX_IMAGE_PIXELS:,} pixels") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"{name} is not an image this tool can read ({first_line(e, 200)}); accepted: "
+                         "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM") from e
+    t = torch.from_numpy(arr.copy())
+    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()

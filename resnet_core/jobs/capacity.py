@@ -1,0 +1,38 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from resnet_core.device import device_count
+from resnet_core.errors import RunError
+
+
+def check_processes(processes: int, device: str, batch_size: int) -> None:
+    """A one-line RunError unless ``processes`` fits the device and splits the batch."""
+    available = device_count(device)
+    if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
+        raise RunError(f"processes must be a whole number >= 1, got {processes!r}")
+    if processes > available:
+        what = "GPUs" if device == "cuda" else "CPU cores"
+        raise RunError(f"{processes} processes asked for but this machine has {available} "
+                       f"{what}; use 1..{available}")
+    if batch_size % processes:
+        raise RunError(f"batch size {batch_size} must be divisible by the {processes} processes")
+
+
+def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:
+    """CPU threads for each training child, chosen so that jobs never oversubscribe the cores.
+
+    With cores to spare, one is left to the web server and the browser. On a 2-core machine
+    both go to training: one thread was slower there (6,030-6,204 images/s against 6,482 with
+    two, with a live page open; benchmarks/RESULTS.md).
+    """
+    cores = cores or os.cpu_count() or 1
+    usable = cores - 1 if cores > 2 else cores
+    return max(1, usable // max(1, concurrent_jobs))
+
+
+def hostname() -> str:
+    return socket.gethostname()

@@ -1,0 +1,448 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from resnet_core.atomic import atomic_write_json
+from resnet_core.device import device_count, resolve_device
+from resnet_core.errors import RunError
+from resnet_core.jobs.capacity import check_processes, hostname, job_threads
+from resnet_core.jobs.child import SERVER_GONE, WORKER_FLAG
+from resnet_core.runs.folder import (
+    ACTIVE_STATES,
+    Run,
+    create_run_dir,
+    now_iso,
+    read_json,
+    read_status,
+)
+from resnet_core.runs.jobfile import (
+    LESSONS_OWNER,
+    LOCAL_OWNER,
+    Owner,
+    write_new_job,
+    write_resume_job,
+)
+from resnet_core.runs.store import RunStore
+from resnet_core.settings import JOB_NICE, JOB_THREADS, SUPERVISED, settings
+from resnet_core.train.config import TrainConfig
+
+LOCK_FILE = ".workbench.lock"  # in the runs folder: one server runs its jobs
+
+
+@dataclass
+class Job:
+    run_id: str
+    run_dir: Path
+    device: str  # "cpu" or "cuda": jobs queue per device
+    resume: bool = False
+    state: str = "queued"  # queued | running | finished (the run's own state is in status.json)
+    process: subprocess.Popen | None = field(default=None, repr=False)
+    returncode: int | None = None
+    warm: bool = False  # started by the waiting warm child, not a fresh interpreter
+    processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
+    owner: str = LOCAL_OWNER.id  # who queued it: the queue takes owners in turn (round robin)
+
+
+class JobManager:
+    """Queue training runs and supervise them. Thread-safe; one per runs folder and process
+    (``manager_for``), and one server per runs folder (a lock file; a second is read-only).
+
+    The queue is durable: queued runs say so in their status.json, with this manager's
+    instance id; a manager that starts on the folder re-queues, in their order, the queued runs
+    no live manager owns (the lock proves the old one is gone: no process ids are trusted, so
+    a container's next server, process 1 again, still recovers them). ``close`` (server exit)
+    stops the running jobs with a checkpoint and leaves the queued ones queued.
+
+    Every action takes the acting ``user`` (default ``LOCAL``: single-user mode, every control)
+    and checks it (``access``); with a ``policy`` (a class server's ``Classroom``) submissions
+    are checked against the class's limits too. The queue is fair: the next job to start is
+    the oldest one of the owner who started one least recently, so thirty students queueing
+    at once take turns instead of waiting behind the first one's runs.
+    """
+
+    def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
+                 python: str = sys.executable, warm_worker: bool | None = None,
+                 policy=None) -> None:
+        self.store = RunStore(runs_dir)
+        self.store.root.mkdir(parents=True, exist_ok=True)
+        self.max_running = max_running_per_device
+        self.python = python
+        self._lock = threading.Condition()
+        self._jobs: dict[str, Job] = {}
+        self._queues: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        self._running: dict[str, int] = collections.defaultdict(int)
+        self._turns: dict[str, int] = {}  # owner -> when they last started a job (round robin)
+        self._started = 0
+        self._submit_lock = threading.Lock()  # a limit check and its queueing are one step
+        self.policy = policy  # a classroom.Classroom on a class server
+        self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
+        self._closing = False
+        self._warm: subprocess.Popen | None = None
+        self.read_only = self._lock_folder()  # None, or why this manager may not run jobs
+        if warm_worker is None:
+            warm_worker = settings().warm_worker
+        self._warm_wanted = warm_worker and self.read_only is None
+        if self.read_only is None:
+            self._recover()
+        self._start_warm()
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, *, processes: int = 1,
+               owner: Owner = LOCAL_OWNER) -> str:
+        """Validate, create the run folder (status queued) and queue it; return the run id.
+
+        ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
+        GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch. With a
+        ``policy`` (a class server), the owner's run must fit it (the check and the queueing
+        are one step); who may ask for what is the front door's to check (``workbench``).
+        """
+        self._check_writable()
+        config.validate()
+        device = resolve_device(config.device).type
+        check_processes(processes, device, config.batch_size)
+        with self._submit_lock:
+            challenge = None
+            if self.policy is not None:
+                challenge = self.policy.check_submission(
+                    owner, config, active_of_user=self._active_count(owner.id),
+                    active_total=self._active_count())
+            return self._create(config, device, processes, owner, challenge=challenge)
+
+    def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER) -> str:
+        """Queue a shared run (a lesson's): owned by ``LESSONS_OWNER``, so every viewer reuses
+        it; bound only by the class's queue cap."""
+        self._check_writable()
+        config.validate()
+        device = resolve_device(config.device).type
+        with self._submit_lock:
+            if self.policy is not None:
+                self.policy.check_shared(self._active_count())
+            return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
+
+    def _create(self, config: TrainConfig, device: str, processes: int, owner: Owner, *,
+                challenge: str | None = None, queued_by: Owner | None = None) -> str:
+        run = Run(create_run_dir(self.store.root, config.dataset, config.arch))
+        atomic_write_json(run.config_path, config.to_dict())
+        write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
+                      challenge=challenge)
+        self._queue(run)
+        return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id))
+
+    def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
+               owner: Owner = LOCAL_OWNER) -> str:
+        """Queue a stopped, interrupted or failed run to continue from its last checkpoint;
+        ``owner`` is who asks (the policy bounds their budget and how many runs they have
+        going)."""
+        self._check_writable()
+        run = self.store.get(run_id)
+        with self._submit_lock:
+            if run.is_active or run_id in self._active_ids():
+                raise RunError(f"run {run_id} is already {run.state}")
+            config = TrainConfig.from_dict(run.config)
+            if self.policy is not None:
+                budget = config if epochs is None and max_steps is None else TrainConfig.from_dict(
+                    {**run.config, "epochs": epochs, "max_steps": max_steps})
+                self.policy.check_submission(owner, budget,
+                                             active_of_user=self._active_count(owner.id),
+                                             active_total=self._active_count())
+            device = resolve_device(config.device).type
+            # As many processes as it trained with, where this machine still has them.
+            processes = min(int(run.config.get("world_size") or 1), device_count(device))
+            write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
+            self._queue(run)
+            return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
+                                     owner=run.owner["id"]))
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder for good (refused while it is queued or running)."""
+        self._check_writable()
+        self.store.delete(run_id)
+
+    def _queue(self, run: Run) -> None:
+        status = read_status(run.dir)
+        run.transition("queued", error=None, created_at=status.get("created_at") or now_iso(),
+                       started_at=status.get("started_at"), ended_at=None,
+                       epoch=status.get("epoch", 0), step=status.get("step", 0),
+                       pid=os.getpid(), host=hostname(), server=self.instance,
+                       queued_at=now_iso())
+
+    def _enqueue(self, job: Job) -> str:
+        with self._lock:
+            self._jobs[job.run_id] = job
+            self._queues[job.device].append(job.run_id)
+        threading.Thread(target=self._supervise, args=(job,), name=f"job-{job.run_id}",
+                         daemon=True).start()
+        return job.run_id
+
+    # -- controlling -----------------------------------------------------------------------
+
+    def stop(self, run_id: str) -> None:
+        """Ask a job to stop: a queued one leaves the queue; a running one checkpoints and ends
+        after its current step (the trainer checks for a STOP file every step)."""
+        self._check_writable()
+        with self._lock:
+            job = self._jobs.get(run_id)
+            if job is not None and job.state == "queued":
+                self._queues[job.device].remove(run_id)
+                job.state = "finished"
+                Run(job.run_dir).transition("stopped", ended_at=now_iso(),
+                                            error="stopped before it started")
+                self._lock.notify_all()
+                return
+        self.store.get(run_id).request_stop()
+
+    def jobs(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
+
+    def _active_ids(self) -> set[str]:
+        with self._lock:
+            return {j.run_id for j in self._jobs.values() if j.state != "finished"}
+
+    def _active_count(self, owner: str | None = None) -> int:
+        """Queued or running jobs (of one owner, or everyone's)."""
+        with self._lock:
+            return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
+
+    def _next(self, device: str) -> str | None:
+        """The job to start next on ``device``: round robin over owners, oldest first within
+        each (a single owner, as in single-user mode, is first come first served)."""
+        first: dict[str, int] = {}
+        queue = self._queues[device]
+        for position, run_id in enumerate(queue):
+            first.setdefault(self._jobs[run_id].owner, position)
+        if not first:
+            return None
+        owner = min(first, key=lambda o: (self._turns.get(o, -1), first[o]))
+        return queue[first[owner]]
+
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        """Block until the job has finished; True if it did within ``timeout`` seconds."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._jobs[run_id].state == "finished", timeout)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Server exit: each running job checkpoints and stops (its run resumable), queued runs
+        stay queued in their folders for the next server, the folder lock is released."""
+        self._closing = True
+        self._end_warm()
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state == "running"]
+            self._lock.notify_all()  # queued supervisors see _closing and leave
+        for job in running:
+            if job.process is not None:
+                _close_quietly(job.process.stdin)  # the child's cue to checkpoint and stop
+            # And the trainer's own, for torchrun ranks, carrying the reason: whichever the
+            # trainer sees first, the pipe's end or this file, the status says why it stopped.
+            Run(job.run_dir).request_stop(SERVER_GONE)
+        deadline = time.monotonic() + timeout
+        for job in running:
+            with self._lock:
+                self._lock.wait_for(lambda j=job: j.state == "finished",
+                                    max(0.0, deadline - time.monotonic()))
+        self._unlock_folder()
+
+    def shutdown(self) -> None:
+        """Stop every job and the warm child (used by tests and at server exit)."""
+        self._end_warm()
+        for job in self.jobs():
+            if job.state != "finished":
+                self.stop(job.run_id)
+
+    # -- the supervising thread ------------------------------------------------------------
+
+    def _supervise(self, job: Job) -> None:
+        with self._lock:
+            self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
+                self._next(job.device) == job.run_id
+                and self._running[job.device] < self.max_running))
+            if job.state == "finished" or self._closing:  # stopped while queued, or server exit
+                job.state = "finished"
+                self._lock.notify_all()
+                return
+            self._queues[job.device].remove(job.run_id)
+            self._turns[job.owner] = self._started
+            self._started += 1
+            self._running[job.device] += 1
+            job.state = "running"
+            self._lock.notify_all()
+        try:
+            self._run_child(job)
+        finally:
+            with self._lock:
+                self._running[job.device] -= 1
+                job.state = "finished"
+                self._lock.notify_all()
+
+    def _run_child(self, job: Job) -> None:
+        run = Run(job.run_dir)
+        job.process = self._hand_to_warm(job) if job.processes == 1 else None
+        job.warm = job.process is not None
+        if job.process is None:
+            with open(run.log_path, "ab") as log:
+                try:
+                    # stdin is a pipe nobody writes to: when it closes (close(), or this
+                    # process dies) the child checkpoints and stops. Own session: a Ctrl-C
+                    # meant for the server reaches the children through close(), in order.
+                    job.process = subprocess.Popen(
+                        self._child_command(job), stdout=log, stderr=subprocess.STDOUT,
+                        stdin=subprocess.PIPE, env=self._child_env(), start_new_session=True)
+                except OSError as e:
+                    run.transition("failed", ended_at=now_iso(),
+                                   error=f"could not start the training process: {e}")
+                    return
+        job.returncode = job.process.wait()
+        _close_quietly(job.process.stdin)
+        self._start_warm()  # a fresh one for the next job, now that the cores are free
+        self._record_exit(job)
+
+    # -- the folder lock and recovery -------------------------------------------------------
+
+    def _lock_folder(self) -> str | None:
+        """Take the runs folder's lock; None, or a one-line reason this manager is read-only.
+
+        flock: the kernel releases it when the holder dies, so it can never go stale."""
+        path = self.store.root / LOCK_FILE
+        self._lock_handle = open(path, "a+")  # noqa: SIM115 - held for the manager's life
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_handle.seek(0)
+            owner = self._lock_handle.read().strip() or "another process"
+            self._lock_handle.close()
+            self._lock_handle = None
+            return (f"another workbench server ({owner}) runs the jobs of {self.store.root}; "
+                    "this one is read-only: runs can be watched, not started or stopped")
+        self._lock_handle.seek(0)
+        self._lock_handle.truncate()
+        self._lock_handle.write(f"pid {os.getpid()} on {hostname()}, since {now_iso()}\n")
+        self._lock_handle.flush()
+        return None
+
+    def _unlock_folder(self) -> None:
+        if getattr(self, "_lock_handle", None) is not None:
+            self._lock_handle.close()  # closing releases the flock
+            self._lock_handle = None
+
+    def _check_writable(self) -> None:
+        if self.read_only is not None:
+            raise RunError(self.read_only)
+
+    def _recover(self) -> None:
+        """Queued runs of a server that is gone go back in the queue, oldest first; running
+        runs whose process is gone become interrupted (resumable)."""
+        queued = []
+        for run in self.store.runs():
+            try:
+                status = read_status(run.dir)
+            except RunError:
+                continue  # a damaged run is left as it is (RunStore warns when listing)
+            if status.get("state") == "queued":
+                queued.append((status.get("queued_at") or status.get("created_at") or "", run))
+        self.store.mark_interrupted(states=("running",))
+        for _, run in sorted(queued, key=lambda item: item[0]):
+            job = read_json(run.job_path)
+            device = resolve_device(TrainConfig.from_dict(run.config).device).type
+            processes = min(int(job.get("processes") or 1), device_count(device))
+            run.record(pid=os.getpid(), host=hostname(), server=self.instance)
+            self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
+                              processes=processes, owner=run.owner["id"]))
+
+    def _child_command(self, job: Job) -> list[str]:
+        child = ["-m", "resnet_core.jobs.child", str(job.run_dir)]
+        if job.processes == 1:
+            return [self.python, *child]
+        # torchrun's standalone mode: a local rendezvous on a free port, N ranks.
+        return [self.python, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={job.processes}", *child]
+
+    # -- the warm child ---------------------------------------------------------------------
+
+    def _child_env(self) -> dict:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISED: "1",
+               JOB_THREADS: str(job_threads(self.max_running))}
+        if self.policy is not None and settings().job_nice is None:
+            # A class server's pages are cheap reruns (fragments, shared reads): its jobs keep
+            # the server's priority, so thirty viewers cost training little (RESULTS.md).
+            env[JOB_NICE] = "0"
+        return env
+
+    def _start_warm(self) -> None:
+        with self._lock:
+            if not self._warm_wanted or (self._warm is not None and self._warm.poll() is None):
+                return
+            try:
+                self._warm = subprocess.Popen(
+                    [self.python, "-m", "resnet_core.jobs.child", WORKER_FLAG], stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self._child_env(),
+                    start_new_session=True)
+            except OSError:
+                self._warm = None  # jobs start a fresh interpreter instead
+
+    def _end_warm(self) -> None:
+        """No more warm children; the waiting one gets end of input and exits untrained."""
+        self._warm_wanted = False
+        warm = self._take_warm()
+        if warm is not None:
+            warm.stdin.close()
+
+    def _take_warm(self) -> subprocess.Popen | None:
+        with self._lock:
+            warm, self._warm = self._warm, None
+        return warm if warm is not None and warm.poll() is None else None
+
+    def _hand_to_warm(self, job: Job) -> subprocess.Popen | None:
+        """Give the job to the warm child; None if there is none (or it just died)."""
+        warm = self._take_warm()
+        if warm is None:
+            return None
+        try:  # the pipe stays open: its closing tells the child to stop
+            warm.stdin.write(f"{job.run_dir}\n".encode())
+            warm.stdin.flush()
+        except OSError:
+            warm.kill()
+            return None
+        return warm
+
+    def _record_exit(self, job: Job) -> None:
+        """A child that died without saying so (SIGKILL, OOM kill, crash) leaves the run failed."""
+        run = Run(job.run_dir)
+        if read_status(run.dir).get("state") not in ACTIVE_STATES:
+            return  # the trainer wrote its own ending: completed, stopped or failed
+        rc = job.returncode
+        if rc is not None and rc < 0:
+            name = signal.Signals(-rc).name
+            hint = " (the system may have run out of memory)" if rc == -signal.SIGKILL else ""
+            error = f"the training process was killed by {name}{hint}"
+        else:
+            error = f"the training process exited with code {rc}: {_last_line(run.log_path)}"
+        run.transition("failed", ended_at=now_iso(), error=error)
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except FileNotFoundError:
+        return "no output"
+    return lines[-1][-300:] if lines else "no output"
+
+
+def _close_quietly(stream) -> None:
+    try:
+        if stream is not None:
+            stream.close()
+    except OSError:
+        pass

@@ -1,0 +1,354 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import secrets
+import socket
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from resnet_core.atomic import atomic_write_json, atomic_write_text
+from resnet_core.errors import RunError
+from resnet_core.runs.jsonl import METRIC_COLUMNS, read_json, read_jsonl
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+# --- the run folder's layout: the only place that names its files (README, "Run directory") ---
+CONFIG_FILE = "config.json"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+CHECKPOINT_DIR = "checkpoints"  # best.pt, last.pt, and epochs/epoch_NNN.pt (weight snapshots)
+SNAPSHOT_DIR = "epochs"  # inside CHECKPOINT_DIR
+CHECKPOINT_NAMES = ("best", "last")
+EVAL_DIR = "eval"  # eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json
+EVAL_SPLITS = ("test", "val")
+STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
+LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
+JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
+
+# --- the run's life: every state change goes through Run.transition, which checks this table ---
+STATES = ("queued", "running", "completed", "failed", "stopped", "interrupted")
+ACTIVE_STATES = ("queued", "running")
+RESUMABLE_STATES = ("stopped", "interrupted", "failed")
+TRANSITIONS: dict[str | None, tuple[str, ...]] = {
+    None: ("queued", "running"),  # a new folder: queued by the dashboard, or trained at once
+    "queued": ("running", "stopped", "failed", "interrupted"),
+    "running": ("completed", "failed", "stopped", "interrupted"),
+    # back through resume (to a larger budget, for a completed run)
+    "completed": ("queued", "running"),
+    "failed": ("queued", "running"),
+    "stopped": ("queued", "running"),
+    "interrupted": ("queued", "running"),
+}
+
+# A running run on another machine is presumed dead when its heartbeat is older than this.
+STALE_AFTER_S = 15 * 60
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def now_iso() -> str:
+    # Milliseconds: a short run's loop (started_at -> ended_at) is the history the time
+    # estimate uses, and a 1 s resolution read a sub-second run as no time at all.
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def validate_run_id(run_id: str) -> str:
+    """Refuse ids that could leave the runs folder (``..``, slashes, absolute paths)."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+        raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+    return run_id
+
+
+def new_run_id(dataset: str, arch: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{dataset}-{arch}-{secrets.token_hex(2)}"
+
+
+def create_run_dir(runs_dir: str | Path, dataset: str, arch: str) -> Path:
+    """A new, empty, uniquely named run folder (mkdir is the lock: two callers never share)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        path = runs_dir / new_run_id(dataset, arch)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        (path / CHECKPOINT_DIR).mkdir()
+        return path
+    raise RunError(f"could not create a unique run folder in {runs_dir}")
+
+
+# --------------------------------------------------------------------------- status
+
+
+
+def read_status(run_dir: Path) -> dict:
+    """status.json as a dict; a file that is not a JSON object is a one-line RunError."""
+    path = Path(run_dir) / STATUS_FILE
+    status = read_json(path)
+    if not isinstance(status, dict):
+        raise RunError(f"{path} is not a status object (found {type(status).__name__})")
+    return status
+
+
+def write_status(run_dir: Path, **fields) -> dict:
+    """Merge ``fields`` into status.json (atomically) and return the new status.
+
+    No state check: code that changes a run's state calls ``Run.transition``.
+    """
+    status = read_status(run_dir)
+    status.update(fields)
+    status["updated_at"] = now_iso()
+    atomic_write_json(Path(run_dir) / STATUS_FILE, status)
+    return status
+
+
+def check_transition(run_id: str, old: str | None, new: str) -> None:
+    """Raise RunError unless TRANSITIONS allows ``old`` -> ``new``."""
+    if new not in STATES:
+        raise RunError(f"unknown run state {new!r}; one of: {', '.join(STATES)}")
+    allowed = TRANSITIONS.get(old, ())
+    if new not in allowed:
+        raise RunError(f"run {run_id} is {old or 'new'} and cannot become {new} "
+                       f"(from {old or 'new'}: {', '.join(allowed) or 'nothing'})")
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(status: dict) -> bool:
+    """A running/queued status with nobody behind it any more."""
+    if status.get("state") not in ACTIVE_STATES:
+        return False
+    if status.get("host") == socket.gethostname() and status.get("pid"):
+        return not process_alive(int(status["pid"]))
+    updated = status.get("updated_at")
+    try:
+        age = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(updated)
+    except (TypeError, ValueError):  # missing or not a date: no heartbeat to go by
+        return True
+    return age.total_seconds() > STALE_AFTER_S
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    try:
+        return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Run:
+    """A handle on one run folder: its paths, its files, and its state changes.
+
+    Every read goes to the files, nothing is cached. Every state change goes through
+    ``transition``, which refuses what ``TRANSITIONS`` does not allow.
+    """
+
+    dir: Path
+
+    def __post_init__(self) -> None:
+        self.dir = Path(self.dir)
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    # -- paths ------------------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / CONFIG_FILE
+
+    @property
+    def status_path(self) -> Path:
+        return self.dir / STATUS_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.dir / METRICS_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG_FILE
+
+    @property
+    def job_path(self) -> Path:
+        return self.dir / JOB_FILE
+
+    @property
+    def stop_path(self) -> Path:
+        return self.dir / STOP_FILE
+
+    def checkpoint(self, which: str = "best") -> Path:
+        """checkpoints/best.pt (best validation accuracy) or checkpoints/last.pt."""
+        if which not in CHECKPOINT_NAMES:
+            raise RunError(f"unknown checkpoint {which!r}; choose best or last")
+        return self.dir / CHECKPOINT_DIR / f"{which}.pt"
+
+    checkpoint_path = checkpoint  # the name earlier releases used
+
+    def has_checkpoint(self, which: str = "best") -> bool:
+        return self.checkpoint(which).is_file()
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.dir / CHECKPOINT_DIR / SNAPSHOT_DIR / f"epoch_{epoch:03d}.pt"
+
+    def snapshots(self) -> list[Path]:
+        """The weight snapshots, oldest first."""
+        return sorted((self.dir / CHECKPOINT_DIR / SNAPSHOT_DIR).glob("epoch_*.pt"))
+
+    def eval_dir(self, split: str = "test") -> Path:
+        if split not in EVAL_SPLITS:
+            raise RunError(f"unknown split {split!r}; choose test or val")
+        return self.dir / EVAL_DIR / split
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def config(self) -> dict:
+        config = read_json(self.config_path)
+        if not isinstance(config, dict):
+            raise RunError(f"{self.config_path} is not a config object "
+                           f"(found {type(config).__name__})")
+        return config
+
+    @property
+    def status(self) -> dict:
+        """status.json, with a dead queued/running run shown as interrupted. A damaged file
+        reads as an empty status (state unknown) with a warning, so one bad run never breaks
+        a page that lists them all."""
+        try:
+            return self.checked_status()
+        except RunError as e:
+            warnings.warn(str(e), stacklevel=2)
+            return {}
+
+    def checked_status(self) -> dict:
+        """``status``, but a damaged status.json raises RunError instead of reading as {}."""
+        status = read_status(self.dir)
+        return {**status, "state": "interrupted"} if is_stale(status) else status
+
+    @property
+    def state(self) -> str | None:
+        """queued | running | completed | failed | stopped | interrupted (None: no status yet)."""
+        return self.status.get("state")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def is_resumable(self) -> bool:
+        """Stopped, interrupted or failed, with a last.pt to continue from."""
+        return self.state in RESUMABLE_STATES and self.has_checkpoint("last")
+
+    @property
+    def job(self) -> dict:
+        """job.json (how the job manager queued it: resume, processes, owner, challenge); {}
+        for a run from the CLI or a notebook."""
+        try:
+            job = read_json(self.job_path)
+        except RunError:
+            return {}
+        return job if isinstance(job, dict) else {}
+
+    @property
+    def owner(self) -> dict:
+        """{"id", "name"} of who queued it (class servers); runs without one are local."""
+        from resnet_core.runs.jobfile import owner_of  # job.json's schema has one owner
+
+        return owner_of(self.job)
+
+    def result(self) -> dict:
+        """{"test_accuracy": the final test evaluation's (the last "test" line), "train_seconds":
+        the sum of the train lines' intervals}, None where there is none yet; one read of
+        metrics.jsonl."""
+        lines = read_jsonl(self.metrics_path)
+        tests = [m for m in lines if m.get("split") == "test"]
+        seconds = [m.get("elapsed_s") or 0.0 for m in lines if m.get("split") == "train"]
+        return {"test_accuracy": float(tests[-1]["accuracy"]) if tests else None,
+                "train_seconds": float(sum(seconds)) if seconds else None}
+
+    def metrics(self) -> pd.DataFrame:
+        """metrics.jsonl as a frame (train, val and test lines; filter on ``split``)."""
+        import pandas as pd  # imported when a table is built, not with the module
+        records = read_jsonl(self.metrics_path)
+        return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
+
+    def summary(self, split: str = "test") -> dict:
+        path = self.eval_dir(split) / "summary.json"
+        summary = read_json(path)
+        if not isinstance(summary, dict):
+            raise RunError(f"{path} is not a summary object (found {type(summary).__name__})")
+        return summary
+
+    def per_class(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
+        return pd.read_csv(self.eval_dir(split) / "per_class.csv")
+
+    def confusion(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
+        return pd.read_csv(self.eval_dir(split) / "confusion.csv", index_col=0)
+
+    def has_eval(self, split: str = "test") -> bool:
+        """Whether eval/<split>/ holds an evaluation (its summary is written last)."""
+        return (self.eval_dir(split) / "summary.json").is_file()
+
+    def predictions(self, split: str = "test") -> pd.DataFrame:
+        import pandas as pd  # imported when a table is built, not with the module
+        return pd.read_csv(self.eval_dir(split) / "predictions.csv")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def transition(self, state: str, **fields) -> dict:
+        """Move the run to ``state`` (with other status fields); RunError if not allowed.
+
+        A queued or running run whose process is gone may also take the ways out of
+        interrupted (resume: queued | running), as well as its own (failed, interrupted, ...).
+        """
+        status = read_status(self.dir)
+        old = status.get("state")
+        if is_stale(status) and state in TRANSITIONS["interrupted"]:
+            old = "interrupted"
+        check_transition(self.id, old, state)
+        return write_status(self.dir, state=state, **fields)
+
+    def record(self, **fields) -> dict:
+        """Update status fields other than the state (progress, heartbeat)."""
+        if "state" in fields:
+            raise RunError("change a run's state with Run.transition")
+        return write_status(self.dir, **fields)
+
+    def request_stop(self, reason: str = "") -> None:
+        """Ask the process training this run to checkpoint and stop after its current step;
+        ``reason`` (in the STOP file) becomes the stopped run's status error."""
+        atomic_write_text(self.stop_path, reason)
+
+    def take_stop_request(self) -> str | None:
+        """The reason of a stop requested through the STOP file ("" for none, as an empty file
+        a user made by hand), once; None when no stop was requested."""
+        try:
+            reason = self.stop_path.read_text(errors="replace").strip()
+        except FileNotFoundError:
+            return None
+        self.stop_path.unlink(missing_ok=True)
+        return reason

@@ -1,0 +1,138 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from resnet_core.atomic import fsync_dir
+from resnet_core.errors import RunError
+from resnet_core.runs.folder import (
+    ACTIVE_STATES,
+    CONFIG_FILE,
+    RUN_ID_PATTERN,
+    Run,
+    is_stale,
+    now_iso,
+    read_status,
+    seconds_between,
+    validate_run_id,
+)
+from resnet_core.settings import settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+
+
+def default_runs_dir() -> Path:
+    return settings().runs_dir
+
+
+class RunStore:
+    """Every run under one runs folder: list, read, mark stale runs interrupted, delete."""
+
+    def __init__(self, runs_dir: str | Path | None = None) -> None:
+        self.root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+
+    def path(self, run_id: str) -> Path:
+        path = (self.root / validate_run_id(run_id)).resolve()
+        if path.parent != self.root.resolve():
+            raise RunError(f"run id {run_id!r} points outside the runs folder {self.root}")
+        return path
+
+    def get(self, run_id: str) -> Run:
+        path = self.path(run_id)
+        if not (path / CONFIG_FILE).is_file():
+            raise RunError(f"no run {run_id!r} in {self.root}")
+        return Run(path)
+
+    def runs(self) -> list[Run]:
+        if not self.root.is_dir():
+            return []
+        found = [Run(p) for p in self.root.iterdir()
+                 if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()]
+        return sorted(found, key=lambda r: r.id, reverse=True)
+
+    def mark_interrupted(self, states: tuple[str, ...] = ACTIVE_STATES) -> list[str]:
+        """Write state=interrupted for every stale run in ``states``; return their ids."""
+        marked = []
+        for run in self.runs():
+            try:
+                status = read_status(run.dir)
+                if status.get("state") in states and is_stale(status):
+                    run.transition("interrupted", ended_at=status.get("ended_at") or now_iso(),
+                                   error="the process running it ended without finishing")
+                    marked.append(run.id)
+            except RunError as e:  # a damaged run stays as it is; the others are marked
+                warnings.warn(f"skipped run {run.id}: {e}", stacklevel=2)
+        return marked
+
+    def table(self) -> pd.DataFrame:
+        """One row per run, newest first: id, state, dataset, arch, epochs, accuracies, time."""
+        import pandas as pd  # imported when a table is built, not with the module
+        rows = []
+        for run in self.runs():
+            try:
+                config, status, test = run.config, run.checked_status(), run.summary("test")
+            except RunError as e:  # one damaged run is left out, the others still listed
+                warnings.warn(f"skipped run {run.id}: {e}", stacklevel=2)
+                continue
+            rows.append({
+                "run_id": run.id,
+                "state": status.get("state", "unknown"),
+                "dataset": config.get("dataset"),
+                "arch": config.get("arch"),
+                "residual": config.get("residual"),
+                "epoch": status.get("epoch"),
+                "step": status.get("step"),
+                "best_val_accuracy": status.get("best_val_accuracy"),
+                "test_accuracy": test.get("accuracy"),
+                "created_at": status.get("created_at"),
+            })
+        columns = ["run_id", "state", "dataset", "arch", "residual", "epoch", "step",
+                   "best_val_accuracy", "test_accuracy", "created_at"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def seconds_per_image(self, arch: str, input_shape: list[int], device: str, *,
+                          newest: int = 5) -> tuple[float, int] | None:
+        """Measured training time per image of the newest completed runs with this
+        architecture, input shape (C, H, W) and device type ("cpu" or "cuda"): the run's whole
+        loop (status started_at -> ended_at: steps, validation, checkpoints, the test
+        evaluation) over the images it trained on. (median, runs used), or None without history.
+        """
+        per_image = []
+        for run in self.runs():  # newest first
+            try:
+                config, status = run.config, run.status
+            except RunError:
+                continue
+            if (status.get("state") != "completed" or config.get("arch") != arch
+                    or config.get("input_shape") != list(input_shape)
+                    or str(config.get("device", "")).split(":")[0] != device):
+                continue
+            seconds = seconds_between(status.get("started_at"), status.get("ended_at"))
+            images = (config.get("train_size") or 0) * (status.get("epoch") or 0)
+            if seconds and images:
+                per_image.append(seconds / images)
+            if len(per_image) == newest:
+                break
+        if not per_image:
+            return None
+        return sorted(per_image)[len(per_image) // 2], len(per_image)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder; refused while the run is queued or running."""
+        run = self.get(run_id)
+        if run.is_active:
+            raise RunError(f"run {run_id} is {run.state}; stop it before deleting")
+        # Rename first so a half-deleted folder never looks like a run.
+        trash = run.dir.with_name(f".deleting-{run.id}-{secrets.token_hex(2)}")
+        os.replace(run.dir, trash)
+        fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)

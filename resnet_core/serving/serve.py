@@ -1,0 +1,513 @@
+"""Serve a run over HTTP: ``python -m resnet_core serve RUN_DIR``.
+
+Starlette and uvicorn (both come with the pinned Streamlit) and prometheus_client:
+
+* ``POST /predict``: images as multipart files under ``file`` (repeatable) or JSON
+  ``{"images": [base64, ...]}``; decoded and normalised by the run's preprocessing contract
+  (``data.decode_image``, as training, Predict and export); the top classes per image, with an
+  id for feedback. Images from requests that arrive together are classified together
+  (``Batcher``: up to ``max_batch`` images, waiting at most ``batch_wait_ms`` for company),
+  because one image at a time leaves most of a CPU idle.
+* ``POST /feedback``: ``{"id", "label"}`` (or a list of them), the true class of an earlier
+  prediction; a rolling window of the last FEEDBACK_WINDOW pairs gives live accuracy and macro
+  precision, recall and F1 (scikit-learn's definitions over the classes present in the window).
+* ``GET /metrics``: Prometheus text (requests, latency, batch sizes, errors, the rolling
+  metrics, input drift); ``GET /stats``: the same as JSON for the dashboard; ``GET /health``.
+
+Every mistake a client can make is a 4xx with ``{"error": one line}``; nothing a request
+sends can stop the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.settings import SERVE, settings
+
+FORMATS = ("eager", "onnx", "pt2")
+MAX_IMAGES = 64  # per request
+MAX_IMAGE_BYTES = 8 * 2**20  # per image file
+MAX_BODY_BYTES = 64 * 2**20
+FEEDBACK_WINDOW = 1000  # the rolling metrics cover the last this many labelled predictions
+REMEMBERED = 20_000  # predictions kept for feedback (oldest forgotten first)
+DRIFT_WINDOW = 500  # images in the rolling input statistics
+DRIFT_WARN = 0.5  # |rolling mean - training mean| / training std above this: a warning
+TOP_K = 5
+INLINE_DECODE_BYTES = 256 * 1024  # requests with more image bytes decode on a worker thread
+
+
+class ClientError(WorkbenchError):
+    """A request the service refuses: its status code and one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+@dataclass
+class Model:
+    """The run's network behind one call: float (N, C, H, W) -> logits (N, K)."""
+
+    run_id: str
+    checkpoint: str
+    sha256: str
+    info: object  # data.DatasetInfo, the preprocessing contract
+    fmt: str
+    infer: object  # callable
+
+    def meta(self) -> dict:
+        return {"run_id": self.run_id, "checkpoint": self.checkpoint, "sha256": self.sha256}
+
+
+def load_model(run_dir: str | Path, *, checkpoint: str = "best", fmt: str = "eager") -> Model:
+    from resnet_core.runs.folder import Run
+    from resnet_core.serving.predictor import Predictor
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+    run = Run(Path(run_dir))
+    path = run.checkpoint(checkpoint)
+    if not path.is_file():
+        raise WorkbenchError(f"{run.dir} has no checkpoints/{checkpoint}.pt to serve")
+    predictor = Predictor(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    if fmt == "eager":
+        net = predictor.model
+
+        def infer(x):
+            with torch.inference_mode():
+                return net(x)
+    else:
+        infer = _exported(run.dir, checkpoint, fmt)
+    info = predictor.info
+    for n in (1, 1, 1, 8, 32):  # torch and onnxruntime warm their kernels per batch shape
+        infer(torch.zeros(n, info.channels, info.image_size, info.image_size))
+    return Model(run.id, checkpoint, sha, info, fmt, infer)
+
+
+def _exported(run_dir: Path, checkpoint: str, fmt: str):
+    """The same network through export.py's ONNX (onnxruntime) or torch.export program."""
+    from resnet_core.serving.export import export_run
+
+    folder = Path(tempfile.mkdtemp(prefix="resnet-serve-"))
+    out = folder / f"model.{fmt}"
+    export_run(run_dir, fmt, out, checkpoint=checkpoint)
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+        return lambda x: torch.from_numpy(session.run(None, {"input": x.numpy()})[0])
+    program = torch.export.load(str(out)).module()
+
+    def infer(x):
+        with torch.inference_mode():
+            return program(x)
+    return infer
+
+
+# ----------------------------------------------------------------------------- batching
+
+
+class Batcher:
+    """Images submitted while the model is busy are classified as one batch on the inference
+    thread. The first image of a batch waits (at most ``max_wait``) only while other requests
+    are still being read and decoded (``arriving``): a lone client is not made to wait."""
+
+    def __init__(self, infer, *, max_batch: int, max_wait: float, observe_batch) -> None:
+        self.infer, self.max_batch, self.max_wait = infer, max_batch, max_wait
+        self.observe_batch = observe_batch
+        self.arriving = 0  # requests read but not yet queued (the service counts them)
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self.task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self.executor.shutdown(wait=False)
+
+    async def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities (K,) for one normalised image (C, H, W)."""
+        future = asyncio.get_running_loop().create_future()
+        await self.queue.put((x, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = [await self.queue.get()]
+            deadline = loop.time() + self.max_wait
+            while len(items) < self.max_batch:
+                try:
+                    items.append(self.queue.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                left = deadline - loop.time()
+                if left <= 0 or self.arriving == 0:
+                    break
+                try:
+                    items.append(await asyncio.wait_for(self.queue.get(), left))
+                except TimeoutError:
+                    break
+            batch = torch.stack([x for x, _ in items])
+            try:
+                logits = await loop.run_in_executor(self.executor, self.infer, batch)
+                probs = F.softmax(logits.float(), dim=1)
+                for (_, future), p in zip(items, probs, strict=True):
+                    if not future.done():
+                        future.set_result(p)
+            except Exception as e:  # noqa: BLE001 - every waiting request gets the error
+                for _, future in items:
+                    if not future.done():
+                        future.set_exception(e)
+            self.observe_batch(len(items))
+
+
+# ----------------------------------------------------------------------------- live metrics
+
+
+class Monitor:
+    """Counters, latencies, the feedback window and the input statistics, exported to
+    Prometheus (its own registry) and as JSON."""
+
+    def __init__(self, info) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.info = info
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("resnet_requests", "HTTP requests by endpoint and status",
+                                ["endpoint", "status"], registry=r)
+        self.images = Counter("resnet_images", "images classified", registry=r)
+        self.errors = Counter("resnet_errors", "requests answered with an error", ["kind"], registry=r)
+        self.latency = Histogram("resnet_predict_latency_seconds", "POST /predict, arrival to answer",
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5),
+                                 registry=r)
+        self.batch = Histogram("resnet_batch_size", "images per model call",
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
+        self.gauges = {name: Gauge(f"resnet_rolling_{name}", f"rolling {name} over the feedback window",
+                                   registry=r)
+                       for name in ("accuracy", "macro_precision", "macro_recall", "macro_f1")}
+        self.window_size = Gauge("resnet_feedback_window", "labelled predictions in the window",
+                                 registry=r)
+        self.input_mean = Gauge("resnet_input_mean", "rolling mean intensity of the inputs (0-1)",
+                                ["channel"], registry=r)
+        self.train_mean = Gauge("resnet_training_mean", "the training set's mean intensity (0-1)",
+                                ["channel"], registry=r)
+        self.drift = Gauge("resnet_input_drift", "max over channels of |input mean - training "
+                           "mean| / training std", registry=r)
+        for c, m in enumerate(info.mean):
+            self.train_mean.labels(str(c)).set(m)
+        self.feedback: collections.deque = collections.deque(maxlen=FEEDBACK_WINDOW)
+        self.means: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
+        self.means_sum = torch.zeros(len(info.mean))  # kept with the window: no re-sum per image
+        self.rolling_mean: torch.Tensor | None = None
+        self.train_stats = torch.tensor(info.mean), torch.tensor(info.std)
+        self.sizes: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
+        self.latencies: collections.deque = collections.deque(maxlen=2000)
+        self.started = time.monotonic()
+        self.count = 0
+
+    def observe_inputs(self, image: torch.Tensor, size: tuple[int, int]) -> None:
+        mean = image.float().mean(dim=(1, 2)) / 255.0
+        if len(self.means) == self.means.maxlen:
+            self.means_sum -= self.means[0]  # the one the append below pushes out
+        self.means.append(mean)
+        self.means_sum += mean
+        self.rolling_mean = self.means_sum / len(self.means)
+        self.sizes.append(size)
+        for c, v in enumerate(self.rolling_mean.tolist()):
+            self.input_mean.labels(str(c)).set(v)
+        self.drift.set(self.drift_score(self.rolling_mean))
+
+    def drift_score(self, rolling: torch.Tensor) -> float:
+        mean, std = self.train_stats
+        return float(((rolling - mean).abs() / std).max())
+
+    def add_feedback(self, true: int, predicted: int) -> None:
+        self.feedback.append((true, predicted))
+        for name, value in self.rolling().items():
+            if name in self.gauges:
+                self.gauges[name].set(value)
+        self.window_size.set(len(self.feedback))
+
+    def rolling(self) -> dict:
+        """scikit-learn's accuracy and macro precision / recall / F1 (zero_division=0) over the
+        classes present in the window's labels or predictions."""
+        if not self.feedback:
+            return {}
+        from resnet_core.train.metrics import classification_report
+
+        y_true = torch.tensor([t for t, _ in self.feedback])
+        y_pred = torch.tensor([p for _, p in self.feedback])
+        report = classification_report(y_true, y_pred, list(self.info.class_names))
+        present = torch.unique(torch.cat([y_true, y_pred]))
+        return {"accuracy": report.accuracy,
+                "macro_precision": float(report.precision[present].mean()),
+                "macro_recall": float(report.recall[present].mean()),
+                "macro_f1": float(report.f1[present].mean()),
+                "window": len(self.feedback)}
+
+    def stats(self) -> dict:
+        lat = sorted(self.latencies)
+        q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: None)
+        rolling = self.rolling_mean
+        drift = self.drift_score(rolling) if rolling is not None else None
+        return {"images": self.count, "uptime_s": round(time.monotonic() - self.started, 1),
+                "latency_ms": {"p50": q(0.5), "p99": q(0.99)}, "rolling": self.rolling(),
+                "drift": {"input_mean": rolling.tolist() if rolling is not None else None,
+                          "training_mean": list(self.info.mean),
+                          "score": drift, "warning": bool(drift is not None and drift > DRIFT_WARN),
+                          "sizes": collections.Counter(f"{w}x{h}" for w, h in self.sizes).most_common(3)}}
+
+
+# ----------------------------------------------------------------------------- the app
+
+
+class Service:
+    def __init__(self, model: Model, *, max_batch: int = 64, batch_wait_ms: float = 2.0) -> None:
+        self.model = model
+        self.monitor = Monitor(model.info)
+        self.batcher = Batcher(model.infer, max_batch=max_batch, max_wait=batch_wait_ms / 1000,
+                               observe_batch=self.monitor.batch.observe)
+        self.predictions: collections.OrderedDict[str, int] = collections.OrderedDict()
+
+    def app(self):
+        from contextlib import asynccontextmanager
+
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        @asynccontextmanager
+        async def lifespan(app):
+            self.batcher.start()
+            yield
+            await self.batcher.stop()
+
+        routes = [Route("/predict", self.predict, methods=["POST"]),
+                  Route("/feedback", self.feedback, methods=["POST"]),
+                  Route("/metrics", self.metrics, methods=["GET"]),
+                  Route("/stats", self.stats, methods=["GET"]),
+                  Route("/health", self.health, methods=["GET"])]
+        return Starlette(routes=routes, lifespan=lifespan)
+
+    async def predict(self, request):
+        started = time.perf_counter()
+        response = await self._answer("predict", request, self._predict)
+        if response.status_code == 200:
+            self.monitor.latency.observe(time.perf_counter() - started)
+            self.monitor.latencies.append(time.perf_counter() - started)
+        return response
+
+    async def _predict(self, request) -> dict:
+        self.batcher.arriving += 1
+        try:
+            blobs = await read_images(request)
+            if sum(map(len, blobs)) > INLINE_DECODE_BYTES:  # big photos: off the event loop
+                from starlette.concurrency import run_in_threadpool
+
+                images = await run_in_threadpool(self._decode_all, blobs)
+            else:  # small images decode in well under a millisecond: a thread hop costs more
+                images = self._decode_all(blobs)
+            tasks = [asyncio.ensure_future(self.batcher.classify(x)) for x, _ in images]
+        finally:
+            self.batcher.arriving -= 1
+        probs = await asyncio.gather(*tasks)
+        names = self.model.info.class_names
+        out = []
+        for (_, raw), p in zip(images, probs, strict=True):
+            top = p.topk(min(TOP_K, len(names)))
+            pid = uuid.uuid4().hex
+            self._remember(pid, int(top.indices[0]))
+            self.monitor.observe_inputs(raw[0], raw[1])
+            out.append({"id": pid, "top": [{"class": names[i], "probability": round(float(v), 6)}
+                                           for v, i in zip(top.values, top.indices, strict=True)]})
+        self.monitor.images.inc(len(out))
+        self.monitor.count += len(out)
+        return {"predictions": out, "model": self.model.meta()}
+
+    def _decode_all(self, blobs: list[bytes]) -> list:
+        from PIL import Image
+
+        from resnet_core.data.decode import decode_image
+
+        info = self.model.info
+        decoded = []
+        for i, blob in enumerate(blobs):
+            try:
+                image = decode_image(io.BytesIO(blob), info)  # the one-line reasons come from here
+                with Image.open(io.BytesIO(blob)) as im:
+                    size = im.size
+            except (WorkbenchError, OSError, ValueError, SyntaxError) as e:
+                raise ClientError(400, f"image {i}: {_first(e)}") from e
+            decoded.append((info.normalize(image[None])[0], (image, size)))
+        return decoded
+
+    def _remember(self, pid: str, predicted: int) -> None:
+        self.predictions[pid] = predicted
+        while len(self.predictions) > REMEMBERED:
+            self.predictions.popitem(last=False)
+
+    async def feedback(self, request):
+        return await self._answer("feedback", request, self._feedback)
+
+    async def _feedback(self, request) -> dict:
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ClientError(400, 'send JSON {"id": ..., "label": CLASS} or a list of them') from e
+        items = body if isinstance(body, list) else [body]
+        names = list(self.model.info.class_names)
+        pairs = []
+        for item in items:
+            if not (isinstance(item, dict) and isinstance(item.get("id"), str) and "label" in item):
+                raise ClientError(400, 'each feedback is {"id": PREDICTION_ID, "label": CLASS}')
+            if item["id"] not in self.predictions:
+                raise ClientError(404, f"unknown prediction id {item['id'][:40]!r} (ids are kept "
+                                       f"for the last {REMEMBERED:,} predictions)")
+            if str(item["label"]) not in names:
+                raise ClientError(400, f"unknown label {str(item['label'])[:40]!r}; the run's "
+                                       f"classes: {', '.join(names[:20])}")
+            pairs.append((names.index(str(item["label"])), self.predictions[item["id"]]))
+        for true, predicted in pairs:
+            self.monitor.add_feedback(true, predicted)
+        return {"accepted": len(pairs), "rolling": self.monitor.rolling()}
+
+    async def metrics(self, request):
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from starlette.responses import Response
+
+        self.monitor.requests.labels("metrics", "200").inc()
+        return Response(generate_latest(self.monitor.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def stats(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({**self.monitor.stats(), "model": self.model.meta(),
+                             "format": self.model.fmt})
+
+    async def health(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"status": "ok", "model": self.model.meta(), "format": self.model.fmt,
+                             "classes": list(self.model.info.class_names)})
+
+    async def _answer(self, endpoint: str, request, handler):
+        from starlette.responses import JSONResponse
+
+        try:
+            response = JSONResponse(await handler(request))
+        except ClientError as e:
+            self.monitor.errors.labels(endpoint).inc()
+            response = JSONResponse({"error": str(e)}, status_code=e.status)
+        self.monitor.requests.labels(endpoint, str(response.status_code)).inc()
+        return response
+
+
+async def read_images(request) -> list[bytes]:
+    """The request's images: multipart ``file`` parts, or JSON ``{"images": [base64, ...]}``."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    length = int(request.headers.get("content-length") or 0)
+    if length > MAX_BODY_BYTES:
+        raise ClientError(413, f"the request is {length / 2**20:.0f} MiB; at most "
+                               f"{MAX_BODY_BYTES // 2**20} MiB")
+    if kind == "multipart/form-data":
+        form = await request.form(max_files=MAX_IMAGES + 1, max_fields=MAX_IMAGES + 1)
+        parts = form.getlist("file")
+        if any(isinstance(p, str) for p in parts):
+            raise ClientError(400, "the field 'file' must hold image files")
+        blobs = [await p.read() for p in parts]
+    elif kind == "application/json":
+        try:
+            body = json.loads(await request.body())
+            images = body["images"]
+            if not isinstance(images, list) or not all(isinstance(s, str) for s in images):
+                raise TypeError
+            blobs = [base64.b64decode(s, validate=True) for s in images]
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as e:
+            raise ClientError(400, 'send JSON {"images": [BASE64, ...]}') from e
+    else:
+        raise ClientError(415, f"content type {kind or 'none'!r}; send multipart/form-data with "
+                               "files under 'file', or application/json with base64 images")
+    if not blobs:
+        raise ClientError(400, "no images: send one or more files under the field 'file'")
+    if len(blobs) > MAX_IMAGES:
+        raise ClientError(413, f"{len(blobs)} images in one request; at most {MAX_IMAGES}")
+    for i, blob in enumerate(blobs):
+        if len(blob) > MAX_IMAGE_BYTES:
+            raise ClientError(413, f"image {i} is {len(blob) / 2**20:.1f} MiB; at most "
+                                   f"{MAX_IMAGE_BYTES // 2**20} MiB per image")
+    return blobs
+
+
+def _first(e: BaseException) -> str:
+    from resnet_core.errors import first_line
+
+    return first_line(e, 300)
+
+
+# ----------------------------------------------------------------------------- running it
+
+
+
+def create_app_from_env():
+    """The app a uvicorn worker process builds (``--workers N``) from settings.SERVE."""
+    s = json.loads(settings().serve)
+    model = load_model(s["run_dir"], checkpoint=s["checkpoint"], fmt=s["fmt"])
+    return Service(model, max_batch=s["max_batch"], batch_wait_ms=s["batch_wait_ms"]).app()
+
+
+def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt: str = "eager",
+          checkpoint: str = "best", workers: int = 1, max_batch: int = 64,
+          batch_wait_ms: float = 2.0) -> None:
+    """Run the service until Ctrl-C or SIGTERM (blocking)."""
+    import uvicorn
+
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"--workers must be in [1, 64], got {workers}")
+    if not 1 <= max_batch <= 1024:
+        raise ConfigError(f"--max-batch must be in [1, 1024], got {max_batch}")
+    if not 0 <= batch_wait_ms <= 1000:
+        raise ConfigError(f"--batch-wait-ms must be in [0, 1000], got {batch_wait_ms:g}")
+    # The model runs on half the cores; the others parse HTTP and decode images. On 2 cores,
+    # with a lone client no longer waiting for company and small images decoded on the event
+    # loop, 32 clients went from 393 to 816 requests/s (benchmarks/RESULTS.md).
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    model = load_model(run_dir, checkpoint=checkpoint, fmt=fmt)  # errors before the port opens
+    url = f"http://{host}:{port}"
+    print(f"serving {model.run_id} ({checkpoint}.pt, {fmt}) on {url}: POST /predict, /feedback; "
+          f"GET /metrics, /stats, /health", flush=True)
+    print(f"try: curl -F file=@digit.png {url}/predict", flush=True)
+    if workers == 1:
+        app = Service(model, max_batch=max_batch, batch_wait_ms=batch_wait_ms).app()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ[SERVE] = json.dumps({"run_dir": str(run_dir), "checkpoint": checkpoint,
+                                           "fmt": fmt, "max_batch": max_batch,
+                                           "batch_wait_ms": batch_wait_ms})
+    uvicorn.run("resnet_core.serving.serve:create_app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")

@@ -1,0 +1,107 @@
+"""Every setting the environment can change, with its default: the one reader of
+``RESNET_WORKBENCH_*`` (a test in tests/test_architecture.py keeps it so).
+
+``settings()`` parses the variables once per environment: the same values give the same
+``Settings`` object, so a page that asks on every rerun pays a dictionary look-up, and a test
+that sets a variable sees it at once.
+
+| variable | default | what |
+|---|---|---|
+| RESNET_WORKBENCH_RUNS | ./runs | the runs folder of the app, the CLI and notebooks |
+| RESNET_WORKBENCH_DATA | ./data | the dashboard's data folder (uploads, folder datasets, lessons) |
+| RESNET_WORKBENCH_MODE | single | "class": roles, limits and the sign-in gate |
+| RESNET_WORKBENCH_TEACHER_TOKEN | (a new one per start) | the teacher's sign-in token |
+| RESNET_WORKBENCH_HOSTS | | extra host names students use, comma-separated |
+| RESNET_WORKBENCH_MAX_JOBS | 1 | jobs that may train at once on one device |
+| RESNET_WORKBENCH_WARM_WORKER | 1 | "0": no warm training child waiting (the tests' default) |
+| RESNET_WORKBENCH_REFRESH_S | 2.0 | seconds between live page refreshes |
+| RESNET_WORKBENCH_UPLOAD_QUOTA_GB | 5 | all uploads together |
+| RESNET_WORKBENCH_JOB_NICE | 5 (0 on a class server) | how much training children lower their priority |
+
+Set by the job manager for its children (not for users): RESNET_WORKBENCH_JOB_THREADS,
+RESNET_WORKBENCH_SUPERVISED; by ``serve`` for its uvicorn workers: RESNET_WORKBENCH_SERVE.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNS = "RESNET_WORKBENCH_RUNS"
+DATA = "RESNET_WORKBENCH_DATA"
+MODE = "RESNET_WORKBENCH_MODE"
+TEACHER_TOKEN = "RESNET_WORKBENCH_TEACHER_TOKEN"
+HOSTS = "RESNET_WORKBENCH_HOSTS"
+MAX_JOBS = "RESNET_WORKBENCH_MAX_JOBS"
+WARM_WORKER = "RESNET_WORKBENCH_WARM_WORKER"
+REFRESH_S = "RESNET_WORKBENCH_REFRESH_S"
+UPLOAD_QUOTA_GB = "RESNET_WORKBENCH_UPLOAD_QUOTA_GB"
+JOB_NICE = "RESNET_WORKBENCH_JOB_NICE"
+JOB_THREADS = "RESNET_WORKBENCH_JOB_THREADS"  # the manager -> its children
+SUPERVISED = "RESNET_WORKBENCH_SUPERVISED"  # the manager -> its children: stop when stdin closes
+SERVE = "RESNET_WORKBENCH_SERVE"  # serve -> its uvicorn workers (JSON)
+
+NAMES = (RUNS, DATA, MODE, TEACHER_TOKEN, HOSTS, MAX_JOBS, WARM_WORKER, REFRESH_S,
+         UPLOAD_QUOTA_GB, JOB_NICE, JOB_THREADS, SUPERVISED, SERVE)
+MODES = ("single", "class")
+
+
+@dataclass(frozen=True)
+class Settings:
+    runs_dir: Path  # relative paths stay relative: they mean the working folder
+    data_dir: Path
+    mode: str  # "single" | "class"
+    teacher_token: str  # "" when not set
+    hosts: tuple[str, ...]
+    max_jobs: int
+    warm_worker: bool
+    refresh_s: float
+    upload_quota_bytes: float
+    job_nice: int | None  # None: not set (children choose: 5, or 0 on a class server)
+    job_threads: int | None
+    supervised: bool
+    serve: str | None
+
+    @property
+    def class_mode(self) -> bool:
+        return self.mode == "class"
+
+
+def settings() -> Settings:
+    """The settings of the environment as it is now (parsed once per set of values)."""
+    return _parse(tuple(os.environ.get(name) for name in NAMES))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    env = dict(zip(NAMES, values, strict=True))
+    mode = (env[MODE] or "single").strip().lower() or "single"
+    if mode not in MODES:
+        raise ValueError(f"{MODE} must be one of {', '.join(MODES)}; got {env[MODE]!r}")
+    return Settings(
+        runs_dir=Path(env[RUNS] or "runs"),
+        data_dir=Path(env[DATA] or "./data").expanduser(),
+        mode=mode,
+        teacher_token=(env[TEACHER_TOKEN] or "").strip(),
+        hosts=tuple(h.strip() for h in (env[HOSTS] or "").split(",") if h.strip()),
+        max_jobs=_number(env, MAX_JOBS, int, "1"),
+        warm_worker=(env[WARM_WORKER] or "1") != "0",
+        refresh_s=_number(env, REFRESH_S, float, "2.0"),
+        upload_quota_bytes=_number(env, UPLOAD_QUOTA_GB, float, "5") * 2**30,
+        job_nice=_number(env, JOB_NICE, int, None),
+        job_threads=_number(env, JOB_THREADS, int, None),
+        supervised=bool(env[SUPERVISED]),
+        serve=env[SERVE],
+    )
+
+
+def _number(env: dict, name: str, kind: type, default: str | None):
+    text = env[name] or default
+    if text is None:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a {kind.__name__}; got {text!r}") from None

@@ -1,0 +1,221 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from resnet_core.data.folder import DEFAULT_ROOT
+from resnet_core.data.registry import DATASET_NAMES
+from resnet_core.data.registry import DATASETS as DATASET_SPECS
+from resnet_core.device import DEVICES
+from resnet_core.errors import ConfigError
+from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
+from resnet_core.train.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULERS = ("none", "step", "cosine", "onecycle")
+LOSSES = ("cross_entropy", "mse")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+
+# The datasets and the epochs used when neither --epochs nor --max-steps is given come from
+# the registry (datasets.py): enough to reach each set's usual accuracy with the default recipe
+# (digits: >= 97% test accuracy in ~20 s on 2 CPU cores).
+DATASETS = DATASET_NAMES
+DEFAULT_EPOCHS = {name: spec.default_epochs for name, spec in DATASET_SPECS.items()}
+
+# Upper bounds: past these a value is a typo or a way to exhaust a shared machine, not a
+# recipe (a dashboard serves a class; its form should refuse what would take it down).
+MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 1_048_576, "log_every": 100_000,
+            "step_size_epochs": 10_000, "image_size": 1024, "num_threads": 1024}
+
+# Named recipes: settings measured to do one job well (benchmarks/RESULTS.md has the runs).
+# Explicit arguments override them: TrainConfig.from_preset("digits-99", seed=3).
+PRESETS: dict[str, dict] = {
+    # digits to >= 99% mean test accuracy over seeds in under 20 s on 2 CPU cores
+    # (benchmarks/time_to_accuracy.py; 40 epochs averaged 98.9-99.7% depending on the seeds)
+    "digits-99": {"dataset": "digits", "arch": "resnet20", "epochs": 60, "batch_size": 64,
+                  "lr": 0.05, "label_smoothing": 0.1},
+}
+
+
+@dataclass
+class TrainConfig:
+    # --- what to train ---
+    dataset: str = "digits"  # one of DATASETS
+    arch: str = "resnet20"  # one of models.ARCHS
+    residual: bool = True  # False builds the plain twin (no shortcuts)
+    norm: str = "batch"  # batch | group | layer | none
+    activation: str = "relu"  # relu | sigmoid | tanh | gelu | silu
+    stem: str = "auto"  # auto: 3x3 stride-1 stem for inputs up to 64 px (ImageNet weights: theirs)
+    # --- starting point (transfer.py) ---
+    pretrained: str = "none"  # none | imagenet: torchvision's ImageNet weights (resnet18..152)
+    init_from: str | None = None  # a torchvision-format state_dict file, or a run folder (best.pt)
+    freeze: str = "none"  # none | backbone: train only the classifier head, the rest fixed
+    freeze_epochs: int = 0  # > 0: head only for this many epochs, then everything (fine_tune)
+    feature_cache: bool = True  # frozen backbone, no augmentation: compute its features once
+    # --- data ---
+    data_root: str = DEFAULT_ROOT  # folder holding torchvision's layouts, or the ImageFolder tree
+    download: bool = False  # let torchvision fetch the files (needs a network)
+    image_size: int | None = None  # px; None: the dataset's own size (folder: 64)
+    val_fraction: float = 0.1  # share of the training pool held out for validation
+    augment: bool = True  # random crop with padding; horizontal flip where it makes sense
+    # --- budget ---
+    epochs: int | None = None  # None (and no max_steps): DEFAULT_EPOCHS[dataset]
+    max_steps: int | None = None  # optimizer steps; an alternative to epochs
+    batch_size: int = 128  # images per step
+    # --- optimisation ---
+    optimizer: str = "sgd"  # sgd | adam | adamw
+    lr: float = 0.1  # peak learning rate (per step, after warmup)
+    momentum: float = 0.9  # SGD momentum
+    nesterov: bool = True  # SGD Nesterov momentum
+    weight_decay: float = 5e-4  # L2 penalty (decoupled for adamw)
+    scheduler: str = "cosine"  # none | step | cosine | onecycle
+    warmup_epochs: float = 1.0  # linear warmup, in epochs (none/step/cosine)
+    step_size_epochs: int = 10  # step scheduler: decay every this many epochs
+    step_gamma: float = 0.1  # step scheduler: multiply the lr by this
+    loss: str = "cross_entropy"  # cross_entropy | mse (on one-hot targets, as the seed article lists)
+    label_smoothing: float = 0.0  # cross-entropy only
+    grad_clip: float | None = None  # max global gradient norm; None: no clipping
+    # --- hardware ---
+    device: str = "auto"  # auto | cpu | cuda
+    amp: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on CUDA, off on CPU
+    channels_last: bool = True  # NHWC layout: 1.2-1.5x faster on this CPU, uses tensor cores on GPU
+    compile: bool = False  # torch.compile the training step; falls back to eager with a warning
+    cuda_graph: bool = True  # GPU: replay forward+backward as one CUDA graph (cuda_graph.py)
+    num_threads: int | None = None  # CPU threads; None: all cores (1 per core per rank under torchrun)
+    num_workers: int = 2  # DataLoader workers (only for folder sets too large for memory)
+    # --- reproducibility and logging ---
+    seed: int = 0
+    deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
+    log_every: int = 10  # steps between train lines in metrics.jsonl
+    probe_snapshots: int = 8  # weight-only snapshots over training (Run.snapshots()); 0: none
+    diagnostics_every: int = 0  # steps between per-block gradient norms / branch ratios; 0: off
+    runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or ./runs
+    run_name: str | None = None  # optional label kept in config.json
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> TrainConfig:
+        """A named recipe from ``PRESETS``, with any field overridden."""
+        _choice("preset", name, tuple(PRESETS))
+        settings = dict(PRESETS[name])
+        if overrides.get("max_steps") is not None:
+            settings.pop("epochs", None)  # a step budget replaces the preset's epochs
+        return cls(**{**settings, **overrides})
+
+    def resolved_epochs(self) -> int | None:
+        if self.max_steps is not None:
+            return self.epochs
+        return self.epochs if self.epochs is not None else DEFAULT_EPOCHS[self.dataset]
+
+    def validate(self) -> TrainConfig:
+        """Check every field; raise ConfigError naming the field and what it accepts."""
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("arch", self.arch, ARCHS)
+        _choice("norm", self.norm, NORMS)
+        _choice("activation", self.activation, tuple(ACTIVATIONS))
+        _choice("stem", self.stem, STEMS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("scheduler", self.scheduler, SCHEDULERS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("amp", self.amp, AMP_MODES)
+        _choice("device", self.device, DEVICES)
+        self._validate_start()
+        if self.epochs is not None and self.max_steps is not None:
+            raise ConfigError("give either epochs or max_steps, not both")
+        _positive_int("epochs", self.epochs, allow_none=True)
+        _positive_int("max_steps", self.max_steps, allow_none=True)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("log_every", self.log_every)
+        _positive_int("step_size_epochs", self.step_size_epochs)
+        _positive_int("image_size", self.image_size, allow_none=True)
+        _positive_int("num_threads", self.num_threads, allow_none=True)
+        if not (isinstance(self.probe_snapshots, int) and 0 <= self.probe_snapshots <= 100):
+            raise ConfigError(f"probe_snapshots must be an integer in [0, 100], got {self.probe_snapshots!r}")
+        if not (isinstance(self.diagnostics_every, int) and self.diagnostics_every >= 0):
+            raise ConfigError(f"diagnostics_every must be an integer >= 0 (0: off), got "
+                              f"{self.diagnostics_every!r}")
+        if not (isinstance(self.num_workers, int) and 0 <= self.num_workers <= 64):
+            raise ConfigError(f"num_workers must be an integer in [0, 64], got {self.num_workers!r}")
+        if self.image_size is not None and self.image_size < 8:
+            raise ConfigError(f"image_size must be at least 8 px, got {self.image_size}")
+        _range("lr", self.lr, 0.0, 10.0, low_open=True)
+        _range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        _range("weight_decay", self.weight_decay, 0.0, 1.0)
+        _range("val_fraction", self.val_fraction, 0.0, 0.5, low_open=True)
+        _range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        _range("step_gamma", self.step_gamma, 0.0, 1.0, low_open=True)
+        _range("warmup_epochs", self.warmup_epochs, 0.0, 1000.0)
+        if self.grad_clip is not None:
+            _range("grad_clip", self.grad_clip, 0.0, 1e6, low_open=True)
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        return self
+
+    def _validate_start(self) -> None:
+        _choice("pretrained", self.pretrained, PRETRAINED)
+        _choice("freeze", self.freeze, FREEZE)
+        if self.pretrained == "imagenet" and self.arch not in IMAGENET_FILES:
+            raise ConfigError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}; got arch "
+                              f"{self.arch!r} (start a CIFAR-style net from a run with init_from)")
+        if self.pretrained != "none" and self.init_from:
+            raise ConfigError("give either pretrained or init_from, not both")
+        if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from):
+            raise ConfigError(f"init_from must be a file or run folder path, got {self.init_from!r}")
+        if not (isinstance(self.freeze_epochs, int) and not isinstance(self.freeze_epochs, bool)
+                and 0 <= self.freeze_epochs <= MAXIMUMS["epochs"]):
+            raise ConfigError(f"freeze_epochs must be a whole number >= 0, got {self.freeze_epochs!r}")
+        epochs = self.resolved_epochs()
+        if self.freeze_epochs and epochs is not None and self.freeze_epochs >= epochs:
+            raise ConfigError(f"freeze_epochs ({self.freeze_epochs}) must be less than the epochs "
+                              f"({epochs}): the backbone is unfrozen after them")
+
+    @property
+    def starts_from_weights(self) -> bool:
+        return self.pretrained != "none" or bool(self.init_from)
+
+    @property
+    def model_stem(self) -> str:
+        """The stem to build: ``auto`` with ImageNet weights means theirs (7x7, stride 2)."""
+        return "imagenet" if self.stem == "auto" and self.pretrained == "imagenet" else self.stem
+
+    def build_model(self, info) -> ResNet:
+        """The network this config describes, for a dataset's contract (``data.DatasetInfo``)."""
+        return build_model(self.arch, info.num_classes, info.channels, residual=self.residual,
+                           norm=self.norm, activation=self.activation, stem=self.model_stem,
+                           input_size=info.image_size)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Build from a saved dict, ignoring keys this version does not know."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
+    if value not in accepted:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(accepted)}")
+
+
+def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+    if name in MAXIMUMS and value > MAXIMUMS[name]:
+        raise ConfigError(f"{name} must be at most {MAXIMUMS[name]:,}, got {value:,}")
+
+
+def _range(
+    name: str, value: object, low: float, high: float, low_open: bool = False, high_open: bool = False
+) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    if ok:
+        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise ConfigError(f"{name} must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")

@@ -1,0 +1,130 @@
+"""TODO docstring."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from resnet_core.atomic import atomic_write_json, atomic_write_text
+from resnet_core.data.dataset import Dataset, with_statistics
+from resnet_core.data.loader import BatchLoader
+from resnet_core.data.sources import load_dataset_for
+from resnet_core.device import autocast_context, resolve_device
+from resnet_core.errors import RunError
+from resnet_core.runs.folder import Run
+from resnet_core.train.checkpoint import load_checkpoint, model_from_checkpoint
+from resnet_core.train.metrics import ClassificationReport, classification_report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+EVAL_BATCH_SIZE = 256
+
+
+@dataclass
+class EvalResult:
+    split: str
+    loss: float
+    logits: Tensor  # float32 (N, K), on the CPU
+    y_true: Tensor  # int64 (N,)
+    report: ClassificationReport
+
+    @property
+    def y_pred(self) -> Tensor:
+        return self.logits.argmax(1)
+
+    @property
+    def confidence(self) -> Tensor:
+        return F.softmax(self.logits, dim=1).max(1).values
+
+    def summary(self) -> dict:
+        return {"split": self.split, "loss": self.loss, **self.report.summary()}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, loader: BatchLoader,
+                   autocast_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
+    """(logits, labels) for every image of the loader's split, in order, on the CPU."""
+    was_training = model.training
+    model.eval()
+    all_logits, all_labels = [], []
+    try:
+        for x, y in loader.batches():
+            with autocast_context(loader.device, autocast_dtype):
+                logits = model(x)
+            all_logits.append(logits.float())
+            all_labels.append(y)
+    finally:
+        model.train(was_training)
+    return torch.cat(all_logits).cpu(), torch.cat(all_labels).cpu()
+
+
+def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch.device, *,
+                   channels_last: bool = False, autocast_dtype: torch.dtype | None = None,
+                   batch_size: int = EVAL_BATCH_SIZE) -> EvalResult:
+    loader = BatchLoader(dataset.split(split), dataset.info, device, batch_size=batch_size,
+                         channels_last=channels_last)
+    logits, labels = predict_logits(model, loader, autocast_dtype)
+    return result_from_logits(split, logits, labels, dataset.info.class_names)
+
+
+def result_from_logits(split: str, logits: Tensor, labels: Tensor, class_names: list[str]) -> EvalResult:
+    """Loss and the classification report of a split's logits (float32, on the CPU)."""
+    loss = float(F.cross_entropy(logits, labels)) if len(labels) else float("nan")
+    report = classification_report(labels, logits.argmax(1), class_names, logits)
+    return EvalResult(split, loss, logits, labels, report)
+
+
+def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
+    """eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json (atomic each)."""
+    import pandas as pd  # imported when a table is built, not with the module
+    out = Run(Path(run_dir)).eval_dir(result.split)
+    out.mkdir(parents=True, exist_ok=True)
+    predictions = pd.DataFrame({
+        "index": range(len(result.y_true)),
+        "y_true": result.y_true.tolist(),
+        "y_pred": result.y_pred.tolist(),
+        "confidence": [round(c, 6) for c in result.confidence.tolist()],
+    })
+    atomic_write_text(out / "predictions.csv", _csv(predictions, index=False))
+    atomic_write_text(out / "confusion.csv", _csv(result.report.confusion_frame(), index=True))
+    atomic_write_text(out / "per_class.csv", _csv(result.report.per_class_frame(), index=False))
+    atomic_write_json(out / "summary.json", {**result.summary(), "checkpoint": checkpoint})
+    return out
+
+
+def misclassified(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The wrong rows of a predictions.csv frame, most confident mistakes first."""
+    wrong = predictions[predictions.y_true != predictions.y_pred]
+    return wrong.sort_values("confidence", ascending=False)
+
+
+def _csv(frame: pd.DataFrame, index: bool) -> str:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=index)
+    return buf.getvalue()
+
+
+def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = "best",
+                 device: str = "auto", data_root: str | None = None) -> dict:
+    """Recompute eval/<split>/ of a run from one of its checkpoints; return the summary."""
+    run = Run(Path(run_dir))
+    path, _ = run.checkpoint(checkpoint), run.eval_dir(split)  # one-line errors for bad names
+    if not run.config_path.is_file():
+        raise RunError(f"{run.dir} is not a run folder (no config.json)")
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(path, map_location=dev)
+    model, config, info = model_from_checkpoint(ckpt)
+    if data_root is not None:
+        config.data_root = data_root
+    dataset = with_statistics(load_dataset_for(config), (info.mean, info.std))
+    result = evaluate_model(model.to(dev), dataset, split, dev)
+    write_eval(run.dir, result, checkpoint)
+    return {**result.summary(), "checkpoint": checkpoint}
