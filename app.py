@@ -12,7 +12,7 @@ page without the app around it. The layout keeps pages/ at the top level, so the
 calls st.navigation sits inside it, where no pages/ folder is beside it.
 
 Class mode (RESNET_WORKBENCH_MODE=class, README "Run a class") adds, here: the sign-in
-middleware and /join (resnet_core.class_gate), Streamlit's Host allow-list, XSRF on, no error
+middleware and /join (resnet_core.classroom.gate), Streamlit's Host allow-list, XSRF on, no error
 details in students' browsers, and the teacher link printed once when the server starts.
 
 The lifespan is where the server's own state ends: on SIGTERM or Ctrl-C every running job
@@ -29,27 +29,25 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from streamlit import config
 
-from resnet_core.classroom.classroom import allowed_hosts, class_mode, classroom_for
-from resnet_core.jobs.manager import app_manager, close_all
-from resnet_core.runs.store import default_runs_dir
+from resnet_core.classroom.classroom import allowed_hosts
+from resnet_core.settings import MODE, TEACHER_TOKEN, settings
+from resnet_core.workbench import close_workbenches, open_workbench
 
-CLASS = class_mode()  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
+CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
 
 
 def classroom():
-    return classroom_for(default_runs_dir())
+    return open_workbench().classroom
 
 
 @asynccontextmanager
 async def lifespan(app):
-    await asyncio.to_thread(app_manager)  # takes the runs folder, re-queues what was queued
+    await asyncio.to_thread(open_workbench)  # takes the runs folder, re-queues what was queued
     if CLASS:
         announce_class()
     yield
-    await asyncio.to_thread(close_all)  # waits for the children's last checkpoints
-    from resnet_core.serving.deploy import deployments
-
-    await asyncio.to_thread(deployments().close)  # the services the Deploy page started
+    # The children's last checkpoints, and the services the Deploy page started.
+    await asyncio.to_thread(close_workbenches)
 
 
 def announce_class() -> None:
@@ -63,7 +61,7 @@ def announce_class() -> None:
         print(f"  Teacher link (keep it to yourself): http://{host}:{port}/?token={room.teacher_token}",
               flush=True)
     else:
-        print("  Teacher link: http://HOST:PORT/?token=<RESNET_WORKBENCH_TEACHER_TOKEN>", flush=True)
+        print(f"  Teacher link: http://HOST:PORT/?token=<{TEACHER_TOKEN}>", flush=True)
     print(f"  Students open http://<this machine>:{port}/ ; host names answered: "
           f"{', '.join(HOSTS)}\n", flush=True)
 
@@ -74,8 +72,7 @@ def script_error(error: Exception) -> bool | None:
         return None
     from pages.common import current_user
 
-    user = current_user()
-    if user is not None and user.is_teacher:
+    if current_user().is_teacher:
         return None
     logging.getLogger("resnet_workbench").error("page error", exc_info=error)
     st.error("Something went wrong on this page; the details are on the server's console.")
@@ -91,9 +88,9 @@ if CLASS:
     HOSTS = allowed_hosts(config.get_option("server.address"))
     # Streamlit's own checks, on top of the gate's: its websocket Host allow-list, XSRF on,
     # and no exception details in browsers (the teacher reads them on the console).
-    config.set_option("server.allowedHosts", HOSTS, where_defined="RESNET_WORKBENCH_MODE=class")
-    config.set_option("server.enableXsrfProtection", True, where_defined="RESNET_WORKBENCH_MODE=class")
-    config.set_option("client.showErrorDetails", "none", where_defined="RESNET_WORKBENCH_MODE=class")
+    config.set_option("server.allowedHosts", HOSTS, where_defined=f"{MODE}=class")
+    config.set_option("server.enableXsrfProtection", True, where_defined=f"{MODE}=class")
+    config.set_option("client.showErrorDetails", "none", where_defined=f"{MODE}=class")
     middleware = [Middleware(ClassGate, classroom=classroom, hosts=HOSTS)]
     routes = join_routes(classroom)
 

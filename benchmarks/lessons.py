@@ -22,7 +22,7 @@ from resnet_core.classroom.lessons import (
     resolve_run_refs,
     transfer_rows,
 )
-from resnet_core.train.diagnostics import read_diagnostics
+from resnet_core.training.diagnostics import read_diagnostics
 
 
 def final(run) -> dict:

@@ -6,7 +6,7 @@ Each (arch, batch) is measured in a fresh child process, so one measurement's al
 cache cannot hide the next one's: on CUDA ``torch.cuda.max_memory_allocated`` over three
 training steps; on the CPU the growth of the process's peak resident set (ru_maxrss) over
 the same steps, plus the weights allocated before it. The estimate is
-``resnet_core.cost.estimate_memory`` (weights + gradients + optimizer state + the activations
+``resnet_core.analysis.cost.estimate_memory`` (weights + gradients + optimizer state + the activations
 autograd saves). The last column is the largest batch the estimate says fits in the memory
 free now. Figures go to benchmarks/RESULTS.md.
 """

@@ -2,7 +2,7 @@
 
     python benchmarks/time_to_accuracy.py [--seeds 6] [--preset digits-99]
 
-Each seed runs ``resnet_core.train(TrainConfig.from_preset(...))`` end to end, as the CLI's
+Each seed runs ``resnet_core.training(TrainConfig.from_preset(...))`` end to end, as the CLI's
 ``train --preset digits-99`` does: loading the data, training, validating every epoch,
 checkpoints, and the test evaluation of best.pt. Wall time is that whole call. The default
 recipe (``train --dataset digits``) runs alternately in the same invocation as the reference.
@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from resnet_core import TrainConfig, train
-from resnet_core.train.config import PRESETS
+from resnet_core.training.config import PRESETS
 
 TARGET = 0.99
 

@@ -43,7 +43,7 @@ def write_folder(root: Path, n: int) -> None:
 
 
 def ensure_weights(home: Path) -> str:
-    from resnet_core.train.transfer import IMAGENET_FILES, imagenet_status
+    from resnet_core.training.transfer import IMAGENET_FILES, imagenet_status
 
     if imagenet_status("resnet18").present:
         return "torchvision's file from the cache"

@@ -14,7 +14,7 @@ import streamlit as st
 from resnet_core import TrainConfig, WorkbenchError
 from resnet_core.classroom.classroom import config_changes, leaderboard
 from resnet_core.runs.folder import ACTIVE_STATES
-from resnet_core.train.config import OPTIMIZERS, SCHEDULERS
+from resnet_core.training.config import OPTIMIZERS, SCHEDULERS
 
 from pages.common import (
     REFRESH_S,
@@ -22,8 +22,8 @@ from pages.common import (
     challenge_entries,
     classroom,
     fresh,
-    manager,
     plain,
+    session,
     unlinked,
 )
 
@@ -69,7 +69,7 @@ if is_open and not user.is_teacher:
                                  scheduler=scheduler, epochs=int(epochs), batch_size=int(batch_size),
                                  augment=augment, seed=int(seed), probe_snapshots=0)
             try:
-                manager().submit(config, user=user)
+                session().submit(config)
                 fresh()
                 st.toast("Submitted: it trains when its turn comes (students take turns).")
             except WorkbenchError as e:
@@ -92,7 +92,7 @@ def board() -> None:
                      f"{e['config']['epochs']} epochs · test accuracy {acc}")
             if e["state"] in ACTIVE_STATES and r2.button("Stop", key=f"stop_{e['run_id']}"):
                 try:
-                    manager().stop(e["run_id"], user=user)
+                    session().stop(e["run_id"])
                     fresh()
                 except WorkbenchError as err:
                     st.error(unlinked(err))

@@ -1,12 +1,11 @@
-"""Helpers shared by the pages: the one JobManager, cached readers, small widgets.
+"""Helpers shared by the pages: the Workbench and this browser's Session, cached readers,
+small widgets.
 
 Not a page itself (app.py lists the pages). Streamlit lives here and in the pages only.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import re
 from pathlib import Path
 
@@ -14,63 +13,64 @@ import streamlit as st
 
 from resnet_core import RunStore, load_dataset
 from resnet_core.analysis.cost import MemoryEstimate, estimate_memory
-from resnet_core.classroom.access import COOKIE, LOCAL, User
-from resnet_core.classroom.access import may_control as user_may_control
-from resnet_core.classroom.classroom import Classroom, class_mode, classroom_for
-from resnet_core.errors import CheckpointError, DataError
+from resnet_core.classroom.access import COOKIE, User, is_member
+from resnet_core.classroom.classroom import Classroom, classroom_for
+from resnet_core.data.folder import DEFAULT_ROOT
+from resnet_core.errors import CheckpointError
 from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
-from resnet_core.jobs.manager import JobManager, app_manager
+from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.folder import Run
 from resnet_core.runs.jsonl import MetricsTail
-from resnet_core.runs.store import default_runs_dir
 from resnet_core.serving.predictor import Predictor
+from resnet_core.settings import settings
+from resnet_core.workbench import Session, Workbench, open_workbench
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
 # third of its speed even out of process; 1-2 s keeps it near full speed.
-REFRESH_S = float(os.environ.get("RESNET_WORKBENCH_REFRESH_S", "2.0"))
+REFRESH_S = settings().refresh_s
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                "completed": ":material/check_circle:", "failed": ":material/error:",
                "stopped": ":material/stop_circle:", "interrupted": ":material/warning:"}
 
 
+def bench() -> Workbench:
+    """The app's Workbench (its runs folder, queue, class, data folder and deployments),
+    shared by every browser session; app.py's lifespan opens and closes it."""
+    return open_workbench()
+
+
 def runs_dir() -> Path:
-    # Called many times a rerun; resolving the path (realpath: a syscall per component) was
-    # a tenth of a class server's CPU under load, so each (cwd, setting) is resolved once.
-    return _resolved(os.getcwd(), str(default_runs_dir()))
-
-
-@functools.lru_cache(maxsize=16)
-def _resolved(cwd: str, path: str) -> Path:
-    return (Path(cwd) / path).resolve()
+    return bench().runs_dir
 
 
 def manager() -> JobManager:
-    """The app's one JobManager, shared by every browser session; app.py's lifespan closes
-    it when the server stops (running jobs checkpoint, queued ones stay queued)."""
-    return app_manager()
+    """The app's job queue (read-only uses: its jobs; actions go through ``session()``)."""
+    return bench().jobs
 
 
-CLASS = class_mode()  # RESNET_WORKBENCH_MODE=class, read once when the server starts
+CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class, read once when the server starts
 
 
 def classroom() -> Classroom | None:
     """The class of this server (class mode), else None."""
-    return classroom_for(runs_dir()) if CLASS else None
+    return bench().classroom
 
 
-def current_user() -> User | None:
-    """Who is acting: ``LOCAL`` (every control) in single-user mode; on a class server the
-    user of the signed session cookie, or None (not joined, or a forged or old cookie). The
-    core's actions take this user and check it; the pages only hide what it may not use."""
-    if not CLASS:
-        return LOCAL
-    return classroom().user_from_cookie(st.context.cookies.get(COOKIE))
+def session() -> Session:
+    """This browser's user and what they may do: ``LOCAL`` in single-user mode; on a class
+    server the user of the signed session cookie, or ``NOBODY`` (every action refused)."""
+    return bench().session_for_cookie(st.context.cookies.get(COOKIE) if CLASS else None)
+
+
+def current_user() -> User:
+    """Who is acting (``NOBODY`` on a class server for someone who has not joined)."""
+    return session().user
 
 
 def acting_user() -> User:
     """current_user(), stopping the page for someone who has not joined."""
     user = current_user()
-    if user is None:
+    if not is_member(user):
         st.warning("Join the class first.")
         st.link_button("Join the class", "/join")
         st.stop()
@@ -126,12 +126,11 @@ def fresh() -> None:
 
 def may_control(run: Run) -> bool:
     """Whether the acting user may stop, resume or delete ``run`` (the core checks again)."""
-    return user_may_control(current_user(), run.owner["id"])
+    return session().may_control(run.id)
 
 
 def is_student() -> bool:
-    user = current_user()
-    return user is None or not user.is_teacher
+    return not current_user().is_teacher
 
 
 def store() -> RunStore:
@@ -147,18 +146,18 @@ def _tail(path: str) -> MetricsTail:
 
 def metrics_tail(run_dir: Path) -> MetricsTail:
     """One incremental reader per run, shared by all tabs: reruns read only new lines."""
-    return _tail(str(Path(run_dir) / "metrics.jsonl"))
+    return _tail(str(Run(Path(run_dir)).metrics_path))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset...")
-def dataset(name: str, data_root: str = "./data", image_size: int | None = None,
+def dataset(name: str, data_root: str = DEFAULT_ROOT, image_size: int | None = None,
             val_fraction: float = 0.1, seed: int = 0):
     return load_dataset(name, data_root=data_root, image_size=image_size,
                         val_fraction=val_fraction, seed=seed)
 
 
 def dataset_for_run(config: dict):
-    return dataset(config["dataset"], config.get("data_root", "./data"), config.get("image_size"),
+    return dataset(config["dataset"], config.get("data_root", DEFAULT_ROOT), config.get("image_size"),
                    config.get("val_fraction", 0.1), config.get("seed", 0))
 
 
@@ -253,24 +252,18 @@ def locked_lesson() -> str | None:
 
 def data_dir() -> Path:
     """The one folder the UI reads datasets from (and unpacks uploads into)."""
-    return Path(os.environ.get("RESNET_WORKBENCH_DATA", "./data")).expanduser().resolve()
+    return bench().data.root
 
 
 def inside_data_dir(path: str) -> Path:
     """``path`` resolved, if it is inside the data folder; a one-line error otherwise."""
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.is_relative_to(data_dir()):
-        raise DataError(f"data root {path} is outside the data folder {data_dir()}; use a folder "
-                        "inside it (set RESNET_WORKBENCH_DATA to change it)")
-    return resolved
+    return bench().data.inside(path)
 
 
 def unpack_upload(name: str, data: bytes) -> Path:
     """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root.
     The core refuses it for anyone but the teacher on a class server."""
-    from resnet_core.data.uploads import accept_upload
-
-    return accept_upload(data_dir(), name, data, user=current_user())
+    return session().upload_data(name, data)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

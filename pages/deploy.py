@@ -10,14 +10,15 @@ import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.analysis.charts import service_curves
-from resnet_core.serving.deploy import Replay, deployments
+from resnet_core.serving.deploy import Replay
 from resnet_core.serving.serve import DRIFT_WARN, FORMATS
 
 from pages.common import (
     REFRESH_S,
-    acting_user,
+    bench,
     choose_run_with_checkpoint,
     dataset_for_run,
+    session,
     unlinked,
 )
 
@@ -25,7 +26,7 @@ st.title("Deploy")
 st.caption("Serve a run's best weights over HTTP on this machine (127.0.0.1), with the same "
            "decoding and preprocessing as Predict and export, and watch it work.")
 run = choose_run_with_checkpoint("deploy_run", "best")
-services = deployments()
+services = bench().deployments
 service = services.get(run.id)
 
 if service is None or not service.alive:
@@ -36,7 +37,7 @@ if service is None or not service.alive:
     if st.button("Start the service", type="primary", key="deploy_start"):
         try:
             with st.spinner("Starting the service..."):
-                services.start(run.dir, fmt=fmt, user=acting_user())
+                session().deploy(run.id, fmt=fmt)
             st.rerun()
         except WorkbenchError as e:
             st.error(unlinked(e))
@@ -55,7 +56,7 @@ if b2.button("Stop the service", key="deploy_stop"):
     if run.id in replays:
         replays.pop(run.id).stop()
     try:
-        services.stop(run.id, user=acting_user())
+        session().undeploy(run.id)
     except WorkbenchError as e:
         st.error(unlinked(e))
     st.rerun()

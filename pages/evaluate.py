@@ -7,7 +7,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.analysis.charts import confusion_heatmap
-from resnet_core.train.evaluation import evaluate_run, misclassified
+from resnet_core.training.evaluation import evaluate_run, misclassified
 
 from pages.common import (
     choose_run_with_checkpoint,
@@ -21,7 +21,7 @@ st.title("Evaluate")
 run = choose_run_with_checkpoint("eval_run")
 run_id = run.id
 split = st.radio("Split", ["test", "val"], horizontal=True, key="eval_split")
-if not (run.dir / "eval" / split / "summary.json").exists():
+if not run.has_eval(split):
     st.write(f"This run has no evaluation on the {split} split yet.")
     if st.button(f"Evaluate best.pt on {split}", key="run_eval"):
         with st.spinner("Evaluating..."):

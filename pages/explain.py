@@ -22,8 +22,8 @@ from resnet_core.analysis.explain import (
     randomization_check,
 )
 from resnet_core.data.decode import decode_image
-from resnet_core.train.diagnostics import feature_maps
-from resnet_core.train.evaluation import misclassified
+from resnet_core.training.diagnostics import feature_maps
+from resnet_core.training.evaluation import misclassified
 
 from pages.common import (
     choose_run_with_checkpoint,

@@ -7,7 +7,14 @@ import torch
 
 from resnet_core import TrainConfig, WorkbenchError
 
-from pages.common import CLASS, acting_user, is_student, manager, run_table, runs_dir, unlinked
+from pages.common import (
+    CLASS,
+    is_student,
+    run_table,
+    runs_dir,
+    session,
+    unlinked,
+)
 
 st.title("ResNet Workbench")
 st.write(
@@ -31,8 +38,8 @@ else:
     col_start.write("**Quick start**: ResNet-20 on the offline 8x8 digits, about 10 s on a CPU.")
     if col_start.button("Train ResNet-20 on digits", type="primary", key="quick_start"):
         try:
-            st.session_state["train_run_id"] = manager().submit(
-                TrainConfig(dataset="digits", arch="resnet20"), user=acting_user())
+            st.session_state["train_run_id"] = session().submit(
+                TrainConfig(dataset="digits", arch="resnet20"))
             st.switch_page("train.py")
         except WorkbenchError as e:  # e.g. another server owns this runs folder
             col_start.error(unlinked(e))

@@ -27,13 +27,12 @@ from resnet_core.classroom.lessons import (
     lesson_progress,
     lesson_runs,
     mnist_available,
-    queue_lesson,
     transfer_rows,
 )
 from resnet_core.classroom.lessons import brings_data as lesson_data_folder
 from resnet_core.data.drawing import drawing_to_image
 from resnet_core.data.registry import DATASETS
-from resnet_core.train.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
+from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
 
 from pages.common import (
     REFRESH_S,
@@ -47,9 +46,9 @@ from pages.common import (
     is_student,
     lesson_runs_now,
     locked_lesson,
-    manager,
     plain,
     predictor,
+    session,
     store,
     to_pil,
     unlinked,
@@ -119,7 +118,8 @@ if left.button("Run this lesson", type="primary", key="run_lesson",
                disabled=progress_now.live or (student and complete),
                help="queues the lesson's runs once; everyone watching the lesson sees the same runs"):
     try:
-        queued = queue_lesson(manager(), lesson, user=acting_user(), **overrides)
+        acting_user()  # stops the page for someone who has not joined
+        queued = session().queue_lesson(lesson, **overrides)
         fresh()
         st.toast(f"Queued {len(queued)} runs." if queued else "The lesson's runs are already there.")
         found = lesson_runs(store(), lesson)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from resnet_core.classroom.access import is_member
+
 from pages.common import (
     CLASS,
     classroom,
@@ -48,35 +50,49 @@ SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "deploy", "
 TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
            "teacher"]
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
+# The sidebar's sections, in the order a run goes: train it, inspect it, deploy it; the class.
+SECTIONS = {"Train": ["home", "train", "runs"], "Inspect": ["evaluate", "explain", "predict"],
+            "Deploy": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
+
+
+def sectioned(names: list[str]) -> dict[str, list]:
+    """The role's pages under their section headers (sections with none of them left out)."""
+    return {section: [PAGES[n] for n in members if n in names]
+            for section, members in SECTIONS.items() if any(n in names for n in members)}
+
 
 user = current_user()
 locked = locked_lesson() is not None  # a student's class lock, or a teacher's shared link
 if not CLASS:
     names = SINGLE
-elif user is None:
+elif not is_member(user):  # not joined, or a forged or expired cookie
     names = []
 elif user.is_teacher:
     names = TEACHER
 else:
     names = ["lessons"] if locked else STUDENT
 # Without a page marked default, st.navigation opens the first one (a locked student: Lessons).
-pages = ([PAGES[n] for n in names] if names
-         else [st.Page(join_page, title="Join", icon=":material/login:", default=True)])
+if len(names) > 1:
+    pages = sectioned(names)
+elif names:
+    pages = [PAGES[n] for n in names]
+else:
+    pages = [st.Page(join_page, title="Join", icon=":material/login:", default=True)]
 page = st.navigation(pages, position="hidden" if locked or not names else "sidebar")
 
 with st.sidebar:
-    if CLASS and user is not None:
+    if CLASS and is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
     jobs = manager().jobs()
     running = sum(j.state == "running" for j in jobs)
     queued = sum(j.state == "queued" for j in jobs)
     st.caption(f"Jobs: {running} running, {queued} queued")
-    if not CLASS or (user is not None and user.is_teacher):
+    if not CLASS or user.is_teacher:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only
         st.warning(unlinked(manager().read_only))
     room = classroom()
-    if room is not None and room.state.locked_lesson and user is not None and user.is_teacher:
+    if room is not None and room.state.locked_lesson and user.is_teacher:
         st.caption(f"Students are locked to the lesson `{room.state.locked_lesson}`.")
 
 if locked:

@@ -10,12 +10,11 @@ from resnet_core.analysis.charts import compare_curves
 
 from pages.common import (
     CLASS,
-    acting_user,
     fresh,
-    manager,
     may_control,
     run_table,
     runs_dir,
+    session,
     store,
     unlinked,
 )
@@ -77,7 +76,7 @@ for run_id, run in runs.items():
     if run.is_resumable and mine:
         if a2.button("Resume", key=f"resume_{run_id}"):
             try:
-                manager().resume(run_id, user=acting_user())
+                session().resume(run_id)
                 fresh()
                 st.session_state["train_run_id"] = run_id
                 st.switch_page("train.py")
@@ -91,7 +90,7 @@ for run_id, run in runs.items():
         st.write(f"Delete `{run_id}` and its checkpoints? This cannot be undone.")
         if st.button("Delete for good", key=f"delete_{run_id}", type="primary"):
             try:
-                manager().delete(run_id, user=acting_user())
+                session().delete(run_id)
                 fresh()
                 st.rerun()
             except WorkbenchError as e:

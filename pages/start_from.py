@@ -14,14 +14,13 @@ import streamlit as st
 
 from resnet_core import WorkbenchError
 from resnet_core.analysis.charts import lr_find_curve
-from resnet_core.train.transfer import (
+from resnet_core.training.transfer import (
     BACKBONE_LR_FACTOR,
     IMAGENET_FILES,
-    accept_weights,
     imagenet_status,
 )
 
-from pages.common import current_user, data_dir, plain, unlinked
+from pages.common import plain, session, unlinked
 
 START = ("scratch", "ImageNet weights", "an earlier run", "an uploaded .pth")
 TRAIN = ("everything", "the head only", "the head first, then everything")
@@ -67,7 +66,7 @@ def picker(arch: str, runs: list) -> Start:
         start.problem = "upload a weights file first"
         if upload is not None:
             try:
-                path = accept_weights(data_dir(), upload.name, upload.getvalue(), user=current_user())
+                path = session().upload_weights(upload.name, upload.getvalue())
                 start.fields["init_from"] = str(path)
                 start.problem = None
             except WorkbenchError as e:
@@ -139,7 +138,7 @@ def _sweep(config) -> dict | str:
         (Path(tmp) / "config.json").write_text(json.dumps(config.to_dict()))
         out = Path(tmp) / "lr.png"
         try:
-            done = subprocess.run([sys.executable, "-m", "resnet_core.train.lr_find",
+            done = subprocess.run([sys.executable, "-m", "resnet_core.training.lr_find",
                                    str(Path(tmp) / "config.json"), str(out)],
                                   capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:

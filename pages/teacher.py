@@ -10,15 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError
-from resnet_core.classroom.access import LESSONS as LESSON_OWNER
 from resnet_core.classroom.access import LOCAL
 from resnet_core.classroom.classroom import ClassLimits
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.data.registry import DATASETS
 from resnet_core.runs.folder import ACTIVE_STATES
-from resnet_core.train.models import ARCHS
+from resnet_core.training.models import ARCHS
 
-from pages.common import REFRESH_S, acting_user, classroom, fresh, manager, store, unlinked
+from pages.common import REFRESH_S, acting_user, classroom, fresh, session, store, unlinked
 
 user = acting_user()
 room = classroom()
@@ -64,9 +63,9 @@ def jobs_by_student() -> None:
     run_id = j1.selectbox("Run", table["run_id"].tolist(), key="teacher_run",
                           format_func=lambda r: f"{r} · {table.set_index('run_id').loc[r, 'student']}")
     if j2.button("Stop", key="teacher_stop", disabled=run_id not in set(active["run_id"])):
-        act(lambda: manager().stop(run_id, user=user), f"Stopping {run_id}.")
+        act(lambda: session().stop(run_id), f"Stopping {run_id}.")
     if j3.button("Delete", key="teacher_delete", disabled=run_id in set(active["run_id"])):
-        act(lambda: manager().delete(run_id, user=user), f"Deleted {run_id}.")
+        act(lambda: session().delete(run_id), f"Deleted {run_id}.")
 
 
 jobs_by_student()
@@ -82,7 +81,7 @@ choice = st.selectbox("Students see only", options, index=options.index(current)
                       format_func=lambda i: "every page (no lock)" if i is None else f"the lesson: {LESSONS[i].title}",
                       key="lock_choice")
 if choice != current and st.button("Apply the lock", key="apply_lock"):
-    act(lambda: room.lock_lesson(user, choice), "Lock applied." if choice else "Lock lifted.")
+    act(lambda: session().lock_lesson(choice), "Lock applied." if choice else "Lock lifted.")
     st.rerun()
 
 # ------------------------------------------------------------------ limits
@@ -101,9 +100,9 @@ with st.form("limits"):
     code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password")
     if st.form_submit_button("Save limits"):
         def save() -> None:
-            room.set_limits(user, ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
+            session().set_limits(ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
                                               int(max_batch), int(per_student), int(queue_cap)))
-            room.set_class_code(user, code)
+            session().set_class_code(code)
         act(save, "Limits saved.")
 
 # ------------------------------------------------------------------ the challenge
@@ -113,17 +112,17 @@ if challenge is not None and challenge.is_open():
     st.write(f"Open on **{challenge.dataset}** until {challenge.closes_at} (UTC).")
     c1, c2 = st.columns(2)
     if c1.button("Close now", key="close_challenge"):
-        act(lambda: room.close_challenge(user), "Closed.")
+        act(lambda: session().close_challenge(), "Closed.")
         st.rerun()
     if c2.button("Close and reveal the configurations", key="reveal_challenge"):
-        act(lambda: room.close_challenge(user, reveal=True), "Closed; the configurations are shown.")
+        act(lambda: session().close_challenge(reveal=True), "Closed; the configurations are shown.")
         st.rerun()
 else:
     if challenge is not None:
         st.caption(f"The last challenge ({challenge.dataset}) closed at {challenge.closes_at}"
                    + ("; its configurations are revealed." if challenge.revealed else "."))
         if not challenge.revealed and st.button("Reveal its configurations", key="reveal_closed"):
-            act(lambda: room.close_challenge(user, reveal=True), "Revealed.")
+            act(lambda: session().close_challenge(reveal=True), "Revealed.")
             st.rerun()
     with st.form("open_challenge"):
         built_in = [n for n, s in DATASETS.items() if s.source != "folder"]
@@ -132,7 +131,7 @@ else:
         minutes = o2.number_input("Minutes open", 1, 7 * 24 * 60, 20)
         anonymous = o3.toggle("Anonymous leaderboard", False)
         if st.form_submit_button("Open the challenge", type="primary"):
-            act(lambda: room.open_challenge(user, dataset, float(minutes), anonymous=anonymous),
+            act(lambda: session().open_challenge(dataset, float(minutes), anonymous=anonymous),
                 "Challenge open: students see it on Challenge.")
             st.rerun()
 
@@ -142,11 +141,5 @@ with st.popover("Reset the class"):
     st.write("Stops every student's queued or running run, forgets the roster (students join "
              "again), lifts the lock and closes the challenge. Runs stay on disk.")
     if st.button("Reset for good", type="primary", key="reset_class"):
-        def reset() -> None:
-            for job in manager().jobs():
-                owner = store().get(job.run_id).owner["id"] if job.state != "finished" else None
-                if owner not in (None, LOCAL.id, LESSON_OWNER.id):
-                    manager().stop(job.run_id, user=user)
-            room.reset(user)
-        act(reset, "The class is reset.")
+        act(session().reset_class, "The class is reset.")
         st.rerun()

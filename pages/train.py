@@ -13,15 +13,14 @@ from resnet_core.device import resolve_device
 from resnet_core.jobs.capacity import check_processes
 from resnet_core.runs.folder import ACTIVE_STATES
 from resnet_core.runs.progress import run_progress
-from resnet_core.train.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
-from resnet_core.train.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
-from resnet_core.train.loop import check_fits
-from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS
+from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
+from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
+from resnet_core.training.loop import check_fits
+from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS
 
 from pages import start_from
 from pages.common import (
     REFRESH_S,
-    acting_user,
     block_drawing,
     block_names,
     data_dir,
@@ -31,6 +30,7 @@ from pages.common import (
     memory_estimate,
     metrics_tail,
     plain,
+    session,
     state_label,
     store,
     to_pil,
@@ -197,7 +197,7 @@ if problem:
 start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
     try:
-        st.session_state["train_run_id"] = manager().submit(config, processes=processes, user=acting_user())
+        st.session_state["train_run_id"] = session().submit(config, processes=processes)
         st.toast("Queued. It starts when the device is free.")
     except WorkbenchError as e:  # e.g. another server owns this runs folder
         st.error(unlinked(e))
@@ -250,7 +250,7 @@ def live_panel(run_id: str) -> None:
     if state in ACTIVE_STATES:
         if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
             try:
-                manager().stop(run_id, user=acting_user())
+                session().stop(run_id)
             except WorkbenchError as e:
                 st.error(unlinked(e))
             st.toast("Stopping after this step; the last checkpoint is kept.")

@@ -8,7 +8,7 @@ import-linter enforces them in CI):
 
     data/       datasets: the registry, sources, the preprocessing contract, loaders, uploads
     runs/       the run folder: paths, states, metric lines, the store, progress
-    train/      models, TrainConfig, the loop, checkpoints, transfer, evaluation, metrics
+    training/   models, TrainConfig, the loop, checkpoints, transfer, evaluation, metrics
     analysis/   explanations, cost estimates, charts, diagrams, live curves
     serving/    the predictor, export, the HTTP service, deployments
     jobs/       the queue, the local executor and the training child
@@ -34,20 +34,20 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "compare_curves": "analysis.charts", "confusion_heatmap": "analysis.charts",
     "training_curves": "analysis.charts",
-    "load_checkpoint": "train.checkpoint", "model_from_checkpoint": "train.checkpoint",
-    "TrainConfig": "train.config",
+    "load_checkpoint": "training.checkpoint", "model_from_checkpoint": "training.checkpoint",
+    "TrainConfig": "training.config",
     "Dataset": "data.dataset", "DatasetInfo": "data.dataset", "load_dataset": "data.sources",
     "CheckpointError": "errors", "ConfigError": "errors", "DataError": "errors",
     "RunError": "errors", "TrainingFailed": "errors", "WorkbenchError": "errors",
-    "Predictor": "serving.predictor", "evaluate_run": "train.evaluation",
+    "Predictor": "serving.predictor", "evaluate_run": "training.evaluation",
     "Callback": "events", "ProgressBar": "events", "TrainState": "events",
     "explain": "analysis.explain", "heatmap_rgb": "analysis.explain",
     "overlay_rgb": "analysis.explain", "randomization_check": "analysis.explain",
     "LiveChart": "analysis.live_chart",
-    "classification_report": "train.metrics",
-    "ARCHS": "train.models", "build_model": "train.models", "count_parameters": "train.models",
+    "classification_report": "training.metrics",
+    "ARCHS": "training.models", "build_model": "training.models", "count_parameters": "training.models",
     "Run": "runs.folder", "RunStore": "runs.store",
-    "resume": "train.loop", "train": "train.loop",
+    "resume": "training.loop", "train": "training.loop",
     "Workbench": "workbench",
 }
 
@@ -56,8 +56,8 @@ _EXPORTS = {
 MOVED = {
     "lessons": "classroom.lessons",
     "drawing": "data.drawing",
-    "lr_find": "train.lr_find",
-    "diagnostics": "train.diagnostics",
+    "lr_find": "training.lr_find",
+    "diagnostics": "training.diagnostics",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

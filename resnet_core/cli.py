@@ -17,7 +17,7 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import TrainingFailed, WorkbenchError
-from resnet_core.train.config import (
+from resnet_core.training.config import (
     AMP_MODES,
     DATASETS,
     LOSSES,
@@ -26,8 +26,8 @@ from resnet_core.train.config import (
     SCHEDULERS,
     TrainConfig,
 )
-from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS, STEMS
-from resnet_core.train.transfer import FREEZE, PRETRAINED, InitReport
+from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS
+from resnet_core.training.transfer import FREEZE, PRETRAINED, InitReport
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
 EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from resnet_core.train.loop import resume, train  # torch import is slow; keep --help fast
+    from resnet_core.training.loop import resume, train  # torch import is slow; keep --help fast
 
     given = vars(args).copy()
     given.pop("command")
@@ -247,7 +247,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
-    from resnet_core.train.lr_find import lr_find, save
+    from resnet_core.training.lr_find import lr_find, save
 
     given = vars(args).copy()
     for key in ("command", "start_lr", "end_lr", "steps", "out", "quiet"):
@@ -264,7 +264,7 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from resnet_core.runs.folder import Run
-    from resnet_core.train.evaluation import evaluate_run
+    from resnet_core.training.evaluation import evaluate_run
 
     summary = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint,
                            device=args.device, data_root=args.data_root)

@@ -1,0 +1,227 @@
+"""The front door: one ``Workbench`` per runs folder and process, and a ``Session`` per user
+whose every action checks access once, here, and fails closed.
+
+    bench = open_workbench()                 # the app's: $RESNET_WORKBENCH_RUNS, the data folder
+    session = bench.session_for_cookie(c)    # LOCAL in single-user mode; NOBODY if not joined
+    run_id = session.submit(TrainConfig(epochs=5))
+
+A user who has not joined a class server (no cookie, a forged or expired one) is ``NOBODY``: a
+user with no rights, refused by every action, never ``None``. Below this module nothing
+checks who is asking: the job queue takes owners, the data folder takes bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from resnet_core.classroom import lessons as lesson_runs
+from resnet_core.classroom.access import (
+    LOCAL,
+    NOBODY,
+    User,
+    require_control,
+    require_member,
+    require_teacher,
+)
+from resnet_core.classroom.classroom import Challenge, ClassLimits, Classroom, classroom_for
+from resnet_core.data.folder import DataFolder
+from resnet_core.jobs.manager import JobManager
+from resnet_core.serving.deploy import Deployment, Deployments
+from resnet_core.settings import settings
+from resnet_core.training.config import TrainConfig
+
+
+class Workbench:
+    """A runs folder as the app serves it: its job queue, its class (on a class server), its
+    data folder and its deployed models. One per folder and process (``open_workbench``)."""
+
+    def __init__(self, runs_dir: str | Path, *, data: DataFolder | None = None,
+                 classroom: Classroom | None = None, max_jobs: int = 1,
+                 warm_worker: bool | None = None) -> None:
+        self.runs_dir = Path(runs_dir).resolve()
+        self.data = data or DataFolder.from_settings()
+        self.classroom = classroom  # a class server's; None in single-user mode
+        # A class server checks students' submissions against its Classroom (the policy).
+        self.jobs = JobManager(self.runs_dir, policy=self.classroom,
+                               max_running_per_device=max_jobs, warm_worker=warm_worker)
+        self.store = self.jobs.store
+        self.deployments = Deployments()
+
+    @property
+    def class_mode(self) -> bool:
+        return self.classroom is not None
+
+    def session(self, user: User) -> Session:
+        """What ``user`` may do here."""
+        return Session(self, user)
+
+    def session_for_cookie(self, cookie: str | None) -> Session:
+        """Single-user mode: ``LOCAL``, every control. A class server: the user of a valid
+        session cookie, else ``NOBODY`` (not joined, forged, expired, or reset)."""
+        if self.classroom is None:
+            return Session(self, LOCAL)
+        return Session(self, self.classroom.user_from_cookie(cookie) or NOBODY)
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Server exit: running jobs checkpoint and stop, queued ones stay queued, deployed
+        services stop."""
+        self.jobs.close(timeout)
+        self.deployments.close()
+
+
+class Session:
+    """One user's actions. Each checks access first and raises ``AccessDenied`` (one line)."""
+
+    def __init__(self, bench: Workbench, user: User) -> None:
+        self.bench = bench
+        self.user = user
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def submit(self, config: TrainConfig, *, processes: int = 1) -> str:
+        """Queue a run; its data comes from the workbench's data folder. On a class server a
+        student's run enters the open challenge within its limits; several GPUs are the
+        teacher's."""
+        require_member(self.user, "train a model")
+        if processes > 1:
+            require_teacher(self.user, "train on several GPUs")
+        config = self.bench.data.place(config)
+        return self.bench.jobs.submit(config, processes=processes, owner=self.user)
+
+    def resume(self, run_id: str, *, epochs: int | None = None,
+               max_steps: int | None = None) -> str:
+        """Continue a run from its last checkpoint: the teacher any run, a student their own."""
+        self._require_control("resume", run_id)
+        return self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps, owner=self.user)
+
+    def stop(self, run_id: str) -> None:
+        """Stop a queued or running run: the teacher any run, a student their own."""
+        self._require_control("stop", run_id)
+        self.bench.jobs.stop(run_id)
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run folder for good: the teacher any run, a student their own."""
+        self._require_control("delete", run_id)
+        self.bench.jobs.delete(run_id)
+
+    def may_control(self, run_id: str) -> bool:
+        """Whether stop, resume and delete are this user's for the run (pages hide them)."""
+        from resnet_core.classroom.access import may_control
+
+        return may_control(self.user, self.bench.store.get(run_id).owner["id"])
+
+    def _require_control(self, action: str, run_id: str) -> None:
+        require_member(self.user, f"{action} runs")
+        require_control(self.user, action, run_id, self.bench.store.get(run_id).owner["id"])
+
+    # -- lessons ------------------------------------------------------------------------
+
+    def queue_lesson(self, lesson, **choices) -> list[str]:
+        """Queue a lesson's runs (shared: every viewer watches the same ones); their ids."""
+        require_member(self.user, "start a lesson")
+        choices.setdefault("data_root", str(self.bench.data.root))
+        return lesson_runs.queue_lesson(self.bench.jobs, lesson, user=self.user, **choices)
+
+    # -- uploads ------------------------------------------------------------------------
+
+    def upload_data(self, name: str, data: bytes) -> Path:
+        """Unpack an uploaded .zip of an image folder into the data folder; its dataset root.
+        Uploads write to the server's disk: on a class server, the teacher's."""
+        from resnet_core.data.uploads import accept_upload
+
+        require_teacher(self.user, "upload datasets")
+        return accept_upload(self.bench.data.root, name, data)
+
+    def upload_weights(self, name: str, data: bytes) -> Path:
+        """Keep an uploaded .pth/.pt in the data folder once checked; its path."""
+        from resnet_core.training.transfer import accept_weights
+
+        require_teacher(self.user, "upload weights")
+        return accept_weights(self.bench.data.root, name, data)
+
+    # -- deployments --------------------------------------------------------------------
+
+    def deploy(self, run_id: str, *, fmt: str = "eager") -> Deployment:
+        """Serve a run over HTTP on a free local port (the teacher's)."""
+        require_teacher(self.user, "deploy models")
+        return self.bench.deployments.start(self.bench.store.get(run_id).dir, fmt=fmt)
+
+    def undeploy(self, run_id: str) -> None:
+        require_teacher(self.user, "stop deployed models")
+        self.bench.deployments.stop(run_id)
+
+    # -- the class (the teacher's) ------------------------------------------------------
+
+    def set_limits(self, limits: ClassLimits) -> None:
+        self._class("change the limits").set_limits(self.user, limits)
+
+    def set_class_code(self, code: str | None) -> None:
+        self._class("set the class code").set_class_code(self.user, code)
+
+    def lock_lesson(self, lesson_id: str | None) -> None:
+        self._class("lock the class to a lesson").lock_lesson(self.user, lesson_id)
+
+    def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
+                       limits: ClassLimits | None = None) -> Challenge:
+        return self._class("open a challenge").open_challenge(
+            self.user, dataset, minutes, anonymous=anonymous, limits=limits)
+
+    def close_challenge(self, *, reveal: bool = False) -> None:
+        self._class("close the challenge").close_challenge(self.user, reveal=reveal)
+
+    def reset_class(self) -> list[str]:
+        """Forget the roster, lift the lock, close the challenge, and stop every student's
+        queued or running run (their folders stay); the runs stopped."""
+        room = self._class("reset the class")
+        students = set(room.state.roster)
+        stopped = []
+        for run in self.bench.store.runs():
+            if run.is_active and run.owner["id"] in students:
+                self.bench.jobs.stop(run.id)
+                stopped.append(run.id)
+        room.reset(self.user)
+        return stopped
+
+    def _class(self, action: str) -> Classroom:
+        require_teacher(self.user, action)
+        if self.bench.classroom is None:
+            from resnet_core.errors import WorkbenchError
+
+            raise WorkbenchError(f"there is no class to {action}: start the app in class mode")
+        return self.bench.classroom
+
+
+_OPEN: dict[Path, Workbench] = {}
+_BY_KEY: dict[tuple[str, str], Workbench] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_workbench(runs_dir: str | Path | None = None) -> Workbench:
+    """The process's one Workbench for a runs folder ($RESNET_WORKBENCH_RUNS by default),
+    made with the settings of the environment (mode, jobs per device, warm worker)."""
+    s = settings()
+    # Every page rerun asks, many times: resolving the path (a syscall per component) was a
+    # tenth of a class server's CPU under load, so each (working folder, path) resolves once.
+    key = (os.getcwd(), str(runs_dir if runs_dir is not None else s.runs_dir))
+    bench = _BY_KEY.get(key)
+    if bench is None:
+        root = (Path(key[0]) / key[1]).resolve()
+        with _OPEN_LOCK:
+            bench = _OPEN.get(root)
+            if bench is None:
+                room = classroom_for(root) if s.class_mode else None
+                bench = _OPEN[root] = Workbench(root, classroom=room, max_jobs=s.max_jobs)
+            _BY_KEY[key] = bench
+    return bench
+
+
+def close_workbenches(timeout: float = 60.0) -> None:
+    """Server exit: close every Workbench of this process (app.py's lifespan)."""
+    with _OPEN_LOCK:
+        benches = list(_OPEN.values())
+        _OPEN.clear()
+        _BY_KEY.clear()
+    for bench in benches:
+        bench.close(timeout)

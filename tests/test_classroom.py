@@ -11,8 +11,11 @@ from resnet_core.classroom.access import LESSONS, AccessDenied, User
 from resnet_core.classroom.classroom import ClassLimits, Classroom, config_changes, leaderboard
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.classroom.lessons import queue_lesson
+from resnet_core.data.folder import DataFolder
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
+from resnet_core.jobs.queue import FairQueue
+from resnet_core.workbench import Workbench
 
 TEACHER = User("teacher", "Teacher", "teacher")
 
@@ -23,12 +26,18 @@ def room(tmp_path):
 
 
 @pytest.fixture
-def paused(tmp_path, room):
-    """A real manager whose jobs never start (0 per device): the queue itself is under test."""
-    m = JobManager(tmp_path / "runs", max_running_per_device=0)
-    m.policy = room
-    yield m
-    m.shutdown()
+def bench(tmp_path, room):
+    """A real class workbench whose jobs never start (0 per device): the front door and the
+    queue are under test."""
+    b = Workbench(tmp_path / "runs", classroom=room, max_jobs=0,
+                  data=DataFolder((tmp_path / "data").resolve()))
+    yield b
+    b.jobs.shutdown()
+
+
+@pytest.fixture
+def paused(bench):
+    return bench.jobs
 
 
 def test_join_gives_a_cookie_the_classroom_reads_back(room):
@@ -93,83 +102,85 @@ def test_limits_name_what_is_accepted():
         ClassLimits(architectures=("resnet7",)).validate()
 
 
-def test_students_submit_only_inside_an_open_challenge(paused, room):
+def test_students_submit_only_inside_an_open_challenge(bench, paused, room):
     ada, _ = room.join("Ada")
     with pytest.raises(RunError, match="during a class challenge"):
-        paused.submit(TrainConfig(epochs=1), user=ada)
+        bench.session(ada).submit(TrainConfig(epochs=1))
     room.open_challenge(TEACHER, "digits", 10, limits=ClassLimits(max_epochs=3))
     with pytest.raises(ConfigError, match="trains on digits"):
-        paused.submit(TrainConfig(dataset="shapes", epochs=1), user=ada)
+        bench.session(ada).submit(TrainConfig(dataset="shapes", epochs=1))
     with pytest.raises(ConfigError, match="epochs up to 3"):
-        paused.submit(TrainConfig(epochs=4), user=ada)
-    run_id = paused.submit(TrainConfig(epochs=2), user=ada)
+        bench.session(ada).submit(TrainConfig(epochs=4))
+    run_id = bench.session(ada).submit(TrainConfig(epochs=2))
     job = json.loads((paused.store.path(run_id) / "job.json").read_text())
     assert job["owner"] == {"id": ada.id, "name": "Ada"} and job["challenge"] == room.state.challenge.id
     with pytest.raises(RunError, match="allows 1 at a time"):  # one active run per student
-        paused.submit(TrainConfig(epochs=2), user=ada)
-    paused.submit(TrainConfig(arch="resnet110", epochs=50), user=TEACHER)  # not limited
+        bench.session(ada).submit(TrainConfig(epochs=2))
+    bench.session(TEACHER).submit(TrainConfig(arch="resnet110", epochs=50))  # not limited
     room.close_challenge(TEACHER)
-    paused.stop(run_id, user=ada)
+    bench.session(ada).stop(run_id)
     with pytest.raises(RunError, match="none is open"):
-        paused.submit(TrainConfig(epochs=2), user=ada)
+        bench.session(ada).submit(TrainConfig(epochs=2))
 
 
-def test_the_queue_cap_gives_a_one_line_message(paused, room):
+def test_the_queue_cap_gives_a_one_line_message(bench, room):
     room.set_limits(TEACHER, ClassLimits(queue_cap=2))
     room.open_challenge(TEACHER, "digits", 10)
     users = [room.join(name)[0] for name in ("A", "B", "C")]
-    paused.submit(TrainConfig(epochs=1), user=users[0])
-    paused.submit(TrainConfig(epochs=1), user=users[1])
+    bench.session(users[0]).submit(TrainConfig(epochs=1))
+    bench.session(users[1]).submit(TrainConfig(epochs=1))
     with pytest.raises(RunError) as e:
-        paused.submit(TrainConfig(epochs=1), user=users[2])
+        bench.session(users[2]).submit(TrainConfig(epochs=1))
     assert str(e.value) == ("the class queue is full (2 runs queued or running, the cap is 2); "
                             "try again when one finishes")
 
 
-def test_a_batch_that_does_not_fit_in_memory_is_refused(paused, room):
+def test_a_batch_that_does_not_fit_in_memory_is_refused(bench, room):
     with pytest.raises(ConfigError, match="MiB is free; use a smaller batch"):
-        paused.submit(TrainConfig(dataset="digits", arch="resnet56", image_size=1024, batch_size=100_000,
-                                  epochs=1), user=TEACHER)
+        bench.session(TEACHER).submit(TrainConfig(dataset="digits", arch="resnet56", image_size=1024, batch_size=100_000,
+                                  epochs=1))
 
 
-def test_students_stop_resume_and_delete_only_their_own(paused, room):
+def test_students_stop_resume_and_delete_only_their_own(bench, paused, room):
     room.open_challenge(TEACHER, "digits", 10)
     ada, _ = room.join("Ada")
     bob, _ = room.join("Bob")
-    run_id = paused.submit(TrainConfig(epochs=1), user=ada)
+    run_id = bench.session(ada).submit(TrainConfig(epochs=1))
     with pytest.raises(AccessDenied, match="another person's run"):
-        paused.stop(run_id, user=bob)
+        bench.session(bob).stop(run_id)
     assert paused.store.get(run_id).state == "queued"
-    paused.stop(run_id, user=ada)
-    for action in (lambda: paused.resume(run_id, user=bob), lambda: paused.delete(run_id, user=bob)):
+    bench.session(ada).stop(run_id)
+    for action in (lambda: bench.session(bob).resume(run_id), lambda: bench.session(bob).delete(run_id)):
         with pytest.raises(AccessDenied):
             action()
-    paused.delete(run_id, user=TEACHER)
+    bench.session(TEACHER).delete(run_id)
     assert not paused.store.path(run_id).exists()
 
 
-def test_round_robin_over_students(paused, room):
+def test_round_robin_over_students():
     """Ada queues three runs before Bob and Cy queue one each: they take turns."""
-    paused.policy = None  # limits are not under test here
-    ada, bob, cy = (User(f"s-{n}", n, "student") for n in ("ada", "bob", "cy"))
-    ids = {}
-    for user, n in ((ada, 3), (bob, 1), (cy, 1)):
-        ids[user.name] = [paused._create(TrainConfig(epochs=1), "cpu", 1, user) for _ in range(n)]
+    queue = FairQueue()
+    for owner, n in (("s-ada", 3), ("s-bob", 1), ("s-cy", 1)):
+        for i in range(n):
+            queue.push("cpu", f"{owner}-{i}", owner)
     order = []
-    with paused._lock:  # replay the supervisor's choice without starting children
-        while paused._queues["cpu"]:
-            run_id = paused._next("cpu")
-            job = paused._jobs[run_id]
-            paused._queues["cpu"].remove(run_id)
-            paused._turns[job.owner] = paused._started
-            paused._started += 1
-            job.state = "finished"
-            order.append(run_id)
-    a, b, c = ids["ada"], ids["bob"], ids["cy"]
-    assert order == [a[0], b[0], c[0], a[1], a[2]]
+    while (run_id := queue.next("cpu")) is not None:
+        queue.start("cpu", run_id)
+        order.append(run_id)
+    assert order == ["s-ada-0", "s-bob-0", "s-cy-0", "s-ada-1", "s-ada-2"]
 
 
-def test_thirty_lesson_clicks_queue_one_set_of_runs(paused, room):
+def test_a_job_stopped_while_queued_leaves_the_fair_queue_and_one_owner_is_fifo():
+    queue = FairQueue()
+    for run_id in ("a", "b", "c"):
+        queue.push("cpu", run_id, "local")
+    assert queue.remove("cpu", "b") and not queue.remove("cpu", "b")
+    assert queue.next("cuda") is None
+    queue.start("cpu", queue.next("cpu"))
+    assert queue.waiting("cpu") == ["c"]
+
+
+def test_thirty_lesson_clicks_queue_one_set_of_runs(bench, paused, room):
     lesson = LESSON_TABLE["depth"]
     students = [room.join(f"Student {i}")[0] for i in range(30)]
     results = []
@@ -184,7 +195,7 @@ def test_thirty_lesson_clicks_queue_one_set_of_runs(paused, room):
     assert all(paused.store.get(r).owner["id"] == LESSONS.id for r in queued)
     # Students cannot stop the shared runs; a later student click reuses them.
     with pytest.raises(AccessDenied, match="shared lesson run"):
-        paused.stop(queued[0], user=students[0])
+        bench.session(students[0]).stop(queued[0])
     assert queue_lesson(paused, lesson, user=students[1], dataset="digits") == []
     with pytest.raises(RunError, match="already queued or running"):
         queue_lesson(paused, lesson, user=TEACHER, dataset="digits")
@@ -219,13 +230,11 @@ def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
     assert names == {"Student 1", "Student 2", "Student 3"}
 
 
-def test_only_the_teacher_uploads_datasets(tmp_path, room):
+def test_only_the_teacher_uploads_datasets(tmp_path, bench, room):
     import io
     import zipfile
 
     from PIL import Image
-
-    from resnet_core.data.uploads import accept_upload
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as z:
@@ -235,9 +244,9 @@ def test_only_the_teacher_uploads_datasets(tmp_path, room):
             z.writestr(f"pets/{cls}/1.png", image.getvalue())
     student, _ = room.join("Ada")
     with pytest.raises(AccessDenied, match="only the teacher may upload datasets"):
-        accept_upload(tmp_path / "data", "pets.zip", buffer.getvalue(), user=student)
+        bench.session(student).upload_data("pets.zip", buffer.getvalue())
     assert not (tmp_path / "data").exists()  # nothing was written
-    root = accept_upload(tmp_path / "data", "pets.zip", buffer.getvalue(), user=TEACHER)
+    root = bench.session(TEACHER).upload_data("pets.zip", buffer.getvalue())
     assert sorted(p.name for p in root.iterdir()) == ["cat", "dog"]
 
 

@@ -6,7 +6,7 @@ import pytest
 from resnet_core import ConfigError, TrainConfig
 from resnet_core.data.registry import DATASETS as SPECS
 from resnet_core.data.registry import markdown_table
-from resnet_core.train.config import DATASETS, DEFAULT_EPOCHS
+from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS
 
 from conftest import ROOT
 
@@ -53,7 +53,7 @@ def test_presets_and_round_trip_through_a_dict():
 
 
 def test_readme_dataset_table_is_the_registry():
-    assert markdown_table() in (ROOT / "README.md").read_text()
+    assert markdown_table() in (ROOT / "docs" / "datasets.md").read_text()
 
 
 @pytest.mark.parametrize(("fields", "message"), [

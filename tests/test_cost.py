@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from resnet_core.analysis.cost import estimate_cost, estimate_memory
-from resnet_core.train.models import build_model
+from resnet_core.training.models import build_model
 
 MEASURE = """
 import resource, torch, torch.nn.functional as F

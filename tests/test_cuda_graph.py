@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from resnet_core import TrainConfig, resume, train
-from resnet_core.train.cuda_graph import use_cuda_graph
+from resnet_core.training.cuda_graph import use_cuda_graph
 
 from conftest import StopAtStep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from resnet_core import TrainConfig, load_checkpoint, train
-from resnet_core.train.diagnostics import (
+from resnet_core.training.diagnostics import (
     DIAGNOSTICS_FILE,
     blocks,
     branch_ratios,
@@ -13,7 +13,7 @@ from resnet_core.train.diagnostics import (
     gradient_norms,
     read_diagnostics,
 )
-from resnet_core.train.models import build_model
+from resnet_core.training.models import build_model
 
 
 def final_train_loss(run) -> float:

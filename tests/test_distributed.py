@@ -14,7 +14,7 @@ import torch
 
 from resnet_core import RunStore
 from resnet_core.errors import ConfigError
-from resnet_core.train.distributed import Distributed
+from resnet_core.training.distributed import Distributed
 
 from conftest import run_cli
 

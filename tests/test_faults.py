@@ -119,7 +119,7 @@ def test_out_of_memory_fails_the_run_suggesting_a_smaller_batch(tmp_path, error)
 
 SITECUSTOMIZE = '''
 import torch
-from resnet_core import training
+from resnet_core.training import loop as training
 _step = training.Trainer._train_step
 def _train_step(self, x, y):
     if self.config.run_name == "oom" and self.state.step == 5:

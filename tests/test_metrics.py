@@ -3,7 +3,7 @@ import pytest
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from resnet_core.train.metrics import classification_report
+from resnet_core.training.metrics import classification_report
 
 
 @pytest.mark.parametrize("seed", range(5))

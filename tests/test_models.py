@@ -3,7 +3,7 @@ import torch
 import torchvision
 from torch import nn
 
-from resnet_core.train.models import (
+from resnet_core.training.models import (
     ACTIVATIONS,
     ARCHS,
     CIFAR_DEPTHS,

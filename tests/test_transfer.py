@@ -13,10 +13,10 @@ from PIL import Image
 
 from resnet_core import TrainConfig, train
 from resnet_core.errors import ConfigError
-from resnet_core.train.checkpoint import load_checkpoint
-from resnet_core.train.evaluation import evaluate_run
-from resnet_core.train.models import build_model
-from resnet_core.train.transfer import (
+from resnet_core.training.checkpoint import load_checkpoint
+from resnet_core.training.evaluation import evaluate_run
+from resnet_core.training.models import build_model
+from resnet_core.training.transfer import (
     IMAGENET_FILES,
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -266,8 +266,8 @@ def test_lr_find_prints_a_suggestion_and_leaves_the_weights_alone(short_run, tmp
 
 
 def test_lr_find_puts_a_given_models_weights_back(short_run):
-    from resnet_core.train.checkpoint import model_from_checkpoint
-    from resnet_core.train.lr_find import lr_find
+    from resnet_core.training.checkpoint import model_from_checkpoint
+    from resnet_core.training.lr_find import lr_find
 
     model, config, _ = model_from_checkpoint(load_checkpoint(short_run.checkpoint("best")))
     before = {k: v.clone() for k, v in model.state_dict().items()}

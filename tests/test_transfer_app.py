@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from resnet_core.runs.store import RunStore
-from resnet_core.train.transfer import IMAGENET_FILES
+from resnet_core.training.transfer import IMAGENET_FILES
 
 from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
 

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from resnet_core.train.evaluation import EVAL_BATCH_SIZE
-from resnet_core.train.models import build_model, count_parameters
+from resnet_core.training.evaluation import EVAL_BATCH_SIZE
+from resnet_core.training.models import build_model, count_parameters
 
 TRAIN_FLOPS_PER_FORWARD = 3.0  # backward costs about twice the forward pass
 

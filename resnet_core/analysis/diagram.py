@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from resnet_core.train.diagnostics import blocks
-from resnet_core.train.models import Bottleneck, build_model
+from resnet_core.training.diagnostics import blocks
+from resnet_core.training.models import Bottleneck, build_model
 
 
 def _shape(t: torch.Tensor) -> str:

@@ -35,7 +35,7 @@ from captum.attr import (
 from torch import Tensor, nn
 
 from resnet_core.errors import ConfigError
-from resnet_core.train.models import ResNet
+from resnet_core.training.models import ResNet
 
 METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
            "occlusion", "gradcam", "guided_gradcam")
@@ -276,7 +276,7 @@ def explain_run_image(run_dir, method: str, index: int, *, split: str = "test",
     from resnet_core.data.sources import load_dataset_for
     from resnet_core.errors import DataError
     from resnet_core.runs.folder import Run
-    from resnet_core.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
     model, config, info = model_from_checkpoint(
         load_checkpoint(Run(Path(run_dir)).checkpoint(checkpoint)))

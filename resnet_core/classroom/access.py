@@ -44,16 +44,29 @@ class User:
 
 LOCAL = User(LOCAL_OWNER.id, LOCAL_OWNER.name, "teacher")  # single-user mode, the CLI and notebooks
 LESSONS = User(LESSONS_OWNER.id, LESSONS_OWNER.name, "teacher")  # owner of the shared lesson runs
+# Not joined, or a forged, expired or reset session: a user with no rights, so that every
+# check fails closed (never None, which a check could mistake for single-user mode).
+NOBODY = User("", "not joined", "none")
+
+
+def is_member(user: User | None) -> bool:
+    """A teacher or a student who joined; not ``NOBODY``."""
+    return user is not None and user.role in ROLES and bool(user.id)
+
+
+def require_member(user: User, action: str) -> None:
+    if not is_member(user):
+        raise AccessDenied(f"join the class first: only its members may {action}")
 
 
 def require_teacher(user: User, action: str) -> None:
-    if not user.is_teacher:
+    if not is_member(user) or not user.is_teacher:
         raise AccessDenied(f"only the teacher may {action}")
 
 
 def may_control(user: User | None, owner_id: str) -> bool:
     """Stop, resume or delete: the teacher any run, a student only their own."""
-    return user is not None and (user.is_teacher or user.id == owner_id)
+    return is_member(user) and (user.is_teacher or user.id == owner_id)
 
 
 def require_control(user: User, action: str, run_id: str, owner_id: str) -> None:

@@ -24,7 +24,6 @@ from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
     LESSONS,
     User,
-    owner_of,
     read_session,
     require_teacher,
     sign_session,
@@ -32,9 +31,10 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.runs.jobfile import owner_of
 from resnet_core.settings import settings
-from resnet_core.train.config import MAXIMUMS, TrainConfig
-from resnet_core.train.models import ARCHS
+from resnet_core.training.config import MAXIMUMS, TrainConfig
+from resnet_core.training.models import ARCHS
 
 CLASS_DIR = ".class"
 NAME_PATTERN = re.compile(r"^[\w .'-]{1,32}$")

@@ -27,7 +27,7 @@ from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.runs.folder import ACTIVE_STATES, RESUMABLE_STATES, Run
 from resnet_core.runs.store import RunStore
-from resnet_core.train.config import TrainConfig
+from resnet_core.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ def with_imagenet(lesson: Lesson) -> Lesson:
 def lesson_for(lesson_id: str) -> Lesson:
     """The lesson as it runs on this machine: the transfer lesson on ImageNet weights where
     torchvision's resnet18 file is in the cache, offline otherwise."""
-    from resnet_core.train.transfer import imagenet_status
+    from resnet_core.training.transfer import imagenet_status
 
     lesson = LESSONS[lesson_id]
     if lesson.id == "transfer" and imagenet_status("resnet18").present:

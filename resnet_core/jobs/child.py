@@ -17,7 +17,7 @@ from resnet_core.runs.folder import (
     read_status,
 )
 from resnet_core.settings import settings
-from resnet_core.train.config import TrainConfig
+from resnet_core.training.config import TrainConfig
 
 SERVER_GONE = "the app stopped while this run trained; resume it from its last checkpoint"
 WORKER_FLAG = "--worker"  # python -m resnet_core.jobs.child --worker: a warm child waiting for a run
@@ -31,7 +31,7 @@ def child_main(run_dir: str) -> int:
     import torch
 
     from resnet_core.errors import WorkbenchError
-    from resnet_core.train.loop import resume, train
+    from resnet_core.training.loop import resume, train
 
     own = settings()
     if own.job_threads and "WORLD_SIZE" not in os.environ:
@@ -103,7 +103,7 @@ def worker_main() -> int:
     """
     import torch
 
-    from resnet_core.train import evaluation, loop  # noqa: F401 - the trainer, data, models, metrics
+    from resnet_core.training import evaluation, loop  # noqa: F401 - the trainer, data, models, metrics
 
     # torch imports torch._dynamo at the first optimizer's add_param_group (1.4 s here).
     torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1, foreach=True)

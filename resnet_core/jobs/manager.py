@@ -19,6 +19,7 @@ from resnet_core.device import device_count, resolve_device
 from resnet_core.errors import RunError
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
 from resnet_core.jobs.child import SERVER_GONE, WORKER_FLAG
+from resnet_core.jobs.queue import FairQueue
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
     Run,
@@ -36,7 +37,7 @@ from resnet_core.runs.jobfile import (
 )
 from resnet_core.runs.store import RunStore
 from resnet_core.settings import JOB_NICE, JOB_THREADS, SUPERVISED, settings
-from resnet_core.train.config import TrainConfig
+from resnet_core.training.config import TrainConfig
 
 LOCK_FILE = ".workbench.lock"  # in the runs folder: one server runs its jobs
 
@@ -81,10 +82,8 @@ class JobManager:
         self.python = python
         self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
-        self._queues: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        self._waiting = FairQueue()  # who starts next: round robin over owners
         self._running: dict[str, int] = collections.defaultdict(int)
-        self._turns: dict[str, int] = {}  # owner -> when they last started a job (round robin)
-        self._started = 0
         self._submit_lock = threading.Lock()  # a limit check and its queueing are one step
         self.policy = policy  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
@@ -182,7 +181,7 @@ class JobManager:
     def _enqueue(self, job: Job) -> str:
         with self._lock:
             self._jobs[job.run_id] = job
-            self._queues[job.device].append(job.run_id)
+            self._waiting.push(job.device, job.run_id, job.owner)
         threading.Thread(target=self._supervise, args=(job,), name=f"job-{job.run_id}",
                          daemon=True).start()
         return job.run_id
@@ -196,7 +195,7 @@ class JobManager:
         with self._lock:
             job = self._jobs.get(run_id)
             if job is not None and job.state == "queued":
-                self._queues[job.device].remove(run_id)
+                self._waiting.remove(job.device, run_id)
                 job.state = "finished"
                 Run(job.run_dir).transition("stopped", ended_at=now_iso(),
                                             error="stopped before it started")
@@ -216,18 +215,6 @@ class JobManager:
         """Queued or running jobs (of one owner, or everyone's)."""
         with self._lock:
             return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
-
-    def _next(self, device: str) -> str | None:
-        """The job to start next on ``device``: round robin over owners, oldest first within
-        each (a single owner, as in single-user mode, is first come first served)."""
-        first: dict[str, int] = {}
-        queue = self._queues[device]
-        for position, run_id in enumerate(queue):
-            first.setdefault(self._jobs[run_id].owner, position)
-        if not first:
-            return None
-        owner = min(first, key=lambda o: (self._turns.get(o, -1), first[o]))
-        return queue[first[owner]]
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until the job has finished; True if it did within ``timeout`` seconds."""
@@ -267,15 +254,13 @@ class JobManager:
     def _supervise(self, job: Job) -> None:
         with self._lock:
             self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
-                self._next(job.device) == job.run_id
+                self._waiting.next(job.device) == job.run_id
                 and self._running[job.device] < self.max_running))
             if job.state == "finished" or self._closing:  # stopped while queued, or server exit
                 job.state = "finished"
                 self._lock.notify_all()
                 return
-            self._queues[job.device].remove(job.run_id)
-            self._turns[job.owner] = self._started
-            self._started += 1
+            self._waiting.start(job.device, job.run_id)
             self._running[job.device] += 1
             job.state = "running"
             self._lock.notify_all()

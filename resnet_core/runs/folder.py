@@ -28,6 +28,8 @@ CHECKPOINT_DIR = "checkpoints"  # best.pt, last.pt, and epochs/epoch_NNN.pt (wei
 SNAPSHOT_DIR = "epochs"  # inside CHECKPOINT_DIR
 CHECKPOINT_NAMES = ("best", "last")
 EVAL_DIR = "eval"  # eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json
+EVAL_FILES = {"predictions": "predictions.csv", "confusion": "confusion.csv",
+              "per_class": "per_class.csv", "summary": "summary.json"}  # summary: written last
 EVAL_SPLITS = ("test", "val")
 STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
@@ -294,8 +296,13 @@ class Run:
         records = read_jsonl(self.metrics_path)
         return pd.DataFrame(records) if records else pd.DataFrame(columns=METRIC_COLUMNS)
 
+    def eval_file(self, split: str, name: str) -> Path:
+        """eval/<split>/<file> for ``name`` in ``EVAL_FILES`` (predictions, confusion,
+        per_class, summary)."""
+        return self.eval_dir(split) / EVAL_FILES[name]
+
     def summary(self, split: str = "test") -> dict:
-        path = self.eval_dir(split) / "summary.json"
+        path = self.eval_file(split, "summary")
         summary = read_json(path)
         if not isinstance(summary, dict):
             raise RunError(f"{path} is not a summary object (found {type(summary).__name__})")
@@ -303,19 +310,19 @@ class Run:
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_dir(split) / "per_class.csv")
+        return pd.read_csv(self.eval_file(split, "per_class"))
 
     def confusion(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_dir(split) / "confusion.csv", index_col=0)
+        return pd.read_csv(self.eval_file(split, "confusion"), index_col=0)
 
     def has_eval(self, split: str = "test") -> bool:
         """Whether eval/<split>/ holds an evaluation (its summary is written last)."""
-        return (self.eval_dir(split) / "summary.json").is_file()
+        return self.eval_file(split, "summary").is_file()
 
     def predictions(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_dir(split) / "predictions.csv")
+        return pd.read_csv(self.eval_file(split, "predictions"))
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import torch
 from resnet_core.atomic import atomic_write, atomic_write_text
 from resnet_core.errors import ConfigError
 from resnet_core.runs.folder import Run
-from resnet_core.train.checkpoint import load_checkpoint, model_from_checkpoint
+from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 FORMATS = ("onnx", "pt2", "torchscript")  # torchscript: legacy
 SUFFIXES = {"onnx": "onnx", "pt2": "pt2", "torchscript": "pt"}

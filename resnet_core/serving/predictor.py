@@ -12,7 +12,7 @@ from PIL import Image
 from resnet_core.data.loader import preprocess
 from resnet_core.errors import DataError, RunError
 from resnet_core.runs.folder import Run
-from resnet_core.train.checkpoint import load_checkpoint, model_from_checkpoint
+from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 if TYPE_CHECKING:
     pass

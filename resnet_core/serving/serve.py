@@ -260,7 +260,7 @@ class Monitor:
         classes present in the window's labels or predictions."""
         if not self.feedback:
             return {}
-        from resnet_core.train.metrics import classification_report
+        from resnet_core.training.metrics import classification_report
 
         y_true = torch.tensor([t for t, _ in self.feedback])
         y_pred = torch.tensor([p for _, p in self.feedback])

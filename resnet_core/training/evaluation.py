@@ -18,8 +18,8 @@ from resnet_core.data.sources import load_dataset_for
 from resnet_core.device import autocast_context, resolve_device
 from resnet_core.errors import RunError
 from resnet_core.runs.folder import Run
-from resnet_core.train.checkpoint import load_checkpoint, model_from_checkpoint
-from resnet_core.train.metrics import ClassificationReport, classification_report
+from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
+from resnet_core.training.metrics import ClassificationReport, classification_report
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +85,8 @@ def result_from_logits(split: str, logits: Tensor, labels: Tensor, class_names: 
 def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
     """eval/<split>/predictions.csv, confusion.csv, per_class.csv, summary.json (atomic each)."""
     import pandas as pd  # imported when a table is built, not with the module
-    out = Run(Path(run_dir)).eval_dir(result.split)
+    run = Run(Path(run_dir))
+    out = run.eval_dir(result.split)
     out.mkdir(parents=True, exist_ok=True)
     predictions = pd.DataFrame({
         "index": range(len(result.y_true)),
@@ -93,10 +94,10 @@ def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
         "y_pred": result.y_pred.tolist(),
         "confidence": [round(c, 6) for c in result.confidence.tolist()],
     })
-    atomic_write_text(out / "predictions.csv", _csv(predictions, index=False))
-    atomic_write_text(out / "confusion.csv", _csv(result.report.confusion_frame(), index=True))
-    atomic_write_text(out / "per_class.csv", _csv(result.report.per_class_frame(), index=False))
-    atomic_write_json(out / "summary.json", {**result.summary(), "checkpoint": checkpoint})
+    atomic_write_text(run.eval_file(result.split, "predictions"), _csv(predictions, index=False))
+    atomic_write_text(run.eval_file(result.split, "confusion"), _csv(result.report.confusion_frame(), index=True))
+    atomic_write_text(run.eval_file(result.split, "per_class"), _csv(result.report.per_class_frame(), index=False))
+    atomic_write_json(run.eval_file(result.split, "summary"), {**result.summary(), "checkpoint": checkpoint})
     return out
 
 

@@ -73,7 +73,7 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
-class _Block(nn.Module):
+class Block(nn.Module):
     """What both blocks share: output = act(F(x) + shortcut(x)), or act(F(x)) when plain.
 
     Subclasses define ``residual_branch`` (F) and ``out_activation`` (the last call site).
@@ -98,7 +98,7 @@ class _Block(nn.Module):
         return self.out_activation()(out)
 
 
-class BasicBlock(_Block):
+class BasicBlock(Block):
     """Two 3x3 convolutions."""
 
     expansion = 1
@@ -134,7 +134,7 @@ class BasicBlock(_Block):
         return self.relu2
 
 
-class Bottleneck(_Block):
+class Bottleneck(Block):
     """1x1 reduce, 3x3, 1x1 expand (x4); stride on the 3x3 as torchvision's "ResNet v1.5"."""
 
     expansion = 4

@@ -19,8 +19,8 @@ import torch
 from resnet_core.atomic import atomic_write
 from resnet_core.data.dataset import DatasetInfo
 from resnet_core.errors import CheckpointError, first_line
-from resnet_core.train.config import TrainConfig
-from resnet_core.train.models import ResNet
+from resnet_core.training.config import TrainConfig
+from resnet_core.training.models import ResNet
 
 FORMAT_VERSION = 1
 

@@ -63,7 +63,7 @@ class RunWriter(Callback):
         """Before a resume: drop what was written after the checkpoint at (epoch, step), which
         the resumed run writes again (a killed run may have logged past its last checkpoint)."""
         truncate_metrics(self.run.metrics_path, step, epoch)
-        (self.run.eval_dir("test") / "summary.json").unlink(missing_ok=True)
+        self.run.eval_file("test", "summary").unlink(missing_ok=True)
 
     def on_train_start(self, state: TrainState) -> None:
         status = read_status(self.run.dir)
@@ -162,7 +162,7 @@ class CheckpointWriter:
 
 
 def save_checkpoint_job(path: Path, state: dict) -> None:
-    from resnet_core.train.checkpoint import (
+    from resnet_core.training.checkpoint import (
         save_checkpoint,  # torch: imported by the writer, not by readers
     )
 

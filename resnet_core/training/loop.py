@@ -37,25 +37,30 @@ from resnet_core import __version__
 from resnet_core.data.dataset import Dataset, with_statistics
 from resnet_core.data.loader import BatchLoader
 from resnet_core.data.sources import load_dataset_for
-from resnet_core.device import autocast_context, resolve_amp, resolve_device
+from resnet_core.device import autocast_context, device_kind, resolve_amp, resolve_device
 from resnet_core.errors import ConfigError, RunError, TrainingFailed, first_line
 from resnet_core.events import Callback, ProgressBar, TrainState
 from resnet_core.runs.folder import Run, create_run_dir, now_iso
 from resnet_core.runs.jsonl import truncate_after_step
 from resnet_core.runs.store import default_runs_dir
-from resnet_core.train.checkpoint import (
+from resnet_core.training.checkpoint import (
     capture_rng_states,
     load_checkpoint,
     model_from_checkpoint,
     restore_rng_states,
 )
-from resnet_core.train.config import TrainConfig
-from resnet_core.train.cuda_graph import GraphedStep, use_cuda_graph
-from resnet_core.train.diagnostics import DIAGNOSTICS_FILE, Diagnostics
-from resnet_core.train.distributed import Distributed
-from resnet_core.train.evaluation import EvalResult, evaluate_model, result_from_logits, write_eval
-from resnet_core.train.models import count_parameters
-from resnet_core.train.transfer import (
+from resnet_core.training.config import TrainConfig
+from resnet_core.training.cuda_graph import GraphedStep, use_cuda_graph
+from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, Diagnostics
+from resnet_core.training.distributed import Distributed
+from resnet_core.training.evaluation import (
+    EvalResult,
+    evaluate_model,
+    result_from_logits,
+    write_eval,
+)
+from resnet_core.training.models import count_parameters
+from resnet_core.training.transfer import (
     FeatureLoader,
     Head,
     InitReport,
@@ -69,7 +74,7 @@ from resnet_core.train.transfer import (
     train_mode,
     weights_for,
 )
-from resnet_core.train.writer import RunWriter
+from resnet_core.training.writer import RunWriter
 
 SNAPSHOT_DISK_SHARE = 0.1  # weight snapshots may take at most this share of the free disk
 
@@ -86,7 +91,7 @@ def train(config: TrainConfig, *, callbacks: Iterable[Callback] = (), progress: 
     """
     config.validate()
     weights = weights_for(config)  # a missing or unsafe file fails before any data loads
-    device, ddp, dataset = _prepare(config, dataset)
+    device, ddp, dataset = prepare(config, dataset)
     dataset = with_statistics(dataset, preprocessing_for(weights, dataset.info.channels))
     if weights is not None:  # weights for another model fail here, before a run folder exists
         load_into(config.build_model(dataset.info), weights, config.arch)
@@ -124,7 +129,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
         config.device = device
     if data_root is not None:
         config.data_root = data_root
-    dev, ddp, dataset = _prepare(config)
+    dev, ddp, dataset = prepare(config)
     # The checkpoint's preprocessing contract, not statistics recomputed from the files (with
     # pretrained weights they are the weights' own).
     contract = ckpt["preprocessing"]
@@ -134,7 +139,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
     return trainer.fit()
 
 
-def _prepare(config: TrainConfig, dataset: Dataset | None = None
+def prepare(config: TrainConfig, dataset: Dataset | None = None
              ) -> tuple[torch.device, Distributed, Dataset]:
     """What train and resume share: validate, pick the device, join torchrun's group, load data."""
     config.validate()
@@ -584,7 +589,7 @@ class Trainer:
             init = self.run.config.get("init")  # what the run started from, kept over resumes
         return {
             **resolved,
-            "device": str(self.device),
+            "device": device_kind(str(self.device)),  # the choice; device_name says which card
             "device_name": device_name(self.device),
             "class_names": info.class_names,
             "input_shape": [info.channels, info.image_size, info.image_size],

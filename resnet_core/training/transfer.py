@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from resnet_core.errors import CheckpointError, ConfigError, first_line
+from resnet_core.runs.folder import Run
 
 PRETRAINED = ("none", "imagenet")
 FREEZE = ("none", "backbone")
@@ -152,7 +153,7 @@ def read_weights(path: str | Path) -> Weights:
 
 def _run_checkpoint(run_dir: Path) -> Path:
     for name in ("best", "last"):
-        path = run_dir / "checkpoints" / f"{name}.pt"
+        path = Run(run_dir).checkpoint(name)
         if path.is_file():
             return path
     raise InitError(f"{run_dir} has no checkpoints/best.pt or last.pt to start from; "
@@ -260,7 +261,7 @@ def _describe(key: str, src: Tensor | None, target: Tensor) -> str:
 
 def guess_arch(state: dict[str, Tensor]) -> str | None:
     """The torchvision or CIFAR-style ResNet a state_dict looks like (for error messages)."""
-    from resnet_core.train.models import CIFAR_DEPTHS, IMAGENET_LAYERS
+    from resnet_core.training.models import CIFAR_DEPTHS, IMAGENET_LAYERS
 
     blocks: dict[int, set[int]] = {}
     for key in state:

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from resnet_core.events import Callback, TrainState
 from resnet_core.runs.jsonl import append_jsonl, read_jsonl
-from resnet_core.train.models import ResNet, _Block
+from resnet_core.training.models import Block, ResNet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 DIAGNOSTICS_FILE = "diagnostics.jsonl"
 
 
-def blocks(model: ResNet) -> list[tuple[str, _Block]]:
+def blocks(model: ResNet) -> list[tuple[str, Block]]:
     """(name, block) from input to output: layer1.0, layer1.1, ..., layer3.8."""
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, _Block)]
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, Block)]
 
 
 def gradient_norms(model: ResNet) -> dict[str, float]:
@@ -59,7 +59,7 @@ def branch_ratios(model: ResNet, x: Tensor) -> dict[str, float]:
     ratios: dict[str, Tensor] = {}
 
     def hook(name: str):
-        def record(block: _Block, inputs: tuple[Tensor], _output: Tensor) -> None:
+        def record(block: Block, inputs: tuple[Tensor], _output: Tensor) -> None:
             (inp,) = inputs
             f = block.residual_branch(inp)
             base = block.shortcut(inp) if block.residual else inp

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from resnet_core.data.folder import DEFAULT_ROOT
 from resnet_core.data.registry import DATASET_NAMES
 from resnet_core.data.registry import DATASETS as DATASET_SPECS
-from resnet_core.device import DEVICES
+from resnet_core.device import DEVICES, device_kind
 from resnet_core.errors import ConfigError
-from resnet_core.train.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
-from resnet_core.train.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
+from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
+from resnet_core.training.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
@@ -190,9 +190,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Build from a saved dict, ignoring keys this version does not know."""
+        """Build from a saved dict, ignoring keys this version does not know. A device a run
+        recorded with its index (``cuda:0``: a torchrun rank's) means the choice ``cuda``."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "device" in values:
+            values["device"] = device_kind(values["device"])
+        return cls(**values)
 
 
 def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:

@@ -27,8 +27,8 @@ from resnet_core.data.dataset import with_statistics
 from resnet_core.data.loader import BatchLoader
 from resnet_core.device import autocast_context, resolve_amp
 from resnet_core.errors import ConfigError, WorkbenchError
-from resnet_core.train.config import TrainConfig
-from resnet_core.train.transfer import (
+from resnet_core.training.config import TrainConfig
+from resnet_core.training.transfer import (
     FeatureLoader,
     Head,
     frozen_at,
@@ -65,7 +65,7 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
             num_steps: int = 200, dataset=None, model: nn.Module | None = None,
             progress: bool = True) -> LRFind:
     """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion."""
-    from resnet_core.train.loop import _prepare
+    from resnet_core.training.loop import prepare
 
     if not (0 < start_lr < end_lr <= 100):
         raise ConfigError(f"need 0 < start_lr < end_lr <= 100, got {start_lr:g} and {end_lr:g}")
@@ -73,7 +73,7 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
         raise ConfigError(f"steps must be a whole number in [5, {MAX_STEPS}], got {num_steps!r}")
     config.validate()
     weights = weights_for(config) if model is None else None
-    device, _, dataset = _prepare(config, dataset)
+    device, _, dataset = prepare(config, dataset)
     dataset = with_statistics(dataset, preprocessing_for(weights, dataset.info.channels))
     torch.manual_seed(config.seed)
     saved = None
@@ -95,7 +95,7 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
 def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress):
     from tqdm.auto import tqdm
 
-    from resnet_core.train.loop import (  # the run's own loss and optimizer
+    from resnet_core.training.loop import (  # the run's own loss and optimizer
         compute_loss,
         make_optimizer,
     )
@@ -214,7 +214,7 @@ def _figure(result: LRFind):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_core.train.lr_find CONFIG_JSON OUT_PNG``: the dashboard's sweep, in a child
+    """``python -m resnet_core.training.lr_find CONFIG_JSON OUT_PNG``: the dashboard's sweep, in a child
     process (the server's interpreter stays free for the pages). Prints the suggestion."""
     import json
     import sys

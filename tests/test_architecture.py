@@ -1,0 +1,80 @@
+"""The architecture ARCHITECTURE.md draws, kept by tests: the layers (import-linter), no
+private name imported across modules, one owner for the run folder's file names and for the
+environment."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "resnet_core"
+UI = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+
+
+def python_files(*roots: Path) -> list[Path]:
+    files = []
+    for root in roots:
+        files += [root] if root.is_file() else sorted(root.rglob("*.py"))
+    return files
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def test_the_layers_contract_holds():
+    """A module imports only from its own layer or those below it; no cycles in a wing."""
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    result = subprocess.run([lint], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "0 broken" in result.stdout
+
+
+def test_no_private_name_is_imported_across_modules():
+    found = []
+    for path in python_files(CORE, *UI):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("resnet_core"):
+                found += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []
+
+
+def string_constants(path: Path) -> list[str]:
+    """The string literals of a file that are not docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str) and id(n) not in docstrings]
+
+
+def test_the_run_folders_file_names_are_written_only_in_the_runs_package():
+    names = ("checkpoints", "metrics.jsonl", "summary.json", "job.json")
+    # torch hub keeps downloaded weights in <hub>/checkpoints: torch's folder, not a run's.
+    allowed = {("resnet_core/training/transfer.py", "checkpoints")}
+    found = []
+    for path in python_files(CORE, *UI):
+        rel = str(path.relative_to(ROOT))
+        if rel.startswith("resnet_core/runs/"):
+            continue
+        for text in string_constants(path):
+            for name in names:
+                if name in text.split("/") and (rel, name) not in allowed:
+                    found.append(f"{rel}: {text!r}")
+    assert found == []
+
+
+def test_only_settings_reads_the_environments_workbench_variables():
+    found = [f"{path.relative_to(ROOT)}: {text}" for path in python_files(CORE, *UI)
+             if path != CORE / "settings.py"
+             for text in string_constants(path) if text.startswith("RESNET_WORKBENCH_")]
+    assert found == []

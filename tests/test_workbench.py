@@ -1,0 +1,183 @@
+"""The front door: every action of a Session checks access once and fails closed; the data
+folder's rule; and the defects the seven-wings read found (each test failed before its fix)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+
+import pytest
+from PIL import Image
+
+from resnet_core import TrainConfig
+from resnet_core.classroom.access import NOBODY, AccessDenied, User
+from resnet_core.classroom.classroom import ClassLimits, Classroom
+from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
+from resnet_core.data.folder import DataFolder
+from resnet_core.errors import DataError
+from resnet_core.workbench import Workbench
+
+TEACHER = User("teacher", "Teacher", "teacher")
+
+
+@pytest.fixture
+def room(tmp_path):
+    return Classroom(tmp_path / "runs", teacher_token="tok")
+
+
+@pytest.fixture
+def bench(tmp_path, room):
+    """A class workbench whose jobs never start (0 per device)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    b = Workbench(tmp_path / "runs", classroom=room, max_jobs=0, data=DataFolder(data.resolve()))
+    yield b
+    b.jobs.shutdown()
+
+
+def a_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for cls, colour in (("cat", "red"), ("dog", "blue")):
+            image = io.BytesIO()
+            Image.new("RGB", (8, 8), colour).save(image, "PNG")
+            z.writestr(f"pets/{cls}/1.png", image.getvalue())
+    return buffer.getvalue()
+
+
+def test_a_forged_or_missing_cookie_is_nobody_and_single_user_mode_is_local(tmp_path, bench):
+    assert bench.session_for_cookie(None).user == NOBODY
+    assert bench.session_for_cookie("forged.cookie").user == NOBODY
+    _, cookie = bench.classroom.join("Ada")
+    assert bench.session_for_cookie(cookie).user.name == "Ada"
+    single = Workbench(tmp_path / "single", max_jobs=0)
+    try:
+        assert single.session_for_cookie(None).user.is_teacher
+    finally:
+        single.jobs.shutdown()
+
+
+# Every action of the front door, as a user who has not joined would call it. A challenge is
+# open and a run exists, so nothing but the access check can refuse them.
+ACTIONS = {
+    "submit": lambda s, run_id: s.submit(TrainConfig(epochs=1)),
+    "submit on several GPUs": lambda s, run_id: s.submit(TrainConfig(epochs=1), processes=2),
+    "resume": lambda s, run_id: s.resume(run_id),
+    "stop": lambda s, run_id: s.stop(run_id),
+    "delete": lambda s, run_id: s.delete(run_id),
+    "queue a lesson": lambda s, run_id: s.queue_lesson(LESSON_TABLE["depth"], dataset="digits"),
+    "upload data": lambda s, run_id: s.upload_data("pets.zip", a_zip()),
+    "upload weights": lambda s, run_id: s.upload_weights("w.pth", b"not weights"),
+    "deploy": lambda s, run_id: s.deploy(run_id),
+    "undeploy": lambda s, run_id: s.undeploy(run_id),
+    "set limits": lambda s, run_id: s.set_limits(ClassLimits()),
+    "set the class code": lambda s, run_id: s.set_class_code("x"),
+    "lock a lesson": lambda s, run_id: s.lock_lesson("depth"),
+    "open a challenge": lambda s, run_id: s.open_challenge("digits", 10),
+    "close the challenge": lambda s, run_id: s.close_challenge(),
+    "reset the class": lambda s, run_id: s.reset_class(),
+}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_a_user_who_has_not_joined_is_refused_by_every_action(bench, action):
+    teacher = bench.session(TEACHER)
+    teacher.open_challenge("digits", 10)
+    ada, _ = bench.classroom.join("Ada")
+    run_id = bench.session(ada).submit(TrainConfig(epochs=1))
+    before = sorted(p.name for p in bench.runs_dir.iterdir())
+    with pytest.raises(AccessDenied):
+        ACTIONS[action](bench.session_for_cookie(None), run_id)
+    assert sorted(p.name for p in bench.runs_dir.iterdir()) == before  # nothing was written
+    assert bench.store.get(run_id).state == "queued"
+    assert bench.classroom.state.challenge is not None and bench.classroom.state.roster
+
+
+def test_students_are_refused_the_teachers_actions(bench):
+    ada, _ = bench.classroom.join("Ada")
+    student = bench.session(ada)
+    for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
+                   "lock a lesson", "open a challenge", "reset the class"):
+        with pytest.raises(AccessDenied, match="only the teacher"):
+            ACTIONS[action](student, None)
+
+
+def test_the_reset_stops_students_runs_and_keeps_the_teachers(bench):
+    teacher = bench.session(TEACHER)
+    teacher.open_challenge("digits", 10)
+    ada, _ = bench.classroom.join("Ada")
+    students_run = bench.session(ada).submit(TrainConfig(epochs=1))
+    teachers_run = teacher.submit(TrainConfig(epochs=1))
+    assert teacher.reset_class() == [students_run]
+    assert bench.store.get(students_run).state == "stopped"
+    assert bench.store.get(teachers_run).state == "queued"
+    assert bench.classroom.state.roster == {}
+
+
+def test_the_data_folder_keeps_every_root_inside_it(tmp_path):
+    folder = DataFolder((tmp_path / "data").resolve())
+    assert folder.inside(tmp_path / "data" / "pets") == (tmp_path / "data" / "pets").resolve()
+    with pytest.raises(DataError, match="outside the data folder"):
+        folder.inside(tmp_path / "data" / ".." / "secrets")
+    assert folder.place(TrainConfig()).data_root == str(folder.root)
+    with pytest.raises(DataError, match="outside the data folder"):
+        folder.place(TrainConfig(data_root="/etc"))
+
+
+# -- the three defects ----------------------------------------------------------------------
+
+def test_a_challenge_run_reads_its_data_from_the_workbenchs_data_folder(bench):
+    """Defect 2: challenge runs ignored RESNET_WORKBENCH_DATA (the page passed no data root)."""
+    bench.session(TEACHER).open_challenge("digits", 10)
+    ada, _ = bench.classroom.join("Ada")
+    run_id = bench.session(ada).submit(TrainConfig(dataset="digits", epochs=1))
+    assert bench.store.get(run_id).config["data_root"] == str(bench.data.root)
+
+
+def test_the_app_data_folder_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_WORKBENCH_DATA", str(tmp_path / "shared-data"))
+    assert DataFolder.from_settings().root == (tmp_path / "shared-data").resolve()
+
+
+def test_removing_old_uploads_removes_each_weights_file_on_its_own(tmp_path):
+    """Defect 3: uploads/weights/ was one upload: every weights file went at once."""
+    from conftest import run_cli
+
+    weights = tmp_path / "uploads" / "weights"
+    weights.mkdir(parents=True)
+    old, new = weights / "aaa-old.pth", weights / "bbb-new.pth"
+    old.write_bytes(b"0" * 10)
+    new.write_bytes(b"1" * 10)
+    week_ago = time.time() - 8 * 86400
+    os.utime(old, (week_ago, week_ago))
+    os.utime(weights, (week_ago, week_ago))  # the folder is old too: it must not count
+    listed = run_cli("uploads", "--data-dir", str(tmp_path))
+    assert listed.returncode == 0 and "aaa-old.pth" in listed.stdout and "bbb-new.pth" in listed.stdout
+    removed = run_cli("uploads", "--data-dir", str(tmp_path), "--remove-older-than", "7")
+    assert removed.returncode == 0, removed.stderr
+    assert f"removed {old}" in removed.stdout
+    assert not old.exists() and new.exists()
+
+
+def test_a_device_recorded_with_its_index_reads_as_the_choice():
+    """Defect 1 (unit): a torchrun GPU run's config.json says "cuda:0"."""
+    assert TrainConfig.from_dict({"device": "cuda:0"}).device == "cuda"
+    TrainConfig.from_dict({"device": "cpu:0"}).validate()
+
+
+def test_a_run_whose_config_records_an_indexed_device_resumes(short_run, tmp_path):
+    """Defect 1: resume refused a run whose config.json records the device with its index, as
+    every torchrun GPU run does ("cuda:0"); here the CPU's "cpu:0", so it runs on this machine."""
+    import shutil
+
+    from resnet_core import resume
+
+    run_dir = tmp_path / short_run.dir.name
+    shutil.copytree(short_run.dir, run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "device": "cpu:0"}))
+    resumed = resume(run_dir, epochs=4, progress=False)
+    assert resumed.status["state"] == "completed" and resumed.status["epoch"] == 4
