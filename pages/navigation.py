@@ -50,9 +50,10 @@ SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "deploy", "
 TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
            "teacher"]
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
-# The sidebar's sections, in the order a run goes: train it, inspect it, deploy it; the class.
-SECTIONS = {"Train": ["home", "train", "runs"], "Inspect": ["evaluate", "explain", "predict"],
-            "Deploy": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
+# The sidebar's sections, in the order a run goes: train it, inspect it, serve it; the class.
+# (No section is named like a page: a header "Train" would read as the Train page.)
+SECTIONS = {"Experiment": ["home", "train", "runs"], "Inspect": ["evaluate", "explain", "predict"],
+            "Serve": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
 
 
 def sectioned(names: list[str]) -> dict[str, list]:

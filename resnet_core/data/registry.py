@@ -2,7 +2,7 @@
 
 Config validation (the accepted names, the default budget), the CLI's choices, the loaders in
 data.py (layout messages, channel statistics, flips and crop padding), the Train page (which
-sets need a data folder), the lessons (is MNIST here?) and README's table all read
+sets need a data folder), the lessons (is MNIST here?) and docs/datasets.md's table all read
 ``DATASETS``. Adding a dataset: a ``DatasetSpec`` here and, for a new kind of source, its
 loader in data.py. This module imports nothing heavy, so anything may read it.
 """
@@ -101,7 +101,7 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 
 def markdown_table() -> str:
-    """README's dataset table, from the registry (a test keeps README equal to it)."""
+    """docs/datasets.md's table, from the registry (a test keeps the two equal)."""
     lines = ["| name | source | default epochs | layout under `--data-root` |",
              "|---|---|---|---|"]
     for s in DATASETS.values():
