@@ -3,6 +3,7 @@ probe set whose maps can be followed over the epochs of training."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import streamlit as st
@@ -90,15 +91,18 @@ if image is None:
     image = ds.images(split, [int(index)])[0]
     true_name = names[int(labels[int(index)])]
 
-x = info.normalize(image[None])
-with torch.no_grad():
-    probs = torch.softmax(model(x), dim=1)[0]
+x = info.normalize(image[None])  # the model's input (the checks and feature maps take it)
+probs = predictor(run.dir, "best").probabilities(image)
 predicted = int(probs.argmax())
+# The class to explain starts at this image's prediction: the widget is keyed by the image, so
+# a new image starts from its own prediction, not the previous image's choice.
+image_key = hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12]
 
 # ------------------------------------------------------------------ which methods
 o1, o2, o3, o4 = st.columns(4)
 target = o1.selectbox("Explain the class", range(len(names)), index=predicted,
-                      format_func=lambda i: f"{names[i]} ({probs[i]:.1%})", key="explain_target",
+                      format_func=lambda i: f"{names[i]} ({probs[i]:.1%})",
+                      key=f"explain_target_{run.id}_{image_key}",
                       help="why this class: the predicted one, or any other ('why 7, not 1?')")
 methods = o2.multiselect("Methods", METHODS, default=["saliency", "integrated_gradients", "gradcam"],
                          format_func=METHOD_TITLES.get, key="explain_methods")

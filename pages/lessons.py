@@ -217,13 +217,11 @@ if guess_key in st.session_state:
 # ------------------------------------------------------------------ inside the network
 st.divider()
 st.subheader("Inside the network")
-first = configs[0]
 tab_block, tab_maps, tab_diag = st.tabs(["The block", "Feature maps", "Diagnostics"])
 with tab_block:
-    size = {"digits": 8, "shapes": 32, "mnist": 28}.get(first.dataset, 32)
-    channels = 3 if first.dataset == "shapes" else 1
     arch_label = st.selectbox("Run", lesson.labels, key="block_run")
     c = configs[lesson.labels.index(arch_label)]
+    channels, size = c.input_shape()
     names = block_names(c.arch, channels, size)
     block = st.select_slider("Block", names, value=names[len(names) // 3 if len(names) > 3 else 0],
                              key=f"block_{c.arch}")

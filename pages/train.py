@@ -10,13 +10,12 @@ from resnet_core.analysis.charts import diagnostics_over_time, training_curves
 from resnet_core.analysis.cost import available_memory, estimate_cost
 from resnet_core.data.registry import DATASETS as DATASET_SPECS
 from resnet_core.device import resolve_device
-from resnet_core.jobs.capacity import check_processes
 from resnet_core.runs.folder import ACTIVE_STATES
 from resnet_core.runs.progress import run_progress
-from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS, OPTIMIZERS, SCHEDULERS
+from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS, DEFAULT_LR, OPTIMIZERS, SCHEDULERS
 from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
-from resnet_core.training.loop import check_fits
 from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS
+from resnet_core.workbench import preflight
 
 from pages import start_from
 from pages.common import (
@@ -146,7 +145,7 @@ optimizer = h1.selectbox("Optimizer", OPTIMIZERS, key="optimizer")
 lr_key = f"lr_{optimizer}"
 start_from.apply_found_lr(lr_key)
 if lr_key not in st.session_state:
-    st.session_state[lr_key] = 0.1 if optimizer == "sgd" else 0.001
+    st.session_state[lr_key] = DEFAULT_LR[optimizer]
 lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
 scheduler = h3.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"), key="scheduler")
 batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
@@ -183,15 +182,7 @@ if ds is not None:
                f"in the {dev.upper()} memory free now: about {fits:,}.")
     if int(batch_size) > fits:
         st.warning(f"Batch {int(batch_size)} probably does not fit in memory; try {fits} or fewer.")
-problem = None
-try:
-    config.validate()
-    check_processes(processes, resolve_device(device).type, config.batch_size)
-    if ds is not None:
-        check_fits(config, ds)
-except WorkbenchError as e:
-    problem = str(e)
-problem = problem or start.problem
+problem = preflight(config, processes=processes, dataset=ds) or start.problem
 if problem:
     st.error(unlinked(problem))
 start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)

@@ -193,6 +193,25 @@ class Session:
         return self.bench.classroom
 
 
+def preflight(config: TrainConfig, *, processes: int = 1, dataset=None) -> str | None:
+    """The first reason a run cannot start, as one line, or None: the config's fields, the
+    processes this machine has, and (given its dataset) that the weights and the data fit.
+    The Train page shows it before the Train button; ``Session.submit`` refuses the same."""
+    from resnet_core.device import resolve_device
+    from resnet_core.errors import WorkbenchError
+    from resnet_core.jobs.capacity import check_processes
+    from resnet_core.training.loop import check_fits
+
+    try:
+        config.validate()
+        check_processes(processes, resolve_device(config.device).type, config.batch_size)
+        if dataset is not None:
+            check_fits(config, dataset)
+    except WorkbenchError as e:
+        return str(e)
+    return None
+
+
 _OPEN: dict[Path, Workbench] = {}
 _BY_KEY: dict[tuple[str, str], Workbench] = {}
 _OPEN_LOCK = threading.Lock()

@@ -176,3 +176,19 @@ def test_a_second_server_on_the_same_runs_folder_watches_but_cannot_start_runs(m
         assert not list((tmp_path / "runs").glob("*/config.json"))  # nothing was queued
     finally:
         owner.close()
+
+
+def test_explain_starts_each_image_at_its_own_prediction(monkeypatch, mixed_runs):
+    """Issue 25, bug 3: after Index 5 -> 6 the page explained the previous image's class."""
+    at = _app(monkeypatch, mixed_runs)
+    at.run()
+    at.switch_page("explain.py").run()
+    seen = set()
+    for index in (5, 6, 7, 8):
+        at.number_input(key="explain_index").set_value(index).run()
+        assert not at.exception, at.exception
+        line = next(m.value for m in at.markdown if "**explaining:**" in m.value)
+        predicted = line.split("**predicted:** ")[1].split(" (")[0]
+        assert line.endswith(f"**explaining:** {predicted}"), line
+        seen.add(predicted)
+    assert len(seen) > 1  # the images are of different classes: the check means something

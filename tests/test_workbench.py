@@ -181,3 +181,45 @@ def test_a_run_whose_config_records_an_indexed_device_resumes(short_run, tmp_pat
     (run_dir / "config.json").write_text(json.dumps({**config, "device": "cpu:0"}))
     resumed = resume(run_dir, epochs=4, progress=False)
     assert resumed.status["state"] == "completed" and resumed.status["epoch"] == 4
+
+
+# -- rules that lived in pages --------------------------------------------------------------
+
+def test_the_form_starts_each_optimizer_at_its_usual_learning_rate():
+    from resnet_core.training.config import DEFAULT_LR, OPTIMIZERS
+
+    assert set(DEFAULT_LR) == set(OPTIMIZERS)
+    assert DEFAULT_LR["sgd"] == 0.1 and DEFAULT_LR["adam"] == DEFAULT_LR["adamw"] == 0.001
+
+
+def test_a_configs_input_shape_comes_from_the_registry_and_its_image_size():
+    assert TrainConfig(dataset="digits").input_shape() == (1, 8)
+    assert TrainConfig(dataset="shapes").input_shape() == (3, 32)
+    assert TrainConfig(dataset="mnist").input_shape() == (1, 28)
+    assert TrainConfig(dataset="mnist", image_size=32).input_shape() == (1, 32)
+    assert TrainConfig(dataset="folder").input_shape() == (3, 64)
+
+
+def test_preflight_names_the_first_problem_in_one_line():
+    from resnet_core import load_dataset
+    from resnet_core.workbench import preflight
+
+    assert preflight(TrainConfig(epochs=1)) is None
+    assert "lr" in preflight(TrainConfig(lr=-1.0))
+    assert "processes" in preflight(TrainConfig(epochs=1), processes=10_000)
+    digits = load_dataset("digits")
+    assert preflight(TrainConfig(epochs=1), dataset=digits) is None
+    problem = preflight(TrainConfig(epochs=1, arch="resnet18", stem="imagenet"), dataset=digits)
+    assert problem is None or "\n" not in problem
+
+
+def test_the_predictors_probabilities_match_its_top_k(short_run):
+    from resnet_core import Predictor, load_dataset
+
+    predictor = Predictor(short_run.checkpoint("best"))
+    image = load_dataset("digits").images("test", [0])[0]
+    probs = predictor.probabilities(image)
+    assert probs.shape == (10,) and abs(float(probs.sum()) - 1) < 1e-5
+    (top_name, top_p), *_ = predictor.predict_images(image[None])[0]
+    assert top_name == predictor.info.class_names[int(probs.argmax())]
+    assert abs(top_p - float(probs.max())) < 1e-6

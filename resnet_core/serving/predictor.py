@@ -55,6 +55,11 @@ class Predictor:
         image): normalised by the contract, nothing resized."""
         return self._top_k(self.info.normalize(images), top_k)
 
+    @torch.no_grad()
+    def probabilities(self, image: torch.Tensor) -> torch.Tensor:
+        """Every class's probability (C,) for one uint8 image (C, H, W) at the input size."""
+        return F.softmax(self.model(self.info.normalize(image[None])).float(), dim=1)[0]
+
     def _top_k(self, batch: torch.Tensor, top_k: int) -> list[list[tuple[str, float]]]:
         probs = F.softmax(self.model(batch).float(), dim=1)
         top = probs.topk(min(top_k, self.info.num_classes), dim=1)

@@ -14,6 +14,9 @@ from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet
 from resnet_core.training.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+# The learning rate a form starts from for each optimizer: SGD with momentum at the paper's
+# 0.1; Adam's steps are normalised, so its usual 1e-3.
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.001, "adamw": 0.001}
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
 LOSSES = ("cross_entropy", "mse")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -102,6 +105,12 @@ class TrainConfig:
         if overrides.get("max_steps") is not None:
             settings.pop("epochs", None)  # a step budget replaces the preset's epochs
         return cls(**{**settings, **overrides})
+
+    def input_shape(self) -> tuple[int, int]:
+        """(channels, side) of the images the model sees, from the registry and image_size,
+        without reading any file (an image folder: 3 channels)."""
+        spec = DATASET_SPECS[self.dataset]
+        return (spec.channels or 3, self.image_size or spec.image_size)
 
     def resolved_epochs(self) -> int | None:
         if self.max_steps is not None:
