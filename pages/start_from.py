@@ -1,13 +1,9 @@
-"""The Train page's "Start from" choice (resnet_core.transfer) and its learning-rate finder
-(resnet_core.lr_find). Widgets only; the rules are in the core."""
+"""The Train page's "Start from" choice (resnet_core.training.transfer) and its learning-rate
+finder (a job: Session.find_lr). Widgets only; the rules are in the core."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -20,7 +16,7 @@ from resnet_core.training.transfer import (
     imagenet_status,
 )
 
-from pages.common import plain, session, unlinked
+from pages.common import bench, plain, session, unlinked
 
 START = ("scratch", "ImageNet weights", "an earlier run", "an uploaded .pth")
 TRAIN = ("everything", "the head only", "the head first, then everything")
@@ -111,18 +107,22 @@ def apply_found_lr(lr_key: str) -> None:
 
 
 def lr_finder(config, lr_key: str, ready: bool) -> None:
-    """"Find a learning rate": the range test in a child process, its chart, the field filled."""
+    """"Find a learning rate": the range test as a job in the queue, its progress while it
+    runs, then its chart and the field filled."""
     if st.button("Find a learning rate", key="find_lr", disabled=not ready,
                  help="Smith's range test (fastai's lr_find): 200 steps with the learning rate "
-                      "growing from 1e-7 to 10; no run is created, no weights are kept"):
-        with st.spinner("Sweeping the learning rate..."):
-            outcome = _sweep(config)
-        if isinstance(outcome, str):
-            st.error(unlinked(outcome))
-        else:
-            st.session_state["lr_found"] = outcome
-            st.session_state["lr_pending"] = outcome["suggestion"]
-            st.rerun()
+                      "growing from 1e-7 to 10; it waits its turn behind running jobs; no run "
+                      "is created, no weights are kept"):
+        try:
+            st.session_state["lr_sweep"] = session().find_lr(config)
+            st.session_state.pop("lr_found", None)
+        except WorkbenchError as e:
+            st.error(unlinked(e))
+    if st.session_state.get("lr_sweep"):
+        _sweep_progress()
+    error = st.session_state.pop("lr_error", None)
+    if error:
+        st.error(unlinked(error))
     found = st.session_state.get("lr_found")
     if found:
         st.plotly_chart(lr_find_curve(pd.DataFrame(found["sweep"]), found["suggestion"]),
@@ -131,20 +131,26 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
                    "rule: two thirds down the longest fall of the loss); it is in the field above.")
 
 
-def _sweep(config) -> dict | str:
-    import json
-
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "config.json").write_text(json.dumps(config.to_dict()))
-        out = Path(tmp) / "lr.png"
-        try:
-            done = subprocess.run([sys.executable, "-m", "resnet_core.training.lr_find",
-                                   str(Path(tmp) / "config.json"), str(out)],
-                                  capture_output=True, text=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            return "the learning-rate sweep took over 10 minutes; try a smaller model or image size"
-        if done.returncode != 0:
-            lines = (done.stderr or "").strip().splitlines()
-            return lines[-1].removeprefix("error: ") if lines else "the sweep failed"
-        sweep = pd.read_csv(out.with_suffix(".csv"))
-    return {"sweep": sweep.to_dict("list"), "suggestion": float(done.stdout.strip().splitlines()[-1])}
+@st.fragment(run_every=1.0)
+def _sweep_progress() -> None:
+    """The sweep's state, once a second, until it ends (then the whole page takes the result)."""
+    sweep = st.session_state.get("lr_sweep")
+    if not sweep:
+        return
+    status = bench().lr_find_status(sweep)
+    state = status["state"]
+    if state == "queued":
+        ahead = status.get("jobs_ahead", 0)
+        st.progress(0.0, text=f"Learning-rate sweep queued: {ahead} job(s) ahead of it")
+    elif state == "running":
+        steps = status.get("steps") or 200
+        st.progress(min(1.0, status["step"] / steps),
+                    text=f"Sweeping the learning rate: step {status['step']} of {steps}")
+    else:
+        del st.session_state["lr_sweep"]
+        if state == "completed":
+            st.session_state["lr_found"] = status
+            st.session_state["lr_pending"] = status["suggestion"]
+        else:
+            st.session_state["lr_error"] = status.get("error") or f"the sweep ended {state}"
+        st.rerun()

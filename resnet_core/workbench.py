@@ -64,6 +64,25 @@ class Workbench:
             return Session(self, LOCAL)
         return Session(self, self.classroom.user_from_cookie(cookie) or NOBODY)
 
+    def lr_find_status(self, sweep_id: str) -> dict:
+        """A learning-rate sweep as the page shows it: {"state", "step", "steps", "error",
+        "suggestion", "jobs_ahead"} and, once completed, "sweep" (columns of lr_find.csv)."""
+        from resnet_core.runs.folder import LR_FIND_DIR, Run, validate_run_id
+
+        run = Run(self.runs_dir / LR_FIND_DIR / validate_run_id(sweep_id))
+        status = run.status
+        state = status.get("state")
+        out = {"state": state, "step": status.get("step", 0), "steps": status.get("steps"),
+               "error": status.get("error"), "suggestion": status.get("suggestion")}
+        if state == "queued":
+            out["jobs_ahead"] = sum(j.state != "finished" for j in self.jobs.jobs()
+                                    if j.run_id != sweep_id)
+        if state == "completed":
+            import pandas as pd
+
+            out["sweep"] = pd.read_csv(run.lr_find_paths[0]).to_dict("list")
+        return out
+
     def close(self, timeout: float = 60.0) -> None:
         """Server exit: running jobs checkpoint and stop, queued ones stay queued, deployed
         services stop."""
@@ -115,6 +134,13 @@ class Session:
     def _require_control(self, action: str, run_id: str) -> None:
         require_member(self.user, f"{action} runs")
         require_control(self.user, action, run_id, self.bench.store.get(run_id).owner["id"])
+
+    def find_lr(self, config: TrainConfig, *, steps: int = 200) -> str:
+        """Queue a learning-rate range test for ``config`` (it waits its turn on the device like
+        a run); its id for ``Workbench.lr_find_status``. Nothing is kept but the curve."""
+        require_teacher(self.user, "find a learning rate")
+        config = self.bench.data.place(config)
+        return self.bench.jobs.submit_lr_find(config, steps=steps, owner=self.user).name
 
     # -- lessons ------------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ ACTIONS = {
     "open a challenge": lambda s, run_id: s.open_challenge("digits", 10),
     "close the challenge": lambda s, run_id: s.close_challenge(),
     "reset the class": lambda s, run_id: s.reset_class(),
+    "find a learning rate": lambda s, run_id: s.find_lr(TrainConfig(epochs=1)),
 }
 
 
@@ -100,7 +101,7 @@ def test_students_are_refused_the_teachers_actions(bench):
     ada, _ = bench.classroom.join("Ada")
     student = bench.session(ada)
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
-                   "lock a lesson", "open a challenge", "reset the class"):
+                   "lock a lesson", "open a challenge", "reset the class", "find a learning rate"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 
@@ -223,3 +224,29 @@ def test_the_predictors_probabilities_match_its_top_k(short_run):
     (top_name, top_p), *_ = predictor.predict_images(image[None])[0]
     assert top_name == predictor.info.class_names[int(probs.argmax())]
     assert abs(top_p - float(probs.max())) < 1e-6
+
+
+def test_the_learning_rate_finder_runs_as_a_job_in_its_turn(tmp_path):
+    """The finder goes through the same queue as runs (it used to bypass the queue, the device
+    and the user in a page's own subprocess): it waits for the run ahead of it, reports its
+    progress in its folder, and leaves the curve and a suggestion, not a run."""
+    from resnet_core.classroom.access import LOCAL
+
+    from conftest import wait_for
+
+    bench = Workbench(tmp_path / "runs", max_jobs=1, data=DataFolder(tmp_path.resolve()))
+    try:
+        session = bench.session(LOCAL)
+        run_id = session.submit(TrainConfig(epochs=2))
+        sweep = session.find_lr(TrainConfig(epochs=1), steps=30)
+        queued = bench.lr_find_status(sweep)
+        assert queued["state"] == "queued" and queued["jobs_ahead"] == 1
+        wait_for(lambda: bench.lr_find_status(sweep)["state"] in ("completed", "failed"), 300)
+        done = bench.lr_find_status(sweep)
+        assert done["state"] == "completed", done
+        assert 1e-7 <= done["suggestion"] <= 10
+        assert done["step"] == len(done["sweep"]["lr"]) and done["steps"] == 30
+        assert bench.store.get(run_id).state == "completed"  # the run ahead trained first
+        assert [r.id for r in bench.store.runs()] == [run_id]  # the sweep is not a run
+    finally:
+        bench.jobs.shutdown()

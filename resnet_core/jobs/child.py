@@ -45,6 +45,8 @@ def child_main(run_dir: str) -> int:
         watch_supervisor(gone)
         watch = [SupervisorGone(gone)]
         os.nice(5 if own.job_nice is None else own.job_nice)  # the server's pages stay responsive
+    if job.get("kind") == "lr_find":
+        return lr_find_main(run, steps=int(job.get("steps") or 200))
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
@@ -61,6 +63,36 @@ def child_main(run_dir: str) -> int:
             run.transition("failed", ended_at=now_iso(), error=str(e))
         print(f"error: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def lr_find_main(run: Run, *, steps: int = 200) -> int:
+    """A learning-rate sweep for the folder's config.json: progress in status.json (step of
+    steps, written every few steps), the curve in lr_find.csv and .png, the suggestion in the
+    final status."""
+    import time
+
+    from resnet_core.errors import WorkbenchError
+    from resnet_core.training.lr_find import lr_find, save
+
+    run.transition("running", started_at=now_iso(), pid=os.getpid(), step=0)
+    last = [0.0]
+
+    def report(step: int, steps: int) -> None:
+        if time.monotonic() - last[0] > 0.5 or step == steps:
+            last[0] = time.monotonic()
+            run.record(step=step, steps=steps)
+
+    try:
+        result = lr_find(TrainConfig.from_dict(run.config), num_steps=steps, progress=False,
+                         on_step=report)
+        save(result, run.lr_find_paths[1])
+    except WorkbenchError as e:
+        run.transition("failed", ended_at=now_iso(), error=str(e))
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    run.transition("completed", ended_at=now_iso(), suggestion=result.suggestion,
+                   diverged=result.diverged)
     return 0
 
 

@@ -22,6 +22,7 @@ from resnet_core.jobs.child import SERVER_GONE, WORKER_FLAG
 from resnet_core.jobs.queue import FairQueue
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
+    LR_FIND_DIR,
     Run,
     create_run_dir,
     now_iso,
@@ -131,12 +132,26 @@ class JobManager:
                 self.policy.check_shared(self._active_count())
             return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
 
+    def submit_lr_find(self, config: TrainConfig, *, steps: int = 200,
+                       owner: Owner = LOCAL_OWNER) -> Path:
+        """Queue a learning-rate sweep for ``config`` (one process, the device's queue, in turn
+        with the runs); its folder under <runs>/.lr_find/, where the child writes the curve."""
+        self._check_writable()
+        config.validate()
+        device = resolve_device(config.device).type
+        with self._submit_lock:
+            return self.store.root / LR_FIND_DIR / self._create(
+                config, device, 1, owner, kind="lr_find", steps=steps,
+                parent=self.store.root / LR_FIND_DIR)
+
     def _create(self, config: TrainConfig, device: str, processes: int, owner: Owner, *,
-                challenge: str | None = None, queued_by: Owner | None = None) -> str:
-        run = Run(create_run_dir(self.store.root, config.dataset, config.arch))
+                challenge: str | None = None, queued_by: Owner | None = None,
+                kind: str = "train", steps: int | None = None,
+                parent: Path | None = None) -> str:
+        run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
-                      challenge=challenge)
+                      challenge=challenge, kind=kind, steps=steps)
         self._queue(run)
         return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id))
 
@@ -201,7 +216,7 @@ class JobManager:
                                             error="stopped before it started")
                 self._lock.notify_all()
                 return
-        self.store.get(run_id).request_stop()
+        (Run(job.run_dir) if job is not None else self.store.get(run_id)).request_stop()
 
     def jobs(self) -> list[Job]:
         with self._lock:

@@ -31,6 +31,8 @@ EVAL_DIR = "eval"  # eval/<split>/predictions.csv, confusion.csv, per_class.csv,
 EVAL_FILES = {"predictions": "predictions.csv", "confusion": "confusion.csv",
               "per_class": "per_class.csv", "summary": "summary.json"}  # summary: written last
 EVAL_SPLITS = ("test", "val")
+LR_FIND_DIR = ".lr_find"  # <runs>/.lr_find/<id>/: the dashboard's learning-rate sweeps (not runs)
+LR_FIND_FILES = ("lr_find.csv", "lr_find.png")  # a sweep's curve and its picture
 STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
 JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
@@ -199,6 +201,11 @@ class Run:
     @property
     def stop_path(self) -> Path:
         return self.dir / STOP_FILE
+
+    @property
+    def lr_find_paths(self) -> tuple[Path, Path]:
+        """A learning-rate sweep's CSV and PNG (folders under <runs>/.lr_find/)."""
+        return tuple(self.dir / name for name in LR_FIND_FILES)
 
     def checkpoint(self, which: str = "best") -> Path:
         """checkpoints/best.pt (best validation accuracy) or checkpoints/last.pt."""

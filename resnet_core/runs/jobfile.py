@@ -2,7 +2,9 @@
 
 The one owner of the file's schema (the manager writes it, the child and the class read it; ``run`` is a ``runs.folder.Run``):
 
-    {"resume": bool, "epochs": int | null, "max_steps": int | null, "processes": int,
+    {"kind": "train" | "lr_find" (absent: train), "steps": int (lr_find's sweep length),
+     "resume": bool, "epochs": int | null,
+     "max_steps": int | null, "processes": int,
      "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?}
 
 A run without an owner (the CLI, notebooks, single-user mode) belongs to ``LOCAL_OWNER``.
@@ -45,10 +47,19 @@ def read_job(run) -> dict:
     return read_json(run.job_path)
 
 
+KINDS = ("train", "lr_find")  # what the child does with the folder's config.json
+
+
 def write_new_job(run, *, processes: int, owner, queued_by=None,
-                  challenge: str | None = None) -> None:
-    """job.json for a new run: train its config.json from the start."""
+                  challenge: str | None = None, kind: str = "train",
+                  steps: int | None = None) -> None:
+    """job.json for a new job: train its config.json from the start, or sweep the learning
+    rate for it (``kind="lr_find"``)."""
     job: dict = {"resume": False, "processes": processes}
+    if kind != "train":
+        job["kind"] = kind
+    if steps is not None:
+        job["steps"] = steps
     if owner.id != LOCAL_OWNER.id:
         job["owner"] = _person(owner)
     if queued_by is not None and queued_by.id != LOCAL_OWNER.id:

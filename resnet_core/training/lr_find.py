@@ -63,8 +63,9 @@ class LRFind:
 
 def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0,
             num_steps: int = 200, dataset=None, model: nn.Module | None = None,
-            progress: bool = True) -> LRFind:
-    """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion."""
+            progress: bool = True, on_step=None) -> LRFind:
+    """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion.
+    ``on_step(step, num_steps)`` is called after each step (the dashboard's progress)."""
     from resnet_core.training.loop import prepare
 
     if not (0 < start_lr < end_lr <= 100):
@@ -85,14 +86,15 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
         saved = copy.deepcopy(model.state_dict())
     model = model.to(device)
     try:
-        return _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress)
+        return _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress,
+                      on_step)
     finally:
         if saved is not None:
             model.load_state_dict(saved)
             set_backbone_frozen(model, False)
 
 
-def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress):
+def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress, on_step):
     from tqdm.auto import tqdm
 
     from resnet_core.training.loop import (  # the run's own loss and optimizer
@@ -141,6 +143,8 @@ def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress
             best = min(best, smooth)
             step += 1
             bar.update(1)
+            if on_step is not None:
+                on_step(step, num_steps)
             if not math.isfinite(value) or (step > 10 and smooth > DIVERGED_FACTOR * best):
                 diverged = True
                 break
@@ -211,25 +215,3 @@ def _figure(result: LRFind):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_core.training.lr_find CONFIG_JSON OUT_PNG``: the dashboard's sweep, in a child
-    process (the server's interpreter stays free for the pages). Prints the suggestion."""
-    import json
-    import sys
-
-    config_path, out = (argv if argv is not None else sys.argv[1:])[:2]
-    config = TrainConfig.from_dict(json.loads(Path(config_path).read_text()))
-    try:
-        result = lr_find(config, progress=False)
-        save(result, out)
-    except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{result.suggestion:.3g}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
