@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 from resnet_core import Callback, TrainConfig, train
+from resnet_core.classroom.access import User
+from resnet_core.classroom.classroom import Classroom
+from resnet_core.data.folder import DataFolder
+from resnet_core.workbench import Workbench
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,3 +58,22 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "resnet_core", *args], capture_output=True,
                           text=True, cwd=cwd, env=full_env, timeout=300)
+
+
+TEACHER = User("teacher", "Teacher", "teacher")  # as Classroom.teacher_cookie signs them
+
+
+@pytest.fixture
+def room(tmp_path):
+    """A class (roster, limits, challenge) in a fresh runs folder, teacher token "tok"."""
+    return Classroom(tmp_path / "runs", teacher_token="tok")
+
+
+@pytest.fixture
+def bench(tmp_path, room):
+    """A real class workbench whose jobs never start (0 per device): the front door and the
+    queue are under test. Its data folder is tmp_path/data (not created)."""
+    b = Workbench(tmp_path / "runs", classroom=room, max_jobs=0,
+                  data=DataFolder((tmp_path / "data").resolve()))
+    yield b
+    b.jobs.shutdown()

@@ -11,28 +11,11 @@ from resnet_core.classroom.access import LESSONS, AccessDenied, User
 from resnet_core.classroom.classroom import ClassLimits, Classroom, config_changes, leaderboard
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.classroom.lessons import queue_lesson
-from resnet_core.data.folder import DataFolder
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.jobs.queue import FairQueue
-from resnet_core.workbench import Workbench
 
-TEACHER = User("teacher", "Teacher", "teacher")
-
-
-@pytest.fixture
-def room(tmp_path):
-    return Classroom(tmp_path / "runs", teacher_token="tok")
-
-
-@pytest.fixture
-def bench(tmp_path, room):
-    """A real class workbench whose jobs never start (0 per device): the front door and the
-    queue are under test."""
-    b = Workbench(tmp_path / "runs", classroom=room, max_jobs=0,
-                  data=DataFolder((tmp_path / "data").resolve()))
-    yield b
-    b.jobs.shutdown()
+from conftest import TEACHER
 
 
 @pytest.fixture

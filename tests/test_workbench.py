@@ -13,29 +13,14 @@ import pytest
 from PIL import Image
 
 from resnet_core import TrainConfig
-from resnet_core.classroom.access import NOBODY, AccessDenied, User
-from resnet_core.classroom.classroom import ClassLimits, Classroom
+from resnet_core.classroom.access import NOBODY, AccessDenied
+from resnet_core.classroom.classroom import ClassLimits
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import DataError
 from resnet_core.workbench import Workbench
 
-TEACHER = User("teacher", "Teacher", "teacher")
-
-
-@pytest.fixture
-def room(tmp_path):
-    return Classroom(tmp_path / "runs", teacher_token="tok")
-
-
-@pytest.fixture
-def bench(tmp_path, room):
-    """A class workbench whose jobs never start (0 per device)."""
-    data = tmp_path / "data"
-    data.mkdir()
-    b = Workbench(tmp_path / "runs", classroom=room, max_jobs=0, data=DataFolder(data.resolve()))
-    yield b
-    b.jobs.shutdown()
+from conftest import TEACHER
 
 
 def a_zip() -> bytes:
