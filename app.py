@@ -29,30 +29,29 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from streamlit import config
 
-from resnet_core.classroom.classroom import allowed_hosts
+from resnet_core import classroom, workbench
 from resnet_core.settings import MODE, TEACHER_TOKEN, settings
-from resnet_core.workbench import close_workbenches, open_workbench
 
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
 
 
-def classroom():
-    return open_workbench().classroom
+def current_class():
+    return workbench.open_workbench().classroom
 
 
 @asynccontextmanager
 async def lifespan(app):
-    await asyncio.to_thread(open_workbench)  # takes the runs folder, re-queues what was queued
+    await asyncio.to_thread(workbench.open_workbench)  # takes the runs folder, re-queues what was queued
     if CLASS:
         announce_class()
     yield
     # The children's last checkpoints, and the services the Deploy page started.
-    await asyncio.to_thread(close_workbenches)
+    await asyncio.to_thread(workbench.close_workbenches)
 
 
 def announce_class() -> None:
     """Print the teacher link once, as Jupyter prints its token (never to a log file)."""
-    room = classroom()
+    room = current_class()
     port = config.get_option("server.port")
     address = config.get_option("server.address") or "localhost"
     host = "localhost" if address in ("0.0.0.0", "::", "127.0.0.1") else address
@@ -83,16 +82,14 @@ middleware, routes = [], []
 if CLASS:
     from starlette.middleware import Middleware
 
-    from resnet_core.classroom.gate import ClassGate, join_routes
-
-    HOSTS = allowed_hosts(config.get_option("server.address"))
+    HOSTS = classroom.allowed_hosts(config.get_option("server.address"))
     # Streamlit's own checks, on top of the gate's: its websocket Host allow-list, XSRF on,
     # and no exception details in browsers (the teacher reads them on the console).
     config.set_option("server.allowedHosts", HOSTS, where_defined=f"{MODE}=class")
     config.set_option("server.enableXsrfProtection", True, where_defined=f"{MODE}=class")
     config.set_option("client.showErrorDetails", "none", where_defined=f"{MODE}=class")
-    middleware = [Middleware(ClassGate, classroom=classroom, hosts=HOSTS)]
-    routes = join_routes(classroom)
+    middleware = [Middleware(classroom.ClassGate, classroom=current_class, hosts=HOSTS)]
+    routes = classroom.join_routes(current_class)
 
 app = st.App("pages/navigation.py", lifespan=lifespan, middleware=middleware, routes=routes,
              on_script_error=script_error)

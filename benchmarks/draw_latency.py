@@ -72,7 +72,7 @@ def browser_rounds(runs: str, rounds: int) -> tuple[list[float], list[float]]:
 
 
 def in_process(run_dir: Path, rounds: int) -> float:
-    from resnet_core.analysis.explain import explain
+    from resnet_core.analysis.attribution import explain
     from resnet_core.data.drawing import drawing_to_image
     from resnet_core.serving.predictor import Predictor
 

@@ -25,7 +25,7 @@ from captum.attr import (
 )
 
 from resnet_core import TrainConfig, load_checkpoint, load_dataset, model_from_checkpoint, train
-from resnet_core.analysis.explain import METHODS, black_pixel, explain, occlusion_window
+from resnet_core.analysis.attribution import METHODS, black_pixel, explain, occlusion_window
 
 REPEATS = 7
 

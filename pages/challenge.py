@@ -11,16 +11,13 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
-from resnet_core import TrainConfig, WorkbenchError
-from resnet_core.classroom.classroom import config_changes, leaderboard
-from resnet_core.runs.folder import ACTIVE_STATES
-from resnet_core.training.config import OPTIMIZERS, SCHEDULERS
+from resnet_core import TrainConfig, WorkbenchError, classroom, runs, training
 
 from pages.common import (
     REFRESH_S,
     acting_user,
     challenge_entries,
-    classroom,
+    current_class,
     fresh,
     plain,
     session,
@@ -29,7 +26,7 @@ from pages.common import (
 
 st.title("Class challenge")
 user = acting_user()
-room = classroom()
+room = current_class()
 challenge = room.state.challenge if room else None
 if challenge is None:
     st.info("No challenge yet. The teacher opens one on the **Teacher** page.")
@@ -55,9 +52,9 @@ if is_open and not user.is_teacher:
         f1, f2, f3, f4 = st.columns(4)
         arch = f1.selectbox("Architecture", limits.architectures,
                             index=min(2, len(limits.architectures) - 1))
-        optimizer = f2.selectbox("Optimizer", OPTIMIZERS)
+        optimizer = f2.selectbox("Optimizer", training.OPTIMIZERS)
         lr = f3.number_input("Learning rate", 0.0001, 2.0, 0.1, format="%.4f")
-        scheduler = f4.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"))
+        scheduler = f4.selectbox("Schedule", training.SCHEDULERS, index=training.SCHEDULERS.index("cosine"))
         g1, g2, g3, g4 = st.columns(4)
         epochs = g1.number_input("Epochs", 1, limits.max_epochs, min(10, limits.max_epochs))
         batch_size = g2.number_input("Batch size", 8, limits.max_batch_size, min(128, limits.max_batch_size),
@@ -90,16 +87,16 @@ def board() -> None:
             acc = f"{e['test_accuracy']:.4f}" if e["test_accuracy"] is not None else "-"
             r1.write(f"`{e['run_id']}` · {e['state']} · {e['config']['arch']}, lr {e['config']['lr']}, "
                      f"{e['config']['epochs']} epochs · test accuracy {acc}")
-            if e["state"] in ACTIVE_STATES and r2.button("Stop", key=f"stop_{e['run_id']}"):
+            if e["state"] in runs.ACTIVE_STATES and r2.button("Stop", key=f"stop_{e['run_id']}"):
                 try:
                     session().stop(e["run_id"])
                     fresh()
                 except WorkbenchError as err:
                     st.error(unlinked(err))
     st.subheader("Leaderboard")
-    rows = leaderboard(entries)
+    rows = classroom.leaderboard(entries)
     if not rows:
-        waiting = sum(e["state"] in ACTIVE_STATES for e in entries)
+        waiting = sum(e["state"] in runs.ACTIVE_STATES for e in entries)
         st.caption(f"No finished entries yet ({waiting} training or queued).")
     else:
         # st.table, not st.dataframe: a short board, readable at a glance on a projector.
@@ -108,7 +105,7 @@ def board() -> None:
                                "training time": f"{r['train_seconds']:.1f} s", "entries": r["entries"]}
                               for r in rows]).set_index("rank")
         st.table(table)
-    waiting = [e for e in entries if e["state"] in ACTIVE_STATES]
+    waiting = [e for e in entries if e["state"] in runs.ACTIVE_STATES]
     if waiting:
         st.caption(f"{len(waiting)} entries training or queued.")
 
@@ -125,7 +122,7 @@ if challenge.revealed:
                     f"in {winner['train_seconds']:.1f} s.")
         rows = [{"rank": e["rank"], "name": e["name"], "test_accuracy": e["test_accuracy"],
                  "changes from the winner": "; ".join(f"{k}: {v}" for k, v in
-                                                     config_changes(winner["config"], e["config"]).items())
+                                                     classroom.config_changes(winner["config"], e["config"]).items())
                  or "same settings"}
                 for e in entries]
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="reveal")

@@ -11,19 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from resnet_core import RunStore, load_dataset
-from resnet_core.analysis.cost import MemoryEstimate, estimate_memory
-from resnet_core.classroom.access import COOKIE, User, is_member
-from resnet_core.classroom.classroom import Classroom, classroom_for
-from resnet_core.data.folder import DEFAULT_ROOT
-from resnet_core.errors import CheckpointError
-from resnet_core.images import to_pil  # noqa: F401 - the pages import it from here
-from resnet_core.jobs.manager import JobManager
-from resnet_core.runs.folder import Run
-from resnet_core.runs.jsonl import MetricsTail
-from resnet_core.serving.predictor import Predictor
+from resnet_core import CheckpointError, analysis, classroom, data, runs, serving, workbench
 from resnet_core.settings import settings
-from resnet_core.workbench import Session, Workbench, open_workbench
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
 # third of its speed even out of process; 1-2 s keeps it near full speed.
@@ -33,17 +22,17 @@ STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circl
                "stopped": ":material/stop_circle:", "interrupted": ":material/warning:"}
 
 
-def bench() -> Workbench:
+def bench() -> workbench.Workbench:
     """The app's Workbench (its runs folder, queue, class, data folder and deployments),
     shared by every browser session; app.py's lifespan opens and closes it."""
-    return open_workbench()
+    return workbench.open_workbench()
 
 
 def runs_dir() -> Path:
     return bench().runs_dir
 
 
-def manager() -> JobManager:
+def manager():
     """The app's job queue (read-only uses: its jobs; actions go through ``session()``)."""
     return bench().jobs
 
@@ -51,26 +40,26 @@ def manager() -> JobManager:
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class, read once when the server starts
 
 
-def classroom() -> Classroom | None:
+def current_class() -> classroom.Classroom | None:
     """The class of this server (class mode), else None."""
     return bench().classroom
 
 
-def session() -> Session:
+def session() -> workbench.Session:
     """This browser's user and what they may do: ``LOCAL`` in single-user mode; on a class
     server the user of the signed session cookie, or ``NOBODY`` (every action refused)."""
-    return bench().session_for_cookie(st.context.cookies.get(COOKIE) if CLASS else None)
+    return bench().session_for_cookie(st.context.cookies.get(classroom.COOKIE) if CLASS else None)
 
 
-def current_user() -> User:
+def current_user() -> classroom.User:
     """Who is acting (``NOBODY`` on a class server for someone who has not joined)."""
     return session().user
 
 
-def acting_user() -> User:
+def acting_user() -> classroom.User:
     """current_user(), stopping the page for someone who has not joined."""
     user = current_user()
-    if not is_member(user):
+    if not classroom.is_member(user):
         st.warning("Join the class first.")
         st.link_button("Join the class", "/join")
         st.stop()
@@ -79,7 +68,7 @@ def acting_user() -> User:
 
 @st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
 def _run_table(root: str, with_owner: bool):
-    store = RunStore(root)
+    store = runs.RunStore(root)
     table = store.table()
     if with_owner and not table.empty:
         table.insert(1, "owner", [store.get(r).owner["name"] for r in table["run_id"]])
@@ -95,9 +84,7 @@ def run_table(with_owner: bool = False):
 
 @st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
 def _lesson_runs(root: str, lesson_id: str) -> dict:
-    from resnet_core.classroom.lessons import lesson_for, lesson_runs
-
-    return lesson_runs(RunStore(root), lesson_for(lesson_id))
+    return classroom.lesson_runs(runs.RunStore(root), classroom.lesson_for(lesson_id))
 
 
 def lesson_runs_now(lesson_id: str) -> dict:
@@ -107,8 +94,8 @@ def lesson_runs_now(lesson_id: str) -> dict:
 
 @st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
 def _challenge_entries(root: str, challenge_id: str) -> list[dict]:
-    room = classroom_for(root)
-    return room.entries(RunStore(root)) if room.state.challenge else []
+    room = classroom.classroom_for(root)
+    return room.entries(runs.RunStore(root)) if room.state.challenge else []
 
 
 def challenge_entries(challenge_id: str) -> list[dict]:
@@ -124,7 +111,7 @@ def fresh() -> None:
         cached.clear()
 
 
-def may_control(run: Run) -> bool:
+def may_control(run: runs.Run) -> bool:
     """Whether the acting user may stop, resume or delete ``run`` (the core checks again)."""
     return session().may_control(run.id)
 
@@ -133,47 +120,47 @@ def is_student() -> bool:
     return not current_user().is_teacher
 
 
-def store() -> RunStore:
-    return RunStore(runs_dir())
+def store() -> runs.RunStore:
+    return runs.RunStore(runs_dir())
 
 
 # Every cache in the server process is bounded (a class server runs for hours): the least
 # recently used entries go first.
 @st.cache_resource(max_entries=256)
-def _tail(path: str) -> MetricsTail:
-    return MetricsTail(Path(path))
+def _tail(path: str) -> runs.MetricsTail:
+    return runs.MetricsTail(Path(path))
 
 
-def metrics_tail(run_dir: Path) -> MetricsTail:
+def metrics_tail(run_dir: Path) -> runs.MetricsTail:
     """One incremental reader per run, shared by all tabs: reruns read only new lines."""
-    return _tail(str(Run(Path(run_dir)).metrics_path))
+    return _tail(str(runs.Run(Path(run_dir)).metrics_path))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset...")
-def dataset(name: str, data_root: str = DEFAULT_ROOT, image_size: int | None = None,
+def dataset(name: str, data_root: str = data.DEFAULT_ROOT, image_size: int | None = None,
             val_fraction: float = 0.1, seed: int = 0):
-    return load_dataset(name, data_root=data_root, image_size=image_size,
+    return data.load_dataset(name, data_root=data_root, image_size=image_size,
                         val_fraction=val_fraction, seed=seed)
 
 
 def dataset_for_run(config: dict):
-    return dataset(config["dataset"], config.get("data_root", DEFAULT_ROOT), config.get("image_size"),
+    return dataset(config["dataset"], config.get("data_root", data.DEFAULT_ROOT), config.get("image_size"),
                    config.get("val_fraction", 0.1), config.get("seed", 0))
 
 
 @st.cache_resource(max_entries=8)
-def _predictor(path: str, mtime: float) -> Predictor:
-    predictor = Predictor(path)
+def _predictor(path: str, mtime: float) -> serving.Predictor:
+    predictor = serving.Predictor(path)
     predictor.warm_up()  # once per checkpoint and server: the first drawing answers at once
     return predictor
 
 
-def predictor(run_dir: Path, checkpoint: str) -> Predictor:
+def predictor(run_dir: Path, checkpoint: str) -> serving.Predictor:
     """A snapshot of the weights on disk (reloaded when the file changes), never the live model.
 
     A damaged checkpoint stops the page with its one-line error (the page does not crash).
     """
-    path = Run(Path(run_dir)).checkpoint(checkpoint)
+    path = runs.Run(Path(run_dir)).checkpoint(checkpoint)
     try:
         return _predictor(str(path), path.stat().st_mtime)
     except (CheckpointError, FileNotFoundError) as e:
@@ -233,21 +220,19 @@ def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def memory_estimate(arch: str, num_classes: int, channels: int, size: int, optimizer: str,
-                    **model_options) -> MemoryEstimate:
+                    **model_options) -> analysis.MemoryEstimate:
     """Training memory per batch for the Train page (a model build and two small forwards)."""
-    return estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **model_options)
+    return analysis.estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **model_options)
 
 
 def locked_lesson() -> str | None:
     """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
-    from resnet_core.classroom.lessons import LESSONS
-
-    room = classroom()
+    room = current_class()
     if room is not None and is_student():  # the teacher's lock, kept on the server
         return room.state.locked_lesson
     lesson = st.query_params.get("lesson")
     locked = st.query_params.get("locked", "").lower() in ("1", "true", "yes")
-    return lesson if locked and lesson in LESSONS else None
+    return lesson if locked and lesson in classroom.LESSONS else None
 
 
 def data_dir() -> Path:
@@ -260,25 +245,21 @@ def inside_data_dir(path: str) -> Path:
     return bench().data.inside(path)
 
 
-def unpack_upload(name: str, data: bytes) -> Path:
+def unpack_upload(name: str, content: bytes) -> Path:
     """Unpack an uploaded .zip of an image folder once (same bytes, same folder); its root.
     The core refuses it for anyone but the teacher on a class server."""
-    return session().upload_data(name, data)
+    return session().upload_data(name, content)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def block_names(arch: str, channels: int, size: int) -> list[str]:
     """The blocks of an architecture, input to output (layer1.0, ...), for a block picker."""
-    from resnet_core.analysis.diagram import block_shapes
-
-    return block_shapes(arch, channels, size, "layer1.0")["blocks"]
+    return analysis.block_shapes(arch, channels, size, "layer1.0")["blocks"]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def block_drawing(arch: str, channels: int, size: int, block: str, *, activation: str = "relu",
                   residual: bool = True, norm: str = "batch") -> str:
     """The DOT drawing of one block with this architecture's shapes (one model build)."""
-    from resnet_core.analysis.diagram import block_dot
-
-    return block_dot(arch, channels, size, block, activation=activation, residual=residual,
-                     norm=norm)
+    return analysis.block_dot(arch, channels, size, block, activation=activation, residual=residual,
+                              norm=norm)

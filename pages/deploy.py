@@ -8,10 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import service_curves
-from resnet_core.serving.deploy import Replay
-from resnet_core.serving.serve import DRIFT_WARN, FORMATS
+from resnet_core import WorkbenchError, analysis, serving
 
 from pages.common import (
     REFRESH_S,
@@ -32,7 +29,7 @@ service = services.get(run.id)
 if service is None or not service.alive:
     if service is not None:
         st.warning(f"The service for {run.id} has stopped; start it again.")
-    fmt = st.selectbox("Format", FORMATS, key="deploy_fmt",
+    fmt = st.selectbox("Format", serving.FORMATS, key="deploy_fmt",
                        help="eager: the PyTorch model; onnx: onnxruntime; pt2: a torch.export program")
     if st.button("Start the service", type="primary", key="deploy_start"):
         try:
@@ -51,7 +48,7 @@ b1, b2 = st.columns(2)
 if b1.button("Replay the test split", key="deploy_replay",
              help="sends every test image with its label through the live service (predict, "
                   "then feedback), so the live metrics can be set against the offline evaluation"):
-    replays[run.id] = Replay(service, dataset_for_run(run.config)).start()
+    replays[run.id] = serving.Replay(service, dataset_for_run(run.config)).start()
 if b2.button("Stop the service", key="deploy_stop"):
     if run.id in replays:
         replays.pop(run.id).stop()
@@ -85,7 +82,7 @@ def live() -> None:
     p50, p99 = stats["latency_ms"]["p50"], stats["latency_ms"]["p99"]
     m3.metric("Latency p50", f"{p50:.1f} ms" if p50 is not None else "-")
     m4.metric("Latency p99", f"{p99:.1f} ms" if p99 is not None else "-")
-    st.plotly_chart(service_curves(pd.DataFrame(history)), key="deploy_curves")
+    st.plotly_chart(analysis.service_curves(pd.DataFrame(history)), key="deploy_curves")
 
     replay = replays.get(run.id)
     if replay is not None:
@@ -110,7 +107,7 @@ def live() -> None:
                 f"{drift['score']:.2f} (|difference| / training std, per channel)")
         sizes = ", ".join(f"{size} ({count})" for size, count in drift["sizes"])
         if drift["warning"]:
-            st.warning(f"{text}: above {DRIFT_WARN} — the inputs do not look like the training "
+            st.warning(f"{text}: above {serving.DRIFT_WARN} — the inputs do not look like the training "
                        f"data. Sizes received: {sizes}.")
         else:
             st.caption(f"{text}. Sizes received: {sizes}.")

@@ -5,15 +5,12 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import confusion_heatmap
-from resnet_core.training.evaluation import evaluate_run, misclassified
+from resnet_core import WorkbenchError, analysis, training
 
 from pages.common import (
     choose_run_with_checkpoint,
     dataset_for_run,
     plain,
-    to_pil,
     unlinked,
 )
 
@@ -26,7 +23,7 @@ if not run.has_eval(split):
     if st.button(f"Evaluate best.pt on {split}", key="run_eval"):
         with st.spinner("Evaluating..."):
             try:
-                evaluate_run(run.dir, split=split)
+                training.evaluate_run(run.dir, split=split)
             except WorkbenchError as e:
                 st.error(unlinked(e))
                 st.stop()
@@ -47,7 +44,7 @@ with left:
     st.subheader("Confusion matrix")
     normalize = st.toggle("Row-normalised (recall per true class)", key="normalize")
     confusion = run.confusion(split)
-    st.plotly_chart(confusion_heatmap(confusion, normalize), key="confusion")
+    st.plotly_chart(analysis.confusion_heatmap(confusion, normalize), key="confusion")
 with right:
     st.subheader("Per class")
     st.dataframe(run.per_class(split), hide_index=True, key="per_class",
@@ -70,12 +67,12 @@ def gallery(rows, caption_for, empty: str) -> None:
         return
     indices = rows["index"].tolist()
     images = ds.images(split, indices)
-    st.image([to_pil(im, 96) for im in images], caption=[caption_for(r) for r in rows.to_dict("records")],
+    st.image([analysis.to_pil(im, 96) for im in images], caption=[caption_for(r) for r in rows.to_dict("records")],
              width=96)
 
 
 st.subheader("Misclassified, most confident first")
-wrong = misclassified(predictions)
+wrong = training.misclassified(predictions)
 st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified; "
            "Explain opens one on the Explain page.")
 if wrong.empty:
@@ -85,7 +82,7 @@ for start in range(0, min(len(wrong), 24), 8):
     cols = st.columns(8)
     images = ds.images(split, [r["index"] for r in rows])
     for col, r, im in zip(cols, rows, images, strict=False):
-        col.image(to_pil(im, 96), width=96, caption=f"#{r['index']} true {names[r['y_true']]} → "
+        col.image(analysis.to_pil(im, 96), width=96, caption=f"#{r['index']} true {names[r['y_true']]} → "
                   f"{names[r['y_pred']]} ({r['confidence']:.2f})")
         col.page_link("explain.py", label="Explain", icon=":material/visibility:",
                       query_params={"run": run_id, "split": split, "index": str(r["index"])})

@@ -9,29 +9,13 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from resnet_core import WorkbenchError, load_checkpoint, model_from_checkpoint
-from resnet_core.analysis.charts import feature_map_grid
-from resnet_core.analysis.explain import (
-    BASELINES,
-    METHOD_TITLES,
-    METHODS,
-    black_pixel,
-    explain,
-    heatmap_rgb,
-    overlay_rgb,
-    probe_indices,
-    randomization_check,
-)
-from resnet_core.data.decode import decode_image
-from resnet_core.training.diagnostics import feature_maps
-from resnet_core.training.evaluation import misclassified
+from resnet_core import WorkbenchError, analysis, data, training
 
 from pages.common import (
     choose_run_with_checkpoint,
     dataset_for_run,
     plain,
     predictor,
-    to_pil,
     unlinked,
 )
 
@@ -41,7 +25,7 @@ run = choose_run_with_checkpoint("explain_run")
 model = predictor(run.dir, "best").model
 info = predictor(run.dir, "best").info
 names = info.class_names
-black = black_pixel(info)
+black = analysis.black_pixel(info)
 try:
     ds = dataset_for_run(run.config)
 except WorkbenchError as e:
@@ -70,7 +54,7 @@ elif mode == "misclassified":
         st.info(f"No evaluation on {split} yet: open Evaluate first.")
         st.stop()
     preds = run.predictions(split)
-    wrong = misclassified(preds)
+    wrong = training.misclassified(preds)
     if wrong.empty:
         st.success("Nothing is misclassified on this split.")
         st.stop()
@@ -83,7 +67,7 @@ else:
     if upload is None:
         st.stop()
     try:
-        image = decode_image(upload, info)
+        image = data.decode_image(upload, info)
     except WorkbenchError as e:  # not an image, or too large to decode safely
         st.error(unlinked(e))
         st.stop()
@@ -104,11 +88,11 @@ target = o1.selectbox("Explain the class", range(len(names)), index=predicted,
                       format_func=lambda i: f"{names[i]} ({probs[i]:.1%})",
                       key=f"explain_target_{run.id}_{image_key}",
                       help="why this class: the predicted one, or any other ('why 7, not 1?')")
-methods = o2.multiselect("Methods", METHODS, default=["saliency", "integrated_gradients", "gradcam"],
-                         format_func=METHOD_TITLES.get, key="explain_methods")
+methods = o2.multiselect("Methods", analysis.METHODS, default=["saliency", "integrated_gradients", "gradcam"],
+                         format_func=analysis.METHOD_TITLES.get, key="explain_methods")
 stage = o3.selectbox("Grad-CAM stage", model.stage_names, index=len(model.stage_names) - 1,
                      key="explain_stage")
-baseline = o4.selectbox("Baseline (IG, DeepLift)", BASELINES, key="explain_baseline")
+baseline = o4.selectbox("Baseline (IG, DeepLift)", analysis.BASELINES, key="explain_baseline")
 
 st.write(f"**True:** {plain(true_name) if true_name else 'unknown (uploaded)'} · "
          f"**predicted:** {plain(names[predicted])} ({probs[predicted]:.1%}) · "
@@ -119,23 +103,23 @@ st.write(f"**True:** {plain(true_name) if true_name else 'unknown (uploaded)'} �
 def attribution(ckpt: str, mtime: float, image_bytes: bytes, shape: tuple, method: str, target: int,
                 stage: str, baseline: str):
     """Cached per checkpoint file (and its mtime), image, method and options."""
-    m, _, _ = model_from_checkpoint(load_checkpoint(ckpt))
+    m, _, _ = training.model_from_checkpoint(training.load_checkpoint(ckpt))
     img = torch.frombuffer(bytearray(image_bytes), dtype=torch.uint8).view(shape)
-    return explain(m, info.normalize(img[None]), method, target, stage=stage,
+    return analysis.explain(m, info.normalize(img[None]), method, target, stage=stage,
                    baseline=baseline, black=black)
 
 
 def show(method: str, a, columns) -> None:
-    columns[0].image(to_pil(heatmap_rgb(a.map, a.signed), 160),
-                     caption=f"{METHOD_TITLES[method]}", width=160)
-    columns[1].image(to_pil(overlay_rgb(image, a), 160),
+    columns[0].image(analysis.to_pil(analysis.heatmap_rgb(a.map, a.signed), 160),
+                     caption=f"{analysis.METHOD_TITLES[method]}", width=160)
+    columns[1].image(analysis.to_pil(analysis.overlay_rgb(image, a), 160),
                      caption="overlay", width=160)
 
 
 ckpt = str(run.checkpoint("best"))
 mtime = Path(ckpt).stat().st_mtime
 key = image.contiguous().numpy().tobytes()
-st.image(to_pil(image, 160), caption="input as the model sees it", width=160)
+st.image(analysis.to_pil(image, 160), caption="input as the model sees it", width=160)
 for method in methods:
     a = attribution(ckpt, mtime, key, tuple(image.shape), method, target, stage, baseline)
     cols = st.columns([1, 1, 2])
@@ -152,20 +136,20 @@ with st.expander("Grad-CAM at every stage", expanded=True):
     cols = st.columns(len(model.stage_names))
     for col, name in zip(cols, model.stage_names, strict=True):
         a = attribution(ckpt, mtime, key, tuple(image.shape), "gradcam", target, name, baseline)
-        col.image(to_pil(overlay_rgb(image, a), 140),
+        col.image(analysis.to_pil(analysis.overlay_rgb(image, a), 140),
                   caption=name, width=140)
     st.caption("Early stages see edges at high resolution; the last stage sees whole parts, coarsely.")
 
 with st.expander("Sanity check: trained against random weights (Adebayo et al. 2018)"):
     st.write("An explanation of the *model* must change when the model's weights are replaced by "
              "random ones. If the two maps look alike, the method is mostly redrawing the image.")
-    check_method = st.selectbox("Method", METHODS, format_func=METHOD_TITLES.get, key="check_method")
+    check_method = st.selectbox("Method", analysis.METHODS, format_func=analysis.METHOD_TITLES.get, key="check_method")
     if st.button("Run the check", key="run_check"):
-        result = randomization_check(model, x, check_method, target, stage=stage, black=black)
+        result = analysis.randomization_check(model, x, check_method, target, stage=stage, black=black)
         cols = st.columns(3)
         for col, which in zip(cols[:2], ("trained", "random"), strict=True):
             att = result[which]
-            col.image(to_pil(heatmap_rgb(att.map, att.signed), 160),
+            col.image(analysis.to_pil(analysis.heatmap_rgb(att.map, att.signed), 160),
                       caption=f"{which} weights", width=160)
         cols[2].metric("Rank correlation", f"{result['rank_correlation']:.2f}",
                        help="Spearman correlation of the absolute maps: near 0 = the method "
@@ -178,20 +162,20 @@ with st.expander("Probe set: the maps over training"):
     else:
         epochs = [int(p.stem.split("_")[1]) for p in snapshots]
         epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key="probe_epoch")
-        probe_method = st.selectbox("Method", METHODS, index=METHODS.index("gradcam"),
-                                    format_func=METHOD_TITLES.get, key="probe_method")
+        probe_method = st.selectbox("Method", analysis.METHODS, index=analysis.METHODS.index("gradcam"),
+                                    format_func=analysis.METHOD_TITLES.get, key="probe_method")
         path = snapshots[epochs.index(epoch)]
-        picks = probe_indices(ds.test.labels)
+        picks = analysis.probe_indices(ds.test.labels)
         cols = st.columns(len(picks))
         for col, i in zip(cols, picks, strict=True):
             img = ds.images("test", [i])[0]
             a = attribution(str(path), path.stat().st_mtime, img.contiguous().numpy().tobytes(),
                             tuple(img.shape), probe_method, int(ds.test.labels[i]), stage, baseline)
-            col.image(to_pil(overlay_rgb(img, a), 120),
+            col.image(analysis.to_pil(analysis.overlay_rgb(img, a), 120),
                       caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120)
 
 with st.expander("Feature maps: what each stage computes for this image"):
-    maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}
-    st.plotly_chart(feature_map_grid(maps), key="explain_feature_maps")
+    maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
+    st.plotly_chart(analysis.feature_map_grid(maps), key="explain_feature_maps")
     st.caption("Rows: the stem and each stage; the first 8 channels of each. Early stages keep "
                "the image's layout (edges, strokes); later ones are smaller and more abstract.")

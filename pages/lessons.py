@@ -11,28 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import (
-    diagnostics_over_time,
-    feature_map_grid,
-    gradient_norm_profile,
-    lesson_curves,
-    transfer_curve,
-)
-from resnet_core.classroom.lessons import (
-    LESSONS,
-    depth_rows,
-    lesson_answer,
-    lesson_for,
-    lesson_progress,
-    lesson_runs,
-    mnist_available,
-    transfer_rows,
-)
-from resnet_core.classroom.lessons import brings_data as lesson_data_folder
-from resnet_core.data.drawing import drawing_to_image
-from resnet_core.data.registry import DATASETS
-from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, feature_maps, read_diagnostics
+from resnet_core import WorkbenchError, analysis, classroom, data, training
 
 from pages.common import (
     REFRESH_S,
@@ -50,7 +29,6 @@ from pages.common import (
     predictor,
     session,
     store,
-    to_pil,
     unlinked,
 )
 
@@ -59,12 +37,12 @@ if locked_id:
     lesson_id = locked_id
 else:
     st.title("Lessons")
-    ids = list(LESSONS)
+    ids = list(classroom.LESSONS)
     wanted = st.query_params.get("lesson")
     lesson_id = st.selectbox("Lesson", ids, index=ids.index(wanted) if wanted in ids else 0,
-                             format_func=lambda i: LESSONS[i].title, key="lesson_pick")
+                             format_func=lambda i: classroom.LESSONS[i].title, key="lesson_pick")
     st.query_params["lesson"] = lesson_id
-lesson = lesson_for(lesson_id)
+lesson = classroom.lesson_for(lesson_id)
 
 st.header(lesson.title)
 st.markdown(lesson.summary)
@@ -73,7 +51,7 @@ st.markdown(lesson.summary)
 overrides: dict = {}  # what this viewer's lesson runs change (the data only)
 configs = lesson.configs()
 data_root = str(data_dir())
-if lesson_data_folder(lesson):  # a lesson that writes its own image folders: in the data folder
+if classroom.brings_data(lesson):  # a lesson that writes its own image folders: in the data folder
     overrides = {"data_root": str(Path(data_root).resolve())}
     configs = lesson.configs(**overrides)
 if lesson.id == "article":
@@ -85,13 +63,13 @@ if lesson.id == "article":
     except WorkbenchError as e:
         st.error(unlinked(e))
         data_root = str(data_dir())
-    if mnist_available(data_root):
+    if classroom.mnist_available(data_root):
         overrides = {"data_root": data_root}
         configs = lesson.configs(**overrides)
     else:
         st.info(
             f"MNIST's files are not here; the lesson expects "
-            f"{DATASETS['mnist'].layout_for(data_root)}. To get them, on a machine "
+            f"{data.DATASETS['mnist'].layout_for(data_root)}. To get them, on a machine "
             "with internet run `python -c \"import torchvision; torchvision.datasets.MNIST("
             "'data', download=True)\"` and copy the `data/MNIST` folder into the data folder "
             "here (torchvision's layout: four IDX files under `MNIST/raw/`). Meanwhile the lesson runs on the "
@@ -109,7 +87,7 @@ with st.expander("Settings (locked for this lesson)"):
     st.dataframe(settings, hide_index=True)
 
 found = lesson_runs_now(lesson.id)
-progress_now = lesson_progress(lesson, found)
+progress_now = classroom.lesson_progress(lesson, found)
 student = is_student()
 # Students share the lesson's runs: once every run exists there is nothing for them to start.
 complete = all(label in found for label in lesson.labels)
@@ -122,7 +100,7 @@ if left.button("Run this lesson", type="primary", key="run_lesson",
         queued = session().queue_lesson(lesson, **overrides)
         fresh()
         st.toast(f"Queued {len(queued)} runs." if queued else "The lesson's runs are already there.")
-        found = lesson_runs(store(), lesson)
+        found = classroom.lesson_runs(store(), lesson)
     except WorkbenchError as e:
         st.error(unlinked(e))
 if not locked_id and not student:
@@ -147,45 +125,45 @@ if guess_key not in st.session_state:
 
 
 def reveal() -> None:
-    runs = lesson_runs_now(lesson.id)
-    if not runs:
-        st.info("No runs yet: press **Run this lesson**.")
+    lesson_found = lesson_runs_now(lesson.id)
+    if not lesson_found:
+        st.info("No lesson_found yet: press **Run this lesson**.")
         return
     # When the last run ends, rerun the whole page once: the answer shows and polling stops.
-    progress = lesson_progress(lesson, runs)
+    progress = classroom.lesson_progress(lesson, lesson_found)
     if st.session_state.get("lesson_live") and not progress.live:
         st.session_state["lesson_live"] = False
         st.rerun(scope="app")
     st.session_state["lesson_live"] = progress.live
     st.dataframe(pd.DataFrame(progress.rows), hide_index=True)
-    metrics = {label: run.metrics() for label, run in runs.items()}
+    metrics = {label: run.metrics() for label, run in lesson_found.items()}
     if lesson.chart == "grad_profile":
-        diags = {label: read_diagnostics(run.dir) for label, run in runs.items()}
+        diags = {label: training.read_diagnostics(run.dir) for label, run in lesson_found.items()}
         st.markdown("**Gradient norm of each block at the first step** (log scale)")
-        st.plotly_chart(gradient_norm_profile(diags), key="grad_profile")
+        st.plotly_chart(analysis.gradient_norm_profile(diags), key="grad_profile")
         st.markdown("**Training loss**")
-        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
     elif lesson.chart == "transfer":
-        rows = transfer_rows(runs)
+        rows = classroom.transfer_rows(lesson_found)
         if rows:
-            st.plotly_chart(transfer_curve(pd.DataFrame(rows)), key="transfer_curve")
+            st.plotly_chart(analysis.transfer_curve(pd.DataFrame(rows)), key="transfer_curve")
             st.table(pd.DataFrame(rows).pivot(index="k", columns="start", values="test accuracy"))
-        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
     elif lesson.chart == "metrics_table":
         keys = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
                 "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
         rows = [{"run": label, "dataset": run.config.get("dataset"),
                  **{name: run.summary("test").get(k) for k, name in keys.items()}}
-                for label, run in runs.items()]
+                for label, run in lesson_found.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True,
                      column_config={n: st.column_config.NumberColumn(format="%.4f")
                                     for n in keys.values()})
-        st.plotly_chart(lesson_curves(metrics, "loss"), key="lesson_loss")
+        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
     else:
         metric = "error" if lesson.chart == "train_error" else "loss"
-        st.plotly_chart(lesson_curves(metrics, metric, log_y=metric == "loss"), key="lesson_curves")
+        st.plotly_chart(analysis.lesson_curves(metrics, metric, log_y=metric == "loss"), key="lesson_curves")
         if lesson.id == "depth":
-            st.dataframe(pd.DataFrame(depth_rows(runs)), hide_index=True)
+            st.dataframe(pd.DataFrame(classroom.depth_rows(lesson_found)), hide_index=True)
 
 
 if guess_key in st.session_state:
@@ -193,7 +171,7 @@ if guess_key in st.session_state:
     st.markdown(f"Your prediction: **{lesson.choices[picked]}**")
     st.subheader("Reveal")
     runs_now = lesson_runs_now(lesson.id)
-    progress_now = lesson_progress(lesson, runs_now)
+    progress_now = classroom.lesson_progress(lesson, runs_now)
     if progress_now.live:
         st.fragment(run_every=REFRESH_S)(reveal)()
     else:
@@ -202,7 +180,7 @@ if guess_key in st.session_state:
         st.warning(f"Run '{label}' is {status.get('state')}: {plain(status.get('error') or 'resume it on Runs')}. "
                    "The answer appears when every run of the lesson has completed.")
     if progress_now.done:
-        answer = lesson_answer(lesson, runs_now)
+        answer = classroom.lesson_answer(lesson, runs_now)
         if picked == answer:
             st.success(f"You predicted it: **{lesson.choices[answer]}**.")
         else:
@@ -242,7 +220,7 @@ with tab_maps:
         model = best.model
         strokes = st.session_state.get("drawing_strokes")
         if strokes and st.toggle("Use my drawing (from Predict)", key="maps_drawing"):
-            raw = drawing_to_image(strokes, best.info)[None]
+            raw = data.drawing_to_image(strokes, best.info)[None]
             caption = "your drawing, as the model sees it"
         else:
             if not strokes:
@@ -252,21 +230,21 @@ with tab_maps:
             caption = f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}"
         x = best.info.normalize(raw).to(next(model.parameters()).device)
         c1, c2 = st.columns([1, 5])
-        c1.image(to_pil(raw[0], 96), caption=caption)
-        maps = {k: v.numpy() for k, v in feature_maps(model, x).items()}
-        c2.plotly_chart(feature_map_grid(maps), key="feature_maps")
+        c1.image(analysis.to_pil(raw[0], 96), caption=caption)
+        maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
+        c2.plotly_chart(analysis.feature_map_grid(maps), key="feature_maps")
         c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "
                    "layout; later ones are smaller and more abstract.")
 with tab_diag:
     diag_runs = {label: run for label, run in found.items()
-                 if (run.dir / DIAGNOSTICS_FILE).exists()}
+                 if (run.dir / training.DIAGNOSTICS_FILE).exists()}
     if not diag_runs:
         st.info("This lesson's runs log no diagnostics (the activations lesson does). From the "
                 "CLI: `train --diagnostics-every 10`.")
     else:
         label = st.selectbox("Run", list(diag_runs), key="diag_run")
-        diag = read_diagnostics(diag_runs[label].dir)
-        st.plotly_chart(diagnostics_over_time(diag, "grad_norm"), key="diag_grad")
-        st.plotly_chart(diagnostics_over_time(diag, "branch_ratio"), key="diag_ratio")
+        diag = training.read_diagnostics(diag_runs[label].dir)
+        st.plotly_chart(analysis.diagnostics_over_time(diag, "grad_norm"), key="diag_grad")
+        st.plotly_chart(analysis.diagnostics_over_time(diag, "branch_ratio"), key="diag_ratio")
         st.caption("||F(x)|| / ||shortcut(x)||: how much each block changes its input "
                    "(He et al. found residual responses small: blocks stay near the identity).")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from resnet_core.classroom.access import is_member
+from resnet_core import classroom
 
 from pages.common import (
     CLASS,
-    classroom,
+    current_class,
     current_user,
     locked_lesson,
     manager,
@@ -66,7 +66,7 @@ user = current_user()
 locked = locked_lesson() is not None  # a student's class lock, or a teacher's shared link
 if not CLASS:
     names = SINGLE
-elif not is_member(user):  # not joined, or a forged or expired cookie
+elif not classroom.is_member(user):  # not joined, or a forged or expired cookie
     names = []
 elif user.is_teacher:
     names = TEACHER
@@ -82,7 +82,7 @@ else:
 page = st.navigation(pages, position="hidden" if locked or not names else "sidebar")
 
 with st.sidebar:
-    if CLASS and is_member(user):
+    if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
     jobs = manager().jobs()
     running = sum(j.state == "running" for j in jobs)
@@ -92,7 +92,7 @@ with st.sidebar:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only
         st.warning(unlinked(manager().read_only))
-    room = classroom()
+    room = current_class()
     if room is not None and room.state.locked_lesson and user.is_teacher:
         st.caption(f"Students are locked to the lesson `{room.state.locked_lesson}`.")
 

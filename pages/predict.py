@@ -8,11 +8,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import top_k_bars
-from resnet_core.data.decode import decode_image
-from resnet_core.data.drawing import CANVAS, drawing_to_image, pen_width
-from resnet_core.serving.export import SUFFIXES, export_run
+from resnet_core import WorkbenchError, analysis, data, serving
 
 from pages.canvas import draw_canvas
 from pages.common import (
@@ -20,7 +16,6 @@ from pages.common import (
     dataset_for_run,
     plain,
     predictor,
-    to_pil,
     unlinked,
 )
 
@@ -43,8 +38,8 @@ info = model.info
 def exported(run_dir: str, checkpoint: str, fmt: str, mtime: float) -> tuple[bytes, bytes]:
     """(model file, contract JSON) bytes, made by the same export as the CLI's."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"model.{SUFFIXES[fmt]}"
-        export_run(run_dir, fmt, out, checkpoint=checkpoint)
+        out = Path(tmp) / f"model.{serving.SUFFIXES[fmt]}"
+        serving.export_run(run_dir, fmt, out, checkpoint=checkpoint)
         return out.read_bytes(), Path(f"{out}.json").read_bytes()
 
 
@@ -53,7 +48,7 @@ with st.expander("Download the model (ONNX, pt2 or TorchScript, with its preproc
                "class names, input size, channels, mean/std and resize rule; the README shows "
                "ten lines of onnxruntime that use it.")
     mtime = run.checkpoint(checkpoint).stat().st_mtime
-    for fmt, suffix in SUFFIXES.items():
+    for fmt, suffix in serving.SUFFIXES.items():
         if st.button(f"Prepare {fmt}", key=f"prep_{fmt}"):
             st.session_state[f"export_{fmt}"] = True
         if st.session_state.get(f"export_{fmt}"):
@@ -77,7 +72,7 @@ def show(image, caption: str | None = None) -> None:
     top = model.predict_images(image[None], top_k=min(5, info.num_classes))[0]
     left, right = st.columns(2)
     with left:
-        st.image(to_pil(image, 224), width=224, caption=caption or (
+        st.image(analysis.to_pil(image, 224), width=224, caption=caption or (
             f"As the model sees it: {info.image_size}x{info.image_size}"
             f"{' grayscale' if info.channels == 1 else ''}"))
         method = st.radio("Why", ["saliency", "gradcam"], horizontal=True, key="predict_why",
@@ -87,27 +82,25 @@ def show(image, caption: str | None = None) -> None:
                          f"'{top[0][0]}': where the evidence is")
     with right:
         st.metric("Prediction", top[0][0], f"{top[0][1]:.1%}")
-        st.plotly_chart(top_k_bars(top), key="topk")
+        st.plotly_chart(analysis.top_k_bars(top), key="topk")
 
 
 def overlay(image, method: str):
-    from resnet_core.analysis.explain import explain, overlay_rgb
-
     x = info.normalize(image[None])
-    attribution = explain(model.model, x, method)
-    return to_pil(overlay_rgb(image, attribution), 224)
+    attribution = analysis.explain(model.model, x, method)
+    return analysis.to_pil(analysis.overlay_rgb(image, attribution), 224)
 
 
 if kind == "Draw":
     @st.fragment
     def draw_panel() -> None:
         """Only this part reruns while drawing (each stroke sends the canvas's state)."""
-        strokes = draw_canvas("predict_canvas", CANVAS, pen_width(info))
+        strokes = draw_canvas("predict_canvas", data.CANVAS, data.pen_width(info))
         st.session_state["drawing_strokes"] = strokes  # the Lessons page can use it too
         if not strokes:
             st.caption("Draw on the black square with the mouse or a finger; Clear starts over.")
             return
-        show(drawing_to_image(strokes, info))
+        show(data.drawing_to_image(strokes, info))
 
     draw_panel()
     st.stop()
@@ -132,7 +125,7 @@ if source is None:
     st.stop()
 
 try:
-    seen = decode_image(source, info)
+    seen = data.decode_image(source, info)
 except WorkbenchError as e:
     st.error(unlinked(e))
     st.stop()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import compare_curves
+from resnet_core import WorkbenchError, analysis
 
 from pages.common import (
     CLASS,
@@ -51,24 +50,24 @@ if not selected:
     st.info("Select one or more runs above to compare, resume, delete or download them.")
     st.stop()
 
-runs = {run_id: store().get(run_id) for run_id in selected}
+chosen = {run_id: store().get(run_id) for run_id in selected}
 
 st.subheader("Curves")
 c1, c2 = st.columns(2)
 split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
 metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
-st.plotly_chart(compare_curves({rid: r.metrics() for rid, r in runs.items()}, metric, split),
+st.plotly_chart(analysis.compare_curves({rid: r.metrics() for rid, r in chosen.items()}, metric, split),
                 key="compare_chart")
 
 st.subheader("Configurations")
-configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in runs.items()})
-only_diff = st.toggle("Only differences", value=len(runs) > 1, key="only_diff")
-if only_diff and len(runs) > 1:
+configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in chosen.items()})
+only_diff = st.toggle("Only differences", value=len(chosen) > 1, key="only_diff")
+if only_diff and len(chosen) > 1:
     configs = configs[configs.nunique(axis=1) > 1]
 st.dataframe(configs, key="config_diff")
 
 st.subheader("Actions")
-for run_id, run in runs.items():
+for run_id, run in chosen.items():
     state = run.status.get("state")
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
     a1.write(f"`{run_id}` · {state}")

@@ -8,13 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.analysis.charts import lr_find_curve
-from resnet_core.training.transfer import (
-    BACKBONE_LR_FACTOR,
-    IMAGENET_FILES,
-    imagenet_status,
-)
+from resnet_core import WorkbenchError, analysis, training
 
 from pages.common import bench, plain, session, unlinked
 
@@ -28,7 +22,7 @@ class Start:
     problem: str | None = None  # why Train cannot start yet
 
 
-def picker(arch: str, runs: list) -> Start:
+def picker(arch: str, past_runs: list) -> Start:
     """The starting point and what trains; the TrainConfig fields they mean."""
     choice = st.radio("Start from", START, horizontal=True, key="start_from",
                       help="pretrained weights learn from a few images per class what scratch "
@@ -36,8 +30,8 @@ def picker(arch: str, runs: list) -> Start:
     start = Start()
     if choice == "ImageNet weights":
         start.fields["pretrained"] = "imagenet"
-        if arch in IMAGENET_FILES:
-            status = imagenet_status(arch)
+        if arch in training.IMAGENET_FILES:
+            status = training.imagenet_status(arch)
             if status.present:
                 st.success(f"{status.path.name} ({status.size_bytes / 1e6:.1f} MB) is in "
                            f"{plain(str(status.path.parent))}.")
@@ -49,7 +43,7 @@ def picker(arch: str, runs: list) -> Start:
                 else:
                     start.problem = f"{status.path.name} is not in the cache"
     elif choice == "an earlier run":
-        done = {r.id: r for r in runs if r.has_checkpoint("best")}
+        done = {r.id: r for r in past_runs if r.has_checkpoint("best")}
         if not done:
             start.problem = "no finished run has a best.pt to start from yet"
             st.info("No finished run yet: train one first, or start from scratch.")
@@ -71,7 +65,7 @@ def picker(arch: str, runs: list) -> Start:
         what = st.radio("Train", TRAIN, horizontal=True, key="train_what",
                         help=f"the head only: the backbone stays as loaded (fast; with augmentation "
                              f"off its features are computed once); the head first: fastai's "
-                             f"fine_tune, then the backbone at {BACKBONE_LR_FACTOR:g} x the "
+                             f"fine_tune, then the backbone at {training.BACKBONE_LR_FACTOR:g} x the "
                              "learning rate")
         if what == TRAIN[1]:
             start.fields["freeze"] = "backbone"
@@ -83,7 +77,7 @@ def picker(arch: str, runs: list) -> Start:
 
 def suggest_pretrained() -> None:
     """After a folder or upload: pretrained resnet18 is the suggested start where its file is."""
-    if not imagenet_status("resnet18").present:
+    if not training.imagenet_status("resnet18").present:
         return
     if st.session_state.get("arch") == "resnet18" and st.session_state.get("start_from") == START[1]:
         return
@@ -125,7 +119,7 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
         st.error(unlinked(error))
     found = st.session_state.get("lr_found")
     if found:
-        st.plotly_chart(lr_find_curve(pd.DataFrame(found["sweep"]), found["suggestion"]),
+        st.plotly_chart(analysis.lr_find_curve(pd.DataFrame(found["sweep"]), found["suggestion"]),
                         key="lr_find_chart")
         st.caption(f"Suggested learning rate **{found['suggestion']:.3g}** (fastai's valley "
                    "rule: two thirds down the longest fall of the loss); it is in the field above.")

@@ -9,18 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError
-from resnet_core.classroom.access import LOCAL
-from resnet_core.classroom.classroom import ClassLimits
-from resnet_core.classroom.lessons import LESSONS
-from resnet_core.data.registry import DATASETS
-from resnet_core.runs.folder import ACTIVE_STATES
-from resnet_core.training.models import ARCHS
+from resnet_core import WorkbenchError, classroom, data, runs, training
 
-from pages.common import REFRESH_S, acting_user, classroom, fresh, session, store, unlinked
+from pages.common import REFRESH_S, acting_user, current_class, fresh, session, store, unlinked
 
 user = acting_user()
-room = classroom()
+room = current_class()
 if room is None or not user.is_teacher:
     st.error("This page is the teacher's.")
     st.stop()
@@ -44,7 +38,7 @@ def jobs_by_student() -> None:
     rows = []
     for run in store().runs():
         owner = run.owner
-        if owner["id"] == LOCAL.id:
+        if owner["id"] == classroom.LOCAL.id:
             continue  # the teacher's own CLI runs are not the class's
         status = run.status
         state = status.get("state")
@@ -55,7 +49,7 @@ def jobs_by_student() -> None:
         st.caption("No class runs yet.")
         return
     table = pd.DataFrame(rows).sort_values(["student", "run_id"])
-    active = table[table["state"].isin(ACTIVE_STATES)]
+    active = table[table["state"].isin(runs.ACTIVE_STATES)]
     st.caption(f"{len(active)} queued or running; {table['student'].nunique()} owners.")
     st.dataframe(table, hide_index=True, key="class_jobs",
                  column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
@@ -75,10 +69,10 @@ st.caption(f"Joined: {len(roster)} students" + (f" ({', '.join(sorted(roster.val
 
 # ------------------------------------------------------------------ the lesson lock
 st.subheader("Lock the class to one lesson")
-options = [None, *LESSONS]
+options = [None, *classroom.LESSONS]
 current = room.state.locked_lesson
 choice = st.selectbox("Students see only", options, index=options.index(current) if current in options else 0,
-                      format_func=lambda i: "every page (no lock)" if i is None else f"the lesson: {LESSONS[i].title}",
+                      format_func=lambda i: "every page (no lock)" if i is None else f"the lesson: {classroom.LESSONS[i].title}",
                       key="lock_choice")
 if choice != current and st.button("Apply the lock", key="apply_lock"):
     act(lambda: session().lock_lesson(choice), "Lock applied." if choice else "Lock lifted.")
@@ -88,7 +82,7 @@ if choice != current and st.button("Apply the lock", key="apply_lock"):
 st.subheader("Limits for students")
 limits = room.state.limits
 with st.form("limits"):
-    archs = st.multiselect("Architectures", ARCHS, default=list(limits.architectures))
+    archs = st.multiselect("Architectures", training.ARCHS, default=list(limits.architectures))
     l1, l2, l3, l4 = st.columns(4)
     max_epochs = l1.number_input("Max epochs", 1, 10_000, limits.max_epochs)
     max_steps = l2.number_input("Max steps", 1, 10_000_000, limits.max_steps)
@@ -100,7 +94,7 @@ with st.form("limits"):
     code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password")
     if st.form_submit_button("Save limits"):
         def save() -> None:
-            session().set_limits(ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
+            session().set_limits(classroom.ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
                                               int(max_batch), int(per_student), int(queue_cap)))
             session().set_class_code(code)
         act(save, "Limits saved.")
@@ -125,7 +119,7 @@ else:
             act(lambda: session().close_challenge(reveal=True), "Revealed.")
             st.rerun()
     with st.form("open_challenge"):
-        built_in = [n for n, s in DATASETS.items() if s.source != "folder"]
+        built_in = [n for n, s in data.DATASETS.items() if s.source != "folder"]
         o1, o2, o3 = st.columns(3)
         dataset = o1.selectbox("Dataset", built_in)
         minutes = o2.number_input("Minutes open", 1, 7 * 24 * 60, 20)

@@ -5,17 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from resnet_core import TrainConfig, WorkbenchError
-from resnet_core.analysis.charts import diagnostics_over_time, training_curves
-from resnet_core.analysis.cost import available_memory, estimate_cost
-from resnet_core.data.registry import DATASETS as DATASET_SPECS
-from resnet_core.device import resolve_device
-from resnet_core.runs.folder import ACTIVE_STATES
-from resnet_core.runs.progress import run_progress
-from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS, DEFAULT_LR, OPTIMIZERS, SCHEDULERS
-from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, read_diagnostics
-from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS
-from resnet_core.workbench import preflight
+from resnet_core import TrainConfig, WorkbenchError, analysis, data, runs, training, workbench
 
 from pages import start_from
 from pages.common import (
@@ -32,7 +22,6 @@ from pages.common import (
     session,
     state_label,
     store,
-    to_pil,
     unlinked,
     unpack_upload,
 )
@@ -43,13 +32,13 @@ st.title("Train")
 left, right = st.columns(2)
 with left:
     st.subheader("Data")
-    offline = [n for n, spec in DATASET_SPECS.items() if spec.offline]
-    name = st.selectbox("Dataset", DATASETS, key="dataset",
+    offline = [n for n, spec in data.DATASETS.items() if spec.offline]
+    name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
                         help=f"{' and '.join(offline)} work offline; the others read a data folder")
-    st.caption(DATASET_SPECS[name].description)
+    st.caption(data.DATASETS[name].description)
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
-    if not DATASET_SPECS[name].offline:
+    if not data.DATASETS[name].offline:
         data_root = st.text_input("Data root", str(data_dir()), key="data_root",
                                   help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA) "
                                        "holding the files (see README, Datasets)")
@@ -62,7 +51,7 @@ with left:
                 st.caption(f"Unpacked to {plain(data_root)}")
             except WorkbenchError as e:
                 problem_data = str(e)
-        image_size = int(st.number_input("Image size (px)", 8, 512, DATASET_SPECS[name].image_size,
+        image_size = int(st.number_input("Image size (px)", 8, 512, data.DATASETS[name].image_size,
                                          key="image_size"))
     try:
         if problem_data is None:
@@ -83,33 +72,33 @@ with left:
         picks = [int((ds.train.labels == c).nonzero()[0]) for c in range(min(10, info.num_classes))
                  if (ds.train.labels == c).any()]
         images = ds.images("train", picks)
-        st.image([to_pil(im, 64) for im in images],
+        st.image([analysis.to_pil(im, 64) for im in images],
                  caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64)
         if name == "folder":
             start_from.suggest_pretrained()
 
 with right:
     st.subheader("Model")
-    arch = st.selectbox("Architecture", ARCHS, key="arch",
+    arch = st.selectbox("Architecture", training.ARCHS, key="arch",
                         help="resnet20-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
     residual = st.toggle("Residual shortcuts", True, key="residual",
                          help="off: the plain twin, the same layers without shortcuts")
     c2, c3 = st.columns(2)
-    norm = c2.selectbox("Normalisation", NORMS, key="norm")
-    activation = c3.selectbox("Activation", list(ACTIVATIONS), key="activation")
+    norm = c2.selectbox("Normalisation", training.NORMS, key="norm")
+    activation = c3.selectbox("Activation", list(training.ACTIVATIONS), key="activation")
     device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     device = st.selectbox("Device", device_choices, key="device")
-    gpus = torch.cuda.device_count() if resolve_device(device).type == "cuda" else 1
+    gpus = torch.cuda.device_count() if training.resolve_device(device).type == "cuda" else 1
     processes = 1
     if gpus > 1:  # data-parallel: the job manager starts torchrun with one process per GPU
         processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
                                         help="torchrun --standalone with one process per GPU; "
                                              "the batch size is the global batch"))
-    start = start_from.picker(arch, runs=store().runs())
+    start = start_from.picker(arch, past_runs=store().runs())
     if ds is not None:
-        dev = resolve_device(device).type
+        dev = training.resolve_device(device).type
         input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
-        cost = estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
+        cost = analysis.estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
                              val_images=len(ds.val),
                              # the widget is below: its value from the last rerun (a bad
                              # one is refused there, with its message)
@@ -141,18 +130,18 @@ with right:
 # ------------------------------------------------------------------ hyperparameters
 st.subheader("Training")
 h1, h2, h3, h4 = st.columns(4)
-optimizer = h1.selectbox("Optimizer", OPTIMIZERS, key="optimizer")
+optimizer = h1.selectbox("Optimizer", training.OPTIMIZERS, key="optimizer")
 lr_key = f"lr_{optimizer}"
 start_from.apply_found_lr(lr_key)
 if lr_key not in st.session_state:
-    st.session_state[lr_key] = DEFAULT_LR[optimizer]
+    st.session_state[lr_key] = training.DEFAULT_LR[optimizer]
 lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
-scheduler = h3.selectbox("Schedule", SCHEDULERS, index=SCHEDULERS.index("cosine"), key="scheduler")
+scheduler = h3.selectbox("Schedule", training.SCHEDULERS, index=training.SCHEDULERS.index("cosine"), key="scheduler")
 batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
 b1, b2, b3, b4 = st.columns(4)
 budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
 amount = b2.number_input("Epochs" if budget == "epochs" else "Steps",
-                         value=DEFAULT_EPOCHS[name] if budget == "epochs" else 200,
+                         value=training.DEFAULT_EPOCHS[name] if budget == "epochs" else 200,
                          step=1, key=f"amount_{budget}_{name}")
 augment = b3.toggle("Augmentation", True, key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
@@ -176,13 +165,13 @@ config = TrainConfig(
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
                              optimizer, residual=residual, norm=norm, activation=activation)
-    fits = memory.largest_batch(available_memory(dev))
+    fits = memory.largest_batch(analysis.available_memory(dev))
     st.caption(f"Memory for one training step at batch {int(batch_size)}: about "
                f"{memory.peak(int(batch_size)) / 2**20:,.0f} MiB (fp32); the largest batch that fits "
                f"in the {dev.upper()} memory free now: about {fits:,}.")
     if int(batch_size) > fits:
         st.warning(f"Batch {int(batch_size)} probably does not fit in memory; try {fits} or fewer.")
-problem = preflight(config, processes=processes, dataset=ds) or start.problem
+problem = workbench.preflight(config, processes=processes, dataset=ds) or start.problem
 if problem:
     st.error(unlinked(problem))
 start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
@@ -195,13 +184,13 @@ if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key=
 
 # ------------------------------------------------------------------ the live run
 st.divider()
-runs = store().runs()
-active = [r.id for r in runs if r.status.get("state") in ACTIVE_STATES]
+all_runs = store().runs()
+active = [r.id for r in all_runs if r.status.get("state") in runs.ACTIVE_STATES]
 # The run this tab follows: the one it launched, else the one in the URL (so a refresh keeps
 # it), else the newest active run (one started from another tab or the CLI).
 run_id = (st.session_state.get("train_run_id") or st.query_params.get("run")
           or (active[0] if active else None))
-if run_id is not None and run_id not in {r.id for r in runs}:  # deleted meanwhile, or a bad URL
+if run_id is not None and run_id not in {r.id for r in all_runs}:  # deleted meanwhile, or a bad URL
     st.session_state.pop("train_run_id", None)
     if st.query_params.get("run") == run_id:
         del st.query_params["run"]
@@ -220,7 +209,7 @@ def live_panel(run_id: str) -> None:
     state = status.get("state")
     metrics = metrics_tail(run.dir).frame()
     st.subheader(f"{run_id}  ·  {state_label(state)}")
-    progress = run_progress(status, config, metrics)
+    progress = runs.run_progress(status, config, metrics)
     if progress.total_steps:
         st.progress(progress.fraction, text=progress.text())
     if progress.has_metrics:
@@ -230,15 +219,15 @@ def live_panel(run_id: str) -> None:
                   else "-")
         k3.metric("Learning rate", f"{progress.lr:.4g}")
         k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
-        st.plotly_chart(training_curves(metrics), key="live_curves")
-        if (run.dir / DIAGNOSTICS_FILE).exists():
-            diag = read_diagnostics(run.dir)
+        st.plotly_chart(analysis.training_curves(metrics), key="live_curves")
+        if (run.dir / training.DIAGNOSTICS_FILE).exists():
+            diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)
-            d1.plotly_chart(diagnostics_over_time(diag, "grad_norm"), key="live_grad_norms")
-            d2.plotly_chart(diagnostics_over_time(diag, "branch_ratio"), key="live_branch_ratios")
-    elif state in ACTIVE_STATES:
+            d1.plotly_chart(analysis.diagnostics_over_time(diag, "grad_norm"), key="live_grad_norms")
+            d2.plotly_chart(analysis.diagnostics_over_time(diag, "branch_ratio"), key="live_branch_ratios")
+    elif state in runs.ACTIVE_STATES:
         st.caption("Waiting for the first metrics...")
-    if state in ACTIVE_STATES:
+    if state in runs.ACTIVE_STATES:
         if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
             try:
                 session().stop(run_id)
@@ -254,13 +243,13 @@ def live_panel(run_id: str) -> None:
         st.page_link("evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
     # When the run ends, rerun the whole page once so polling stops.
     was_active = st.session_state.get("live_was_active")
-    st.session_state["live_was_active"] = state in ACTIVE_STATES
-    if was_active and state not in ACTIVE_STATES:
+    st.session_state["live_was_active"] = state in runs.ACTIVE_STATES
+    if was_active and state not in runs.ACTIVE_STATES:
         st.rerun()
 
 
 state_now = store().get(run_id).status.get("state")
-if state_now in ACTIVE_STATES:
+if state_now in runs.ACTIVE_STATES:
     st.fragment(run_every=REFRESH_S)(live_panel)(run_id)
 else:
     live_panel(run_id)

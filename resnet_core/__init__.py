@@ -41,8 +41,8 @@ _EXPORTS = {
     "RunError": "errors", "TrainingFailed": "errors", "WorkbenchError": "errors",
     "Predictor": "serving.predictor", "evaluate_run": "training.evaluation",
     "Callback": "events", "ProgressBar": "events", "TrainState": "events",
-    "explain": "analysis.explain", "heatmap_rgb": "analysis.explain",
-    "overlay_rgb": "analysis.explain", "randomization_check": "analysis.explain",
+    "explain": "analysis.attribution", "heatmap_rgb": "analysis.attribution",
+    "overlay_rgb": "analysis.attribution", "randomization_check": "analysis.attribution",
     "LiveChart": "analysis.live_chart",
     "classification_report": "training.metrics",
     "ARCHS": "training.models", "build_model": "training.models", "count_parameters": "training.models",
@@ -97,7 +97,7 @@ sys.meta_path.append(_MovedModules())
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
     from .analysis.charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
-    from .analysis.explain import (  # noqa: F401
+    from .analysis.attribution import (  # noqa: F401
         explain,
         heatmap_rgb,
         overlay_rgb,

@@ -291,7 +291,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from resnet_core.analysis.explain import METHOD_TITLES, explain_run_image, render_panel
+    from resnet_core.analysis.attribution import METHOD_TITLES, explain_run_image, render_panel
 
     if not str(args.out).lower().endswith(".png"):
         raise WorkbenchError(f"--out must name a .png file, got {args.out}")

@@ -78,3 +78,28 @@ def test_only_settings_reads_the_environments_workbench_variables():
              if path != CORE / "settings.py"
              for text in string_constants(path) if text.startswith("RESNET_WORKBENCH_")]
     assert found == []
+
+
+WINGS = ("analysis", "classroom", "data", "runs", "serving", "training")
+
+
+def test_the_ui_uses_the_core_through_the_wings_public_names():
+    """Pages import about ten core names (the wings, the front door, TrainConfig, the errors,
+    settings), and every ``wing.name`` they use is in that wing's PUBLIC table."""
+    import importlib
+
+    imported, unknown = set(), []
+    for path in UI:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("resnet_core"):
+                assert node.module in ("resnet_core", "resnet_core.settings"), \
+                    f"{path.name}: from {node.module} import ... (use a wing's public names)"
+                imported |= {f"{node.module}.{a.name}" for a in node.names}
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in WINGS):
+                public = importlib.import_module(f"resnet_core.{node.value.id}").PUBLIC
+                if node.attr not in public:
+                    unknown.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert unknown == []
+    assert len(imported) <= 13, sorted(imported)

@@ -5,7 +5,7 @@ import torch
 from captum.attr import IntegratedGradients, Saliency
 
 from resnet_core import TrainConfig, load_checkpoint, load_dataset, model_from_checkpoint, train
-from resnet_core.analysis.explain import METHODS, explain, randomization_check
+from resnet_core.analysis.attribution import METHODS, explain, randomization_check
 from resnet_core.data.loader import normalize
 from resnet_core.training.models import ARCHS, build_model
 

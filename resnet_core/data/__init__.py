@@ -1,0 +1,22 @@
+"""The data wing: the dataset registry, loading each kind of source, the preprocessing
+contract, batch loaders, safe image decoding, the data folder and uploads, drawings.
+
+The names below are the wing's public surface (the pages use the wing through them); each
+loads its module on first use, so importing the wing costs nothing.
+"""
+
+from resnet_core.lazy import lazy_exports
+
+# public name -> the module of this wing that defines it (or a foundation module, in full)
+PUBLIC = {
+    "decode_image": "decode",
+    "CANVAS": "drawing",
+    "drawing_to_image": "drawing",
+    "pen_width": "drawing",
+    "DEFAULT_ROOT": "folder",
+    "DATASETS": "registry",
+    "DATASET_NAMES": "registry",
+    "load_dataset": "sources",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, PUBLIC)
