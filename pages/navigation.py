@@ -13,6 +13,7 @@ from resnet_core import classroom
 
 from pages.common import (
     CLASS,
+    REFRESH_S,
     current_class,
     current_user,
     locked_lesson,
@@ -23,6 +24,14 @@ from pages.common import (
 )
 
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
+
+
+@st.fragment(run_every=REFRESH_S)
+def job_counts() -> None:
+    """The queue as it is now, refreshed on its own: a page's live fragments rerun only
+    themselves, so a count drawn with the frame went stale while a run trained."""
+    counts = manager().counts()
+    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
 
 
 def join_page() -> None:
@@ -84,10 +93,7 @@ page = st.navigation(pages, position="hidden" if locked or not names else "sideb
 with st.sidebar:
     if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
-    jobs = manager().jobs()
-    running = sum(j.state == "running" for j in jobs)
-    queued = sum(j.state == "queued" for j in jobs)
-    st.caption(f"Jobs: {running} running, {queued} queued")
+    job_counts()
     if not CLASS or user.is_teacher:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only

@@ -106,7 +106,7 @@ with right:
                              device=dev,
                              seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
                              # never calibrate while a job waits or trains (both slow down)
-                             calibrate=all(j.state == "finished" for j in manager().jobs()),
+                             calibrate=manager().idle,
                              residual=residual, norm=norm, activation=activation)
         m1, m2, m3 = st.columns(3)
         m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")

@@ -96,13 +96,13 @@ sys.meta_path.append(_MovedModules())
 
 
 if TYPE_CHECKING:  # for type checkers and editors; never executed
-    from .analysis.charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
     from .analysis.attribution import (  # noqa: F401
         explain,
         heatmap_rgb,
         overlay_rgb,
         randomization_check,
     )
+    from .analysis.charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
     from .analysis.live_chart import LiveChart  # noqa: F401
     from .data.dataset import Dataset, DatasetInfo  # noqa: F401
     from .data.sources import load_dataset  # noqa: F401

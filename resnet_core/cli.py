@@ -273,7 +273,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"\n{args.split} ({args.checkpoint}.pt, {summary['num_samples']} images): "
           f"accuracy {summary['accuracy']:.4f}, macro F1 {summary['macro_f1']:.4f}, "
           f"weighted F1 {summary['weighted_f1']:.4f}")
-    print(Path(args.run_dir) / "eval" / args.split)
+    print(run.eval_dir(args.split))
     return 0
 
 

@@ -75,8 +75,8 @@ class Workbench:
         out = {"state": state, "step": status.get("step", 0), "steps": status.get("steps"),
                "error": status.get("error"), "suggestion": status.get("suggestion")}
         if state == "queued":
-            out["jobs_ahead"] = sum(j.state != "finished" for j in self.jobs.jobs()
-                                    if j.run_id != sweep_id)
+            counts = self.jobs.counts()
+            out["jobs_ahead"] = max(0, counts["running"] + counts["queued"] - 1)  # less itself
         if state == "completed":
             import pandas as pd
 

@@ -31,7 +31,7 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.runs.jobfile import owner_of
+from resnet_core.runs.jobfile import challenge_of, owner_of
 from resnet_core.settings import settings
 from resnet_core.training.config import MAXIMUMS, TrainConfig
 from resnet_core.training.models import ARCHS
@@ -308,7 +308,7 @@ class Classroom:
         rows = []
         for run in store.runs():
             job = run.job
-            if job.get("challenge") != c.id:
+            if challenge_of(job) != c.id:
                 continue
             owner = owner_of(job)
             rows.append({"run_id": run.id, "owner_id": owner["id"], "name": owner["name"],

@@ -222,6 +222,18 @@ class JobManager:
         with self._lock:
             return list(self._jobs.values())
 
+    def counts(self) -> dict[str, int]:
+        """{"running": n, "queued": m}: the jobs training now and those waiting, as the queue
+        has them at this moment (what the sidebar shows)."""
+        with self._lock:
+            states = [j.state for j in self._jobs.values()]
+        return {"running": states.count("running"), "queued": states.count("queued")}
+
+    @property
+    def idle(self) -> bool:
+        """No job is queued or training (a calibration may take the cores)."""
+        return not any(self.counts().values())
+
     def _active_ids(self) -> set[str]:
         with self._lock:
             return {j.run_id for j in self._jobs.values() if j.state != "finished"}

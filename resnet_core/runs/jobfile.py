@@ -42,6 +42,11 @@ def owner_of(job: dict) -> dict:
             "name": str(owner.get("name") or LOCAL_OWNER.name)}
 
 
+def challenge_of(job: dict) -> str | None:
+    """The class challenge a run entered (its id), or None."""
+    return job.get("challenge")
+
+
 def read_job(run) -> dict:
     """The run's job.json ({} for runs the CLI or a notebook trained)."""
     return read_json(run.job_path)

@@ -206,6 +206,23 @@ class Trainer:
             self.callbacks = [self.writer, *callbacks]
             if progress:
                 self.callbacks.append(ProgressBar())
+        # Made by _setup (in fit, so that a Trainer costs nothing until it runs):
+        self.model: nn.Module  # the plain module: checkpoints, evaluation and diagnostics use it
+        self.train_model: EagerFallback  # what the step calls: DDP and/or compiled around it
+        self.init_report: InitReport | None  # what the starting weights loaded (None: scratch)
+        self.loader: BatchLoader | FeatureLoader  # this rank's share of every global batch
+        self.val_features: Tensor | None  # the validation split's pooled features (frozen path)
+        self.steps_per_epoch: int
+        self.total_steps: int
+        self.optimizer: torch.optim.Optimizer
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler
+        self.scaler: torch.amp.GradScaler  # enabled for fp16 on CUDA only; always checkpointed
+        self.augment_generator: torch.Generator  # batch augmentation, seeded per run
+        self.forward_backward: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # or a graph
+        self.state: TrainState  # what callbacks see: step, epoch, totals, the stop flag
+        self.step_in_epoch: int
+        self.snapshot_epochs: set[int]  # the epochs whose weights are kept as snapshots
+        self.interval: IntervalMetrics  # loss and accuracy summed on the device between logs
 
     def fit(self) -> Run:
         self._setup()
@@ -463,7 +480,7 @@ class Trainer:
         self.loader = BatchLoader(self.dataset.train, self.dataset.info, self.device,
                                   batch_size=ddp.local_batch_size(c.batch_size),
                                   channels_last=c.channels_last, num_workers=c.num_workers)
-        self.val_features: Tensor | None = None
+        self.val_features = None
         if self._caches_features():
             self._cache_features()
         self.steps_per_epoch = len(self.dataset.train) // c.batch_size
@@ -476,7 +493,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
-        self.forward_backward: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]] = self._forward_backward
+        self.forward_backward = self._forward_backward
         # (A graph captured with the backbone frozen would not train it once unfrozen.)
         if not c.freeze_epochs and use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled,
                                                   compiled=c.compile,
