@@ -92,6 +92,36 @@ def test_image_folder_skips_corrupt_files_and_hidden_folders(tmp_path):
     assert (cats[:, 0] > cats[:, 2]).all()
 
 
+def test_class_folders_with_no_readable_image_are_a_one_line_error(tmp_path):
+    """Issue 25, bug 1: a tree whose image files are all unreadable crashed loading with
+    torch.cat's "expected a non-empty list of Tensors" (the Train page and the CLI alike)."""
+    from conftest import run_cli
+
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "dogs").mkdir()
+    (tmp_path / "cats" / "a.txt").write_text("not an image")
+    (tmp_path / "cats" / "b.jpg").write_bytes(b"\xff\xd8")
+    (tmp_path / "dogs" / "c.png").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataError) as e:
+        load_dataset("folder", data_root=tmp_path, image_size=16)
+    message = str(e.value)
+    assert "\n" not in message and "cats, dogs" in message and "no readable image" in message
+    assert "PNG" in message  # says what is accepted
+    result = run_cli("train", "--dataset", "folder", "--data-root", str(tmp_path), "--epochs", "1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cats, dogs" in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_class_whose_images_are_all_unreadable_is_named(tmp_path):
+    for i in range(4):
+        _png(tmp_path / "cat" / f"{i}.png", (200, 10 * i, 10))
+    (tmp_path / "dog").mkdir()
+    (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(DataError, match=r"class folder\(s\) dog in .* no readable image .*"
+                                        r"1 file\(s\) could not be read, e.g. dog/broken.png"):
+        load_dataset("folder", data_root=tmp_path, image_size=16)
+
+
 def test_folder_with_one_class_is_refused(tmp_path):
     _png(tmp_path / "only" / "a.png", (1, 2, 3))
     with pytest.raises(DataError, match=r"at least 2 class folders; found 1 \('only'\)"):

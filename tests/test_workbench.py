@@ -235,3 +235,21 @@ def test_the_learning_rate_finder_runs_as_a_job_in_its_turn(tmp_path):
         assert [r.id for r in bench.store.runs()] == [run_id]  # the sweep is not a run
     finally:
         bench.jobs.shutdown()
+
+
+def test_a_text_file_named_like_weights_is_a_one_line_error(tmp_path, bench):
+    """Issue 25, bug 2: torch's weights-only unpickler raised KeyError on a text file."""
+    from resnet_core.training.transfer import InitError
+
+    from conftest import TEACHER, run_cli
+
+    text = b"these are not weights\n"
+    with pytest.raises(InitError) as e:
+        bench.session(TEACHER).upload_weights("weights.pth", text)
+    assert "weights.pth is not a PyTorch weights file" in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "weights.pth").write_bytes(text)
+    result = run_cli("train", "--init-from", str(tmp_path / "weights.pth"), "--epochs", "1",
+                     "--runs-dir", str(tmp_path / "cli-runs"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a PyTorch weights file" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "cli-runs").exists()  # refused before any run folder is made

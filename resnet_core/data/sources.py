@@ -245,11 +245,13 @@ def _load_folder(spec: DatasetSpec, root: Path, size: int
                        crop_padding=spec.crop_padding or max(1, size // 8))
     skipped: list[str] = []
     pool = _folder_split(train_samples, info, in_memory, skipped)
+    _require_readable(pool, classes, root if test_samples is None else root / "train", skipped)
     if test_samples is None:
         pool_idx, test_idx = stratified_test_split(pool.labels)
         pool, test = pool.subset(pool_idx), pool.subset(test_idx)
     else:
         test = _folder_split(test_samples, info, in_memory, skipped)
+        _require_readable(test, classes, root / "test", skipped)
     if pool.images is not None:
         info.mean, info.std = channel_stats(pool.images)
     elif len(pool):
@@ -258,6 +260,22 @@ def _load_folder(spec: DatasetSpec, root: Path, size: int
         info.mean, info.std = channel_stats(
             torch.stack([decode_image(pool.files[i], info) for i in picks.tolist()]))
     return info, pool, test, skipped
+
+
+def _require_readable(split: Split, classes: list[str], root: Path, skipped: list[str]) -> None:
+    """A one-line DataError naming the class folders left with no readable image (their
+    files exist but none decodes), instead of an empty class deep in training."""
+    readable = set(split.labels.tolist())
+    empty = [name for i, name in enumerate(classes) if i not in readable]
+    if not empty:
+        return
+    first = Path(skipped[0]) if skipped else None
+    if first is not None and first.is_relative_to(root):
+        first = first.relative_to(root)
+    example = f", e.g. {first}" if first is not None else ""
+    raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no readable image "
+                    f"({len(skipped)} file(s) could not be read{example}); the folder dataset "
+                    f"reads {', '.join(IMAGE_FORMATS)} images")
 
 
 def _folder_split(samples: list[tuple[str, int]], info: DatasetInfo, in_memory: bool,

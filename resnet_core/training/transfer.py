@@ -132,13 +132,18 @@ def read_weights(path: str | Path) -> Weights:
     if not path.is_file():
         raise InitError(f"--init-from {path}: no such file or run folder; give a .pth/.pt "
                         "state_dict file or a run folder")
+    if not _looks_like_torch_file(path):
+        raise InitError(f"{path} is not a PyTorch weights file (torch.save writes a zip archive "
+                        "or a pickle); give a .pth/.pt state_dict file or a run folder")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise InitError(f"{path} holds objects other than tensors (possibly pickled code); "
                         "refused without running it; save weights with torch.save(model.state_dict())") from e
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise InitError(f"{path} is corrupt or truncated ({first_line(e, 160)})") from e
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
+            IndexError, TypeError, AttributeError) as e:  # what damaged bytes raise in the unpickler
+        raise InitError(f"{path} is corrupt or truncated ({type(e).__name__}: "
+                        f"{first_line(e, 160)})") from e
     if isinstance(data, dict) and isinstance(data.get("model"), dict) and "config" in data:
         contract = data.get("preprocessing") or {}
         return Weights(data["model"], str(path), contract.get("mean"), contract.get("std"))
@@ -149,6 +154,14 @@ def read_weights(path: str | Path) -> Weights:
                         "model.state_dict()) writes) nor a ResNet Workbench checkpoint")
     state = {k.removeprefix("module."): v for k, v in data.items()}  # saved from DDP
     return Weights(state, str(path))
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    """A zip archive (torch.save since 1.6) or a pickle (its first byte is the PROTO opcode)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, "rb") as f:
+        return f.read(1) == b"\x80"
 
 
 def _run_checkpoint(run_dir: Path) -> Path:
