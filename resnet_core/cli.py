@@ -338,7 +338,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if table.empty:
         print(f"no runs in {store.root}")
         return 0
-    table = table.drop(columns=["step", "residual"])
+    # The choices that tell runs apart, where they do (one value for every run tells nothing).
+    alike = [c for c in ("name", "residual", "norm", "activation")
+             if table[c].nunique(dropna=False) <= 1]
+    table = table.drop(columns=["step", *alike])
     print(table.to_string(index=False, float_format="%.4f", na_rep="-"))
     return 0
 

@@ -184,3 +184,25 @@ def test_a_stop_request_carries_its_reason_to_the_stopped_runs_status(tmp_path):
     assert run.take_stop_request() is None  # taken once
     run.stop_path.write_text("")  # a STOP file a user made by hand: a stop without a reason
     assert run.take_stop_request() == "" and not run.stop_path.exists()
+
+
+def test_the_runs_table_tells_runs_of_one_architecture_apart(tmp_path):
+    """Issue 25: three activations-lesson runs read as identical "digits resnet20" rows."""
+    import json
+    import shutil
+
+    from resnet_core.runs.store import RunStore
+
+    source = RunStore(tmp_path).root
+    for name, activation in (("lesson:activations:relu", "relu"),
+                             ("lesson:activations:sigmoid", "sigmoid")):
+        d = source / f"20260101-000000-digits-resnet20-{activation}"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text(json.dumps({"dataset": "digits", "arch": "resnet20",
+                                                   "run_name": name, "activation": activation,
+                                                   "norm": "batch", "residual": True}))
+        (d / "status.json").write_text(json.dumps({"state": "completed"}))
+    table = RunStore(tmp_path).table().set_index("activation")
+    assert table.loc["sigmoid", "name"] == "lesson:activations:sigmoid"
+    assert set(table["norm"]) == {"batch"}
+    shutil.rmtree(source)

@@ -74,7 +74,9 @@ class RunStore:
         return marked
 
     def table(self) -> pd.DataFrame:
-        """One row per run, newest first: id, state, dataset, arch, epochs, accuracies, time."""
+        """One row per run, newest first: id, state, its name (a lesson's runs are named
+        "lesson:<id>:<label>"), dataset, arch and the choices that tell runs of one
+        architecture apart (shortcuts, norm, activation), progress, accuracies, time."""
         import pandas as pd  # imported when a table is built, not with the module
         rows = []
         for run in self.runs():
@@ -87,16 +89,19 @@ class RunStore:
                 "run_id": run.id,
                 "state": status.get("state", "unknown"),
                 "dataset": config.get("dataset"),
+                "name": config.get("run_name"),
                 "arch": config.get("arch"),
                 "residual": config.get("residual"),
+                "norm": config.get("norm"),
+                "activation": config.get("activation"),
                 "epoch": status.get("epoch"),
                 "step": status.get("step"),
                 "best_val_accuracy": status.get("best_val_accuracy"),
                 "test_accuracy": test.get("accuracy"),
                 "created_at": status.get("created_at"),
             })
-        columns = ["run_id", "state", "dataset", "arch", "residual", "epoch", "step",
-                   "best_val_accuracy", "test_accuracy", "created_at"]
+        columns = ["run_id", "state", "name", "dataset", "arch", "residual", "norm", "activation",
+                   "epoch", "step", "best_val_accuracy", "test_accuracy", "created_at"]
         return pd.DataFrame(rows, columns=columns)
 
     def seconds_per_image(self, arch: str, input_shape: list[int], device: str, *,

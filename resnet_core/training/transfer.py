@@ -157,11 +157,11 @@ def read_weights(path: str | Path) -> Weights:
 
 
 def _looks_like_torch_file(path: Path) -> bool:
-    """A zip archive (torch.save since 1.6) or a pickle (its first byte is the PROTO opcode)."""
-    if zipfile.is_zipfile(path):
-        return True
+    """A zip archive (torch.save since 1.6; a truncated one still starts like one) or a pickle
+    (its first byte is the PROTO opcode). Anything else is not weights at all."""
     with open(path, "rb") as f:
-        return f.read(1) == b"\x80"
+        head = f.read(4)
+    return head.startswith((b"PK\x03\x04", b"\x80")) or zipfile.is_zipfile(path)
 
 
 def _run_checkpoint(run_dir: Path) -> Path:

@@ -1,0 +1,42 @@
+"""README's commands, run as a reader would copy them (issue 25: its examples once failed with
+"No module named torch" because they assumed an activated virtual environment)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # four fresh interpreters and a training run: about a minute
+
+
+def readme_commands() -> list[str]:
+    """Every ``.venv/bin/python -m resnet_core ...`` line of README's bash blocks."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()
+            if line.strip().startswith(".venv/bin/python -m resnet_core")]
+
+
+def test_the_readmes_command_line_examples_run_as_written(tmp_path):
+    commands = readme_commands()
+    assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "runs"]
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")  # README's commands run beside its venv
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESNET_WORKBENCH_RUNS")}
+    run_dir = None
+    for command in commands:
+        if "<run-id>" in command:
+            assert run_dir is not None, "README trains before it names a run"
+            command = command.replace("runs/<run-id>", run_dir)
+        result = subprocess.run(shlex.split(command), cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, (command, result.stderr[-2000:])
+        if command.split()[3] == "train":
+            run_dir = result.stdout.strip().splitlines()[-1]  # "prints the run folder last"
+            assert (tmp_path / run_dir / "checkpoints" / "best.pt").is_file()
+    assert (tmp_path / "gradcam.png").stat().st_size > 0
+    assert run_dir.split("/")[-1] in result.stdout  # `runs` lists the run
