@@ -166,8 +166,10 @@ def test_the_sidebars_job_count_follows_the_queue_while_a_page_is_live(tmp_path)
     env = {"RESNET_WORKBENCH_RUNS": str(runs), "RESNET_WORKBENCH_REFRESH_S": "1"}
 
     def state() -> str | None:
-        found = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return json.loads((found[0] / "status.json").read_text()).get("state") if found else None
+        found = [p / "status.json" for p in runs.iterdir() if p.is_dir() and p.name[0] != "."]
+        if not found or not found[0].is_file():  # the folder comes first, then its status
+            return None
+        return json.loads(found[0].read_text()).get("state")
 
     def jobs_caption(page) -> str:
         return page.locator("[data-testid='stSidebar']").get_by_text("Jobs:").first.inner_text()
