@@ -156,6 +156,7 @@ def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, 
         assert page.get_by_text(content).count()
 
 
+@pytest.mark.slow  # a whole Train-page run in a browser: about a minute
 def test_the_sidebars_job_count_follows_the_queue_while_a_page_is_live(tmp_path):
     """Issue 25, bug 4: the count was drawn with the frame, so a live page (whose fragments
     rerun alone) showed "0 running, 1 queued" while its run trained, "1 running" after it

@@ -211,6 +211,7 @@ def test_the_predictors_probabilities_match_its_top_k(short_run):
     assert abs(top_p - float(probs.max())) < 1e-6
 
 
+@pytest.mark.slow  # two training children in turn: about a minute
 def test_the_learning_rate_finder_runs_as_a_job_in_its_turn(tmp_path):
     """The finder goes through the same queue as runs (it used to bypass the queue, the device
     and the user in a page's own subprocess): it waits for the run ahead of it, reports its
