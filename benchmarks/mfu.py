@@ -3,7 +3,7 @@
     python benchmarks/mfu.py [--device auto] [--size 32] [--batch 64] [--peak-dtype float32]
 
 FLOPs per step: ``torch.utils.flop_counter.FlopCounterMode`` over one forward and backward
-pass of the batch (a multiply-add counts 2). Steps per second: ``resnet_core.training`` on
+pass of the batch (a multiply-add counts 2). Steps per second: ``resnet_core.training.loop`` on
 random images of that size held on the device (channels_last, AMP on CUDA), timed over steps
 after a warm-up. Peak: the best of several large matrix multiplications in the same invocation (fp32 by
 default; on a GPU pass --peak-dtype bfloat16 to compare with the AMP step). On the CPU torch

@@ -2,7 +2,7 @@
 
     python benchmarks/startup.py [--rounds 3]
 
-1. Import cost: ``import resnet_core.cli, resnet_core.training`` (what ``python -m
+1. Import cost: ``import resnet_core.cli, resnet_core.training.loop`` (what ``python -m
    resnet_core train`` loads before it trains) against ``import torch`` alone, each in a
    fresh interpreter, alternating. Target: at most 1.25x.
 2. The default CLI run, ``python -m resnet_core train --dataset digits --arch resnet20``:
@@ -41,7 +41,7 @@ def import_times(rounds: int) -> tuple[list[float], list[float]]:
     torch_only, ours = [], []
     for r in range(rounds):
         pair = [("torch", "import torch"),
-                ("ours", "import resnet_core.cli, resnet_core.training")]
+                ("ours", "import resnet_core.cli, resnet_core.training.loop")]
         for name, code in (pair if r % 2 == 0 else pair[::-1]):
             seconds, _ = wall([sys.executable, "-c", code])
             (torch_only if name == "torch" else ours).append(seconds)

@@ -5,7 +5,7 @@
 The reference loop is written the way most tutorials do it: a torch DataLoader over a
 TensorDataset of already-normalised float images (shuffle, drop_last), ``.to(device)`` per
 batch, ``.item()`` per step for the running loss and accuracy, the default (NCHW) layout, fp32.
-Ours is ``resnet_core.training`` as shipped: uint8 images resident on the device, crop/flip
+Ours is ``resnet_core.training.loop`` as shipped: uint8 images resident on the device, crop/flip
 augmentation and normalisation in batches there, channels_last, one host read per log
 interval, AMP on CUDA. Same model builder, batch size, optimizer and data. The reference does
 no augmentation at all, so the ratio is conservative for ours.

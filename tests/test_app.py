@@ -22,6 +22,7 @@ def test_home_page_shows_device_and_the_runs_in_the_runs_folder(short_run, tmp_p
         assert "Traceback" not in body and "Error" not in body
 
 
+@pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
     """The whole loop a new user makes: Train, watch the curves move, open Evaluate."""
     import re

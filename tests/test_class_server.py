@@ -157,6 +157,7 @@ def test_students_cannot_reach_the_teachers_controls(tmp_path):
 
 
 # ~25 s: three browser sessions and two real training runs
+@pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_a_challenge_in_three_browser_sessions(tmp_path):
     """Ada and Bob join and submit, the queue cap answers Bob in one line, the teacher stops
     Ada's run, Bob's finished run appears on Ada's leaderboard without a reload."""

@@ -180,6 +180,7 @@ def test_stop_during_evaluation_or_checkpoint_stops_cleanly_and_resumes(tmp_path
     assert_metrics_intact(run.dir)
 
 
+@pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_two_sessions_pressing_train_at_the_same_moment_get_separate_runs(tmp_path):
     manager = JobManager(tmp_path / "runs")
     barrier, ids = threading.Barrier(4), []

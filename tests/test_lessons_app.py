@@ -11,6 +11,7 @@ from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_locked_lesson_link_runs_the_lesson_and_reveals_after_the_prediction(tmp_path):
     runs = tmp_path / "runs"
     env = {"RESNET_WORKBENCH_RUNS": str(runs), "RESNET_WORKBENCH_REFRESH_S": "1"}

@@ -33,6 +33,7 @@ def pets_zip() -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_start_from_imagenet_weights_find_a_learning_rate_and_train_the_head(tmp_path):
     import torchvision
 
