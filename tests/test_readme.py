@@ -33,7 +33,7 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
             assert run_dir is not None, "README trains before it names a run"
             command = command.replace("runs/<run-id>", run_dir)
         result = subprocess.run(shlex.split(command), cwd=tmp_path, env=env, capture_output=True,
-                                text=True, timeout=600)
+                                text=True, timeout=240, stdin=subprocess.DEVNULL)
         assert result.returncode == 0, (command, result.stderr[-2000:])
         if command.split()[3] == "train":
             run_dir = result.stdout.strip().splitlines()[-1]  # "prints the run folder last"
