@@ -26,16 +26,10 @@ from pages.common import (
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
 
 
+@st.fragment(run_every=REFRESH_S)
 def job_counts() -> None:
     """The queue as it is now, refreshed on its own: a page's live fragments rerun only
-    themselves, so a count drawn with the frame went stale while a run trained. Every
-    REFRESH_S while jobs are queued or training; an idle queue is looked at every 10 s (ten
-    tabs polling an empty queue every 2 s cost a training run on the same cores)."""
-    busy = not manager().idle
-    st.fragment(_job_counts, run_every=REFRESH_S if busy else max(10.0, 5 * REFRESH_S))()
-
-
-def _job_counts() -> None:
+    themselves, so a count drawn with the frame went stale while a run trained."""
     counts = manager().counts()
     st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
 
