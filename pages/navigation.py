@@ -93,7 +93,6 @@ page = st.navigation(pages, position="hidden" if locked or not names else "sideb
 with st.sidebar:
     if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
-    job_counts()
     if not CLASS or user.is_teacher:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only
@@ -105,4 +104,10 @@ with st.sidebar:
 if locked:
     st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "
             "{display: none}</style>")
-page.run()
+try:
+    page.run()
+finally:
+    # Last, after the page (also when it stops early): a fragment that refreshes on a timer,
+    # drawn before a slow page finished, asked for reruns that interrupted that page's run.
+    with st.sidebar:
+        job_counts()
