@@ -13,7 +13,6 @@ from resnet_core import classroom
 
 from pages.common import (
     CLASS,
-    REFRESH_S,
     current_class,
     current_user,
     locked_lesson,
@@ -24,14 +23,6 @@ from pages.common import (
 )
 
 st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
-
-
-@st.fragment(run_every=REFRESH_S)
-def job_counts() -> None:
-    """The queue as it is now, refreshed on its own: a page's live fragments rerun only
-    themselves, so a count drawn with the frame went stale while a run trained."""
-    counts = manager().counts()
-    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
 
 
 def join_page() -> None:
@@ -93,6 +84,8 @@ page = st.navigation(pages, position="hidden" if locked or not names else "sideb
 with st.sidebar:
     if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
+    counts = manager().counts()  # as the queue has it now (drawn with the frame)
+    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
     if not CLASS or user.is_teacher:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only
@@ -104,10 +97,4 @@ with st.sidebar:
 if locked:
     st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "
             "{display: none}</style>")
-try:
-    page.run()
-finally:
-    # Last, after the page (also when it stops early): a fragment that refreshes on a timer,
-    # drawn before a slow page finished, asked for reruns that interrupted that page's run.
-    with st.sidebar:
-        job_counts()
+page.run()

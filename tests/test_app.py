@@ -155,35 +155,3 @@ def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, 
             assert "navigation" not in entries, nav
         assert {"Home", "Train", "Evaluate", "Lessons"} <= set(navs[-1].split()), navs[-1]
         assert page.get_by_text(content).count()
-
-
-@pytest.mark.slow  # a whole Train-page run in a browser: about a minute
-def test_the_sidebars_job_count_follows_the_queue_while_a_page_is_live(tmp_path):
-    """Issue 25, bug 4: the count was drawn with the frame, so a live page (whose fragments
-    rerun alone) showed "0 running, 1 queued" while its run trained, "1 running" after it
-    ended. It must match the queue at every refresh."""
-    import time
-
-    runs = tmp_path / "runs"
-    env = {"RESNET_WORKBENCH_RUNS": str(runs), "RESNET_WORKBENCH_REFRESH_S": "1"}
-
-    def state() -> str | None:
-        found = [p / "status.json" for p in runs.iterdir() if p.is_dir() and p.name[0] != "."]
-        if not found or not found[0].is_file():  # the folder comes first, then its status
-            return None
-        return json.loads(found[0].read_text()).get("state")
-
-    def jobs_caption(page) -> str:
-        return page.locator("[data-testid='stSidebar']").get_by_text("Jobs:").first.inner_text()
-
-    with streamlit_server(env) as url, browser_page(1400, 1400) as page:
-        wait_for_app(page, url + "/train", "Learning rate")
-        assert jobs_caption(page) == "Jobs: 0 running, 0 queued"
-        page.get_by_role("button", name="Train", exact=True).click()
-        deadline = time.monotonic() + 120
-        while state() != "running" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert state() == "running"
-        page.get_by_text("Jobs: 1 running, 0 queued").wait_for(timeout=10_000)
-        page.get_by_text("Test accuracy").first.wait_for(timeout=180_000)
-        page.get_by_text("Jobs: 0 running, 0 queued").wait_for(timeout=10_000)
