@@ -16,17 +16,19 @@ import os
 import threading
 from pathlib import Path
 
-from resnet_core.classroom import lessons as lesson_runs
+from resnet_core.classroom import lessons
 from resnet_core.classroom.access import (
     LOCAL,
     NOBODY,
     User,
+    may_control,
     require_control,
     require_member,
     require_teacher,
 )
 from resnet_core.classroom.classroom import Challenge, ClassLimits, Classroom, classroom_for
 from resnet_core.data.folder import DataFolder
+from resnet_core.errors import WorkbenchError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.serving.deploy import Deployment, Deployments
 from resnet_core.settings import settings
@@ -127,8 +129,6 @@ class Session:
 
     def may_control(self, run_id: str) -> bool:
         """Whether stop, resume and delete are this user's for the run (pages hide them)."""
-        from resnet_core.classroom.access import may_control
-
         return may_control(self.user, self.bench.store.get(run_id).owner["id"])
 
     def _require_control(self, action: str, run_id: str) -> None:
@@ -148,7 +148,7 @@ class Session:
         """Queue a lesson's runs (shared: every viewer watches the same ones); their ids."""
         require_member(self.user, "start a lesson")
         choices.setdefault("data_root", str(self.bench.data.root))
-        return lesson_runs.queue_lesson(self.bench.jobs, lesson, user=self.user, **choices)
+        return lessons.queue_lesson(self.bench.jobs, lesson, user=self.user, **choices)
 
     # -- uploads ------------------------------------------------------------------------
 
@@ -213,8 +213,6 @@ class Session:
     def _class(self, action: str) -> Classroom:
         require_teacher(self.user, action)
         if self.bench.classroom is None:
-            from resnet_core.errors import WorkbenchError
-
             raise WorkbenchError(f"there is no class to {action}: start the app in class mode")
         return self.bench.classroom
 
@@ -224,7 +222,6 @@ def preflight(config: TrainConfig, *, processes: int = 1, dataset=None) -> str |
     processes this machine has, and (given its dataset) that the weights and the data fit.
     The Train page shows it before the Train button; ``Session.submit`` refuses the same."""
     from resnet_core.device import resolve_device
-    from resnet_core.errors import WorkbenchError
     from resnet_core.jobs.capacity import check_processes
     from resnet_core.training.loop import check_fits
 
