@@ -40,7 +40,8 @@ class Client:
 
 
 @pytest.fixture(scope="module")
-def service(short_run):
+def serve_process(short_run):
+    """The client and the service's process (its memory is measured)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "resnet_core", "serve", str(short_run.dir),
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -56,9 +57,14 @@ def service(short_run):
                 proc.kill()
                 raise AssertionError(proc.stdout.read()) from None
             time.sleep(0.2)
-    yield client
+    yield client, proc
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def service(serve_process):
+    return serve_process[0]
 
 
 def png(image) -> bytes:
@@ -142,7 +148,7 @@ def test_bad_input_is_a_4xx_with_one_line_and_the_service_keeps_going(service, t
     Image.new("1", (12_000, 12_000)).save(bomb, "PNG")  # 144 M pixels in a few kB
     cases = [
         (service.files([b"not an image at all"]), 400, "image 0:"),
-        (service.files([bomb.getvalue()]), 400, "too large to decode safely"),
+        (service.files([bomb.getvalue()]), 413, "at most 16 million pixels per image"),
         (service.files([b"\x89PNG" + b"0" * (9 * 2**20)]), 413, "at most 8 MiB per image"),
         (service.files([test_images[0][0]] * 65), 413, "at most 64"),
         (service.json("POST", "/predict", {"images": ["%%%not base64"]}), 400, "BASE64"),
@@ -158,3 +164,141 @@ def test_bad_input_is_a_4xx_with_one_line_and_the_service_keeps_going(service, t
         assert set(body) == {"error"} and "\n" not in body["error"] and text in body["error"]
     assert service.request("GET", "/health")[0] == 200
     assert service.files(test_images[0][:2])[0] == 200
+
+
+# ----------------------------------------------------------------------------- issue 31: cost
+
+
+def rss_mib(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def raw_exchange(port: int, head: bytes, chunks, *, wait: float = 30) -> bytes:
+    """Send ``head`` then ``chunks`` on one socket while another thread reads the answer (the
+    service answers before the body ends, then closes). Returns what came back."""
+    import socket
+    import threading
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=wait)
+    got = bytearray()
+
+    def reader():
+        try:
+            while data := sock.recv(65536):
+                got.extend(data)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        sock.sendall(head)
+        for chunk in chunks:
+            sock.sendall(chunk)
+    except OSError:
+        pass  # the service stopped reading: what we want
+    thread.join(wait)
+    sock.close()
+    return bytes(got)
+
+
+def chunked(total_mib: int, first: bytes = b""):
+    piece = b"A" * 2**20
+    yield b"%x\r\n%s\r\n" % (len(first), first) if first else b""
+    for _ in range(total_mib):
+        yield b"%x\r\n%s\r\n" % (len(piece), piece)
+    yield b"0\r\n\r\n"
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_as_it_arrives(serve_process):
+    """Item 1: 200 MiB chunked (no Content-Length) to /predict and /feedback: 413 once the
+    limit is passed, without the service holding the body (it grew 752 MiB before)."""
+    client, proc = serve_process
+    before = rss_mib(proc.pid)
+    for path, first, limit in (("/predict", b'{"images": ["', "64 MiB"),
+                               ("/feedback", b'[{"id": "', "1 MiB")):
+        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n").encode()
+        answer = raw_exchange(client.port, head, chunked(200, first))
+        status, body = answer.split(b"\r\n", 1)[0], answer.split(b"\r\n\r\n", 1)[-1]
+        assert b" 413 " in status, answer[:300]
+        assert limit in json.loads(body)["error"]
+    assert rss_mib(proc.pid) - before < 200
+    assert client.request("GET", "/health")[0] == 200
+
+
+def test_feedback_keeps_one_label_per_prediction_and_caps_items(service, test_images):
+    """Item 2: repeating a prediction id cannot move the metrics at will."""
+    status, answer = service.files(test_images[0][:2])
+    first, second = (p["id"] for p in answer["predictions"])
+    predicted = answer["predictions"][0]["top"][0]["class"]
+    wrong = next(c for c in map(str, range(10)) if c != predicted)
+    status, out = service.json("POST", "/feedback", [{"id": first, "label": wrong}] * 1000)
+    assert status == 200 and out["accepted"] == 1000 and out["replaced"] == 999
+    window = out["rolling"]["window"]
+    # The same id labelled right: it replaces the wrong label, the window does not grow.
+    status, out = service.json("POST", "/feedback", {"id": first, "label": predicted})
+    assert out["replaced"] == 1 and out["rolling"]["window"] == window
+    status, out = service.json("POST", "/feedback", [{"id": second, "label": "1"}] * 1001)
+    assert status == 413 and "at most 1,000" in out["error"]
+
+
+def test_pixels_are_judged_from_the_header_before_decoding(serve_process):
+    """Item 3: a 168 kB PNG of 1 x 89 million pixels is refused without being decoded."""
+    client, proc = serve_process
+    tall = io.BytesIO()
+    Image.new("1", (1, 89_000_000)).save(tall, "PNG")
+    before = rss_mib(proc.pid)
+    status, body = client.files([tall.getvalue()])
+    assert status == 413 and "1 x 89,000,000 pixels; at most 16 million" in body["error"]
+    assert rss_mib(proc.pid) - before < 100
+
+
+def test_every_error_is_json_one_line_and_4xx(service):
+    """Item 4: deep JSON, a multipart body without a boundary, undecodable bytes, a bad path."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = [service.request("POST", "/predict", deep, "application/json"),
+             service.request("POST", "/feedback", deep, "application/json"),
+             service.request("POST", "/predict", b"--x\r\n\r\n", "multipart/form-data"),
+             service.request("POST", "/predict", *__import__("resnet_core.serving.deploy",
+                             fromlist=["multipart_body"]).multipart_body([b"\x00garbage"])),
+             service.request("GET", "/nowhere"),
+             service.request("GET", "/predict")]
+    for status, body in cases:
+        assert 400 <= status < 500, (status, body[:200])
+        error = json.loads(body)["error"]
+        assert "\n" not in error and "object at 0x" not in error and "Traceback" not in error
+    assert "boundary" in json.loads(cases[2][1])["error"]
+    assert "not a recognised image format" in json.loads(cases[3][1])["error"]
+
+
+def test_slow_clients_are_cut_off(serve_process):
+    """Item 5: 30 connections that trickle their headers, and one that trickles its body,
+    are closed after READ_TIMEOUT_S (they stayed open 30 s and more before)."""
+    import socket
+
+    from resnet_core.serving.guard import READ_TIMEOUT_S
+
+    client, _ = serve_process
+    slow = []
+    for _ in range(30):
+        s = socket.create_connection(("127.0.0.1", client.port))
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+        slow.append(s)
+    body = socket.create_connection(("127.0.0.1", client.port))
+    body.sendall(b"POST /feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 1000\r\n\r\n[")  # the body never ends
+    started = time.monotonic()
+    for s in [*slow, body]:
+        s.settimeout(READ_TIMEOUT_S + 10)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        if s is body:
+            assert b" 408 " in data.split(b"\r\n")[0] and b"did not arrive" in data
+        s.close()
+    assert time.monotonic() - started < READ_TIMEOUT_S + 5
+    assert client.request("GET", "/health")[0] == 200

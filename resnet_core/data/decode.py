@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""Image files to the tensors training saw: one decoder for training, Predict, Explain and serve.
+
+``image_size`` reads only the header, so a caller can refuse an image by its pixel count
+before paying to decode it (a small PNG can hold a billion pixels).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,25 @@ class ImageError(DataError, ValueError):
 
 # The formats decode_image opens (PIL names); anything else is refused before it is parsed.
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+ACCEPTED = "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM"
+
+
+def _reason(e: BaseException) -> str:
+    # PIL's "cannot identify image file <_io.BytesIO object at 0x...>" names an object, not a file.
+    if isinstance(e, Image.UnidentifiedImageError):
+        return "not a recognised image format"
+    return first_line(e, 200)
+
+
+def image_size(source) -> tuple[int, int]:
+    """(width, height) from the header alone: nothing is decoded."""
+    try:
+        with Image.open(source, formats=IMAGE_FORMATS) as im:
+            return im.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageError(f"not an image this tool can read ({_reason(e)}); accepted: {ACCEPTED}") from e
 
 
 def to_8bit(im: Image.Image) -> Image.Image:
@@ -75,7 +98,7 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
         raise ImageError(f"{name} is too large to decode safely ({first_line(e, 200)}); the limit is "
                          f"{Image.MAX_IMAGE_PIXELS:,} pixels") from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{name} is not an image this tool can read ({first_line(e, 200)}); accepted: "
-                         "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM") from e
+        raise ImageError(f"{name} is not an image this tool can read ({_reason(e)}); "
+                         f"accepted: {ACCEPTED}") from e
     t = torch.from_numpy(arr.copy())
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()

@@ -8,14 +8,17 @@ Starlette and uvicorn (both come with the pinned Streamlit) and prometheus_clien
   id for feedback. Images from requests that arrive together are classified together
   (``Batcher``: up to ``max_batch`` images, waiting at most ``batch_wait_ms`` for company),
   because one image at a time leaves most of a CPU idle.
-* ``POST /feedback``: ``{"id", "label"}`` (or a list of them), the true class of an earlier
-  prediction; a rolling window of the last FEEDBACK_WINDOW pairs gives live accuracy and macro
-  precision, recall and F1 (scikit-learn's definitions over the classes present in the window).
+* ``POST /feedback``: ``{"id", "label"}`` (or a list of up to MAX_FEEDBACK_ITEMS), the true
+  class of an earlier prediction; one label per prediction (a later one replaces it). A rolling
+  window of the last FEEDBACK_WINDOW labelled predictions gives live accuracy and macro
+  precision, recall and F1 (``feedback.FeedbackWindow``).
 * ``GET /metrics``: Prometheus text (requests, latency, batch sizes, errors, the rolling
   metrics, input drift); ``GET /stats``: the same as JSON for the dashboard; ``GET /health``.
 
 Every mistake a client can make is a 4xx with ``{"error": one line}``; nothing a request
-sends can stop the service.
+sends can stop the service, and none costs more than its share (``guard``: bytes counted as
+they arrive, read timeouts, a connection cap; images judged by their pixel count from the
+header and decoded off the event loop unless tiny).
 """
 
 from __future__ import annotations
@@ -39,26 +42,31 @@ import torch
 import torch.nn.functional as F
 
 from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.serving.feedback import FeedbackWindow
+from resnet_core.serving.guard import (
+    KEEP_ALIVE_S,
+    MAX_CONNECTIONS,
+    ClientError,
+    GuardedH11Protocol,
+    parse_json,
+    read_body,
+)
 from resnet_core.settings import SERVE, settings
 
 FORMATS = ("eager", "onnx", "pt2")
 MAX_IMAGES = 64  # per request
 MAX_IMAGE_BYTES = 8 * 2**20  # per image file
 MAX_BODY_BYTES = 64 * 2**20
+MAX_PIXELS = 16_000_000  # per image, from its header: far more than any model here uses
+MAX_REQUEST_PIXELS = 64_000_000  # per request (decoded RGB: about 200 MB)
+INLINE_DECODE_PIXELS = 64 * 64 * MAX_IMAGES  # requests this small decode on the event loop
+MAX_FEEDBACK_BYTES = 2**20
+MAX_FEEDBACK_ITEMS = 1000  # per request
 FEEDBACK_WINDOW = 1000  # the rolling metrics cover the last this many labelled predictions
 REMEMBERED = 20_000  # predictions kept for feedback (oldest forgotten first)
 DRIFT_WINDOW = 500  # images in the rolling input statistics
 DRIFT_WARN = 0.5  # |rolling mean - training mean| / training std above this: a warning
 TOP_K = 5
-INLINE_DECODE_BYTES = 256 * 1024  # requests with more image bytes decode on a worker thread
-
-
-class ClientError(WorkbenchError):
-    """A request the service refuses: its status code and one line."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 # ----------------------------------------------------------------------------- the model
@@ -222,7 +230,7 @@ class Monitor:
                            "mean| / training std", registry=r)
         for c, m in enumerate(info.mean):
             self.train_mean.labels(str(c)).set(m)
-        self.feedback: collections.deque = collections.deque(maxlen=FEEDBACK_WINDOW)
+        self.feedback = FeedbackWindow(len(info.class_names), FEEDBACK_WINDOW)
         self.means: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
         self.means_sum = torch.zeros(len(info.mean))  # kept with the window: no re-sum per image
         self.rolling_mean: torch.Tensor | None = None
@@ -248,29 +256,18 @@ class Monitor:
         mean, std = self.train_stats
         return float(((rolling - mean).abs() / std).max())
 
-    def add_feedback(self, true: int, predicted: int) -> None:
-        self.feedback.append((true, predicted))
+    def add_feedback(self, labelled: list[tuple[str, int, int]]) -> int:
+        """(prediction id, true, predicted) triples; the gauges move once per request.
+        Returns how many replaced an earlier label."""
+        replaced = sum(self.feedback.add(pid, true, predicted) for pid, true, predicted in labelled)
         for name, value in self.rolling().items():
             if name in self.gauges:
                 self.gauges[name].set(value)
         self.window_size.set(len(self.feedback))
+        return replaced
 
     def rolling(self) -> dict:
-        """scikit-learn's accuracy and macro precision / recall / F1 (zero_division=0) over the
-        classes present in the window's labels or predictions."""
-        if not self.feedback:
-            return {}
-        from resnet_core.training.metrics import classification_report
-
-        y_true = torch.tensor([t for t, _ in self.feedback])
-        y_pred = torch.tensor([p for _, p in self.feedback])
-        report = classification_report(y_true, y_pred, list(self.info.class_names))
-        present = torch.unique(torch.cat([y_true, y_pred]))
-        return {"accuracy": report.accuracy,
-                "macro_precision": float(report.precision[present].mean()),
-                "macro_recall": float(report.recall[present].mean()),
-                "macro_f1": float(report.f1[present].mean()),
-                "window": len(self.feedback)}
+        return self.feedback.metrics()
 
     def stats(self) -> dict:
         lat = sorted(self.latencies)
@@ -295,11 +292,14 @@ class Service:
         self.batcher = Batcher(model.infer, max_batch=max_batch, max_wait=batch_wait_ms / 1000,
                                observe_batch=self.monitor.batch.observe)
         self.predictions: collections.OrderedDict[str, int] = collections.OrderedDict()
+        # Big decodes take turns on as many threads as cores: memory stays bounded.
+        self.decoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="decode")
 
     def app(self):
         from contextlib import asynccontextmanager
 
         from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
         from starlette.routing import Route
 
         @asynccontextmanager
@@ -313,7 +313,8 @@ class Service:
                   Route("/metrics", self.metrics, methods=["GET"]),
                   Route("/stats", self.stats, methods=["GET"]),
                   Route("/health", self.health, methods=["GET"])]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(routes=routes, lifespan=lifespan,
+                         exception_handlers={HTTPException: http_error, 500: server_error})
 
     async def predict(self, request):
         started = time.perf_counter()
@@ -327,10 +328,9 @@ class Service:
         self.batcher.arriving += 1
         try:
             blobs = await read_images(request)
-            if sum(map(len, blobs)) > INLINE_DECODE_BYTES:  # big photos: off the event loop
-                from starlette.concurrency import run_in_threadpool
-
-                images = await run_in_threadpool(self._decode_all, blobs)
+            if check_pixels(blobs) > INLINE_DECODE_PIXELS:  # big images: off the event loop
+                loop = asyncio.get_running_loop()
+                images = await loop.run_in_executor(self.decoder, self._decode_all, blobs)
             else:  # small images decode in well under a millisecond: a thread hop costs more
                 images = self._decode_all(blobs)
             tasks = [asyncio.ensure_future(self.batcher.classify(x)) for x, _ in images]
@@ -376,13 +376,14 @@ class Service:
         return await self._answer("feedback", request, self._feedback)
 
     async def _feedback(self, request) -> dict:
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ClientError(400, 'send JSON {"id": ..., "label": CLASS} or a list of them') from e
+        body = parse_json(await read_body(request, MAX_FEEDBACK_BYTES, "the feedback"),
+                          '{"id": ..., "label": CLASS} or a list of them')
         items = body if isinstance(body, list) else [body]
+        if len(items) > MAX_FEEDBACK_ITEMS:
+            raise ClientError(413, f"{len(items):,} feedback items in one request; at most "
+                                   f"{MAX_FEEDBACK_ITEMS:,}")
         names = list(self.model.info.class_names)
-        pairs = []
+        labelled = []
         for item in items:
             if not (isinstance(item, dict) and isinstance(item.get("id"), str) and "label" in item):
                 raise ClientError(400, 'each feedback is {"id": PREDICTION_ID, "label": CLASS}')
@@ -392,10 +393,9 @@ class Service:
             if str(item["label"]) not in names:
                 raise ClientError(400, f"unknown label {str(item['label'])[:40]!r}; the run's "
                                        f"classes: {', '.join(names[:20])}")
-            pairs.append((names.index(str(item["label"])), self.predictions[item["id"]]))
-        for true, predicted in pairs:
-            self.monitor.add_feedback(true, predicted)
-        return {"accepted": len(pairs), "rolling": self.monitor.rolling()}
+            labelled.append((item["id"], names.index(str(item["label"])), self.predictions[item["id"]]))
+        replaced = self.monitor.add_feedback(labelled)
+        return {"accepted": len(labelled), "replaced": replaced, "rolling": self.monitor.rolling()}
 
     async def metrics(self, request):
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -423,7 +423,9 @@ class Service:
             response = JSONResponse(await handler(request))
         except ClientError as e:
             self.monitor.errors.labels(endpoint).inc()
-            response = JSONResponse({"error": str(e)}, status_code=e.status)
+            # A body cut off or timed out may still be arriving: close rather than read on.
+            headers = {"connection": "close"} if e.status in (408, 413) else None
+            response = JSONResponse({"error": str(e)}, status_code=e.status, headers=headers)
         self.monitor.requests.labels(endpoint, str(response.status_code)).inc()
         return response
 
@@ -431,28 +433,22 @@ class Service:
 async def read_images(request) -> list[bytes]:
     """The request's images: multipart ``file`` parts, or JSON ``{"images": [base64, ...]}``."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    length = int(request.headers.get("content-length") or 0)
-    if length > MAX_BODY_BYTES:
-        raise ClientError(413, f"the request is {length / 2**20:.0f} MiB; at most "
-                               f"{MAX_BODY_BYTES // 2**20} MiB")
+    if kind not in ("multipart/form-data", "application/json"):
+        raise ClientError(415, f"content type {kind[:60] or 'none'!r}; send multipart/form-data "
+                               "with files under 'file', or application/json with base64 images")
+    body = await read_body(request, MAX_BODY_BYTES)
     if kind == "multipart/form-data":
-        form = await request.form(max_files=MAX_IMAGES + 1, max_fields=MAX_IMAGES + 1)
-        parts = form.getlist("file")
-        if any(isinstance(p, str) for p in parts):
-            raise ClientError(400, "the field 'file' must hold image files")
-        blobs = [await p.read() for p in parts]
-    elif kind == "application/json":
+        blobs = await _multipart_files(request, body)
+    else:
         try:
-            body = json.loads(await request.body())
-            images = body["images"]
+            images = parse_json(body, '{"images": [BASE64, ...]}')["images"]
             if not isinstance(images, list) or not all(isinstance(s, str) for s in images):
                 raise TypeError
+            if len(images) > MAX_IMAGES:
+                raise ClientError(413, f"{len(images)} images in one request; at most {MAX_IMAGES}")
             blobs = [base64.b64decode(s, validate=True) for s in images]
-        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as e:
+        except (ValueError, KeyError, TypeError, binascii.Error) as e:
             raise ClientError(400, 'send JSON {"images": [BASE64, ...]}') from e
-    else:
-        raise ClientError(415, f"content type {kind or 'none'!r}; send multipart/form-data with "
-                               "files under 'file', or application/json with base64 images")
     if not blobs:
         raise ClientError(400, "no images: send one or more files under the field 'file'")
     if len(blobs) > MAX_IMAGES:
@@ -464,6 +460,69 @@ async def read_images(request) -> list[bytes]:
     return blobs
 
 
+async def _multipart_files(request, body: bytes) -> list[bytes]:
+    """The ``file`` parts of a multipart body already read (and counted) in full."""
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
+    from starlette.requests import Request
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
+                                                         max_fields=MAX_IMAGES + 1)
+    except (HTTPException, MultiPartException, ValueError, KeyError) as e:
+        detail = getattr(e, "detail", None) or getattr(e, "message", None) or _first(e)
+        raise ClientError(400, f"could not read the multipart body ({_first(detail)}); send "
+                               "files under 'file' with a boundary in the content type") from e
+    try:
+        parts = form.getlist("file")
+        if any(isinstance(p, str) for p in parts):
+            raise ClientError(400, "the field 'file' must hold image files")
+        return [await p.read() for p in parts]
+    finally:
+        await form.close()
+
+
+def check_pixels(blobs: list[bytes]) -> int:
+    """The request's pixels from each image's header; 413 past MAX_PIXELS per image or
+    MAX_REQUEST_PIXELS in all, 400 for what is not an image. Nothing is decoded."""
+    from resnet_core.data.decode import image_size
+
+    total = 0
+    for i, blob in enumerate(blobs):
+        try:
+            width, height = image_size(io.BytesIO(blob))
+        except WorkbenchError as e:
+            raise ClientError(400, f"image {i}: {_first(e)}") from e
+        if width * height > MAX_PIXELS:
+            raise ClientError(413, f"image {i} is {width:,} x {height:,} pixels; at most "
+                                   f"{MAX_PIXELS / 1e6:.0f} million pixels per image")
+        total += width * height
+    if total > MAX_REQUEST_PIXELS:
+        raise ClientError(413, f"the images hold {total / 1e6:.0f} million pixels; at most "
+                               f"{MAX_REQUEST_PIXELS / 1e6:.0f} million per request")
+    return total
+
+
+async def http_error(request, exc):
+    """Starlette's own refusals (unknown path, wrong method) as JSON, one line."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": f"{request.method} {request.url.path[:80]}: "
+                                  f"{_first(exc.detail)}; endpoints: POST /predict, /feedback; "
+                                  "GET /metrics, /stats, /health"}, status_code=exc.status_code)
+
+
+async def server_error(request, exc):
+    """A bug of ours: JSON, one line, no traceback to the client."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": f"internal error ({type(exc).__name__}); see the service's log"},
+                        status_code=500)
+
+
 def _first(e: BaseException) -> str:
     from resnet_core.errors import first_line
 
@@ -472,6 +531,11 @@ def _first(e: BaseException) -> str:
 
 # ----------------------------------------------------------------------------- running it
 
+
+
+# Slow or idle connections close; past MAX_CONNECTIONS uvicorn answers 503 (guard.py).
+GUARDS = {"http": GuardedH11Protocol, "limit_concurrency": MAX_CONNECTIONS,
+          "timeout_keep_alive": KEEP_ALIVE_S}
 
 
 def create_app_from_env():
@@ -504,10 +568,10 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     print(f"try: curl -F file=@digit.png {url}/predict", flush=True)
     if workers == 1:
         app = Service(model, max_batch=max_batch, batch_wait_ms=batch_wait_ms).app()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, log_level="warning", **GUARDS)
         return
     os.environ[SERVE] = json.dumps({"run_dir": str(run_dir), "checkpoint": checkpoint,
                                            "fmt": fmt, "max_batch": max_batch,
                                            "batch_wait_ms": batch_wait_ms})
     uvicorn.run("resnet_core.serving.serve:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+                workers=workers, log_level="warning", **GUARDS)
