@@ -11,6 +11,14 @@ Modes: dynamic batching (``--max-batch 64 --batch-wait-ms 2``, the default) and 
 inference (``--max-batch 1``). Target on 2 cores: at 32 clients at least 3x the throughput of
 per-request inference, p99 under 50 ms. The clients share the machine's two cores with the
 service, as a load generator on the same host does.
+
+Then, where Debian's ``ab`` (apache2-utils) is installed, the tail from a C client:
+``ab -c 32 -n 10000 -p body.json`` (a new connection per request, one 8x8 PNG as base64 JSON)
+against the batching service, ``--ab-trials`` times. Target: p99 within 1.25x of p95 (it was
+4x: full garbage collections walking every object torch had made paused the event loop
+~100 ms every ~1,500 requests; serve now freezes them at start).
+
+Measured (2-core Xeon VM, noisy neighbours), see benchmarks/RESULTS.md for the table.
 """
 
 from __future__ import annotations
@@ -101,6 +109,29 @@ def load(port: int, clients: int, requests: int, body: bytes, kind: str) -> dict
             "errors": errors[0]}
 
 
+def ab_load(port: int, clients: int, requests: int, png: bytes) -> dict | None:
+    """The same load from a standard C client, ApacheBench (Debian's apache2-utils): a new
+    connection per request, one 8x8 PNG as base64 JSON. None when ``ab`` is not installed."""
+    import base64
+    import re
+    import shutil
+
+    if shutil.which("ab") is None:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as body:
+        json.dump({"images": [base64.b64encode(png).decode()]}, body)
+        body.flush()
+        out = subprocess.run(["ab", "-q", "-n", str(requests), "-c", str(clients), "-p", body.name,
+                              "-T", "application/json", f"http://127.0.0.1:{port}/predict"],
+                             capture_output=True, text=True, check=True).stdout
+    pct = {int(a): float(b) for a, b in re.findall(r"^\s+(\d+)%\s+(\d+)", out, re.M)}
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    return {"rps": float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1)),
+            "p50": pct[50], "p95": pct[95], "p99": pct[99],
+            "errors": failed + (int(non2xx.group(1)) if non2xx else 0)}
+
+
 def batch_sizes(port: int) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     conn.request("GET", "/metrics")
@@ -118,13 +149,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=600)
     p.add_argument("--levels", default="1,8,32")
+    p.add_argument("--ab-requests", type=int, default=10000)
+    p.add_argument("--ab-trials", type=int, default=3)
     args = p.parse_args()
     from resnet_core import TrainConfig, train
     from resnet_core.serving.deploy import multipart_body
 
     levels = [int(v) for v in args.levels.split(",")]
-    body, kind = multipart_body([png_bytes()])
+    png = png_bytes()
+    body, kind = multipart_body([png])
     results: dict[tuple[str, int], dict] = {}
+    ab_results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         run = train(TrainConfig(dataset="digits", arch="resnet20", runs_dir=tmp), progress=False)
         for mode, max_batch in (("dynamic batching", 64), ("per request", 1)):
@@ -139,6 +174,18 @@ def main() -> None:
                           f"{r['p50']:6.1f} ms, p99 {r['p99']:6.1f} ms, errors {r['errors']}",
                           flush=True)
                 print(f"{mode:17s} mean images per model call: {batch_sizes(port)}", flush=True)
+                if mode == "dynamic batching":
+                    ab_load(port, 32, 2000, png)  # warm up the new-connection path
+                    for trial in range(args.ab_trials):
+                        r = ab_load(port, 32, args.ab_requests, png)
+                        if r is None:
+                            print("ab (apache2-utils) not installed: no C-client figures")
+                            break
+                        ab_results.append(r)
+                        print(f"ab -c 32 -n {args.ab_requests} (trial {trial + 1}): {r['rps']:7.1f} "
+                              f"req/s, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, p99 "
+                              f"{r['p99']:.0f} ms (p99/p95 {r['p99'] / r['p95']:.2f}), errors "
+                              f"{r['errors']}", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)

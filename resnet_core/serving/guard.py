@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -37,19 +36,15 @@ async def read_body(request, limit: int, what: str = "the request") -> bytes:
     if length.isdigit() and int(length) > limit:
         raise ClientError(413, f"{what} is {int(length) / 2**20:.1f} MiB; at most {_size(limit)}")
     chunks, size = [], 0
-    deadline = time.monotonic() + READ_TIMEOUT_S
-    stream = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(stream.__anext__(), max(0.0, deadline - time.monotonic()))
-        except StopAsyncIteration:
-            break
-        except TimeoutError:
-            raise ClientError(408, f"{what} did not arrive within {READ_TIMEOUT_S:g} s") from None
-        size += len(chunk)
-        if size > limit:
-            raise ClientError(413, f"{what} is over {_size(limit)}; at most {_size(limit)}")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S):  # one deadline, not a task per chunk
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ClientError(413, f"{what} is over {_size(limit)}; at most {_size(limit)}")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ClientError(408, f"{what} did not arrive within {READ_TIMEOUT_S:g} s") from None
     return b"".join(chunks)
 
 

@@ -27,6 +27,7 @@ import asyncio
 import base64
 import binascii
 import collections
+import gc
 import hashlib
 import io
 import json
@@ -139,10 +140,13 @@ def _exported(run_dir: Path, checkpoint: str, fmt: str):
 class Batcher:
     """Images submitted while the model is busy are classified as one batch on the inference
     thread. The first image of a batch waits (at most ``max_wait``) only while other requests
-    are still being read and decoded (``arriving``): a lone client is not made to wait."""
+    are still being read and decoded (``arriving``): a lone client is not made to wait.
 
-    def __init__(self, infer, *, max_batch: int, max_wait: float, observe_batch) -> None:
-        self.infer, self.max_batch, self.max_wait = infer, max_batch, max_wait
+    ``run_batch``: uint8 (N, C, H, W) -> N results, called on the inference thread (so the
+    per-batch work, normalising included, stays off the event loop)."""
+
+    def __init__(self, run_batch, *, max_batch: int, max_wait: float, observe_batch) -> None:
+        self.run_batch, self.max_batch, self.max_wait = run_batch, max_batch, max_wait
         self.observe_batch = observe_batch
         self.arriving = 0  # requests read but not yet queued (the service counts them)
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -157,8 +161,8 @@ class Batcher:
             self.task.cancel()
         self.executor.shutdown(wait=False)
 
-    async def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Probabilities (K,) for one normalised image (C, H, W)."""
+    async def classify(self, x: torch.Tensor):
+        """``run_batch``'s result for one uint8 image (C, H, W)."""
         future = asyncio.get_running_loop().create_future()
         await self.queue.put((x, future))
         return await future
@@ -183,9 +187,8 @@ class Batcher:
                     break
             batch = torch.stack([x for x, _ in items])
             try:
-                logits = await loop.run_in_executor(self.executor, self.infer, batch)
-                probs = F.softmax(logits.float(), dim=1)
-                for (_, future), p in zip(items, probs, strict=True):
+                results = await loop.run_in_executor(self.executor, self.run_batch, batch)
+                for (_, future), p in zip(items, results, strict=True):
                     if not future.done():
                         future.set_result(p)
             except Exception as e:  # noqa: BLE001 - every waiting request gets the error
@@ -232,29 +235,34 @@ class Monitor:
             self.train_mean.labels(str(c)).set(m)
         self.feedback = FeedbackWindow(len(info.class_names), FEEDBACK_WINDOW)
         self.means: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
-        self.means_sum = torch.zeros(len(info.mean))  # kept with the window: no re-sum per image
-        self.rolling_mean: torch.Tensor | None = None
-        self.train_stats = torch.tensor(info.mean), torch.tensor(info.std)
+        self.means_sum = [0.0] * len(info.mean)  # kept with the window: no re-sum per image
+        # Read when scraped, not set per image: the event loop does as little as it can.
+        for c in range(len(info.mean)):
+            self.input_mean.labels(str(c)).set_function(lambda c=c: (self.rolling_mean() or [0.0] * len(info.mean))[c])
+        self.drift.set_function(lambda: self.drift_score() or 0.0)
         self.sizes: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
         self.latencies: collections.deque = collections.deque(maxlen=2000)
         self.started = time.monotonic()
         self.count = 0
 
-    def observe_inputs(self, image: torch.Tensor, size: tuple[int, int]) -> None:
-        mean = image.float().mean(dim=(1, 2)) / 255.0
+    def observe_inputs(self, mean: list[float], size: tuple[int, int]) -> None:
+        """One image's mean intensity per channel (0-1) and its size."""
         if len(self.means) == self.means.maxlen:
-            self.means_sum -= self.means[0]  # the one the append below pushes out
+            gone = self.means[0]  # the one the append below pushes out
+            self.means_sum = [s - g for s, g in zip(self.means_sum, gone, strict=True)]
         self.means.append(mean)
-        self.means_sum += mean
-        self.rolling_mean = self.means_sum / len(self.means)
+        self.means_sum = [s + m for s, m in zip(self.means_sum, mean, strict=True)]
         self.sizes.append(size)
-        for c, v in enumerate(self.rolling_mean.tolist()):
-            self.input_mean.labels(str(c)).set(v)
-        self.drift.set(self.drift_score(self.rolling_mean))
 
-    def drift_score(self, rolling: torch.Tensor) -> float:
-        mean, std = self.train_stats
-        return float(((rolling - mean).abs() / std).max())
+    def rolling_mean(self) -> list[float] | None:
+        return [s / len(self.means) for s in self.means_sum] if self.means else None
+
+    def drift_score(self) -> float | None:
+        """Max over channels of |rolling input mean - training mean| / training std."""
+        rolling = self.rolling_mean()
+        if rolling is None:
+            return None
+        return max(abs(r - m) / s for r, m, s in zip(rolling, self.info.mean, self.info.std, strict=True))
 
     def add_feedback(self, labelled: list[tuple[str, int, int]]) -> int:
         """(prediction id, true, predicted) triples; the gauges move once per request.
@@ -272,11 +280,10 @@ class Monitor:
     def stats(self) -> dict:
         lat = sorted(self.latencies)
         q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: None)
-        rolling = self.rolling_mean
-        drift = self.drift_score(rolling) if rolling is not None else None
+        rolling, drift = self.rolling_mean(), self.drift_score()
         return {"images": self.count, "uptime_s": round(time.monotonic() - self.started, 1),
                 "latency_ms": {"p50": q(0.5), "p99": q(0.99)}, "rolling": self.rolling(),
-                "drift": {"input_mean": rolling.tolist() if rolling is not None else None,
+                "drift": {"input_mean": rolling,
                           "training_mean": list(self.info.mean),
                           "score": drift, "warning": bool(drift is not None and drift > DRIFT_WARN),
                           "sizes": collections.Counter(f"{w}x{h}" for w, h in self.sizes).most_common(3)}}
@@ -289,11 +296,19 @@ class Service:
     def __init__(self, model: Model, *, max_batch: int = 64, batch_wait_ms: float = 2.0) -> None:
         self.model = model
         self.monitor = Monitor(model.info)
-        self.batcher = Batcher(model.infer, max_batch=max_batch, max_wait=batch_wait_ms / 1000,
+        self.batcher = Batcher(self._run_batch, max_batch=max_batch, max_wait=batch_wait_ms / 1000,
                                observe_batch=self.monitor.batch.observe)
         self.predictions: collections.OrderedDict[str, int] = collections.OrderedDict()
         # Big decodes take turns on as many threads as cores: memory stays bounded.
         self.decoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="decode")
+
+    def _run_batch(self, images: torch.Tensor) -> list[tuple[list, list, list]]:
+        """On the inference thread: uint8 (N, C, H, W) -> per image, as plain lists: the top
+        probabilities, their class indices and the mean intensity per channel (0-1)."""
+        probs = F.softmax(self.model.infer(self.model.info.normalize(images)).float(), dim=1)
+        top = probs.topk(min(TOP_K, probs.shape[1]), dim=1)
+        means = images.float().mean(dim=(2, 3)) / 255.0
+        return list(zip(top.values.tolist(), top.indices.tolist(), means.tolist(), strict=True))
 
     def app(self):
         from contextlib import asynccontextmanager
@@ -304,6 +319,12 @@ class Service:
 
         @asynccontextmanager
         async def lifespan(app):
+            # The objects alive now (torch, the model, the app: hundreds of thousands) are
+            # never garbage; freezing them keeps the collector from walking them all again.
+            # Each full collection had paused the event loop for ~100 ms, about every 1,500
+            # requests: the whole p99 tail at 32 clients (benchmarks/RESULTS.md).
+            gc.collect()
+            gc.freeze()
             self.batcher.start()
             yield
             await self.batcher.stop()
@@ -328,43 +349,38 @@ class Service:
         self.batcher.arriving += 1
         try:
             blobs = await read_images(request)
-            if check_pixels(blobs) > INLINE_DECODE_PIXELS:  # big images: off the event loop
+            sizes = check_pixels(blobs)
+            if sum(w * h for w, h in sizes) > INLINE_DECODE_PIXELS:  # big: off the event loop
                 loop = asyncio.get_running_loop()
                 images = await loop.run_in_executor(self.decoder, self._decode_all, blobs)
             else:  # small images decode in well under a millisecond: a thread hop costs more
                 images = self._decode_all(blobs)
-            tasks = [asyncio.ensure_future(self.batcher.classify(x)) for x, _ in images]
+            tasks = [asyncio.ensure_future(self.batcher.classify(x)) for x in images]
         finally:
             self.batcher.arriving -= 1
-        probs = await asyncio.gather(*tasks)
+        results = await asyncio.gather(*tasks)
         names = self.model.info.class_names
         out = []
-        for (_, raw), p in zip(images, probs, strict=True):
-            top = p.topk(min(TOP_K, len(names)))
+        for size, (values, indices, mean) in zip(sizes, results, strict=True):
             pid = uuid.uuid4().hex
-            self._remember(pid, int(top.indices[0]))
-            self.monitor.observe_inputs(raw[0], raw[1])
-            out.append({"id": pid, "top": [{"class": names[i], "probability": round(float(v), 6)}
-                                           for v, i in zip(top.values, top.indices, strict=True)]})
+            self._remember(pid, indices[0])
+            self.monitor.observe_inputs(mean, size)
+            out.append({"id": pid, "top": [{"class": names[i], "probability": round(v, 6)}
+                                           for v, i in zip(values, indices, strict=True)]})
         self.monitor.images.inc(len(out))
         self.monitor.count += len(out)
         return {"predictions": out, "model": self.model.meta()}
 
-    def _decode_all(self, blobs: list[bytes]) -> list:
-        from PIL import Image
-
+    def _decode_all(self, blobs: list[bytes]) -> list[torch.Tensor]:
+        """uint8 (C, H, W) per image, as training saw it (normalised later, per batch)."""
         from resnet_core.data.decode import decode_image
 
-        info = self.model.info
         decoded = []
         for i, blob in enumerate(blobs):
             try:
-                image = decode_image(io.BytesIO(blob), info)  # the one-line reasons come from here
-                with Image.open(io.BytesIO(blob)) as im:
-                    size = im.size
+                decoded.append(decode_image(io.BytesIO(blob), self.model.info))
             except (WorkbenchError, OSError, ValueError, SyntaxError) as e:
                 raise ClientError(400, f"image {i}: {_first(e)}") from e
-            decoded.append((info.normalize(image[None])[0], (image, size)))
         return decoded
 
     def _remember(self, pid: str, predicted: int) -> None:
@@ -485,12 +501,12 @@ async def _multipart_files(request, body: bytes) -> list[bytes]:
         await form.close()
 
 
-def check_pixels(blobs: list[bytes]) -> int:
-    """The request's pixels from each image's header; 413 past MAX_PIXELS per image or
+def check_pixels(blobs: list[bytes]) -> list[tuple[int, int]]:
+    """(width, height) of each image from its header; 413 past MAX_PIXELS per image or
     MAX_REQUEST_PIXELS in all, 400 for what is not an image. Nothing is decoded."""
     from resnet_core.data.decode import image_size
 
-    total = 0
+    sizes = []
     for i, blob in enumerate(blobs):
         try:
             width, height = image_size(io.BytesIO(blob))
@@ -499,11 +515,12 @@ def check_pixels(blobs: list[bytes]) -> int:
         if width * height > MAX_PIXELS:
             raise ClientError(413, f"image {i} is {width:,} x {height:,} pixels; at most "
                                    f"{MAX_PIXELS / 1e6:.0f} million pixels per image")
-        total += width * height
+        sizes.append((width, height))
+    total = sum(w * h for w, h in sizes)
     if total > MAX_REQUEST_PIXELS:
         raise ClientError(413, f"the images hold {total / 1e6:.0f} million pixels; at most "
                                f"{MAX_REQUEST_PIXELS / 1e6:.0f} million per request")
-    return total
+    return sizes
 
 
 async def http_error(request, exc):
