@@ -83,7 +83,7 @@ page = st.navigation(pages, position="hidden" if locked or not names else "sideb
 
 with st.sidebar:
     if CLASS and classroom.is_member(user):
-        st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [leave](/leave)")
+        st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [sign out](/leave)")
     counts = manager().counts()  # as the queue has it now (drawn with the frame)
     st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
     if not CLASS or user.is_teacher:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, classroom, data, runs, training
 
-from pages.common import REFRESH_S, acting_user, current_class, fresh, session, store, unlinked
+from pages.common import REFRESH_S, acting_user, current_class, fresh, plain, session, store, unlinked
 
 user = acting_user()
 room = current_class()
@@ -64,8 +64,25 @@ def jobs_by_student() -> None:
 
 jobs_by_student()
 
+# ------------------------------------------------------------------ the roster
+st.subheader("Students")
 roster = room.state.roster
 st.caption(f"Joined: {len(roster)} students" + (f" ({', '.join(sorted(roster.values()))})" if roster else ""))
+if roster:
+    r1, r2, r3 = st.columns([3, 1, 1])
+    student = r1.selectbox("Student", sorted(roster, key=roster.get), format_func=roster.get,
+                           key="roster_student")
+    if r2.button("New rejoin code", key="rejoin_code",
+                 help="for a student who lost their sign-in: it gets them back to their name and runs"):
+        act(lambda: st.session_state.update(rejoin_shown=(roster[student], session().rejoin_code(student))),
+            "Read the code to the student; it works once.")
+    if r3.button("Remove", key="remove_student",
+                 help="signs them out, stops their runs and frees the name; their runs stay on disk"):
+        act(lambda: session().remove_student(student), f"Removed {roster[student]}.")
+        st.rerun()
+    if "rejoin_shown" in st.session_state:
+        who, code = st.session_state.pop("rejoin_shown")
+        st.info(f"Rejoin code for **{plain(who)}**: `{code}` (on /join, under \"Coming back to a name\")")
 
 # ------------------------------------------------------------------ the lesson lock
 st.subheader("Lock the class to one lesson")
@@ -91,7 +108,9 @@ with st.form("limits"):
     m1, m2, m3 = st.columns(3)
     per_student = m1.number_input("Runs at a time per student", 1, 100, limits.active_per_student)
     queue_cap = m2.number_input("Queue cap (everyone)", 1, 10_000, limits.queue_cap)
-    code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password")
+    code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password",
+                         help=f"8 characters or more, e.g. {classroom.new_class_code()}; wrong "
+                              "codes are limited to 5 a minute per address")
     if st.form_submit_button("Save limits"):
         def save() -> None:
             session().set_limits(classroom.ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),

@@ -210,6 +210,26 @@ class Session:
         room.reset(self.user)
         return stopped
 
+    def remove_student(self, student_id: str) -> list[str]:
+        """Take a student off the roster (their sessions end, the name is free again) and stop
+        their queued or running runs; the runs stopped. Their run folders stay."""
+        room = self._class("remove a student")
+        stopped = []
+        for run in self.bench.store.runs():
+            if run.is_active and run.owner["id"] == student_id:
+                self.bench.jobs.stop(run.id)
+                stopped.append(run.id)
+        room.remove_student(self.user, student_id)
+        return stopped
+
+    def rejoin_code(self, student_id: str | None = None) -> str:
+        """A one-time code that gets a student back to their name and runs: a student's own,
+        or (the teacher) any student's, for one who lost their cookie."""
+        require_member(self.user, "get a rejoin code")
+        if self.bench.classroom is None:
+            raise WorkbenchError("rejoin codes belong to class mode: start the app in class mode")
+        return self.bench.classroom.rejoin_code(self.user, student_id)
+
     def _class(self, action: str) -> Classroom:
         require_teacher(self.user, action)
         if self.bench.classroom is None:

@@ -8,7 +8,15 @@ import pytest
 
 from resnet_core import TrainConfig
 from resnet_core.classroom.access import LESSONS, AccessDenied, User
-from resnet_core.classroom.classroom import ClassLimits, Classroom, config_changes, leaderboard
+from resnet_core.classroom.classroom import (
+    ClassLimits,
+    Classroom,
+    WrongClassCode,
+    config_changes,
+    leaderboard,
+    name_key,
+    new_class_code,
+)
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.classroom.lessons import queue_lesson
 from resnet_core.errors import ConfigError, RunError
@@ -35,7 +43,7 @@ def test_names_are_unique_and_checked(room):
     room.join("Ada")
     with pytest.raises(ConfigError, match="taken"):
         room.join("ada")
-    with pytest.raises(ConfigError, match="taken"):
+    with pytest.raises(ConfigError, match="reserved"):
         room.join("Teacher")
     with pytest.raises(ConfigError, match="1 to 32 letters"):
         room.join("<script>")
@@ -44,10 +52,52 @@ def test_names_are_unique_and_checked(room):
 def test_class_code(room):
     with pytest.raises(AccessDenied):
         room.set_class_code(User("s", "s", "student"), "x")
-    room.set_class_code(TEACHER, "owl")
-    with pytest.raises(ConfigError, match="class code"):
+    with pytest.raises(ConfigError, match="at least 8 characters"):
+        room.set_class_code(TEACHER, "1234")  # a 4-digit code fell in 11 s
+    room.set_class_code(TEACHER, "owl-tree-7")
+    with pytest.raises(WrongClassCode, match="class code"):
         room.join("Ada", "cat")
-    assert room.join("Ada", "owl")[0].name == "Ada"
+    assert room.join("Ada", "owl-tree-7")[0].name == "Ada"
+    code = new_class_code()
+    assert len(code) == 10 and not set(code) & set("0o1il")
+
+
+@pytest.mark.parametrize("name", ["Τeacher", "ＴＥＡＣＨＥＲ", "you", "Lessons", "ＹＯＵ", "n0body"])
+def test_role_and_owner_words_are_reserved_whatever_they_look_like(room, name):
+    with pytest.raises(ConfigError, match="reserved"):
+        room.join(name)
+
+
+@pytest.mark.parametrize("look_alike", ["Аlice", "ALICE", "A1ice", "Ａｌｉｃｅ", " alice "])
+def test_a_look_alike_of_a_joined_name_is_taken(room, look_alike):
+    room.join("Alice")
+    with pytest.raises(ConfigError, match="taken"):
+        room.join(look_alike)  # Cyrillic А, a digit one, full-width letters
+    assert name_key("José") != name_key("Jose") and name_key("Bob") != name_key("Rob")
+
+
+def test_a_rejoin_code_gets_a_student_back_to_their_name_once(room):
+    ada, _ = room.join("Ada")
+    code = room.rejoin_code(ada)
+    with pytest.raises(ConfigError, match="wrong rejoin code"):
+        room.join("Ada", rejoin="AAAA-BBBB-CCCC")
+    again, cookie = room.join("ada", rejoin=code.lower())
+    assert again.id == ada.id and room.user_from_cookie(cookie) == ada  # the same student: their runs
+    with pytest.raises(ConfigError, match="wrong rejoin code"):
+        room.join("Ada", rejoin=code)  # used up
+    bob, _ = room.join("Bob")
+    with pytest.raises(AccessDenied, match="only the teacher"):
+        room.rejoin_code(bob, ada.id)
+    assert room.join("Ada", rejoin=room.rejoin_code(TEACHER, ada.id))[0].id == ada.id
+
+
+def test_the_teacher_removes_a_name_and_it_is_free_again(room):
+    ada, cookie = room.join("Ada")
+    with pytest.raises(AccessDenied, match="only the teacher"):
+        room.remove_student(ada, ada.id)
+    room.remove_student(TEACHER, ada.id)
+    assert room.user_from_cookie(cookie) is None
+    assert room.join("Ada")[0].id != ada.id
 
 
 def test_state_survives_a_restart_and_reset_logs_students_out(tmp_path, room):

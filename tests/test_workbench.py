@@ -65,6 +65,8 @@ ACTIONS = {
     "close the challenge": lambda s, run_id: s.close_challenge(),
     "reset the class": lambda s, run_id: s.reset_class(),
     "find a learning rate": lambda s, run_id: s.find_lr(TrainConfig(epochs=1)),
+    "remove a student": lambda s, run_id: s.remove_student("s-000000000000"),
+    "make a rejoin code": lambda s, run_id: s.rejoin_code("s-000000000000"),
 }
 
 
@@ -86,7 +88,8 @@ def test_students_are_refused_the_teachers_actions(bench):
     ada, _ = bench.classroom.join("Ada")
     student = bench.session(ada)
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
-                   "lock a lesson", "open a challenge", "reset the class", "find a learning rate"):
+                   "lock a lesson", "open a challenge", "reset the class", "find a learning rate",
+                   "remove a student", "make a rejoin code"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 

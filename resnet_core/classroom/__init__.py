@@ -19,6 +19,7 @@ PUBLIC = {
     "classroom_for": "classroom",
     "config_changes": "classroom",
     "leaderboard": "classroom",
+    "new_class_code": "classroom",
     "ClassGate": "gate",
     "join_routes": "gate",
     "LESSONS": "lessons",

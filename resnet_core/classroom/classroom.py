@@ -13,9 +13,12 @@ the leaderboard and the reveal. No Streamlit in here.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import re
 import secrets
 import threading
+import unicodedata
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -38,6 +41,13 @@ from resnet_core.training.models import ARCHS
 
 CLASS_DIR = ".class"
 NAME_PATTERN = re.compile(r"^[\w .'-]{1,32}$")
+# Words a student's name may not be (after look-alikes are folded): the roles, the owners the
+# pages show, and what tables say instead of a name.
+RESERVED_NAMES = frozenset({"teacher", "you", "me", LESSONS.name.lower(), "lessons", "local",
+                            "admin", "administrator", "student", "students", "nobody",
+                            "everyone", "not joined", "server", "class", "system"})
+MIN_CODE_LENGTH = 8  # a class code: 8+ characters (a 4-digit code fell in 11 s without a limit)
+REJOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed by hand
 
 
 def class_mode() -> bool:
@@ -125,6 +135,7 @@ class ClassState:
     locked_lesson: str | None = None  # students see this lesson and nothing else
     class_code: str | None = None  # optional; students type it to join
     roster: dict[str, str] = field(default_factory=dict)  # student id -> display name
+    rejoin: dict[str, str] = field(default_factory=dict)  # student id -> sha256 of a rejoin code
     challenge: Challenge | None = None
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
@@ -164,6 +175,7 @@ class Classroom:
         return ClassState(limits=ClassLimits.from_dict(data.get("limits") or {}).validate(),
                           locked_lesson=data.get("locked_lesson"), class_code=data.get("class_code"),
                           roster=dict(data.get("roster") or {}),
+                          rejoin=dict(data.get("rejoin") or {}),
                           challenge=Challenge.from_dict(challenge) if challenge else None,
                           generation=int(data.get("generation") or 0))
 
@@ -171,7 +183,8 @@ class Classroom:
         s = self.state
         atomic_write_json(self.path, {
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
-            "roster": s.roster, "challenge": s.challenge.to_dict() if s.challenge else None,
+            "roster": s.roster, "rejoin": s.rejoin,
+            "challenge": s.challenge.to_dict() if s.challenge else None,
             "generation": s.generation})
 
     # -- who is who ---------------------------------------------------------------------
@@ -183,23 +196,75 @@ class Classroom:
         return sign_session(User("teacher", "Teacher", "teacher"), self.secret,
                             generation=self.state.generation)
 
-    def join(self, name: str, code: str | None = None) -> tuple[User, str]:
+    def join(self, name: str, code: str | None = None, rejoin: str | None = None) -> tuple[User, str]:
         """A new student and their session cookie; a one-line error for a bad or taken name or
-        a wrong class code. Names are unique (no passwords: a name is who you are here)."""
-        name = " ".join(str(name).split())
+        a wrong class code. Names are unique after look-alikes are folded (``name_key``; no
+        passwords: a name is who you are here). A taken name with its rejoin code is that
+        student again (the same id, so their runs), and the code is used up."""
+        name = " ".join(unicodedata.normalize("NFKC", str(name)).split())
         if not NAME_PATTERN.match(name):
             raise ConfigError("a display name is 1 to 32 letters, digits, spaces, dots, dashes "
                               "or apostrophes")
+        key = name_key(name)
+        if key in {name_key(w) for w in RESERVED_NAMES}:
+            raise ConfigError(f"{name!r} is reserved (or looks like a reserved word); choose another name")
         with self._lock:
             wanted = self.state.class_code
             if wanted and not token_matches((code or "").strip(), wanted):
-                raise ConfigError("that class code is not this class's; ask your teacher for it")
-            if name.lower() in {n.lower() for n in self.state.roster.values()} | {"teacher", LESSONS.name}:
-                raise ConfigError(f"the name {name!r} is taken in this class; choose another")
+                raise WrongClassCode("that class code is not this class's; ask your teacher for it")
+            taken = next((sid for sid, n in self.state.roster.items() if name_key(n) == key), None)
+            if taken is not None:
+                if rejoin and self._rejoin_matches(taken, rejoin):
+                    del self.state.rejoin[taken]
+                    self._save()
+                    user = User(taken, self.state.roster[taken], "student")
+                    return user, sign_session(user, self.secret, generation=self.state.generation)
+                if rejoin:
+                    raise ConfigError(f"that is a wrong rejoin code for {name!r} (each works "
+                                      "once); ask your teacher for a new one")
+                raise ConfigError(f"the name {name!r} is taken in this class (or looks like "
+                                  f"{self.state.roster[taken]!r}): choose another, or give its "
+                                  "rejoin code")
             user = User(f"s-{secrets.token_hex(6)}", name, "student")
             self.state.roster[user.id] = name
             self._save()
         return user, sign_session(user, self.secret, generation=self.state.generation)
+
+    def rejoin_code(self, user: User, student_id: str | None = None) -> str:
+        """A new one-time code that gets a student back to their name (and runs) after they
+        signed out or lost their cookie; replaces any earlier code. A student asks for their
+        own (the sign-out page shows it), the teacher for anyone's."""
+        student_id = student_id or user.id
+        if not (user.is_teacher or (user.role == "student" and user.id == student_id)):
+            require_teacher(user, "make another student's rejoin code")
+        with self._lock:
+            if student_id not in self.state.roster:
+                raise RunError(f"no student {student_id!r} in this class")
+            code = "-".join("".join(secrets.choice(REJOIN_ALPHABET) for _ in range(4)) for _ in range(3))
+            self.state.rejoin[student_id] = _digest(code)
+            self._save()
+        return code
+
+    def _rejoin_matches(self, student_id: str, code: str) -> bool:
+        stored = self.state.rejoin.get(student_id)
+        given = _digest(code.strip().upper().replace(" ", ""))
+        return stored is not None and token_matches(given, stored)
+
+    def remove_student(self, user: User, student_id: str) -> None:
+        """Take a name off the roster: its sessions end and the name is free again. Runs stay
+        on disk; the caller stops the student's active ones."""
+        require_teacher(user, "remove a student")
+        with self._lock:
+            if self.state.roster.pop(student_id, None) is None:
+                raise RunError(f"no student {student_id!r} in this class")
+            self.state.rejoin.pop(student_id, None)
+            self._save()
+
+    def form_token(self, cookie: str | None, purpose: str) -> str:
+        """A token for a form of this session (sign-out): a page of another site cannot know
+        it, so it cannot post the form for a user (CSRF)."""
+        message = f"{purpose}|{cookie or ''}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
     def user_from_cookie(self, value: str | None) -> User | None:
         """The user of a session cookie; None for no cookie, a forged or old one, or a student
@@ -218,9 +283,15 @@ class Classroom:
             self._save()
 
     def set_class_code(self, user: User, code: str | None) -> None:
+        """None or "" for no code; else at least MIN_CODE_LENGTH characters (wrong codes are
+        also rate-limited per address by the gate)."""
         require_teacher(user, "set the class code")
+        code = (code or "").strip() or None
+        if code is not None and len(code) < MIN_CODE_LENGTH:
+            raise ConfigError(f"a class code has at least {MIN_CODE_LENGTH} characters (try "
+                              f"{new_class_code()!r}); got {len(code)}")
         with self._lock:
-            self.state.class_code = (code or "").strip() or None
+            self.state.class_code = code
             self._save()
 
     def lock_lesson(self, user: User, lesson_id: str | None) -> None:
@@ -324,6 +395,69 @@ class Classroom:
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank if row["test_accuracy"] is not None else None
         return rows
+
+
+class WrongClassCode(ConfigError):
+    """A join with a class code that is not this class's (the gate counts these)."""
+
+
+def new_class_code() -> str:
+    """A class code to read out: ten characters, no look-alike letters or digits."""
+    return "".join(secrets.choice(REJOIN_ALPHABET) for _ in range(10)).lower()
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: Unicode NFKC, then every character that looks like a
+    Latin letter or digit (Unicode's confusables: Greek Τ, Cyrillic А, 1 and l, O and 0) as one
+    representative of its look-alikes, case-folded, spaces collapsed. "Τeacher",
+    "ＴＥＡＣＨＥＲ" and "teacher" are one key; so are "Alice", "Аlice" and "A1ice"."""
+    table = _look_alikes()
+    folded = "".join(table.get(ch) or table.get(ch.casefold()) or ch.casefold()
+                     for ch in unicodedata.normalize("NFKC", name))
+    return " ".join(folded.split())
+
+
+@functools.lru_cache(maxsize=1)
+def _look_alikes() -> dict[str, str]:
+    """Character -> the smallest ASCII letter or digit among everything it looks like (the
+    look-alike relation closed transitively and over case, so the key is the same whichever
+    member a name uses)."""
+    import string
+
+    from confusable_homoglyphs.confusables import confusables_data
+
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while parent.setdefault(c, c) != c:
+            c = parent[c]
+        return c
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for ch, glyphs in confusables_data.items():
+        for g in glyphs:
+            if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalnum():
+                union(ch, g["c"])
+    for c in string.ascii_letters:
+        union(c, c.casefold())
+    members: dict[str, list[str]] = {}
+    for c in parent:
+        members.setdefault(find(c), []).append(c)
+    table = {}
+    for group in members.values():
+        ascii_members = [c.casefold() for c in group if c.isascii() and c.isalnum()]
+        if ascii_members and len(group) > 1:
+            rep = min(ascii_members)
+            table.update({c: rep for c in group if c != rep})
+    return table
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def leaderboard(entries: list[dict]) -> list[dict]:

@@ -10,6 +10,12 @@ Every request passes ``ClassGate`` before Streamlit sees it:
   history or a log line.
 - A page request (HTML) without a valid session goes to /join, where a student picks a
   display name (and types the class code if the teacher set one) and gets their cookie.
+- The websocket, file uploads and media need a valid session, and a websocket whose Origin
+  is not this server (another site, or another port of this host) is refused: a cookie is
+  sent to every port of a host, the Origin says which page is asking.
+- /join and /leave take POSTs from this server's own pages only (Origin, else Referer);
+  /leave also needs the session's form token. Joins and wrong class codes are rate-limited
+  per client address (``ratelimit``).
 
 The pages read the same cookie from ``st.context.cookies`` and ask ``Classroom`` who it is;
 the core's actions check that user (``access``). Starlette comes with Streamlit; nothing here
@@ -18,17 +24,25 @@ imports Streamlit.
 
 from __future__ import annotations
 
+import hmac
 import html
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from resnet_core.classroom.access import COOKIE, SESSION_DAYS
+from resnet_core.classroom.classroom import WrongClassCode
+from resnet_core.classroom.ratelimit import RateLimiter
 from resnet_core.errors import WorkbenchError
+from resnet_core.settings import settings
 
 # Streamlit's own assets and endpoints: never redirected to /join (the websocket is checked
 # by the pages instead, with the same cookie).
 PASS_THROUGH = ("/_stcore/", "/static/", "/media/", "/component/", "/favicon", "/join", "/leave")
+# Never served without a valid session (nor is the websocket): each can cost the server
+# memory or reach a session's files.
+SESSION_ONLY = ("/_stcore/upload_file", "/media/")
 MAX_FORM_BYTES = 4096
+WRONG_CODES_PER_MINUTE = 5  # per client address: a 10-character code then takes centuries
 
 
 def _headers(scope) -> dict[str, str]:
@@ -80,11 +94,35 @@ async def redirect(send, location: str, cookie: str | None = None) -> None:
     await _send(send, 303, "", headers)
 
 
-def safe_next(path: str | None) -> str:
-    """Where to go after joining: a path on this server only (no //other.site)."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+def local_path(path: str) -> str:
+    """A path on this server, for a Location header: exactly one leading slash and nothing a
+    browser could read as another site ("//host", "/\\host", a decoded "/%2Fhost", tabs)."""
+    return "/" + quote(path.lstrip("/\\"), safe="/-._~!$&'()*+,;=:@%")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after joining: a path (and query) on this server only."""
+    if not target or not target.startswith("/"):
         return "/"
-    return path
+    parts = urlsplit(target)
+    query = quote(parts.query, safe="=&+%-._~")
+    return local_path(parts.path) + (f"?{query}" if query else "")
+
+
+def same_origin(headers: dict[str, str]) -> bool | None:
+    """True when the Origin header (else the Referer) names this server, host and port; False
+    when it names another page; None when neither is sent (not a browser)."""
+    host = headers.get("host", "").strip().lower()
+    for name in ("origin", "referer"):
+        value = headers.get(name, "").strip()
+        if value:
+            return value != "null" and urlsplit(value).netloc.lower() == host
+    return None
+
+
+def client_address(scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
 
 
 class ClassGate:
@@ -107,14 +145,25 @@ class ClassGate:
             return await _send(send, 403, "This class server answers only the addresses its teacher "
                                           "gave; open the link your teacher shared.\n",
                                content_type="text/plain; charset=utf-8")
+        path = scope.get("path", "/")
+        if scope["type"] == "websocket" or path.startswith(SESSION_ONLY):
+            problem = None
+            if same_origin(headers) is False:
+                problem = "another page's request: open this class server's own address"
+            elif self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE)) is None:
+                problem = "join the class first (open /join)"
+            if problem is not None:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                return await _send(send, 403, problem + "\n", content_type="text/plain; charset=utf-8")
         if scope["type"] == "http":
-            path = scope.get("path", "/")
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             token = next((v for k, v in query if k == "token"), None)
             if token is not None:  # exchange it, and take it out of the address bar
                 cookie = self.classroom().teacher_cookie(token)
                 rest = urlencode([(k, v) for k, v in query if k != "token"])
-                location = path + (f"?{rest}" if rest else "")
+                location = local_path(path) + (f"?{rest}" if rest else "")
                 return await redirect(send, location,
                                       session_cookie(cookie, secure=is_https(scope)) if cookie else None)
             if (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
@@ -127,60 +176,118 @@ class ClassGate:
 
 # -- /join and /leave ------------------------------------------------------------------------
 
-JOIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Join the class · ResNet Workbench</title>
+<title>{title} · ResNet Workbench</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#262730}}
 label{{display:block;margin:1rem 0 .3rem}}input{{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}}
-button{{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem;background:#ff4b4b;color:#fff;border:0;border-radius:.4rem}}
-.error{{color:#b00020;margin-top:1rem}}</style></head><body>
-<h1>Join the class</h1>
-<p>ResNet Workbench is running in class mode. Pick the name the class will see.</p>
+button{{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem;background:#d6336c;color:#fff;border:0;border-radius:.4rem}}
+.error{{color:#b00020;margin-top:1rem}} code{{font-size:1.3rem;letter-spacing:.1rem}}
+summary{{margin-top:1rem;cursor:pointer}}</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>"""
+
+JOIN_FORM = """<p>ResNet Workbench is running in class mode. Pick the name the class will see.</p>
 <form method="post" action="/join">
 <input type="hidden" name="next" value="{next}">
 <label for="name">Display name</label><input id="name" name="name" maxlength="32" required autofocus value="{name}">
 {code_field}
+<details><summary>Coming back to a name you had?</summary>
+<label for="rejoin">Rejoin code (from the sign-out page, or from your teacher)</label>
+<input id="rejoin" name="rejoin" maxlength="20" autocomplete="off"></details>
 <button type="submit">Join</button></form>
 {error}
-<p style="margin-top:2rem;color:#888;font-size:.9rem">Teacher? Open the link with the token from the server's console.</p>
-</body></html>"""
+<p style="margin-top:2rem;color:#595959;font-size:.9rem">Teacher? Open the link with the token from the server's console.</p>"""
 
 
 def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "") -> str:
     code_field = ('<label for="code">Class code</label><input id="code" name="code" '
                   'maxlength="64" required>') if classroom.state.class_code else ""
-    return JOIN_PAGE.format(next=html.escape(safe_next(next_path)), name=html.escape(name),
+    body = JOIN_FORM.format(next=html.escape(safe_next(next_path)), name=html.escape(name),
                             code_field=code_field,
                             error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
+    return PAGE.format(title="Join the class", body=body)
+
+
+def leave_page(user, token: str, rejoin_code: str | None) -> str:
+    keep = (f"<p>Your rejoin code: <code>{html.escape(rejoin_code)}</code></p><p>Write it down: "
+            f"with it you can join as <b>{html.escape(user.name)}</b> again and keep your runs "
+            "(it works once; your teacher can make you another).</p>") if rejoin_code else ""
+    body = (f"<p>Signed in as <b>{html.escape(user.name)}</b>.</p>{keep}"
+            f'<form method="post" action="/leave"><input type="hidden" name="token" value="{token}">'
+            '<button type="submit">Sign out</button></form><p><a href="/">Back to the workbench</a></p>')
+    return PAGE.format(title="Sign out", body=body)
+
+
+def refused_page(status: int, message: str):
+    from starlette.responses import HTMLResponse
+
+    return HTMLResponse(PAGE.format(title="Not done", body=f'<p class="error" role="alert">'
+                                    f'{html.escape(message)}</p><p><a href="/join">Join</a></p>'),
+                        status_code=status, headers={"cache-control": "no-store"})
 
 
 def join_routes(classroom) -> list:
-    """Starlette routes for st.App: GET/POST /join and GET /leave."""
+    """Starlette routes for st.App: GET/POST /join and GET/POST /leave."""
     from starlette.responses import HTMLResponse, RedirectResponse
     from starlette.routing import Route
+
+    joins = RateLimiter(settings().joins_per_minute)
+    wrong_codes = RateLimiter(WRONG_CODES_PER_MINUTE)
 
     async def join(request):
         room = classroom()
         if request.method == "GET":
             return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/")),
                                 headers={"cache-control": "no-store"})
+        if same_origin(_headers(request.scope)) is not True:
+            return refused_page(403, "This form was sent from another page; open /join on this "
+                                     "class server and join there.")
+        address = client_address(request.scope)
+        for limiter, what in ((joins, "joins"), (wrong_codes, "wrong class codes")):
+            wait = limiter.wait(address)
+            if wait:
+                return refused_page(429, f"Too many {what} from this address; try again in "
+                                         f"{wait:.0f} s.")
         body = await request.body()
         if len(body) > MAX_FORM_BYTES:
             return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
         form = dict(parse_qsl(body.decode("utf-8", "replace")))
         name, next_path = form.get("name", ""), form.get("next", "/")
         try:
-            _, cookie = room.join(name, form.get("code"))
+            _, cookie = room.join(name, form.get("code"), form.get("rejoin") or None)
+        except WrongClassCode as e:
+            wrong_codes.record(address)
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
+                                status_code=400)
         except WorkbenchError as e:
             return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
                                 status_code=400)
+        joins.record(address)
         response = RedirectResponse(safe_next(next_path), status_code=303)
         response.headers.append("set-cookie", session_cookie(cookie, secure=is_https(request.scope)))
         return response
 
     async def leave(request):
+        room = classroom()
+        cookie = cookies_of(request.scope).get(COOKIE)
+        user = room.user_from_cookie(cookie)
+        if user is None:
+            return RedirectResponse("/join", status_code=303)
+        token = room.form_token(cookie, "leave")
+        if request.method == "GET":  # a page with a form: a link to /leave signs nobody out
+            code = room.rejoin_code(user) if user.role == "student" else None
+            return HTMLResponse(leave_page(user, token, code), headers={"cache-control": "no-store"})
+        body = await request.body()
+        form = dict(parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace")))
+        if same_origin(_headers(request.scope)) is not True or not hmac.compare_digest(
+                form.get("token", "").encode(), token.encode()):
+            return refused_page(403, "This sign-out did not come from this class server's page; "
+                                     "nobody was signed out.")
         response = RedirectResponse("/join", status_code=303)
-        response.headers.append("set-cookie", session_cookie("", secure=False, max_age=0))
+        response.headers.append("set-cookie", session_cookie("", secure=is_https(request.scope), max_age=0))
         return response
 
-    return [Route("/join", join, methods=["GET", "POST"]), Route("/leave", leave, methods=["GET"])]
+    return [Route("/join", join, methods=["GET", "POST"]),
+            Route("/leave", leave, methods=["GET", "POST"])]
