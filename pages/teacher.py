@@ -11,7 +11,16 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, classroom, data, runs, training
 
-from pages.common import REFRESH_S, acting_user, current_class, fresh, plain, session, store, unlinked
+from pages.common import (
+    REFRESH_S,
+    acting_user,
+    current_class,
+    fresh,
+    plain,
+    session,
+    store,
+    unlinked,
+)
 
 user = acting_user()
 room = current_class()

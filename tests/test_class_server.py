@@ -31,24 +31,32 @@ def class_env(runs: Path, **extra) -> dict:
 
 
 def request(url: str, path: str, *, method: str = "GET", headers: dict | None = None,
-            body: str | None = None) -> http.client.HTTPResponse:
-    """One request, redirects not followed (the gate's answers are the redirects)."""
+            body: str | None = None, source: str | None = None) -> http.client.HTTPResponse:
+    """One request, redirects not followed (the gate's answers are the redirects); ``source``:
+    another loopback address to send from (127.0.0.2, ...), as another machine would."""
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30,
+                                      source_address=(source, 0) if source else None)
     conn.request(method, path, body=body, headers={"Accept": "text/html", **(headers or {})})
     response = conn.getresponse()
     response.text = response.read().decode()
     return response
 
 
-def websocket_status(url: str, host: str) -> int:
-    """The status line of a websocket handshake on Streamlit's stream with this Host header."""
+def websocket_status(url: str, host: str, *, cookie: str | None = None,
+                     origin: str | None = None) -> int:
+    """The status line of a websocket handshake on Streamlit's stream with this Host header
+    (and, given, a Cookie and an Origin header)."""
     parts = urllib.parse.urlsplit(url)
+    extra = (f"Cookie: {cookie}\r\n" if cookie else "") + (f"Origin: {origin}\r\n" if origin else "")
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
         s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+                   f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
         return int(s.recv(1024).split(b" ")[1])
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def test_the_gate_over_http(tmp_path):
@@ -63,7 +71,6 @@ def test_the_gate_over_http(tmp_path):
 
         assert request(url, "/", headers={"Host": "evil.example"}).status == 403
         assert websocket_status(url, f"evil.example:{port}") == 403  # DNS rebinding
-        assert websocket_status(url, f"127.0.0.1:{port}") == 101  # the page's own host works
 
         visitor = request(url, "/runs?run=x")
         assert visitor.status == 303 and visitor.getheader("location") == "/join?next=%2Fruns%3Frun%3Dx"
@@ -80,18 +87,19 @@ def test_the_gate_over_http(tmp_path):
         assert "; Secure" in proxied.getheader("set-cookie")
         value = cookie.split(";")[0]
         assert request(url, "/teacher", headers={"Cookie": value}).status == 200
+        assert websocket_status(url, f"127.0.0.1:{port}", cookie=value,
+                                origin=url) == 101  # the page's own host works
         forged = value[:-4] + "AAAA"
         assert request(url, "/", headers={"Cookie": forged}).status == 303
 
-        joined = request(url, "/join", method="POST", body="name=Ada&next=%2Fruns",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        own = {**FORM, "Origin": url}
+        joined = request(url, "/join", method="POST", body="name=Ada&next=%2Fruns", headers=own)
         assert joined.status == 303 and joined.getheader("location") == "/runs"
-        again = request(url, "/join", method="POST", body="name=ada",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        again = request(url, "/join", method="POST", body="name=ada", headers=own)
         assert again.status == 400 and "taken in this class" in again.text
         offsite = request(url, "/join", method="POST", body="name=Bo&next=%2F%2Fevil.example",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
-        assert offsite.getheader("location") == "/"
+                          headers=own)
+        assert offsite.getheader("location") == "/"  # this server, not the other site
     rest = proc.stdout.read()
     assert token not in rest  # printed once, never again (no request log carries it)
     on_disk = [p for p in runs.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
@@ -208,3 +216,73 @@ def test_a_challenge_in_three_browser_sessions(tmp_path):
     by_owner = {r.owner["name"]: r for r in RunStore(runs).runs()}
     assert by_owner["Ada"].state == "stopped" and by_owner["Bob"].state == "completed"
     assert json.loads((by_owner["Bob"].dir / "job.json").read_text())["challenge"] == room.state.challenge.id
+
+
+def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
+    """Issue 31, items 6-10 and 12, on a real class server: the websocket, uploads and media
+    need a session; another origin (another port of this host included) is refused; /join and
+    /leave take only this server's own forms; joins and wrong codes are rate-limited per
+    address; ``?token=`` redirects stay on this server."""
+    runs = tmp_path / "runs"
+    Classroom(runs, teacher_token=TOKEN).set_class_code(TEACHER, "owl-tree-77")
+    env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN, RESNET_WORKBENCH_JOINS_PER_MINUTE="3")
+    with streamlit_server(env) as url:
+        port = urllib.parse.urlsplit(url).port
+        host = f"127.0.0.1:{port}"
+        own = {**FORM, "Origin": url}
+
+        # 6: no session, no websocket, upload or media.
+        assert websocket_status(url, host, origin=url) == 403
+        assert request(url, "/_stcore/upload_file/s/f", method="PUT", body="x" * 1000).status == 403
+        assert request(url, "/media/0123456789abcdef.png").status == 403
+
+        joined = request(url, "/join", method="POST", body="name=Ada&code=owl-tree-77", headers=own)
+        ada = joined.getheader("set-cookie").split(";")[0]
+        assert websocket_status(url, host, cookie=ada, origin=url) == 101
+        # 7: a page on another port of this host, or another site, with Ada's cookie.
+        assert websocket_status(url, host, cookie=ada, origin=f"http://127.0.0.1:{port + 1}") == 403
+        assert websocket_status(url, host, cookie=ada, origin="https://evil.example") == 403
+
+        # 8: a cross-site form cannot join anyone, and a link cannot sign anyone out.
+        for headers in ({**FORM, "Origin": "https://evil.example"}, FORM,
+                        {**FORM, "Referer": f"http://127.0.0.1:{port + 1}/x"}):
+            forged = request(url, "/join", method="POST", body="name=Mallory&code=owl-tree-77",
+                             headers=headers)
+            assert forged.status == 403 and not forged.getheader("set-cookie")
+        page = request(url, "/leave", headers={"Cookie": ada})
+        assert page.status == 200 and "Sign out" in page.text
+        code = re.search(r"<code>([A-Z0-9-]+)</code>", page.text).group(1)
+        token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+        assert request(url, "/teacher", headers={"Cookie": ada}).status == 200  # still signed in
+        no_token = request(url, "/leave", method="POST", body="", headers={**own, "Cookie": ada})
+        other_site = request(url, "/leave", method="POST", body=f"token={token}",
+                             headers={**FORM, "Origin": "https://evil.example", "Cookie": ada})
+        assert no_token.status == other_site.status == 403
+        left = request(url, "/leave", method="POST", body=f"token={token}", headers={**own, "Cookie": ada})
+        assert left.status == 303 and "Max-Age=0" in left.getheader("set-cookie")
+        # ... and Ada gets her name (and runs) back with the code the page showed.
+        back = request(url, "/join", method="POST", body=f"name=Ada&code=owl-tree-77&rejoin={code}",
+                       headers=own)
+        assert back.status == 303
+        room = Classroom(runs, teacher_token=TOKEN)
+        first = room.user_from_cookie(ada.split("=", 1)[1])
+        assert room.user_from_cookie(back.getheader("set-cookie").split(";")[0].split("=", 1)[1]) == first
+
+        # 10: three joins a minute from one address (set above); the next is refused.
+        third = request(url, "/join", method="POST", body="name=Bo&code=owl-tree-77", headers=own)
+        assert third.status == 303
+        fourth = request(url, "/join", method="POST", body="name=Cy&code=owl-tree-77", headers=own)
+        assert fourth.status == 429 and "Too many joins" in fourth.text
+        # 9: five wrong codes a minute from one address; then even the right one waits.
+        other = "127.0.0.2"  # another machine's address
+        for _ in range(5):
+            assert request(url, "/join", method="POST", body="name=Di&code=guess", headers=own,
+                           source=other).status == 400
+        right = request(url, "/join", method="POST", body="name=Di&code=owl-tree-77", headers=own,
+                        source=other)
+        assert right.status == 429 and "wrong class codes" in right.text
+
+        # 12: ?token= redirects stay on this server.
+        for path in ("//evil.example/?token=x", "/%2Fevil.example/?token=x", "/\\evil.example/?token=x"):
+            location = request(url, path).getheader("location")
+            assert location.startswith("/") and not location.startswith(("//", "/\\")), location
