@@ -9,6 +9,7 @@ from resnet_core import WorkbenchError, analysis
 
 from pages.common import (
     CLASS,
+    current_user,
     fresh,
     may_control,
     run_table,
@@ -19,6 +20,8 @@ from pages.common import (
 )
 
 st.title("Runs")
+if "runs_notice" in st.session_state:
+    st.toast(st.session_state.pop("runs_notice"))
 if CLASS:
     st.caption("Every run of the class: open any on Evaluate, Explain or Predict; resume or "
                "delete your own.")
@@ -77,8 +80,13 @@ for run_id, run in chosen.items():
             try:
                 session().resume(run_id)
                 fresh()
-                st.session_state["train_run_id"] = run_id
-                st.switch_page("train.py")
+                if not CLASS or current_user().is_teacher:  # students have no Train page
+                    st.session_state["train_run_id"] = run_id
+                    st.switch_page("train.py")
+                # A toast right before a rerun is lost: the next run of the page shows it.
+                st.session_state["runs_notice"] = ("Resumed: it continues from its last "
+                                                   "checkpoint when the device is free.")
+                st.rerun()
             except WorkbenchError as e:
                 st.error(unlinked(e))
     a3.download_button("Metrics CSV", run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",

@@ -20,6 +20,7 @@ from resnet_core.classroom import lessons
 from resnet_core.classroom.access import (
     LOCAL,
     NOBODY,
+    AccessDenied,
     User,
     may_control,
     require_control,
@@ -30,6 +31,7 @@ from resnet_core.classroom.classroom import Challenge, ClassLimits, Classroom, c
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
 from resnet_core.jobs.manager import JobManager
+from resnet_core.runs.jobfile import held_by, set_hold
 from resnet_core.serving.deploy import Deployment, Deployments
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
@@ -113,13 +115,27 @@ class Session:
 
     def resume(self, run_id: str, *, epochs: int | None = None,
                max_steps: int | None = None) -> str:
-        """Continue a run from its last checkpoint: the teacher any run, a student their own."""
+        """Continue a run from its last checkpoint: the teacher any run (which lifts a hold),
+        a student their own unless the teacher stopped it."""
         self._require_control("resume", run_id)
-        return self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps, owner=self.user)
+        run = self.bench.store.get(run_id)
+        hold = held_by(run.job)
+        if hold is not None and not self.user.is_teacher:
+            raise AccessDenied(f"the teacher stopped run {run_id}; only the teacher can let it go on")
+        queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps, owner=self.user)
+        if hold is not None:
+            set_hold(run, None)
+        return queued
 
     def stop(self, run_id: str) -> None:
-        """Stop a queued or running run: the teacher any run, a student their own."""
+        """Stop a queued or running run: the teacher any run, a student their own. A student's
+        run the teacher stops is held: it leaves the leaderboard, and only the teacher can
+        resume it."""
         self._require_control("stop", run_id)
+        run = self.bench.store.get(run_id)
+        if self.bench.classroom is not None and self.user.is_teacher and \
+                run.owner["id"] in self.bench.classroom.state.roster:
+            set_hold(run, self.user)
         self.bench.jobs.stop(run_id)
 
     def delete(self, run_id: str) -> None:

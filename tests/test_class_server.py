@@ -286,3 +286,39 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         for path in ("//evil.example/?token=x", "/%2Fevil.example/?token=x", "/\\evil.example/?token=x"):
             location = request(url, path).getheader("location")
             assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+
+
+def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
+    """Issue 31 item 15: a student's successful Resume used to switch to Train, which students
+    do not have, and showed "Something went wrong"."""
+    import threading
+
+    from resnet_core import TrainConfig, train
+    from resnet_core.runs.jobfile import write_new_job
+
+    runs = tmp_path / "runs"
+    room = Classroom(runs, teacher_token=TOKEN)
+    challenge = room.open_challenge(TEACHER, "digits", 30)
+    ada, cookie = room.join("Ada")
+    stop = threading.Event()
+    stop.set()  # Ada's run stopped after its first step, with a checkpoint: resumable
+    run = train(TrainConfig(epochs=1, runs_dir=str(runs)), progress=False, stop=stop)
+    write_new_job(run, processes=1, owner=ada, challenge=challenge.id)
+    assert run.is_resumable
+    run_id = run.id
+    env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)
+    with streamlit_server(env) as url, chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        context.add_cookies([{"name": COOKIE, "value": cookie, "url": url}])
+        page = context.new_page()
+        page.goto(url + "/runs")
+        grid = page.locator("[data-testid='stDataFrame']").first
+        grid.wait_for(timeout=60_000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection box
+        page.get_by_role("button", name="Resume").click()
+        page.get_by_text("Resumed: it continues").wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        assert page.get_by_text("Something went wrong").count() == 0
+        assert page.get_by_role("heading", name="Runs").count() == 1
+        assert RunStore(runs).get(run_id).state in ("queued", "running", "completed")

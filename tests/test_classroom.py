@@ -294,3 +294,22 @@ def test_class_server_jobs_keep_the_servers_priority(tmp_path, room):
     paused = JobManager(tmp_path / "runs", max_running_per_device=0, policy=room)
     assert paused._child_env()[NICE_ENV] == "0"
     paused.shutdown()
+
+
+def test_a_run_the_teacher_stops_is_held_until_the_teacher_resumes_it(bench, paused, room):
+    """Issue 31 item 15: the teacher's stop holds (the owner cannot resume it at once), and the
+    held run leaves the leaderboard; the teacher's resume lifts the hold."""
+    room.open_challenge(TEACHER, "digits", 10)
+    ada, _ = room.join("Ada")
+    run_id = bench.session(ada).submit(TrainConfig(epochs=1))
+    assert [e["run_id"] for e in room.entries(bench.store)] == [run_id]
+    bench.session(TEACHER).stop(run_id)
+    with pytest.raises(AccessDenied, match="the teacher stopped run"):
+        bench.session(ada).resume(run_id)
+    assert room.entries(bench.store) == []
+    bench.session(TEACHER).resume(run_id)
+    assert bench.store.get(run_id).state == "queued"
+    assert [e["run_id"] for e in room.entries(bench.store)] == [run_id]
+    bench.session(ada).stop(run_id)  # her own stop does not hold it
+    bench.session(ada).resume(run_id)
+    assert bench.store.get(run_id).state == "queued"

@@ -6,6 +6,7 @@ import base64
 import http.client
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -302,3 +303,38 @@ def test_slow_clients_are_cut_off(serve_process):
         s.close()
     assert time.monotonic() - started < READ_TIMEOUT_S + 5
     assert client.request("GET", "/health")[0] == 200
+
+
+def test_a_deployed_service_dies_with_the_app_that_started_it(short_run):
+    """Item 14: the app (here a process that uses the Deploy page's ``Deployments``, as the
+    app does) is SIGKILLed; its service must not keep serving the port."""
+    import signal
+    import socket
+
+    app = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from resnet_core.serving.deploy import Deployments\n"
+         f"d = Deployments().start({str(short_run.dir)!r})\n"
+         "print(d.port, d.process.pid, flush=True)\n"
+         "time.sleep(600)\n"], stdout=subprocess.PIPE, text=True)
+    port, pid = map(int, app.stdout.readline().split())
+    assert Client(port).request("GET", "/health")[0] == 200
+    app.send_signal(signal.SIGKILL)
+    app.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(0.2)
+        except OSError:
+            break
+    else:
+        raise AssertionError(f"the service on port {port} outlived its app")
+    for _ in range(50):  # and the process is gone, not only its socket
+        try:
+            os.kill(pid, 0)
+            time.sleep(0.2)
+        except ProcessLookupError:
+            break
+    else:
+        raise AssertionError(f"service process {pid} is still alive")

@@ -34,7 +34,7 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.runs.jobfile import challenge_of, owner_of
+from resnet_core.runs.jobfile import challenge_of, held_by, owner_of
 from resnet_core.settings import settings
 from resnet_core.training.config import MAXIMUMS, TrainConfig
 from resnet_core.training.models import ARCHS
@@ -379,7 +379,7 @@ class Classroom:
         rows = []
         for run in store.runs():
             job = run.job
-            if challenge_of(job) != c.id:
+            if challenge_of(job) != c.id or held_by(job) is not None:  # the teacher stopped it
                 continue
             owner = owner_of(job)
             rows.append({"run_id": run.id, "owner_id": owner["id"], "name": owner["name"],

@@ -5,7 +5,8 @@ The one owner of the file's schema (the manager writes it, the child and the cla
     {"kind": "train" | "lr_find" (absent: train), "steps": int (lr_find's sweep length),
      "resume": bool, "epochs": int | null,
      "max_steps": int | null, "processes": int,
-     "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?}
+     "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?,
+     "held_by": {"id", "name"}? (the teacher stopped it: only the teacher resumes it)}
 
 A run without an owner (the CLI, notebooks, single-user mode) belongs to ``LOCAL_OWNER``.
 """
@@ -45,6 +46,19 @@ def owner_of(job: dict) -> dict:
 def challenge_of(job: dict) -> str | None:
     """The class challenge a run entered (its id), or None."""
     return job.get("challenge")
+
+
+def held_by(job: dict) -> dict | None:
+    """Who stopped the run and holds it ({"id", "name"}), or None."""
+    return job.get("held_by")
+
+
+def set_hold(run, by) -> None:
+    """Mark a run as held by ``by`` (a teacher who stopped it); ``None`` lifts the hold."""
+    job = {k: v for k, v in read_job(run).items() if k != "held_by"}
+    if by is not None:
+        job["held_by"] = _person(by)
+    atomic_write_json(run.job_path, job)
 
 
 def read_job(run) -> dict:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.errors import WorkbenchError
+from resnet_core.settings import SUPERVISED
 
 START_TIMEOUT_S = 120.0
 REPLAY_BATCH = 16  # images per replay request
@@ -88,9 +89,12 @@ class Deployments:
             log = run_dir.parent / ".deploy" / f"{run_dir.name}.log"
             log.parent.mkdir(exist_ok=True)
             handle = open(log, "ab")  # noqa: SIM115 - the child keeps writing to it
+            # stdin is a pipe only this process writes: when the app dies (SIGKILL included)
+            # the service reads its end and stops (serve.stop_when_supervisor_goes).
             process = subprocess.Popen(
                 [sys.executable, "-m", "resnet_core", "serve", str(run_dir), "--port", str(port),
-                 "--format", fmt], stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+                 "--format", fmt], stdin=subprocess.PIPE, stdout=handle, stderr=subprocess.STDOUT,
+                start_new_session=True, env={**os.environ, SUPERVISED: "1"})
             handle.close()
             deployment = Deployment(run_dir.name, run_dir, port, fmt, process, log)
             self._running[run_dir.name] = deployment

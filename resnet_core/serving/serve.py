@@ -550,6 +550,24 @@ def _first(e: BaseException) -> str:
 
 
 
+def stop_when_supervisor_goes() -> None:
+    """Under the app (Deploy page): SIGTERM ourselves when stdin ends. The app holds the pipe's
+    other end; when it exits, even by SIGKILL, the kernel closes it, so no service outlives
+    the app that started it and keeps its port."""
+    import signal
+    import sys
+    import threading
+
+    def wait_for_end_of_input() -> None:
+        try:
+            sys.stdin.buffer.read()
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=wait_for_end_of_input, name="supervisor-watch", daemon=True).start()
+
+
 # Slow or idle connections close; past MAX_CONNECTIONS uvicorn answers 503 (guard.py).
 GUARDS = {"http": GuardedH11Protocol, "limit_concurrency": MAX_CONNECTIONS,
           "timeout_keep_alive": KEEP_ALIVE_S}
@@ -579,6 +597,8 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     # loop, 32 clients went from 393 to 816 requests/s (benchmarks/RESULTS.md).
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     model = load_model(run_dir, checkpoint=checkpoint, fmt=fmt)  # errors before the port opens
+    if settings().supervised:
+        stop_when_supervisor_goes()
     url = f"http://{host}:{port}"
     print(f"serving {model.run_id} ({checkpoint}.pt, {fmt}) on {url}: POST /predict, /feedback; "
           f"GET /metrics, /stats, /health", flush=True)
