@@ -33,6 +33,7 @@ from resnet_core import classroom, workbench
 from resnet_core.settings import MODE, TEACHER_TOKEN, settings
 
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
+CLASS_MESSAGE_MB = 2
 
 
 def current_class():
@@ -88,6 +89,9 @@ if CLASS:
     config.set_option("server.allowedHosts", HOSTS, where_defined=f"{MODE}=class")
     config.set_option("server.enableXsrfProtection", True, where_defined=f"{MODE}=class")
     config.set_option("client.showErrorDetails", "none", where_defined=f"{MODE}=class")
+    # What a browser may send in one websocket message (widget values, a canvas's strokes):
+    # this many MB, not Streamlit's 25 (a drawing of MAX_POINTS points is about 80 kB).
+    config.set_option("server.maxWidgetStateSize", CLASS_MESSAGE_MB, where_defined=f"{MODE}=class")
     middleware = [Middleware(classroom.ClassGate, classroom=current_class, hosts=HOSTS)]
     routes = classroom.join_routes(current_class)
 

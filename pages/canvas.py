@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from resnet_core import data
+
 HTML = """
 <div class="wb-canvas">
   <canvas></canvas>
@@ -61,8 +63,10 @@ export default function (component) {
     drawing = true; canvas.setPointerCapture(e.pointerId);
     canvas.strokes.push([point(e)]); redraw();
   };
+  // The server keeps the first MAX_POINTS points (resnet_core.data.drawing); so does this.
+  const total = () => canvas.strokes.reduce((n, s) => n + s.length, 0);
   canvas.onpointermove = (e) => {
-    if (!drawing) return;
+    if (!drawing || total() >= data.max_points) return;
     canvas.strokes[canvas.strokes.length - 1].push(point(e)); redraw();
     if (Date.now() - last > 150) send();
   };
@@ -79,6 +83,7 @@ _canvas = st.components.v2.component("workbench_canvas", html=HTML, css=CSS, js=
 
 def draw_canvas(key: str, size: int, pen: int) -> list:
     """Mount the canvas; the strokes drawn so far (a list of [[x, y], ...] in 0..1)."""
-    result = _canvas(key=key, data={"size": size, "pen": pen}, default={"strokes": []},
+    result = _canvas(key=key, data={"size": size, "pen": pen, "max_points": data.MAX_POINTS},
+                     default={"strokes": []},
                      on_strokes_change=lambda: None)
     return result.strokes or []

@@ -114,16 +114,22 @@ with st.form("limits"):
     max_steps = l2.number_input("Max steps", 1, 10_000_000, limits.max_steps)
     max_image = l3.number_input("Max image size (px)", 8, 1024, limits.max_image_size)
     max_batch = l4.number_input("Max batch size", 1, 1_048_576, limits.max_batch_size)
-    m1, m2, m3 = st.columns(3)
+    m1, m2, m3, m4 = st.columns(4)
     per_student = m1.number_input("Runs at a time per student", 1, 100, limits.active_per_student)
+    lesson_runs = m4.number_input("Lesson runs at a time per student", 1, 100,
+                                  limits.lesson_runs_per_student,
+                                  help="shared lesson runs one student's clicks may have queued or running")
     queue_cap = m2.number_input("Queue cap (everyone)", 1, 10_000, limits.queue_cap)
     code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password",
                          help=f"8 characters or more, e.g. {classroom.new_class_code()}; wrong "
                               "codes are limited to 5 a minute per address")
     if st.form_submit_button("Save limits"):
         def save() -> None:
-            session().set_limits(classroom.ClassLimits(tuple(archs), int(max_epochs), int(max_steps), int(max_image),
-                                              int(max_batch), int(per_student), int(queue_cap)))
+            session().set_limits(classroom.ClassLimits(
+                architectures=tuple(archs), max_epochs=int(max_epochs), max_steps=int(max_steps),
+                max_image_size=int(max_image), max_batch_size=int(max_batch),
+                active_per_student=int(per_student), lesson_runs_per_student=int(lesson_runs),
+                queue_cap=int(queue_cap)))
             session().set_class_code(code)
         act(save, "Limits saved.")
 

@@ -59,6 +59,26 @@ def websocket_status(url: str, host: str, *, cookie: str | None = None,
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
+def websocket_close_code(url: str, cookie: str, size: int) -> int:
+    """Open Streamlit's websocket as a member, send ``size`` bytes; the code it closes with."""
+    import asyncio
+
+    import websockets
+
+    async def probe() -> int:
+        port = urllib.parse.urlsplit(url).port
+        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", origin=url,
+                                      additional_headers={"Cookie": cookie}, max_size=None) as ws:
+            await ws.send(b"\x00" * size)
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as e:
+                return e.rcvd.code
+        return 0
+
+    return asyncio.run(probe())
+
+
 def test_the_gate_over_http(tmp_path):
     """Token -> cookie and out of the address bar, printed once; foreign Hosts refused; joining."""
     runs = tmp_path / "runs"
@@ -239,6 +259,10 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         joined = request(url, "/join", method="POST", body="name=Ada&code=owl-tree-77", headers=own)
         ada = joined.getheader("set-cookie").split(";")[0]
         assert websocket_status(url, host, cookie=ada, origin=url) == 101
+        # 11: a member's websocket message is capped (2 MB in class mode, not 25): the frame is
+        # refused before it is parsed (a valid-size garbage frame is a protocol error instead).
+        assert websocket_close_code(url, ada, 3_000_000) == 1009
+        assert websocket_close_code(url, ada, 1_000_000) == 1002
         # 7: a page on another port of this host, or another site, with Ada's cookie.
         assert websocket_status(url, host, cookie=ada, origin=f"http://127.0.0.1:{port + 1}") == 403
         assert websocket_status(url, host, cookie=ada, origin="https://evil.example") == 403

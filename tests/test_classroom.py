@@ -313,3 +313,19 @@ def test_a_run_the_teacher_stops_is_held_until_the_teacher_resumes_it(bench, pau
     bench.session(ada).stop(run_id)  # her own stop does not hold it
     bench.session(ada).resume(run_id)
     assert bench.store.get(run_id).state == "queued"
+
+
+def test_a_student_cannot_queue_every_lesson(bench, paused, room):
+    """Issue 31 item 10: one student's clicks may have one lesson's set going (7 runs by
+    default); the next lesson waits until those finish, and nothing of it is queued."""
+    ada, _ = room.join("Ada")
+    depth = queue_lesson(paused, LESSON_TABLE["depth"], user=ada, dataset="digits")
+    degradation = queue_lesson(paused, LESSON_TABLE["degradation"], user=ada, dataset="digits")
+    assert len(depth) + len(degradation) == 7 == paused.active_queued_by(ada.id)
+    before = len(paused.jobs())
+    with pytest.raises(RunError, match="the class allows 7 at a time"):
+        queue_lesson(paused, LESSON_TABLE["activations"], user=ada, dataset="digits")
+    assert len(paused.jobs()) == before  # none of its runs was queued
+    bob, _ = room.join("Bob")  # another student's clicks have their own allowance
+    assert len(queue_lesson(paused, LESSON_TABLE["activations"], user=bob, dataset="digits")) == 3
+    assert len(queue_lesson(paused, LESSON_TABLE["transfer"], user=TEACHER, dataset="digits")) == 7

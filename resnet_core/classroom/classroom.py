@@ -67,6 +67,7 @@ class ClassLimits:
     max_image_size: int = 64
     max_batch_size: int = 512
     active_per_student: int = 1  # queued or running
+    lesson_runs_per_student: int = 7  # shared lesson runs a student's clicks have going (a lesson's set)
     queue_cap: int = 40  # queued or running runs on the server, everyone's together
 
     def validate(self) -> ClassLimits:
@@ -76,6 +77,7 @@ class ClassLimits:
         for name, top in (("max_epochs", MAXIMUMS["epochs"]), ("max_steps", MAXIMUMS["max_steps"]),
                           ("max_image_size", MAXIMUMS["image_size"]),
                           ("max_batch_size", MAXIMUMS["batch_size"]), ("active_per_student", 100),
+                          ("lesson_runs_per_student", 100),
                           ("queue_cap", 10_000)):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= top:
@@ -364,9 +366,17 @@ class Classroom:
         check_queue(limits, active_total)
         return c.id
 
-    def check_shared(self, active_total: int) -> None:
-        """The queue cap, for shared (lesson) runs anyone may start."""
-        check_queue(self.state.limits, active_total)
+    def check_shared(self, active_total: int, *, queued_by: User | None = None,
+                     queued_by_active: int = 0, adding: int = 1) -> None:
+        """For ``adding`` shared (lesson) runs a member's click queues: the queue cap, and for
+        a student the lesson runs their clicks may have queued or running at once."""
+        limits = self.state.limits
+        if getattr(queued_by, "role", None) == "student":  # (the manager's Owners have none)
+            if queued_by_active + adding > limits.lesson_runs_per_student:
+                raise RunError(f"lesson runs you started are {queued_by_active} queued or running "
+                               f"and the class allows {limits.lesson_runs_per_student} at a time; "
+                               "wait for them to finish (or watch a classmate's)")
+        check_queue(limits, active_total)
 
     # -- the leaderboard --------------------------------------------------------------------
 

@@ -402,6 +402,9 @@ def queue_lesson(manager, lesson: Lesson, *, user: User = LOCAL, **overrides) ->
             wanted = list(configs)
         else:
             wanted = [label for label in lesson.labels if label not in found]
+            if wanted and manager.policy is not None:  # the whole set or none of it
+                manager.policy.check_shared(0, queued_by=user, adding=len(wanted),
+                                            queued_by_active=manager.active_queued_by(user.id))
         # Runs start in queue order, so a run that starts from another lesson run finds it done.
         dirs = {label: run.dir for label, run in found.items()}
         queued = []

@@ -11,6 +11,8 @@ from resnet_core.lazy import lazy_exports
 PUBLIC = {
     "decode_image": "decode",
     "CANVAS": "drawing",
+    "MAX_POINTS": "drawing",
+    "clean_strokes": "drawing",
     "drawing_to_image": "drawing",
     "pen_width": "drawing",
     "DEFAULT_ROOT": "folder",

@@ -24,6 +24,32 @@ from torch import Tensor
 
 CANVAS = 280  # px: the canvas's side, ten times MNIST's
 Stroke = list[tuple[float, float]]
+# A drawing's points, all strokes together. A hand-drawn digit has a few hundred (the canvas
+# sends one per pointer move); 300,000 points sent by a script cost ~10 s of server CPU.
+MAX_POINTS = 5000
+MAX_STROKES = 500
+
+
+def clean_strokes(strokes) -> list[Stroke]:
+    """The strokes as numbers in [0, 1], at most MAX_STROKES strokes and MAX_POINTS points in
+    all (the first ones: later points are dropped); anything that is not a point is dropped.
+    A canvas's state comes from the browser: never trust its size or shape."""
+    clean, left = [], MAX_POINTS
+    for stroke in (strokes if isinstance(strokes, list) else [])[:MAX_STROKES]:
+        points = []
+        for point in (stroke if isinstance(stroke, list) else [])[:left]:
+            try:
+                x, y = (float(v) for v in point)
+            except (TypeError, ValueError):
+                continue
+            if np.isfinite(x) and np.isfinite(y):
+                points.append((min(1.0, max(0.0, x)), min(1.0, max(0.0, y))))
+        if points:
+            clean.append(points)
+            left -= len(points)
+        if left <= 0:
+            break
+    return clean
 
 
 def pen_width(info, canvas: int = CANVAS) -> int:
@@ -53,8 +79,9 @@ def render_strokes(strokes: list[Stroke], canvas: int = CANVAS, width: int = 25)
 
 def drawing_to_image(strokes: list[Stroke], info, canvas: int = CANVAS,
                      width: int | None = None) -> Tensor:
-    """The uint8 (C, H, W) image a model trained on ``info`` should see for these strokes."""
-    ink = render_strokes(strokes, canvas, width or pen_width(info, canvas))
+    """The uint8 (C, H, W) image a model trained on ``info`` should see for these strokes
+    (``clean_strokes`` first: at most MAX_POINTS points)."""
+    ink = render_strokes(clean_strokes(strokes), canvas, width or pen_width(info, canvas))
     if ink.getbbox() is None:  # nothing drawn
         return torch.zeros(info.channels, info.image_size, info.image_size, dtype=torch.uint8)
     if info.name == "digits":

@@ -55,6 +55,7 @@ class Job:
     warm: bool = False  # started by the waiting warm child, not a fresh interpreter
     processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
     owner: str = LOCAL_OWNER.id  # who queued it: the queue takes owners in turn (round robin)
+    queued_by: str | None = None  # a shared (lesson) run: whose click queued it
 
 
 class JobManager:
@@ -123,13 +124,15 @@ class JobManager:
 
     def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER) -> str:
         """Queue a shared run (a lesson's): owned by ``LESSONS_OWNER``, so every viewer reuses
-        it; bound only by the class's queue cap."""
+        it; bound by the class's queue cap and, for a student, by the lesson runs their clicks
+        may have queued or running at once."""
         self._check_writable()
         config.validate()
         device = resolve_device(config.device).type
         with self._submit_lock:
             if self.policy is not None:
-                self.policy.check_shared(self._active_count())
+                self.policy.check_shared(self._active_count(), queued_by=queued_by,
+                                         queued_by_active=self.active_queued_by(queued_by.id))
             return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
 
     def submit_lr_find(self, config: TrainConfig, *, steps: int = 200,
@@ -153,7 +156,8 @@ class JobManager:
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
                       challenge=challenge, kind=kind, steps=steps)
         self._queue(run)
-        return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id))
+        return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id,
+                                 queued_by=queued_by.id if queued_by is not None else None))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
                owner: Owner = LOCAL_OWNER) -> str:
@@ -237,6 +241,11 @@ class JobManager:
     def _active_ids(self) -> set[str]:
         with self._lock:
             return {j.run_id for j in self._jobs.values() if j.state != "finished"}
+
+    def active_queued_by(self, who: str) -> int:
+        """Shared (lesson) runs queued or running that ``who``'s clicks queued."""
+        with self._lock:
+            return sum(j.state != "finished" and j.queued_by == who for j in self._jobs.values())
 
     def _active_count(self, owner: str | None = None) -> int:
         """Queued or running jobs (of one owner, or everyone's)."""
@@ -371,7 +380,8 @@ class JobManager:
             processes = min(int(job.get("processes") or 1), device_count(device))
             run.record(pid=os.getpid(), host=hostname(), server=self.instance)
             self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
-                              processes=processes, owner=run.owner["id"]))
+                              processes=processes, owner=run.owner["id"],
+                              queued_by=(job.get("queued_by") or {}).get("id")))
 
     def _child_command(self, job: Job) -> list[str]:
         child = ["-m", "resnet_core.jobs.child", str(job.run_dir)]
