@@ -312,6 +312,7 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
             assert location.startswith("/") and not location.startswith(("//", "/\\")), location
 
 
+@pytest.mark.slow  # a browser and a training run: ~20 s (CI runs the slow checks too)
 def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
     """Issue 31 item 15: a student's successful Resume used to switch to Train, which students
     do not have, and showed "Something went wrong"."""

@@ -276,6 +276,7 @@ def test_every_error_is_json_one_line_and_4xx(service):
     assert "not a recognised image format" in json.loads(cases[3][1])["error"]
 
 
+@pytest.mark.slow  # waits out the 10 s read timeout (CI runs the slow checks too)
 def test_slow_clients_are_cut_off(serve_process):
     """Item 5: 30 connections that trickle their headers, and one that trickles its body,
     are closed after READ_TIMEOUT_S (they stayed open 30 s and more before)."""
