@@ -19,6 +19,7 @@ from pages.common import (
     challenge_entries,
     current_class,
     fresh,
+    keep_job_counts_current,
     plain,
     session,
     unlinked,
@@ -78,6 +79,7 @@ elif not is_open:
 @st.fragment(run_every=REFRESH_S)
 def board() -> None:
     """The live part: this user's runs and the leaderboard, refreshed without the page."""
+    keep_job_counts_current()
     entries = challenge_entries(challenge.id)
     mine = [e for e in entries if e["owner_id"] == user.id]
     if mine:

@@ -40,6 +40,24 @@ def manager():
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class, read once when the server starts
 
 
+def job_counts_caption() -> None:
+    """The sidebar's "Jobs: N running, M queued", as the queue has it now; remembered so that
+    live fragments can tell when it went stale (``keep_job_counts_current``)."""
+    counts = manager().counts()
+    st.session_state["sidebar_job_counts"] = counts
+    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
+
+
+def keep_job_counts_current() -> None:
+    """Called in each live fragment: when the queue's counts differ from the sidebar's (a job
+    started, finished or was queued since the page was drawn), rerun the whole page so the
+    sidebar matches the queue at every refresh. A fragment cannot draw in the sidebar, and a
+    timed fragment of its own in every tab starved page loads (the load test); this reruns
+    only when a count changed."""
+    if manager().counts() != st.session_state.get("sidebar_job_counts"):
+        st.rerun()
+
+
 def current_class() -> classroom.Classroom | None:
     """The class of this server (class mode), else None."""
     return bench().classroom

@@ -15,6 +15,7 @@ from pages.common import (
     bench,
     choose_run_with_checkpoint,
     dataset_for_run,
+    keep_job_counts_current,
     session,
     unlinked,
 )
@@ -62,6 +63,7 @@ if b2.button("Stop the service", key="deploy_stop"):
 @st.fragment(run_every=REFRESH_S)
 def live() -> None:
     """Polls /stats every REFRESH_S seconds; keeps this tab's history for the charts."""
+    keep_job_counts_current()
     try:
         stats = service.get("/stats")
     except (OSError, WorkbenchError, ValueError) as e:

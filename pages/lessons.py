@@ -23,6 +23,7 @@ from pages.common import (
     fresh,
     inside_data_dir,
     is_student,
+    keep_job_counts_current,
     lesson_runs_now,
     locked_lesson,
     plain,
@@ -125,9 +126,10 @@ if guess_key not in st.session_state:
 
 
 def reveal() -> None:
+    keep_job_counts_current()
     lesson_found = lesson_runs_now(lesson.id)
     if not lesson_found:
-        st.info("No lesson_found yet: press **Run this lesson**.")
+        st.info("No runs of this lesson yet: press **Run this lesson**.")
         return
     # When the last run ends, rerun the whole page once: the answer shows and polling stops.
     progress = classroom.lesson_progress(lesson, lesson_found)

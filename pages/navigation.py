@@ -15,6 +15,7 @@ from pages.common import (
     CLASS,
     current_class,
     current_user,
+    job_counts_caption,
     locked_lesson,
     manager,
     plain,
@@ -84,8 +85,7 @@ page = st.navigation(pages, position="hidden" if locked or not names else "sideb
 with st.sidebar:
     if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [sign out](/leave)")
-    counts = manager().counts()  # as the queue has it now (drawn with the frame)
-    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
+    job_counts_caption()  # live fragments rerun the page when it goes stale
     if not CLASS or user.is_teacher:
         st.caption(f"Runs folder: `{runs_dir()}`")
     if manager().read_only:  # another server owns the runs folder: watch only

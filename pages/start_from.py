@@ -10,7 +10,13 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, analysis, training
 
-from pages.common import bench, plain, session, unlinked
+from pages.common import (
+    bench,
+    keep_job_counts_current,
+    plain,
+    session,
+    unlinked,
+)
 
 START = ("scratch", "ImageNet weights", "an earlier run", "an uploaded .pth")
 TRAIN = ("everything", "the head only", "the head first, then everything")
@@ -128,6 +134,7 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
 @st.fragment(run_every=1.0)
 def _sweep_progress() -> None:
     """The sweep's state, once a second, until it ends (then the whole page takes the result)."""
+    keep_job_counts_current()
     sweep = st.session_state.get("lr_sweep")
     if not sweep:
         return

@@ -16,6 +16,7 @@ from pages.common import (
     acting_user,
     current_class,
     fresh,
+    keep_job_counts_current,
     plain,
     session,
     store,
@@ -43,6 +44,7 @@ def act(action, done: str) -> None:
 # ------------------------------------------------------------------ jobs by student
 @st.fragment(run_every=REFRESH_S)
 def jobs_by_student() -> None:
+    keep_job_counts_current()
     st.subheader("Jobs by student")
     rows = []
     for run in store().runs():

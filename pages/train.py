@@ -15,6 +15,7 @@ from pages.common import (
     data_dir,
     dataset,
     inside_data_dir,
+    keep_job_counts_current,
     manager,
     memory_estimate,
     metrics_tail,
@@ -127,6 +128,14 @@ with right:
             st.warning(f"{arch} is heavy for this {dev.upper()}: {minutes}. Try resnet20 or "
                        "resnet18, or fewer steps.")
 
+def is_active(run_id: str) -> bool:
+    """Queued or running (False for a run deleted meanwhile)."""
+    try:
+        return store().get(run_id).is_active
+    except WorkbenchError:
+        return False
+
+
 # ------------------------------------------------------------------ hyperparameters
 st.subheader("Training")
 h1, h2, h3, h4 = st.columns(4)
@@ -177,8 +186,15 @@ if problem:
 start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
 if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
     try:
-        st.session_state["train_run_id"] = session().submit(config, processes=processes)
-        st.toast("Queued. It starts when the device is free.")
+        new_id = session().submit(config, processes=processes)
+        followed = st.session_state.get("train_run_id")
+        if followed and is_active(followed):
+            # Keep watching the run that trains; this page follows the new one when it ends.
+            st.session_state.setdefault("train_next", []).append(new_id)
+            st.toast(f"Queued {new_id}: it starts after the run below; this page follows it then.")
+        else:
+            st.session_state["train_run_id"] = new_id
+            st.toast("Queued. It starts when the device is free.")
     except WorkbenchError as e:  # e.g. another server owns this runs folder
         st.error(unlinked(e))
 
@@ -187,10 +203,16 @@ st.divider()
 all_runs = store().runs()
 active = [r.id for r in all_runs if r.status.get("state") in runs.ACTIVE_STATES]
 # The run this tab follows: the one it launched, else the one in the URL (so a refresh keeps
-# it), else the newest active run (one started from another tab or the CLI).
+# it), else the newest active run (one started from another tab or the CLI). Runs launched
+# while another trained wait in "train_next": when the followed run ends, the next one is.
+by_id = {r.id: r for r in all_runs}
+followed = st.session_state.get("train_run_id")
+waiting = [r for r in st.session_state.get("train_next", []) if r in by_id]
+if waiting and (followed not in by_id or by_id[followed].status.get("state") not in runs.ACTIVE_STATES):
+    st.session_state["train_run_id"], st.session_state["train_next"] = waiting[0], waiting[1:]
 run_id = (st.session_state.get("train_run_id") or st.query_params.get("run")
           or (active[0] if active else None))
-if run_id is not None and run_id not in {r.id for r in all_runs}:  # deleted meanwhile, or a bad URL
+if run_id is not None and run_id not in by_id:  # deleted meanwhile, or a bad URL
     st.session_state.pop("train_run_id", None)
     if st.query_params.get("run") == run_id:
         del st.query_params["run"]
@@ -204,6 +226,7 @@ st.query_params["run"] = run_id
 
 def live_panel(run_id: str) -> None:
     """Status, progress, curves and Stop for one run. Reads only new metric lines."""
+    keep_job_counts_current()
     run = store().get(run_id)
     status, config = run.status, run.config
     state = status.get("state")
@@ -249,7 +272,9 @@ def live_panel(run_id: str) -> None:
 
 
 state_now = store().get(run_id).status.get("state")
-if state_now in runs.ACTIVE_STATES:
+# Live while the run is active, and while any job is (the sidebar's count must follow the
+# queue: a stopped run's process can still be ending when its status says "stopped").
+if state_now in runs.ACTIVE_STATES or not manager().idle:
     st.fragment(run_every=REFRESH_S)(live_panel)(run_id)
 else:
     live_panel(run_id)

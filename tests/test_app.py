@@ -155,3 +155,38 @@ def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, 
             assert "navigation" not in entries, nav
         assert {"Home", "Train", "Evaluate", "Lessons"} <= set(navs[-1].split()), navs[-1]
         assert page.get_by_text(content).count()
+
+
+@pytest.mark.slow  # two training runs in a browser: ~25 s (CI runs the slow checks too)
+def test_the_sidebar_job_count_follows_the_queue_and_train_twice_keeps_the_training_run():
+    """Issue 25, bug 4 and item 9: the sidebar's job count matches the queue at every refresh
+    of a live page (it said "0 running" while a run trained), and a second Train queues a run
+    without hiding the one that trains; the page follows the new one when the first ends."""
+    import re
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="counts-")
+    env = {"RESNET_WORKBENCH_RUNS": f"{tmp}/runs", "RESNET_WORKBENCH_REFRESH_S": "1"}
+    with streamlit_server(env) as url, browser_page(1400, 1400) as page:
+        sidebar = page.locator("[data-testid='stSidebar']")
+
+        def counts(running: int, queued: int) -> None:
+            sidebar.get_by_text(f"Jobs: {running} running, {queued} queued").wait_for(timeout=90_000)
+
+        wait_for_app(page, url + "/train", "Learning rate")
+        counts(0, 0)
+        page.get_by_role("button", name="Train", exact=True).click()
+        heading = page.locator("h3", has_text=re.compile(r"·.*(queued|running)"))
+        heading.first.wait_for(timeout=60_000)
+        first = heading.first.inner_text().split("·")[0].strip()
+        counts(1, 0)  # while it trains: the fragment's refresh, no navigation
+        page.get_by_role("button", name="Train", exact=True).click()
+        counts(1, 1)
+        assert page.locator("h3", has_text=first).count() == 1  # still watching the first
+        page.get_by_role("button", name="Stop").click()
+        counts(1, 0)  # the first stopped, the second started
+        page.locator("h3", has_text=re.compile(r"·.*running")).first.wait_for(timeout=90_000)
+        second = page.locator("h3", has_text="·").first.inner_text().split("·")[0].strip()
+        assert second != first  # the page followed the run it queued
+        page.get_by_role("button", name="Stop").click()
+        counts(0, 0)
