@@ -176,7 +176,7 @@ def add_train_flags(t: Parser) -> None:
     t.add_argument("--diagnostics-every", type=int, default=s,
                    help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
                         "(diagnostics.jsonl; default 0: off)")
-    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or ./runs")
+    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or the checkout's runs/")
     t.add_argument("--name", dest="run_name", default=s)
 
 

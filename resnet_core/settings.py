@@ -7,7 +7,7 @@ that sets a variable sees it at once.
 
 | variable | default | what |
 |---|---|---|
-| RESNET_WORKBENCH_RUNS | ./runs | the runs folder of the app, the CLI and notebooks |
+| RESNET_WORKBENCH_RUNS | the checkout's runs/ | the runs folder of the app, the CLI and notebooks |
 | RESNET_WORKBENCH_DATA | ./data | the dashboard's data folder (uploads, folder datasets, lessons) |
 | RESNET_WORKBENCH_MODE | single | "class": roles, limits and the sign-in gate |
 | RESNET_WORKBENCH_TEACHER_TOKEN | (a new one per start) | the teacher's sign-in token |
@@ -52,7 +52,7 @@ MODES = ("single", "class")
 
 @dataclass(frozen=True)
 class Settings:
-    runs_dir: Path  # relative paths stay relative: they mean the working folder
+    runs_dir: Path  # a relative $RESNET_WORKBENCH_RUNS stays relative: the working folder
     data_dir: Path
     mode: str  # "single" | "class"
     teacher_token: str  # "" when not set
@@ -84,7 +84,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
     if mode not in MODES:
         raise ValueError(f"{MODE} must be one of {', '.join(MODES)}; got {env[MODE]!r}")
     return Settings(
-        runs_dir=Path(env[RUNS] or "runs"),
+        runs_dir=Path(env[RUNS]) if env[RUNS] else default_runs_dir(),
         data_dir=Path(env[DATA] or "./data").expanduser(),
         mode=mode,
         teacher_token=(env[TEACHER_TOKEN] or "").strip(),
@@ -99,6 +99,17 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         supervised=bool(env[SUPERVISED]),
         serve=env[SERVE],
     )
+
+
+def default_runs_dir() -> Path:
+    """The one runs folder of the app, the CLI and notebooks, whatever the working folder (a
+    notebook runs in notebooks/, the app and the CLI usually in the checkout): the checkout's
+    runs/ (README installs the package editable, so it is found beside app.py), else, for a
+    package installed elsewhere, ~/resnet-workbench/runs."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "app.py").is_file():
+        return checkout / "runs"
+    return Path.home() / "resnet-workbench" / "runs"
 
 
 def _number(env: dict, name: str, kind: type, default: str | None):

@@ -144,3 +144,21 @@ def test_a_preset_trains_with_its_settings_and_flags_override_them(tmp_path):
     config = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "config.json").read_text())
     assert (config["batch_size"], config["lr"], config["label_smoothing"]) == (64, 0.05, 0.1)
     assert config["max_steps"] == 3 and config["epochs"] is None
+
+
+def test_the_default_runs_folder_is_the_same_from_any_working_folder(tmp_path):
+    """Issue 25 item 7: notebook 01's runs went to notebooks/runs/, which the dashboard never
+    listed. Without $RESNET_WORKBENCH_RUNS the app, the CLI and notebooks share the checkout's
+    runs/ whatever the working folder."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "RESNET_WORKBENCH_RUNS"}
+    code = "from resnet_core.runs.store import RunStore; print(RunStore().root)"
+    for cwd in (tmp_path, ROOT / "notebooks", ROOT):
+        out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == str(ROOT / "runs"), (cwd, out)

@@ -94,7 +94,7 @@ class TrainConfig:
     log_every: int = 10  # steps between train lines in metrics.jsonl
     probe_snapshots: int = 8  # weight-only snapshots over training (Run.snapshots()); 0: none
     diagnostics_every: int = 0  # steps between per-block gradient norms / branch ratios; 0: off
-    runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or ./runs
+    runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or the checkout's runs/
     run_name: str | None = None  # optional label kept in config.json
 
     @classmethod
