@@ -208,7 +208,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"--data-root apply (the rest is the run's saved config); got {flags}")
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
-        run = train(config_from(given), progress=not quiet, stop=stop)
+        config = config_from(given)
+        if not quiet and os.environ.get("RANK", "0") == "0":
+            print_estimate(config)
+        run = train(config, progress=not quiet, stop=stop)
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the group
     status = run.status
@@ -225,6 +228,48 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"python -m resnet_core train --resume {run.dir}", file=sys.stderr)
     print(run.dir)
     return EXIT_STOPPED if status.get("state") == "stopped" else 0
+
+
+LONG_RUN_S = 300  # past this estimate the CLI says how to stop and resume
+
+
+def print_estimate(config: TrainConfig) -> None:
+    """Before training: the estimated time per epoch and in all, as the Train page shows it (the
+    runs folder's history for this model and input, else the step model calibrated here, about
+    a second). One line on stderr; a long run also says how to stop and resume it."""
+    from resnet_core.analysis.cost import estimate_cost
+    from resnet_core.data.sources import load_dataset_for
+    from resnet_core.device import resolve_device
+    from resnet_core.runs.store import RunStore
+
+    config.validate()
+    ds = load_dataset_for(config)
+    info, device = ds.info, resolve_device(config.device).type
+    shape = [info.channels, info.image_size, info.image_size]
+    cost = estimate_cost(config.arch, info.num_classes, info.channels, info.image_size,
+                         len(ds.train), val_images=len(ds.val), batch_size=config.batch_size,
+                         device=device, residual=config.residual, norm=config.norm,
+                         activation=config.activation,
+                         seconds_per_image=RunStore(config.runs_dir).seconds_per_image(
+                             config.arch, shape, device))
+    if cost.seconds_per_epoch is None:
+        return
+    epochs = config.epochs if config.epochs is not None else \
+        config.max_steps / max(1, -(-len(ds.train) // config.batch_size))
+    total = cost.seconds_per_epoch * epochs
+    line = (f"estimate: about {_duration(cost.seconds_per_epoch)} per epoch, {_duration(total)} "
+            f"in all on this {device.upper()} ({cost.basis})")
+    if total > LONG_RUN_S:
+        line += "; Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"
+    print(line, file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.2g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def config_from(given: dict) -> TrainConfig:

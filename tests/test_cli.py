@@ -162,3 +162,18 @@ def test_the_default_runs_folder_is_the_same_from_any_working_folder(tmp_path):
         out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
                              text=True, check=True).stdout.strip()
         assert out == str(ROOT / "runs"), (cwd, out)
+
+
+def test_train_says_how_long_it_will_take_before_it_starts(tmp_path):
+    """Issue 25 item 6: README's resnet18 example ran ~24 minutes with no warning first."""
+    from conftest import run_cli
+
+    out = run_cli("train", "--dataset", "digits", "--epochs", "2", "--probe-snapshots", "0",
+                  "--runs-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    first = out.stderr.lstrip().splitlines()[0]
+    assert first.startswith("estimate: about ") and "per epoch" in first and "in all on this CPU" in first
+    # The next run of the same model and input is estimated from this one.
+    again = run_cli("train", "--dataset", "digits", "--epochs", "2", "--probe-snapshots", "0",
+                    "--runs-dir", str(tmp_path))
+    assert "(measured here: 1 earlier run)" in again.stderr.splitlines()[0]
