@@ -83,7 +83,8 @@ predicted = int(probs.argmax())
 image_key = hashlib.sha1(image.numpy().tobytes()).hexdigest()[:12]
 
 # ------------------------------------------------------------------ which methods
-o1, o2, o3, o4 = st.columns(4)
+o1, o2 = st.columns([1, 2])  # the methods' pills need the width: in a quarter they hid Grad-CAM
+o3, o4, _ = st.columns([1, 1, 1])
 target = o1.selectbox("Explain the class", range(len(names)), index=predicted,
                       format_func=lambda i: f"{names[i]} ({probs[i]:.1%})",
                       key=f"explain_target_{run.id}_{image_key}",

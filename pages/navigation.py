@@ -7,6 +7,8 @@ Every page is a thin view over resnet_core (no training logic here).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from resnet_core import classroom
@@ -23,7 +25,10 @@ from pages.common import (
     unlinked,
 )
 
-st.set_page_config(page_title="ResNet Workbench", page_icon=":material/stacks:", layout="wide")
+# The icon ships with the app: a Material icon as favicon is fetched from the internet, and a
+# class server or a laptop on a train has none.
+st.set_page_config(page_title="ResNet Workbench", page_icon=str(Path(__file__).with_name("favicon.png")),
+                   layout="wide")
 
 
 def join_page() -> None:

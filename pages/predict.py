@@ -81,7 +81,9 @@ def show(image, caption: str | None = None) -> None:
                  caption=f"{'Saliency' if method == 'saliency' else 'Grad-CAM'} for "
                          f"'{top[0][0]}': where the evidence is")
     with right:
-        st.metric("Prediction", top[0][0], f"{top[0][1]:.1%}")
+        m1, m2 = st.columns(2)
+        m1.metric("Prediction", top[0][0])
+        m2.metric("Probability", f"{top[0][1]:.1%}")
         st.plotly_chart(analysis.top_k_bars(top), key="topk")
 
 

@@ -59,7 +59,11 @@ with left:
             ds = dataset(name, str(inside_data_dir(data_root)), image_size)
     except WorkbenchError as e:
         problem_data = str(e)
-    if problem_data:
+    untouched = name == "folder" and data_root == str(data_dir())  # nothing chosen yet
+    if problem_data and untouched:  # not an error: say what to do
+        st.info(f"Type the folder of your images above (inside {plain(str(data_dir()))}, one "
+                "subfolder per class), or upload a .zip of it.")
+    elif problem_data:
         st.error(unlinked(problem_data))
     if ds is not None:
         info = ds.info
@@ -113,8 +117,10 @@ with right:
         m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
         m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
         m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.2g} s"
-                  if cost.seconds_per_epoch is not None else "after this run",
-                  help=f"on this {dev.upper()}; basis: {cost.basis}")
+                  if cost.seconds_per_epoch is not None else "not yet",
+                  help=f"on this {dev.upper()}; basis: {cost.basis}"
+                       + ("" if cost.seconds_per_epoch is not None else
+                          " (known after this run, or when no job is training)"))
         # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
         if st.toggle("Show the residual block with this model's shapes", key="show_block"):
             shape = (arch, ds.info.channels, ds.info.image_size)
@@ -149,9 +155,12 @@ scheduler = h3.selectbox("Schedule", training.SCHEDULERS, index=training.SCHEDUL
 batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
 b1, b2, b3, b4 = st.columns(4)
 budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
-amount = b2.number_input("Epochs" if budget == "epochs" else "Steps",
+top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
+amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=1, max_value=top,
                          value=training.DEFAULT_EPOCHS[name] if budget == "epochs" else 200,
-                         step=1, key=f"amount_{budget}_{name}")
+                         step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
+# Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
+b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
 augment = b3.toggle("Augmentation", True, key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
 seed = b4.number_input("Seed", value=0, step=1, key="seed")

@@ -14,6 +14,9 @@ from plotly.subplots import make_subplots
 SPLIT_DASH = {"train": "solid", "val": "dash", "test": "dot"}
 
 
+LOG_TICKS = [m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5)]  # 0.0001 ... 500
+
+
 def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
     """Loss and accuracy against step for one run: train (solid) and val (dashed)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
@@ -26,7 +29,10 @@ def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
                                      mode="lines+markers" if split == "val" else "lines",
                                      line={"dash": SPLIT_DASH[split]}), row=1, col=col)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(type="log", row=1, col=1)  # early val losses spike; log keeps the rest readable
+    # Early val losses spike; log keeps the rest readable. Labels at 1, 2, 5 of each decade,
+    # written out: plotly's own minor labels read "2 10 5 2 1 5 2 0.1".
+    fig.update_yaxes(type="log", tickvals=LOG_TICKS, ticktext=[f"{v:g}" for v in LOG_TICKS],
+                     row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(title=title, height=360, margin={"t": 60, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.2})

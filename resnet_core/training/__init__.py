@@ -12,6 +12,7 @@ PUBLIC = {
     "load_checkpoint": "checkpoint",
     "model_from_checkpoint": "checkpoint",
     "DEFAULT_EPOCHS": "config",
+    "MAXIMUMS": "config",
     "DEFAULT_LR": "config",
     "OPTIMIZERS": "config",
     "SCHEDULERS": "config",
