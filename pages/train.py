@@ -59,7 +59,8 @@ with left:
             ds = dataset(name, str(inside_data_dir(data_root)), image_size)
     except WorkbenchError as e:
         problem_data = str(e)
-    untouched = name == "folder" and data_root == str(data_dir())  # nothing chosen yet
+    # Nothing chosen yet (no folder typed, nothing uploaded): say what to do, not an error.
+    untouched = name == "folder" and data_root == str(data_dir()) and upload is None
     if problem_data and untouched:  # not an error: say what to do
         st.info(f"Type the folder of your images above (inside {plain(str(data_dir()))}, one "
                 "subfolder per class), or upload a .zip of it.")

@@ -241,9 +241,15 @@ def print_estimate(config: TrainConfig) -> None:
     from resnet_core.data.sources import load_dataset_for
     from resnet_core.device import resolve_device
     from resnet_core.runs.store import RunStore
+    from resnet_core.workbench import preflight
 
-    config.validate()
-    ds = load_dataset_for(config)
+    try:
+        config.validate()
+        ds = load_dataset_for(config)
+    except WorkbenchError:
+        return  # train() refuses it next, with its own one-line message
+    if preflight(config, dataset=ds) is not None:
+        return  # the same: an error alone says more than an estimate and an error
     info, device = ds.info, resolve_device(config.device).type
     shape = [info.channels, info.image_size, info.image_size]
     cost = estimate_cost(config.arch, info.num_classes, info.channels, info.image_size,
@@ -254,8 +260,9 @@ def print_estimate(config: TrainConfig) -> None:
                              config.arch, shape, device))
     if cost.seconds_per_epoch is None:
         return
-    epochs = config.epochs if config.epochs is not None else \
-        config.max_steps / max(1, -(-len(ds.train) // config.batch_size))
+    epochs = config.resolved_epochs()
+    if epochs is None:  # a step budget
+        epochs = config.max_steps / max(1, -(-len(ds.train) // config.batch_size))
     total = cost.seconds_per_epoch * epochs
     line = (f"estimate: about {_duration(cost.seconds_per_epoch)} per epoch, {_duration(total)} "
             f"in all on this {device.upper()} ({cost.basis})")

@@ -62,7 +62,6 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
     ("batch_size", 0, "batch_size must be a whole number >= 1"),
     ("batch_size", 5000, "larger than the training split"),
     ("lr_sgd", -0.5, "lr must be in (0, 10]"),
-    ("amount_epochs_digits", 0, "epochs must be a whole number >= 1"),
 ])
 def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, message):
     at = _app(monkeypatch, tmp_path / "runs")
@@ -73,6 +72,20 @@ def test_train_form_refuses_bad_values(monkeypatch, tmp_path, widget, value, mes
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert at.button(key="launch").disabled
 
+
+
+def test_the_epochs_box_takes_only_what_training_accepts_and_says_what_it_read(monkeypatch, tmp_path):
+    """Issue 25 item 9: 0 or 1e9 epochs were taken silently (1e9 as 1). The box is bounded to
+    what TrainConfig accepts, and the caption under it says what the page understood."""
+    from resnet_core.training.config import MAXIMUMS
+
+    at = _app(monkeypatch, tmp_path / "runs")
+    at.run()
+    at.switch_page("train.py").run()
+    box = at.number_input(key="amount_epochs_digits")
+    assert (box.min, box.max) == (1, MAXIMUMS["epochs"])
+    box.set_value(7).run()
+    assert any(c.value == "= 7 epochs" for c in at.caption)
 
 
 @pytest.mark.parametrize("page", ["train.py", "evaluate.py", "explain.py",
