@@ -44,7 +44,9 @@ with left:
     st.subheader("Confusion matrix")
     normalize = st.toggle("Row-normalised (recall per true class)", key="normalize")
     confusion = run.confusion(split)
-    st.plotly_chart(analysis.confusion_heatmap(confusion, normalize), key="confusion")
+    clicked = st.plotly_chart(analysis.confusion_heatmap(confusion, normalize), key="confusion",
+                              on_select="rerun", selection_mode="points")
+    st.caption("Click a cell for its images (Drill down, below).")
 with right:
     st.subheader("Per class")
     st.dataframe(run.per_class(split), hide_index=True, key="per_class",
@@ -92,6 +94,16 @@ st.subheader("Drill down")
 off_diagonal = confusion.to_numpy().copy()
 np.fill_diagonal(off_diagonal, -1)
 worst_true, worst_pred = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
+# A click on a cell of the matrix chooses the cell (once per click: the boxes stay the user's).
+points = clicked.selection.points if clicked else []
+if points:
+    cell_names = (str(points[0]["y"]), str(points[0]["x"]))
+    if st.session_state.get("drill_clicked") != cell_names:
+        st.session_state["drill_clicked"] = cell_names
+        labels = [str(c) for c in confusion.columns]
+        if cell_names[0] in labels and cell_names[1] in labels:
+            st.session_state["drill_true"] = labels.index(cell_names[0])
+            st.session_state["drill_pred"] = labels.index(cell_names[1])
 d1, d2 = st.columns(2)
 true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i: names[i],
                           index=int(worst_true), key="drill_true")

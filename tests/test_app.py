@@ -190,3 +190,28 @@ def test_the_sidebar_job_count_follows_the_queue_and_train_twice_keeps_the_train
         assert second != first  # the page followed the run it queued
         page.get_by_role("button", name="Stop").click()
         counts(0, 0)
+
+
+@pytest.mark.slow  # a browser on Evaluate: ~15 s (CI runs the slow checks too)
+def test_a_click_on_a_confusion_cell_opens_its_drill_down(short_run):
+    """Issue 25 item 8: clicking a cell of the confusion matrix shows that cell's images."""
+    import numpy as np
+
+    env = {"RESNET_WORKBENCH_RUNS": str(short_run.dir.parent)}
+    confusion = short_run.confusion("test").to_numpy()
+    names = [str(c) for c in short_run.confusion("test").columns]
+    n = len(names)
+    # A cell other than the one the drill-down opens on (the largest confusion).
+    off = confusion.copy()
+    np.fill_diagonal(off, -1)
+    first = np.unravel_index(off.argmax(), off.shape)
+    row, col = next((r, c) for r in range(n) for c in range(n) if (r, c) != first and r != c)
+    with streamlit_server(env) as url, browser_page(1400, 1900) as page:
+        wait_for_app(page, f"{url}/evaluate?run={short_run.id}", "Drill down")
+        grid = page.locator("[data-testid='stPlotlyChart']").first.locator(".nsewdrag").first
+        grid.wait_for(timeout=60_000)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + (col + 0.5) * box["width"] / n,
+                         box["y"] + (row + 0.5) * box["height"] / n)
+        page.get_by_text(f"{int(confusion[row, col])} image(s) of class {names[row]} predicted as "
+                         f"{names[col]}").wait_for(timeout=30_000)

@@ -69,10 +69,20 @@ def confusion_heatmap(confusion: pd.DataFrame, normalize: bool = False) -> go.Fi
         values = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     names = [str(c) for c in confusion.columns]
     text = [[f"{v:.2f}" if normalize else f"{int(v)}" for v in row] for row in values]
+    rows = [str(i) for i in confusion.index]
     fig = go.Figure(go.Heatmap(
-        z=values, x=names, y=[str(i) for i in confusion.index], text=text, texttemplate="%{text}",
-        colorscale="Blues", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
-        zmin=0, zmax=1 if normalize else None,
+        z=values, x=names, y=rows, text=text, texttemplate="%{text}", hoverinfo="skip",
+        colorscale="Blues", zmin=0, zmax=1 if normalize else None,
+    ))
+    # One invisible square marker per cell, on top: a click selects it (Streamlit's selection
+    # events carry no points for heatmap traces), so a click on a cell can open its drill-down.
+    cells = [(r, c) for r in range(len(rows)) for c in range(len(names))]
+    fig.add_trace(go.Scatter(
+        x=[names[c] for _, c in cells], y=[rows[r] for r, _ in cells], mode="markers",
+        marker={"symbol": "square", "size": 28, "color": "rgba(0,0,0,0)"},
+        text=[text[r][c] for r, c in cells], showlegend=False, name="cells",
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<br>(click: its images)<extra></extra>",
+        selected={"marker": {"color": "rgba(0,0,0,0)"}}, unselected={"marker": {"opacity": 1}},
     ))
     fig.update_layout(xaxis_title="predicted class", yaxis_title="true class",
                       yaxis={"autorange": "reversed", "type": "category"},
