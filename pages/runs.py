@@ -59,8 +59,11 @@ st.subheader("Curves")
 c1, c2 = st.columns(2)
 split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
 metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
-st.plotly_chart(analysis.compare_curves({rid: r.metrics() for rid, r in chosen.items()}, metric, split),
-                key="compare_chart")
+curves = {rid: r.metrics() for rid, r in chosen.items()}
+if any(len(m) and (m["split"] == split).any() for m in curves.values()):
+    st.plotly_chart(analysis.compare_curves(curves, metric, split), key="compare_chart")
+else:  # an empty chart with made-up axes said nothing
+    st.info(f"No {split} metrics yet for the selected run(s): they appear as training logs them.")
 
 st.subheader("Configurations")
 configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in chosen.items()})
