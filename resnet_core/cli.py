@@ -17,6 +17,7 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import TrainingFailed, WorkbenchError
+from resnet_core.events import Callback
 from resnet_core.training.config import (
     AMP_MODES,
     DATASETS,
@@ -208,10 +209,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  f"--data-root apply (the rest is the run's saved config); got {flags}")
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
-        config = config_from(given)
-        if not quiet and os.environ.get("RANK", "0") == "0":
-            print_estimate(config)
-        run = train(config, progress=not quiet, stop=stop)
+        run = train(config_from(given), progress=not quiet, stop=stop,
+                    callbacks=[] if quiet else [EstimateFirst()])
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the group
     status = run.status
@@ -233,36 +232,37 @@ def cmd_train(args: argparse.Namespace) -> int:
 LONG_RUN_S = 300  # past this estimate the CLI says how to stop and resume
 
 
-def print_estimate(config: TrainConfig) -> None:
-    """Before training: the estimated time per epoch and in all, as the Train page shows it (the
-    runs folder's history for this model and input, else the step model calibrated here, about
-    a second). One line on stderr; a long run also says how to stop and resume it."""
-    from resnet_core.analysis.cost import estimate_cost
-    from resnet_core.data.sources import load_dataset_for
-    from resnet_core.device import resolve_device
-    from resnet_core.runs.store import RunStore
-    from resnet_core.workbench import preflight
+class EstimateFirst(Callback):
+    """Prints the estimate when training starts: every check has passed by then (an error
+    comes alone), the data is loaded once, by the trainer, and no step has run yet."""
 
-    try:
-        config.validate()
-        ds = load_dataset_for(config)
-    except WorkbenchError:
-        return  # train() refuses it next, with its own one-line message
-    if preflight(config, dataset=ds) is not None:
-        return  # the same: an error alone says more than an estimate and an error
-    info, device = ds.info, resolve_device(config.device).type
-    shape = [info.channels, info.image_size, info.image_size]
-    cost = estimate_cost(config.arch, info.num_classes, info.channels, info.image_size,
-                         len(ds.train), val_images=len(ds.val), batch_size=config.batch_size,
-                         device=device, residual=config.residual, norm=config.norm,
-                         activation=config.activation,
-                         seconds_per_image=RunStore(config.runs_dir).seconds_per_image(
-                             config.arch, shape, device))
+    def on_train_start(self, state) -> None:
+        """Called when training begins: the run's config.json holds the resolved shapes."""
+        from resnet_core.runs.folder import Run
+        from resnet_core.runs.store import RunStore
+
+        print_estimate(Run(state.run_dir).config, state.total_steps / max(1, state.steps_per_epoch),
+                       RunStore(state.run_dir.parent))
+
+
+def print_estimate(config: dict, epochs: float, runs) -> None:
+    """The estimated time per epoch and in all of a run's resolved ``config``, as the Train page
+    shows it (``runs``, a RunStore: its history for this model and input, else the step model
+    calibrated here, about a second). One line on stderr; past LONG_RUN_S, how to stop and
+    resume."""
+    from resnet_core.analysis.cost import estimate_cost
+
+    channels, size, _ = config["input_shape"]
+    device = config["device"]
+    cost = estimate_cost(config["arch"], len(config["class_names"]), channels, size,
+                         config["train_size"], val_images=config["val_size"],
+                         batch_size=config["batch_size"], device=device,
+                         residual=config["residual"], norm=config["norm"],
+                         activation=config["activation"],
+                         seconds_per_image=runs.seconds_per_image(config["arch"],
+                                                                  config["input_shape"], device))
     if cost.seconds_per_epoch is None:
         return
-    epochs = config.resolved_epochs()
-    if epochs is None:  # a step budget
-        epochs = config.max_steps / max(1, -(-len(ds.train) // config.batch_size))
     total = cost.seconds_per_epoch * epochs
     line = (f"estimate: about {_duration(cost.seconds_per_epoch)} per epoch, {_duration(total)} "
             f"in all on this {device.upper()} ({cost.basis})")
