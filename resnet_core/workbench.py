@@ -217,12 +217,7 @@ class Session:
         """Forget the roster, lift the lock, close the challenge, and stop every student's
         queued or running run (their folders stay); the runs stopped."""
         room = self._class("reset the class")
-        students = set(room.state.roster)
-        stopped = []
-        for run in self.bench.store.runs():
-            if run.is_active and run.owner["id"] in students:
-                self.bench.jobs.stop(run.id)
-                stopped.append(run.id)
+        stopped = self._stop_runs_of(set(room.state.roster))
         room.reset(self.user)
         return stopped
 
@@ -230,11 +225,7 @@ class Session:
         """Take a student off the roster (their sessions end, the name is free again) and stop
         their queued or running runs; the runs stopped. Their run folders stay."""
         room = self._class("remove a student")
-        stopped = []
-        for run in self.bench.store.runs():
-            if run.is_active and run.owner["id"] == student_id:
-                self.bench.jobs.stop(run.id)
-                stopped.append(run.id)
+        stopped = self._stop_runs_of({student_id})
         room.remove_student(self.user, student_id)
         return stopped
 
@@ -245,6 +236,15 @@ class Session:
         if self.bench.classroom is None:
             raise WorkbenchError("rejoin codes belong to class mode: start the app in class mode")
         return self.bench.classroom.rejoin_code(self.user, student_id)
+
+    def _stop_runs_of(self, owner_ids: set[str]) -> list[str]:
+        """Stop the queued or running runs these owners own (callers checked the teacher); the
+        runs stopped."""
+        stopped = [run.id for run in self.bench.store.runs()
+                   if run.is_active and run.owner["id"] in owner_ids]
+        for run_id in stopped:
+            self.bench.jobs.stop(run_id)
+        return stopped
 
     def _class(self, action: str) -> Classroom:
         require_teacher(self.user, action)

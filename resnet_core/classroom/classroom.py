@@ -208,7 +208,7 @@ class Classroom:
             raise ConfigError("a display name is 1 to 32 letters, digits, spaces, dots, dashes "
                               "or apostrophes")
         key = name_key(name)
-        if key in {name_key(w) for w in RESERVED_NAMES}:
+        if key in _reserved_keys():
             raise ConfigError(f"{name!r} is reserved (or looks like a reserved word); choose another name")
         with self._lock:
             wanted = self.state.class_code
@@ -242,7 +242,7 @@ class Classroom:
         with self._lock:
             if student_id not in self.state.roster:
                 raise RunError(f"no student {student_id!r} in this class")
-            code = "-".join("".join(secrets.choice(REJOIN_ALPHABET) for _ in range(4)) for _ in range(3))
+            code = "-".join(_random_code(4) for _ in range(3))
             self.state.rejoin[student_id] = _digest(code)
             self._save()
         return code
@@ -413,7 +413,11 @@ class WrongClassCode(ConfigError):
 
 def new_class_code() -> str:
     """A class code to read out: ten characters, no look-alike letters or digits."""
-    return "".join(secrets.choice(REJOIN_ALPHABET) for _ in range(10)).lower()
+    return _random_code(10).lower()
+
+
+def _random_code(length: int) -> str:
+    return "".join(secrets.choice(REJOIN_ALPHABET) for _ in range(length))
 
 
 def name_key(name: str) -> str:
@@ -464,6 +468,11 @@ def _look_alikes() -> dict[str, str]:
             rep = min(ascii_members)
             table.update({c: rep for c in group if c != rep})
     return table
+
+
+@functools.lru_cache(maxsize=1)
+def _reserved_keys() -> frozenset[str]:
+    return frozenset(name_key(w) for w in RESERVED_NAMES)
 
 
 def _digest(code: str) -> str:
