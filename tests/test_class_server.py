@@ -256,6 +256,9 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         assert request(url, "/_stcore/upload_file/s/f", method="PUT", body="x" * 1000).status == 403
         assert request(url, "/media/0123456789abcdef.png").status == 403
 
+        # A form is read up to 4 kB, counted as it arrives: 5 MB is refused, not held.
+        huge = request(url, "/join", method="POST", body="name=" + "x" * 5_000_000, headers=own)
+        assert huge.status == 413 and "too large" in huge.text
         joined = request(url, "/join", method="POST", body="name=Ada&code=owl-tree-77", headers=own)
         ada = joined.getheader("set-cookie").split(";")[0]
         assert websocket_status(url, host, cookie=ada, origin=url) == 101
@@ -278,6 +281,9 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         code = re.search(r"<code>([A-Z0-9-]+)</code>", page.text).group(1)
         token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
         assert request(url, "/teacher", headers={"Cookie": ada}).status == 200  # still signed in
+        too_big = request(url, "/leave", method="POST", body="token=" + "0" * 100_000,
+                          headers={**own, "Cookie": ada})
+        assert too_big.status == 413
         no_token = request(url, "/leave", method="POST", body="", headers={**own, "Cookie": ada})
         other_site = request(url, "/leave", method="POST", body=f"token={token}",
                              headers={**FORM, "Origin": "https://evil.example", "Cookie": ada})

@@ -33,6 +33,7 @@ from resnet_core.classroom.access import COOKIE, SESSION_DAYS
 from resnet_core.classroom.classroom import WrongClassCode
 from resnet_core.classroom.ratelimit import RateLimiter
 from resnet_core.errors import WorkbenchError
+from resnet_core.serving.guard import ClientError, read_body
 from resnet_core.settings import settings
 
 # Streamlit's own assets and endpoints: never redirected to /join (the websocket is checked
@@ -228,6 +229,13 @@ def refused_page(status: int, message: str):
                         status_code=status, headers={"cache-control": "no-store"})
 
 
+async def read_form(request) -> dict[str, str]:
+    """A urlencoded form of at most MAX_FORM_BYTES, counted as it arrives (serve's
+    ``read_body``): a huge POST is refused at the limit, not read into memory first."""
+    body = await read_body(request, MAX_FORM_BYTES, "the form")
+    return dict(parse_qsl(body.decode("utf-8", "replace")))
+
+
 def join_routes(classroom) -> list:
     """Starlette routes for st.App: GET/POST /join and GET/POST /leave."""
     from starlette.responses import HTMLResponse, RedirectResponse
@@ -250,10 +258,12 @@ def join_routes(classroom) -> list:
             if wait:
                 return refused_page(429, f"Too many {what} from this address; try again in "
                                          f"{wait:.0f} s.")
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
-        form = dict(parse_qsl(body.decode("utf-8", "replace")))
+        try:
+            form = await read_form(request)
+        except ClientError as e:
+            if e.status == 413:
+                return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
+            return refused_page(e.status, str(e))
         name, next_path = form.get("name", ""), form.get("next", "/")
         try:
             _, cookie = room.join(name, form.get("code"), form.get("rejoin") or None)
@@ -279,12 +289,16 @@ def join_routes(classroom) -> list:
         if request.method == "GET":  # a page with a form: a link to /leave signs nobody out
             code = room.rejoin_code(user) if user.role == "student" else None
             return HTMLResponse(leave_page(user, token, code), headers={"cache-control": "no-store"})
-        body = await request.body()
-        form = dict(parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace")))
-        if same_origin(_headers(request.scope)) is not True or not hmac.compare_digest(
-                form.get("token", "").encode(), token.encode()):
-            return refused_page(403, "This sign-out did not come from this class server's page; "
-                                     "nobody was signed out.")
+        refusal = ("This sign-out did not come from this class server's page; nobody was "
+                   "signed out.")
+        if same_origin(_headers(request.scope)) is not True:
+            return refused_page(403, refusal)
+        try:
+            form = await read_form(request)
+        except ClientError as e:
+            return refused_page(e.status, str(e))
+        if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
+            return refused_page(403, refusal)
         response = RedirectResponse("/join", status_code=303)
         response.headers.append("set-cookie", session_cookie("", secure=is_https(request.scope), max_age=0))
         return response
