@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from resnet_core import CheckpointError, analysis, classroom, data, runs, serving, workbench
@@ -159,6 +160,12 @@ def dataset(name: str, data_root: str = data.DEFAULT_ROOT, image_size: int | Non
             val_fraction: float = 0.1, seed: int = 0):
     return data.load_dataset(name, data_root=data_root, image_size=image_size,
                         val_fraction=val_fraction, seed=seed)
+
+
+def datasets_here(data_root: str) -> pd.DataFrame:
+    """One row per dataset: whether it is on this machine, and where (the registry's rule)."""
+    return pd.DataFrame([{"dataset": name, "where": data.availability(spec, data_root)}
+                         for name, spec in data.DATASETS.items()])
 
 
 def dataset_for_run(config: dict):

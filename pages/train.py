@@ -14,6 +14,7 @@ from pages.common import (
     block_names,
     data_dir,
     dataset,
+    datasets_here,
     inside_data_dir,
     keep_job_counts_current,
     manager,
@@ -27,6 +28,33 @@ from pages.common import (
     unpack_upload,
 )
 
+# TrainConfig fields the form shows (a recipe's other fields apply as they are).
+FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs")
+
+
+def form_values(name: str, recipe: str) -> dict:
+    """The form's widget values for ``recipe`` on dataset ``name`` (widget key -> value)."""
+    c = (TrainConfig.from_preset(recipe, dataset=name) if recipe != "custom"
+         else TrainConfig(dataset=name))
+    return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
+            "scheduler": c.scheduler, "batch_size": c.batch_size, "budget": "epochs",
+            f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
+
+
+def prefill_form(name: str, recipe: str) -> None:
+    """Fill the form from a recipe when one is chosen (and back to the defaults when the
+    choice goes from a recipe to custom); otherwise only the fields not set yet (after
+    visiting another page, Streamlit has forgotten them), so a user's edits stay."""
+    before = st.session_state.get("recipe_applied")
+    st.session_state["recipe_applied"] = (name, recipe)
+    fresh = before != (name, recipe) and (recipe != "custom" or (before and before[1] != "custom"))
+    for key, value in form_values(name, recipe).items():
+        if fresh:
+            st.session_state[key] = value
+        else:
+            st.session_state.setdefault(key, value)
+
+
 st.title("Train")
 
 # ------------------------------------------------------------------ dataset and architecture
@@ -37,12 +65,25 @@ with left:
     name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
                         help=f"{' and '.join(offline)} work offline; the others read a data folder")
     st.caption(data.DATASETS[name].description)
+    recipes = ("custom", *training.presets_for(name))
+    recipe = st.selectbox("Recipe", recipes, key=f"recipe_{name}",
+                          index=recipes.index(training.DATASET_PRESET.get(name, "custom")),
+                          help="a measured recipe fills the form below and sets what the form "
+                               "does not show; custom: the form's own defaults")
+    if recipe != "custom":
+        hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
+        st.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. Also sets "
+                   + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + ".")
+    prefill_form(name, recipe)
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
     if not data.DATASETS[name].offline:
         data_root = st.text_input("Data root", str(data_dir()), key="data_root",
-                                  help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA) "
-                                       "holding the files (see README, Datasets)")
+                                  help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA), "
+                                       "looked in first; then the system's and torchvision's "
+                                       "folders (see README, Datasets)")
+    if st.toggle("Which datasets are on this machine?", key="show_datasets"):
+        st.dataframe(datasets_here(data_root), hide_index=True, width="stretch")
     if name == "folder":
         upload = st.file_uploader("...or upload a .zip of an image folder (one folder per class)",
                                   type=["zip"], key="folder_zip")
@@ -68,6 +109,8 @@ with left:
         st.error(unlinked(problem_data))
     if ds is not None:
         info = ds.info
+        if ds.found_in:
+            st.caption(f"Found in {plain(ds.found_in)}")
         st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
                  f"images, {info.channels}x{info.image_size}x{info.image_size}, "
                  f"**{info.num_classes}** classes: {plain(', '.join(info.class_names[:12]))}"
@@ -86,7 +129,7 @@ with left:
 with right:
     st.subheader("Model")
     arch = st.selectbox("Architecture", training.ARCHS, key="arch",
-                        help="resnet20-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
+                        help="resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
     residual = st.toggle("Residual shortcuts", True, key="residual",
                          help="off: the plain twin, the same layers without shortcuts")
     c2, c3 = st.columns(2)
@@ -152,13 +195,12 @@ start_from.apply_found_lr(lr_key)
 if lr_key not in st.session_state:
     st.session_state[lr_key] = training.DEFAULT_LR[optimizer]
 lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
-scheduler = h3.selectbox("Schedule", training.SCHEDULERS, index=training.SCHEDULERS.index("cosine"), key="scheduler")
-batch_size = h4.number_input("Batch size", value=128, step=16, key="batch_size")
+scheduler = h3.selectbox("Schedule", training.SCHEDULERS, key="scheduler")
+batch_size = h4.number_input("Batch size", step=16, key="batch_size")
 b1, b2, b3, b4 = st.columns(4)
 budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
 top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
 amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=1, max_value=top,
-                         value=training.DEFAULT_EPOCHS[name] if budget == "epochs" else 200,
                          step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
 # Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
 b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
@@ -172,7 +214,7 @@ diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
                         help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
                              "(diagnostics.jsonl), charted below while it trains")
 
-config = TrainConfig(
+form = dict(
     dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
     data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
     scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
@@ -181,6 +223,7 @@ config = TrainConfig(
     diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
     **start.fields,
 )
+config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
                              optimizer, residual=residual, norm=norm, activation=activation)

@@ -49,7 +49,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,evaluate,explain,export,predict,serve,runs,uploads}")
+                           metavar="{train,lr-find,evaluate,explain,export,predict,serve,runs,datasets,uploads}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -110,6 +110,10 @@ def build_parser() -> Parser:
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
+
+    d = sub.add_parser("datasets", help="list the datasets: here or not, and where found")
+    d.add_argument("--data-root", default=None,
+                   help="the data folder to look in first (default: $RESNET_WORKBENCH_DATA or ./data)")
 
     u = sub.add_parser("uploads", help="list the dashboard's unpacked uploads, or remove old ones")
     u.add_argument("--data-dir", default=None,
@@ -398,6 +402,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datasets(args: argparse.Namespace) -> int:
+    """One line per dataset: its name, whether it is here and where it was found (or how to
+    get it), in the registry's search order."""
+    from resnet_core.data.folder import DataFolder
+    from resnet_core.data.registry import DATASETS, availability
+
+    root = Path(args.data_root) if args.data_root else DataFolder.from_settings().root
+    width = max(map(len, DATASETS))
+    for name, spec in DATASETS.items():
+        print(f"{name:<{width}}  {availability(spec, root)}")
+    return 0
+
+
 def cmd_uploads(args: argparse.Namespace) -> int:
     from resnet_core.data.folder import DataFolder, uploads_dir
     from resnet_core.data.uploads import list_uploads, remove_uploads
@@ -417,4 +434,5 @@ def cmd_uploads(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
-            "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "uploads": cmd_uploads}
+            "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "datasets": cmd_datasets,
+            "uploads": cmd_uploads}

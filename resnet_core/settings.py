@@ -18,6 +18,7 @@ that sets a variable sees it at once.
 | RESNET_WORKBENCH_UPLOAD_QUOTA_GB | 5 | all uploads together |
 | RESNET_WORKBENCH_JOB_NICE | 5 (0 on a class server) | how much training children lower their priority |
 | RESNET_WORKBENCH_JOINS_PER_MINUTE | 20 | class server: joins a minute from one client address |
+| RESNET_WORKBENCH_SYSTEM_DATA | /usr/share/datasets | system dataset folders (Debian's dataset-* packages), ":"-separated |
 
 Set by the job manager for its children (not for users): RESNET_WORKBENCH_JOB_THREADS,
 RESNET_WORKBENCH_SUPERVISED; by ``serve`` for its uvicorn workers: RESNET_WORKBENCH_SERVE.
@@ -41,12 +42,13 @@ REFRESH_S = "RESNET_WORKBENCH_REFRESH_S"
 UPLOAD_QUOTA_GB = "RESNET_WORKBENCH_UPLOAD_QUOTA_GB"
 JOB_NICE = "RESNET_WORKBENCH_JOB_NICE"
 JOINS_PER_MINUTE = "RESNET_WORKBENCH_JOINS_PER_MINUTE"
+SYSTEM_DATA = "RESNET_WORKBENCH_SYSTEM_DATA"
 JOB_THREADS = "RESNET_WORKBENCH_JOB_THREADS"  # the manager -> its children
 SUPERVISED = "RESNET_WORKBENCH_SUPERVISED"  # the manager, the Deploy page -> children: stop when stdin closes
 SERVE = "RESNET_WORKBENCH_SERVE"  # serve -> its uvicorn workers (JSON)
 
 NAMES = (RUNS, DATA, MODE, TEACHER_TOKEN, HOSTS, MAX_JOBS, WARM_WORKER, REFRESH_S,
-         UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, JOB_THREADS, SUPERVISED, SERVE)
+         UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, SYSTEM_DATA, JOB_THREADS, SUPERVISED, SERVE)
 MODES = ("single", "class")
 
 
@@ -63,6 +65,7 @@ class Settings:
     upload_quota_bytes: float
     job_nice: int | None  # None: not set (children choose: 5, or 0 on a class server)
     joins_per_minute: int
+    system_data_dirs: tuple[Path, ...]  # where system packages put datasets, searched in order
     job_threads: int | None
     supervised: bool
     serve: str | None
@@ -95,6 +98,8 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         upload_quota_bytes=_number(env, UPLOAD_QUOTA_GB, float, "5") * 2**30,
         job_nice=_number(env, JOB_NICE, int, None),
         joins_per_minute=_number(env, JOINS_PER_MINUTE, int, "20"),
+        system_data_dirs=tuple(Path(d).expanduser() for d in
+                               (env[SYSTEM_DATA] or "/usr/share/datasets").split(os.pathsep) if d),
         job_threads=_number(env, JOB_THREADS, int, None),
         supervised=bool(env[SUPERVISED]),
         serve=env[SERVE],

@@ -18,6 +18,7 @@ PUBLIC = {
     "DEFAULT_ROOT": "folder",
     "DATASETS": "registry",
     "DATASET_NAMES": "registry",
+    "availability": "registry",
     "load_dataset": "sources",
 }
 

@@ -69,6 +69,7 @@ class Dataset:
     val: Split
     test: Split
     skipped_files: list[str] = field(default_factory=list)  # corrupt or unreadable images
+    found_in: str = ""  # where its files were found ("<folder> (system)"); "" when built in
 
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):

@@ -1,18 +1,33 @@
-"""The dataset registry: one table of what each dataset is, read by everything that needs to know.
+"""The dataset registry: one table of what each dataset is, and the one rule for where its files are.
 
-Config validation (the accepted names, the default budget), the CLI's choices, the loaders in
-data.py (layout messages, channel statistics, flips and crop padding), the Train page (which
-sets need a data folder), the lessons (is MNIST here?) and docs/datasets.md's table all read
-``DATASETS``. Adding a dataset: a ``DatasetSpec`` here and, for a new kind of source, its
-loader in data.py. This module imports nothing heavy, so anything may read it.
+Config validation (the accepted names, the default budget), the CLI's choices and its
+``datasets`` command, the loaders in sources.py (layout messages, channel statistics, flips and
+crop padding), the Train page (which sets are here, and from where), the lessons (is MNIST
+here?) and docs/datasets.md's table all read ``DATASETS`` and ``locate``. Adding a dataset: a
+``DatasetSpec`` here and, for a new kind of source, its loader in sources.py. This module
+imports nothing heavy, so anything may read it.
+
+Where files are looked for, in order (``search_path``), the first folder holding all of a
+set's files winning:
+
+1. the data folder, in torchvision's layout (``<data root>/FashionMNIST/raw/``): what
+   ``--download`` writes, and what a user who copies files in means;
+2. the system folders (``$RESNET_WORKBENCH_SYSTEM_DATA``, default ``/usr/share/datasets``),
+   ``<dir>/<name>/``: Debian's ``dataset-fashion-mnist`` puts its four .gz files there;
+3. torchvision's own root, ``$TORCH_HOME/datasets`` (default ``~/.cache/torch/datasets``), in
+   torchvision's layout.
+
+An IDX file counts as present plain or gzip-compressed (``name`` or ``name.gz``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 from resnet_core.errors import DataError
+from resnet_core.settings import settings
 
 _DIGITS = tuple(str(i) for i in range(10))
 _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -33,7 +48,10 @@ class DatasetSpec:
     mean: tuple[float, ...] | None = None  # training-set statistics; None: computed
     std: tuple[float, ...] | None = None
     torchvision_class: str | None = None  # torchvision.datasets class for the torchvision sets
-    files: tuple[str, ...] = ()  # files that must exist under --data-root (with .gz accepted)
+    files: tuple[str, ...] = ()  # files that must exist in the folder found (with .gz accepted)
+    subdir: str = ""  # where torchvision's layout keeps ``files`` under a root ("" : the root)
+    system_name: str | None = None  # looked for in <system dir>/<system_name>/ too
+    apt_package: str | None = None  # the Debian package that installs it there
     class_names: tuple[str, ...] | None = None  # None: from the files or torchvision's .classes
 
     @property
@@ -44,10 +62,72 @@ class DatasetSpec:
     def layout_for(self, root: str | Path) -> str:
         return self.layout.format(root=root)
 
-    def files_present(self, root: str | Path) -> bool:
-        """Whether the files this set needs are under ``root`` (no download attempted)."""
-        root = Path(root).expanduser()
-        return all((root / f).exists() or (root / f"{f}.gz").exists() for f in self.files)
+
+@dataclass(frozen=True)
+class Location:
+    """Where a dataset's files were found: the folder holding them, and which place that is."""
+
+    folder: Path
+    origin: str  # "data folder" | "system" | "torchvision root"
+
+    def __str__(self) -> str:
+        return f"{self.folder} ({self.origin})"
+
+
+def torchvision_root() -> Path:
+    """torchvision's own dataset root: $TORCH_HOME/datasets (TORCH_HOME is torch's variable;
+    torch.hub keeps weights beside it, in $TORCH_HOME/hub)."""
+    return Path(os.environ.get("TORCH_HOME") or "~/.cache/torch").expanduser() / "datasets"
+
+
+def search_path(spec: DatasetSpec, data_root: str | Path) -> list[Location]:
+    """The folders where ``spec``'s files are looked for, in the order they are tried."""
+    if not spec.files:
+        return []
+    places = [Location(Path(data_root).expanduser() / spec.subdir, "data folder")]
+    if spec.system_name:
+        places += [Location(d / spec.system_name, "system") for d in settings().system_data_dirs]
+    places.append(Location(torchvision_root() / spec.subdir, "torchvision root"))
+    return places
+
+
+def idx_file(folder: Path, name: str) -> Path | None:
+    """``folder/name`` or, failing that, ``folder/name.gz``; None when neither is a file."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate(spec: DatasetSpec, data_root: str | Path) -> Location | None:
+    """The first place on ``search_path`` holding every file of ``spec``; None if none does.
+    The offline sets (digits, shapes) and the folder set have no files to find: None."""
+    for place in search_path(spec, data_root):
+        if all(idx_file(place.folder, f) is not None for f in spec.files):
+            return place
+    return None
+
+
+def missing_message(spec: DatasetSpec, data_root: str | Path) -> str:
+    """One line: where ``spec`` was looked for, and the ways to get it."""
+    looked = ", ".join(str(p.folder) for p in search_path(spec, data_root))
+    ways = [f"put {spec.layout_for(Path(data_root).expanduser())}"]
+    if spec.apt_package:
+        ways.append(f"or apt-get install {spec.apt_package}")
+    ways.append("or pass --download to fetch it (needs a network)")
+    return f"{spec.name} not found (looked in {looked}); " + "; ".join(ways)
+
+
+def availability(spec: DatasetSpec, data_root: str | Path) -> str:
+    """One line for the Train page and ``python -m resnet_core datasets``: here, from where."""
+    if spec.offline:
+        return "built in"
+    if spec.source == "folder":
+        return f"your images under {Path(data_root).expanduser()}"
+    found = locate(spec, data_root)
+    if found is None:
+        return "not here: " + missing_message(spec, data_root).split("; ", 1)[1]
+    return f"here: {found}"
 
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
@@ -57,17 +137,20 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
     DatasetSpec("shapes", "procedural 32x32 RGB circles/squares/triangles/crosses, offline",
                 "generated", "", default_epochs=15, hflip=True, crop_padding=2, channels=3,
                 image_size=32, class_names=("circle", "square", "triangle", "cross")),
-    DatasetSpec("mnist", "torchvision's MNIST, 70,000 28x28 digits", "torchvision",
+    DatasetSpec("mnist", "MNIST, 70,000 28x28 digits (IDX files, plain or .gz)", "idx",
                 "{root}/MNIST/raw/ holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (plain or .gz)",
                 default_epochs=10, hflip=False, crop_padding=2, channels=1, image_size=28,
                 mean=(0.1307,), std=(0.3081,), torchvision_class="MNIST",
-                files=tuple(f"MNIST/raw/{f}" for f in _IDX), class_names=_DIGITS),
-    DatasetSpec("fashion-mnist", "torchvision's Fashion-MNIST, 70,000 28x28 clothing images",
-                "torchvision", "{root}/FashionMNIST/raw/ holding the same four IDX files as MNIST",
+                files=_IDX, subdir="MNIST/raw", system_name="mnist", class_names=_DIGITS),
+    DatasetSpec("fashion-mnist", "Zalando's Fashion-MNIST, 70,000 28x28 clothing images (IDX)",
+                "idx", "{root}/FashionMNIST/raw/ holding the same four IDX files as MNIST",
                 default_epochs=15, hflip=True, crop_padding=2, channels=1, image_size=28,
                 mean=(0.2860,), std=(0.3530,), torchvision_class="FashionMNIST",
-                files=tuple(f"FashionMNIST/raw/{f}" for f in _IDX)),
+                files=_IDX, subdir="FashionMNIST/raw", system_name="fashion-mnist",
+                apt_package="dataset-fashion-mnist",
+                class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                             "Shirt", "Sneaker", "Bag", "Ankle boot")),
     DatasetSpec("cifar10", "torchvision's CIFAR-10, 60,000 32x32 RGB images", "torchvision",
                 "{root}/cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
                 default_epochs=30, hflip=True, crop_padding=4, channels=3, image_size=32,

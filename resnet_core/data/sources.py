@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Loading each kind of source into memory: scikit-learn's digits, the generated shapes, IDX
+files (MNIST, Fashion-MNIST; plain or gzip), torchvision's other sets, and image folders.
+
+Every loader returns the dataset's info, its training pool and its fixed test split; ``load_dataset``
+then takes the seeded validation split from the pool (never from the test split).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,14 @@ from resnet_core.data.dataset import (
 )
 from resnet_core.data.decode import IMAGE_FORMATS, decode_image
 from resnet_core.data.folder import DEFAULT_ROOT
-from resnet_core.data.registry import DATASETS, DatasetSpec, dataset_spec
+from resnet_core.data.registry import (
+    DATASETS,
+    DatasetSpec,
+    dataset_spec,
+    idx_file,
+    locate,
+    missing_message,
+)
 from resnet_core.errors import DataError
 
 MAX_IN_MEMORY_BYTES = 2 * 1024**3  # folder trees above this stream through a DataLoader
@@ -54,13 +66,17 @@ def load_dataset(
         info, pool, test = _load_shapes(spec)
     elif spec.source == "folder":
         info, pool, test, skipped = _load_folder(spec, root, image_size or spec.image_size)
+    elif spec.source == "idx":
+        info, pool, test = _load_idx(spec, root, download)
     else:
         info, pool, test = _load_torchvision(spec, root, download)
     if image_size is not None and image_size != info.image_size and name != "folder":
         pool, test = _resize_split(pool, image_size), _resize_split(test, image_size)
         info.image_size = image_size
     train, val = split_train_val(pool, val_fraction, seed)
-    return Dataset(info=info, train=train, val=val, test=test, skipped_files=skipped)
+    found = locate(spec, root)
+    return Dataset(info=info, train=train, val=val, test=test, skipped_files=skipped,
+                   found_in=str(found) if found else "")
 
 
 def load_dataset_for(config) -> Dataset:
@@ -144,13 +160,79 @@ def _load_shapes(spec: DatasetSpec) -> tuple[DatasetInfo, Split, Split]:
     return info, pool, test
 
 
+# IDX (LeCun's MNIST format): a magic number whose third byte is the element type and fourth
+# the number of dimensions, the dimensions as big-endian int32, then the data.
+IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """An IDX file, plain or gzip-compressed (by its first two bytes, not its name)."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise DataError(f"{path} is not a readable gzip file ({e}); delete it and fetch it again") from e
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
+        raise DataError(f"{path} is not an IDX file (MNIST's format: it starts 00 00 <type> <dims>)")
+    ndim = data[3]
+    shape = tuple(int(d) for d in np.frombuffer(data, ">i4", count=ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[data[2]])
+    expected = 4 + 4 * ndim + int(np.prod(shape)) * dtype.itemsize
+    if len(data) != expected:
+        raise DataError(f"{path} is truncated or corrupt: {len(data):,} bytes where its header "
+                        f"{shape} says {expected:,}")
+    return np.frombuffer(data, dtype, offset=4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _load_idx(spec: DatasetSpec, root: Path, download: bool) -> tuple[DatasetInfo, Split, Split]:
+    found = locate(spec, root)
+    if found is None and download:
+        _download_torchvision(spec, root)
+        found = locate(spec, root)
+    if found is None:
+        raise DataError(missing_message(spec, root))
+
+    def split(prefix: str) -> Split:
+        images = read_idx(idx_file(found.folder, f"{prefix}-images-idx3-ubyte"))
+        labels = read_idx(idx_file(found.folder, f"{prefix}-labels-idx1-ubyte"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(f"{spec.name} in {found}: {prefix} images {images.shape} and labels "
+                            f"{labels.shape} do not match (expected (N, 28, 28) and (N,))")
+        return Split(labels=torch.from_numpy(labels.astype(np.int64)),
+                     images=torch.from_numpy(images.astype(np.uint8)).unsqueeze(1))
+
+    pool, test = split("train"), split("t10k")
+    info = DatasetInfo(spec.name, list(spec.class_names), spec.channels, pool.images.shape[-1],
+                       list(spec.mean), list(spec.std), hflip=spec.hflip,
+                       crop_padding=spec.crop_padding)
+    return info, pool, test
+
+
+def _download_torchvision(spec: DatasetSpec, root: Path) -> None:
+    """Let torchvision fetch ``spec``'s files into ``root`` in its own layout."""
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, spec.torchvision_class)
+    try:
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+    except (RuntimeError, OSError) as e:  # no network, disk full, permission denied
+        raise DataError(f"could not download {spec.name} into {root}: {e}") from e
+
+
 def _load_torchvision(spec: DatasetSpec, root: Path, download: bool
                       ) -> tuple[DatasetInfo, Split, Split]:
     import torchvision.datasets as tvd
 
     name, channels = spec.name, spec.channels
     layout = spec.layout_for(root)
-    if not root.is_dir() and not download:
+    found = locate(spec, root)
+    if found is not None:
+        root = found.folder
+    elif not root.is_dir() and not download:
         raise DataError(f"data root {root} does not exist; {name} expects {layout} "
                         "(pass --download to fetch it)")
     cls = getattr(tvd, spec.torchvision_class)

@@ -34,7 +34,9 @@ NORMS = ("batch", "group", "layer", "none")
 STEMS = ("auto", "imagenet", "small")
 
 # arch -> (family, block, blocks per stage)
-CIFAR_DEPTHS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+# The paper's CIFAR family is 6n+2 layers; n=1 and n=2 (resnet8, resnet14) are the fast
+# ends of it that the real-data recipes use on a CPU (benchmarks/RESULTS.md, Fashion-MNIST).
+CIFAR_DEPTHS = {"resnet8": 1, "resnet14": 2, "resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 IMAGENET_LAYERS = {
     "resnet18": ("basic", [2, 2, 2, 2]),
     "resnet34": ("basic", [3, 4, 6, 3]),
