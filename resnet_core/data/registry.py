@@ -22,8 +22,8 @@ An IDX file counts as present plain or gzip-compressed (``name`` or ``name.gz``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.errors import DataError
