@@ -64,19 +64,10 @@ if lesson.id == "article":
     except WorkbenchError as e:
         st.error(unlinked(e))
         data_root = str(data_dir())
-    if classroom.mnist_available(data_root):
-        overrides = {"data_root": data_root}
-        configs = lesson.configs(**overrides)
-    else:
-        st.info(
-            f"MNIST's files are not here; the lesson expects "
-            f"{data.DATASETS['mnist'].layout_for(data_root)}. To get them, on a machine "
-            "with internet run `python -c \"import torchvision; torchvision.datasets.MNIST("
-            "'data', download=True)\"` and copy the `data/MNIST` folder into the data folder "
-            "here (torchvision's layout: four IDX files under `MNIST/raw/`). Meanwhile the lesson runs on the "
-            "offline **digits** set (8x8 scans of handwritten digits), same model and recipe.")
-        overrides = {"dataset": "digits"}
-        configs = lesson.configs(**overrides)
+    overrides, why = classroom.article_data(data_root)
+    configs = lesson.configs(**overrides)
+    if why:
+        st.info(unlinked(why))
 
 settings = pd.DataFrame([{"run": label, "dataset": c.dataset, "arch": c.arch,
                           "shortcuts": c.residual, "activation": c.activation, "norm": c.norm,

@@ -64,7 +64,8 @@ SOURCES = ("Upload", "Camera", "Draw", "Pick a test image")
 kind = st.radio("Image", SOURCES, horizontal=True, key="predict_source",
                 help="Draw: as you draw, the drawing is prepared the way the training images were "
                      "(digits: fitted to 32x32 and counted in 4x4 blocks; MNIST: 20x20, centred "
-                     "by its centre of mass) and classified")
+                     "by its centre of mass; Fashion-MNIST: filling the 28x28 square) and "
+                     "classified")
 
 
 def show(image, caption: str | None = None) -> None:
@@ -97,10 +98,10 @@ if kind == "Draw":
     @st.fragment
     def draw_panel() -> None:
         """Only this part reruns while drawing (each stroke sends the canvas's state)."""
+        st.caption(data.drawing_hint(info))
         strokes = draw_canvas("predict_canvas", data.CANVAS, data.pen_width(info))
         st.session_state["drawing_strokes"] = strokes  # the Lessons page can use it too
         if not strokes:
-            st.caption("Draw on the black square with the mouse or a finger; Clear starts over.")
             return
         show(data.drawing_to_image(strokes, info))
 

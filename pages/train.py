@@ -29,7 +29,7 @@ from pages.common import (
 )
 
 # TrainConfig fields the form shows (a recipe's other fields apply as they are).
-FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs")
+FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment")
 
 
 def form_values(name: str, recipe: str) -> dict:
@@ -37,7 +37,8 @@ def form_values(name: str, recipe: str) -> dict:
     c = (TrainConfig.from_preset(recipe, dataset=name) if recipe != "custom"
          else TrainConfig(dataset=name))
     return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
-            "scheduler": c.scheduler, "batch_size": c.batch_size, "budget": "epochs",
+            "scheduler": c.scheduler, "batch_size": c.batch_size, "augment": c.augment,
+            "budget": "epochs",
             f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
 
 
@@ -75,6 +76,8 @@ with left:
         st.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. Also sets "
                    + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + ".")
     prefill_form(name, recipe)
+    # The recipe's model fields that the form does not show (the estimates below use them).
+    shape = {k: v for k, v in training.PRESETS.get(recipe, {}).items() if k in ("width", "stem")}
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
     if not data.DATASETS[name].offline:
@@ -156,7 +159,7 @@ with right:
                              seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
                              # never calibrate while a job waits or trains (both slow down)
                              calibrate=manager().idle,
-                             residual=residual, norm=norm, activation=activation)
+                             residual=residual, norm=norm, activation=activation, **shape)
         m1, m2, m3 = st.columns(3)
         m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
         m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
@@ -204,7 +207,7 @@ amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=
                          step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
 # Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
 b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
-augment = b3.toggle("Augmentation", True, key="augment",
+augment = b3.toggle("Augmentation", key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
 seed = b4.number_input("Seed", value=0, step=1, key="seed")
 snapshots = st.number_input("Weight snapshots", 0, 50, 8, key="snapshots",
@@ -226,7 +229,8 @@ form = dict(
 config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
 if ds is not None:
     memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
-                             optimizer, residual=residual, norm=norm, activation=activation)
+                             optimizer, residual=residual, norm=norm, activation=activation,
+                             **shape)
     fits = memory.largest_batch(analysis.available_memory(dev))
     st.caption(f"Memory for one training step at batch {int(batch_size)}: about "
                f"{memory.peak(int(batch_size)) / 2**20:,.0f} MiB (fp32); the largest batch that fits "
@@ -315,7 +319,9 @@ def live_panel(run_id: str) -> None:
     elif state == "completed":
         test = run.summary("test")
         if test:
-            st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}.")
+            took = runs.time_taken(status)
+            st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
+                       + (f", {took}." if took else "."))
         st.page_link("evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
     # When the run ends, rerun the whole page once so polling stops.
     was_active = st.session_state.get("live_was_active")

@@ -149,7 +149,11 @@ def add_train_flags(t: Parser) -> None:
                    help="train the plain twin: the same net without shortcut connections")
     t.add_argument("--norm", choices=NORMS, default=s)
     t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=s)
-    t.add_argument("--stem", choices=STEMS, default=s)
+    t.add_argument("--stem", choices=STEMS, default=s,
+                   help="strided: the small 3x3 stem at stride 2 (halves the size first)")
+    t.add_argument("--width", type=int, default=s,
+                   help="the first stage's channels, doubled per stage (default: the paper's, "
+                        "16 for resnet8-110, 64 for resnet18-152)")
     t.add_argument("--pretrained", choices=PRETRAINED, default=s,
                    help="imagenet: torchvision's ImageNet weights for resnet18..152, read from "
                         "$TORCH_HOME/hub/checkpoints (fetched with --download)")

@@ -31,3 +31,14 @@ def test_no_eta_once_ended_and_no_figures_before_the_first_line():
     assert done.eta_s is None and done.fraction == 1.0 and "ETA" not in done.text()
     queued = run_progress({"state": "queued", "step": 0}, {}, _metrics())
     assert not queued.has_metrics and queued.total_steps == 0 and queued.fraction == 0.0
+
+
+def test_time_taken_is_from_queued_to_result_with_the_running_part():
+    from resnet_core.runs.progress import time_taken
+
+    status = {"queued_at": "2026-01-01T10:00:00+00:00", "started_at": "2026-01-01T10:00:09+00:00",
+              "ended_at": "2026-01-01T10:04:51+00:00"}
+    assert time_taken(status) == "4 min 51 s from queued to result (4 min 42 s running)"
+    assert time_taken({**status, "queued_at": None, "created_at": status["started_at"]}) == \
+        "4 min 42 s from queued to result"
+    assert time_taken({"started_at": status["started_at"]}) is None  # still running

@@ -18,6 +18,7 @@ from resnet_core.cli import main
 from resnet_core.data.registry import DATASETS, locate, missing_message, search_path
 from resnet_core.data.sources import load_dataset, read_idx
 from resnet_core.errors import DataError
+from resnet_core.training.config import PRESETS
 
 SYSTEM = Path("/usr/share/datasets")
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
@@ -157,3 +158,88 @@ def test_debians_fashion_mnist_loads_as_torchvision_reads_it(fashion_mnist, tmp_
     pool = torch.cat([ds.train.images, ds.val.images]).float() / 255
     assert abs(pool.mean().item() - ds.info.mean[0]) < 1e-3
     assert abs(pool.std().item() - ds.info.std[0]) < 1e-3
+
+
+def test_the_article_lesson_runs_on_mnist_else_fashion_mnist_else_digits(places):
+    from resnet_core.classroom.lessons import LESSONS, article_data
+
+    overrides, why = article_data(places["data"])
+    assert overrides == {"dataset": "digits"} and "Neither MNIST nor Fashion-MNIST" in why
+    assert "apt-get install" not in why.split("MNIST")[0]  # one sentence, then how to get MNIST
+    write_idx_set(places["system"] / "fashion-mnist", seed=8, compress=True)
+    overrides, why = article_data(places["data"])
+    assert overrides["dataset"] == "fashion-mnist" and "runs on Fashion-MNIST" in why
+    [config] = LESSONS["article"].configs(**overrides)
+    assert (config.dataset, config.arch, config.lr, config.max_steps) == ("fashion-mnist", "resnet50",
+                                                                          0.001, 100)
+    write_idx_set(places["data"] / "MNIST" / "raw", seed=9)
+    assert article_data(places["data"]) == ({"data_root": str(places["data"])}, "")
+
+
+# ----------------------------------------------------------------- the app on a real-size run
+
+PAGES = ["home.py", "train.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py",
+         "deploy.py"]
+
+
+def _require_fashion_mnist() -> None:
+    folder = SYSTEM / "fashion-mnist"
+    if not all((folder / f"{n}.gz").is_file() for n in IDX_NAMES):
+        if os.environ.get("REQUIRE_FASHION_MNIST"):
+            pytest.fail(f"REQUIRE_FASHION_MNIST is set but {folder} lacks the four .gz files")
+        pytest.skip("Debian's dataset-fashion-mnist is not installed "
+                    "(apt-get install dataset-fashion-mnist); .ci/run installs it")
+
+
+@pytest.fixture(scope="module")
+def fashion_run(tmp_path_factory):
+    """A short real Fashion-MNIST run (the fast recipe, 30 steps, then all 10,000 test images)."""
+    _require_fashion_mnist()
+    from resnet_core import TrainConfig, train
+
+    runs = tmp_path_factory.mktemp("fashion-runs")
+    return train(TrainConfig.from_preset("fashion-mnist-fast", max_steps=30, runs_dir=str(runs),
+                                         data_root=str(runs / "no-data-here")), progress=False)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_a_fashion_mnist_run(fashion_run, page, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(fashion_run.dir.parent))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=120)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    if page == "evaluate.py":
+        assert len(fashion_run.predictions("test")) == 10_000
+        assert len(at.get("plotly_chart")) >= 1  # the confusion matrix
+    if page == "train.py":
+        at.selectbox(key="dataset").set_value("fashion-mnist").run()
+        assert at.selectbox(key="recipe_fashion-mnist").value == "fashion-mnist-fast"
+        assert at.session_state["arch"] == PRESETS["fashion-mnist-fast"]["arch"]
+        assert any("Found in /usr/share/datasets/fashion-mnist (system)" in c.value for c in at.caption)
+
+
+
+@pytest.mark.slow
+def test_two_epochs_of_the_fast_recipe_beat_people_on_the_real_files(tmp_path, capsys):
+    """The CLI command a user types, for 2 of its 8 epochs: past Zalando's 83.5% for people."""
+    _require_fashion_mnist()
+    from resnet_core.runs.folder import Run
+
+    code = main(["train", "--preset", "fashion-mnist-fast", "--epochs", "2", "--runs-dir",
+                 str(tmp_path), "--data-root", str(tmp_path / "data"), "--quiet"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    run = Run(Path(out[-1]))
+    assert run.status["state"] == "completed"
+    metrics = run.metrics()
+    assert metrics[metrics["split"] == "val"]["epoch"].tolist() == [1, 2]
+    summary = run.summary("test")
+    assert summary["accuracy"] > 0.835, summary
+    assert len(run.predictions("test")) == 10_000

@@ -29,6 +29,7 @@ PUBLIC = {
     "lesson_for": "lessons",
     "lesson_progress": "lessons",
     "lesson_runs": "lessons",
+    "article_data": "lessons",
     "mnist_available": "lessons",
     "transfer_rows": "lessons",
 }

@@ -14,6 +14,7 @@ PUBLIC = {
     "MAX_POINTS": "drawing",
     "clean_strokes": "drawing",
     "drawing_to_image": "drawing",
+    "drawing_hint": "drawing",
     "pen_width": "drawing",
     "DEFAULT_ROOT": "folder",
     "DATASETS": "registry",

@@ -13,6 +13,7 @@ PUBLIC = {
     "Run": "folder",
     "MetricsTail": "jsonl",
     "run_progress": "progress",
+    "time_taken": "progress",
     "RunStore": "store",
 }
 

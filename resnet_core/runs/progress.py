@@ -8,6 +8,7 @@ rule lives here, where it has unit tests, not in the page.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 
@@ -64,6 +65,36 @@ def run_progress(status: dict, config: dict, metrics: pd.DataFrame) -> Progress:
         lr=_number(last, "lr"),
         images_per_sec=speed,
     )
+
+
+def time_taken(status: dict) -> str | None:
+    """For a run that ended: "4 min 51 s from queued to result (4 min 40 s running)", the wait
+    a person had (press Train or type the command, get the test accuracy); None before it ends."""
+    end = _time(status.get("ended_at"))
+    start = _time(status.get("started_at"))
+    queued = _time(status.get("queued_at") or status.get("created_at")) or start
+    if end is None or start is None:
+        return None
+    whole, running = (end - queued).total_seconds(), (end - start).total_seconds()
+    text = f"{duration(whole)} from queued to result"
+    return text + (f" ({duration(running)} running)" if whole - running >= 1 else "")
+
+
+def duration(seconds: float) -> str:
+    """"48 s", "4 min 51 s", "1 h 02 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _time(text) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _number(row, key: str) -> float | None:
