@@ -58,8 +58,9 @@ def accuracy(preset: str, seeds: list[int]) -> None:
           f"(max {max(walls):.0f} s), command to printed result")
 
 
-def tutorial_images_per_sec(arch: str, steps: int) -> float:
-    """The loop most tutorials show, on the same files and model."""
+def tutorial_images_per_sec(preset: dict, steps: int) -> float:
+    """The loop most tutorials show, on the same files and model (and the recipe's choice of
+    augmentation: crops and flips as transforms per image, or none)."""
     import torch
     import torch.nn.functional as F
     from torchvision import datasets, transforms
@@ -72,12 +73,14 @@ def tutorial_images_per_sec(arch: str, steps: int) -> float:
         for gz in SYSTEM.glob("*.gz"):  # torchvision reads the plain files of its own layout
             with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        tf = transforms.Compose([transforms.RandomCrop(28, padding=2),
-                                 transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+        augment = ([transforms.RandomCrop(28, padding=2), transforms.RandomHorizontalFlip()]
+                   if preset.get("augment", True) else [])
+        tf = transforms.Compose([*augment, transforms.ToTensor(),
                                  transforms.Normalize((0.2860,), (0.3530,))])
         data = datasets.FashionMNIST(root, train=True, transform=tf)
         loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True, num_workers=0)
-        model = build_model(arch, 10, 1)
+        model = build_model(preset["arch"], 10, 1, input_size=28, width=preset.get("width"),
+                            stem=preset.get("stem", "auto"))
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         seen, start = 0, None
         for i, (x, y) in enumerate(loader):
@@ -113,9 +116,10 @@ def speed(preset: str, steps: int) -> None:
 
     arch = PRESETS[preset]["arch"]
     ours = ours_images_per_sec(preset, steps)
-    tutorial = tutorial_images_per_sec(arch, steps)
+    tutorial = tutorial_images_per_sec(PRESETS[preset], steps)
     print("| loop | images/s | time per epoch (54,000 images) |\n|---|---|---|")
-    for name, ips in ((f"tutorial-style ({arch}, fp32, per-image transforms, batch 64)", tutorial),
+    for name, ips in ((f"tutorial-style (the same {arch}, fp32, NCHW, per-image transforms, "
+                       "batch 64)", tutorial),
                       (f"ours ({preset})", ours)):
         print(f"| {name} | {ips:,.0f} | {EPOCH_IMAGES / ips:.0f} s |")
     print(f"\nours / tutorial: {ours / tutorial:.1f}x")

@@ -1,6 +1,9 @@
 """Run every lesson as the Lessons page does and check that its answer is what the runs show.
 
-    python benchmarks/lessons.py [--lessons degradation,activations,...]
+    python benchmarks/lessons.py [--lessons degradation,activations,...] [--fashion]
+
+``--fashion`` runs the lessons' real-data variants (Fashion-MNIST, ``lessons.real_data_variant``)
+instead; it needs Debian's dataset-fashion-mnist (or the files in the data folder).
 
 Each lesson's locked configs train here, one after another (as the dashboard's queue runs
 them); the script prints each run's final training loss and error, test accuracy and wall
@@ -17,6 +20,8 @@ import time
 from resnet_core import train
 from resnet_core.classroom.lessons import (
     LESSONS,
+    REAL_DATA_SUFFIX,
+    real_data_variant,
     lesson_answer,
     lesson_data,
     resolve_run_refs,
@@ -34,7 +39,8 @@ def final(run) -> dict:
 
 def outcome(lesson_id: str, results: dict, runs: dict) -> str:
     """The choice the measurements support, in the lesson's own words."""
-    lesson = LESSONS[lesson_id]
+    lesson = LESSONS[lesson_id.removesuffix(REAL_DATA_SUFFIX)]
+    lesson_id = lesson.id
     if lesson_id == "degradation":
         worst = max(results, key=lambda k: results[k]["error"])
         return {"residual 20": lesson.choices[0], "plain 20": lesson.choices[1],
@@ -63,10 +69,14 @@ def outcome(lesson_id: str, results: dict, runs: dict) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--lessons", default=",".join(LESSONS))
+    p.add_argument("--lessons", default=None)
+    p.add_argument("--fashion", action="store_true", help="the real-data variants")
     args = p.parse_args()
-    for lesson_id in args.lessons.split(","):
+    default = [i for i, lesson in LESSONS.items() if lesson.real_data or not args.fashion]
+    for lesson_id in args.lessons.split(",") if args.lessons else default:
         lesson = LESSONS[lesson_id]
+        if args.fashion:
+            lesson = real_data_variant(lesson)
         overrides = {"dataset": "digits"} if lesson_id == "article" else {}  # no MNIST offline
         print(f"\n## {lesson.title}" + (" (digits: MNIST is not on this machine)" if overrides else ""))
         results, runs = {}, {}
@@ -81,7 +91,7 @@ def main() -> None:
                 r = results[label]
                 print(f"  {label:12s} train loss {r['loss']:.4f}, train error {r['error']:.4f}, "
                       f"test accuracy {r['test']:.4f}, {time.perf_counter() - start:.1f} s", flush=True)
-            seen = outcome(lesson_id, results, runs)
+            seen = outcome(lesson.id, results, runs)
             expected = lesson.choices[lesson_answer(lesson, runs)]
         print(f"  measured: {seen!r}; lesson's answer: {expected!r} -> "
               f"{'AGREES' if seen == expected else 'DISAGREES'}", flush=True)

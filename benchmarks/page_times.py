@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +22,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home.py", "train.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py",
          "deploy.py"]
+# The actions a person takes on a page, each timed from the interaction to the page rendered.
+ACTIONS = {
+    "train.py": [("choose fashion-mnist", lambda at: at.selectbox(key="dataset").set_value("fashion-mnist"))],
+    "evaluate.py": [("row-normalise the confusion matrix", lambda at: at.toggle(key="normalize").set_value(True)),
+                    ("drill into another true class", lambda at: at.selectbox(key="drill_true").set_value(6)),
+                    ("evaluate best.pt on val (6,000 images)",
+                     lambda at: (at.radio(key="eval_split").set_value("val"), at.run(),
+                                 at.button(key="run_eval").click())[-1])],
+    "explain.py": [("another test image", lambda at: at.number_input(key="explain_index").set_value(7)),
+                   ("misclassified images", lambda at: at.radio(key="explain_mode").set_value(
+                       at.radio(key="explain_mode").options[-2]))],
+    "predict.py": [("pick a test image", lambda at: at.radio(key="predict_source").set_value("Pick a test image")),
+                   ("a random test image", lambda at: at.button(key="predict_random").click())],
+}
 
 
 def main() -> None:
@@ -42,7 +57,8 @@ def main() -> None:
         os.environ["RESNET_WORKBENCH_RUNS"] = str(runs)
         os.environ["RESNET_WORKBENCH_DATA"] = str(Path(tmp) / "data")
         os.chdir(ROOT)
-        print("| page | first render (cold) | next render (warm) |\n|---|---|---|")
+        sys.path.insert(0, str(ROOT))  # the pages import pages.common, as under `streamlit run`
+        print("| page (or action) | first render (cold) / action | next render (warm) |\n|---|---|---|")
         for page in PAGES:
             at = AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=120)
             at.run()
@@ -53,6 +69,12 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
             problem = f" (exception: {at.exception[0].message[:80]})" if at.exception else ""
             print(f"| {page} | {times[0]:.2f} s | {times[1]:.2f} s |{problem}", flush=True)
+            for label, act in ACTIONS.get(page, []):
+                act(at)
+                t = time.perf_counter()
+                at.run()
+                problem = f" (exception: {at.exception[0].message[:80]})" if at.exception else ""
+                print(f"| {page}: {label} | {time.perf_counter() - t:.2f} s | |{problem}", flush=True)
 
 
 if __name__ == "__main__":

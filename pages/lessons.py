@@ -39,9 +39,17 @@ if locked_id:
 else:
     st.title("Lessons")
     ids = list(classroom.LESSONS)
-    wanted = st.query_params.get("lesson")
-    lesson_id = st.selectbox("Lesson", ids, index=ids.index(wanted) if wanted in ids else 0,
+    wanted = st.query_params.get("lesson") or ""
+    base = wanted.removesuffix(classroom.REAL_DATA_SUFFIX)
+    lesson_id = st.selectbox("Lesson", ids, index=ids.index(base) if base in ids else 0,
                              format_func=lambda i: classroom.LESSONS[i].title, key="lesson_pick")
+    real = classroom.LESSONS[lesson_id].real_data
+    if real is not None and classroom.fashion_mnist_here():
+        if st.toggle(f"On real data: Fashion-MNIST ({real.budget})", key=f"real_{lesson_id}",
+                     value=wanted == lesson_id + classroom.REAL_DATA_SUFFIX,
+                     help="the same runs on 54,000 real 28x28 photos instead of 1,437 8x8 "
+                          "digits, with the budget stated; their own runs and measured answer"):
+            lesson_id += classroom.REAL_DATA_SUFFIX
     st.query_params["lesson"] = lesson_id
 lesson = classroom.lesson_for(lesson_id)
 

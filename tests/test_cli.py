@@ -14,7 +14,7 @@ BAD_INPUTS = [
     (["train", "--batch-size", "0"], "batch_size must be a whole number >= 1"),
     (["train", "--arch", "resnet19"], "argument --arch: invalid choice: 'resnet19'"),
     (["train", "--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
-    (["train", "--dataset", "mnist", "--data-root", "/no/such/folder"], "data root /no/such/folder does not exist"),
+    (["train", "--dataset", "mnist", "--data-root", "/no/such/folder"], "mnist not found (looked in /no/such/folder/MNIST/raw, "),
     (["train", "--epochs", "2", "--max-steps", "10"], "either epochs or max_steps, not both"),
     (["train", "--batch-size", "100000"], "larger than the training split"),
     (["train", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),

@@ -13,7 +13,7 @@ from conftest import ROOT
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"dataset": "imagenet"}, "unknown dataset 'imagenet'; choose one of: digits, shapes, mnist"),
-    ({"arch": "resnet19"}, "unknown arch 'resnet19'; choose one of: resnet20"),
+    ({"arch": "resnet19"}, "unknown arch 'resnet19'; choose one of: resnet8, resnet14, resnet20"),
     ({"optimizer": "lion"}, "unknown optimizer 'lion'; choose one of: sgd, adam, adamw"),
     ({"epochs": 0}, "epochs must be a whole number >= 1, got 0"),
     ({"epochs": 3, "max_steps": 10}, "give either epochs or max_steps, not both"),

@@ -83,7 +83,7 @@ def test_a_failing_config_reports_its_error(manager, tmp_path):
     run_id = manager.submit(TrainConfig(dataset="mnist", data_root=str(tmp_path / "nowhere"), epochs=1))
     assert manager.wait(run_id, 60)
     status = read_status(manager.store.path(run_id))
-    assert status["state"] == "failed" and "does not exist" in status["error"]
+    assert status["state"] == "failed" and "not found" in status["error"]
 
 
 def test_runs_left_running_by_a_dead_app_become_interrupted(tmp_path):

@@ -17,10 +17,28 @@ PAPER_PARAMS = {"resnet20": 0.27e6, "resnet32": 0.46e6, "resnet44": 0.66e6,
                 "resnet56": 0.85e6, "resnet110": 1.7e6}
 
 
-@pytest.mark.parametrize("arch", list(CIFAR_DEPTHS))
+@pytest.mark.parametrize("arch", list(PAPER_PARAMS))
 def test_cifar_parameter_counts_match_the_paper(arch):
     n = count_parameters(build_model(arch, 10))
     assert abs(n - PAPER_PARAMS[arch]) / PAPER_PARAMS[arch] < 0.02, n
+
+
+def test_the_6n_plus_2_family_its_width_and_the_strided_stem():
+    # resnet8/14 are the paper's family at n=1 and n=2: 6n+2 weighted layers.
+    for arch, layers in (("resnet8", 8), ("resnet14", 14), ("resnet20", 20)):
+        model = build_model(arch, 10, 1)
+        convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+        assert len(convs) + 1 == layers  # the 3x3 convolutions and the classifier
+        assert CIFAR_DEPTHS[arch] == (layers - 2) // 6
+    base, wide = build_model("resnet14", 10, 1), build_model("resnet14", 10, 1, width=32,
+                                                            stem="strided")
+    assert [s[0].conv1.out_channels for s in wide.stages] == [32, 64, 128]
+    assert 3.5 < count_parameters(wide) / count_parameters(base) < 4.1  # twice the width
+    x = torch.zeros(2, 1, 28, 28)
+    assert base.forward_features(x).shape == (2, 64, 7, 7)
+    assert wide.forward_features(x).shape == (2, 128, 4, 4)  # the stem halved 28 to 14
+    with pytest.raises(ValueError, match="width must be an integer"):
+        build_model("resnet20", 10, width=0)
 
 
 @pytest.mark.parametrize("arch", ARCHS)

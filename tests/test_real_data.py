@@ -17,7 +17,7 @@ import torch
 from resnet_core.cli import main
 from resnet_core.data.registry import DATASETS, locate, missing_message, search_path
 from resnet_core.data.sources import load_dataset, read_idx
-from resnet_core.errors import DataError
+from resnet_core.errors import ConfigError, DataError
 from resnet_core.training.config import PRESETS
 
 SYSTEM = Path("/usr/share/datasets")
@@ -202,6 +202,7 @@ def fashion_run(tmp_path_factory):
                                          data_root=str(runs / "no-data-here")), progress=False)
 
 
+@pytest.mark.slow  # about a minute: the default run stays under 10 minutes on 2 cores
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_a_fashion_mnist_run(fashion_run, page, monkeypatch):
     from streamlit.testing.v1 import AppTest
@@ -222,7 +223,8 @@ def test_every_page_renders_on_a_fashion_mnist_run(fashion_run, page, monkeypatc
         at.selectbox(key="dataset").set_value("fashion-mnist").run()
         assert at.selectbox(key="recipe_fashion-mnist").value == "fashion-mnist-fast"
         assert at.session_state["arch"] == PRESETS["fashion-mnist-fast"]["arch"]
-        assert any("Found in /usr/share/datasets/fashion-mnist (system)" in c.value for c in at.caption)
+        captions = [c.value.replace("\\", "") for c in at.caption]  # plain() escapes Markdown
+        assert "Found in /usr/share/datasets/fashion-mnist (system)" in captions
 
 
 
@@ -243,3 +245,37 @@ def test_two_epochs_of_the_fast_recipe_beat_people_on_the_real_files(tmp_path, c
     summary = run.summary("test")
     assert summary["accuracy"] > 0.835, summary
     assert len(run.predictions("test")) == 10_000
+
+
+def test_the_transfer_lessons_fashion_variant_pretrains_on_fashion_mnist_at_8_px(tmp_path):
+    from resnet_core.classroom.lessons import FASHION_LABEL, LESSONS, with_fashion
+
+    lesson = with_fashion(LESSONS["transfer"])
+    assert lesson.labels[0] == FASHION_LABEL and "pretrain on 0-4" not in lesson.labels
+    configs = dict(zip(lesson.labels, lesson.configs(data_root=str(tmp_path)), strict=True))
+    pretrain = configs[FASHION_LABEL]
+    assert (pretrain.dataset, pretrain.image_size, pretrain.arch) == ("fashion-mnist", 8, "resnet20")
+    for k in (5, 20, 100):  # the k-shot runs are the digits variant's, started from Fashion-MNIST
+        assert configs[f"pretrained, k={k}"].init_from == f"{{run:{FASHION_LABEL}}}"
+        assert configs[f"scratch, k={k}"] == dict(zip(
+            LESSONS["transfer"].labels, LESSONS["transfer"].configs(data_root=str(tmp_path)),
+            strict=True))[f"scratch, k={k}"]
+
+
+def test_the_real_data_lessons_are_variants_with_their_own_runs_and_budget():
+    from resnet_core.classroom.lessons import LESSONS, lesson_for, run_name
+
+    with_variant = sorted(i for i, lesson in LESSONS.items() if lesson.real_data)
+    assert with_variant == ["degradation", "depth", "normalisation"]
+    for lesson_id in with_variant:
+        variant = lesson_for(f"{lesson_id}-fashion")
+        assert variant.id == f"{lesson_id}-fashion" and "Fashion-MNIST" in variant.title
+        assert variant.labels == LESSONS[lesson_id].labels
+        for config in variant.configs():
+            assert (config.dataset, config.max_steps, config.epochs) == ("fashion-mnist", 300, None)
+            assert config.run_name.startswith(f"lesson:{lesson_id}-fashion:")  # not the digits runs
+        assert "TO BE MEASURED" not in variant.explanation
+        assert variant.real_data is None
+    with pytest.raises(ConfigError, match="unknown lesson"):
+        lesson_for("activations-fashion")
+    assert run_name("depth", "resnet20") != run_name("depth-fashion", "resnet20")

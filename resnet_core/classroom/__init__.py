@@ -23,6 +23,8 @@ PUBLIC = {
     "ClassGate": "gate",
     "join_routes": "gate",
     "LESSONS": "lessons",
+    "REAL_DATA_SUFFIX": "lessons",
+    "fashion_mnist_here": "lessons",
     "brings_data": "lessons",
     "depth_rows": "lessons",
     "lesson_answer": "lessons",

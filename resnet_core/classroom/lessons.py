@@ -31,6 +31,18 @@ from resnet_core.training.config import FAST_AMP, TrainConfig
 
 
 @dataclass(frozen=True)
+class RealData:
+    """A lesson's variant on real data (Fashion-MNIST, 54,000 training images): its budget
+    and what its runs measured (benchmarks/lessons.py --fashion)."""
+
+    fields: dict  # TrainConfig fields that replace the digits budget
+    budget: str  # for the page: the runs, their steps and the minutes on a 2-core CPU
+    question: str
+    answer: int
+    explanation: str
+
+
+@dataclass(frozen=True)
 class Lesson:
     id: str
     title: str
@@ -45,6 +57,7 @@ class Lesson:
     # For a question about a measurement ("what accuracy?"): choice i covers test accuracies
     # below accuracy_buckets[i]; the last choice covers the rest.
     accuracy_buckets: tuple[float, ...] = ()
+    real_data: RealData | None = None  # the lesson's Fashion-MNIST variant, where it has one
 
     def answer_for(self, test_accuracy: float | None) -> int | None:
         """The right choice: fixed, or the bucket of the run's measured test accuracy."""
@@ -80,6 +93,9 @@ def run_name(lesson_id: str, label: str) -> str:
 
 
 DIGITS = {"dataset": "digits", "seed": 0, "probe_snapshots": 0}
+# The real-data variants' budget: 300 steps of 128 Fashion-MNIST images (38,400 of the 54,000,
+# the same for every run of a lesson), bf16 where the CPU has AMX.
+REAL_DATA_BUDGET = {"epochs": None, "max_steps": 300, "batch_size": 128, "amp": FAST_AMP}
 
 # The transfer lesson: digits 0-4 teach a net to see strokes; k images per class of 5-9 test it.
 TRANSFER_KS = (5, 20, 100)
@@ -130,6 +146,12 @@ LESSONS: dict[str, Lesson] = {
                   ("plain 56", {"arch": "resnet56", "residual": False})),
             shared={**DIGITS, "epochs": 10},
             chart="train_error",
+            real_data=RealData(
+                fields=REAL_DATA_BUDGET, budget="4 runs of 300 steps, about 8 min on 2 CPU cores",
+                question="After 300 steps on 38,400 real photos, which net has the highest "
+                         "training error?",
+                answer=3,
+                explanation="TO BE MEASURED"),
         ),
         Lesson(
             id="activations",
@@ -176,6 +198,12 @@ LESSONS: dict[str, Lesson] = {
                   ("layer", {"norm": "layer"}), ("none", {"norm": "none"})),
             shared={**DIGITS, "arch": "resnet20", "epochs": 10, "lr": 0.05},
             chart="train_loss",
+            real_data=RealData(
+                fields=REAL_DATA_BUDGET, budget="4 runs of 300 steps, about 5 min on 2 CPU cores",
+                question="After 300 steps on real photos, which one reaches the lowest training "
+                         "loss?",
+                answer=0,
+                explanation="TO BE MEASURED"),
         ),
         Lesson(
             id="depth",
@@ -201,6 +229,12 @@ LESSONS: dict[str, Lesson] = {
                   ("resnet110", {"arch": "resnet110"})),
             shared={**DIGITS, "epochs": 10},
             chart="train_error",
+            real_data=RealData(
+                fields=REAL_DATA_BUDGET, budget="3 runs of 300 steps, about 9 min on 2 CPU cores",
+                question="Same real photos, same 300 steps: which reaches the lowest training "
+                         "error?",
+                answer=0,
+                explanation="TO BE MEASURED"),
         ),
         Lesson(
             id="article",
@@ -295,16 +329,44 @@ def with_fashion(lesson: Lesson) -> Lesson:
             runs.append((FASHION_LABEL, dict(FASHION_PRETRAIN)))
             continue
         if "init_from" in fields:
-            fields = {**fields, "init_from": "{run:%s}" % FASHION_LABEL}
+            fields = {**fields, "init_from": f"{{run:{FASHION_LABEL}}}"}
         runs.append((label, fields))
     return dataclasses.replace(lesson, runs=tuple(runs))
 
 
+REAL_DATA_SUFFIX = "-fashion"
+
+
+def real_data_variant(lesson: Lesson) -> Lesson:
+    """The lesson on Fashion-MNIST: the same runs with the variant's budget, its own id (so its
+    runs are found apart from the digits ones), question and measured answer."""
+    rd = lesson.real_data
+    if rd is None:
+        raise ConfigError(f"lesson {lesson.id!r} has no real-data variant")
+    return dataclasses.replace(
+        lesson, id=lesson.id + REAL_DATA_SUFFIX, title=f"{lesson.title} (real data: Fashion-MNIST)",
+        shared={**lesson.shared, "dataset": "fashion-mnist", **rd.fields}, question=rd.question,
+        answer=rd.answer, explanation=rd.explanation, real_data=None)
+
+
+def fashion_mnist_here() -> bool:
+    """Whether Fashion-MNIST's files are found for the app's data folder (the registry's rule)."""
+    from resnet_core.settings import settings
+
+    return locate(DATASETS["fashion-mnist"], settings().data_dir) is not None
+
+
 def lesson_for(lesson_id: str) -> Lesson:
     """The lesson as it runs on this machine: the transfer lesson on ImageNet weights where
-    torchvision's resnet18 file is in the cache, offline otherwise."""
+    torchvision's resnet18 file is in the cache, offline otherwise; ``<id>-fashion``: a
+    lesson's real-data variant."""
     from resnet_core.training.transfer import imagenet_status
 
+    if lesson_id.endswith(REAL_DATA_SUFFIX):
+        base = LESSONS.get(lesson_id.removesuffix(REAL_DATA_SUFFIX))
+        if base is None or base.real_data is None:
+            raise ConfigError(f"unknown lesson {lesson_id!r}")
+        return real_data_variant(base)
     lesson = LESSONS[lesson_id]
     if lesson.id == "transfer" and imagenet_status("resnet18").present:
         return with_imagenet(lesson)

@@ -137,7 +137,7 @@ def drawing_hint(info) -> str:
                 "outline and fill it in (a trouser, a shoe, a bag); it is scaled to fill the "
                 "28x28 square, as Zalando's photos are. Sketches are far from what it learned.")
     if info.name == "digits" or info.channels == 1 and info.image_size <= 32:
-        return "Draw a digit on the black square with the mouse or a finger; Clear starts over."
+        return "Draw on the black square with the mouse or a finger; Clear starts over."
     return ("This model learned from photos: a drawing is far from its training images, so "
             "read its answer as a curiosity.")
 
