@@ -21,9 +21,9 @@ from resnet_core import train
 from resnet_core.classroom.lessons import (
     LESSONS,
     REAL_DATA_SUFFIX,
-    real_data_variant,
     lesson_answer,
     lesson_data,
+    real_data_variant,
     resolve_run_refs,
     transfer_rows,
 )

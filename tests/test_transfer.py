@@ -21,6 +21,7 @@ from resnet_core.training.transfer import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     InitError,
+    Weights,
     load_into,
     read_weights,
 )
@@ -165,6 +166,15 @@ def test_one_channel_input_sums_the_rgb_stem(torch_home, tmp_path):
     model = build_model("resnet18", 10, 1, stem="imagenet")
     load_into(model, read_weights(path))
     assert torch.equal(model.conv1.weight, state["conv1.weight"].sum(1, keepdim=True))
+
+
+def test_a_grey_models_stem_spreads_over_rgb_and_answers_the_same_on_grey_images():
+    grey, rgb = build_model("resnet20", 10, 1).eval(), build_model("resnet20", 10, 3).eval()
+    report = load_into(rgb, Weights(grey.state_dict(), "a grey run"))
+    assert report.adapted == ["conv1.weight (1-channel filters spread over RGB input)"]
+    x = torch.rand(4, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(rgb(x.expand(-1, 3, -1, -1)), grey(x), rtol=1e-5, atol=1e-5)
 
 
 def test_init_from_a_run_with_another_class_count(tmp_path, folder):

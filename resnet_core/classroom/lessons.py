@@ -147,11 +147,18 @@ LESSONS: dict[str, Lesson] = {
             shared={**DIGITS, "epochs": 10},
             chart="train_error",
             real_data=RealData(
-                fields=REAL_DATA_BUDGET, budget="4 runs of 300 steps, about 8 min on 2 CPU cores",
+                fields=REAL_DATA_BUDGET, budget="4 runs of 300 steps, about 6 min on 2 CPU cores",
                 question="After 300 steps on 38,400 real photos, which net has the highest "
                          "training error?",
                 answer=3,
-                explanation="TO BE MEASURED"),
+                explanation=(
+                    "The **plain 56-layer** net again, on real photos: measured here (300 steps "
+                    "of 128 Fashion-MNIST images, seed 0), training error 29.5% for plain-56 "
+                    "against 19.1% for its residual twin, 17.4% for plain-20 and 18.8% for "
+                    "residual-20; test accuracy 59.0% against 70.3%. At 20 layers the twins "
+                    "are level; at 56 the plain net falls behind, although it holds every "
+                    "layer of the residual one. On 54,000 real images this is not "
+                    "overfitting either: it is the training error that is higher.")),
         ),
         Lesson(
             id="activations",
@@ -199,11 +206,19 @@ LESSONS: dict[str, Lesson] = {
             shared={**DIGITS, "arch": "resnet20", "epochs": 10, "lr": 0.05},
             chart="train_loss",
             real_data=RealData(
-                fields=REAL_DATA_BUDGET, budget="4 runs of 300 steps, about 5 min on 2 CPU cores",
+                fields=REAL_DATA_BUDGET,
+                budget="4 runs of 300 steps, about 7 min on 2 CPU cores, 5 of them group norm's",
                 question="After 300 steps on real photos, which one reaches the lowest training "
                          "loss?",
                 answer=0,
-                explanation="TO BE MEASURED"),
+                explanation=(
+                    "**Batch norm**, on real photos too: measured here (300 steps of 128 "
+                    "Fashion-MNIST images, lr 0.05, seed 0), final training loss 0.51 with batch "
+                    "norm, 0.60 with group norm, 0.78 with layer norm, and 2.30 without "
+                    "normalisation: that net did not learn at all in 300 steps (test accuracy "
+                    "10%, chance), where on the digits it only trained slowest. Test accuracy "
+                    "79.7%, 75.9% and 70.8% for the other three. (Group norm also took 5 minutes "
+                    "of the 7: this CPU has no fast kernel for it at this layout.)")),
         ),
         Lesson(
             id="depth",
@@ -230,11 +245,21 @@ LESSONS: dict[str, Lesson] = {
             shared={**DIGITS, "epochs": 10},
             chart="train_error",
             real_data=RealData(
-                fields=REAL_DATA_BUDGET, budget="3 runs of 300 steps, about 9 min on 2 CPU cores",
+                fields=REAL_DATA_BUDGET, budget="3 runs of 300 steps, about 7 min on 2 CPU cores",
                 question="Same real photos, same 300 steps: which reaches the lowest training "
                          "error?",
                 answer=0,
-                explanation="TO BE MEASURED"),
+                explanation=(
+                    "The **20-layer** net, by a little: measured here (300 steps of 128 "
+                    "Fashion-MNIST images, seed 0), training error 18.8% (ResNet-20), 19.1% "
+                    "(56) and 22.3% (110), at 43 s, 114 s and 247 s. All three train: the "
+                    "shortcuts remove the degradation of lesson 1. But 300 steps is very short "
+                    "for 110 layers: its test accuracy was 10%, chance, although it classified "
+                    "78% of its training batches right. In evaluation, batch norm uses running "
+                    "averages of each layer's statistics, and after 300 steps those of a 110-layer "
+                    "net do not yet describe what its layers compute; longer training fixes "
+                    "that. Depth pays off with long schedules, as in the paper's CIFAR-10 "
+                    "table (8.75%, 6.97% and 6.43% test error after 64k iterations).")),
         ),
         Lesson(
             id="article",
@@ -287,7 +312,13 @@ LESSONS: dict[str, Lesson] = {
                 "extreme: 1.2 million photos of 1,000 classes give general edges, textures and "
                 "parts, which is why fastai, Teachable Machine and Create ML all start from them "
                 "(fastai's quick start: 0.54% error on Oxford Pets after 26 s of training). With "
-                "resnet18's ImageNet file in the cache this lesson runs on it: compare."),
+                "resnet18's ImageNet file in the cache this lesson runs on it: compare. Real "
+                "photos offline are no substitute: pretrained on all of Fashion-MNIST (60,000 "
+                "clothing photos, 2 epochs at the same 8 px) the k-shot runs reached 60.9%, "
+                "91.1% and 98.3% at k = 5, 20 and 100, against 81.6%, 89.9% and 97.2% from "
+                "scratch and 76.5%, 92.2% and 97.8% from the 0-4 net in the same invocation: "
+                "worse with 5 images, better with 100. Ten classes of clothing are not the "
+                "1,000 of ImageNet, so this lesson keeps digits 0-4 as its offline start."),
             runs=_transfer_runs(),
             shared=TRANSFER,
             chart="transfer",
@@ -320,9 +351,10 @@ FASHION_LABEL = "pretrain on Fashion-MNIST"
 
 
 def with_fashion(lesson: Lesson) -> Lesson:
-    """The transfer lesson pretrained on Fashion-MNIST instead of digits 0-4 (used where
-    Fashion-MNIST is found and ImageNet weights are not): the k-shot runs on digits 5-9 are
-    the same, so the two variants' numbers compare directly."""
+    """The transfer lesson pretrained on Fashion-MNIST instead of digits 0-4: the k-shot runs
+    on digits 5-9 are the same, so the two variants' numbers compare directly. Measured
+    (benchmarks/transfer_fashion.py), it did not beat the digits start at k = 5 (60.9% against
+    76.5%), so the lesson keeps digits 0-4 and quotes these numbers; the benchmark runs it."""
     runs = []
     for label, fields in lesson.runs:
         if label == "pretrain on 0-4":

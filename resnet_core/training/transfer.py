@@ -241,6 +241,11 @@ def load_into(model: nn.Module, weights: Weights, arch: str = "this model") -> I
         elif key == "conv1.weight" and src is not None and _is_rgb_to_grey(src, target):
             updates[key] = src.sum(dim=1, keepdim=True)
             report.adapted.append("conv1.weight (RGB filters summed for 1-channel input)")
+        elif key == "conv1.weight" and src is not None and _is_rgb_to_grey(target, src):
+            # A grey image read as RGB has three equal channels: a third of the filter on each
+            # gives the response the grey model gave.
+            updates[key] = src.expand(-1, 3, -1, -1) / 3
+            report.adapted.append("conv1.weight (1-channel filters spread over RGB input)")
         else:
             problems.append(_describe(key, src, target))
     unused = [k for k in weights.state if k not in own]
