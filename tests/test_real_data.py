@@ -132,16 +132,20 @@ def test_the_datasets_command_lists_where_each_set_is(places, capsys):
 # ----------------------------------------------------------------- the real Debian package
 
 
-@pytest.fixture
-def fashion_mnist():
-    """The real Fashion-MNIST from Debian's package (70,000 images)."""
+def _require_fashion_mnist() -> None:
     folder = SYSTEM / "fashion-mnist"
     if not all((folder / f"{n}.gz").is_file() for n in IDX_NAMES):
         if os.environ.get("REQUIRE_FASHION_MNIST"):
             pytest.fail(f"REQUIRE_FASHION_MNIST is set but {folder} lacks the four .gz files")
         pytest.skip("Debian's dataset-fashion-mnist is not installed "
                     "(apt-get install dataset-fashion-mnist); .ci/run installs it")
-    return folder
+
+
+@pytest.fixture
+def fashion_mnist():
+    """The real Fashion-MNIST from Debian's package (70,000 images)."""
+    _require_fashion_mnist()
+    return SYSTEM / "fashion-mnist"
 
 
 def test_debians_fashion_mnist_loads_as_torchvision_reads_it(fashion_mnist, tmp_path):
@@ -180,15 +184,6 @@ def test_the_article_lesson_runs_on_mnist_else_fashion_mnist_else_digits(places)
 
 PAGES = ["home.py", "train.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py",
          "deploy.py"]
-
-
-def _require_fashion_mnist() -> None:
-    folder = SYSTEM / "fashion-mnist"
-    if not all((folder / f"{n}.gz").is_file() for n in IDX_NAMES):
-        if os.environ.get("REQUIRE_FASHION_MNIST"):
-            pytest.fail(f"REQUIRE_FASHION_MNIST is set but {folder} lacks the four .gz files")
-        pytest.skip("Debian's dataset-fashion-mnist is not installed "
-                    "(apt-get install dataset-fashion-mnist); .ci/run installs it")
 
 
 @pytest.fixture(scope="module")
