@@ -23,10 +23,11 @@ import torch
 
 from resnet_core.classroom.access import LOCAL, User
 from resnet_core.data.folder import DEFAULT_ROOT, lesson_dir
-from resnet_core.data.registry import DATASETS, locate, missing_message
+from resnet_core.data.registry import DATASETS, locate, ways_to_get
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.runs.folder import ACTIVE_STATES, RESUMABLE_STATES, Run
 from resnet_core.runs.store import RunStore
+from resnet_core.settings import settings
 from resnet_core.training.config import FAST_AMP, TrainConfig
 
 
@@ -383,8 +384,6 @@ def real_data_variant(lesson: Lesson) -> Lesson:
 
 def fashion_mnist_here() -> bool:
     """Whether Fashion-MNIST's files are found for the app's data folder (the registry's rule)."""
-    from resnet_core.settings import settings
-
     return locate(DATASETS["fashion-mnist"], settings().data_dir) is not None
 
 
@@ -549,11 +548,11 @@ def article_data(data_root: str | Path) -> tuple[dict, str]:
                 f"MNIST's files are not here, so the lesson runs on Fashion-MNIST (found in "
                 f"{fashion}): the same 28x28 grayscale format and 10 classes, of clothing "
                 f"instead of digits; same model and recipe.")
-    ways = missing_message(DATASETS["mnist"], data_root).split("; ", 1)[1]
     return ({"dataset": "digits"},
             "Neither MNIST nor Fashion-MNIST is here, so the lesson runs on the offline digits "
             "(8x8 scans of handwritten digits); same model and recipe. For MNIST, "
-            f"{ways}; for Fashion-MNIST, apt-get install dataset-fashion-mnist.")
+            f"{ways_to_get(DATASETS['mnist'], data_root)}; for Fashion-MNIST, apt-get install "
+            f"{DATASETS['fashion-mnist'].apt_package}.")
 
 
 @dataclass(frozen=True)

@@ -108,14 +108,19 @@ def locate(spec: DatasetSpec, data_root: str | Path) -> Location | None:
     return None
 
 
-def missing_message(spec: DatasetSpec, data_root: str | Path) -> str:
-    """One line: where ``spec`` was looked for, and the ways to get it."""
-    looked = ", ".join(str(p.folder) for p in search_path(spec, data_root))
+def ways_to_get(spec: DatasetSpec, data_root: str | Path) -> str:
+    """"put <layout>; or apt-get install <package>; or pass --download ...": how to get ``spec``."""
     ways = [f"put {spec.layout_for(Path(data_root).expanduser())}"]
     if spec.apt_package:
         ways.append(f"or apt-get install {spec.apt_package}")
     ways.append("or pass --download to fetch it (needs a network)")
-    return f"{spec.name} not found (looked in {looked}); " + "; ".join(ways)
+    return "; ".join(ways)
+
+
+def missing_message(spec: DatasetSpec, data_root: str | Path) -> str:
+    """One line: where ``spec`` was looked for, and the ways to get it."""
+    looked = ", ".join(str(p.folder) for p in search_path(spec, data_root))
+    return f"{spec.name} not found (looked in {looked}); {ways_to_get(spec, data_root)}"
 
 
 def availability(spec: DatasetSpec, data_root: str | Path) -> str:
@@ -126,7 +131,7 @@ def availability(spec: DatasetSpec, data_root: str | Path) -> str:
         return f"your images under {Path(data_root).expanduser()}"
     found = locate(spec, data_root)
     if found is None:
-        return "not here: " + missing_message(spec, data_root).split("; ", 1)[1]
+        return "not here: " + ways_to_get(spec, data_root)
     return f"here: {found}"
 
 
