@@ -41,6 +41,7 @@ PAGES = {
     "home": st.Page("home.py", title="Home", icon=":material/home:", default=True),
     "train": st.Page("train.py", title="Train", icon=":material/model_training:"),
     "challenge": st.Page("challenge.py", title="Challenge", icon=":material/emoji_events:"),
+    "sweep": st.Page("sweep.py", title="Sweep", icon=":material/tune:"),
     "runs": st.Page("runs.py", title="Runs", icon=":material/table_view:"),
     "evaluate": st.Page("evaluate.py", title="Evaluate", icon=":material/analytics:"),
     "explain": st.Page("explain.py", title="Explain", icon=":material/visibility:"),
@@ -52,13 +53,13 @@ PAGES = {
 # Which pages each role has. st.navigation serves only the pages it is given, so a student
 # who types /teacher or /train gets the default page, not the controls; the core's actions
 # check the user again whatever the page.
-SINGLE = ["home", "train", "runs", "evaluate", "explain", "predict", "deploy", "lessons"]
-TEACHER = ["home", "train", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
+SINGLE = ["home", "train", "sweep", "runs", "evaluate", "explain", "predict", "deploy", "lessons"]
+TEACHER = ["home", "train", "sweep", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
            "teacher"]
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
 # The sidebar's sections, in the order a run goes: train it, inspect it, serve it; the class.
 # (No section is named like a page: a header "Train" would read as the Train page.)
-SECTIONS = {"Experiment": ["home", "train", "runs"], "Inspect": ["evaluate", "explain", "predict"],
+SECTIONS = {"Experiment": ["home", "train", "sweep", "runs"], "Inspect": ["evaluate", "explain", "predict"],
             "Serve": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
 
 

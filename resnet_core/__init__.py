@@ -12,6 +12,7 @@ import-linter enforces them in CI):
     analysis/   explanations, cost estimates, charts, diagrams, live curves
     serving/    the predictor, export, the HTTP service, deployments
     jobs/       the queue, the local executor and the training child
+    sweeps/     hyperparameter searches (Optuna) whose trials are runs on the queue
     classroom/  users and access, class mode, the sign-in gate, lessons
     workbench.py  the front door: one Workbench per runs folder, a Session per user
     cli.py      the command line
@@ -48,7 +49,8 @@ _EXPORTS = {
     "ARCHS": "training.models", "build_model": "training.models", "count_parameters": "training.models",
     "Run": "runs.folder", "RunStore": "runs.store",
     "resume": "training.loop", "train": "training.loop",
-    "Workbench": "workbench",
+    "Workbench": "workbench", "sweep": "workbench", "SweepResult": "workbench",
+    "SweepConfig": "sweeps.study",
 }
 
 # Modules of release 0.1.0 that README documented, and their homes now: ``from

@@ -18,6 +18,8 @@ from pathlib import Path
 from resnet_core.device import DEVICES
 from resnet_core.errors import TrainingFailed, WorkbenchError
 from resnet_core.events import Callback
+from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
+from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
 from resnet_core.training.config import (
     AMP_MODES,
     DATASETS,
@@ -49,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,evaluate,explain,export,predict,serve,runs,datasets,uploads}")
+                           metavar="{train,lr-find,sweep,evaluate,explain,export,predict,serve,runs,datasets,uploads}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -65,6 +67,25 @@ def build_parser() -> Parser:
     lf.add_argument("--steps", type=int, default=200, help="at most this many steps (default 200)")
     lf.add_argument("--out", default="lr_find.png", help="PNG of the curve; the CSV goes beside it")
     lf.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
+
+    sw = sub.add_parser("sweep", help="search hyperparameters (Optuna); the best run's folder is "
+                                      "the last line. Also: sweep status [ID], sweep resume ID")
+    sw.add_argument("action", nargs="?", choices=("status", "resume"), default=None,
+                    help="status: the sweeps, or one sweep's trials; resume: carry a stopped sweep on")
+    sw.add_argument("sweep_id", nargs="?", default=None, metavar="ID",
+                    help="a sweep's folder name under <runs>/.sweeps (or a unique part of it)")
+    sw.add_argument("--param", action="append", default=[], metavar="NAME=SPEC",
+                    help="a searched field: lr=log:1e-4:1, label_smoothing=float:0:0.2, "
+                         "epochs=int:2:10, arch=resnet20,resnet32 or depth=20,32 (repeat the flag)")
+    sw.add_argument("--trials", type=int, default=16)
+    sw.add_argument("--parallel", type=int, default=1, help="trials at once (default 1)")
+    sw.add_argument("--pruner", choices=SWEEP_PRUNERS, default="asha",
+                    help="asha (successive halving at epochs 1, 3, 9, ...), median, hyperband or none")
+    sw.add_argument("--sampler", choices=SWEEP_SAMPLERS, default="tpe")
+    sw.add_argument("--sweep-seed", type=int, default=0, help="the sampler's seed")
+    sw.add_argument("--sweep-name", default=None, help="a label for the sweep and its runs")
+    sw.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
+    add_train_flags(sw)
 
     e = sub.add_parser("evaluate", help="recompute eval/<split>/ of a run from a checkpoint")
     e.add_argument("run_dir")
@@ -437,6 +458,64 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep in the foreground (a progress bar; Ctrl-C stops it, resumable), list the
+    sweeps, show one's trials, or resume one. The best run's folder is the last line."""
+    from resnet_core.settings import settings
+    from resnet_core.sweeps.study import get_sweep, list_sweeps
+    from resnet_core.workbench import sweep
+
+    given = vars(args).copy()
+    sweep_keys = ("command", "action", "sweep_id", "param", "trials", "parallel", "pruner",
+                  "sampler", "sweep_seed", "sweep_name", "quiet")
+    opts = {k: given.pop(k) for k in sweep_keys}
+    root = Path(given.get("runs_dir") or settings().runs_dir)
+    if opts["action"] == "status":
+        if opts["sweep_id"] is None:
+            for found in list_sweeps(root):
+                info = found.info
+                best = (info.get("best") or {}).get("value")
+                print(f"{found.id}  {info.get('state')}  {info['config']['trials']} trials"
+                      + (f"  best {best:.4f}" if best is not None else ""))
+            if not list_sweeps(root):
+                print(f"no sweeps in {root}")
+            return 0
+        from resnet_core.workbench import SweepResult
+
+        found = get_sweep(root, opts["sweep_id"])
+        table = SweepResult(found, False, None, root).table()
+        print(f"{found.id}: {found.state}")
+        print(table.to_string(index=False, float_format="%.4g", na_rep="-") if len(table) else "no trials yet")
+        return 0
+    if opts["action"] == "resume":
+        if opts["sweep_id"] is None:
+            raise WorkbenchError("sweep resume needs the sweep's ID (see: sweep status)")
+        result = sweep(resume=opts["sweep_id"], runs_dir=root, progress=not opts["quiet"], live=False)
+    else:
+        if opts["sweep_id"] is not None:
+            raise WorkbenchError(f"unexpected {opts['sweep_id']!r}: a new sweep takes flags only "
+                                 "(sweep status [ID] and sweep resume ID take an ID)")
+        base = config_from(given)
+        result = sweep(opts["param"], trials=opts["trials"], parallel=opts["parallel"],
+                       pruner=opts["pruner"], sampler=opts["sampler"], seed=opts["sweep_seed"],
+                       name=opts["sweep_name"], base=base, runs_dir=root,
+                       progress=not opts["quiet"], live=False)
+    table = result.table()
+    counts = table["state"].value_counts().to_dict() if len(table) else {}
+    print(f"sweep {result.sweep.id}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if not result.finished:
+        print(f"stopped; continue with: python -m resnet_core sweep resume {result.sweep.id}",
+              file=sys.stderr)
+    if result.best is None:
+        print("no trial completed", file=sys.stderr)
+        return EXIT_STOPPED if not result.finished else EXIT_FAILED
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in result.best["params"].items())
+    print(f"best: trial {result.best['trial']}, validation accuracy {result.best['value']:.4f} ({params})")
+    print(result.best_run.dir)
+    return 0 if result.finished else EXIT_STOPPED
+
+
+COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
             "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "datasets": cmd_datasets,
             "uploads": cmd_uploads}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.classroom import lessons
@@ -32,8 +33,11 @@ from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.jobfile import held_by, set_hold
+from resnet_core.runs.store import RunStore
 from resnet_core.serving.deploy import Deployment, Deployments
 from resnet_core.settings import settings
+from resnet_core.sweeps.runner import Sweeps
+from resnet_core.sweeps.study import Sweep, SweepConfig, get_sweep
 from resnet_core.training.config import TrainConfig
 
 
@@ -51,6 +55,7 @@ class Workbench:
         self.jobs = JobManager(self.runs_dir, policy=self.classroom,
                                max_running_per_device=max_jobs, warm_worker=warm_worker)
         self.store = self.jobs.store
+        self.sweeps = Sweeps(self.jobs)  # carries on the sweeps a previous server left running
         self.deployments = Deployments()
 
     @property
@@ -90,6 +95,7 @@ class Workbench:
     def close(self, timeout: float = 60.0) -> None:
         """Server exit: running jobs checkpoint and stop, queued ones stay queued, deployed
         services stop."""
+        self.sweeps.close()  # no new trials; the next server resumes the sweeps
         self.jobs.close(timeout)
         self.deployments.close()
 
@@ -157,6 +163,25 @@ class Session:
         require_teacher(self.user, "find a learning rate")
         config = self.bench.data.place(config)
         return self.bench.jobs.submit_lr_find(config, steps=steps, owner=self.user).name
+
+    # -- sweeps -------------------------------------------------------------------------
+
+    def start_sweep(self, config: SweepConfig) -> Sweep:
+        """Search hyperparameters: the sweep's trials are this user's runs on the queue. On a
+        class server a sweep is the teacher's (thirty searches would fill the queue)."""
+        require_teacher(self.user, "run sweeps")
+        config.base = self.bench.data.place(config.base)
+        return self.bench.sweeps.start(config, owner=self.user)
+
+    def stop_sweep(self, sweep_id: str) -> None:
+        """Stop a sweep: no new trials; its queued and running trials stop, resumable."""
+        require_teacher(self.user, "stop sweeps")
+        self.bench.sweeps.stop(get_sweep(self.bench.runs_dir, sweep_id))
+
+    def resume_sweep(self, sweep_id: str) -> None:
+        """Carry a stopped sweep on: its stopped trials resume where they were."""
+        require_teacher(self.user, "resume sweeps")
+        self.bench.sweeps.resume(get_sweep(self.bench.runs_dir, sweep_id), owner=self.user)
 
     # -- lessons ------------------------------------------------------------------------
 
@@ -303,3 +328,84 @@ def close_workbenches(timeout: float = 60.0) -> None:
         _BY_KEY.clear()
     for bench in benches:
         bench.close(timeout)
+
+
+# -- sweeps in the foreground (notebooks, the CLI) -------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    """A finished (or stopped) sweep: its folder, whether it finished, the best trial's run."""
+
+    sweep: Sweep
+    finished: bool
+    best: dict | None  # {"trial", "value", "run_id", "params"} of the best completed trial
+    runs_dir: Path
+
+    @property
+    def best_run(self):
+        """The best trial's Run (None before any trial completed)."""
+        from resnet_core.runs.folder import Run
+
+        return Run(self.runs_dir / self.best["run_id"]) if self.best else None
+
+    def table(self):
+        """One row per trial (pandas): state, value, epochs, parameters, run id."""
+        from resnet_core.sweeps.charts import trial_runs, trial_table, trials_of
+
+        return trial_table(trials_of(self.sweep), trial_runs(self.sweep, RunStore(self.runs_dir).runs()))
+
+
+def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 1,
+          pruner: str = "asha", sampler: str = "tpe", seed: int = 0, name: str | None = None,
+          base: TrainConfig | None = None, runs_dir: str | Path | None = None,
+          resume: str | None = None, progress: bool = True, live: bool | None = None,
+          **train_fields) -> SweepResult:
+    """Search hyperparameters here, in the foreground, with the workbench's own queue:
+
+        result = sweep(["lr=log:1e-3:1", "arch=resnet20,resnet32"], trials=16,
+                       dataset="digits", epochs=10)
+        result.best_run.dir
+
+    ``train_fields`` (or ``base``) are every trial's fixed settings; ``params`` what varies
+    (space.py's forms). A progress bar counts finished trials, and in Jupyter a live figure
+    draws each trial's validation accuracy per epoch, pruned trials greyed. Ctrl-C (or a
+    kernel interrupt) stops the sweep with its trials resumable: ``sweep(resume=ID)``. The
+    runs folder must not be another process's (a running app's): there, use its Sweep page.
+    """
+    from resnet_core.sweeps.progress import SweepProgress
+    from resnet_core.sweeps.runner import SweepRunner
+    from resnet_core.sweeps.study import create_sweep
+
+    root = Path(runs_dir or (base.runs_dir if base and base.runs_dir else None)
+                or settings().runs_dir).resolve()
+    if resume is None:
+        config = SweepConfig(base=base or TrainConfig(**train_fields), params=list(params or []),
+                             trials=trials, parallel=parallel, pruner=pruner, sampler=sampler,
+                             seed=seed, name=name).validate()
+    else:
+        config = get_sweep(root, resume).config
+    jobs = JobManager(root, max_running_per_device=config.parallel)
+    try:
+        if jobs.read_only is not None:
+            raise WorkbenchError(f"{jobs.read_only}; start or resume the sweep from its Sweep page")
+        if resume is None:
+            found = create_sweep(root, config)
+        else:
+            found = get_sweep(root, resume)
+            if found.state == "completed":
+                raise WorkbenchError(f"sweep {found.id} has completed all its trials")
+            found.set_state("running")
+        runner = SweepRunner(found, jobs)
+        bar = SweepProgress(config.planned_trials(), bar=progress, widget=live)
+        try:
+            finished = runner.run(on_pass=bar)
+        except KeyboardInterrupt:
+            finished = False
+        finally:
+            bar.close()
+        if not finished:
+            Sweeps(jobs).stop(found)
+        return SweepResult(found, finished, runner.best(), root)
+    finally:
+        jobs.close()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 
 # Paths as the app's frame (pages/navigation.py, the script app.py serves) names them.
-PAGES = ["home.py", "train.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py"]
+PAGES = ["home.py", "train.py", "sweep.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py"]
 
 
 def _app(monkeypatch, runs_dir) -> AppTest:

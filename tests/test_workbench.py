@@ -18,6 +18,7 @@ from resnet_core.classroom.classroom import ClassLimits
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import DataError
+from resnet_core.sweeps.study import SweepConfig
 from resnet_core.workbench import Workbench
 
 from conftest import TEACHER
@@ -67,6 +68,10 @@ ACTIONS = {
     "find a learning rate": lambda s, run_id: s.find_lr(TrainConfig(epochs=1)),
     "remove a student": lambda s, run_id: s.remove_student("s-000000000000"),
     "make a rejoin code": lambda s, run_id: s.rejoin_code("s-000000000000"),
+    "start a sweep": lambda s, run_id: s.start_sweep(SweepConfig(
+        base=TrainConfig(epochs=1), params=["lr=log:1e-3:1"], trials=2)),
+    "stop a sweep": lambda s, run_id: s.stop_sweep("any"),
+    "resume a sweep": lambda s, run_id: s.resume_sweep("any"),
 }
 
 
@@ -89,7 +94,8 @@ def test_students_are_refused_the_teachers_actions(bench):
     student = bench.session(ada)
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
                    "lock a lesson", "open a challenge", "reset the class", "find a learning rate",
-                   "remove a student", "make a rejoin code"):
+                   "remove a student", "make a rejoin code", "start a sweep", "stop a sweep",
+                   "resume a sweep"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 

@@ -11,15 +11,16 @@ from pathlib import Path
 from resnet_core.events import Callback
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
+    SERVER_GONE,
     Run,
     now_iso,
     read_json,
     read_status,
 )
+from resnet_core.runs.jobfile import sweep_of
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
 
-SERVER_GONE = "the app stopped while this run trained; resume it from its last checkpoint"
 WORKER_FLAG = "--worker"  # python -m resnet_core.jobs.child --worker: a warm child waiting for a run
 
 
@@ -47,6 +48,12 @@ def child_main(run_dir: str) -> int:
         os.nice(5 if own.job_nice is None else own.job_nice)  # the server's pages stay responsive
     if job.get("kind") == "lr_find":
         return lr_find_main(run, steps=int(job.get("steps") or 200))
+    if main_rank and sweep_of(job):
+        # A sweep's trial: its validation accuracy goes to the study every epoch, and the
+        # pruner's verdict comes back through the STOP file.
+        from resnet_core.sweeps.reporter import TrialReporter
+
+        watch.append(TrialReporter(run, sweep_of(job)["id"], sweep_of(job)["trial"]))
     try:
         if job.get("resume") and run.has_checkpoint("last"):
             resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),

@@ -18,11 +18,12 @@ from resnet_core.atomic import atomic_write_json
 from resnet_core.device import device_count, resolve_device
 from resnet_core.errors import RunError
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
-from resnet_core.jobs.child import SERVER_GONE, WORKER_FLAG
+from resnet_core.jobs.child import WORKER_FLAG
 from resnet_core.jobs.queue import FairQueue
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
     LR_FIND_DIR,
+    SERVER_GONE,
     Run,
     create_run_dir,
     now_iso,
@@ -102,13 +103,14 @@ class JobManager:
     # -- submitting ------------------------------------------------------------------------
 
     def submit(self, config: TrainConfig, *, processes: int = 1,
-               owner: Owner = LOCAL_OWNER) -> str:
+               owner: Owner = LOCAL_OWNER, sweep: dict | None = None) -> str:
         """Validate, create the run folder (status queued) and queue it; return the run id.
 
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
         GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch. With a
         ``policy`` (a class server), the owner's run must fit it (the check and the queueing
         are one step); who may ask for what is the front door's to check (``workbench``).
+        ``sweep`` ({"id", "trial"}) marks the run as a sweep's trial (job.json).
         """
         self._check_writable()
         config.validate()
@@ -120,7 +122,8 @@ class JobManager:
                 challenge = self.policy.check_submission(
                     owner, config, active_of_user=self._active_count(owner.id),
                     active_total=self._active_count())
-            return self._create(config, device, processes, owner, challenge=challenge)
+            return self._create(config, device, processes, owner, challenge=challenge,
+                                sweep=sweep)
 
     def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER) -> str:
         """Queue a shared run (a lesson's): owned by ``LESSONS_OWNER``, so every viewer reuses
@@ -150,11 +153,11 @@ class JobManager:
     def _create(self, config: TrainConfig, device: str, processes: int, owner: Owner, *,
                 challenge: str | None = None, queued_by: Owner | None = None,
                 kind: str = "train", steps: int | None = None,
-                parent: Path | None = None) -> str:
+                parent: Path | None = None, sweep: dict | None = None) -> str:
         run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
-                      challenge=challenge, kind=kind, steps=steps)
+                      challenge=challenge, kind=kind, steps=steps, sweep=sweep)
         self._queue(run)
         return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id,
                                  queued_by=queued_by.id if queued_by is not None else None))
@@ -207,9 +210,10 @@ class JobManager:
 
     # -- controlling -----------------------------------------------------------------------
 
-    def stop(self, run_id: str) -> None:
+    def stop(self, run_id: str, reason: str = "") -> None:
         """Ask a job to stop: a queued one leaves the queue; a running one checkpoints and ends
-        after its current step (the trainer checks for a STOP file every step)."""
+        after its current step (the trainer checks for a STOP file every step). ``reason``
+        becomes the stopped run's status error."""
         self._check_writable()
         with self._lock:
             job = self._jobs.get(run_id)
@@ -217,10 +221,10 @@ class JobManager:
                 self._waiting.remove(job.device, run_id)
                 job.state = "finished"
                 Run(job.run_dir).transition("stopped", ended_at=now_iso(),
-                                            error="stopped before it started")
+                                            error=reason or "stopped before it started")
                 self._lock.notify_all()
                 return
-        (Run(job.run_dir) if job is not None else self.store.get(run_id)).request_stop()
+        (Run(job.run_dir) if job is not None else self.store.get(run_id)).request_stop(reason)
 
     def jobs(self) -> list[Job]:
         with self._lock:
@@ -232,6 +236,11 @@ class JobManager:
         with self._lock:
             states = [j.state for j in self._jobs.values()]
         return {"running": states.count("running"), "queued": states.count("queued")}
+
+    @property
+    def closing(self) -> bool:
+        """The server is leaving: no more jobs start (a sweep stops asking for trials)."""
+        return self._closing
 
     @property
     def idle(self) -> bool:
@@ -274,8 +283,10 @@ class JobManager:
         deadline = time.monotonic() + timeout
         for job in running:
             with self._lock:
-                self._lock.wait_for(lambda j=job: j.state == "finished",
-                                    max(0.0, deadline - time.monotonic()))
+                finished = self._lock.wait_for(lambda j=job: j.state == "finished",
+                                               max(0.0, deadline - time.monotonic()))
+            if finished:  # a child that ended on its own before it read the STOP file
+                Run(job.run_dir).take_stop_request()
         self._unlock_folder()
 
     def shutdown(self) -> None:
@@ -327,6 +338,9 @@ class JobManager:
                     return
         job.returncode = job.process.wait()
         _close_quietly(job.process.stdin)
+        # A stop asked for as the child was leaving (Stop clicked at the last step, a server
+        # closing as a sweep's last trial ended) would otherwise stop the run's next resume.
+        run.take_stop_request()
         self._start_warm()  # a fresh one for the next job, now that the cores are free
         self._record_exit(job)
 

@@ -33,24 +33,32 @@ EVAL_FILES = {"predictions": "predictions.csv", "confusion": "confusion.csv",
 EVAL_SPLITS = ("test", "val")
 LR_FIND_DIR = ".lr_find"  # <runs>/.lr_find/<id>/: the dashboard's learning-rate sweeps (not runs)
 LR_FIND_FILES = ("lr_find.csv", "lr_find.png")  # a sweep's curve and its picture
+SWEEPS_DIR = ".sweeps"  # <runs>/.sweeps/<id>/: a hyperparameter sweep's sweep.json and Optuna journal
 STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
 JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
 
 # --- the run's life: every state change goes through Run.transition, which checks this table ---
-STATES = ("queued", "running", "completed", "failed", "stopped", "interrupted")
+# pruned: a sweep's pruner stopped the run (through its STOP file, like the Stop button).
+STATES = ("queued", "running", "completed", "failed", "stopped", "pruned", "interrupted")
 ACTIVE_STATES = ("queued", "running")
-RESUMABLE_STATES = ("stopped", "interrupted", "failed")
+RESUMABLE_STATES = ("stopped", "pruned", "interrupted", "failed")
 TRANSITIONS: dict[str | None, tuple[str, ...]] = {
     None: ("queued", "running"),  # a new folder: queued by the dashboard, or trained at once
     "queued": ("running", "stopped", "failed", "interrupted"),
-    "running": ("completed", "failed", "stopped", "interrupted"),
+    "running": ("completed", "failed", "stopped", "pruned", "interrupted"),
     # back through resume (to a larger budget, for a completed run)
     "completed": ("queued", "running"),
     "failed": ("queued", "running"),
     "stopped": ("queued", "running"),
+    "pruned": ("queued", "running"),
     "interrupted": ("queued", "running"),
 }
+# The STOP file's reason that ends a run as "pruned" rather than "stopped".
+PRUNED = "pruned: its validation accuracy trailed the sweep's other trials at this epoch"
+# Stops that a sweep resumes on its own: the app went away, or the sweep itself was stopped.
+SERVER_GONE = "the app stopped while this run trained; resume it from its last checkpoint"
+SWEEP_STOPPED = "the sweep was stopped; resuming the sweep resumes this run"
 
 # A running run on another machine is presumed dead when its heartbeat is older than this.
 STALE_AFTER_S = 15 * 60

@@ -6,7 +6,8 @@ The one owner of the file's schema (the manager writes it, the child and the cla
      "resume": bool, "epochs": int | null,
      "max_steps": int | null, "processes": int,
      "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?,
-     "held_by": {"id", "name"}? (the teacher stopped it: only the teacher resumes it)}
+     "held_by": {"id", "name"}? (the teacher stopped it: only the teacher resumes it),
+     "sweep": {"id", "trial"}? (the run is trial number ``trial`` of sweep ``id``)}
 
 A run without an owner (the CLI, notebooks, single-user mode) belongs to ``LOCAL_OWNER``.
 """
@@ -71,7 +72,7 @@ KINDS = ("train", "lr_find")  # what the child does with the folder's config.jso
 
 def write_new_job(run, *, processes: int, owner, queued_by=None,
                   challenge: str | None = None, kind: str = "train",
-                  steps: int | None = None) -> None:
+                  steps: int | None = None, sweep: dict | None = None) -> None:
     """job.json for a new job: train its config.json from the start, or sweep the learning
     rate for it (``kind="lr_find"``)."""
     job: dict = {"resume": False, "processes": processes}
@@ -85,7 +86,14 @@ def write_new_job(run, *, processes: int, owner, queued_by=None,
         job["queued_by"] = _person(queued_by)
     if challenge is not None:
         job["challenge"] = challenge
+    if sweep is not None:
+        job["sweep"] = {"id": str(sweep["id"]), "trial": int(sweep["trial"])}
     atomic_write_json(run.job_path, job)
+
+
+def sweep_of(job: dict) -> dict | None:
+    """The sweep trial a run is ({"id", "trial"}), or None."""
+    return job.get("sweep")
 
 
 def write_resume_job(run, *, epochs: int | None, max_steps: int | None,

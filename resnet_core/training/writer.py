@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.events import Callback, TrainState
-from resnet_core.runs.folder import ACTIVE_STATES, Run, now_iso, read_status
+from resnet_core.runs.folder import ACTIVE_STATES, PRUNED, Run, now_iso, read_status
 from resnet_core.runs.jsonl import append_jsonl, truncate_metrics
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ class RunWriter(Callback):
 
     def on_train_end(self, state: TrainState, outcome: str) -> None:
         self.wait_for_checkpoints()
+        if outcome == "stopped" and state.stop_reason == PRUNED:
+            outcome = "pruned"  # a sweep's pruner asked, through the same STOP file
         self.run.transition(outcome, ended_at=now_iso(), epoch=state.epoch, step=state.step,
                             best_val_accuracy=state.best_val_accuracy,
                             error=state.stop_reason or None)

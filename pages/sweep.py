@@ -1,0 +1,190 @@
+"""Sweep: search the Train form's fields with Optuna; watch the trials live; train the best longer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from resnet_core import TrainConfig, WorkbenchError, data, sweeps, training
+
+from pages.common import (
+    REFRESH_S,
+    keep_job_counts_current,
+    manager,
+    runs_dir,
+    session,
+    store,
+    unlinked,
+)
+
+# The Train form's fields, each with what a search over it looks like:
+# (label, kind, fixed default, search default); kind "log"/"float" ranges or "choice" lists.
+FIELDS = {
+    "lr": ("Learning rate", "log", 0.1, (1e-3, 1.0)),
+    "weight_decay": ("Weight decay", "log", 5e-4, (1e-5, 1e-2)),
+    "label_smoothing": ("Label smoothing", "float", 0.0, (0.0, 0.2)),
+    "arch": ("Architecture", "choice", "resnet20", ["resnet8", "resnet14", "resnet20"]),
+    "batch_size": ("Batch size", "choice", 128, [64, 128]),
+    "optimizer": ("Optimizer", "choice", "sgd", ["sgd", "adamw"]),
+    "scheduler": ("Schedule", "choice", "cosine", ["cosine", "onecycle"]),
+    "norm": ("Normalisation", "choice", "batch", ["batch", "layer"]),
+    "augment": ("Augmentation", "choice", True, [True, False]),
+}
+OPTIONS = {"arch": list(training.ARCHS), "batch_size": [16, 32, 64, 128, 256, 512],
+           "optimizer": list(training.OPTIMIZERS), "scheduler": list(training.SCHEDULERS),
+           "norm": list(training.NORMS), "augment": [True, False]}
+
+
+def field_row(name: str) -> tuple[object, str | None]:
+    """One field of the form: its fixed value, or (with "search this") its search spec."""
+    label, kind, fixed, searched = FIELDS[name]
+    left, right = st.columns([1, 3])
+    search = left.toggle(f"search {label.lower()}", key=f"search_{name}",
+                         value=name == "lr", help=f"vary {label.lower()} over the trials")
+    if not search:
+        if kind == "choice":
+            options = OPTIONS[name]
+            value = right.selectbox(label, options, index=options.index(fixed), key=f"fixed_{name}")
+        else:
+            value = right.number_input(label, value=fixed, format="%g", key=f"fixed_{name}")
+        return value, None
+    if kind == "choice":
+        chosen = right.multiselect(f"{label}: try each of", OPTIONS[name], default=searched,
+                                   key=f"range_{name}")
+        return fixed, f"{name}=" + ",".join(str(c) for c in chosen)
+    low_col, high_col = right.columns(2)
+    low = low_col.number_input(f"{label}: from", value=searched[0], format="%g", key=f"low_{name}")
+    high = high_col.number_input("to" + (" (log scale)" if kind == "log" else ""), value=searched[1],
+                                 format="%g", key=f"high_{name}")
+    return fixed, f"{name}={kind}:{low:g}:{high:g}"
+
+
+def new_sweep() -> None:
+    """The form: the fixed settings, the searched fields, the budget; Start."""
+    top = st.columns(4)
+    name = top[0].selectbox("Dataset", [n for n, s in data.DATASETS.items() if s.offline]
+                            + [n for n, s in data.DATASETS.items() if not s.offline], key="sweep_dataset")
+    epochs = int(top[1].number_input("Epochs per trial", 1, 1000, 10, key="sweep_epochs",
+                                     help="the pruner decides at epoch ends"))
+    trials = int(top[2].number_input("Trials", 1, 1000, 16, key="sweep_trials"))
+    parallel = int(top[3].number_input("At once", 1, 64, 1, key="sweep_parallel",
+                                       help="trials queued at once; the queue runs as many as "
+                                            "the device allows"))
+    low = st.columns(2)
+    pruner = low[0].selectbox("Pruner", sweeps.PRUNERS, key="sweep_pruner",
+                              help="asha: successive halving, rungs at epochs 1, 3, 9, ... keep "
+                                   "the best third; median: stop below the median at the same "
+                                   "epoch; none: every trial runs all its epochs")
+    sampler = low[1].selectbox("Sampler", sweeps.SAMPLERS, key="sweep_sampler",
+                               help="tpe learns from the finished trials; grid takes lists only")
+    st.caption("Search this: each field either keeps one value for every trial or varies "
+               "over a range (log scale for rates) or a list. Trials are ranked by their best "
+               "validation accuracy; the test split stays unseen.")
+    fixed, params = {}, []
+    for field in FIELDS:
+        value, spec = field_row(field)
+        if spec is None:
+            fixed[field] = value
+        else:
+            params.append(spec)
+    try:
+        config = sweeps.SweepConfig(
+            base=TrainConfig(dataset=name, epochs=epochs, **fixed), params=params, trials=trials,
+            parallel=parallel, pruner=pruner, sampler=sampler).validate()
+    except WorkbenchError as e:
+        st.error(unlinked(e))
+        return
+    st.caption(f"{config.planned_trials()} trials of at most {epochs} epochs: "
+               + (", ".join(params) or "nothing searched"))
+    if st.button("Start sweep", type="primary", disabled=manager().read_only is not None):
+        try:
+            started = session().start_sweep(config)
+        except WorkbenchError as e:
+            st.error(unlinked(e))
+            return
+        st.query_params["sweep"] = started.id
+        st.rerun()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figures(sweep_id: str, signature: tuple, _study):
+    """The sweep's figures, drawn again only when a trial moved (Optuna's fANOVA is slow)."""
+    return {"best": sweeps.best_so_far(_study), "parallel": sweeps.parallel_coordinates(_study),
+            "importance": sweeps.importances(_study)}
+
+
+def show_sweep(sweep) -> None:
+    """A sweep's live view: where it stands, its trials (each linked to its run), the charts."""
+    study = sweep.study()
+    trials = sweeps.trials_of(sweep, study)
+    table = sweeps.trial_table(trials, sweeps.trial_runs(sweep, store().runs()))
+    info = sweep.info
+    planned = sweep.config.planned_trials()
+    finished = int(table["state"].isin(["completed", "pruned", "failed"]).sum()) if len(table) else 0
+    best = info.get("best") or (_best_row(table) if len(table) else None)
+    st.markdown(f"**{sweep.id}** — {info.get('state')}: {finished} of {planned} trials finished"
+                + (f", {int((table['state'] == 'pruned').sum())} pruned" if len(table) else ""))
+    if info.get("error"):
+        st.error(unlinked(info["error"]))
+    buttons = st.columns(4)
+    read_only = manager().read_only is not None
+    if info.get("state") == "running" and buttons[0].button("Stop sweep", disabled=read_only):
+        session().stop_sweep(sweep.id)
+        st.rerun()
+    if info.get("state") == "stopped" and buttons[0].button("Resume sweep", disabled=read_only):
+        session().resume_sweep(sweep.id)
+        st.rerun()
+    if best and best.get("run_id"):
+        buttons[1].page_link("evaluate.py", label=f"Open the best run (trial {best['trial']})",
+                             icon=":material/analytics:", query_params={"run": best["run_id"]})
+        longer = buttons[2].number_input("epochs", 1, 10_000, 3 * sweep.config.epochs,
+                                         key=f"longer_{sweep.id}", label_visibility="collapsed")
+        if buttons[3].button("Train the best config longer", disabled=read_only):
+            config = TrainConfig.from_dict({**store().get(best["run_id"]).config, "epochs": int(longer),
+                                            "max_steps": None, "run_name": f"{sweep.id} best, longer"})
+            st.session_state["train_run_id"] = session().submit(config)
+            st.switch_page("train.py")
+    if len(table):
+        shown = table.assign(run=[f"train?run={r}" if r else None for r in table["run"]])
+        st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            "run": st.column_config.LinkColumn("run", display_text=r"train\?run=(.*)"),
+            "val accuracy": st.column_config.NumberColumn(format="%.4f")})
+    signature = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
+    figures = _figures(sweep.id, signature, study) if any(t.value is not None for t in trials) else {}
+    left, right = st.columns(2)
+    left.plotly_chart(sweeps.epoch_curves(trials), key="curves")
+    if figures:
+        right.plotly_chart(figures["best"], key="best")
+        left.plotly_chart(figures["parallel"], key="parallel")
+        if figures["importance"] is not None:
+            right.plotly_chart(figures["importance"], key="importance")
+
+
+def _best_row(table) -> dict | None:
+    done = table[table["state"] == "completed"]
+    if done.empty:
+        return None
+    row = done.loc[done["val accuracy"].idxmax()]
+    return {"trial": int(row["trial"]), "run_id": row["run"]}
+
+
+st.title("Sweep")
+found = sweeps.list_sweeps(runs_dir())
+with st.expander("New sweep", expanded=not found or "sweep" not in st.query_params):
+    new_sweep()
+if found:
+    ids = [s.id for s in found]
+    wanted = st.query_params.get("sweep")
+    chosen = st.selectbox("Sweep", ids, index=ids.index(wanted) if wanted in ids else 0,
+                          key="sweep_choice")
+    st.query_params["sweep"] = chosen
+    current = sweeps.get_sweep(runs_dir(), chosen)
+
+    @st.fragment(run_every=REFRESH_S if current.state == "running" else None)
+    def live() -> None:
+        keep_job_counts_current()
+        now = sweeps.get_sweep(runs_dir(), chosen)
+        show_sweep(now)
+        if now.state != current.state:
+            st.rerun()  # finished or stopped: the whole page, without the polling
+
+    live()

@@ -1,0 +1,97 @@
+"""A sweep as people look at it: the trial table and the figures. Optuna draws the figures it
+has (best so far, parallel coordinates, parameter importances: the same code as Optuna's own
+dashboards); the per-epoch curves are drawn here so that pruned trials can be greyed.
+
+Reading only: the journal is read, never written, so a second server shows the same sweep.
+"""
+
+from __future__ import annotations
+
+from resnet_core.runs.folder import Run, read_status
+from resnet_core.sweeps.study import Sweep, trial_runs  # noqa: F401 - public through the wing
+
+STATE_NAMES = {"RUNNING": "running", "COMPLETE": "completed", "PRUNED": "pruned",
+               "FAIL": "failed", "WAITING": "waiting"}
+
+
+def trials_of(sweep: Sweep, study=None) -> list:
+    """The study's trials (FrozenTrial), oldest first."""
+    study = study or sweep.study()
+    return study.get_trials(deepcopy=False)
+
+
+def trial_table(trials: list, runs: dict[int, Run]):
+    """One row per trial: number, state, value (best validation accuracy, or the last one
+    reported for a pruned trial), epochs reached, each searched parameter, the run's id."""
+    import pandas as pd
+
+    rows = []
+    for t in trials:
+        run = runs.get(t.number)
+        status = read_status(run.dir) if run is not None else {}
+        state = STATE_NAMES.get(t.state.name, t.state.name.lower())
+        if state == "running" and status.get("state") == "queued":
+            state = "queued"
+        value = t.value if t.value is not None else (
+            max(t.intermediate_values.values()) if t.intermediate_values else None)
+        rows.append({"trial": t.number, "state": state, "val accuracy": value,
+                     "epochs": max(t.intermediate_values, default=0), **t.params,
+                     "run": run.id if run is not None else t.user_attrs.get("run_id"),
+                     "note": t.user_attrs.get("error", "")})
+    return pd.DataFrame(rows)
+
+
+def best_so_far(study):
+    """Optuna's optimization history: each finished trial's value and the best so far."""
+    from optuna.visualization import plot_optimization_history
+
+    return _tidy(plot_optimization_history(study), "Best validation accuracy so far")
+
+
+def parallel_coordinates(study):
+    """Optuna's parallel-coordinate plot of the searched parameters against the value."""
+    from optuna.visualization import plot_parallel_coordinate
+
+    return _tidy(plot_parallel_coordinate(study), "Parameters of every finished trial")
+
+
+def importances(study):
+    """Optuna's parameter importances (fANOVA on the finished trials); None until two
+    finished trials differ."""
+    from optuna.visualization import plot_param_importances
+
+    finished = [t for t in study.get_trials(deepcopy=False) if t.value is not None]
+    if len(finished) < 2 or len({t.value for t in finished}) < 2:
+        return None
+    try:
+        fig = plot_param_importances(study)
+    except (RuntimeError, ValueError):  # e.g. one searched parameter never varied yet
+        return None
+    return _tidy(fig, "Which parameters mattered")
+
+
+def epoch_curves(trials: list):
+    """Validation accuracy per epoch of every trial; pruned trials in grey, the rest coloured
+    (the data of Optuna's plot_intermediate_values, with the pruner's choices visible)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for t in trials:
+        if not t.intermediate_values:
+            continue
+        steps = sorted(t.intermediate_values)
+        pruned = t.state.name == "PRUNED"
+        fig.add_trace(go.Scatter(
+            x=steps, y=[t.intermediate_values[s] for s in steps], mode="lines+markers",
+            name=f"trial {t.number}" + (" (pruned)" if pruned else ""),
+            line={"color": "rgba(150,150,150,0.6)", "width": 1} if pruned else {"width": 2},
+            marker={"size": 4}, legendgroup="pruned" if pruned else None))
+    fig.update_layout(title="Validation accuracy per epoch (pruned trials in grey)",
+                      xaxis_title="epoch", yaxis_title="validation accuracy",
+                      margin={"t": 40, "b": 40}, height=360)
+    return fig
+
+
+def _tidy(fig, title: str):
+    fig.update_layout(title=title, margin={"t": 40, "b": 40}, height=360)
+    return fig
