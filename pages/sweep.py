@@ -106,10 +106,19 @@ def new_sweep() -> None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _figures(sweep_id: str, signature: tuple, _study):
-    """The sweep's figures, drawn again only when a trial moved (Optuna's fANOVA is slow)."""
+def _study_figures(sweep_id: str, finished: tuple, _study):
+    """Optuna's figures of the finished trials, drawn again only when one more finished (a live
+    view's rerender costs what reading the journal does: benchmarks/sweep.py)."""
+    if not finished:
+        return {}
     return {"best": sweeps.best_so_far(_study), "parallel": sweeps.parallel_coordinates(_study),
             "importance": sweeps.importances(_study)}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _curves(sweep_id: str, reported: tuple, _trials):
+    """The per-epoch curves, drawn again when a trial reported an epoch."""
+    return sweeps.epoch_curves(_trials)
 
 
 def show_sweep(sweep) -> None:
@@ -148,10 +157,11 @@ def show_sweep(sweep) -> None:
         st.dataframe(shown, hide_index=True, width="stretch", column_config={
             "run": st.column_config.LinkColumn("run", display_text=r"train\?run=(.*)"),
             "val accuracy": st.column_config.NumberColumn(format="%.4f")})
-    signature = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
-    figures = _figures(sweep.id, signature, study) if any(t.value is not None for t in trials) else {}
+    finished = tuple((t.number, t.state.name) for t in trials if t.value is not None)
+    reported = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
+    figures = _study_figures(sweep.id, finished, study)
     left, right = st.columns(2)
-    left.plotly_chart(sweeps.epoch_curves(trials), key="curves")
+    left.plotly_chart(_curves(sweep.id, reported, trials), key="curves")
     if figures:
         right.plotly_chart(figures["best"], key="best")
         left.plotly_chart(figures["parallel"], key="parallel")

@@ -3,7 +3,7 @@
     from resnet_core import TrainConfig, train
     run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=10))
 
-The package is seven wings over a small foundation (ARCHITECTURE.md draws the layers, and
+The package is eight wings over a small foundation (ARCHITECTURE.md draws the layers, and
 import-linter enforces them in CI):
 
     data/       datasets: the registry, sources, the preprocessing contract, loaders, uploads

@@ -341,6 +341,7 @@ class SweepResult:
     finished: bool
     best: dict | None  # {"trial", "value", "run_id", "params"} of the best completed trial
     runs_dir: Path
+    overhead_s: float = 0.0  # ask, suggest and tell in this process (benchmarks/sweep.py)
 
     @property
     def best_run(self):
@@ -374,7 +375,7 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     runs folder must not be another process's (a running app's): there, use its Sweep page.
     """
     from resnet_core.sweeps.progress import SweepProgress
-    from resnet_core.sweeps.runner import SweepRunner
+    from resnet_core.sweeps.runner import SweepRunner, stop_trials
     from resnet_core.sweeps.study import create_sweep
 
     root = Path(runs_dir or (base.runs_dir if base and base.runs_dir else None)
@@ -396,7 +397,7 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
             if found.state == "completed":
                 raise WorkbenchError(f"sweep {found.id} has completed all its trials")
             found.set_state("running")
-        runner = SweepRunner(found, jobs)
+        runner = SweepRunner(found, jobs, owner=found.owner)
         bar = SweepProgress(config.planned_trials(), bar=progress, widget=live)
         try:
             finished = runner.run(on_pass=bar)
@@ -405,7 +406,7 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
         finally:
             bar.close()
         if not finished:
-            Sweeps(jobs).stop(found)
-        return SweepResult(found, finished, runner.best(), root)
+            stop_trials(found, jobs)
+        return SweepResult(found, finished, runner.best(), root, runner.overhead_s)
     finally:
         jobs.close()

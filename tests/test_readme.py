@@ -26,7 +26,7 @@ def readme_commands() -> list[str]:
 def test_the_readmes_command_line_examples_run_as_written(tmp_path):
     commands = readme_commands()
     assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "runs",
-                                                "datasets", "train"]
+                                                "datasets", "train", "sweep", "sweep"]
     fashion = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file()
     if not fashion and not os.environ.get("REQUIRE_FASHION_MNIST"):
         commands = [c for c in commands if "fashion-mnist" not in c]  # the real-data block
@@ -36,6 +36,8 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
     for command in commands:
         if "fashion-mnist" in command:
             command += " --max-steps 20"  # a start (all 8 epochs: benchmarks/fashion_mnist.py)
+        if "sweep --" in command:
+            command += " --trials 2 --epochs 2 --arch resnet8"  # the whole: benchmarks/sweep.py
         if "<run-id>" in command:
             assert run_dir is not None, "README trains before it names a run"
             command = command.replace("runs/<run-id>", run_dir)
@@ -49,4 +51,6 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
             assert "fashion-mnist  here:" in result.stdout
         if command.split()[3] == "runs":
             assert run_dir.split("/")[-1] in result.stdout  # `runs` lists the run
+        if command.split()[3:5] == ["sweep", "status"]:
+            assert "completed  2 trials  best 0." in result.stdout
     assert (tmp_path / "gradcam.png").stat().st_size > 0

@@ -229,3 +229,20 @@ def test_the_sweep_pages_figures_are_optunas_own_for_the_same_study(monkeypatch,
     assert list(table["state"]) == ["completed", "completed", "pruned", "completed"]
     assert list(table["val accuracy"]) == [0.7, 0.9, 0.1, 0.6]
     assert epoch_curves(study.get_trials()).data[2].line.color.startswith("rgba(150")
+
+
+def test_a_server_that_starts_on_a_folder_carries_its_running_sweep_on(tmp_path):
+    from resnet_core.workbench import Workbench
+
+    config = SweepConfig(base=TrainConfig(epochs=1, **TINY), params=["lr=0.05,0.1"], trials=2,
+                         sampler="grid", pruner="none")
+    found = create_sweep(tmp_path, config)  # as a server that died before its first trial left it
+    bench = Workbench(tmp_path)
+    try:
+        wait_for(lambda: get_sweep(tmp_path, found.id).state == "completed", timeout=120)
+    finally:
+        bench.close()
+    trials = found.study().get_trials()
+    assert sorted(t.params["lr"] for t in trials) == [0.05, 0.1]
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert sorted(_runs_of(tmp_path, found)) == [0, 1]

@@ -202,6 +202,15 @@ class SweepRunner:
         return trial_runs(self.sweep, self.jobs.store.runs())
 
 
+def stop_trials(sweep: Sweep, jobs) -> None:
+    """Mark the sweep stopped and stop its queued and running trials with the reason that
+    lets ``resume`` carry them on (each checkpoints first, like the Stop button)."""
+    sweep.set_state("stopped")
+    for run in trial_runs(sweep, jobs.store.runs()).values():
+        if read_status(run.dir).get("state") in ("queued", "running"):
+            jobs.stop(run.id, reason=SWEEP_STOPPED)
+
+
 class Sweeps:
     """The sweeps of one runs folder, run by this process's job manager: one thread per
     running sweep. A manager that may not run jobs (another server holds the folder) only
@@ -216,7 +225,7 @@ class Sweeps:
         if jobs.read_only is None:
             for sweep in list_sweeps(self.root):
                 if sweep.state == "running":
-                    self._start_runner(sweep, LOCAL_OWNER)
+                    self._start_runner(sweep, sweep.owner)
 
     def list(self) -> list[Sweep]:
         return list_sweeps(self.root)
@@ -224,7 +233,7 @@ class Sweeps:
     def start(self, config: SweepConfig, *, owner=LOCAL_OWNER) -> Sweep:
         """Create a sweep and run it in the background; return it at once."""
         self._check_writable()
-        sweep = create_sweep(self.root, config)
+        sweep = create_sweep(self.root, config, owner=owner)
         self._start_runner(sweep, owner)
         return sweep
 
@@ -236,10 +245,7 @@ class Sweeps:
         if entry is not None:
             entry[0].stop()
             entry[1].join(timeout=10)
-        sweep.set_state("stopped")
-        for run in SweepRunner(sweep, self.jobs).runs_by_trial().values():
-            if read_status(run.dir).get("state") in ("queued", "running"):
-                self.jobs.stop(run.id, reason=SWEEP_STOPPED)
+        stop_trials(sweep, self.jobs)
 
     def resume(self, sweep: Sweep, *, owner=LOCAL_OWNER) -> None:
         """Carry a stopped (or orphaned) sweep on: its stopped trials resume, new ones follow."""

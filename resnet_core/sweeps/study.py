@@ -19,7 +19,7 @@ from pathlib import Path
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.runs.folder import RUN_ID_PATTERN, SWEEPS_DIR, Run, now_iso, read_json
-from resnet_core.runs.jobfile import read_job, sweep_of
+from resnet_core.runs.jobfile import LOCAL_OWNER, Owner, read_job, sweep_of
 from resnet_core.sweeps.space import SearchSpace
 from resnet_core.training.config import TrainConfig
 
@@ -153,6 +153,12 @@ class Sweep:
         return SweepConfig.from_dict(self.info["config"])
 
     @property
+    def owner(self) -> Owner:
+        """Who started the sweep (its trials' runs are theirs)."""
+        who = self.info.get("owner") or {}
+        return Owner(str(who.get("id") or LOCAL_OWNER.id), str(who.get("name") or LOCAL_OWNER.name))
+
+    @property
     def state(self) -> str:
         return self.info.get("state", "running")
 
@@ -178,8 +184,9 @@ class Sweep:
                                  sampler=make_sampler(config), pruner=make_pruner(config))
 
 
-def create_sweep(root: str | Path, config: SweepConfig) -> Sweep:
-    """A new sweep folder under ``<root>/.sweeps/``: sweep.json, then the study in the journal."""
+def create_sweep(root: str | Path, config: SweepConfig, *, owner=LOCAL_OWNER) -> Sweep:
+    """A new sweep folder under ``<root>/.sweeps/``: sweep.json, then the study in the journal.
+    ``owner`` (who started it) owns its trials' runs, also after a restart."""
     import optuna
 
     config.validate()
@@ -191,7 +198,8 @@ def create_sweep(root: str | Path, config: SweepConfig) -> Sweep:
     sweep = Sweep(Path(root) / SWEEPS_DIR / sweep_id)
     sweep.dir.mkdir(parents=True)
     atomic_write_json(sweep.file, {"id": sweep_id, "state": "running", "created_at": now_iso(),
-                                   "metric": METRIC, "config": config.to_dict()})
+                                   "metric": METRIC, "owner": {"id": owner.id, "name": owner.name},
+                                   "config": config.to_dict()})
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=sweep_id, storage=sweep.storage(), direction="maximize",
                         sampler=make_sampler(config), pruner=make_pruner(config))
