@@ -288,3 +288,18 @@ def block_drawing(arch: str, channels: int, size: int, block: str, *, activation
     """The DOT drawing of one block with this architecture's shapes (one model build)."""
     return analysis.block_dot(arch, channels, size, block, activation=activation, residual=residual,
                               norm=norm)
+
+
+def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,
+          where=None, **kwargs):
+    """A Plotly chart with its text alternative: the one line ``description`` under it (what a
+    screen reader reads) and, where there are numbers behind it, a "Show as a table" toggle.
+    ``where``: a column or container to draw in (default: the page). Returns what
+    ``st.plotly_chart`` returns (its selection, with ``on_select``)."""
+    where = where or st
+    shown = where.plotly_chart(fig, key=key, **kwargs)
+    where.caption(description)
+    if table is not None and where.toggle("Show as a table", key=f"{key}_as_table",
+                                          help="the chart's numbers, for reading or copying"):
+        where.dataframe(table, hide_index=True)
+    return shown

@@ -13,6 +13,7 @@ from resnet_core import WorkbenchError, analysis, serving
 from pages.common import (
     REFRESH_S,
     bench,
+    chart,
     choose_run_with_checkpoint,
     dataset_for_run,
     keep_job_counts_current,
@@ -84,7 +85,8 @@ def live() -> None:
     p50, p99 = stats["latency_ms"]["p50"], stats["latency_ms"]["p99"]
     m3.metric("Latency p50", f"{p50:.1f} ms" if p50 is not None else "-")
     m4.metric("Latency p99", f"{p99:.1f} ms" if p99 is not None else "-")
-    st.plotly_chart(analysis.service_curves(pd.DataFrame(history)), key="deploy_curves")
+    chart(analysis.service_curves(pd.DataFrame(history)),
+          analysis.describe_service(pd.DataFrame(history)), pd.DataFrame(history), key="deploy_curves")
 
     replay = replays.get(run.id)
     if replay is not None:

@@ -8,6 +8,7 @@ import streamlit as st
 from resnet_core import WorkbenchError, analysis, training
 
 from pages.common import (
+    chart,
     choose_run_with_checkpoint,
     dataset_for_run,
     plain,
@@ -44,9 +45,10 @@ with left:
     st.subheader("Confusion matrix")
     normalize = st.toggle("Row-normalised (recall per true class)", key="normalize")
     confusion = run.confusion(split)
-    clicked = st.plotly_chart(analysis.confusion_heatmap(confusion, normalize), key="confusion",
-                              on_select="rerun", selection_mode="points")
-    st.caption("Click a cell for its images (Drill down, below).")
+    clicked = chart(analysis.confusion_heatmap(confusion, normalize),
+                    analysis.describe_confusion(confusion) + " Click a cell for its images (Drill "
+                    "down, below).", confusion.reset_index(names="true \\ predicted"),
+                    key="confusion", on_select="rerun", selection_mode="points")
 with right:
     st.subheader("Per class")
     st.dataframe(run.per_class(split), hide_index=True, key="per_class",
@@ -69,8 +71,9 @@ def gallery(rows, caption_for, empty: str) -> None:
         return
     indices = rows["index"].tolist()
     images = ds.images(split, indices)
-    st.image([analysis.to_pil(im, 96) for im in images], caption=[caption_for(r) for r in rows.to_dict("records")],
-             width=96)
+    captions = [caption_for(r) for r in rows.to_dict("records")]
+    st.image([analysis.to_pil(im, 96) for im in images], caption=captions, width=96,
+             alt=[f"{split} image {c}" for c in captions])
 
 
 st.subheader("Misclassified, most confident first")
@@ -84,8 +87,10 @@ for start in range(0, min(len(wrong), 24), 8):
     cols = st.columns(8)
     images = ds.images(split, [r["index"] for r in rows])
     for col, r, im in zip(cols, rows, images, strict=False):
-        col.image(analysis.to_pil(im, 96), width=96, caption=f"#{r['index']} true {names[r['y_true']]} → "
-                  f"{names[r['y_pred']]} ({r['confidence']:.2f})")
+        said = (f"#{r['index']} true {names[r['y_true']]} → {names[r['y_pred']]} "
+                f"({r['confidence']:.2f})")
+        col.image(analysis.to_pil(im, 96), width=96, caption=said,
+                  alt=f"misclassified {split} image {said}")
         col.page_link("explain.py", label="Explain", icon=":material/visibility:",
                       query_params={"run": run_id, "split": split, "index": str(r["index"])})
 

@@ -111,16 +111,19 @@ def attribution(ckpt: str, mtime: float, image_bytes: bytes, shape: tuple, metho
 
 
 def show(method: str, a, columns) -> None:
+    title = analysis.METHOD_TITLES[method]
     columns[0].image(analysis.to_pil(analysis.heatmap_rgb(a.map, a.signed), 160),
-                     caption=f"{analysis.METHOD_TITLES[method]}", width=160)
+                     caption=title, width=160,
+                     alt=f"{title} attribution map: brighter where a pixel counted more for the class")
     columns[1].image(analysis.to_pil(analysis.overlay_rgb(image, a), 160),
-                     caption="overlay", width=160)
+                     caption="overlay", width=160, alt=f"the {title} map laid over the input image")
 
 
 ckpt = str(run.checkpoint("best"))
 mtime = Path(ckpt).stat().st_mtime
 key = image.contiguous().numpy().tobytes()
-st.image(analysis.to_pil(image, 160), caption="input as the model sees it", width=160)
+st.image(analysis.to_pil(image, 160), caption="input as the model sees it", width=160,
+         alt="the input image, as the model sees it")
 for method in methods:
     a = attribution(ckpt, mtime, key, tuple(image.shape), method, target, stage, baseline)
     cols = st.columns([1, 1, 2])
@@ -138,7 +141,7 @@ with st.expander("Grad-CAM at every stage", expanded=True):
     for col, name in zip(cols, model.stage_names, strict=True):
         a = attribution(ckpt, mtime, key, tuple(image.shape), "gradcam", target, name, baseline)
         col.image(analysis.to_pil(analysis.overlay_rgb(image, a), 140),
-                  caption=name, width=140)
+                  caption=name, width=140, alt=f"Grad-CAM at {name} laid over the input image")
     st.caption("Early stages see edges at high resolution; the last stage sees whole parts, coarsely.")
 
 with st.expander("Sanity check: trained against random weights (Adebayo et al. 2018)"):
@@ -151,7 +154,8 @@ with st.expander("Sanity check: trained against random weights (Adebayo et al. 2
         for col, which in zip(cols[:2], ("trained", "random"), strict=True):
             att = result[which]
             col.image(analysis.to_pil(analysis.heatmap_rgb(att.map, att.signed), 160),
-                      caption=f"{which} weights", width=160)
+                      caption=f"{which} weights", width=160,
+                      alt=f"the attribution map with the {which} weights")
         cols[2].metric("Rank correlation", f"{result['rank_correlation']:.2f}",
                        help="Spearman correlation of the absolute maps: near 0 = the method "
                             "depends on the weights (good); near 1 = it ignores them")
@@ -173,7 +177,8 @@ with st.expander("Probe set: the maps over training"):
             a = attribution(str(path), path.stat().st_mtime, img.contiguous().numpy().tobytes(),
                             tuple(img.shape), probe_method, int(ds.test.labels[i]), stage, baseline)
             col.image(analysis.to_pil(analysis.overlay_rgb(img, a), 120),
-                      caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120)
+                      caption=f"{names[int(ds.test.labels[i])]} · epoch {epoch}", width=120,
+                      alt=f"the map of a {names[int(ds.test.labels[i])]} test image at epoch {epoch}")
 
 with st.expander("Feature maps: what each stage computes for this image"):
     maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}

@@ -18,6 +18,7 @@ from pages.common import (
     acting_user,
     block_drawing,
     block_names,
+    chart,
     data_dir,
     dataset_for_run,
     fresh,
@@ -143,13 +144,18 @@ def reveal() -> None:
         st.markdown("**Gradient norm of each block at the first step** (log scale)")
         st.plotly_chart(analysis.gradient_norm_profile(diags), key="grad_profile")
         st.markdown("**Training loss**")
-        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
+        chart(analysis.lesson_curves(metrics, "loss"),
+              analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
+              key="lesson_loss")
     elif lesson.chart == "transfer":
         rows = classroom.transfer_rows(lesson_found)
         if rows:
-            st.plotly_chart(analysis.transfer_curve(pd.DataFrame(rows)), key="transfer_curve")
+            chart(analysis.transfer_curve(pd.DataFrame(rows)),
+                  analysis.describe_transfer(pd.DataFrame(rows)), key="transfer_curve")
             st.table(pd.DataFrame(rows).pivot(index="k", columns="start", values="test accuracy"))
-        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
+        chart(analysis.lesson_curves(metrics, "loss"),
+              analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
+              key="lesson_loss")
     elif lesson.chart == "metrics_table":
         keys = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
                 "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
@@ -159,12 +165,22 @@ def reveal() -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True,
                      column_config={n: st.column_config.NumberColumn(format="%.4f")
                                     for n in keys.values()})
-        st.plotly_chart(analysis.lesson_curves(metrics, "loss"), key="lesson_loss")
+        chart(analysis.lesson_curves(metrics, "loss"),
+              analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
+              key="lesson_loss")
     else:
         metric = "error" if lesson.chart == "train_error" else "loss"
-        st.plotly_chart(analysis.lesson_curves(metrics, metric, log_y=metric == "loss"), key="lesson_curves")
+        chart(analysis.lesson_curves(metrics, metric, log_y=metric == "loss"),
+              analysis.describe_compare_curves(metrics, metric, "train"), _curves_table(metrics),
+              key="lesson_curves")
         if lesson.id == "depth":
             st.dataframe(pd.DataFrame(classroom.depth_rows(lesson_found)), hide_index=True)
+
+
+def _curves_table(metrics: dict) -> pd.DataFrame:
+    """A lesson chart's numbers: every run's training and validation points."""
+    return pd.concat([analysis.curves_table(m).assign(run=label) for label, m in metrics.items()],
+                     ignore_index=True)
 
 
 if guess_key in st.session_state:
@@ -231,7 +247,7 @@ with tab_maps:
             caption = f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}"
         x = best.info.normalize(raw).to(next(model.parameters()).device)
         c1, c2 = st.columns([1, 5])
-        c1.image(analysis.to_pil(raw[0], 96), caption=caption)
+        c1.image(analysis.to_pil(raw[0], 96), caption=caption, alt=f"the test image: {caption}")
         maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
         c2.plotly_chart(analysis.feature_map_grid(maps), key="feature_maps")
         c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "

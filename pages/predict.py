@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 import torch
 
@@ -12,6 +13,7 @@ from resnet_core import WorkbenchError, analysis, data, serving
 
 from pages.canvas import draw_canvas
 from pages.common import (
+    chart,
     choose_run_with_checkpoint,
     dataset_for_run,
     plain,
@@ -73,19 +75,20 @@ def show(image, caption: str | None = None) -> None:
     top = model.predict_images(image[None], top_k=min(5, info.num_classes))[0]
     left, right = st.columns(2)
     with left:
-        st.image(analysis.to_pil(image, 224), width=224, caption=caption or (
-            f"As the model sees it: {info.image_size}x{info.image_size}"
-            f"{' grayscale' if info.channels == 1 else ''}"))
+        said = caption or (f"As the model sees it: {info.image_size}x{info.image_size}"
+                           f"{' grayscale' if info.channels == 1 else ''}")
+        st.image(analysis.to_pil(image, 224), width=224, caption=said, alt=f"the image to classify. {said}")
         method = st.radio("Why", ["saliency", "gradcam"], horizontal=True, key="predict_why",
                           format_func={"saliency": "Saliency", "gradcam": "Grad-CAM"}.get)
-        st.image(overlay(image, method), width=224,
-                 caption=f"{'Saliency' if method == 'saliency' else 'Grad-CAM'} for "
-                         f"'{top[0][0]}': where the evidence is")
+        why = (f"{'Saliency' if method == 'saliency' else 'Grad-CAM'} for '{top[0][0]}': where "
+               "the evidence is")
+        st.image(overlay(image, method), width=224, caption=why, alt=f"{why}, laid over the image")
     with right:
         m1, m2 = st.columns(2)
         m1.metric("Prediction", top[0][0])
         m2.metric("Probability", f"{top[0][1]:.1%}")
-        st.plotly_chart(analysis.top_k_bars(top), key="topk")
+        chart(analysis.top_k_bars(top), analysis.describe_top_k(top),
+              pd.DataFrame(top, columns=["class", "probability"]), key="topk")
 
 
 def overlay(image, method: str):

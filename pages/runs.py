@@ -9,6 +9,7 @@ from resnet_core import WorkbenchError, analysis
 
 from pages.common import (
     CLASS,
+    chart,
     current_user,
     fresh,
     may_control,
@@ -61,7 +62,10 @@ split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
 metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
 curves = {rid: r.metrics() for rid, r in chosen.items()}
 if any(len(m) and (m["split"] == split).any() for m in curves.values()):
-    st.plotly_chart(analysis.compare_curves(curves, metric, split), key="compare_chart")
+    chart(analysis.compare_curves(curves, metric, split),
+          analysis.describe_compare_curves(curves, metric, split),
+          pd.concat([analysis.curves_table(m).assign(run=rid) for rid, m in curves.items()]),
+          key="compare_chart")
 else:  # an empty chart with made-up axes said nothing
     st.info(f"No {split} metrics yet for the selected run(s): they appear as training logs them.")
 

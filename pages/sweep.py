@@ -160,6 +160,7 @@ def show_sweep(sweep) -> None:
     finished = tuple((t.number, t.state.name) for t in trials if t.value is not None)
     reported = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
     figures = _study_figures(sweep.id, finished, study)
+    st.caption(sweeps.describe(trials))
     left, right = st.columns(2)
     left.plotly_chart(_curves(sweep.id, reported, trials), key="curves")
     if figures:

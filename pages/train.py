@@ -12,6 +12,7 @@ from pages.common import (
     REFRESH_S,
     block_drawing,
     block_names,
+    chart,
     data_dir,
     dataset,
     datasets_here,
@@ -125,7 +126,9 @@ with left:
                  if (ds.train.labels == c).any()]
         images = ds.images("train", picks)
         st.image([analysis.to_pil(im, 64) for im in images],
-                 caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64)
+                 caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64,
+                 alt=[f"a training image of class {info.class_names[int(ds.train.labels[i])]}"
+                      for i in picks])
         if name == "folder":
             start_from.suggest_pretrained()
 
@@ -299,7 +302,8 @@ def live_panel(run_id: str) -> None:
                   else "-")
         k3.metric("Learning rate", f"{progress.lr:.4g}")
         k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
-        st.plotly_chart(analysis.training_curves(metrics), key="live_curves")
+        chart(analysis.training_curves(metrics), analysis.describe_training_curves(metrics),
+              analysis.curves_table(metrics), key="live_curves")
         if (run.dir / training.DIAGNOSTICS_FILE).exists():
             diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)

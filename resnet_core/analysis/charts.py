@@ -11,6 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from resnet_core.analysis.palette import PALETTE, style
+
 SPLIT_DASH = {"train": "solid", "val": "dash", "test": "dot"}
 
 
@@ -36,7 +38,7 @@ def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(title=title, height=360, margin={"t": 60, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.2})
-    return fig
+    return style(fig)
 
 
 def compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accuracy",
@@ -57,7 +59,7 @@ def compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accur
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
     if log_y:
         fig.update_yaxes(type="log")
-    return fig
+    return style(fig)
 
 
 def confusion_heatmap(confusion: pd.DataFrame, normalize: bool = False) -> go.Figure:
@@ -87,7 +89,7 @@ def confusion_heatmap(confusion: pd.DataFrame, normalize: bool = False) -> go.Fi
     fig.update_layout(xaxis_title="predicted class", yaxis_title="true class",
                       yaxis={"autorange": "reversed", "type": "category"},
                       xaxis={"type": "category", "side": "bottom"}, height=520, margin={"t": 30})
-    return fig
+    return style(fig)
 
 
 def top_k_bars(top: list[tuple[str, float]]) -> go.Figure:
@@ -97,7 +99,7 @@ def top_k_bars(top: list[tuple[str, float]]) -> go.Figure:
                            textposition="auto"))
     fig.update_layout(xaxis={"range": [0, 1], "title": "probability"}, yaxis={"type": "category"},
                       height=60 + 40 * len(top), margin={"t": 10, "b": 40})
-    return fig
+    return style(fig)
 
 
 # ----------------------------------------------------------------------------- lessons
@@ -108,7 +110,7 @@ def lesson_curves(metrics_by_label: dict[str, pd.DataFrame], metric: str = "erro
     """``compare_curves`` for a lesson's twins: lines only, plain runs dashed."""
     fig = compare_curves(metrics_by_label, metric, split, mode="lines", log_y=log_y)
     fig.for_each_trace(lambda t: t.update(line_dash="dash" if "plain" in t.name else "solid"))
-    return fig
+    return style(fig)
 
 
 def gradient_norm_profile(diagnostics_by_label: dict[str, pd.DataFrame], step: int | None = None
@@ -129,7 +131,7 @@ def gradient_norm_profile(diagnostics_by_label: dict[str, pd.DataFrame], step: i
     fig.update_yaxes(type="log", title_text="gradient norm (log)", exponentformat="power")
     fig.update_xaxes(title_text="block, from the input to the classifier")
     fig.update_layout(height=380, legend={"orientation": "h", "y": -0.3}, margin={"t": 30})
-    return fig
+    return style(fig)
 
 
 def diagnostics_over_time(diag: pd.DataFrame, column: str = "grad_norm") -> go.Figure:
@@ -142,7 +144,7 @@ def diagnostics_over_time(diag: pd.DataFrame, column: str = "grad_norm") -> go.F
     fig.update_yaxes(title_text=label, type="log" if column == "grad_norm" else "linear")
     fig.update_layout(xaxis_title="step", height=360, margin={"t": 30},
                       legend={"orientation": "h", "y": -0.3})
-    return fig
+    return style(fig)
 
 
 def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figure:
@@ -162,17 +164,17 @@ def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figur
     fig.update_yaxes(visible=False)
     fig.update_annotations(font_size=10)
     fig.update_layout(height=130 * len(stages) + 40, margin={"t": 30, "b": 10, "l": 10, "r": 10})
-    return fig
+    return style(fig)
 
 
 def lr_find_curve(sweep: pd.DataFrame, suggestion: float) -> go.Figure:
     """The learning-rate range test (lr_find.py's CSV): loss against a log learning rate."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["loss"], name="loss", mode="lines",
-                             line={"color": "#c8c8c8", "width": 1}))
+                             line={"color": "#767676", "width": 1}))  # grey at 4.5:1 on white
     fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["smoothed_loss"], name="smoothed",
                              mode="lines", line={"width": 3}))
-    fig.add_vline(x=suggestion, line_dash="dash", line_color="#d62728",
+    fig.add_vline(x=suggestion, line_dash="dash", line_color=PALETTE[1],
                   annotation_text=f"suggested {suggestion:.3g}")
     low = float(sweep["smoothed_loss"].min())
     high = min(float(sweep["smoothed_loss"].max()), 3 * float(sweep["smoothed_loss"].iloc[0]))
@@ -180,7 +182,7 @@ def lr_find_curve(sweep: pd.DataFrame, suggestion: float) -> go.Figure:
     fig.update_yaxes(title_text="training loss", range=[0.9 * low, max(high, 1.5 * low)])
     fig.update_layout(height=320, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
-    return fig
+    return style(fig)
 
 
 def transfer_curve(rows: pd.DataFrame) -> go.Figure:
@@ -195,7 +197,7 @@ def transfer_curve(rows: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="test accuracy", range=[0, 1.02])
     fig.update_layout(height=340, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
-    return fig
+    return style(fig)
 
 
 def service_curves(history: pd.DataFrame) -> go.Figure:
@@ -210,4 +212,4 @@ def service_curves(history: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="seconds since the service started")
     fig.update_layout(height=320, margin={"t": 50, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.3})
-    return fig
+    return style(fig)

@@ -12,6 +12,7 @@ from resnet_core.lazy import lazy_exports
 # public name -> the module of this wing that defines it
 PUBLIC = {
     "best_so_far": "charts",
+    "describe": "charts",
     "epoch_curves": "charts",
     "importances": "charts",
     "parallel_coordinates": "charts",

@@ -7,6 +7,7 @@ Reading only: the journal is read, never written, so a second server shows the s
 
 from __future__ import annotations
 
+from resnet_core.analysis.palette import GREY, PALETTE, style
 from resnet_core.runs.folder import Run, read_status
 from resnet_core.sweeps.study import Sweep, trial_runs  # noqa: F401 - public through the wing
 
@@ -39,6 +40,21 @@ def trial_table(trials: list, runs: dict[int, Run]):
                      "run": run.id if run is not None else t.user_attrs.get("run_id"),
                      "note": t.user_attrs.get("error", "")})
     return pd.DataFrame(rows)
+
+
+def describe(trials: list) -> str:
+    """The sweep's charts in one line of words (their text alternative; the numbers are in
+    the trial table)."""
+    done = [t for t in trials if t.value is not None and t.state.name == "COMPLETE"]
+    pruned = sum(t.state.name == "PRUNED" for t in trials)
+    if not done:
+        return f"{len(trials)} trials so far, {pruned} pruned, none completed yet."
+    best = max(done, key=lambda t: t.value)
+    params = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                       for k, v in best.params.items())
+    return (f"{len(trials)} trials: {len(done)} completed, {pruned} pruned (grey in the curves); "
+            f"best validation accuracy {100 * best.value:.1f}% by trial {best.number} ({params}). "
+            "The trial table above has every number.")
 
 
 def best_so_far(study):
@@ -91,14 +107,14 @@ def epoch_curves(trials: list):
         traces.append({
             "type": "scatter", "x": steps, "y": [t.intermediate_values[s] for s in steps],
             "mode": "lines+markers", "name": f"trial {t.number}" + (" (pruned)" if pruned else ""),
-            "line": {"color": "rgba(150,150,150,0.6)", "width": 1} if pruned else {"width": 2},
+            "line": {"color": GREY, "width": 1} if pruned else {"width": 2},
             "marker": {"size": 4}})
     layout = {"title": {"text": "Validation accuracy per epoch (pruned trials in grey)"},
               "xaxis": {"title": {"text": "epoch"}}, "yaxis": {"title": {"text": "validation accuracy"}},
               "margin": {"t": 40, "b": 40}, "height": 360}
-    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+    return go.Figure({"data": traces, "layout": {**layout, "colorway": list(PALETTE)}}, _validate=False)
 
 
 def _tidy(fig, title: str):
     fig.update_layout(title=title, margin={"t": 40, "b": 40}, height=360)
-    return fig
+    return style(fig)

@@ -1,0 +1,100 @@
+"""What each chart shows, in one line of words: the text alternative a screen reader reads
+(and anyone can read without looking at the canvas). Each function takes the same data as
+its chart in charts.py; the pages put the line under the chart, with the numbers one toggle
+away ("Show as a table")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def describe_training_curves(metrics: pd.DataFrame) -> str:
+    """The Train page's loss and accuracy curves."""
+    train = metrics[metrics["split"] == "train"] if len(metrics) else metrics
+    val = metrics[metrics["split"] == "val"] if len(metrics) else metrics
+    if train.empty:
+        return "Loss and accuracy per step: no training step logged yet."
+    last = train.iloc[-1]
+    text = (f"Loss and accuracy per step, {len(train)} training points to step {int(last['step'])}: "
+            f"training loss {last['loss']:.3g}, training accuracy {_pct(last['accuracy'])}")
+    if not val.empty:
+        best = val.loc[val["accuracy"].idxmax()]
+        text += (f"; validation accuracy {_pct(val.iloc[-1]['accuracy'])} after epoch "
+                 f"{int(val.iloc[-1]['epoch'])} (best {_pct(best['accuracy'])}, epoch {int(best['epoch'])})")
+    return text + "."
+
+
+def describe_compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accuracy",
+                   split: str = "val") -> str:
+    """The overlay of several runs (Runs page, lessons): each run's last value."""
+    ends = []
+    for name, m in metrics_by_run.items():
+        part = m[m["split"] == split] if len(m) else m
+        if part.empty:
+            continue
+        value = part.iloc[-1]["accuracy"]
+        value = 1 - value if metric == "error" else (part.iloc[-1][metric] if metric != "accuracy" else value)
+        ends.append((name, float(value), int(part.iloc[-1]["step"])))
+    label = "error (1 - accuracy)" if metric == "error" else metric
+    if not ends:
+        return f"{split} {label} per step: nothing logged yet."
+    lowest_first = metric in ("error", "loss")
+    ends.sort(key=lambda e: e[1], reverse=not lowest_first)
+    parts = ", ".join(f"{n} {v:.3g} at step {s}" for n, v, s in ends)
+    order = "lowest" if lowest_first else "highest"
+    return f"{split} {label} per step, one line per run; last values, {order} first: {parts}."
+
+
+def describe_confusion(confusion: pd.DataFrame) -> str:
+    """The confusion matrix: how many are right, and the most frequent mistakes."""
+    counts = confusion.to_numpy()
+    total = int(counts.sum())
+    right = int(np.trace(counts))
+    if total == 0:
+        return "Confusion matrix: no predictions."
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    worst = sorted(((int(off[r, c]), r, c) for r in range(len(off)) for c in range(len(off))
+                    if off[r, c] > 0), reverse=True)[:3]
+    names = [str(c) for c in confusion.columns]
+    mistakes = "; ".join(f"{names[r]} taken for {names[c]} {n} times" for n, r, c in worst)
+    return (f"Confusion matrix, rows the true class and columns the predicted one: {right:,} of "
+            f"{total:,} on the diagonal ({_pct(right / total)})"
+            + (f"; most frequent mistakes: {mistakes}." if mistakes else "; no mistakes."))
+
+
+def describe_top_k(top: list[tuple[str, float]]) -> str:
+    """The Predict page's bars."""
+    return "Top predictions: " + ", ".join(f"{name} {_pct(p)}" for name, p in top) + "."
+
+
+def describe_service(history: pd.DataFrame) -> str:
+    """The Deploy page's throughput and latency."""
+    if history.empty:
+        return "Throughput and latency over time: no requests yet."
+    last = history.iloc[-1]
+    return (f"Throughput and latency over {last['seconds']:.0f} s: now {last['throughput']:.0f} "
+            f"images/s, p50 {last['p50']:.1f} ms, p99 {last['p99']:.1f} ms (peak "
+            f"{history['throughput'].max():.0f} images/s).")
+
+
+def describe_transfer(rows: pd.DataFrame) -> str:
+    """The transfer lesson: test accuracy against images per class, per start."""
+    parts = []
+    for start, part in rows.groupby("start"):
+        part = part.sort_values("k")
+        parts.append(f"{start}: " + ", ".join(f"k={int(k)} {_pct(a)}" for k, a in
+                                              zip(part["k"], part["test accuracy"], strict=True)))
+    return "Test accuracy against training images per class; " + "; ".join(parts) + "."
+
+
+def curves_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """A chart's numbers as a table: step, epoch, split, loss, accuracy (the rows plotted)."""
+    columns = [c for c in ("split", "epoch", "step", "loss", "accuracy") if c in metrics.columns]
+    part = metrics[metrics["split"].isin(["train", "val"])] if len(metrics) else metrics
+    return part[columns].reset_index(drop=True)
