@@ -27,7 +27,7 @@ def test_the_confusion_matrix_says_how_many_are_right_and_the_worst_mistakes():
                              columns=["cat", "dog", "fox"])
     text = analysis.describe_confusion(confusion)
     assert "138 of 150 on the diagonal (92.0%)" in text
-    assert "most frequent mistakes: dog taken for cat 9 times; cat taken for dog 2 times; dog taken for fox 1 times." in text
+    assert "most frequent mistakes: dog taken for cat 9 times; cat taken for dog 2 times; dog taken for fox 1 time." in text
 
 
 def test_compared_runs_are_listed_best_first():

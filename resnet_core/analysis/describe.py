@@ -62,7 +62,8 @@ def describe_confusion(confusion: pd.DataFrame) -> str:
     worst = sorted(((int(off[r, c]), r, c) for r in range(len(off)) for c in range(len(off))
                     if off[r, c] > 0), reverse=True)[:3]
     names = [str(c) for c in confusion.columns]
-    mistakes = "; ".join(f"{names[r]} taken for {names[c]} {n} times" for n, r, c in worst)
+    mistakes = "; ".join(f"{names[r]} taken for {names[c]} {n} time{'s' if n > 1 else ''}"
+                         for n, r, c in worst)
     return (f"Confusion matrix, rows the true class and columns the predicted one: {right:,} of "
             f"{total:,} on the diagonal ({_pct(right / total)})"
             + (f"; most frequent mistakes: {mistakes}." if mistakes else "; no mistakes."))
