@@ -32,6 +32,9 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
         commands = [c for c in commands if "fashion-mnist" not in c]  # the real-data block
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")  # README's commands run beside its venv
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESNET_WORKBENCH_RUNS")}
+    # A runs folder of the test's own: the sweep command takes the folder's lock, and the
+    # checkout's runs/ may be another process's (an app a developer left running).
+    env["RESNET_WORKBENCH_RUNS"] = str(tmp_path / "runs")
     run_dir = None
     for command in commands:
         if "fashion-mnist" in command:
