@@ -24,7 +24,7 @@ def test_draw_a_stroke_see_the_prediction_and_clear_it(short_run):
         for i in range(1, 21):  # a vertical stroke down 70% of the canvas
             page.mouse.move(x, top + i * 0.035 * box["height"])
         page.mouse.up()
-        page.get_by_text("Prediction").wait_for(timeout=30_000)
+        page.get_by_text("Prediction", exact=True).wait_for(timeout=30_000)
         page.get_by_text("As the model sees it: 8x8 grayscale").wait_for()
         page.get_by_text("Saliency for").wait_for()
         page.screenshot(path=str(ARTIFACTS / "predict_draw.png"))
@@ -40,6 +40,6 @@ def test_pick_a_test_image_shows_a_prediction_without_a_file(short_run):
         wait_for_app(page, f"{url}/predict", "Download the model")
         page.get_by_text("Pick a test image", exact=True).click()
         page.get_by_text("Test image #0, true class:").wait_for(timeout=30_000)
-        page.get_by_text("Prediction").wait_for()
+        page.get_by_text("Prediction", exact=True).wait_for()
         page.get_by_role("button", name="Random").click()
         page.get_by_text("true class:").wait_for(timeout=30_000)
