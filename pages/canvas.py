@@ -11,7 +11,7 @@ from resnet_core import data
 
 HTML = """
 <div class="wb-canvas">
-  <canvas></canvas>
+  <canvas role="img" aria-label="Drawing area: draw with a mouse, a pen or a finger. Without one, choose Pick a test image above."></canvas>
   <button type="button" class="wb-clear">Clear</button>
 </div>
 """

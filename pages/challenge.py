@@ -13,6 +13,7 @@ import streamlit as st
 
 from resnet_core import TrainConfig, WorkbenchError, classroom, runs, training
 
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     acting_user,
@@ -83,7 +84,7 @@ def board() -> None:
     entries = challenge_entries(challenge.id)
     mine = [e for e in entries if e["owner_id"] == user.id]
     if mine:
-        st.subheader("Your runs")
+        st.header("Your runs")
         for e in mine:
             r1, r2 = st.columns([4, 1])
             acc = f"{e['test_accuracy']:.4f}" if e["test_accuracy"] is not None else "-"
@@ -95,8 +96,10 @@ def board() -> None:
                     fresh()
                 except WorkbenchError as err:
                     st.error(unlinked(err))
-    st.subheader("Leaderboard")
+    st.header("Leaderboard")
     rows = classroom.leaderboard(entries)
+    announce(f"Leaderboard: {len(rows)} entries" + (f", first {rows[0]['name']}." if rows else "."),
+             key="challenge_status")
     if not rows:
         waiting = sum(e["state"] in runs.ACTIVE_STATES for e in entries)
         st.caption(f"No finished entries yet ({waiting} training or queued).")
@@ -118,7 +121,7 @@ board()
 if challenge.revealed:
     entries = [e for e in challenge_entries(challenge.id) if e["test_accuracy"] is not None]
     if entries:
-        st.subheader("What did the best runs change?")
+        st.header("What did the best runs change?")
         winner = entries[0]
         st.markdown(f"Winner: **{plain(winner['name'])}**, test accuracy {winner['test_accuracy']:.4f} "
                     f"in {winner['train_seconds']:.1f} s.")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, analysis, serving
 
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     bench,
@@ -44,7 +45,7 @@ if service is None or not service.alive:
 
 st.success(f"Serving **{run.id}** ({service.fmt}) at {service.url}: POST /predict and /feedback, "
            "GET /metrics (Prometheus), /stats, /health.")
-st.code(service.curl(), language="bash")
+st.code(service.curl(), language=None)  # plain: the highlighter's bash colours fail 4.5:1 (axe)
 replays: dict = st.session_state.setdefault("replays", {})
 b1, b2 = st.columns(2)
 if b1.button("Replay the test split", key="deploy_replay",
@@ -68,8 +69,10 @@ def live() -> None:
     try:
         stats = service.get("/stats")
     except (OSError, WorkbenchError, ValueError) as e:
+        announce("The service does not answer.", key="deploy_status")
         st.error(f"The service does not answer: {unlinked(e)}")
         return
+    announce(f"Serving on port {service.port}.", key="deploy_status")
     history = st.session_state.setdefault(f"deploy_history_{run.id}_{service.port}", [])
     now = time.monotonic()
     previous = history[-1] if history else None

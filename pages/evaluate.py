@@ -42,7 +42,7 @@ st.caption(f"{summary['num_samples']} images, checkpoint {summary.get('checkpoin
 
 left, right = st.columns([3, 2])
 with left:
-    st.subheader("Confusion matrix")
+    st.header("Confusion matrix")
     normalize = st.toggle("Row-normalised (recall per true class)", key="normalize")
     confusion = run.confusion(split)
     clicked = chart(analysis.confusion_heatmap(confusion, normalize),
@@ -50,7 +50,7 @@ with left:
                     "down, below).", confusion.reset_index(names="true \\ predicted"),
                     key="confusion", on_select="rerun", selection_mode="points")
 with right:
-    st.subheader("Per class")
+    st.header("Per class")
     st.dataframe(run.per_class(split), hide_index=True, key="per_class",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in ("precision", "recall", "f1")})
@@ -76,7 +76,7 @@ def gallery(rows, caption_for, empty: str) -> None:
              alt=[f"{split} image {c}" for c in captions])
 
 
-st.subheader("Misclassified, most confident first")
+st.header("Misclassified, most confident first")
 wrong = training.misclassified(predictions)
 st.caption(f"{len(wrong)} of {len(predictions)} images are misclassified; "
            "Explain opens one on the Explain page.")
@@ -94,7 +94,7 @@ for start in range(0, min(len(wrong), 24), 8):
         col.page_link("explain.py", label="Explain", icon=":material/visibility:",
                       query_params={"run": run_id, "split": split, "index": str(r["index"])})
 
-st.subheader("Drill down")
+st.header("Drill down")
 # Start on the most frequent confusion (the largest off-diagonal cell).
 off_diagonal = confusion.to_numpy().copy()
 np.fill_diagonal(off_diagonal, -1)

@@ -12,6 +12,7 @@ import torch
 from resnet_core import WorkbenchError, analysis, data, training
 
 from pages.common import (
+    chart,
     choose_run_with_checkpoint,
     dataset_for_run,
     plain,
@@ -182,6 +183,6 @@ with st.expander("Probe set: the maps over training"):
 
 with st.expander("Feature maps: what each stage computes for this image"):
     maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
-    st.plotly_chart(analysis.feature_map_grid(maps), key="explain_feature_maps")
+    chart(analysis.feature_map_grid(maps), analysis.describe_feature_maps(maps), key="explain_feature_maps")
     st.caption("Rows: the stem and each stage; the first 8 channels of each. Early stages keep "
                "the image's layout (edges, strokes); later ones are smaller and more abstract.")

@@ -44,7 +44,7 @@ else:
         except WorkbenchError as e:  # e.g. another server owns this runs folder
             col_start.error(unlinked(e))
 
-st.subheader("Latest runs")
+st.header("Latest runs")
 if not CLASS:
     st.caption(f"Runs folder: `{runs_dir()}` (set RESNET_WORKBENCH_RUNS to change it)")
 table = run_table()

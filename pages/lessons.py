@@ -13,6 +13,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, analysis, classroom, data, training
 
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     acting_user,
@@ -35,10 +36,10 @@ from pages.common import (
 )
 
 locked_id = locked_lesson()
+st.title("Lessons")  # the page's one h1, locked or not; the lesson's title is its h2
 if locked_id:
     lesson_id = locked_id
 else:
-    st.title("Lessons")
     ids = list(classroom.LESSONS)
     wanted = st.query_params.get("lesson") or ""
     base = wanted.removesuffix(classroom.REAL_DATA_SUFFIX)
@@ -137,12 +138,16 @@ def reveal() -> None:
         st.session_state["lesson_live"] = False
         st.rerun(scope="app")
     st.session_state["lesson_live"] = progress.live
+    done = sum(row["state"] == "completed" for row in progress.rows)
+    announce(analysis.announce_progress("Lesson runs", done, len(lesson.labels))
+             + (" The answer is below." if progress.done else ""), key="lesson_status")
     st.dataframe(pd.DataFrame(progress.rows), hide_index=True)
     metrics = {label: run.metrics() for label, run in lesson_found.items()}
     if lesson.chart == "grad_profile":
         diags = {label: training.read_diagnostics(run.dir) for label, run in lesson_found.items()}
         st.markdown("**Gradient norm of each block at the first step** (log scale)")
-        st.plotly_chart(analysis.gradient_norm_profile(diags), key="grad_profile")
+        chart(analysis.gradient_norm_profile(diags), analysis.describe_gradient_profile(diags),
+              _first_step_table(diags), key="grad_profile")
         st.markdown("**Training loss**")
         chart(analysis.lesson_curves(metrics, "loss"),
               analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
@@ -175,6 +180,12 @@ def reveal() -> None:
               key="lesson_curves")
         if lesson.id == "depth":
             st.dataframe(pd.DataFrame(classroom.depth_rows(lesson_found)), hide_index=True)
+
+
+def _first_step_table(diags: dict) -> pd.DataFrame:
+    """The gradient profile's numbers: each run's gradient norm per block at its first step."""
+    return pd.concat([d[d["step"] == d["step"].min()][["block", "grad_norm"]].assign(run=label)
+                      for label, d in diags.items() if len(d)], ignore_index=True)
 
 
 def _curves_table(metrics: dict) -> pd.DataFrame:
@@ -249,7 +260,8 @@ with tab_maps:
         c1, c2 = st.columns([1, 5])
         c1.image(analysis.to_pil(raw[0], 96), caption=caption, alt=f"the test image: {caption}")
         maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
-        c2.plotly_chart(analysis.feature_map_grid(maps), key="feature_maps")
+        chart(analysis.feature_map_grid(maps), analysis.describe_feature_maps(maps), key="feature_maps",
+              where=c2)
         c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "
                    "layout; later ones are smaller and more abstract.")
 with tab_diag:
@@ -261,7 +273,8 @@ with tab_diag:
     else:
         label = st.selectbox("Run", list(diag_runs), key="diag_run")
         diag = training.read_diagnostics(diag_runs[label].dir)
-        st.plotly_chart(analysis.diagnostics_over_time(diag, "grad_norm"), key="diag_grad")
-        st.plotly_chart(analysis.diagnostics_over_time(diag, "branch_ratio"), key="diag_ratio")
+        for column, key in (("grad_norm", "diag_grad"), ("branch_ratio", "diag_ratio")):
+            chart(analysis.diagnostics_over_time(diag, column), analysis.describe_diagnostics(diag, column),
+                  diag[["step", "block", column]].dropna(), key=key)
         st.caption("||F(x)|| / ||shortcut(x)||: how much each block changes its input "
                    "(He et al. found residual responses small: blocks stay near the identity).")

@@ -63,6 +63,9 @@ st.caption(f"Expects {info.channels}-channel {info.image_size}x{info.image_size}
            f"classes: {plain(', '.join(info.class_names))}")
 
 SOURCES = ("Upload", "Camera", "Draw", "Pick a test image")
+# The canvas needs a pointer; what it says to a keyboard or screen-reader user (next to it,
+# and as the canvas's own label, pages/canvas.py).
+NO_POINTER = "No mouse, pen or touch screen, or using a screen reader?"
 kind = st.radio("Image", SOURCES, horizontal=True, key="predict_source",
                 help="Draw: as you draw, the drawing is prepared the way the training images were "
                      "(digits: fitted to 32x32 and counted in 4x4 blocks; MNIST: 20x20, centred "
@@ -103,6 +106,7 @@ if kind == "Draw":
         """Only this part reruns while drawing (each stroke sends the canvas's state)."""
         st.caption(data.drawing_hint(info))
         strokes = draw_canvas("predict_canvas", data.CANVAS, data.pen_width(info))
+        st.caption(f"{NO_POINTER} Choose **Pick a test image** above.")
         st.session_state["drawing_strokes"] = strokes  # the Lessons page can use it too
         if not strokes:
             return

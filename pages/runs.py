@@ -56,7 +56,7 @@ if not selected:
 
 chosen = {run_id: store().get(run_id) for run_id in selected}
 
-st.subheader("Curves")
+st.header("Curves")
 c1, c2 = st.columns(2)
 split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
 metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
@@ -69,14 +69,14 @@ if any(len(m) and (m["split"] == split).any() for m in curves.values()):
 else:  # an empty chart with made-up axes said nothing
     st.info(f"No {split} metrics yet for the selected run(s): they appear as training logs them.")
 
-st.subheader("Configurations")
+st.header("Configurations")
 configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in chosen.items()})
 only_diff = st.toggle("Only differences", value=len(chosen) > 1, key="only_diff")
 if only_diff and len(chosen) > 1:
     configs = configs[configs.nunique(axis=1) > 1]
 st.dataframe(configs, key="config_diff")
 
-st.subheader("Actions")
+st.header("Actions")
 for run_id, run in chosen.items():
     state = run.status.get("state")
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])

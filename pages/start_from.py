@@ -12,6 +12,7 @@ from resnet_core import WorkbenchError, analysis, training
 
 from pages.common import (
     bench,
+    chart,
     keep_job_counts_current,
     plain,
     session,
@@ -125,8 +126,9 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
         st.error(unlinked(error))
     found = st.session_state.get("lr_found")
     if found:
-        st.plotly_chart(analysis.lr_find_curve(pd.DataFrame(found["sweep"]), found["suggestion"]),
-                        key="lr_find_chart")
+        sweep = pd.DataFrame(found["sweep"])
+        chart(analysis.lr_find_curve(sweep, found["suggestion"]),
+              analysis.describe_lr_find(sweep, found["suggestion"]), sweep, key="lr_find_chart")
         st.caption(f"Suggested learning rate **{found['suggestion']:.3g}** (fastai's valley "
                    "rule: two thirds down the longest fall of the loss); it is in the field above.")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from resnet_core import TrainConfig, WorkbenchError, data, sweeps, training
+from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps, training
 
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     keep_job_counts_current,
@@ -132,6 +133,9 @@ def show_sweep(sweep) -> None:
     best = info.get("best") or (_best_row(table) if len(table) else None)
     st.markdown(f"**{sweep.id}** — {info.get('state')}: {finished} of {planned} trials finished"
                 + (f", {int((table['state'] == 'pruned').sum())} pruned" if len(table) else ""))
+    announce(analysis.announce_progress(f"Sweep {sweep.id}", finished, planned, unit="trials")
+             if info.get("state") == "running" else f"Sweep {sweep.id} is {info.get('state')}.",
+             key="sweep_status")
     if info.get("error"):
         st.error(unlinked(info["error"]))
     buttons = st.columns(4)

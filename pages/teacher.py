@@ -11,6 +11,7 @@ import streamlit as st
 
 from resnet_core import WorkbenchError, classroom, data, runs, training
 
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     acting_user,
@@ -45,7 +46,7 @@ def act(action, done: str) -> None:
 @st.fragment(run_every=REFRESH_S)
 def jobs_by_student() -> None:
     keep_job_counts_current()
-    st.subheader("Jobs by student")
+    st.header("Jobs by student")
     rows = []
     for run in store().runs():
         owner = run.owner
@@ -56,6 +57,8 @@ def jobs_by_student() -> None:
         rows.append({"student": owner["name"], "run_id": run.id, "state": state,
                      "arch": run.config.get("arch"), "step": status.get("step"),
                      "test_accuracy": run.result()["test_accuracy"] if state == "completed" else None})
+    active = sum(row["state"] in runs.ACTIVE_STATES for row in rows)
+    announce(f"Class runs: {len(rows)}, {active} queued or training.", key="teacher_status")
     if not rows:
         st.caption("No class runs yet.")
         return
@@ -76,7 +79,7 @@ def jobs_by_student() -> None:
 jobs_by_student()
 
 # ------------------------------------------------------------------ the roster
-st.subheader("Students")
+st.header("Students")
 roster = room.state.roster
 st.caption(f"Joined: {len(roster)} students" + (f" ({', '.join(sorted(roster.values()))})" if roster else ""))
 if roster:
@@ -96,7 +99,7 @@ if roster:
         st.info(f"Rejoin code for **{plain(who)}**: `{code}` (on /join, under \"Coming back to a name\")")
 
 # ------------------------------------------------------------------ the lesson lock
-st.subheader("Lock the class to one lesson")
+st.header("Lock the class to one lesson")
 options = [None, *classroom.LESSONS]
 current = room.state.locked_lesson
 choice = st.selectbox("Students see only", options, index=options.index(current) if current in options else 0,
@@ -107,7 +110,7 @@ if choice != current and st.button("Apply the lock", key="apply_lock"):
     st.rerun()
 
 # ------------------------------------------------------------------ limits
-st.subheader("Limits for students")
+st.header("Limits for students")
 limits = room.state.limits
 with st.form("limits"):
     archs = st.multiselect("Architectures", training.ARCHS, default=list(limits.architectures))
@@ -136,7 +139,7 @@ with st.form("limits"):
         act(save, "Limits saved.")
 
 # ------------------------------------------------------------------ the challenge
-st.subheader("Class challenge")
+st.header("Class challenge")
 challenge = room.state.challenge
 if challenge is not None and challenge.is_open():
     st.write(f"Open on **{challenge.dataset}** until {challenge.closes_at} (UTC).")
@@ -166,7 +169,7 @@ else:
             st.rerun()
 
 # ------------------------------------------------------------------ reset
-st.subheader("Reset the class")
+st.header("Reset the class")
 with st.popover("Reset the class"):
     st.write("Stops every student's queued or running run, forgets the roster (students join "
              "again), lifts the lock and closes the challenge. Runs stay on disk.")

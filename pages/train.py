@@ -8,6 +8,7 @@ import torch
 from resnet_core import TrainConfig, WorkbenchError, analysis, data, runs, training, workbench
 
 from pages import start_from
+from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     block_drawing,
@@ -62,7 +63,7 @@ st.title("Train")
 # ------------------------------------------------------------------ dataset and architecture
 left, right = st.columns(2)
 with left:
-    st.subheader("Data")
+    st.header("Data")
     offline = [n for n, spec in data.DATASETS.items() if spec.offline]
     name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
                         help=f"{' and '.join(offline)} work offline; the others read a data folder")
@@ -133,7 +134,7 @@ with left:
             start_from.suggest_pretrained()
 
 with right:
-    st.subheader("Model")
+    st.header("Model")
     arch = st.selectbox("Architecture", training.ARCHS, key="arch",
                         help="resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
     residual = st.toggle("Residual shortcuts", True, key="residual",
@@ -193,7 +194,7 @@ def is_active(run_id: str) -> bool:
 
 
 # ------------------------------------------------------------------ hyperparameters
-st.subheader("Training")
+st.header("Training")
 h1, h2, h3, h4 = st.columns(4)
 optimizer = h1.selectbox("Optimizer", training.OPTIMIZERS, key="optimizer")
 lr_key = f"lr_{optimizer}"
@@ -291,8 +292,9 @@ def live_panel(run_id: str) -> None:
     status, config = run.status, run.config
     state = status.get("state")
     metrics = metrics_tail(run.dir).frame()
-    st.subheader(f"{run_id}  ·  {state_label(state)}")
+    st.header(f"{run_id}  ·  {state_label(state)}")
     progress = runs.run_progress(status, config, metrics)
+    announce(progress.announcement(run_id), key="train_status")
     if progress.total_steps:
         st.progress(progress.fraction, text=progress.text())
     if progress.has_metrics:
@@ -307,8 +309,9 @@ def live_panel(run_id: str) -> None:
         if (run.dir / training.DIAGNOSTICS_FILE).exists():
             diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)
-            d1.plotly_chart(analysis.diagnostics_over_time(diag, "grad_norm"), key="live_grad_norms")
-            d2.plotly_chart(analysis.diagnostics_over_time(diag, "branch_ratio"), key="live_branch_ratios")
+            for where, column, key in ((d1, "grad_norm", "live_grad_norms"), (d2, "branch_ratio", "live_branch_ratios")):
+                chart(analysis.diagnostics_over_time(diag, column), analysis.describe_diagnostics(diag, column),
+                      diag[["step", "block", column]].dropna(), key=key, where=where)
     elif state in runs.ACTIVE_STATES:
         st.caption("Waiting for the first metrics...")
     if state in runs.ACTIVE_STATES:

@@ -46,3 +46,53 @@ def test_service_top_k_and_transfer_in_words():
                          "test accuracy": [0.8, 0.9, 0.7]})
     assert analysis.describe_transfer(rows) == ("Test accuracy against training images per class; "
                                                 "digits 0-4: k=5 70.0%; scratch: k=5 80.0%, k=20 90.0%.")
+
+
+def _diag() -> pd.DataFrame:
+    """Two logged steps of three blocks: the gradient shrinks towards the input."""
+    return pd.DataFrame({"step": [1, 1, 1, 10, 10, 10],
+                         "block": ["layer1.0", "layer2.0", "layer3.0"] * 2,
+                         "grad_norm": [1e-4, 1e-2, 1.0, 2e-3, 3e-2, 0.5],
+                         "branch_ratio": [0.1, 0.2, 0.3, 0.15, 0.25, 0.35]})
+
+
+def test_the_gradient_profile_and_diagnostics_in_words():
+    text = analysis.describe_gradient_profile({"sigmoid": _diag(), "empty": _diag().iloc[0:0]})
+    assert text == ("Gradient norm of each block at the first step, input to classifier, log scale: "
+                    "sigmoid: 0.0001 at the first block, 1 at the last (1e+04 times smaller at the input).")
+    assert "no diagnostics" in analysis.describe_gradient_profile({})
+    assert analysis.describe_diagnostics(_diag(), "branch_ratio") == (
+        "Residual branch / shortcut norm of each block over the steps (3 blocks); at step 10 the "
+        "smallest is layer1.0 (0.15) and the largest layer3.0 (0.35).")
+    assert "nothing logged yet" in analysis.describe_diagnostics(_diag().iloc[0:0])
+
+
+def test_feature_maps_and_the_lr_finder_in_words():
+    import numpy as np
+
+    maps = {"stem": np.zeros((16, 32, 32)), "layer3": np.zeros((64, 8, 8))}
+    assert analysis.describe_feature_maps(maps).endswith("stem 32x32 (16 channels), layer3 8x8 (64 channels).")
+    sweep = pd.DataFrame({"lr": [1e-5, 1e-3, 1e-1, 1.0], "loss": [2.3, 1.0, 0.6, 5.0],
+                          "smoothed_loss": [2.3, 1.2, 0.7, 3.0]})
+    assert analysis.describe_lr_find(sweep, 0.02) == (
+        "Training loss against the learning rate, 1e-05 to 1 (log scale): the smoothed loss is "
+        "lowest, 0.7, at 0.1; suggested learning rate 0.02, where it falls fastest.")
+
+
+def test_live_announcements_change_at_milestones_not_at_every_refresh():
+    """pages/announce.py's live region: at most five texts however often the view refreshes."""
+    from resnet_core import runs
+
+    def progress(step: int, state: str = "running"):
+        status = {"state": state, "step": step}
+        return runs.run_progress(status, {"total_steps": 100, "steps_per_epoch": 10}, pd.DataFrame())
+
+    texts = [progress(step).announcement("r1") for step in range(0, 100)]
+    assert list(dict.fromkeys(texts)) == [f"Run r1 is training: {q}% done." for q in (0, 25, 50, 75)]
+    assert progress(100, "completed").announcement("r1") == "Run r1 is completed."
+    assert progress(0, "queued").announcement("r1") == "Run r1 is queued."
+    seen = {analysis.announce_progress("Sweep s", done, 32, unit="trials") for done in range(33)}
+    assert seen == {"Sweep s: 0% of 32 trials done.", "Sweep s: 25% of 32 trials done.",
+                    "Sweep s: 50% of 32 trials done.", "Sweep s: 75% of 32 trials done.",
+                    "Sweep s: all 32 trials done."}
+    assert analysis.announce_progress("Lesson runs", 0, 0) == "Lesson runs: nothing to do yet."

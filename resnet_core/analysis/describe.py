@@ -94,6 +94,63 @@ def describe_transfer(rows: pd.DataFrame) -> str:
     return "Test accuracy against training images per class; " + "; ".join(parts) + "."
 
 
+def describe_gradient_profile(diagnostics_by_label: dict[str, pd.DataFrame]) -> str:
+    """The gradient norm per block at the first logged step, one line per run (the
+    activations lesson): how much the gradient shrinks from the classifier to the input."""
+    parts = []
+    for label, diag in diagnostics_by_label.items():
+        first = diag[diag["step"] == diag["step"].min()].dropna(subset=["grad_norm"]) if len(diag) else diag
+        if len(first) < 2:
+            continue
+        near_input, near_output = float(first["grad_norm"].iloc[0]), float(first["grad_norm"].iloc[-1])
+        ratio = near_output / near_input if near_input > 0 else float("inf")
+        parts.append(f"{label}: {near_input:.2g} at the first block, {near_output:.2g} at the last "
+                     f"({ratio:.3g} times smaller at the input)")
+    if not parts:
+        return "Gradient norm of each block: no diagnostics logged yet."
+    return ("Gradient norm of each block at the first step, input to classifier, log scale: "
+            + "; ".join(parts) + ".")
+
+
+def describe_diagnostics(diag: pd.DataFrame, column: str = "grad_norm") -> str:
+    """A run's per-block diagnostics against step: the latest value of the blocks with the
+    smallest and the largest one."""
+    name = {"grad_norm": "Gradient norm", "branch_ratio": "Residual branch / shortcut norm"}[column]
+    part = diag.dropna(subset=[column]) if len(diag) else diag
+    if not len(part):
+        return f"{name} of each block over the steps: nothing logged yet."
+    last = part[part["step"] == part["step"].max()].set_index("block")[column]
+    return (f"{name} of each block over the steps ({part['block'].nunique()} blocks); at step "
+            f"{int(part['step'].max())} the smallest is {last.idxmin()} ({last.min():.3g}) and the "
+            f"largest {last.idxmax()} ({last.max():.3g}).")
+
+
+def describe_feature_maps(maps: dict) -> str:
+    """The feature-map grid: which stages, at what size, how many channels shown."""
+    sizes = ", ".join(f"{name} {m.shape[-2]}x{m.shape[-1]} ({m.shape[0]} channels)" for name, m in maps.items())
+    return (f"Feature maps of one image, the first 8 channels of each stage as pictures from "
+            f"dark purple (weak activation) to yellow (strong): {sizes}.")
+
+
+def describe_lr_find(sweep: pd.DataFrame, suggestion: float) -> str:
+    """The learning-rate range test: where the loss is lowest, and the suggestion."""
+    lowest = sweep.loc[sweep["smoothed_loss"].idxmin()]
+    return (f"Training loss against the learning rate, {sweep['lr'].min():.2g} to {sweep['lr'].max():.2g} "
+            f"(log scale): the smoothed loss is lowest, {lowest['smoothed_loss']:.3g}, at "
+            f"{lowest['lr']:.3g}; suggested learning rate {suggestion:.3g}, where it falls fastest.")
+
+
+def announce_progress(what: str, done: int, total: int, *, unit: str = "runs") -> str:
+    """A live view's line for a screen reader (pages/announce.py): how much of ``total`` is
+    done, in quarters, so that it changes at most five times however often the page refreshes
+    ("Sweep: 50% of 32 trials done.", "Lesson runs: all 3 done.")."""
+    if total <= 0:
+        return f"{what}: nothing to do yet."
+    if done >= total:
+        return f"{what}: all {total} {unit} done."
+    return f"{what}: {min(3, done * 4 // total) * 25}% of {total} {unit} done."
+
+
 def curves_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """A chart's numbers as a table: step, epoch, split, loss, accuracy (the rows plotted)."""
     columns = [c for c in ("split", "epoch", "step", "loss", "accuracy") if c in metrics.columns]

@@ -40,6 +40,16 @@ class Progress:
         return (f"epoch {self.epoch}/{self.total_epochs} · step {self.step}/{self.total_steps}"
                 f"{eta}")
 
+    def announcement(self, run_id: str) -> str:
+        """The line a screen reader hears while the run's view refreshes itself: it changes
+        when the state changes and at each quarter of the steps, never at every refresh
+        ("Run X is training: 50% done." — the figures stay on the page, where the user can
+        read them when they choose)."""
+        if self.state == "running" and self.total_steps:
+            quarter = min(3, int(self.fraction * 4)) * 25
+            return f"Run {run_id} is training: {quarter}% done."
+        return f"Run {run_id} is {self.state or 'starting'}."
+
 
 def run_progress(status: dict, config: dict, metrics: pd.DataFrame) -> Progress:
     """Progress of a run from its status, its config.json and its metrics lines."""
