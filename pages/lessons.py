@@ -141,7 +141,9 @@ def reveal() -> None:
     done = sum(row["state"] == "completed" for row in progress.rows)
     announce(analysis.announce_progress("Lesson runs", done, len(lesson.labels))
              + (" The answer is below." if progress.done else ""), key="lesson_status")
-    st.dataframe(pd.DataFrame(progress.rows), hide_index=True)
+    # A plain table (a few rows): read by a screen reader as a table, passed over by Tab;
+    # st.dataframe's grid takes every cell as a Tab stop and draws its focus on a canvas.
+    st.table(pd.DataFrame(progress.rows), hide_index=True, alt="The lesson's runs: state and steps")
     metrics = {label: run.metrics() for label, run in lesson_found.items()}
     if lesson.chart == "grad_profile":
         diags = {label: training.read_diagnostics(run.dir) for label, run in lesson_found.items()}

@@ -60,6 +60,9 @@ def test_the_gradient_profile_and_diagnostics_in_words():
     text = analysis.describe_gradient_profile({"sigmoid": _diag(), "empty": _diag().iloc[0:0]})
     assert text == ("Gradient norm of each block at the first step, input to classifier, log scale: "
                     "sigmoid: 0.0001 at the first block, 1 at the last (1e+04 times smaller at the input).")
+    growing = _diag().assign(grad_norm=[0.9, 0.5, 0.3, 1, 1, 1])
+    assert "tanh: 0.9 at the first block, 0.3 at the last (3 times larger at the input)" in (
+        analysis.describe_gradient_profile({"tanh": growing}))
     assert "no diagnostics" in analysis.describe_gradient_profile({})
     assert analysis.describe_diagnostics(_diag(), "branch_ratio") == (
         "Residual branch / shortcut norm of each block over the steps (3 blocks); at step 10 the "

@@ -104,8 +104,10 @@ def describe_gradient_profile(diagnostics_by_label: dict[str, pd.DataFrame]) -> 
             continue
         near_input, near_output = float(first["grad_norm"].iloc[0]), float(first["grad_norm"].iloc[-1])
         ratio = near_output / near_input if near_input > 0 else float("inf")
+        change = (f"{ratio:.3g} times smaller at the input" if ratio >= 1
+                  else f"{1 / ratio:.3g} times larger at the input")
         parts.append(f"{label}: {near_input:.2g} at the first block, {near_output:.2g} at the last "
-                     f"({ratio:.3g} times smaller at the input)")
+                     f"({change})")
     if not parts:
         return "Gradient norm of each block: no diagnostics logged yet."
     return ("Gradient norm of each block at the first step, input to classifier, log scale: "
