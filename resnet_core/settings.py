@@ -19,6 +19,10 @@ that sets a variable sees it at once.
 | RESNET_WORKBENCH_JOB_NICE | 5 (0 on a class server) | how much training children lower their priority |
 | RESNET_WORKBENCH_JOINS_PER_MINUTE | 20 | class server: joins a minute from one client address |
 | RESNET_WORKBENCH_SYSTEM_DATA | /usr/share/datasets | system dataset folders (Debian's dataset-* packages), ":"-separated |
+| RESNET_WORKBENCH_EXECUTOR | local | where queued runs train: local, ray or slurm (docs/cluster.md) |
+| RESNET_WORKBENCH_RAY_ADDRESS | auto | the Ray cluster to join (ray executor) |
+| RESNET_WORKBENCH_SLURM_PARTITION | (the default) | the Slurm partition (slurm executor) |
+| RESNET_WORKBENCH_CPUS_PER_RUN | 1 | CPU cores each run asks of Ray or Slurm |
 
 Set by the job manager for its children (not for users): RESNET_WORKBENCH_JOB_THREADS,
 RESNET_WORKBENCH_SUPERVISED; by ``serve`` for its uvicorn workers: RESNET_WORKBENCH_SERVE.
@@ -43,12 +47,17 @@ UPLOAD_QUOTA_GB = "RESNET_WORKBENCH_UPLOAD_QUOTA_GB"
 JOB_NICE = "RESNET_WORKBENCH_JOB_NICE"
 JOINS_PER_MINUTE = "RESNET_WORKBENCH_JOINS_PER_MINUTE"
 SYSTEM_DATA = "RESNET_WORKBENCH_SYSTEM_DATA"
+EXECUTOR = "RESNET_WORKBENCH_EXECUTOR"
+RAY_ADDRESS = "RESNET_WORKBENCH_RAY_ADDRESS"
+SLURM_PARTITION = "RESNET_WORKBENCH_SLURM_PARTITION"
+CPUS_PER_RUN = "RESNET_WORKBENCH_CPUS_PER_RUN"
 JOB_THREADS = "RESNET_WORKBENCH_JOB_THREADS"  # the manager -> its children
 SUPERVISED = "RESNET_WORKBENCH_SUPERVISED"  # the manager, the Deploy page -> children: stop when stdin closes
 SERVE = "RESNET_WORKBENCH_SERVE"  # serve -> its uvicorn workers (JSON)
 
 NAMES = (RUNS, DATA, MODE, TEACHER_TOKEN, HOSTS, MAX_JOBS, WARM_WORKER, REFRESH_S,
-         UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, SYSTEM_DATA, JOB_THREADS, SUPERVISED, SERVE)
+         UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, SYSTEM_DATA, EXECUTOR, RAY_ADDRESS,
+         SLURM_PARTITION, CPUS_PER_RUN, JOB_THREADS, SUPERVISED, SERVE)
 MODES = ("single", "class")
 
 
@@ -66,6 +75,10 @@ class Settings:
     job_nice: int | None  # None: not set (children choose: 5, or 0 on a class server)
     joins_per_minute: int
     system_data_dirs: tuple[Path, ...]  # where system packages put datasets, searched in order
+    executor: str  # local | ray | slurm
+    ray_address: str | None
+    slurm_partition: str | None
+    cpus_per_run: int
     job_threads: int | None
     supervised: bool
     serve: str | None
@@ -100,6 +113,10 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         joins_per_minute=_number(env, JOINS_PER_MINUTE, int, "20"),
         system_data_dirs=tuple(Path(d).expanduser() for d in
                                (env[SYSTEM_DATA] or "/usr/share/datasets").split(os.pathsep) if d),
+        executor=(env[EXECUTOR] or "local").strip().lower() or "local",
+        ray_address=env[RAY_ADDRESS] or None,
+        slurm_partition=env[SLURM_PARTITION] or None,
+        cpus_per_run=_number(env, CPUS_PER_RUN, int, "1"),
         job_threads=_number(env, JOB_THREADS, int, None),
         supervised=bool(env[SUPERVISED]),
         serve=env[SERVE],

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""What a job may ask for: processes per run, threads per child; this machine's name."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from resnet_core.device import device_count
 from resnet_core.errors import RunError
 
 
-def check_processes(processes: int, device: str, batch_size: int) -> None:
-    """A one-line RunError unless ``processes`` fits the device and splits the batch."""
-    available = device_count(device)
+def check_processes(processes: int, device: str, batch_size: int, *,
+                    available: int | None = None) -> None:
+    """A one-line RunError unless ``processes`` fits the device and splits the batch.
+    ``available``: GPUs (or cores) of one node where the runs train (default: this machine)."""
+    where = "this machine" if available is None else "a node of the cluster"
+    available = device_count(device) if available is None else available
     if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
         raise RunError(f"processes must be a whole number >= 1, got {processes!r}")
     if processes > available:
         what = "GPUs" if device == "cuda" else "CPU cores"
-        raise RunError(f"{processes} processes asked for but this machine has {available} "
+        raise RunError(f"{processes} processes asked for but {where} has {available} "
                        f"{what}; use 1..{available}")
     if batch_size % processes:
         raise RunError(f"batch size {batch_size} must be divisible by the {processes} processes")

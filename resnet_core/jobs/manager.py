@@ -1,4 +1,10 @@
-"""TODO docstring."""
+"""The job manager: the queue of training runs (admission, fairness, class limits) and the
+supervision of each run an executor trains (jobs/executor.py: local processes, Ray or Slurm).
+
+One per runs folder and process, and one server per runs folder (a lock file; a second is
+read-only). The queue releases a run when the executor has a free slot; the run folder
+(status.json, the STOP file, checkpoints) is the contract with the child wherever it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,6 @@ import fcntl
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -15,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
-from resnet_core.device import device_count, resolve_device
 from resnet_core.errors import RunError
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
-from resnet_core.jobs.child import WORKER_FLAG
+from resnet_core.jobs.executor import Executor, Exit, Handle, Launch, make_executor
+from resnet_core.jobs.local import LocalExecutor
 from resnet_core.jobs.queue import FairQueue
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
@@ -51,12 +56,21 @@ class Job:
     device: str  # "cpu" or "cuda": jobs queue per device
     resume: bool = False
     state: str = "queued"  # queued | running | finished (the run's own state is in status.json)
-    process: subprocess.Popen | None = field(default=None, repr=False)
+    handle: Handle | None = field(default=None, repr=False)  # the executor's, once started
     returncode: int | None = None
-    warm: bool = False  # started by the waiting warm child, not a fresh interpreter
     processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
     owner: str = LOCAL_OWNER.id  # who queued it: the queue takes owners in turn (round robin)
     queued_by: str | None = None  # a shared (lesson) run: whose click queued it
+
+    @property
+    def process(self):
+        """The local child process (local executor only), else None."""
+        return getattr(self.handle, "process", None)
+
+    @property
+    def warm(self) -> bool:
+        """Started by the local executor's waiting warm child, not a fresh interpreter."""
+        return bool(getattr(self.handle, "warm", False))
 
 
 class JobManager:
@@ -78,7 +92,7 @@ class JobManager:
 
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
                  python: str = sys.executable, warm_worker: bool | None = None,
-                 policy=None) -> None:
+                 policy=None, executor: Executor | str | None = None) -> None:
         self.store = RunStore(runs_dir)
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running_per_device
@@ -91,14 +105,21 @@ class JobManager:
         self.policy = policy  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
         self._closing = False
-        self._warm: subprocess.Popen | None = None
         self.read_only = self._lock_folder()  # None, or why this manager may not run jobs
         if warm_worker is None:
             warm_worker = settings().warm_worker
-        self._warm_wanted = warm_worker and self.read_only is None
+        # Where released runs train: given, named, or $RESNET_WORKBENCH_EXECUTOR (local by
+        # default: child processes here, a warm one waiting).
+        if executor is None or isinstance(executor, str):
+            name = (executor or settings().executor).strip().lower()
+            executor = LocalExecutor(max_running_per_device, warm=warm_worker and self.read_only is None,
+                                     python=python, env=self._child_env) if name == "local" else \
+                make_executor(name, runs_dir=self.store.root)
+        self.executor = executor
         if self.read_only is None:
             self._recover()
-        self._start_warm()
+        if isinstance(self.executor, LocalExecutor):
+            self.executor.start_warm()
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -114,8 +135,10 @@ class JobManager:
         """
         self._check_writable()
         config.validate()
-        device = resolve_device(config.device).type
-        check_processes(processes, device, config.batch_size)
+        device = self.executor.device_type(config.device)
+        check_processes(processes, device, config.batch_size,
+                        available=None if isinstance(self.executor, LocalExecutor)
+                        else self.executor.device_count(device))
         with self._submit_lock:
             challenge = None
             if self.policy is not None:
@@ -131,7 +154,7 @@ class JobManager:
         may have queued or running at once."""
         self._check_writable()
         config.validate()
-        device = resolve_device(config.device).type
+        device = self.executor.device_type(config.device)
         with self._submit_lock:
             if self.policy is not None:
                 self.policy.check_shared(self._active_count(), queued_by=queued_by,
@@ -144,7 +167,7 @@ class JobManager:
         with the runs); its folder under <runs>/.lr_find/, where the child writes the curve."""
         self._check_writable()
         config.validate()
-        device = resolve_device(config.device).type
+        device = self.executor.device_type(config.device)
         with self._submit_lock:
             return self.store.root / LR_FIND_DIR / self._create(
                 config, device, 1, owner, kind="lr_find", steps=steps,
@@ -179,9 +202,9 @@ class JobManager:
                 self.policy.check_submission(owner, budget,
                                              active_of_user=self._active_count(owner.id),
                                              active_total=self._active_count())
-            device = resolve_device(config.device).type
+            device = self.executor.device_type(config.device)
             # As many processes as it trained with, where this machine still has them.
-            processes = min(int(run.config.get("world_size") or 1), device_count(device))
+            processes = min(int(run.config.get("world_size") or 1), self.executor.device_count(device))
             write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
             self._queue(run)
             return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
@@ -270,16 +293,16 @@ class JobManager:
         """Server exit: each running job checkpoints and stops (its run resumable), queued runs
         stay queued in their folders for the next server, the folder lock is released."""
         self._closing = True
-        self._end_warm()
+        self.executor.close()
         with self._lock:
             running = [j for j in self._jobs.values() if j.state == "running"]
             self._lock.notify_all()  # queued supervisors see _closing and leave
         for job in running:
-            if job.process is not None:
-                _close_quietly(job.process.stdin)  # the child's cue to checkpoint and stop
-            # And the trainer's own, for torchrun ranks, carrying the reason: whichever the
-            # trainer sees first, the pipe's end or this file, the status says why it stopped.
+            # The trainer's own cue, wherever it runs, carrying the reason; a local child's
+            # stdin closes too (handle.stop): whichever it sees first, the status says why.
             Run(job.run_dir).request_stop(SERVER_GONE)
+            if job.handle is not None:
+                job.handle.stop()
         deadline = time.monotonic() + timeout
         for job in running:
             with self._lock:
@@ -291,7 +314,7 @@ class JobManager:
 
     def shutdown(self) -> None:
         """Stop every job and the warm child (used by tests and at server exit)."""
-        self._end_warm()
+        self.executor.close()
         for job in self.jobs():
             if job.state != "finished":
                 self.stop(job.run_id)
@@ -302,7 +325,7 @@ class JobManager:
         with self._lock:
             self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
                 self._waiting.next(job.device) == job.run_id
-                and self._running[job.device] < self.max_running))
+                and self._running[job.device] < self.executor.slots(job.device)))
             if job.state == "finished" or self._closing:  # stopped while queued, or server exit
                 job.state = "finished"
                 self._lock.notify_all()
@@ -321,28 +344,23 @@ class JobManager:
 
     def _run_child(self, job: Job) -> None:
         run = Run(job.run_dir)
-        job.process = self._hand_to_warm(job) if job.processes == 1 else None
-        job.warm = job.process is not None
-        if job.process is None:
-            with open(run.log_path, "ab") as log:
-                try:
-                    # stdin is a pipe nobody writes to: when it closes (close(), or this
-                    # process dies) the child checkpoints and stops. Own session: a Ctrl-C
-                    # meant for the server reaches the children through close(), in order.
-                    job.process = subprocess.Popen(
-                        self._child_command(job), stdout=log, stderr=subprocess.STDOUT,
-                        stdin=subprocess.PIPE, env=self._child_env(), start_new_session=True)
-                except OSError as e:
-                    run.transition("failed", ended_at=now_iso(),
-                                   error=f"could not start the training process: {e}")
-                    return
-        job.returncode = job.process.wait()
-        _close_quietly(job.process.stdin)
+        launch = Launch(job.run_id, job.run_dir, self._child_command(job), self._child_env(),
+                        run.log_path, job.device, job.processes)
+        try:
+            job.handle = self.executor.start(launch)
+        except Exception as e:  # OSError locally; the cluster's own errors elsewhere
+            run.transition("failed", ended_at=now_iso(),
+                           error=f"could not start the training process ({self.executor.name}): "
+                                 f"{str(e).splitlines()[0][:300] if str(e) else type(e).__name__}")
+            return
+        if self.executor.name != "local":
+            run.record(executor=self.executor.name, where=job.handle.where)
+        ended = job.handle.wait()
+        job.returncode = ended.returncode
         # A stop asked for as the child was leaving (Stop clicked at the last step, a server
         # closing as a sweep's last trial ended) would otherwise stop the run's next resume.
         run.take_stop_request()
-        self._start_warm()  # a fresh one for the next job, now that the cores are free
-        self._record_exit(job)
+        self._record_exit(job, ended)
 
     # -- the folder lock and recovery -------------------------------------------------------
 
@@ -390,8 +408,8 @@ class JobManager:
         self.store.mark_interrupted(states=("running",))
         for _, run in sorted(queued, key=lambda item: item[0]):
             job = read_json(run.job_path)
-            device = resolve_device(TrainConfig.from_dict(run.config).device).type
-            processes = min(int(job.get("processes") or 1), device_count(device))
+            device = self.executor.device_type(TrainConfig.from_dict(run.config).device)
+            processes = min(int(job.get("processes") or 1), self.executor.device_count(device))
             run.record(pid=os.getpid(), host=hostname(), server=self.instance)
             self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
                               processes=processes, owner=run.owner["id"],
@@ -405,60 +423,30 @@ class JobManager:
         return [self.python, "-m", "torch.distributed.run", "--standalone",
                 f"--nproc_per_node={job.processes}", *child]
 
-    # -- the warm child ---------------------------------------------------------------------
+    # -- the child's environment ---------------------------------------------------------
 
     def _child_env(self) -> dict:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISED: "1",
-               JOB_THREADS: str(job_threads(self.max_running))}
+        """What a training child gets on top of the node's environment."""
+        env = {"PYTHONUNBUFFERED": "1", SUPERVISED: "1",
+               JOB_THREADS: str(job_threads(self.max_running) if isinstance(self.executor, LocalExecutor)
+                                else max(1, getattr(self.executor, "cpus_per_run", 1)))}
         if self.policy is not None and settings().job_nice is None:
             # A class server's pages are cheap reruns (fragments, shared reads): its jobs keep
             # the server's priority, so thirty viewers cost training little (RESULTS.md).
             env[JOB_NICE] = "0"
         return env
 
-    def _start_warm(self) -> None:
-        with self._lock:
-            if not self._warm_wanted or (self._warm is not None and self._warm.poll() is None):
-                return
-            try:
-                self._warm = subprocess.Popen(
-                    [self.python, "-m", "resnet_core.jobs.child", WORKER_FLAG], stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self._child_env(),
-                    start_new_session=True)
-            except OSError:
-                self._warm = None  # jobs start a fresh interpreter instead
-
-    def _end_warm(self) -> None:
-        """No more warm children; the waiting one gets end of input and exits untrained."""
-        self._warm_wanted = False
-        warm = self._take_warm()
-        if warm is not None:
-            warm.stdin.close()
-
-    def _take_warm(self) -> subprocess.Popen | None:
-        with self._lock:
-            warm, self._warm = self._warm, None
-        return warm if warm is not None and warm.poll() is None else None
-
-    def _hand_to_warm(self, job: Job) -> subprocess.Popen | None:
-        """Give the job to the warm child; None if there is none (or it just died)."""
-        warm = self._take_warm()
-        if warm is None:
-            return None
-        try:  # the pipe stays open: its closing tells the child to stop
-            warm.stdin.write(f"{job.run_dir}\n".encode())
-            warm.stdin.flush()
-        except OSError:
-            warm.kill()
-            return None
-        return warm
-
-    def _record_exit(self, job: Job) -> None:
-        """A child that died without saying so (SIGKILL, OOM kill, crash) leaves the run failed."""
+    def _record_exit(self, job: Job, ended: Exit) -> None:
+        """A child that died without saying so (SIGKILL, OOM kill, crash) leaves the run failed;
+        one its executor lost (a dead worker or node, a cancelled job) leaves it interrupted,
+        with why: Resume continues it from its last checkpoint, on any node."""
         run = Run(job.run_dir)
+        if ended.lost is not None:
+            self._record_lost(run, ended.lost)
+            return
         if read_status(run.dir).get("state") not in ACTIVE_STATES:
             return  # the trainer wrote its own ending: completed, stopped or failed
-        rc = job.returncode
+        rc = ended.returncode
         if rc is not None and rc < 0:
             name = signal.Signals(-rc).name
             hint = " (the system may have run out of memory)" if rc == -signal.SIGKILL else ""
@@ -467,6 +455,19 @@ class JobManager:
             error = f"the training process exited with code {rc}: {_last_line(run.log_path)}"
         run.transition("failed", ended_at=now_iso(), error=error)
 
+    def _record_lost(self, run: Run, why: str, settle_s: float = 30.0) -> None:
+        """The executor lost the run's carrier. The child may still be ending (its stdin closed
+        with its worker: it checkpoints and stops), so wait for its status to settle, up to
+        ``settle_s``; then the run is interrupted with the executor's reason, unless it ended
+        on its own (completed, failed, or stopped by a user)."""
+        deadline = time.monotonic() + settle_s
+        while read_status(run.dir).get("state") in ACTIVE_STATES and time.monotonic() < deadline:
+            time.sleep(0.2)
+        status = read_status(run.dir)
+        if status.get("state") in ACTIVE_STATES or (
+                status.get("state") == "stopped" and status.get("error") == SERVER_GONE):
+            run.transition("interrupted", ended_at=now_iso(), error=why)
+
 
 def _last_line(path: Path) -> str:
     try:
@@ -474,11 +475,3 @@ def _last_line(path: Path) -> str:
     except FileNotFoundError:
         return "no output"
     return lines[-1][-300:] if lines else "no output"
-
-
-def _close_quietly(stream) -> None:
-    try:
-        if stream is not None:
-            stream.close()
-    except OSError:
-        pass

@@ -1,0 +1,116 @@
+"""The Slurm executor: each released run is one batch job, submitted with submitit.
+
+The job runs the same training child as the local executor (executor.run_on_node) on the
+node Slurm picks, with the run folder on the cluster's shared file system. submitit keeps its
+job files (the pickled call, the job's own stdout and stderr) under ``folder``, by default
+<runs>/.slurm/. The partition's capacity is read from ``sinfo`` (CPUs of its idle and
+allocated nodes); the manager releases no more runs than it holds, so the workbench's queue,
+not Slurm's, decides who goes next.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from resnet_core.errors import ConfigError
+from resnet_core.jobs.executor import Exit, Launch, run_on_node
+
+SLOTS_TTL_S = 10.0
+POLL_S = 1.0  # how often a job's state is asked (squeue/sacct through submitit)
+LOST_STATES = ("CANCELLED", "NODE_FAIL", "PREEMPTED", "TIMEOUT", "OUT_OF_MEMORY", "BOOT_FAIL",
+               "DEADLINE", "FAILED")
+
+
+class SlurmHandle:
+    def __init__(self, job) -> None:
+        self.job = job
+        self.where = f"slurm job {job.job_id}"
+
+    def wait(self) -> Exit:
+        while not self.job.done():
+            time.sleep(POLL_S)
+        state = self.job.state.split()[0].upper()
+        try:
+            return Exit(int(self.job.result()))
+        except Exception as e:  # submitit: UncompletedJobError, FailedJobError
+            if any(state.startswith(s) for s in LOST_STATES):
+                return Exit(None, f"{self.where} ended {state}")
+            return Exit(None, f"{self.where} ended {state}: {str(e).splitlines()[0][:200]}")
+
+    def stop(self) -> None:
+        """The STOP file written by the manager is the cue; nothing to close here."""
+
+
+class SlurmExecutor:
+    name = "slurm"
+
+    def __init__(self, folder: Path, *, partition: str | None = None, cpus_per_run: int = 1,
+                 timeout_min: int = 24 * 60) -> None:
+        try:
+            import submitit
+        except ImportError as e:
+            raise ConfigError("the slurm executor needs submitit: pip install -r requirements-cluster.txt") from e
+        if shutil.which("sbatch") is None:
+            raise ConfigError("the slurm executor needs Slurm's sbatch on the PATH (a login node)")
+        self.folder = Path(folder)
+        self.partition = partition
+        self.cpus_per_run = max(1, int(cpus_per_run))
+        self.timeout_min = timeout_min
+        self._submitit = submitit
+        self._lock = threading.Lock()
+        self._cpus: tuple[float, int] = (0.0, 0)
+
+    def _partition_cpus(self) -> int:
+        with self._lock:
+            at, cpus = self._cpus
+            if time.monotonic() - at > SLOTS_TTL_S:
+                args = ["sinfo", "--noheader", "--responding", "-o", "%C"]
+                if self.partition:
+                    args += ["--partition", self.partition]
+                try:
+                    out = subprocess.run(args, capture_output=True, text=True, timeout=20).stdout
+                    # %C: allocated/idle/other/total CPUs, one line per partition
+                    cpus = sum(int(line.split("/")[3]) - int(line.split("/")[2])
+                               for line in out.split() if line.count("/") == 3)
+                except (OSError, subprocess.SubprocessError, ValueError):
+                    cpus = 0
+                self._cpus = (time.monotonic(), cpus)
+            return cpus
+
+    def slots(self, device: str) -> int:
+        if device == "cuda":
+            return 0  # GPUs through --gres: counted per node by sinfo %G; not on this cluster
+        return self._partition_cpus() // self.cpus_per_run
+
+    def device_type(self, device: str) -> str:
+        if device and device.startswith("cuda"):
+            raise ConfigError("device cuda on Slurm needs a partition with GPUs (--gres); "
+                              "this one has none known: use auto or cpu")
+        return "cpu"
+
+    def device_count(self, device: str) -> int:
+        return 0 if device == "cuda" else self._partition_cpus()
+
+    def describe(self) -> str:
+        where = f"partition {self.partition}" if self.partition else "the default partition"
+        return (f"slurm ({where}): {self.slots('cpu')} slots ({self._partition_cpus()} CPUs, "
+                f"{self.cpus_per_run} per run)")
+
+    def start(self, launch: Launch) -> SlurmHandle:
+        executor = self._submitit.AutoExecutor(folder=self.folder / "%j", cluster="slurm")
+        params = {"timeout_min": self.timeout_min, "cpus_per_task": max(self.cpus_per_run, launch.cpus),
+                  "nodes": 1, "tasks_per_node": 1, "name": f"resnet-workbench-{launch.run_id}"}
+        if self.partition:
+            params["slurm_partition"] = self.partition
+        if launch.device == "cuda":
+            params["slurm_gres"] = f"gpu:{launch.processes}"
+        executor.update_parameters(**params)
+        job = executor.submit(run_on_node, launch.command, launch.env, str(launch.log_path))
+        return SlurmHandle(job)
+
+    def close(self) -> None:
+        """Nothing held: the jobs read their STOP files."""
