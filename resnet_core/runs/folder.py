@@ -50,7 +50,9 @@ TRANSITIONS: dict[str | None, tuple[str, ...]] = {
     # back through resume (to a larger budget, for a completed run)
     "completed": ("queued", "running"),
     "failed": ("queued", "running"),
-    "stopped": ("queued", "running"),
+    # interrupted: a stop that its executor explains, the carrier lost (a cluster's worker or
+    # node died; the child saw its pipe close and stopped with SERVER_GONE)
+    "stopped": ("queued", "running", "interrupted"),
     "pruned": ("queued", "running"),
     "interrupted": ("queued", "running"),
 }
