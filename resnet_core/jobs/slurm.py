@@ -20,9 +20,11 @@ from resnet_core.errors import ConfigError
 from resnet_core.jobs.executor import Exit, Launch, run_on_node
 
 SLOTS_TTL_S = 10.0
+LOST_JOB_STATES = ("CANCELLED", "NODE_FAIL", "PREEMPTED", "TIMEOUT", "BOOT_FAIL", "DEADLINE",
+                   "OUT_OF_MEMORY")
 POLL_S = 1.0  # how often a job's state is asked (squeue/sacct through submitit)
-LOST_STATES = ("CANCELLED", "NODE_FAIL", "PREEMPTED", "TIMEOUT", "OUT_OF_MEMORY", "BOOT_FAIL",
-               "DEADLINE", "FAILED")
+ACTIVE_JOB_STATES = ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "RESIZING",
+                     "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT")
 
 
 class SlurmHandle:
@@ -30,16 +32,28 @@ class SlurmHandle:
         self.job = job
         self.where = f"slurm job {job.job_id}"
 
-    def wait(self) -> Exit:
-        while not self.job.done():
-            time.sleep(POLL_S)
-        state = self.job.state.split()[0].upper()
+    def state(self) -> str | None:
+        """The job's state as squeue has it (terminal states stay listed for MinJobAge), or
+        None once Slurm has forgotten it. squeue, not sacct: a cluster without accounting
+        (this test's) has no sacct, which submitit's own watcher uses."""
         try:
-            return Exit(int(self.job.result()))
-        except Exception as e:  # submitit: UncompletedJobError, FailedJobError
-            if any(state.startswith(s) for s in LOST_STATES):
-                return Exit(None, f"{self.where} ended {state}")
-            return Exit(None, f"{self.where} ended {state}: {str(e).splitlines()[0][:200]}")
+            out = subprocess.run(["squeue", "-h", "--states=all", "-j", str(self.job.job_id), "-o", "%T"],
+                                 capture_output=True, text=True, timeout=30).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            return "UNKNOWN"
+        return out[0].upper() if out else None
+
+    def wait(self) -> Exit:
+        while (state := self.state()) in ACTIVE_JOB_STATES or state == "UNKNOWN":
+            time.sleep(POLL_S)
+        if state in LOST_JOB_STATES:  # scancel, a dead node, the time limit: Slurm ended it
+            return Exit(None, f"{self.where} ended {state}")
+        if self.job.paths.result_pickle.exists():  # the call returned: the child's exit code
+            try:
+                return Exit(int(self.job.result()))
+            except Exception as e:  # submitit: FailedJobError (the call raised)
+                return Exit(None, f"{self.where} failed: {str(e).splitlines()[-1][:200]}")
+        return Exit(None, f"{self.where} ended {state or 'without a result'}")
 
     def stop(self) -> None:
         """The STOP file written by the manager is the cue; nothing to close here."""

@@ -8,6 +8,14 @@ cmd=$1 dir=$(realpath -m "$2")
 export SLURM_CONF=$dir/slurm.conf
 
 start() {
+  # Slurm's daemons bind with getaddrinfo(AI_ADDRCONFIG), which answers nothing while the
+  # namespace has no IPv4 address but loopback: give it one on a veth pair that leads nowhere
+  # (both ends stay in the namespace); every Slurm address below is still 127.0.0.1.
+  if ! ip -4 -o addr show scope global | grep -q inet; then
+    ip link add wb0 type veth peer name wb1
+    ip addr add 10.255.255.1/32 dev wb0
+    ip link set wb1 up && ip link set wb0 up
+  fi
   mkdir -p "$dir/state" "$dir/spool" /run/munge /etc/munge /var/log/munge /var/lib/munge
   if [ ! -s /etc/munge/munge.key ]; then
     dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
