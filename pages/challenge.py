@@ -98,7 +98,8 @@ def board() -> None:
                     st.error(unlinked(err))
     st.header("Leaderboard")
     rows = classroom.leaderboard(entries)
-    announce(f"Leaderboard: {len(rows)} entries" + (f", first {rows[0]['name']}." if rows else "."),
+    announce(f"Leaderboard: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'}"
+             + (f", first {rows[0]['name']}." if rows else "."),
              key="challenge_status")
     if not rows:
         waiting = sum(e["state"] in runs.ACTIVE_STATES for e in entries)

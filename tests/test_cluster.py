@@ -57,11 +57,16 @@ trap '{ray} stop --force >/dev/null 2>&1' EXIT
 {sys.executable} -c "import ray; ray.init(address='127.0.0.1:6379', logging_level='ERROR'); \\
 print('node address', *[n['NodeManagerAddress'] for n in ray.nodes()])"
 {contract("ray", "RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379")}
+echo "== the class server on Ray"
+RESNET_WORKBENCH_EXECUTOR=ray RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379 {sys.executable} -m pytest \
+    -q -m slow -p no:cacheprovider tests/test_class_on_cluster.py
 """
     done = in_private_network(script, timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "node address 127.0.0.1" in done.stdout
-    assert "5 passed" in done.stdout, done.stdout[-3000:]
+    contract_out, class_out = done.stdout.split("== the class server on Ray")
+    assert "node address 127.0.0.1" in contract_out
+    assert "6 passed" in contract_out, contract_out[-3000:]
+    assert "1 passed" in class_out, class_out[-3000:]
 
 
 def test_the_contract_on_a_single_node_slurm(tmp_path):
@@ -77,4 +82,4 @@ trap '{slurm} stop {tmp_path}/slurm' EXIT
 """
     done = in_private_network(script, timeout=1500)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "5 passed" in done.stdout, done.stdout[-3000:]
+    assert "6 passed" in done.stdout, done.stdout[-3000:]

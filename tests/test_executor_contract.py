@@ -23,7 +23,7 @@ import torch
 
 from resnet_core import RunStore, TrainConfig
 from resnet_core.jobs.manager import JobManager
-from resnet_core.runs.folder import read_status
+from resnet_core.runs.folder import SERVER_GONE, read_status
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.training.checkpoint import load_checkpoint
 
@@ -151,3 +151,32 @@ def test_a_sweeps_trials_go_through_the_executor(manager):
     assert len(runs) == 4 and all(r.status["state"] == "completed" for r in runs)
     if EXECUTOR != "local":
         assert {r.status["executor"] for r in runs} == {EXECUTOR}
+
+
+def test_two_runs_side_by_side_and_a_closing_server_leaves_them_stopped_and_resumable(manager):
+    """What SIGTERM to the app does (its lifespan closes the Workbench, so the manager): the
+    runs training on the executor checkpoint and stop with the reason, none is left training
+    without a server, and each resumes to completion."""
+    ids = [manager.submit(config(manager.store.root, epochs=60, seed=i)) for i in range(2)]
+    dirs = [manager.store.path(i) for i in ids]
+    # Side by side: both running at once on the two slots, each with metric lines.
+    wait_for(lambda: all(read_status(d)["state"] == "running" and metric_lines(d) for d in dirs), 240)
+    manager.close(timeout=120)
+    for run_dir in dirs:
+        status = read_status(run_dir)
+        assert status["state"] == "stopped" and status["error"] == SERVER_GONE, status
+        assert (run_dir / "checkpoints" / "last.pt").exists()
+    # None orphaned: the training processes are gone, and the runs stay as they were.
+    time.sleep(2)
+    for run_dir in dirs:
+        assert not Path(f"/proc/{read_status(run_dir)['pid']}").exists()
+        assert read_status(run_dir)["state"] == "stopped"
+    again = JobManager(manager.store.root, max_running_per_device=2, warm_worker=False, executor=EXECUTOR)
+    try:
+        for run_id in ids:  # one epoch more than each had begun
+            again.resume(run_id, epochs=int(read_status(again.store.path(run_id)).get("epoch") or 0) + 1)
+        for run_id in ids:
+            assert again.wait(run_id, 300)
+            assert read_status(again.store.path(run_id))["state"] == "completed"
+    finally:
+        again.close(timeout=60)
