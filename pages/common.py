@@ -38,6 +38,15 @@ def manager():
     return bench().jobs
 
 
+def executor_line() -> str:
+    """Where the queue's runs train and how many at once (the Home page): the executor's own
+    line, or why its cluster does not answer."""
+    try:
+        return manager().executor.describe()
+    except Exception as e:  # noqa: BLE001 - a cluster that went away: say so, keep the page
+        return f"{manager().executor.name}: not answering ({str(e).splitlines()[0][:120]})"
+
+
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class, read once when the server starts
 
 

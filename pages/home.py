@@ -9,6 +9,7 @@ from resnet_core import TrainConfig, WorkbenchError
 
 from pages.common import (
     CLASS,
+    executor_line,
     is_student,
     run_table,
     runs_dir,
@@ -31,6 +32,7 @@ else:
     device = f"CPU, {torch.get_num_threads()} threads (no CUDA GPU found)"
 col_device, col_start = st.columns([2, 1])
 col_device.metric("Training device", device)
+col_device.caption(f"Runs train on {executor_line()}")
 if is_student():  # on a class server students train in the challenge and the lessons
     col_start.write("**In class**: open **Lessons** for today's experiment, or **Challenge** "
                     "to enter the class challenge.")

@@ -18,6 +18,7 @@ from pathlib import Path
 from resnet_core.device import DEVICES
 from resnet_core.errors import TrainingFailed, WorkbenchError
 from resnet_core.events import Callback
+from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
 from resnet_core.training.config import (
@@ -59,6 +60,9 @@ def build_parser() -> Parser:
     t.add_argument("--resume", metavar="RUN_DIR", default=s,
                    help="continue a stopped or interrupted run from its last checkpoint")
     t.add_argument("--quiet", action="store_true", default=s, help="no progress bar")
+    t.add_argument("--executor", choices=EXECUTORS, default=s,
+                   help="train through the job queue on this executor (local processes, a Ray "
+                        "cluster, Slurm; docs/cluster.md) instead of in this process")
 
     lf = sub.add_parser("lr-find", help="sweep the learning rate; the suggestion is the last line")
     add_train_flags(lf)
@@ -70,6 +74,8 @@ def build_parser() -> Parser:
 
     sw = sub.add_parser("sweep", help="search hyperparameters (Optuna); the best run's folder is "
                                       "the last line. Also: sweep status [ID], sweep resume ID")
+    sw.add_argument("--executor", choices=EXECUTORS, default=None,
+                    help="where the trials train (default: $RESNET_WORKBENCH_EXECUTOR, else local)")
     sw.add_argument("action", nargs="?", choices=("status", "resume"), default=None,
                     help="status: the sweeps, or one sweep's trials; resume: carry a stopped sweep on")
     sw.add_argument("sweep_id", nargs="?", default=None, metavar="ID",
@@ -228,9 +234,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = vars(args).copy()
     given.pop("command")
     quiet = given.pop("quiet", False)
+    executor = given.pop("executor", None)
     stop = threading.Event()
     _stop_on_signals(stop)
-    if "resume" in given:
+    if executor is not None:
+        if "resume" in given:
+            raise WorkbenchError("--executor trains new runs; resume a run on an executor from the "
+                                 "dashboard's Runs page (or drop --executor)")
+        run = _train_on(executor, config_from(given), quiet=quiet, stop=stop)
+    elif "resume" in given:
         extra = sorted(set(given) - RESUME_FLAGS)
         if extra:
             flags = ", ".join("--" + k.replace("_", "-") for k in extra)
@@ -256,6 +268,37 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"python -m resnet_core train --resume {run.dir}", file=sys.stderr)
     print(run.dir)
     return EXIT_STOPPED if status.get("state") == "stopped" else 0
+
+
+def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
+    """Queue ``config`` on a job manager with ``executor`` and follow it to its end (a progress
+    bar over its steps, read from status.json); Ctrl-C stops it with a checkpoint."""
+    from tqdm.auto import tqdm
+
+    from resnet_core.jobs.manager import JobManager
+    from resnet_core.runs.folder import read_status
+    from resnet_core.runs.store import default_runs_dir
+
+    jobs = JobManager(Path(config.runs_dir) if config.runs_dir else default_runs_dir(),
+                      warm_worker=False, executor=executor)
+    try:
+        if jobs.read_only is not None:
+            raise WorkbenchError(f"{jobs.read_only}; train from its dashboard")
+        run_id = jobs.submit(config)
+        print(f"queued {run_id} on {jobs.executor.describe()}", file=sys.stderr)
+        with tqdm(total=0, unit="step", disable=quiet, desc=run_id) as bar:
+            stopping = False
+            while not jobs.wait(run_id, 0.5):
+                if stop.is_set() and not stopping:
+                    jobs.stop(run_id, "stopped from the command line")
+                    stopping = True
+                status = read_status(jobs.store.path(run_id))
+                bar.total = status.get("total_steps") or bar.total
+                bar.n = status.get("step") or 0
+                bar.refresh()
+        return jobs.store.get(run_id)
+    finally:
+        jobs.close()
 
 
 LONG_RUN_S = 300  # past this estimate the CLI says how to stop and resume
@@ -461,7 +504,7 @@ def cmd_uploads(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a sweep in the foreground (a progress bar; Ctrl-C stops it, resumable), list the
     sweeps, show one's trials, or resume one. The best run's folder is the last line."""
-    from resnet_core.settings import settings
+    from resnet_core.settings import EXECUTOR, settings
     from resnet_core.sweeps.study import get_sweep, list_sweeps
     from resnet_core.workbench import sweep
 
@@ -469,6 +512,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep_keys = ("command", "action", "sweep_id", "param", "trials", "parallel", "pruner",
                   "sampler", "sweep_seed", "sweep_name", "quiet")
     opts = {k: given.pop(k) for k in sweep_keys}
+    if given.pop("executor", None):  # the sweep's job manager reads it from the settings
+        os.environ[EXECUTOR] = args.executor
     root = Path(given.get("runs_dir") or settings().runs_dir)
     if opts["action"] == "status":
         if opts["sweep_id"] is None:
