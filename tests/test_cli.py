@@ -177,3 +177,28 @@ def test_train_says_how_long_it_will_take_before_it_starts(tmp_path):
     again = run_cli("train", "--dataset", "digits", "--epochs", "2", "--probe-snapshots", "0",
                     "--runs-dir", str(tmp_path))
     assert "(measured here: 1 earlier run)" in again.stderr.splitlines()[0]
+
+
+def test_executor_choices_and_a_cluster_that_is_not_there_are_one_line_errors(tmp_path):
+    env = {"RESNET_WORKBENCH_RUNS": str(tmp_path / "runs")}
+    for args, messages, extra in (
+            (["train", "--executor", "kube"], ["argument --executor: invalid choice: 'kube'"], {}),
+            (["train", "--executor", "ray", "--epochs", "1"],
+             ["the ray executor needs Ray", "no Ray cluster at 127.0.0.1:1"],  # without / with ray installed
+             {"RESNET_WORKBENCH_RAY_ADDRESS": "127.0.0.1:1"}),
+            (["sweep", "--param", "lr=log:0.01:0.1", "--trials", "1", "--epochs", "1"],
+             ["executor must be one of local, ray, slurm; got 'kube'"], {"RESNET_WORKBENCH_EXECUTOR": "kube"})):
+        result = run_cli(*args, cwd=tmp_path, env={**env, **extra})
+        assert result.returncode == 2, result.stderr
+        assert any(m in result.stderr for m in messages), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_train_through_the_queue_on_the_local_executor(tmp_path):
+    result = run_cli("train", "--dataset", "digits", "--epochs", "2", "--executor", "local", "--quiet",
+                     "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "on local: child processes on this machine" in result.stderr
+    run_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
+    assert "test accuracy" in result.stdout

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from resnet_core.errors import ConfigError
-from resnet_core.settings import settings
-
 EXECUTORS = ("local", "ray", "slurm")
 
 
@@ -93,27 +90,3 @@ def run_on_node(command: list[str], env: dict, log_path: str) -> int:
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.PIPE,
                                  env={**os.environ, **env}, start_new_session=True)
         return child.wait()
-
-
-def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_device: int = 1,
-                  warm: bool = False, env=None) -> Executor:
-    """The executor ``name`` names (default: RESNET_WORKBENCH_EXECUTOR), set up from the
-    settings (Ray's address, Slurm's partition, cores per run); a one-line ConfigError for
-    any other name, or for a cluster that is not there. ``env``: the child's variables (the
-    local executor's warm child needs them before any job exists)."""
-    s = settings()
-    name = (name or s.executor).strip().lower()
-    if name == "local":
-        from resnet_core.jobs.local import LocalExecutor
-
-        return LocalExecutor(max_running_per_device, warm=warm, env=env)
-    if name == "ray":
-        from resnet_core.jobs.ray_cluster import RayExecutor
-
-        return RayExecutor(s.ray_address, cpus_per_run=s.cpus_per_run)
-    if name == "slurm":
-        from resnet_core.jobs.slurm import SlurmExecutor
-
-        return SlurmExecutor(Path(runs_dir) / ".slurm", partition=s.slurm_partition,
-                             cpus_per_run=s.cpus_per_run)
-    raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")

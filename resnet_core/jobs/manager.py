@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
-from resnet_core.errors import RunError
+from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
-from resnet_core.jobs.executor import Executor, Exit, Handle, Launch, make_executor
+from resnet_core.jobs.executor import EXECUTORS, Executor, Exit, Handle, Launch
 from resnet_core.jobs.local import LocalExecutor
 from resnet_core.jobs.queue import FairQueue
 from resnet_core.runs.folder import (
@@ -467,6 +467,28 @@ class JobManager:
         if status.get("state") in ACTIVE_STATES or (
                 status.get("state") == "stopped" and status.get("error") == SERVER_GONE):
             run.transition("interrupted", ended_at=now_iso(), error=why)
+
+
+def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_device: int = 1,
+                  warm: bool = False, env=None) -> Executor:
+    """The executor ``name`` names (default: RESNET_WORKBENCH_EXECUTOR), set up from the
+    settings (Ray's address, Slurm's partition, cores per run); a one-line ConfigError for
+    any other name, or for a cluster that is not there. ``env``: the child's variables (the
+    local executor's warm child needs them before any job exists)."""
+    s = settings()
+    name = (name or s.executor).strip().lower()
+    if name == "local":
+        return LocalExecutor(max_running_per_device, warm=warm, env=env)
+    if name == "ray":
+        from resnet_core.jobs.ray_cluster import RayExecutor
+
+        return RayExecutor(s.ray_address, cpus_per_run=s.cpus_per_run)
+    if name == "slurm":
+        from resnet_core.jobs.slurm import SlurmExecutor
+
+        return SlurmExecutor(Path(runs_dir) / ".slurm", partition=s.slurm_partition,
+                             cpus_per_run=s.cpus_per_run)
+    raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
 
 
 def _last_line(path: Path) -> str:

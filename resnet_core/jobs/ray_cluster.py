@@ -19,6 +19,21 @@ from resnet_core.jobs.executor import Exit, Launch, run_on_node
 SLOTS_TTL_S = 5.0  # the cluster's size is asked again after this long (nodes come and go)
 
 
+def _check_reachable(address: str, timeout: float = 3.0) -> None:
+    """A one-line ConfigError for a host:port nothing listens on (ray.init would retry it for
+    minutes); "auto" is Ray's to find."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ConfigError(f"no Ray cluster at {address} ({e.strerror or e}); start one with "
+                          "`ray start --head` or set RESNET_WORKBENCH_RAY_ADDRESS") from e
+
+
 class RayHandle:
     def __init__(self, ref, where: str) -> None:
         self.ref = ref
@@ -51,6 +66,7 @@ class RayExecutor:
         self.address = address or "auto"
         self.cpus_per_run = max(1, int(cpus_per_run))
         if not ray.is_initialized():
+            _check_reachable(self.address)
             try:
                 ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError) as e:
