@@ -65,7 +65,7 @@ RESNET_WORKBENCH_EXECUTOR=ray RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379 {sys.e
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     contract_out, class_out = done.stdout.split("== the class server on Ray")
     assert "node address 127.0.0.1" in contract_out
-    assert "6 passed" in contract_out, contract_out[-3000:]
+    assert "7 passed" in contract_out, contract_out[-3000:]
     assert "1 passed" in class_out, class_out[-3000:]
 
 
@@ -82,4 +82,4 @@ trap '{slurm} stop {tmp_path}/slurm' EXIT
 """
     done = in_private_network(script, timeout=1500)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "6 passed" in done.stdout, done.stdout[-3000:]
+    assert "7 passed" in done.stdout, done.stdout[-3000:]

@@ -180,3 +180,25 @@ def test_two_runs_side_by_side_and_a_closing_server_leaves_them_stopped_and_resu
             assert read_status(again.store.path(run_id))["state"] == "completed"
     finally:
         again.close(timeout=60)
+
+
+@pytest.mark.skipif(EXECUTOR == "local", reason="a local child dies with its server (its stdin)")
+def test_a_new_server_stops_what_a_killed_one_left_training_on_the_cluster(manager):
+    """A server killed with -9 leaves its released runs on the cluster (a Slurm job outlives
+    its submitter). The next server on the folder stops them (STOP, a checkpoint) before it
+    lets anyone resume them, so no run is ever trained by two processes."""
+    run_id = manager.submit(config(manager.store.root, epochs=60))
+    run_dir = manager.store.path(run_id)
+    wait_for(lambda: metric_lines(run_dir), 180)
+    manager._unlock_folder()  # as if it had been killed: its lock gone, its job still training
+    successor = JobManager(manager.store.root, max_running_per_device=2, warm_worker=False,
+                           executor=EXECUTOR)
+    try:
+        status = read_status(run_dir)
+        assert status["state"] in ("stopped", "interrupted") and status["error"], status
+        assert (run_dir / "checkpoints" / "last.pt").exists()
+        successor.resume(run_id, epochs=int(status.get("epoch") or 0) + 1)
+        assert successor.wait(run_id, 300)
+        assert read_status(run_dir)["state"] == "completed"
+    finally:
+        successor.close(timeout=60)

@@ -397,7 +397,7 @@ class JobManager:
     def _recover(self) -> None:
         """Queued runs of a server that is gone go back in the queue, oldest first; running
         runs whose process is gone become interrupted (resumable)."""
-        queued = []
+        queued, remote = [], []
         for run in self.store.runs():
             try:
                 status = read_status(run.dir)
@@ -405,6 +405,9 @@ class JobManager:
                 continue  # a damaged run is left as it is (RunStore warns when listing)
             if status.get("state") == "queued":
                 queued.append((status.get("queued_at") or status.get("created_at") or "", run))
+            elif status.get("state") == "running" and status.get("executor") and _fresh(status):
+                remote.append(run)  # its job may outlive its server: a heartbeat in the last minutes
+        self._stop_orphans(remote)
         self.store.mark_interrupted(states=("running",))
         for _, run in sorted(queued, key=lambda item: item[0]):
             job = read_json(run.job_path)
@@ -414,6 +417,20 @@ class JobManager:
             self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
                               processes=processes, owner=run.owner["id"],
                               queued_by=(job.get("queued_by") or {}).get("id")))
+
+    def _stop_orphans(self, runs: list[Run], settle_s: float = 60.0) -> None:
+        """Runs a killed server had released to a cluster may still train there (a Slurm job
+        outlives its submitter): ask each to stop (its STOP file, read every step) and give
+        them ``settle_s`` to checkpoint, so that no run is resumed while its old job still
+        writes to it. What still says running after that becomes interrupted."""
+        for run in runs:
+            run.request_stop(SERVER_GONE)
+        deadline = time.monotonic() + settle_s
+        while runs and time.monotonic() < deadline:
+            runs = [r for r in runs if read_status(r.dir).get("state") == "running"]
+            time.sleep(0.5)
+        for run in runs:
+            run.take_stop_request()
 
     def _child_command(self, job: Job) -> list[str]:
         child = ["-m", "resnet_core.jobs.child", str(job.run_dir)]
@@ -489,6 +506,18 @@ def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_de
         return SlurmExecutor(Path(runs_dir) / ".slurm", partition=s.slurm_partition,
                              cpus_per_run=s.cpus_per_run)
     raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
+
+
+def _fresh(status: dict, within_s: float = 180.0) -> bool:
+    """status.json was written in the last ``within_s`` seconds (the child writes it as it
+    trains): its process may still be alive somewhere."""
+    from datetime import datetime, timezone
+
+    try:
+        updated = datetime.fromisoformat(status.get("updated_at") or "")
+    except ValueError:
+        return False
+    return (datetime.now(timezone.utc) - updated).total_seconds() < within_s
 
 
 def _last_line(path: Path) -> str:
