@@ -96,7 +96,7 @@ async def session(browser, url: str, run_dir: Path, seconds: float, results: dic
             await page.goto(f"{url}/{which}")
             await page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
             if which == "train":
-                head = page.locator("h3", has_text=run_dir.name).first
+                head = page.locator("h2", has_text=run_dir.name).first
                 await head.wait_for(timeout=60_000)
                 seen = (await head.inner_text()).split("·")[-1].strip().split()[-1]
                 results["states"].append((seen, status_state(run_dir), time.monotonic()))

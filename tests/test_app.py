@@ -176,17 +176,17 @@ def test_the_sidebar_job_count_follows_the_queue_and_train_twice_keeps_the_train
         wait_for_app(page, url + "/train", "Learning rate")
         counts(0, 0)
         page.get_by_role("button", name="Train", exact=True).click()
-        heading = page.locator("h3", has_text=re.compile(r"·.*(queued|running)"))
+        heading = page.locator("h2", has_text=re.compile(r"·.*(queued|running)"))
         heading.first.wait_for(timeout=60_000)
         first = heading.first.inner_text().split("·")[0].strip()
         counts(1, 0)  # while it trains: the fragment's refresh, no navigation
         page.get_by_role("button", name="Train", exact=True).click()
         counts(1, 1)
-        assert page.locator("h3", has_text=first).count() == 1  # still watching the first
+        assert page.locator("h2", has_text=first).count() == 1  # still watching the first
         page.get_by_role("button", name="Stop").click()
         counts(1, 0)  # the first stopped, the second started
-        page.locator("h3", has_text=re.compile(r"·.*running")).first.wait_for(timeout=90_000)
-        second = page.locator("h3", has_text="·").first.inner_text().split("·")[0].strip()
+        page.locator("h2", has_text=re.compile(r"·.*running")).first.wait_for(timeout=90_000)
+        second = page.locator("h2", has_text="·").first.inner_text().split("·")[0].strip()
         assert second != first  # the page followed the run it queued
         page.get_by_role("button", name="Stop").click()
         counts(0, 0)

@@ -79,7 +79,7 @@ def test_feature_maps_and_the_lr_finder_in_words():
                           "smoothed_loss": [2.3, 1.2, 0.7, 3.0]})
     assert analysis.describe_lr_find(sweep, 0.02) == (
         "Training loss against the learning rate, 1e-05 to 1 (log scale): the smoothed loss is "
-        "lowest, 0.7, at 0.1; suggested learning rate 0.02, where it falls fastest.")
+        "lowest, 0.7, at 0.1; the suggestion, 0.02, is where it falls fastest.")
 
 
 def test_live_announcements_change_at_milestones_not_at_every_refresh():

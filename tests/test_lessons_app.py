@@ -31,7 +31,7 @@ def test_locked_lesson_link_runs_the_lesson_and_reveals_after_the_prediction(tmp
         page.get_by_text("You predicted it").wait_for(timeout=240_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "lesson_activations.png"), full_page=True)
-        assert page.get_by_text("Gradient norm of each block at the first step").is_visible()
+        assert page.get_by_text("Gradient norm of each block at the first step", exact=True).is_visible()
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
 
     lesson_runs = [r for r in RunStore(runs).runs() if r.config["run_name"].startswith("lesson:activations:")]

@@ -139,7 +139,7 @@ def describe_lr_find(sweep: pd.DataFrame, suggestion: float) -> str:
     lowest = sweep.loc[sweep["smoothed_loss"].idxmin()]
     return (f"Training loss against the learning rate, {sweep['lr'].min():.2g} to {sweep['lr'].max():.2g} "
             f"(log scale): the smoothed loss is lowest, {lowest['smoothed_loss']:.3g}, at "
-            f"{lowest['lr']:.3g}; suggested learning rate {suggestion:.3g}, where it falls fastest.")
+            f"{lowest['lr']:.3g}; the suggestion, {suggestion:.3g}, is where it falls fastest.")
 
 
 def announce_progress(what: str, done: int, total: int, *, unit: str = "runs") -> str:

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The in-memory dataset every source loads into: DatasetInfo (classes, shape, normalisation),
+the train/val/test splits, and the rules that make them (stratified, seeded)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""BatchLoader: batches of a split, shuffled with a seeded generator, decoded from files where
+a folder dataset is too large for memory, augmented on the fly; preprocess and augment."""
 
 from __future__ import annotations
 

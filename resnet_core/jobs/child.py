@@ -1,4 +1,8 @@
-"""TODO docstring."""
+"""The training child: ``python -m resnet_core.jobs.child RUN_DIR`` trains (or resumes, or runs
+the learning-rate finder for) the run folder the job manager prepared, wherever the executor
+starts it; with ``--worker`` it imports torch first and waits on stdin for one run folder (the
+warm worker). Its stdin is its supervisor's pipe: when it closes, the run checkpoints and stops.
+"""
 
 from __future__ import annotations
 

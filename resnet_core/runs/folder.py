@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""A run folder: its id and paths, its states and the transitions between them, status.json
+(written atomically), and Run, the object the rest of the workbench reads and changes it by."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""The run folder's JSON and JSON-lines files: whole-line appends, readers that skip a torn
+last line, truncation on resume, and MetricsTail (read only the lines added since last time)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""RunStore: the runs folder as a collection of run folders (list, get, delete, mark the runs
+whose process is gone as interrupted)."""
 
 from __future__ import annotations
 

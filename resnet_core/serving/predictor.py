@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Predictor: a run's checkpoint loaded once for inference, with the preprocessing contract it
+was trained with (what Predict, serve and export all use)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""TrainConfig: every setting of a run, as one typed dataclass with its validation (one-line
+ConfigErrors that say what is accepted) and the measured presets. config.json is its dict."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Evaluating a model on a split: logits, the metrics (through training/metrics.py), and the
+eval/<split>/ files of a run folder (summary, per-class, confusion matrix, predictions)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""TODO docstring."""
+"""RunWriter: everything training writes into a run folder (config, status, metrics lines,
+heartbeats), and CheckpointWriter, the thread that saves checkpoints atomically while training
+goes on."""
 
 from __future__ import annotations
 
