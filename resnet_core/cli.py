@@ -209,6 +209,9 @@ def add_train_flags(t: Parser) -> None:
     t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
     t.add_argument("--probe-snapshots", type=int, default=s,
                    help="weight snapshots kept for the Explain page's probe slider (default 8)")
+    t.add_argument("--tensorboard", action="store_true", default=s,
+                   help="also write TensorBoard event files into the run folder "
+                        "(tensorboard --logdir <runs folder> shows every run, live)")
     t.add_argument("--diagnostics-every", type=int, default=s,
                    help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
                         "(diagnostics.jsonl; default 0: off)")

@@ -133,6 +133,7 @@ class TrainConfig:
     log_every: int = 10  # steps between train lines in metrics.jsonl
     probe_snapshots: int = 8  # weight-only snapshots over training (Run.snapshots()); 0: none
     diagnostics_every: int = 0  # steps between per-block gradient norms / branch ratios; 0: off
+    tensorboard: bool = False  # also write TensorBoard event files into <run>/tensorboard/
     runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or the checkout's runs/
     run_name: str | None = None  # optional label kept in config.json
 
@@ -181,6 +182,8 @@ class TrainConfig:
         _positive_int("num_threads", self.num_threads, allow_none=True)
         if not (isinstance(self.probe_snapshots, int) and 0 <= self.probe_snapshots <= 100):
             raise ConfigError(f"probe_snapshots must be an integer in [0, 100], got {self.probe_snapshots!r}")
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
         if not (isinstance(self.diagnostics_every, int) and self.diagnostics_every >= 0):
             raise ConfigError(f"diagnostics_every must be an integer >= 0 (0: off), got "
                               f"{self.diagnostics_every!r}")

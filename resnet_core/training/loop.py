@@ -204,6 +204,10 @@ class Trainer:
         if self.ddp.is_main:
             self.writer = RunWriter(run_dir)
             self.callbacks = [self.writer, *callbacks]
+            if config.tensorboard:  # the same metric lines, also as TensorBoard events
+                from resnet_core.training.tensorboard import TensorBoardWriter
+
+                self.callbacks.insert(1, TensorBoardWriter(run_dir, config.to_dict()))
             if progress:
                 self.callbacks.append(ProgressBar())
         # Made by _setup (in fit, so that a Trainer costs nothing until it runs):
