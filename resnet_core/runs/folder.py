@@ -37,6 +37,7 @@ LR_FIND_FILES = ("lr_find.csv", "lr_find.png")  # a sweep's curve and its pictur
 SWEEPS_DIR = ".sweeps"  # <runs>/.sweeps/<id>/: a hyperparameter sweep's sweep.json and Optuna journal
 STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
+TENSORBOARD_DIR = "tensorboard"  # events.out.tfevents.* of a run trained with tensorboard on
 JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
 
 # --- the run's life: every state change goes through Run.transition, which checks this table ---

@@ -18,8 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from resnet_core.events import Callback, TrainState
+from resnet_core.runs.folder import TENSORBOARD_DIR, Run
 
-TB_DIR = "tensorboard"  # <run>/tensorboard/events.out.tfevents.*
+TB_DIR = TENSORBOARD_DIR  # <run>/tensorboard/events.out.tfevents.*
 SCALARS = ("loss", "accuracy", "lr", "images_per_sec", "macro_f1", "top5_accuracy")
 HPARAMS = ("dataset", "arch", "optimizer", "lr", "batch_size", "epochs", "max_steps", "weight_decay",
            "schedule", "norm", "activation", "residual", "augment", "label_smoothing", "seed")
@@ -75,7 +76,7 @@ class TensorBoardWriter(Callback):
 
         from resnet_core.runs.jsonl import read_json
 
-        summary_path = self.dir.parent / "eval" / "test" / "summary.json"
+        summary_path = Run(self.dir.parent).eval_file("test", "summary")
         test = read_json(summary_path) if summary_path.exists() else {}
         metrics = {f"hparam/test_{k}": float(v) for k, v in test.items()
                    if k in ("accuracy", "macro_f1", "loss") and isinstance(v, int | float)}
