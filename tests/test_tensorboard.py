@@ -49,6 +49,9 @@ def test_every_scalar_of_metrics_jsonl_reads_back_from_the_event_files(tmp_path)
     # The hyperparameters and the final test metrics, in the same run as the curves.
     plugin = acc.PluginTagToContent("hparams")
     assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(plugin)
+    # The test confusion matrix, as an image.
+    (image,) = acc.Images("test/confusion_matrix")
+    assert image.step == run.status["step"] and image.width > 100 and image.height > 100
     test_accuracy = run.summary("test")["accuracy"]
     assert acc.Scalars("hparam/test_accuracy")[-1].value == pytest.approx(test_accuracy, abs=1e-6)
 

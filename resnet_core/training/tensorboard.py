@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from resnet_core.events import Callback, TrainState
 from resnet_core.runs.folder import TENSORBOARD_DIR, Run
 
@@ -67,6 +69,7 @@ class TensorBoardWriter(Callback):
         try:
             if outcome == "completed":
                 self.write_hparams(state)
+                self.write_confusion(state)
         finally:
             self.writer.close()
             self.writer = None
@@ -88,3 +91,29 @@ class TensorBoardWriter(Callback):
             file_writer.add_summary(summary)
         for name, value in metrics.items():
             self.writer.add_scalar(name, value, state.step)
+
+    def write_confusion(self, state: TrainState) -> None:
+        """The test confusion matrix as an image (rows true, columns predicted; counts)."""
+        run = Run(self.dir.parent)
+        if not run.eval_file("test", "confusion").exists():
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        counts = run.confusion("test")
+        n = len(counts)
+        fig, ax = plt.subplots(figsize=(1.5 + 0.45 * n, 1.2 + 0.45 * n), dpi=100)
+        ax.imshow(counts.to_numpy(), cmap="Blues")
+        ax.set_xticks(range(n), [str(c) for c in counts.columns], rotation=90 if n > 10 else 0)
+        ax.set_yticks(range(n), [str(c) for c in counts.index])
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        if n <= 20:
+            top = counts.to_numpy().max() or 1
+            for (i, j), value in np.ndenumerate(counts.to_numpy()):
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if value > top / 2 else "black")
+        fig.tight_layout()
+        self.writer.add_figure("test/confusion_matrix", fig, state.step)  # closes the figure
