@@ -220,6 +220,10 @@ snapshots = st.number_input("Weight snapshots", 0, 50, 8, key="snapshots",
 diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
                         help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
                              "(diagnostics.jsonl), charted below while it trains")
+tensorboard = st.toggle("TensorBoard event files", False, key="tensorboard",
+                        help="also write the curves, hyperparameters and confusion matrix as "
+                             "TensorBoard events in the run folder: tensorboard --logdir "
+                             "<runs folder> shows every run, live")
 
 form = dict(
     dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
@@ -228,7 +232,7 @@ form = dict(
     epochs=int(amount) if budget == "epochs" else None,
     max_steps=int(amount) if budget == "steps" else None,
     diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
-    **start.fields,
+    tensorboard=tensorboard, **start.fields,
 )
 config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
 if ds is not None:
