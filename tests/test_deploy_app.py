@@ -20,7 +20,7 @@ def test_start_replay_watch_and_stop_a_service(short_run):
     with streamlit_server(env) as url, browser_page(height=1800) as page:
         wait_for_app(page, f"{url}/deploy", "Start the service")
         page.get_by_role("button", name="Start the service").click()
-        page.get_by_text("Serving").wait_for(timeout=120_000)
+        page.get_by_text("Serving").first.wait_for(timeout=120_000)
         address = page.locator("code").filter(has_text="curl -F file=@").first.inner_text()
         assert address.startswith("curl -F file=@digit.png http://127.0.0.1:")
         page.get_by_text("Images served").wait_for(timeout=30_000)
