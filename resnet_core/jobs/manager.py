@@ -31,6 +31,7 @@ from resnet_core.runs.folder import (
     SERVER_GONE,
     Run,
     create_run_dir,
+    is_stale,
     now_iso,
     read_json,
     read_status,
@@ -111,10 +112,10 @@ class JobManager:
         # Where released runs train: given, named, or $RESNET_WORKBENCH_EXECUTOR (local by
         # default: child processes here, a warm one waiting).
         if executor is None or isinstance(executor, str):
-            name = (executor or settings().executor).strip().lower()
-            executor = LocalExecutor(max_running_per_device, warm=warm_worker and self.read_only is None,
-                                     python=python, env=self._child_env) if name == "local" else \
-                make_executor(name, runs_dir=self.store.root)
+            executor = make_executor(executor, runs_dir=self.store.root,
+                                     max_running_per_device=max_running_per_device,
+                                     warm=warm_worker and self.read_only is None, python=python,
+                                     env=self._child_env)
         self.executor = executor
         if self.read_only is None:
             self._recover()
@@ -405,8 +406,8 @@ class JobManager:
                 continue  # a damaged run is left as it is (RunStore warns when listing)
             if status.get("state") == "queued":
                 queued.append((status.get("queued_at") or status.get("created_at") or "", run))
-            elif status.get("state") == "running" and status.get("executor") and _fresh(status):
-                remote.append(run)  # its job may outlive its server: a heartbeat in the last minutes
+            elif status.get("state") == "running" and status.get("executor") and not is_stale(status):
+                remote.append(run)  # its job may outlive its server: alive by its heartbeat
         self._stop_orphans(remote)
         self.store.mark_interrupted(states=("running",))
         for _, run in sorted(queued, key=lambda item: item[0]):
@@ -425,11 +426,7 @@ class JobManager:
         writes to it. What still says running after that becomes interrupted."""
         for run in runs:
             run.request_stop(SERVER_GONE)
-        deadline = time.monotonic() + settle_s
-        while runs and time.monotonic() < deadline:
-            runs = [r for r in runs if read_status(r.dir).get("state") == "running"]
-            time.sleep(0.5)
-        for run in runs:
+        for run in _settle(runs, settle_s):
             run.take_stop_request()
 
     def _child_command(self, job: Job) -> list[str]:
@@ -477,9 +474,7 @@ class JobManager:
         with its worker: it checkpoints and stops), so wait for its status to settle, up to
         ``settle_s``; then the run is interrupted with the executor's reason, unless it ended
         on its own (completed, failed, or stopped by a user)."""
-        deadline = time.monotonic() + settle_s
-        while read_status(run.dir).get("state") in ACTIVE_STATES and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _settle([run], settle_s)
         status = read_status(run.dir)
         if status.get("state") in ACTIVE_STATES or (
                 status.get("state") == "stopped" and status.get("error") == SERVER_GONE):
@@ -487,7 +482,7 @@ class JobManager:
 
 
 def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_device: int = 1,
-                  warm: bool = False, env=None) -> Executor:
+                  warm: bool = False, python: str = sys.executable, env=None) -> Executor:
     """The executor ``name`` names (default: RESNET_WORKBENCH_EXECUTOR), set up from the
     settings (Ray's address, Slurm's partition, cores per run); a one-line ConfigError for
     any other name, or for a cluster that is not there. ``env``: the child's variables (the
@@ -495,7 +490,7 @@ def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_de
     s = settings()
     name = (name or s.executor).strip().lower()
     if name == "local":
-        return LocalExecutor(max_running_per_device, warm=warm, env=env)
+        return LocalExecutor(max_running_per_device, warm=warm, python=python, env=env)
     if name == "ray":
         from resnet_core.jobs.ray_cluster import RayExecutor
 
@@ -508,16 +503,15 @@ def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_de
     raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
 
 
-def _fresh(status: dict, within_s: float = 180.0) -> bool:
-    """status.json was written in the last ``within_s`` seconds (the child writes it as it
-    trains): its process may still be alive somewhere."""
-    from datetime import datetime, timezone
-
-    try:
-        updated = datetime.fromisoformat(status.get("updated_at") or "")
-    except ValueError:
-        return False
-    return (datetime.now(timezone.utc) - updated).total_seconds() < within_s
+def _settle(runs: list[Run], within_s: float) -> list[Run]:
+    """Wait up to ``within_s`` for each run's child to write how it ended (a state that is
+    not queued or running); the runs still active after that."""
+    deadline = time.monotonic() + within_s
+    while True:
+        runs = [r for r in runs if read_status(r.dir).get("state") in ACTIVE_STATES]
+        if not runs or time.monotonic() >= deadline:
+            return runs
+        time.sleep(0.2)
 
 
 def _last_line(path: Path) -> str:
