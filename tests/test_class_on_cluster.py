@@ -18,6 +18,7 @@ from resnet_core import RunStore
 from resnet_core.classroom import Classroom
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.folder import SERVER_GONE
+from resnet_core.training.checkpoint import load_checkpoint
 
 from conftest import wait_for
 from e2e import ARTIFACTS, chromium, streamlit_server
@@ -58,10 +59,14 @@ def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothi
     assert ada.state == "stopped" and ada.status["error"] == SERVER_GONE, ada.status
     assert not Path(f"/proc/{ada.status['pid']}").exists()  # nothing trains without a server
     # ... and Ada's run resumes to its end on the same cluster.
+    # One epoch past where its last checkpoint stands (digits epochs take a fraction of a
+    # second, so the status read a moment earlier may be behind the checkpoint).
+    last = load_checkpoint(ada.checkpoint("last")) if ada.has_checkpoint("last") else {"epoch": 0}
     jobs = JobManager(runs, warm_worker=False)
     try:
-        jobs.resume(ada.id, epochs=int(ada.status.get("epoch") or 0) + 1)  # one epoch more
+        jobs.resume(ada.id, epochs=int(last["epoch"]) + 1)
         assert jobs.wait(ada.id, 300)
-        assert RunStore(runs).get(ada.id).state == "completed"
+        resumed = RunStore(runs).get(ada.id)
+        assert resumed.state == "completed", (resumed.status, resumed.log_path.read_text()[-2000:])
     finally:
         jobs.close()
