@@ -59,12 +59,13 @@ def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothi
     assert ada.state == "stopped" and ada.status["error"] == SERVER_GONE, ada.status
     assert not Path(f"/proc/{ada.status['pid']}").exists()  # nothing trains without a server
     # ... and Ada's run resumes to its end on the same cluster.
-    # One epoch past where its last checkpoint stands (digits epochs take a fraction of a
-    # second, so the status read a moment earlier may be behind the checkpoint).
+    # Past where its last checkpoint stands: a stop can land on an epoch's last step, before
+    # the epoch's end is counted (checkpoint epoch k, step (k + 1) x steps per epoch), so
+    # "one epoch more" is k + 2.
     last = load_checkpoint(ada.checkpoint("last")) if ada.has_checkpoint("last") else {"epoch": 0}
     jobs = JobManager(runs, warm_worker=False)
     try:
-        jobs.resume(ada.id, epochs=int(last["epoch"]) + 1)
+        jobs.resume(ada.id, epochs=int(last["epoch"]) + 2)
         assert jobs.wait(ada.id, 300)
         resumed = RunStore(runs).get(ada.id)
         assert resumed.state == "completed", (resumed.status, resumed.log_path.read_text()[-2000:])

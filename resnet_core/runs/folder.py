@@ -42,11 +42,12 @@ JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epoch
 
 # --- the run's life: every state change goes through Run.transition, which checks this table ---
 # pruned: a sweep's pruner stopped the run (through its STOP file, like the Stop button).
-STATES = ("queued", "running", "completed", "failed", "stopped", "pruned", "interrupted")
+# imported: curves read from TensorBoard or MLflow (interop/importer.py); read-only, for ever.
+STATES = ("queued", "running", "completed", "failed", "stopped", "pruned", "interrupted", "imported")
 ACTIVE_STATES = ("queued", "running")
 RESUMABLE_STATES = ("stopped", "pruned", "interrupted", "failed")
 TRANSITIONS: dict[str | None, tuple[str, ...]] = {
-    None: ("queued", "running"),  # a new folder: queued by the dashboard, or trained at once
+    None: ("queued", "running", "imported"),  # a new folder: queued by the dashboard, or trained at once
     "queued": ("running", "stopped", "failed", "interrupted"),
     "running": ("completed", "failed", "stopped", "pruned", "interrupted"),
     # back through resume (to a larger budget, for a completed run)
@@ -57,6 +58,7 @@ TRANSITIONS: dict[str | None, tuple[str, ...]] = {
     "stopped": ("queued", "running", "interrupted"),
     "pruned": ("queued", "running"),
     "interrupted": ("queued", "running"),
+    "imported": (),
 }
 # The STOP file's reason that ends a run as "pruned" rather than "stopped".
 PRUNED = "pruned: its validation accuracy trailed the sweep's other trials at this epoch"
@@ -276,6 +278,12 @@ class Run:
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def is_imported(self) -> bool:
+        """Read from TensorBoard or MLflow (``status["imported_from"]`` says where): curves to
+        compare, no weights, never resumed."""
+        return self.state == "imported"
 
     @property
     def is_resumable(self) -> bool:

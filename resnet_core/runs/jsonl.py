@@ -62,7 +62,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def truncate_metrics(path: Path, step: int, epoch: int) -> None:
     """Keep only lines a checkpoint at (epoch, step) covers: resuming never duplicates a line."""
-    _rewrite_jsonl(path, [r for r in read_jsonl(path)
+    write_jsonl(path, [r for r in read_jsonl(path)
                           if r.get("step", 0) <= step and r.get("split") != "test"
                           and not (r.get("split") != "train" and r.get("epoch", 0) > epoch)])
 
@@ -70,10 +70,11 @@ def truncate_metrics(path: Path, step: int, epoch: int) -> None:
 def truncate_after_step(path: Path, step: int) -> None:
     """Drop lines logged after ``step`` (a resumed run logs them again)."""
     if Path(path).exists():
-        _rewrite_jsonl(path, [r for r in read_jsonl(path) if r.get("step", 0) <= step])
+        write_jsonl(path, [r for r in read_jsonl(path) if r.get("step", 0) <= step])
 
 
-def _rewrite_jsonl(path: Path, records: list[dict]) -> None:
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """Replace the file with these lines, atomically."""
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 

@@ -6,7 +6,9 @@ the two agree by construction): ``<split>/<name>`` at the line's step for loss, 
 lr, images/s and the eval summaries. At the end the hyperparameters and the final test
 metrics go into the *same* event file (``add_hparams`` would open a separate sub-run, where
 TensorBoard's HParams tab cannot line them up with the curves), and the test confusion
-matrix as an image.
+matrix as an image. The model graph is traced once, when a run starts (not on resume): in
+eval mode, so batch norm's running statistics are untouched and the run trains the same
+weights with TensorBoard on or off.
 
 Only rank 0 writes. A resumed run appends to the same folder with ``purge_step`` at the
 checkpoint's step, so TensorBoard drops what the killed run logged past it, as metrics.jsonl's
@@ -28,6 +30,13 @@ HPARAMS = ("dataset", "arch", "optimizer", "lr", "batch_size", "epochs", "max_st
            "schedule", "norm", "activation", "residual", "augment", "label_smoothing", "seed")
 
 
+def scalars_of(record: dict) -> dict[str, float]:
+    """A metrics.jsonl line as TensorBoard's (and MLflow's) scalars: {"<split>/<name>": value}."""
+    split = record.get("split", "train")
+    return {f"{split}/{name}": float(record[name]) for name in SCALARS
+            if isinstance(record.get(name), int | float) and not isinstance(record.get(name), bool)}
+
+
 class TensorBoardWriter(Callback):
     """Mirrors a run's metric lines into TensorBoard event files in ``<run>/tensorboard/``."""
 
@@ -42,6 +51,30 @@ class TensorBoardWriter(Callback):
 
         self.writer = SummaryWriter(log_dir=str(self.dir), purge_step=state.step or None,
                                     flush_secs=10)
+        if state.step == 0 and state.model is not None:
+            self.write_graph(state.model)
+
+    def write_graph(self, model) -> None:
+        """The model graph (a trace of one forward on zeros, in eval mode); skipped with a
+        warning where tracing fails (a compiled or graph-captured model)."""
+        import warnings
+
+        import torch
+
+        shape = Run(self.dir.parent).config.get("input_shape")  # config.json: written by now
+        if not shape:
+            return
+        param = next(model.parameters())
+        was_training = model.training
+        model.eval()  # batch norm's running statistics stay as they are
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the tracer's own warnings
+                self.writer.add_graph(model, torch.zeros(1, *shape, device=param.device, dtype=param.dtype))
+        except Exception as e:  # the graph is a nicety: never fail a run for it
+            warnings.warn(f"TensorBoard: the model graph was skipped ({type(e).__name__}: {e})", stacklevel=2)
+        finally:
+            model.train(was_training)
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
         """Called after each optimizer step; ``logs`` is the metrics line when one is written."""
@@ -55,11 +88,9 @@ class TensorBoardWriter(Callback):
     def log(self, record: dict) -> None:
         if self.writer is None:
             return
-        split, step = record.get("split", "train"), int(record.get("step", 0))
-        for name in SCALARS:
-            value = record.get(name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                self.writer.add_scalar(f"{split}/{name}", value, step)
+        step = int(record.get("step", 0))
+        for tag, value in scalars_of(record).items():
+            self.writer.add_scalar(tag, value, step)
 
     def on_train_end(self, state: TrainState, outcome: str) -> None:
         """Called when training ends: the hyperparameters with the final test metrics, the
