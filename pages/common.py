@@ -20,7 +20,8 @@ from resnet_core.settings import settings
 REFRESH_S = settings().refresh_s
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circle:",
                "completed": ":material/check_circle:", "failed": ":material/error:",
-               "stopped": ":material/stop_circle:", "pruned": ":material/content_cut:", "interrupted": ":material/warning:"}
+               "stopped": ":material/stop_circle:", "pruned": ":material/content_cut:", "interrupted": ":material/warning:",
+               "imported": ":material/input:"}
 
 
 def bench() -> workbench.Workbench:

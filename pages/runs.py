@@ -1,4 +1,6 @@
-"""Runs: every run in the runs folder; filter, compare curves and configs, resume, delete, download."""
+"""Runs: every run in the runs folder (and those imported from TensorBoard or MLflow); filter,
+compare curves and configs, resume, delete, download; open them in TensorBoard, export them
+to MLflow."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from resnet_core import WorkbenchError, analysis
 
 from pages.common import (
     CLASS,
+    bench,
     chart,
     current_user,
     fresh,
@@ -50,6 +53,28 @@ event = st.dataframe(
                    "test_accuracy": st.column_config.NumberColumn(format="%.4f")},
 )
 selected = [shown.loc[i, "run_id"] for i in event.selection.rows] if event else []
+if "imported" in set(table["state"]):
+    st.caption("Runs marked **imported** came from TensorBoard or MLflow (`python -m resnet_core "
+               "import-runs`): their curves, read-only, to compare with the workbench's own.")
+
+teacher = not CLASS or current_user().is_teacher
+if teacher:  # a process on the server, and every run's files: the teacher's
+    with st.expander("Open in TensorBoard"):
+        st.write("Runs trained with **TensorBoard event files** on (a toggle on Train, "
+                 "`--tensorboard` on the command line) show in TensorBoard, also while they train. "
+                 "On this machine:")
+        st.code(bench().tensorboard.command, language=None)
+        if bench().tensorboard.running:
+            st.link_button("Open TensorBoard", bench().tensorboard.url)
+        elif st.button("Start TensorBoard here", key="start_tensorboard",
+                       help="on a free local port (127.0.0.1), stopped when the app stops"):
+            try:
+                with st.spinner("Starting TensorBoard..."):
+                    url = session().start_tensorboard()
+                st.link_button("Open TensorBoard", url)
+            except WorkbenchError as e:
+                st.error(unlinked(e))
+
 if not selected:
     st.info("Select one or more runs above to compare, resume, delete or download them.")
     st.stop()
@@ -61,7 +86,7 @@ c1, c2 = st.columns(2)
 split = c1.radio("Split", ["val", "train"], horizontal=True, key="cmp_split")
 metric = c2.radio("Metric", ["accuracy", "loss"], horizontal=True, key="cmp_metric")
 curves = {rid: r.metrics() for rid, r in chosen.items()}
-if any(len(m) and (m["split"] == split).any() for m in curves.values()):
+if any(not analysis.curve_rows(m, split, metric).empty for m in curves.values()):
     chart(analysis.compare_curves(curves, metric, split),
           analysis.describe_compare_curves(curves, metric, split),
           pd.concat([analysis.curves_table(m).assign(run=rid) for rid, m in curves.items()]),
@@ -80,7 +105,11 @@ st.header("Actions")
 for run_id, run in chosen.items():
     state = run.status.get("state")
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
-    a1.write(f"`{run_id}` · {state}")
+    if run.is_imported:
+        where = run.status["imported_from"]
+        a1.write(f"`{run_id}` · imported from {where['kind']} ({where['source']}), read-only")
+    else:
+        a1.write(f"`{run_id}` · {state}")
     mine = may_control(run)
     if run.is_resumable and mine:
         if a2.button("Resume", key=f"resume_{run_id}"):
@@ -109,3 +138,23 @@ for run_id, run in chosen.items():
                 st.rerun()
             except WorkbenchError as e:
                 st.error(unlinked(e))
+
+if teacher:
+    st.header("Export to MLflow")
+    native = [run_id for run_id, run in chosen.items() if not run.is_imported]
+    st.caption("Params, every metric at its step, tags (dataset, arch, owner, state) and the run's "
+               "files; a completed run's best checkpoint is registered as a model version with its "
+               "preprocessing contract (alias `champion`: the best test accuracy). Exporting again "
+               "adds only what is new.")
+    uri = st.text_input("MLflow tracking URI", bench().mlflow_tracking_uri, key="mlflow_uri")
+    if st.button(f"Export {len(native)} run(s) to MLflow", key="export_mlflow", disabled=not native):
+        try:
+            with st.spinner("Exporting to MLflow..."):
+                report = session().export_to_mlflow(native, tracking_uri=uri)
+            st.session_state["mlflow_report"] = report.lines() + [
+                f"See them: mlflow ui --backend-store-uri {report.tracking_uri}"]
+        except WorkbenchError as e:
+            st.error(unlinked(e))
+    if "mlflow_report" in st.session_state:
+        st.success("Exported to MLflow")
+        st.code("\n".join(st.session_state["mlflow_report"]), language=None)

@@ -3,7 +3,7 @@
     from resnet_core import TrainConfig, train
     run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=10))
 
-The package is eight wings over a small foundation (ARCHITECTURE.md draws the layers, and
+The package is nine wings over a small foundation (ARCHITECTURE.md draws the layers, and
 import-linter enforces them in CI):
 
     data/       datasets: the registry, sources, the preprocessing contract, loaders, uploads
@@ -13,6 +13,7 @@ import-linter enforces them in CI):
     serving/    the predictor, export, the HTTP service, deployments
     jobs/       the queue, the local executor and the training child
     sweeps/     hyperparameter searches (Optuna) whose trials are runs on the queue
+    interop/    MLflow export (with the model registered), imports from TensorBoard and MLflow
     classroom/  users and access, class mode, the sign-in gate, lessons
     workbench.py  the front door: one Workbench per runs folder, a Session per user
     cli.py      the command line
@@ -51,6 +52,7 @@ _EXPORTS = {
     "resume": "training.loop", "train": "training.loop",
     "Workbench": "workbench", "sweep": "workbench", "SweepResult": "workbench",
     "SweepConfig": "sweeps.study",
+    "export_runs": "interop.mlflow_export", "import_runs": "interop.importer",
 }
 
 # Modules of release 0.1.0 that README documented, and their homes now: ``from

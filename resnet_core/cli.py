@@ -52,7 +52,7 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> Parser:
     p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,sweep,evaluate,explain,export,predict,serve,runs,datasets,uploads}")
+                           metavar="{train,lr-find,sweep,evaluate,explain,export,predict,serve,runs,export-runs,import-runs,datasets,uploads}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help="train a new run, or continue one with --resume")
@@ -137,6 +137,24 @@ def build_parser() -> Parser:
 
     r = sub.add_parser("runs", help="list the runs in the runs folder")
     r.add_argument("--runs-dir", default=None)
+
+    er = sub.add_parser("export-runs", help="export runs to MLflow: params, per-step metrics, tags, "
+                        "artefacts; completed runs' best checkpoints registered as models")
+    er.add_argument("runs", nargs="*", metavar="RUN", help="run ids (default: every run of the folder)")
+    er.add_argument("--to", choices=("mlflow",), required=True)
+    er.add_argument("--tracking-uri", default=None,
+                    help="default: $MLFLOW_TRACKING_URI, else sqlite:///<runs folder>/mlflow.db")
+    er.add_argument("--experiment", default="resnet-workbench")
+    er.add_argument("--no-register", dest="register", action="store_false",
+                    help="log the runs only; register no model versions")
+    er.add_argument("--runs-dir", default=None)
+
+    ir = sub.add_parser("import-runs", help="import runs from a TensorBoard logdir or an MLflow "
+                        "store, read-only, to compare on the Runs page")
+    ir.add_argument("source", help="a TensorBoard logdir, or an MLflow tracking URI (sqlite:///mlflow.db, "
+                    "file:///.../mlruns, http://host:5000)")
+    ir.add_argument("--experiment", default=None, help="MLflow: only this experiment's runs")
+    ir.add_argument("--runs-dir", default=None)
 
     d = sub.add_parser("datasets", help="list the datasets: here or not, and where found")
     d.add_argument("--data-root", default=None,
@@ -473,6 +491,42 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_runs(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from resnet_core.interop.mlflow_export import export_runs
+    from resnet_core.runs.store import RunStore
+
+    store = RunStore(args.runs_dir)
+    ids = args.runs or [r.id for r in store.runs() if not r.is_imported]
+    if not ids:
+        print(f"no runs in {store.root}")
+        return 0
+    with tqdm(total=len(ids), unit="run", desc="export to MLflow", file=sys.stderr) as bar:
+        report = export_runs(store.root, ids, tracking_uri=args.tracking_uri,
+                             experiment=args.experiment, register=args.register,
+                             on_run=lambda done: bar.update(1))
+    print("\n".join(report.lines()))
+    print(f"tracking store: {report.tracking_uri} (see it: mlflow ui --backend-store-uri {report.tracking_uri})")
+    return 0
+
+
+def cmd_import_runs(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from resnet_core.interop.importer import import_runs
+    from resnet_core.runs.store import RunStore
+
+    store = RunStore(args.runs_dir)
+    with tqdm(unit="run", desc="import", file=sys.stderr) as bar:
+        report = import_runs(args.source, store.root, experiment=args.experiment,
+                             on_run=lambda run_id: bar.update(1))
+    print("\n".join(report.lines()))
+    print(f"{len(report.imported)} run(s) from {report.kind} in {store.root}, marked imported "
+          f"(read-only) on the Runs page")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     """One line per dataset: its name, whether it is here and where it was found (or how to
     get it), in the registry's search order."""
@@ -566,4 +620,5 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
             "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "datasets": cmd_datasets,
+            "export-runs": cmd_export_runs, "import-runs": cmd_import_runs,
             "uploads": cmd_uploads}

@@ -31,6 +31,7 @@ from resnet_core.classroom.access import (
 from resnet_core.classroom.classroom import Challenge, ClassLimits, Classroom, classroom_for
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
+from resnet_core.interop.tensorboard_server import TensorBoardServer
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.jobfile import held_by, set_hold
 from resnet_core.runs.store import RunStore
@@ -57,6 +58,15 @@ class Workbench:
         self.store = self.jobs.store
         self.sweeps = Sweeps(self.jobs)  # carries on the sweeps a previous server left running
         self.deployments = Deployments()
+        self.tensorboard = TensorBoardServer(self.runs_dir)  # started from the Runs page
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        """Where "Export to MLflow" writes unless told: $MLFLOW_TRACKING_URI, else SQLite in
+        the runs folder."""
+        from resnet_core.interop.mlflow_export import default_tracking_uri
+
+        return default_tracking_uri(self.runs_dir)
 
     @property
     def class_mode(self) -> bool:
@@ -98,6 +108,7 @@ class Workbench:
         self.sweeps.close()  # no new trials; the next server resumes the sweeps
         self.jobs.close(timeout)
         self.deployments.close()
+        self.tensorboard.stop()
 
 
 class Session:
@@ -218,6 +229,21 @@ class Session:
     def undeploy(self, run_id: str) -> None:
         require_teacher(self.user, "stop deployed models")
         self.bench.deployments.stop(run_id)
+
+    # -- other trackers (the teacher's) -------------------------------------------------
+
+    def export_to_mlflow(self, run_ids: list[str], *, tracking_uri: str | None = None):
+        """Export these runs to MLflow (default store: SQLite in the runs folder); the
+        completed ones' best checkpoints registered as model versions. An ExportReport."""
+        from resnet_core.interop.mlflow_export import export_runs
+
+        require_teacher(self.user, "export runs to MLflow")
+        return export_runs(self.bench.runs_dir, run_ids, tracking_uri=tracking_uri)
+
+    def start_tensorboard(self) -> str:
+        """A TensorBoard over the runs folder on a local port (one per app); its URL."""
+        require_teacher(self.user, "start TensorBoard")
+        return self.bench.tensorboard.start()
 
     # -- the class (the teacher's) ------------------------------------------------------
 

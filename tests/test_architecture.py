@@ -80,7 +80,7 @@ def test_only_settings_reads_the_environments_workbench_variables():
     assert found == []
 
 
-WINGS = ("analysis", "classroom", "data", "runs", "serving", "sweeps", "training")
+WINGS = ("analysis", "classroom", "data", "interop", "runs", "serving", "sweeps", "training")
 
 
 def test_the_ui_uses_the_core_through_the_wings_public_names():

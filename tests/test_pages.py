@@ -7,6 +7,8 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from resnet_core.runs.imported import write_imported_run
+
 from conftest import ROOT
 
 # Paths as the app's frame (pages/navigation.py, the script app.py serves) names them.
@@ -30,6 +32,10 @@ def mixed_runs(short_run, tmp_path_factory):
         d = root / f"{short_run.id}-{suffix}"
         shutil.copytree(short_run.dir, d)
         (d / "status.json").write_text(json.dumps(status))
+    # A run imported from elsewhere: curves only (a loss and no accuracy), no checkpoints.
+    write_imported_run(root, kind="tensorboard", source="/elsewhere/logs/a", name="a", key="a",
+                       started=1.7e9, config={}, lines=[{"split": "train", "step": s, "loss": 2.0 / s}
+                                                        for s in (1, 2, 3)])
     return root
 
 
@@ -49,7 +55,7 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
     assert not at.exception, at.exception
     if page == "runs.py":
         table = at.dataframe[0].value
-        assert sorted(table["state"]) == ["completed", "failed", "interrupted"]
+        assert sorted(table["state"]) == ["completed", "failed", "imported", "interrupted"]
     if page == "explain.py":
         assert len(at.expander) == 4, "the Grad-CAM / sanity / probe / feature-map sections"
         assert not at.error, [e.value for e in at.error]

@@ -31,6 +31,7 @@ PUBLIC = {
     "transfer_curve": "charts",
     "MemoryEstimate": "cost",
     "announce_progress": "describe",
+    "curve_rows": "describe",
     "curves_table": "describe",
     "describe_compare_curves": "describe",
     "describe_confusion": "describe",

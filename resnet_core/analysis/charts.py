@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from resnet_core.analysis.describe import curve_rows
 from resnet_core.analysis.palette import PALETTE, style
 
 SPLIT_DASH = {"train": "solid", "val": "dash", "test": "dot"}
@@ -49,7 +50,7 @@ def compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accur
     """
     fig = go.Figure()
     for run_id, metrics in metrics_by_run.items():
-        part = metrics[metrics["split"] == split] if len(metrics) else metrics
+        part = curve_rows(metrics, split, metric)
         if part.empty:
             continue
         y = 1.0 - part["accuracy"] if metric == "error" else part[metric]

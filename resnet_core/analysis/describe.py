@@ -29,16 +29,25 @@ def describe_training_curves(metrics: pd.DataFrame) -> str:
     return text + "."
 
 
+def curve_rows(metrics: pd.DataFrame, split: str, metric: str) -> pd.DataFrame:
+    """The lines of ``split`` that carry ``metric`` ("error" reads accuracy): a run imported
+    from elsewhere may log a loss and no accuracy, or the other way round."""
+    column = "accuracy" if metric == "error" else metric
+    if not len(metrics) or column not in metrics.columns:
+        return metrics.iloc[0:0]
+    return metrics[(metrics["split"] == split) & metrics[column].notna()]
+
+
 def describe_compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accuracy",
                    split: str = "val") -> str:
     """The overlay of several runs (Runs page, lessons): each run's last value."""
     ends = []
     for name, m in metrics_by_run.items():
-        part = m[m["split"] == split] if len(m) else m
+        part = curve_rows(m, split, metric)
         if part.empty:
             continue
-        value = part.iloc[-1]["accuracy"]
-        value = 1 - value if metric == "error" else (part.iloc[-1][metric] if metric != "accuracy" else value)
+        value = part.iloc[-1]["accuracy"] if metric in ("accuracy", "error") else part.iloc[-1][metric]
+        value = 1 - value if metric == "error" else value
         ends.append((name, float(value), int(part.iloc[-1]["step"])))
     label = "error (1 - accuracy)" if metric == "error" else metric
     if not ends:

@@ -193,6 +193,9 @@ class JobManager:
         going)."""
         self._check_writable()
         run = self.store.get(run_id)
+        if run.is_imported:
+            raise RunError(f"run {run_id} was imported from {run.status['imported_from']['kind']}: "
+                           f"imported runs are read-only (no checkpoints to continue from)")
         with self._submit_lock:
             if run.is_active or run_id in self._active_ids():
                 raise RunError(f"run {run_id} is already {run.state}")

@@ -1,0 +1,256 @@
+"""Runs to MLflow: ``python -m resnet_core export-runs --to mlflow [--tracking-uri URI] [RUN...]``.
+
+Each workbench run becomes one MLflow run (found again by its tag ``resnet_workbench.run_id``)
+with the run's config as params, every metrics.jsonl value as a metric at its step (named as
+in TensorBoard: ``val/accuracy``), tags (dataset, arch, owner, state, run name) and its files
+as artefacts (config.json, metrics.jsonl, eval/). A completed run's best checkpoint is
+exported to ONNX with its preprocessing contract and registered as a version of the model
+``resnet-workbench-<dataset>``: an MLflow pyfunc (interop/mlflow_pyfunc.py) that takes image
+files and applies the contract itself. The alias ``champion`` points at the version with the
+best test accuracy.
+
+Idempotent: a run whose state and metric lines have not changed since its last export is
+skipped; one that trained on sends only the lines past the ones already sent; a model version
+is registered once per run.
+
+The default store is SQLite, MLflow 3's own default: ``sqlite:///<runs folder>/mlflow.db``
+(or ``MLFLOW_TRACKING_URI`` when set), with artefacts beside it in ``mlartifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.runs.folder import Run
+from resnet_core.runs.jsonl import read_jsonl
+from resnet_core.runs.store import RunStore
+from resnet_core.training.tensorboard import scalars_of
+
+EXPERIMENT = "resnet-workbench"
+CHAMPION = "champion"  # the alias of the best version (by test accuracy) of each model
+TAG = "resnet_workbench"  # prefix of the workbench's own tags
+MLFLOW_STATUS = {"completed": "FINISHED", "failed": "FAILED", "stopped": "KILLED",
+                 "pruned": "KILLED", "interrupted": "KILLED"}  # queued, running: RUNNING
+BATCH = 1000  # MLflow's limit of metrics in one log_batch
+
+
+@dataclass
+class Exported:
+    """What one run's export did."""
+
+    run_id: str
+    mlflow_run_id: str | None = None
+    metrics_added: int = 0
+    model_version: str | None = None
+    skipped: str = ""  # why nothing was sent ("up to date", "imported", ...)
+
+
+@dataclass
+class ExportReport:
+    tracking_uri: str
+    experiment: str
+    runs: list[Exported] = field(default_factory=list)
+    champions: dict[str, str] = field(default_factory=dict)  # model name -> version
+
+    def lines(self) -> list[str]:
+        """What the CLI prints: one line per run, then the champions."""
+        out = []
+        for r in self.runs:
+            if r.skipped:
+                out.append(f"{r.run_id}: skipped ({r.skipped})")
+                continue
+            model = f", model version {r.model_version}" if r.model_version else ""
+            out.append(f"{r.run_id}: MLflow run {r.mlflow_run_id}, {r.metrics_added} metric values{model}")
+        out += [f"{name}@{CHAMPION} = version {v}" for name, v in self.champions.items()]
+        return out
+
+
+def default_tracking_uri(runs_dir: str | Path) -> str:
+    """``MLFLOW_TRACKING_URI`` (MLflow's own variable) if set, else SQLite in the runs folder."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(runs_dir).resolve() / 'mlflow.db'}"
+
+
+def model_name(dataset: str) -> str:
+    return f"resnet-workbench-{dataset}".replace("_", "-")
+
+
+def export_runs(runs_dir: str | Path, run_ids: list[str] | None = None, *,
+                tracking_uri: str | None = None, experiment: str = EXPERIMENT,
+                register: bool = True, on_run: Callable[[Exported], None] | None = None) -> ExportReport:
+    """Export these runs (default: every run of the folder that is not itself imported)."""
+    client, uri = _client(runs_dir, tracking_uri)
+    store = RunStore(runs_dir)
+    runs = [store.get(r) for r in run_ids] if run_ids else [r for r in store.runs() if not r.is_imported]
+    experiment_id = _experiment(client, uri, experiment)
+    report = ExportReport(uri, experiment)
+    touched: set[str] = set()
+    for run in runs:
+        done = _export_run(client, experiment_id, run, register=register)
+        if done.model_version:
+            touched.add(model_name(run.config.get("dataset", "")))
+        report.runs.append(done)
+        if on_run is not None:
+            on_run(done)
+    for name in sorted(touched):
+        report.champions[name] = _crown_champion(client, name)
+    return report
+
+
+def _client(runs_dir, tracking_uri: str | None):
+    try:
+        from mlflow import MlflowClient
+    except ImportError as e:  # pragma: no cover - mlflow-skinny is in requirements.txt
+        raise WorkbenchError("MLflow is not installed; pip install -r requirements.txt") from e
+    uri = tracking_uri or default_tracking_uri(runs_dir)
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///"))
+        if not db.parent.is_dir():
+            raise ConfigError(f"the folder of the tracking store {db.parent} does not exist")
+    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
+
+
+def _experiment(client, uri: str, name: str) -> str:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    artifacts = None
+    if uri.startswith("sqlite:///"):  # beside the database, not in whatever folder we run from
+        artifacts = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
+    return client.create_experiment(name, artifact_location=artifacts)
+
+
+def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Exported:
+    if run.is_imported:
+        return Exported(run.id, skipped="imported: it lives where it came from")
+    status, config = run.status, run.config
+    lines = read_jsonl(run.metrics_path)
+    state = status.get("state", "unknown")
+    fingerprint = f"{state}:{len(lines)}:{run.has_checkpoint('best')}"
+    found = client.search_runs([experiment_id], f"tags.`{TAG}.run_id` = '{run.id}'", max_results=1)
+    if found and found[0].data.tags.get(f"{TAG}.fingerprint") == fingerprint:
+        return Exported(run.id, found[0].info.run_id, skipped="up to date")
+    if found:
+        mlflow_run = found[0]
+        sent = int(mlflow_run.data.tags.get(f"{TAG}.lines", 0))
+    else:
+        mlflow_run = client.create_run(experiment_id, run_name=run.id, start_time=_ms(status.get("created_at")))
+        sent = 0
+    rid = mlflow_run.info.run_id
+    added = _log_metrics(client, rid, lines[sent:], _ms(status.get("created_at")))
+    _log_params(client, rid, config, mlflow_run.data.params if found else {})
+    owner = run.owner
+    tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
+            "owner": owner.get("name"), "run_name": config.get("run_name"),
+            f"{TAG}.run_id": run.id, f"{TAG}.run_dir": str(run.dir), f"{TAG}.lines": len(lines),
+            f"{TAG}.fingerprint": fingerprint}
+    for key, value in tags.items():
+        if value is not None:
+            client.set_tag(rid, key, str(value))
+    for path, folder in ((run.config_path, None), (run.metrics_path, None)):
+        if path.exists():
+            client.log_artifact(rid, str(path), folder)
+    for split in ("test", "val"):
+        if run.eval_dir(split).is_dir():
+            client.log_artifacts(rid, str(run.eval_dir(split)), f"eval/{split}")
+    done = Exported(run.id, rid, added)
+    if register and state == "completed" and run.has_checkpoint("best"):
+        done.model_version = _register(client, run, rid)
+    if state in MLFLOW_STATUS:
+        client.set_terminated(rid, MLFLOW_STATUS[state], end_time=_ms(status.get("ended_at")))
+    return done
+
+
+def _log_metrics(client, rid: str, lines: list[dict], start_ms: int | None) -> int:
+    from mlflow.entities import Metric
+
+    base = start_ms or int(time.time() * 1000)
+    metrics, elapsed = [], 0.0
+    for line in lines:  # a value's time: the run's start plus the training time so far
+        if line.get("split") == "train":
+            elapsed += float(line.get("elapsed_s") or 0.0)
+        stamp = base + int(1000 * elapsed)
+        metrics += [Metric(key, value, stamp, int(line.get("step", 0)))
+                    for key, value in scalars_of(line).items()]
+    for start in range(0, len(metrics), BATCH):
+        client.log_batch(rid, metrics=metrics[start:start + BATCH])
+    return len(metrics)
+
+
+def _log_params(client, rid: str, config: dict, logged: dict) -> None:
+    """The config as params; those already logged are left (MLflow params never change:
+    a resumed run's new budget is in its tags and config.json)."""
+    from mlflow.entities import Param
+
+    params = []
+    for key, value in sorted(config.items()):
+        if key in logged or value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        params.append(Param(key, text[:6000]))
+    for start in range(0, len(params), 100):  # MLflow's limit of params in one batch
+        client.log_batch(rid, params=params[start:start + 100])
+
+
+def _register(client, run: Run, rid: str) -> str:
+    """The best checkpoint as a version of ``resnet-workbench-<dataset>`` (once per run)."""
+    import mlflow
+
+    from resnet_core.serving.export import export_run
+
+    name = model_name(run.config.get("dataset", ""))
+    if client.search_registered_models(f"name = '{name}'"):
+        for mv in client.search_model_versions(f"name = '{name}' and run_id = '{rid}'"):
+            return mv.version
+    else:
+        client.create_registered_model(name, description=(
+            "ResNet Workbench runs: an image classifier with its preprocessing contract. "
+            "mlflow.pyfunc.load_model(...).predict([image paths or bytes]) -> class, probability."))
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx = Path(tmp) / "model.onnx"
+        contract = export_run(run.dir, "onnx", onnx, checkpoint="best")
+        mlflow.pyfunc.save_model(
+            str(Path(tmp) / "model"), python_model=str(Path(__file__).with_name("mlflow_pyfunc.py")),
+            artifacts={"model": str(onnx), "contract": f"{onnx}.json"},
+            pip_requirements=[f"{p}=={version(p)}" for p in
+                              ("mlflow-skinny", "onnxruntime", "numpy", "pandas", "pillow")],
+            metadata={"preprocessing": contract})
+        client.log_artifacts(rid, str(Path(tmp) / "model"), "model")
+    source = f"{client.get_run(rid).info.artifact_uri}/model"
+    test = run.summary("test")
+    mv = client.create_model_version(name, source, run_id=rid, tags={
+        f"{TAG}.run_id": run.id, "test_accuracy": str(test.get("accuracy", "")),
+        "arch": str(run.config.get("arch")), "classes": ",".join(contract["class_names"])})
+    client.set_tag(rid, f"{TAG}.model_version", mv.version)
+    return mv.version
+
+
+def _crown_champion(client, name: str) -> str:
+    """Point the alias at the version with the best test accuracy (ties: the newest)."""
+    def accuracy(mv) -> float:
+        try:
+            return float(mv.tags.get("test_accuracy") or "nan")
+        except ValueError:
+            return float("nan")
+
+    versions = [mv for mv in client.search_model_versions(f"name = '{name}'") if accuracy(mv) == accuracy(mv)]
+    best = max(versions, key=lambda mv: (accuracy(mv), int(mv.version)))
+    current = client.get_registered_model(name).aliases.get(CHAMPION)
+    if current != best.version:
+        client.set_registered_model_alias(name, CHAMPION, best.version)
+    return best.version
+
+
+def _ms(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    import datetime as dt
+
+    return int(dt.datetime.fromisoformat(iso).timestamp() * 1000)
