@@ -54,6 +54,9 @@ def test_every_scalar_of_metrics_jsonl_reads_back_from_the_event_files(tmp_path)
     assert image.step == run.status["step"] and image.width > 100 and image.height > 100
     test_accuracy = run.summary("test")["accuracy"]
     assert acc.Scalars("hparam/test_accuracy")[-1].value == pytest.approx(test_accuracy, abs=1e-6)
+    # The model graph: its convolutions are there.
+    graph = acc.Graph()
+    assert sum("Conv2d" in node.name or "conv" in node.op.lower() for node in graph.node) >= 19
 
 
 def test_a_resumed_run_continues_the_same_curves_without_duplicates(tmp_path):
@@ -68,7 +71,16 @@ def test_a_resumed_run_continues_the_same_curves_without_duplicates(tmp_path):
         assert steps == sorted(by_step), tag  # every step once, in order
 
 
-def test_tensorboard_off_writes_no_event_files(tmp_path):
-    run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=1, tensorboard=False,
-                            runs_dir=str(tmp_path)), progress=False)
-    assert not (run.dir / TB_DIR).exists()
+def test_tensorboard_off_writes_no_event_files_and_on_trains_the_same_weights(tmp_path):
+    import torch
+
+    from resnet_core import load_checkpoint
+
+    runs = {}
+    for on in (False, True):
+        runs[on] = train(TrainConfig(dataset="digits", arch="resnet20", epochs=1, seed=3, tensorboard=on,
+                                     deterministic=True, runs_dir=str(tmp_path)), progress=False)
+    assert not (runs[False].dir / TB_DIR).exists() and (runs[True].dir / TB_DIR).is_dir()
+    # Tracing the graph (in eval mode) changed nothing: batch norm's statistics included.
+    weights = [load_checkpoint(r.checkpoint("last"))["model"] for r in (runs[False], runs[True])]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

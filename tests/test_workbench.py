@@ -72,6 +72,8 @@ ACTIONS = {
         base=TrainConfig(epochs=1), params=["lr=log:1e-3:1"], trials=2)),
     "stop a sweep": lambda s, run_id: s.stop_sweep("any"),
     "resume a sweep": lambda s, run_id: s.resume_sweep("any"),
+    "export to MLflow": lambda s, run_id: s.export_to_mlflow([run_id]),
+    "start TensorBoard": lambda s, run_id: s.start_tensorboard(),
 }
 
 
@@ -95,7 +97,7 @@ def test_students_are_refused_the_teachers_actions(bench):
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
                    "lock a lesson", "open a challenge", "reset the class", "find a learning rate",
                    "remove a student", "make a rejoin code", "start a sweep", "stop a sweep",
-                   "resume a sweep"):
+                   "resume a sweep", "export to MLflow", "start TensorBoard"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 

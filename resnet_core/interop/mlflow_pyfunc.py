@@ -10,14 +10,15 @@ give the same arrays on the test images, and the same top-1 as ``resnet_core pre
     model = mlflow.pyfunc.load_model("models:/resnet-workbench-digits@champion")
     model.predict(["7.png", "3.png"])   # a DataFrame: class, probability, class_index
 
-Input: image file paths or bytes (a list, a Series, or a DataFrame's first column), or a
-float32 array already preprocessed (N, C, S, S). Output: one row per image.
+Input: a list of image file paths or bytes (or a DataFrame whose first column holds them), or
+a list of float32 arrays already preprocessed, (C, S, S) each. Output: one row per image.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -68,7 +69,7 @@ class ContractModel(mlflow.pyfunc.PythonModel):
         self.session = onnxruntime.InferenceSession(context.artifacts["model"],
                                                     providers=["CPUExecutionProvider"])
 
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:
+    def predict(self, context, model_input: list[Any], params=None) -> pd.DataFrame:
         batch = self._batch(model_input)
         logits = self.session.run(["logits"], {"input": batch})[0]
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -80,11 +81,12 @@ class ContractModel(mlflow.pyfunc.PythonModel):
                              "class_index": top.astype(int)})
 
     def _batch(self, model_input) -> np.ndarray:
-        if isinstance(model_input, np.ndarray) and model_input.dtype == np.float32:
-            return model_input  # already preprocessed (N, C, S, S)
         if isinstance(model_input, pd.DataFrame):
             model_input = model_input.iloc[:, 0]
-        return np.stack([preprocess(item, self.contract) for item in list(model_input)])
+        items = list(model_input)
+        if items and isinstance(items[0], np.ndarray):  # preprocessed images, one by one
+            return np.stack(items).astype(np.float32)
+        return np.stack([preprocess(item, self.contract) for item in items])
 
 
 mlflow.models.set_model(ContractModel())

@@ -1,0 +1,154 @@
+"""Import (issue 28): runs from a TensorBoard logdir become read-only runs of the runs folder,
+their scalars read back per step; a workbench run round-trips through its own event files;
+in the browser, an imported run overlays with a native one on the Runs page, TensorBoard
+starts from there and stops with the app, and "Export to MLflow" registers the model."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+
+import pytest
+
+from resnet_core import RunStore, TrainConfig, train
+from resnet_core.errors import ConfigError
+from resnet_core.interop.importer import import_runs
+from resnet_core.interop.scalars import parse_tag
+from resnet_core.training.tensorboard import TB_DIR, scalars_of
+
+from conftest import run_cli, wait_for
+from e2e import ARTIFACTS, chromium, streamlit_server
+
+
+@pytest.mark.parametrize(("tag", "parsed"), [
+    ("val/accuracy", ("val", "accuracy")), ("Loss/train", ("train", "loss")),
+    ("val_loss", ("val", "loss")), ("train_acc", ("train", "accuracy")),
+    ("accuracy", ("train", "accuracy")), ("learning_rate", ("train", "lr")),
+    ("validation/top1", ("val", "accuracy")), ("train/images_per_sec", ("train", "images_per_sec")),
+    ("Test Accuracy", ("test", "accuracy")), ("hparam/test_accuracy", None),
+])
+def test_common_spellings_of_a_scalar_read_back_as_split_and_name(tag, parsed):
+    assert parse_tag(tag) == parsed
+
+
+def write_foreign_logdir(root):
+    """Two runs as a PyTorch tutorial writes them: Loss/train, Accuracy/val, one per folder."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    expected = {}
+    for name, scale in (("run_a", 1.0), ("run_b", 0.5)):
+        with SummaryWriter(str(root / "exp1" / name)) as w:
+            for step in range(1, 11):
+                w.add_scalar("Loss/train", scale * 2.0 / step, step)
+                if step % 5 == 0:
+                    w.add_scalar("Accuracy/val", 1 - scale / step, step)
+                w.add_scalar("hparam/ignored", 1.0, step)
+        expected[f"exp1/{name}"] = scale
+    return expected
+
+
+def test_a_tensorboard_logdir_imports_as_read_only_runs_per_step(tmp_path):
+    logdir, runs = tmp_path / "logs", tmp_path / "runs"
+    expected = write_foreign_logdir(logdir)
+    report = import_runs(logdir, runs)
+    assert len(report.imported) == 2
+    by_name = {r.config["run_name"]: r for r in RunStore(runs).runs()}
+    assert set(by_name) == set(expected)
+    for name, scale in expected.items():
+        run = by_name[name]
+        assert run.is_imported and not run.is_resumable and not run.has_checkpoint("best")
+        assert run.status["imported_from"]["source"] == str(logdir.resolve() / name)
+        m = run.metrics()
+        train_rows, val_rows = m[m["split"] == "train"], m[m["split"] == "val"]
+        assert list(train_rows["step"]) == list(range(1, 11))
+        assert train_rows["loss"].tolist() == pytest.approx([scale * 2.0 / s for s in range(1, 11)], abs=1e-6)
+        assert val_rows["accuracy"].tolist() == pytest.approx([1 - scale / 5, 1 - scale / 10], abs=1e-6)
+        assert "ignored" not in m.columns  # the hparams' copies are not curves
+    # Importing again refreshes the same two folders.
+    assert sorted(import_runs(logdir, runs).imported) == sorted(report.imported)
+    assert len(RunStore(runs).runs()) == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no TensorBoard event files"):
+        import_runs(tmp_path / "empty", runs)
+
+
+def test_a_workbench_run_round_trips_through_its_event_files(tmp_path):
+    run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=2, log_every=3, tensorboard=True,
+                            runs_dir=str(tmp_path / "trained")), progress=False)
+    report = import_runs(run.dir / TB_DIR, tmp_path / "runs")
+    (imported,) = [RunStore(tmp_path / "runs").get(i) for i in report.imported]
+    want = {(line["split"], int(line["step"]), key): value
+            for line in run.metrics().to_dict("records")
+            for key, value in scalars_of({k: v for k, v in line.items() if v == v}).items()}
+    got = {(line["split"], int(line["step"]), key): value
+           for line in imported.metrics().to_dict("records")
+           for key, value in scalars_of({k: v for k, v in line.items() if v == v}).items()}
+    assert got.keys() == want.keys()
+    # TensorBoard keeps float32: 1e-6 absolute, or relative for images/s in the thousands.
+    assert all(got[k] == pytest.approx(v, abs=1e-6, rel=1e-6) for k, v in want.items())
+
+
+def test_the_cli_imports_a_logdir(tmp_path):
+    write_foreign_logdir(tmp_path / "logs")
+    result = run_cli("import-runs", str(tmp_path / "logs"), "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\nimported ") + result.stdout.startswith("imported ") == 2
+    assert "marked imported" in result.stdout
+    listed = run_cli("runs", "--runs-dir", str(tmp_path / "runs"))
+    assert listed.stdout.count("imported") >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboard_and_exports(short_run, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    logdir = tmp_path / "logs"
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(logdir / "their-resnet")) as w:  # a val curve on the same steps
+        for step in (10, 20, 30):
+            w.add_scalar("Accuracy/val", step / 40, step)
+    (imported_id,) = import_runs(logdir, runs).imported
+    env = {"RESNET_WORKBENCH_RUNS": str(runs), "MLFLOW_TRACKING_URI": ""}
+    with streamlit_server(env, with_process=True) as (url, server), chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(url + "/runs")
+        grid = page.locator("[data-testid='stDataFrame']").first
+        grid.wait_for(timeout=60_000)
+        page.get_by_text("Runs marked imported came from").wait_for(timeout=30_000)
+        box = grid.bounding_box()
+        for row in (0, 1):  # tick both runs
+            page.mouse.click(box["x"] + 12, box["y"] + 35 + 17 + 35 * row)
+            page.wait_for_timeout(800)
+        page.get_by_role("heading", name="Curves").wait_for(timeout=30_000)
+        page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
+        traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .map(p => (p.data || []).map(t => t.name))""")
+        assert sorted(traces[0]) == sorted([short_run.id, imported_id]), traces
+        page.screenshot(path=str(ARTIFACTS / "runs_imported_overlay.png"))
+        # TensorBoard, started from the page on a local port.
+        page.get_by_text("Open in TensorBoard").click()
+        page.get_by_role("button", name="Start TensorBoard here").click()
+        link = page.get_by_role("link", name="Open TensorBoard")
+        link.wait_for(timeout=90_000)
+        tb_url = link.get_attribute("href")
+        with urllib.request.urlopen(tb_url, timeout=10) as r:
+            assert r.status == 200
+        # Export the native run to MLflow (the imported one is not sent back).
+        page.get_by_role("button", name="Export 1 run(s) to MLflow").click()
+        page.get_by_text("Exported to MLflow").wait_for(timeout=120_000)
+        assert page.get_by_text("model version 1").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "runs_exported_mlflow.png"))
+        assert page.get_by_text("Something went wrong").count() == 0
+    # The app stopped: so did its TensorBoard.
+    wait_for(lambda: _refused(tb_url), 30)
+    assert (runs / "mlflow.db").is_file()
+
+
+def _refused(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+    except OSError:
+        return True
+    return False

@@ -1,0 +1,159 @@
+"""MLflow (issue 28): ``export-runs --to mlflow`` into a real SQLite tracking store. Every
+scalar of metrics.jsonl reads back from MLflow's client equal to the original, per step; the
+params, tags and artefacts are there; a second export adds nothing; the registered model (the
+alias "champion") loads with mlflow.pyfunc and predicts the same top-1 as ``resnet_core
+predict`` on 50 test images; runs from an MLflow store import back as read-only runs."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resnet_core import RunStore, load_dataset
+from resnet_core.errors import RunError
+from resnet_core.interop.importer import import_runs
+from resnet_core.interop.mlflow_export import CHAMPION, TAG, export_runs, model_name
+from resnet_core.jobs.manager import JobManager
+from resnet_core.serving.export import preprocess_for_export
+from resnet_core.training.tensorboard import scalars_of
+
+from conftest import run_cli
+
+mlflow = pytest.importorskip("mlflow", reason="pip install -r requirements.txt (mlflow-skinny)")
+
+
+@pytest.fixture(scope="module")
+def exported(short_run, tmp_path_factory):
+    """The short run in a runs folder of its own, exported once to SQLite."""
+    runs = tmp_path_factory.mktemp("mlflow") / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    uri = f"sqlite:///{runs.parent / 'mlflow.db'}"
+    report = export_runs(runs, tracking_uri=uri)
+    return runs, uri, report
+
+
+def client_for(uri):
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def test_every_scalar_of_metrics_jsonl_reads_back_from_mlflow_per_step(exported):
+    runs, uri, report = exported
+    (done,) = report.runs
+    run = RunStore(runs).get(done.run_id)
+    client = client_for(uri)
+    want: dict[str, dict[int, float]] = {}
+    for line in run.metrics().to_dict("records"):
+        line = {k: v for k, v in line.items() if not (isinstance(v, float) and math.isnan(v))}
+        for key, value in scalars_of(line).items():
+            want.setdefault(key, {})[int(line["step"])] = value
+    assert {"train/loss", "train/accuracy", "train/lr", "val/accuracy", "test/accuracy"} <= set(want)
+    assert done.metrics_added == sum(len(v) for v in want.values())
+    for key, by_step in want.items():
+        got = {m.step: m.value for m in client.get_metric_history(done.mlflow_run_id, key)}
+        assert got.keys() == by_step.keys(), key
+        for step, value in by_step.items():
+            assert got[step] == pytest.approx(value, abs=1e-6, rel=1e-6), (key, step)
+    # Params (the config), tags and artefacts.
+    mlflow_run = client.get_run(done.mlflow_run_id)
+    assert mlflow_run.data.params["arch"] == run.config["arch"]
+    assert float(mlflow_run.data.params["lr"]) == run.config["lr"]
+    tags = mlflow_run.data.tags
+    assert (tags["dataset"], tags["arch"], tags["state"], tags["owner"]) == ("digits", "resnet20", "completed", run.owner["name"])
+    assert tags[f"{TAG}.run_id"] == run.id and mlflow_run.info.status == "FINISHED"
+    artefacts = {a.path for a in client.list_artifacts(done.mlflow_run_id)}
+    assert {"config.json", "metrics.jsonl", "eval", "model"} <= artefacts
+    # The artefacts sit beside the database, not in the folder the export ran from.
+    assert (runs.parent / "mlartifacts").is_dir()
+
+
+def test_a_second_export_adds_nothing(exported):
+    runs, uri, report = exported
+    client = client_for(uri)
+
+    def count():
+        (exp,) = [e for e in client.search_experiments() if e.name == report.experiment]
+        found = client.search_runs([exp.experiment_id])
+        metrics = sum(len(client.get_metric_history(r.info.run_id, k)) for r in found for k in r.data.metrics)
+        versions = client.search_model_versions(f"name = '{model_name('digits')}'")
+        return len(found), metrics, len(versions)
+
+    before = count()
+    again = export_runs(runs, tracking_uri=uri)
+    assert [r.skipped for r in again.runs] == ["up to date"]
+    assert count() == before == (1, before[1], 1)
+
+
+def test_the_registered_model_predicts_as_resnet_core_predict_on_50_test_images(exported, tmp_path):
+    runs, uri, report = exported
+    (done,) = report.runs
+    name = model_name("digits")
+    assert report.champions == {name: done.model_version}
+    client = client_for(uri)
+    assert client.get_registered_model(name).aliases[CHAMPION] == done.model_version
+    ds = load_dataset("digits")
+    paths = []
+    for i in range(50):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(ds.test.images[i, 0].numpy(), mode="L").save(paths[-1])
+    result = run_cli("predict", str(runs / done.run_id), *map(str, paths), "--top-k", "1")
+    assert result.returncode == 0, result.stderr
+    expected = [line.split(": ", 1)[1].split()[0] for line in result.stdout.splitlines()]
+    mlflow.set_registry_uri(uri)
+    model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    predicted = model.predict([str(p) for p in paths])
+    assert list(predicted["class"]) == expected and len(expected) == 50
+    # The model's own copy of the contract's preprocessing equals the workbench's.
+    contract = model.metadata.metadata["preprocessing"]
+    from resnet_core.interop import mlflow_pyfunc
+
+    for path in paths[:10]:
+        np.testing.assert_array_equal(mlflow_pyfunc.preprocess(path, contract)[None],
+                                      preprocess_for_export(path, contract))
+    # Bytes work as files do, and so do arrays already preprocessed.
+    assert list(model.predict([p.read_bytes() for p in paths[:5]])["class"]) == expected[:5]
+    batch = np.concatenate([preprocess_for_export(p, contract) for p in paths[:5]])
+    assert list(model.predict(list(batch))["class"]) == expected[:5]
+
+
+def test_runs_from_an_mlflow_store_import_as_read_only_runs(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'lab.db'}"
+    client = client_for(uri)
+    exp = client.create_experiment("lab", artifact_location=(tmp_path / "art").as_uri())
+    foreign = client.create_run(exp, run_name="their-resnet")
+    for step in range(1, 6):
+        client.log_metric(foreign.info.run_id, "val_acc", 0.5 + step / 20, step=step)
+        client.log_metric(foreign.info.run_id, "train_loss", 2.0 / step, step=step)
+    client.log_param(foreign.info.run_id, "lr", "0.05")
+    runs = tmp_path / "runs"
+    report = import_runs(uri, runs)
+    (run_id,) = report.imported
+    run = RunStore(runs).get(run_id)
+    assert run.is_imported and not run.is_resumable and run.status["imported_from"]["kind"] == "mlflow"
+    assert run.config["lr"] == 0.05 and run.config["run_name"] == "their-resnet"
+    m = run.metrics()
+    val = m[m["split"] == "val"]
+    assert list(val["step"]) == [1, 2, 3, 4, 5]
+    assert np.allclose(val["accuracy"], [0.5 + s / 20 for s in range(1, 6)], atol=1e-6)
+    # Read-only: the queue refuses to continue it; importing again refreshes the same folder.
+    with pytest.raises(RunError, match="imported runs are read-only"):
+        JobManager(runs, warm_worker=False).resume(run_id)
+    assert import_runs(uri, runs).imported == [run_id] and len(RunStore(runs).runs()) == 1
+
+
+def test_the_cli_exports_and_refuses_bad_input(exported, tmp_path):
+    runs, uri, _ = exported
+    result = run_cli("export-runs", "--to", "mlflow", "--tracking-uri", uri, "--runs-dir", str(runs))
+    assert result.returncode == 0, result.stderr
+    assert "skipped (up to date)" in result.stdout and "mlflow ui --backend-store-uri" in result.stdout
+    bad = run_cli("export-runs", "--to", "wandb", "--runs-dir", str(runs))
+    assert bad.returncode == 2 and "invalid choice: 'wandb'" in bad.stderr
+    missing = run_cli("export-runs", "--to", "mlflow", "no-such-run", "--runs-dir", str(runs),
+                      "--tracking-uri", uri)
+    assert missing.returncode != 0 and "no run 'no-such-run'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    nowhere = run_cli("import-runs", str(tmp_path / "nothing"), "--runs-dir", str(runs))
+    assert nowhere.returncode != 0 and "neither a folder" in nowhere.stderr.strip().splitlines()[-1]
