@@ -141,9 +141,25 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
         assert page.get_by_text("model version 1").count() >= 1
         page.screenshot(path=str(ARTIFACTS / "runs_exported_mlflow.png"))
         assert page.get_by_text("Something went wrong").count() == 0
+        # A run trained from the Train page with the toggle on shows in that TensorBoard.
+        page.goto(url + "/train")
+        page.get_by_text("TensorBoard event files").click()
+        page.get_by_role("spinbutton", name="Epochs").fill("2")
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Train", exact=True).click()
+        wait_for(lambda: any(r.state == "completed" and r.config.get("tensorboard")
+                             for r in RunStore(runs).runs()), 180)
+        (trained,) = [r for r in RunStore(runs).runs() if r.config.get("tensorboard")]
+        assert list((trained.dir / TB_DIR).glob("events.out.tfevents.*"))
+        wait_for(lambda: f"{trained.id}/{TB_DIR}" in _get(tb_url + "data/runs"), 60)
     # The app stopped: so did its TensorBoard.
     wait_for(lambda: _refused(tb_url), 30)
     assert (runs / "mlflow.db").is_file()
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
 
 
 def _refused(url: str) -> bool:
