@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import resnet_core.contract
 from resnet_core import RunStore, load_dataset
 from resnet_core.errors import RunError
 from resnet_core.interop.importer import import_runs
@@ -106,13 +110,19 @@ def test_the_registered_model_predicts_as_resnet_core_predict_on_50_test_images(
     model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     predicted = model.predict([str(p) for p in paths])
     assert list(predicted["class"]) == expected and len(expected) == 50
-    # The model's own copy of the contract's preprocessing equals the workbench's.
+    # The contract travels with the model: in its metadata, and its preprocessing as the
+    # model's own code (resnet_core/contract.py, the one the workbench uses).
     contract = model.metadata.metadata["preprocessing"]
-    from resnet_core.interop import mlflow_pyfunc
-
-    for path in paths[:10]:
-        np.testing.assert_array_equal(mlflow_pyfunc.preprocess(path, contract)[None],
-                                      preprocess_for_export(path, contract))
+    code = client.download_artifacts(done.mlflow_run_id, "model/code", str(tmp_path / "code"))
+    assert (Path(code) / "contract.py").read_text() == Path(resnet_core.contract.__file__).read_text()
+    # ... and it loads and predicts where the workbench cannot be imported.
+    script = (f"import sys; sys.modules['resnet_core'] = None\n"
+              f"import mlflow; mlflow.set_registry_uri({uri!r})\n"
+              f"m = mlflow.pyfunc.load_model('models:/{name}@{CHAMPION}')\n"
+              f"print(','.join(m.predict({[str(p) for p in paths[:10]]!r})['class']))")
+    alone = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert alone.stdout.strip().splitlines()[-1] == ",".join(expected[:10])
     # Bytes work as files do, and so do arrays already preprocessed.
     assert list(model.predict([p.read_bytes() for p in paths[:5]])["class"]) == expected[:5]
     batch = np.concatenate([preprocess_for_export(p, contract) for p in paths[:5]])

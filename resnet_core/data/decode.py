@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from resnet_core.contract import to_8bit
 from resnet_core.errors import DataError, first_line
 
 if TYPE_CHECKING:
@@ -46,27 +47,6 @@ def image_size(source) -> tuple[int, int]:
         raise ImageError(f"the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageError(f"not an image this tool can read ({_reason(e)}); accepted: {ACCEPTED}") from e
-
-
-def to_8bit(im: Image.Image) -> Image.Image:
-    """An image in one of PIL's 8-bit modes, its intensities scaled rather than clipped.
-
-    16-bit greyscale ("I;16", or "I" as 16-bit PNGs open) is scaled by 255/65535: PIL's own
-    convert("L") clips it, which turned mid-grey white. Transparency (RGBA, LA, or a palette
-    with a transparent colour) is composited over white, as a viewer shows it; palettes are
-    expanded. CMYK and the rest are left to convert().
-    """
-    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(im).astype(np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        return Image.fromarray(np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8), "L")
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    if im.mode in ("RGBA", "LA", "PA"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return im
 
 
 def decode_image(source, info: DatasetInfo) -> Tensor:

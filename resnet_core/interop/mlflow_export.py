@@ -203,6 +203,7 @@ def _register(client, run: Run, rid: str) -> str:
     """The best checkpoint as a version of ``resnet-workbench-<dataset>`` (once per run)."""
     import mlflow
 
+    from resnet_core import contract as contract_module
     from resnet_core.serving.export import export_run
 
     name = model_name(run.config.get("dataset", ""))
@@ -219,6 +220,7 @@ def _register(client, run: Run, rid: str) -> str:
         mlflow.pyfunc.save_model(
             str(Path(tmp) / "model"), python_model=str(Path(__file__).with_name("mlflow_pyfunc.py")),
             artifacts={"model": str(onnx), "contract": f"{onnx}.json"},
+            code_paths=[contract_module.__file__],  # the preprocessing, as the model's own code
             pip_requirements=[f"{p}=={version(p)}" for p in
                               ("mlflow-skinny", "onnxruntime", "numpy", "pandas", "pillow")],
             metadata={"preprocessing": contract})

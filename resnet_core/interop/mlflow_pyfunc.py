@@ -1,11 +1,11 @@
 """The registered model's code: an MLflow pyfunc that runs the exported ONNX file behind its
 preprocessing contract (MLflow's "models from code": this file is copied into the model).
 
-It imports only MLflow, NumPy, Pillow and onnxruntime, never resnet_core, so a model from
-the registry loads wherever those are installed (``mlflow models serve``, another lab's
-notebook). The preprocessing below is therefore a copy of ``serving.export.
-preprocess_for_export`` (with ``data.decode.to_8bit``); tests/test_mlflow.py checks the two
-give the same arrays on the test images, and the same top-1 as ``resnet_core predict``.
+It imports only MLflow, NumPy, Pillow, onnxruntime and ``contract`` (resnet_core/contract.py,
+which imports nothing of the workbench, copied into the model's code folder beside this file),
+so a model from the registry loads wherever those are installed (``mlflow models serve``,
+another lab's notebook) and preprocesses exactly as training did. tests/test_mlflow.py checks
+the same top-1 as ``resnet_core predict``.
 
     model = mlflow.pyfunc.load_model("models:/resnet-workbench-digits@champion")
     model.predict(["7.png", "3.png"])   # a DataFrame: class, probability, class_index
@@ -16,7 +16,6 @@ a list of float32 arrays already preprocessed, (C, S, S) each. Output: one row p
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -24,38 +23,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-
-def to_8bit(im):
-    """16-bit grey scaled by 255/65535; transparency composited over white (as training)."""
-    from PIL import Image
-
-    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(im).astype(np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        return Image.fromarray(np.clip(np.rint(arr * (255.0 / top)), 0, 255).astype(np.uint8), "L")
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    if im.mode in ("RGBA", "LA", "PA"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return im
-
-
-def preprocess(source, contract: dict) -> np.ndarray:
-    """One image (a path or bytes) -> float32 (C, S, S), by the contract's resize rule."""
-    from PIL import Image, ImageOps
-
-    im = Image.open(io.BytesIO(source) if isinstance(source, bytes | bytearray) else source)
-    im = to_8bit(ImageOps.exif_transpose(im)).convert(contract["color_mode"])
-    size = contract["image_size"]
-    if im.size != (size, size):
-        im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
-    x = np.asarray(im, dtype=np.float32) / 255.0
-    x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
-    mean = np.asarray(contract["mean"], dtype=np.float32)[:, None, None]
-    std = np.asarray(contract["std"], dtype=np.float32)[:, None, None]
-    return ((x - mean) / std).astype(np.float32)
+try:  # a loaded model: its code folder holds a copy of resnet_core/contract.py
+    from contract import preprocess
+except ImportError:  # the model being saved, in the workbench's own process (MLflow checks it)
+    from resnet_core.contract import preprocess
 
 
 class ContractModel(mlflow.pyfunc.PythonModel):

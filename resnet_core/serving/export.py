@@ -116,17 +116,6 @@ def _export_onnx(model, example, out: Path, meta: dict) -> None:
 
 def preprocess_for_export(path_or_image, meta: dict) -> np.ndarray:
     """The contract in plain NumPy and PIL: an image file -> float32 (1, C, S, S)."""
-    from PIL import Image, ImageOps
+    from resnet_core.contract import preprocess
 
-    from resnet_core.data.decode import to_8bit
-
-    im = path_or_image if isinstance(path_or_image, Image.Image) else Image.open(path_or_image)
-    im = to_8bit(ImageOps.exif_transpose(im)).convert(meta["color_mode"])
-    size = meta["image_size"]
-    if im.size != (size, size):
-        im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
-    x = np.asarray(im, dtype=np.float32) / 255.0
-    x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
-    mean = np.asarray(meta["mean"], dtype=np.float32)[:, None, None]
-    std = np.asarray(meta["std"], dtype=np.float32)[:, None, None]
-    return ((x - mean) / std)[None].astype(np.float32)
+    return preprocess(path_or_image, meta)[None]
