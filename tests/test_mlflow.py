@@ -91,13 +91,37 @@ def test_a_second_export_adds_nothing(exported):
     assert count() == before == (1, before[1], 1)
 
 
+def test_a_run_exported_while_stopped_then_resumed_sends_only_what_is_new(tmp_path):
+    from resnet_core import TrainConfig, resume, train
+
+    from conftest import StopAtStep
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    stopped = train(TrainConfig(dataset="digits", arch="resnet20", epochs=3, log_every=2,
+                                runs_dir=str(tmp_path / "runs")), progress=False, callbacks=[StopAtStep(15)])
+    first = export_runs(tmp_path / "runs", tracking_uri=uri)
+    assert first.runs[0].model_version is None and first.champions == {}  # not completed: no model
+    run = resume(stopped.dir, progress=False)
+    second = export_runs(tmp_path / "runs", tracking_uri=uri)
+    (done,) = second.runs
+    assert done.mlflow_run_id == first.runs[0].mlflow_run_id and done.model_version == "1"
+    client = client_for(uri)
+    for line in run.metrics().to_dict("records"):
+        line = {k: v for k, v in line.items() if not (isinstance(v, float) and math.isnan(v))}
+        for key, value in scalars_of(line).items():
+            at_step = [m.value for m in client.get_metric_history(done.mlflow_run_id, key)
+                       if m.step == int(line["step"])]
+            assert at_step == [pytest.approx(value, abs=1e-6, rel=1e-6)], (key, line["step"])
+    assert client.get_run(done.mlflow_run_id).data.tags["state"] == "completed"
+
+
 def test_the_registered_model_predicts_as_resnet_core_predict_on_50_test_images(exported, tmp_path):
     runs, uri, report = exported
     (done,) = report.runs
     name = model_name("digits")
     assert report.champions == {name: done.model_version}
     client = client_for(uri)
-    assert client.get_registered_model(name).aliases[CHAMPION] == done.model_version
+    assert str(client.get_registered_model(name).aliases[CHAMPION]) == done.model_version == "1"
     ds = load_dataset("digits")
     paths = []
     for i in range(50):

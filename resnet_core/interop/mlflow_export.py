@@ -10,8 +10,8 @@ files and applies the contract itself. The alias ``champion`` points at the vers
 best test accuracy.
 
 Idempotent: a run whose state and metric lines have not changed since its last export is
-skipped; one that trained on sends only the lines past the ones already sent; a model version
-is registered once per run.
+skipped; one that trained on sends only the values MLflow does not have at their step yet; a
+model version is registered once per run.
 
 The default store is SQLite, MLflow 3's own default: ``sqlite:///<runs folder>/mlflow.db``
 (or ``MLFLOW_TRACKING_URI`` when set), with artefacts beside it in ``mlartifacts/``.
@@ -137,14 +137,15 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
     found = client.search_runs([experiment_id], f"tags.`{TAG}.run_id` = '{run.id}'", max_results=1)
     if found and found[0].data.tags.get(f"{TAG}.fingerprint") == fingerprint:
         return Exported(run.id, found[0].info.run_id, skipped="up to date")
-    if found:
+    if found:  # what MLflow already has, by (name, step): a resumed run rewrites some lines
         mlflow_run = found[0]
-        sent = int(mlflow_run.data.tags.get(f"{TAG}.lines", 0))
+        sent = {(key, m.step) for key in mlflow_run.data.metrics
+                for m in client.get_metric_history(mlflow_run.info.run_id, key)}
     else:
         mlflow_run = client.create_run(experiment_id, run_name=run.id, start_time=_ms(status.get("created_at")))
-        sent = 0
+        sent = set()
     rid = mlflow_run.info.run_id
-    added = _log_metrics(client, rid, lines[sent:], _ms(status.get("created_at")))
+    added = _log_metrics(client, rid, lines, sent, _ms(status.get("created_at")))
     _log_params(client, rid, config, mlflow_run.data.params if found else {})
     owner = run.owner
     tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
@@ -168,7 +169,9 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
     return done
 
 
-def _log_metrics(client, rid: str, lines: list[dict], start_ms: int | None) -> int:
+def _log_metrics(client, rid: str, lines: list[dict], sent: set[tuple[str, int]],
+                 start_ms: int | None) -> int:
+    """Every value of the lines that MLflow does not have yet at its step."""
     from mlflow.entities import Metric
 
     base = start_ms or int(time.time() * 1000)
@@ -176,9 +179,9 @@ def _log_metrics(client, rid: str, lines: list[dict], start_ms: int | None) -> i
     for line in lines:  # a value's time: the run's start plus the training time so far
         if line.get("split") == "train":
             elapsed += float(line.get("elapsed_s") or 0.0)
-        stamp = base + int(1000 * elapsed)
-        metrics += [Metric(key, value, stamp, int(line.get("step", 0)))
-                    for key, value in scalars_of(line).items()]
+        stamp, step = base + int(1000 * elapsed), int(line.get("step", 0))
+        metrics += [Metric(key, value, stamp, step) for key, value in scalars_of(line).items()
+                    if (key, step) not in sent]
     for start in range(0, len(metrics), BATCH):
         client.log_batch(rid, metrics=metrics[start:start + BATCH])
     return len(metrics)
@@ -209,7 +212,7 @@ def _register(client, run: Run, rid: str) -> str:
     name = model_name(run.config.get("dataset", ""))
     if client.search_registered_models(f"name = '{name}'"):
         for mv in client.search_model_versions(f"name = '{name}' and run_id = '{rid}'"):
-            return mv.version
+            return str(mv.version)
     else:
         client.create_registered_model(name, description=(
             "ResNet Workbench runs: an image classifier with its preprocessing contract. "
@@ -230,8 +233,8 @@ def _register(client, run: Run, rid: str) -> str:
     mv = client.create_model_version(name, source, run_id=rid, tags={
         f"{TAG}.run_id": run.id, "test_accuracy": str(test.get("accuracy", "")),
         "arch": str(run.config.get("arch")), "classes": ",".join(contract["class_names"])})
-    client.set_tag(rid, f"{TAG}.model_version", mv.version)
-    return mv.version
+    client.set_tag(rid, f"{TAG}.model_version", str(mv.version))
+    return str(mv.version)
 
 
 def _crown_champion(client, name: str) -> str:
@@ -245,9 +248,9 @@ def _crown_champion(client, name: str) -> str:
     versions = [mv for mv in client.search_model_versions(f"name = '{name}'") if accuracy(mv) == accuracy(mv)]
     best = max(versions, key=lambda mv: (accuracy(mv), int(mv.version)))
     current = client.get_registered_model(name).aliases.get(CHAMPION)
-    if current != best.version:
-        client.set_registered_model_alias(name, CHAMPION, best.version)
-    return best.version
+    if str(current) != str(best.version):
+        client.set_registered_model_alias(name, CHAMPION, str(best.version))
+    return str(best.version)
 
 
 def _ms(iso: str | None) -> int | None:
