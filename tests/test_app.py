@@ -123,8 +123,13 @@ def test_two_browser_sessions_press_train_together_and_both_runs_complete(tmp_pa
             buttons = [page.get_by_role("button", name="Train", exact=True) for page in pages]
             for b in buttons:  # back to back, a few milliseconds apart
                 b.click(no_wait_after=True)
-            for page in pages:
-                page.get_by_text("Test accuracy").first.wait_for(timeout=240_000)
+            for i, page in enumerate(pages):
+                try:
+                    page.get_by_text("Test accuracy").first.wait_for(timeout=240_000)
+                except Exception:  # what each page and each run showed, for whoever reads CI
+                    page.screenshot(path=str(ARTIFACTS / f"two_sessions_page{i}.png"))
+                    states = [(r.id, r.status.get("state"), r.status.get("step")) for r in RunStore(runs).runs()]
+                    raise AssertionError(f"page {i} never showed 'Test accuracy'; runs: {states}") from None
         finally:
             browser.close()
     done = RunStore(runs).runs()
