@@ -7,6 +7,7 @@ predict`` on 50 test images; runs from an MLflow store import back as read-only 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -191,3 +192,14 @@ def test_the_cli_exports_and_refuses_bad_input(exported, tmp_path):
     assert "Traceback" not in missing.stderr
     nowhere = run_cli("import-runs", str(tmp_path / "nothing"), "--runs-dir", str(runs))
     assert nowhere.returncode != 0 and "neither a folder" in nowhere.stderr.strip().splitlines()[-1]
+
+
+def test_the_workbench_leaves_mlflows_telemetry_off_unless_asked(tmp_path, monkeypatch):
+    from resnet_core.interop.mlflow_export import mlflow_client
+
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    mlflow_client(f"sqlite:///{tmp_path / 'a.db'}")
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")  # a user's own choice stands
+    mlflow_client(f"sqlite:///{tmp_path / 'b.db'}")
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "false"

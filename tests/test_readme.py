@@ -25,7 +25,7 @@ def readme_commands() -> list[str]:
 
 def test_the_readmes_command_line_examples_run_as_written(tmp_path):
     commands = readme_commands()
-    assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "runs",
+    assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "runs", "export-runs",
                                                 "datasets", "train", "sweep", "sweep"]
     fashion = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file()
     if not fashion and not os.environ.get("REQUIRE_FASHION_MNIST"):
@@ -54,6 +54,8 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
             assert "fashion-mnist  here:" in result.stdout
         if command.split()[3] == "runs":
             assert run_dir.split("/")[-1] in result.stdout  # `runs` lists the run
+        if command.split()[3] == "export-runs":  # into SQLite in the runs folder, model registered
+            assert "model version 1" in result.stdout and (tmp_path / "runs" / "mlflow.db").is_file()
         if command.split()[3:5] == ["sweep", "status"]:
             assert "completed  2 trials  best 0." in result.stdout
     assert (tmp_path / "gradcam.png").stat().st_size > 0

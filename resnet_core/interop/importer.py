@@ -85,11 +85,9 @@ def import_tensorboard(logdir: Path, runs_dir: str | Path, *,
 
 def import_mlflow(tracking_uri: str, runs_dir: str | Path, *, experiment: str | None = None,
                   on_run: Callable[[str], None] | None = None) -> ImportReport:
-    from mlflow import MlflowClient
+    from resnet_core.interop.mlflow_export import TAG, mlflow_client
 
-    from resnet_core.interop.mlflow_export import TAG
-
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = mlflow_client(tracking_uri)
     report = ImportReport(tracking_uri, "mlflow")
     if experiment is not None:
         found = client.get_experiment_by_name(experiment)

@@ -104,17 +104,25 @@ def export_runs(runs_dir: str | Path, run_ids: list[str] | None = None, *,
     return report
 
 
-def _client(runs_dir, tracking_uri: str | None):
+def mlflow_client(uri: str):
+    """MLflow's client for a store. The workbench works offline and sends nothing home (the
+    app's Streamlit usage statistics are off too), so MLflow's usage telemetry stays off
+    unless the user set MLFLOW_DISABLE_TELEMETRY themselves."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         from mlflow import MlflowClient
     except ImportError as e:  # pragma: no cover - mlflow-skinny is in requirements.txt
         raise WorkbenchError("MLflow is not installed; pip install -r requirements.txt") from e
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _client(runs_dir, tracking_uri: str | None):
     uri = tracking_uri or default_tracking_uri(runs_dir)
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///"))
         if not db.parent.is_dir():
             raise ConfigError(f"the folder of the tracking store {db.parent} does not exist")
-    return MlflowClient(tracking_uri=uri, registry_uri=uri), uri
+    return mlflow_client(uri), uri
 
 
 def _experiment(client, uri: str, name: str) -> str:
