@@ -132,6 +132,7 @@ def test_the_registered_model_predicts_as_resnet_core_predict_on_50_test_images(
     assert result.returncode == 0, result.stderr
     expected = [line.split(": ", 1)[1].split()[0] for line in result.stdout.splitlines()]
     mlflow.set_registry_uri(uri)
+    mlflow.set_tracking_uri(uri)  # else MLflow opens ./mlflow.db wherever the tests run
     model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     predicted = model.predict([str(p) for p in paths])
     assert list(predicted["class"]) == expected and len(expected) == 50
@@ -142,7 +143,7 @@ def test_the_registered_model_predicts_as_resnet_core_predict_on_50_test_images(
     assert (Path(code) / "contract.py").read_text() == Path(resnet_core.contract.__file__).read_text()
     # ... and it loads and predicts where the workbench cannot be imported.
     script = (f"import sys; sys.modules['resnet_core'] = None\n"
-              f"import mlflow; mlflow.set_registry_uri({uri!r})\n"
+              f"import mlflow; mlflow.set_registry_uri({uri!r}); mlflow.set_tracking_uri({uri!r})\n"
               f"m = mlflow.pyfunc.load_model('models:/{name}@{CHAMPION}')\n"
               f"print(','.join(m.predict({[str(p) for p in paths[:10]]!r})['class']))")
     alone = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
