@@ -138,43 +138,49 @@ def _experiment(client, uri: str, name: str) -> str:
 def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Exported:
     if run.is_imported:
         return Exported(run.id, skipped="imported: it lives where it came from")
-    status, config = run.status, run.config
-    lines = read_jsonl(run.metrics_path)
+    status, config, lines = run.status, run.config, read_jsonl(run.metrics_path)
     state = status.get("state", "unknown")
     fingerprint = f"{state}:{len(lines)}:{run.has_checkpoint('best')}"
     found = client.search_runs([experiment_id], f"tags.`{TAG}.run_id` = '{run.id}'", max_results=1)
-    if found and found[0].data.tags.get(f"{TAG}.fingerprint") == fingerprint:
-        return Exported(run.id, found[0].info.run_id, skipped="up to date")
-    if found:  # what MLflow already has, by (name, step): a resumed run rewrites some lines
-        mlflow_run = found[0]
-        sent = {(key, m.step) for key in mlflow_run.data.metrics
-                for m in client.get_metric_history(mlflow_run.info.run_id, key)}
-    else:
-        mlflow_run = client.create_run(experiment_id, run_name=run.id, start_time=_ms(status.get("created_at")))
-        sent = set()
-    rid = mlflow_run.info.run_id
-    added = _log_metrics(client, rid, lines, sent, _ms(status.get("created_at")))
-    _log_params(client, rid, config, mlflow_run.data.params if found else {})
-    owner = run.owner
-    tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
-            "owner": owner.get("name"), "run_name": config.get("run_name"),
-            f"{TAG}.run_id": run.id, f"{TAG}.run_dir": str(run.dir), f"{TAG}.lines": len(lines),
-            f"{TAG}.fingerprint": fingerprint}
-    for key, value in tags.items():
-        if value is not None:
-            client.set_tag(rid, key, str(value))
-    for path, folder in ((run.config_path, None), (run.metrics_path, None)):
-        if path.exists():
-            client.log_artifact(rid, str(path), folder)
-    for split in ("test", "val"):
-        if run.eval_dir(split).is_dir():
-            client.log_artifacts(rid, str(run.eval_dir(split)), f"eval/{split}")
-    done = Exported(run.id, rid, added)
+    found = found[0] if found else None
+    if found is not None and found.data.tags.get(f"{TAG}.fingerprint") == fingerprint:
+        return Exported(run.id, found.info.run_id, skipped="up to date")
+    if found is None:
+        found = client.create_run(experiment_id, run_name=run.id, start_time=_ms(status.get("created_at")))
+    rid = found.info.run_id
+    # What MLflow already has, by (name, step): a resumed run rewrites some of its lines.
+    sent = {(key, m.step) for key in found.data.metrics for m in client.get_metric_history(rid, key)}
+    done = Exported(run.id, rid, _log_metrics(client, rid, lines, sent, _ms(status.get("created_at"))))
+    _log_params(client, rid, config, found.data.params)
+    _log_tags(client, rid, run, state)
+    _log_files(client, rid, run)
     if register and state == "completed" and run.has_checkpoint("best"):
         done.model_version = _register(client, run, rid)
     if state in MLFLOW_STATUS:
         client.set_terminated(rid, MLFLOW_STATUS[state], end_time=_ms(status.get("ended_at")))
+    # Last: a run is "up to date" only once everything above went through.
+    client.set_tag(rid, f"{TAG}.fingerprint", fingerprint)
     return done
+
+
+def _log_tags(client, rid: str, run: Run, state: str) -> None:
+    config = run.config
+    tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
+            "owner": run.owner.get("name"), "run_name": config.get("run_name"),
+            f"{TAG}.run_id": run.id, f"{TAG}.run_dir": str(run.dir)}
+    for key, value in tags.items():
+        if value is not None:
+            client.set_tag(rid, key, str(value))
+
+
+def _log_files(client, rid: str, run: Run) -> None:
+    """config.json, metrics.jsonl and eval/ (a second export overwrites them in place)."""
+    for path in (run.config_path, run.metrics_path):
+        if path.exists():
+            client.log_artifact(rid, str(path))
+    for split in ("test", "val"):
+        if run.eval_dir(split).is_dir():
+            client.log_artifacts(rid, str(run.eval_dir(split)), f"eval/{split}")
 
 
 def _log_metrics(client, rid: str, lines: list[dict], sent: set[tuple[str, int]],
