@@ -68,13 +68,12 @@ def import_tensorboard(logdir: Path, runs_dir: str | Path, *,
         name = str(folder.relative_to(logdir)) if folder != logdir else logdir.name
         acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
         acc.Reload()
-        tags = acc.Tags().get("scalars", [])
-        points = {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in tags}
-        lines = lines_from_points(points)
+        events = {tag: acc.Scalars(tag) for tag in acc.Tags().get("scalars", [])}
+        lines = lines_from_points({tag: [(e.step, e.value) for e in evs] for tag, evs in events.items()})
         if not lines:
             report.skipped.append(f"{name}: no scalars")
             continue
-        started = min(e.wall_time for tag in tags for e in acc.Scalars(tag))
+        started = min(e.wall_time for evs in events.values() for e in evs)
         run = write_imported_run(runs_dir, kind="tensorboard", source=str(folder), name=name,
                                  key=f"tensorboard:{folder}", started=started, config={}, lines=lines)
         report.imported.append(run.id)

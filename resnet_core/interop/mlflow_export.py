@@ -20,6 +20,7 @@ The default store is SQLite, MLflow 3's own default: ``sqlite:///<runs folder>/m
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -50,6 +51,7 @@ class Exported:
     mlflow_run_id: str | None = None
     metrics_added: int = 0
     model_version: str | None = None
+    model: str | None = None  # the registered model's name, with model_version
     skipped: str = ""  # why nothing was sent ("up to date", "imported", ...)
 
 
@@ -94,8 +96,8 @@ def export_runs(runs_dir: str | Path, run_ids: list[str] | None = None, *,
     touched: set[str] = set()
     for run in runs:
         done = _export_run(client, experiment_id, run, register=register)
-        if done.model_version:
-            touched.add(model_name(run.config.get("dataset", "")))
+        if done.model:
+            touched.add(done.model)
         report.runs.append(done)
         if on_run is not None:
             on_run(done)
@@ -152,10 +154,11 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
     sent = {(key, m.step) for key in found.data.metrics for m in client.get_metric_history(rid, key)}
     done = Exported(run.id, rid, _log_metrics(client, rid, lines, sent, _ms(status.get("created_at"))))
     _log_params(client, rid, config, found.data.params)
-    _log_tags(client, rid, run, state)
+    _log_tags(client, rid, run, config, state)
     _log_files(client, rid, run)
     if register and state == "completed" and run.has_checkpoint("best"):
-        done.model_version = _register(client, run, rid)
+        done.model = model_name(config.get("dataset", ""))
+        done.model_version = _register(client, run, config, rid, done.model)
     if state in MLFLOW_STATUS:
         client.set_terminated(rid, MLFLOW_STATUS[state], end_time=_ms(status.get("ended_at")))
     # Last: a run is "up to date" only once everything above went through.
@@ -163,8 +166,7 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
     return done
 
 
-def _log_tags(client, rid: str, run: Run, state: str) -> None:
-    config = run.config
+def _log_tags(client, rid: str, run: Run, config: dict, state: str) -> None:
     tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
             "owner": run.owner.get("name"), "run_name": config.get("run_name"),
             f"{TAG}.run_id": run.id, f"{TAG}.run_dir": str(run.dir)}
@@ -216,14 +218,13 @@ def _log_params(client, rid: str, config: dict, logged: dict) -> None:
         client.log_batch(rid, params=params[start:start + 100])
 
 
-def _register(client, run: Run, rid: str) -> str:
-    """The best checkpoint as a version of ``resnet-workbench-<dataset>`` (once per run)."""
+def _register(client, run: Run, config: dict, rid: str, name: str) -> str:
+    """The best checkpoint as a version of the model ``name`` (once per run)."""
     import mlflow
 
     from resnet_core import contract as contract_module
     from resnet_core.serving.export import export_run
 
-    name = model_name(run.config.get("dataset", ""))
     if client.search_registered_models(f"name = '{name}'"):
         for mv in client.search_model_versions(f"name = '{name}' and run_id = '{rid}'"):
             return str(mv.version)
@@ -246,7 +247,7 @@ def _register(client, run: Run, rid: str) -> str:
     test = run.summary("test")
     mv = client.create_model_version(name, source, run_id=rid, tags={
         f"{TAG}.run_id": run.id, "test_accuracy": str(test.get("accuracy", "")),
-        "arch": str(run.config.get("arch")), "classes": ",".join(contract["class_names"])})
+        "arch": str(config.get("arch")), "classes": ",".join(contract["class_names"])})
     client.set_tag(rid, f"{TAG}.model_version", str(mv.version))
     return str(mv.version)
 
@@ -259,7 +260,8 @@ def _crown_champion(client, name: str) -> str:
         except ValueError:
             return float("nan")
 
-    versions = [mv for mv in client.search_model_versions(f"name = '{name}'") if accuracy(mv) == accuracy(mv)]
+    versions = [mv for mv in client.search_model_versions(f"name = '{name}'")
+                if not math.isnan(accuracy(mv))]
     best = max(versions, key=lambda mv: (accuracy(mv), int(mv.version)))
     current = client.get_registered_model(name).aliases.get(CHAMPION)
     if str(current) != str(best.version):

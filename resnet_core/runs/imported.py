@@ -45,7 +45,7 @@ def write_imported_run(runs_dir: str | Path, *, kind: str, source: str, name: st
         atomic_write_json(staging / CONFIG_FILE, {"run_name": name, **config, "imported": kind})
         write_jsonl(staging / METRICS_FILE, lines)
         created = dt.datetime.fromtimestamp(started).isoformat(timespec="milliseconds") if started else None
-        last = max((line for line in lines), key=lambda line: line.get("step", 0), default={})
+        last = max(lines, key=lambda line: line.get("step", 0), default={})
         atomic_write_json(staging / STATUS_FILE, {
             "state": "imported", "created_at": created, "updated_at": now_iso(),
             "epoch": last.get("epoch"), "step": last.get("step"),

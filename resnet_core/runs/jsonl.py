@@ -63,8 +63,8 @@ def read_jsonl(path: Path) -> list[dict]:
 def truncate_metrics(path: Path, step: int, epoch: int) -> None:
     """Keep only lines a checkpoint at (epoch, step) covers: resuming never duplicates a line."""
     write_jsonl(path, [r for r in read_jsonl(path)
-                          if r.get("step", 0) <= step and r.get("split") != "test"
-                          and not (r.get("split") != "train" and r.get("epoch", 0) > epoch)])
+                       if r.get("step", 0) <= step and r.get("split") != "test"
+                       and not (r.get("split") != "train" and r.get("epoch", 0) > epoch)])
 
 
 def truncate_after_step(path: Path, step: int) -> None:

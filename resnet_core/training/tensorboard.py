@@ -41,7 +41,8 @@ class TensorBoardWriter(Callback):
     """Mirrors a run's metric lines into TensorBoard event files in ``<run>/tensorboard/``."""
 
     def __init__(self, run_dir: Path, config: dict) -> None:
-        self.dir = Path(run_dir) / TB_DIR
+        self.run = Run(Path(run_dir))
+        self.dir = self.run.dir / TB_DIR
         self.config = config
         self.writer = None
 
@@ -61,7 +62,7 @@ class TensorBoardWriter(Callback):
 
         import torch
 
-        shape = Run(self.dir.parent).config.get("input_shape")  # config.json: written by now
+        shape = self.run.config.get("input_shape")  # config.json: written by now
         if not shape:
             return
         param = next(model.parameters())
@@ -108,10 +109,7 @@ class TensorBoardWriter(Callback):
     def write_hparams(self, state: TrainState) -> None:
         from torch.utils.tensorboard.summary import hparams
 
-        from resnet_core.runs.jsonl import read_json
-
-        summary_path = Run(self.dir.parent).eval_file("test", "summary")
-        test = read_json(summary_path) if summary_path.exists() else {}
+        test = self.run.summary("test")  # {} without a test evaluation
         metrics = {f"hparam/test_{k}": float(v) for k, v in test.items()
                    if k in ("accuracy", "macro_f1", "loss") and isinstance(v, int | float)}
         params = {k: (v if isinstance(v, int | float | str | bool) else str(v))
@@ -125,15 +123,14 @@ class TensorBoardWriter(Callback):
 
     def write_confusion(self, state: TrainState) -> None:
         """The test confusion matrix as an image (rows true, columns predicted; counts)."""
-        run = Run(self.dir.parent)
-        if not run.eval_file("test", "confusion").exists():
+        if not self.run.eval_file("test", "confusion").exists():
             return
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        counts = run.confusion("test")
+        counts = self.run.confusion("test")
         n = len(counts)
         fig, ax = plt.subplots(figsize=(1.5 + 0.45 * n, 1.2 + 0.45 * n), dpi=100)
         ax.imshow(counts.to_numpy(), cmap="Blues")
