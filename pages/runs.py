@@ -59,19 +59,20 @@ if "imported" in set(table["state"]):
 
 teacher = not CLASS or current_user().is_teacher
 if teacher:  # a process on the server, and every run's files: the teacher's
-    with st.expander("Open in TensorBoard"):
+    tensorboard = bench().tensorboard
+    with st.expander("Open in TensorBoard", expanded=tensorboard.running):
         st.write("Runs trained with **TensorBoard event files** on (a toggle on Train, "
                  "`--tensorboard` on the command line) show in TensorBoard, also while they train. "
                  "On this machine:")
-        st.code(bench().tensorboard.command, language=None)
-        if bench().tensorboard.running:
-            st.link_button("Open TensorBoard", bench().tensorboard.url)
+        st.code(tensorboard.command, language=None)
+        if tensorboard.running:
+            st.link_button("Open TensorBoard", tensorboard.url)
         elif st.button("Start TensorBoard here", key="start_tensorboard",
                        help="on a free local port (127.0.0.1), stopped when the app stops"):
             try:
                 with st.spinner("Starting TensorBoard..."):
-                    url = session().start_tensorboard()
-                st.link_button("Open TensorBoard", url)
+                    session().start_tensorboard()
+                st.rerun()  # the page again, with the link in place of the button
             except WorkbenchError as e:
                 st.error(unlinked(e))
 
