@@ -133,7 +133,7 @@ def _add_trial(study, config, found, root: Path, n: int, rng) -> None:
 
     from resnet_core.atomic import atomic_write_json
     from resnet_core.runs.folder import Run
-    from resnet_core.runs.jobfile import LOCAL_OWNER, write_new_job
+    from resnet_core.runs.jobfile import LOCAL_OWNER, SweepTrial, write_new_job
 
     trial = study.ask()
     params = config.space().suggest(trial)
@@ -145,7 +145,7 @@ def _add_trial(study, config, found, root: Path, n: int, rng) -> None:
     run = Run(root / f"20261129-000000-digits-resnet20-{n:04x}")
     run.dir.mkdir()
     atomic_write_json(run.config_path, {**config.base.to_dict(), **params})
-    write_new_job(run, processes=1, owner=LOCAL_OWNER, sweep={"id": found.id, "trial": trial.number})
+    write_new_job(run, processes=1, owner=LOCAL_OWNER, sweep=SweepTrial(found.id, trial.number))
     atomic_write_json(run.dir / "status.json", {"state": "pruned" if pruned else "completed",
                                                 "epoch": last, "best_val_accuracy": max(curve)})
     trial.set_user_attr("run_id", run.id)

@@ -100,7 +100,7 @@ def _run_table(root: str, with_owner: bool):
     store = runs.RunStore(root)
     table = store.table()
     if with_owner and not table.empty:
-        table.insert(1, "owner", [store.get(r).owner["name"] for r in table["run_id"]])
+        table.insert(1, "owner", [store.get(r).owner.name for r in table["run_id"]])
     return table
 
 

@@ -33,7 +33,7 @@ from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
 from resnet_core.interop.tensorboard_server import TensorBoardServer
 from resnet_core.jobs.manager import JobManager
-from resnet_core.runs.jobfile import held_by, set_hold
+from resnet_core.runs.jobfile import set_hold
 from resnet_core.runs.store import RunStore
 from resnet_core.serving.deploy import Deployment, Deployments
 from resnet_core.settings import settings
@@ -128,7 +128,8 @@ class Session:
         if processes > 1:
             require_teacher(self.user, "train on several GPUs")
         config = self.bench.data.place(config)
-        return self.bench.jobs.submit(config, processes=processes, owner=self.user)
+        return self.bench.jobs.submit(config, processes=processes, owner=self.user.owner,
+                                      limited=self._limited)
 
     def resume(self, run_id: str, *, epochs: int | None = None,
                max_steps: int | None = None) -> str:
@@ -136,10 +137,11 @@ class Session:
         a student their own unless the teacher stopped it."""
         self._require_control("resume", run_id)
         run = self.bench.store.get(run_id)
-        hold = held_by(run.job)
+        hold = run.job.held_by
         if hold is not None and not self.user.is_teacher:
             raise AccessDenied(f"the teacher stopped run {run_id}; only the teacher can let it go on")
-        queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps, owner=self.user)
+        queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps,
+                                        owner=self.user.owner, limited=self._limited)
         if hold is not None:
             set_hold(run, None)
         return queued
@@ -151,8 +153,8 @@ class Session:
         self._require_control("stop", run_id)
         run = self.bench.store.get(run_id)
         if self.bench.classroom is not None and self.user.is_teacher and \
-                run.owner["id"] in self.bench.classroom.state.roster:
-            set_hold(run, self.user)
+                run.owner.id in self.bench.classroom.state.roster:
+            set_hold(run, self.user.owner)
         self.bench.jobs.stop(run_id)
 
     def delete(self, run_id: str) -> None:
@@ -162,18 +164,24 @@ class Session:
 
     def may_control(self, run_id: str) -> bool:
         """Whether stop, resume and delete are this user's for the run (pages hide them)."""
-        return may_control(self.user, self.bench.store.get(run_id).owner["id"])
+        return may_control(self.user, self.bench.store.get(run_id).owner.id)
 
     def _require_control(self, action: str, run_id: str) -> None:
         require_member(self.user, f"{action} runs")
-        require_control(self.user, action, run_id, self.bench.store.get(run_id).owner["id"])
+        require_control(self.user, action, run_id, self.bench.store.get(run_id).owner.id)
+
+    @property
+    def _limited(self) -> bool:
+        """Whether the class's student limits bound what this user queues: decided here, once,
+        and passed down (the queue and the class's policy never ask who is acting)."""
+        return not self.user.is_teacher
 
     def find_lr(self, config: TrainConfig, *, steps: int = 200) -> str:
         """Queue a learning-rate range test for ``config`` (it waits its turn on the device like
         a run); its id for ``Workbench.lr_find_status``. Nothing is kept but the curve."""
         require_teacher(self.user, "find a learning rate")
         config = self.bench.data.place(config)
-        return self.bench.jobs.submit_lr_find(config, steps=steps, owner=self.user).name
+        return self.bench.jobs.submit_lr_find(config, steps=steps, owner=self.user.owner).name
 
     # -- sweeps -------------------------------------------------------------------------
 
@@ -182,7 +190,7 @@ class Session:
         class server a sweep is the teacher's (thirty searches would fill the queue)."""
         require_teacher(self.user, "run sweeps")
         config.base = self.bench.data.place(config.base)
-        return self.bench.sweeps.start(config, owner=self.user)
+        return self.bench.sweeps.start(config, owner=self.user.owner, limited=self._limited)
 
     def stop_sweep(self, sweep_id: str) -> None:
         """Stop a sweep: no new trials; its queued and running trials stop, resumable."""
@@ -192,7 +200,7 @@ class Session:
     def resume_sweep(self, sweep_id: str) -> None:
         """Carry a stopped sweep on: its stopped trials resume where they were."""
         require_teacher(self.user, "resume sweeps")
-        self.bench.sweeps.resume(get_sweep(self.bench.runs_dir, sweep_id), owner=self.user)
+        self.bench.sweeps.resume(get_sweep(self.bench.runs_dir, sweep_id), limited=self._limited)
 
     # -- lessons ------------------------------------------------------------------------
 
@@ -200,7 +208,8 @@ class Session:
         """Queue a lesson's runs (shared: every viewer watches the same ones); their ids."""
         require_member(self.user, "start a lesson")
         choices.setdefault("data_root", str(self.bench.data.root))
-        return lessons.queue_lesson(self.bench.jobs, lesson, user=self.user, **choices)
+        return lessons.queue_lesson(self.bench.jobs, lesson, queued_by=self.user.owner,
+                                    fill_in=self._limited, **choices)
 
     # -- uploads ------------------------------------------------------------------------
 
@@ -292,7 +301,7 @@ class Session:
         """Stop the queued or running runs these owners own (callers checked the teacher); the
         runs stopped."""
         stopped = [run.id for run in self.bench.store.runs()
-                   if run.is_active and run.owner["id"] in owner_ids]
+                   if run.is_active and run.owner.id in owner_ids]
         for run_id in stopped:
             self.bench.jobs.stop(run_id)
         return stopped
@@ -423,7 +432,7 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
             if found.state == "completed":
                 raise WorkbenchError(f"sweep {found.id} has completed all its trials")
             found.set_state("running")
-        runner = SweepRunner(found, jobs, owner=found.owner)
+        runner = SweepRunner(found, jobs)
         bar = SweepProgress(config.planned_trials(), bar=progress, widget=live)
         try:
             finished = runner.run(on_pass=bar)

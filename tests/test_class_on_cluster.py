@@ -53,7 +53,7 @@ def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothi
         pages["Ada"].screenshot(path=str(ARTIFACTS / f"class_on_{EXECUTOR}.png"))
         server.send_signal(signal.SIGTERM)
         server.wait(120)
-    by_owner = {r.owner["name"]: r for r in RunStore(runs).runs()}
+    by_owner = {r.owner.name: r for r in RunStore(runs).runs()}
     assert by_owner["Bob"].state == "completed"
     ada = by_owner["Ada"]
     assert ada.state == "stopped" and ada.status["error"] == SERVER_GONE, ada.status

@@ -233,7 +233,7 @@ def test_a_challenge_in_three_browser_sessions(tmp_path):
             for name, page in (("ada", ada), ("bob", bob), ("teacher", teacher)):
                 page.screenshot(path=str(ARTIFACTS / f"class_challenge_{name}.png"))
         ada.screenshot(path=str(ARTIFACTS / "class_leaderboard.png"))
-    by_owner = {r.owner["name"]: r for r in RunStore(runs).runs()}
+    by_owner = {r.owner.name: r for r in RunStore(runs).runs()}
     assert by_owner["Ada"].state == "stopped" and by_owner["Bob"].state == "completed"
     assert json.loads((by_owner["Bob"].dir / "job.json").read_text())["challenge"] == room.state.challenge.id
 
@@ -280,6 +280,10 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         assert page.status == 200 and "Sign out" in page.text
         code = re.search(r"<code>([A-Z0-9-]+)</code>", page.text).group(1)
         token = re.search(r'name="token" value="([0-9a-f]+)"', page.text).group(1)
+        # Issue 36, defect 3: a reload shows the same code (it is minted once), so the code
+        # Ada wrote down from the first view still works.
+        reloaded = request(url, "/leave", headers={"Cookie": ada})
+        assert re.search(r"<code>([A-Z0-9-]+)</code>", reloaded.text).group(1) == code
         assert request(url, "/teacher", headers={"Cookie": ada}).status == 200  # still signed in
         too_big = request(url, "/leave", method="POST", body="token=" + "0" * 100_000,
                           headers={**own, "Cookie": ada})

@@ -18,7 +18,6 @@ from resnet_core.classroom.classroom import (
     new_class_code,
 )
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
-from resnet_core.classroom.lessons import queue_lesson
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.jobs.queue import FairQueue
@@ -89,6 +88,21 @@ def test_a_rejoin_code_gets_a_student_back_to_their_name_once(room):
     with pytest.raises(AccessDenied, match="only the teacher"):
         room.rejoin_code(bob, ada.id)
     assert room.join("Ada", rejoin=room.rejoin_code(TEACHER, ada.id))[0].id == ada.id
+
+
+def test_a_students_rejoin_code_is_minted_once_until_used_or_replaced(room):
+    """Issue 36, defect 3: every view of the sign-out page minted a new code, voiding the one
+    the student had just written down."""
+    ada, _ = room.join("Ada")
+    code = room.rejoin_code(ada)
+    assert room.rejoin_code(ada) == code  # a reload of the sign-out page
+    assert Classroom(room.dir.parent, teacher_token="tok").rejoin_code(ada) == code  # a restart
+    replaced = room.rejoin_code(TEACHER, ada.id)  # the teacher issues another
+    assert replaced != code and room.rejoin_code(ada) == replaced
+    with pytest.raises(ConfigError, match="wrong rejoin code"):
+        room.join("Ada", rejoin=code)
+    assert room.join("Ada", rejoin=replaced)[0].id == ada.id
+    assert room.rejoin_code(ada) not in (code, replaced)  # used up: the next view mints anew
 
 
 def test_the_teacher_removes_a_name_and_it_is_free_again(room):
@@ -218,22 +232,22 @@ def test_thirty_lesson_clicks_queue_one_set_of_runs(bench, paused, room):
     students = [room.join(f"Student {i}")[0] for i in range(30)]
     results = []
     threads = [threading.Thread(target=lambda u=u: results.append(
-        queue_lesson(paused, lesson, user=u, dataset="digits"))) for u in students]
+        bench.session(u).queue_lesson(lesson, dataset="digits"))) for u in students]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     queued = [run_id for r in results for run_id in r]
     assert len(queued) == len(lesson.labels)
-    assert all(paused.store.get(r).owner["id"] == LESSONS.id for r in queued)
+    assert all(paused.store.get(r).owner.id == LESSONS.id for r in queued)
     # Students cannot stop the shared runs; a later student click reuses them.
     with pytest.raises(AccessDenied, match="shared lesson run"):
         bench.session(students[0]).stop(queued[0])
-    assert queue_lesson(paused, lesson, user=students[1], dataset="digits") == []
+    assert bench.session(students[1]).queue_lesson(lesson, dataset="digits") == []
     with pytest.raises(RunError, match="already queued or running"):
-        queue_lesson(paused, lesson, user=TEACHER, dataset="digits")
+        bench.session(TEACHER).queue_lesson(lesson, dataset="digits")
     with pytest.raises(ConfigError, match="take only dataset, data_root"):
-        queue_lesson(paused, lesson, user=TEACHER, lr=9.0)
+        bench.session(TEACHER).queue_lesson(lesson, lr=9.0)
 
 
 def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
@@ -319,13 +333,13 @@ def test_a_student_cannot_queue_every_lesson(bench, paused, room):
     """Issue 31 item 10: one student's clicks may have one lesson's set going (7 runs by
     default); the next lesson waits until those finish, and nothing of it is queued."""
     ada, _ = room.join("Ada")
-    depth = queue_lesson(paused, LESSON_TABLE["depth"], user=ada, dataset="digits")
-    degradation = queue_lesson(paused, LESSON_TABLE["degradation"], user=ada, dataset="digits")
+    depth = bench.session(ada).queue_lesson(LESSON_TABLE["depth"], dataset="digits")
+    degradation = bench.session(ada).queue_lesson(LESSON_TABLE["degradation"], dataset="digits")
     assert len(depth) + len(degradation) == 7 == paused.active_queued_by(ada.id)
     before = len(paused.jobs())
     with pytest.raises(RunError, match="the class allows 7 at a time"):
-        queue_lesson(paused, LESSON_TABLE["activations"], user=ada, dataset="digits")
+        bench.session(ada).queue_lesson(LESSON_TABLE["activations"], dataset="digits")
     assert len(paused.jobs()) == before  # none of its runs was queued
     bob, _ = room.join("Bob")  # another student's clicks have their own allowance
-    assert len(queue_lesson(paused, LESSON_TABLE["activations"], user=bob, dataset="digits")) == 3
-    assert len(queue_lesson(paused, LESSON_TABLE["transfer"], user=TEACHER, dataset="digits")) == 7
+    assert len(bench.session(bob).queue_lesson(LESSON_TABLE["activations"], dataset="digits")) == 3
+    assert len(bench.session(TEACHER).queue_lesson(LESSON_TABLE["transfer"], dataset="digits")) == 7

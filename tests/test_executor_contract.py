@@ -147,7 +147,7 @@ def test_a_sweeps_trials_go_through_the_executor(manager):
         params=["lr=log:0.01:0.5"], trials=4, parallel=2, pruner="none", sampler="random",
         base=config(manager.store.root, epochs=1)))
     SweepRunner(sweep, manager).run()
-    runs = [r for r in RunStore(manager.store.root).runs() if r.job.get("sweep")]
+    runs = [r for r in RunStore(manager.store.root).runs() if r.job.sweep is not None]
     assert len(runs) == 4 and all(r.status["state"] == "completed" for r in runs)
     if EXECUTOR != "local":
         assert {r.status["executor"] for r in runs} == {EXECUTOR}

@@ -67,7 +67,7 @@ def test_every_scalar_of_metrics_jsonl_reads_back_from_mlflow_per_step(exported)
     assert mlflow_run.data.params["arch"] == run.config["arch"]
     assert float(mlflow_run.data.params["lr"]) == run.config["lr"]
     tags = mlflow_run.data.tags
-    assert (tags["dataset"], tags["arch"], tags["state"], tags["owner"]) == ("digits", "resnet20", "completed", run.owner["name"])
+    assert (tags["dataset"], tags["arch"], tags["state"], tags["owner"]) == ("digits", "resnet20", "completed", run.owner.name)
     assert tags[f"{TAG}.run_id"] == run.id and mlflow_run.info.status == "FINISHED"
     artefacts = {a.path for a in client.list_artifacts(done.mlflow_run_id)}
     assert {"config.json", "metrics.jsonl", "eval", "model"} <= artefacts

@@ -180,6 +180,85 @@ def test_a_run_whose_config_records_an_indexed_device_resumes(short_run, tmp_pat
     assert resumed.status["state"] == "completed" and resumed.status["epoch"] == 4
 
 
+# -- issue 36: the defects a fresh read found ------------------------------------------------
+
+def test_a_class_server_restarted_with_a_teachers_sweep_queues_its_next_trial(tmp_path, room):
+    """Defect 1: after a restart the sweep carried on as an ``Owner``, which the class's policy
+    asked for ``is_teacher``: the first trial it queued raised AttributeError and the sweep
+    stopped with that message. The front door now decides what bounds a submission, and
+    sweep.json keeps that decision for the next server."""
+    from resnet_core.sweeps.study import get_sweep
+
+    from conftest import wait_for
+
+    data = DataFolder((tmp_path / "data").resolve())
+    first = Workbench(tmp_path / "runs", classroom=room, max_jobs=0, data=data)
+    config = SweepConfig(base=TrainConfig(dataset="digits", arch="resnet8", epochs=1),
+                         params=["lr=log:1e-3:1"], trials=3, pruner="none", sampler="random")
+    sweep_id = first.session(TEACHER).start_sweep(config).id
+
+    def trial_runs():  # job.json's "sweep" says which run is which trial
+        jobs = [(r, json.loads(r.job_path.read_text())) for r in first.store.runs()]
+        return {job["sweep"]["trial"]: r for r, job in jobs if "sweep" in job}
+
+    wait_for(lambda: 0 in trial_runs(), timeout=30)
+    first.close(timeout=5)  # the server goes; trial 0 stays queued, the sweep running
+    second = Workbench(tmp_path / "runs", classroom=room, max_jobs=0, data=data)
+    try:
+        second.session(TEACHER).stop(trial_runs()[0].id)  # by hand: the sweep asks for trial 1
+        wait_for(lambda: 1 in trial_runs() or get_sweep(tmp_path / "runs", sweep_id).state != "running",
+                 timeout=30)
+        found = get_sweep(tmp_path / "runs", sweep_id)
+        assert found.state == "running", found.info.get("error")
+        assert trial_runs()[1].state == "queued"
+        owner = json.loads(trial_runs()[1].job_path.read_text())["owner"]
+        assert owner == {"id": TEACHER.id, "name": TEACHER.name}  # the teacher's trial
+    finally:
+        second.close(timeout=5)
+
+
+def test_a_resume_of_a_run_stopped_before_its_first_checkpoint_keeps_its_max_steps(tmp_path):
+    """Defect 2: the child read job.json's raw keys and, with no last.pt to resume from,
+    trained the run's old budget (3 epochs) instead of the resume's max_steps."""
+    from resnet_core.classroom.access import LOCAL
+
+    from conftest import wait_for
+
+    bench = Workbench(tmp_path / "runs", max_jobs=1, data=DataFolder(tmp_path.resolve()))
+    try:
+        session = bench.session(LOCAL)
+        ahead = session.submit(TrainConfig(dataset="digits", arch="resnet8", epochs=1,
+                                           probe_snapshots=0))
+        waiting = session.submit(TrainConfig(dataset="digits", arch="resnet8", epochs=3,
+                                             probe_snapshots=0))
+        session.stop(waiting)  # still queued behind the first: stopped with no checkpoint
+        assert not bench.store.get(waiting).has_checkpoint("last")
+        session.resume(waiting, max_steps=7)
+        wait_for(lambda: bench.store.get(waiting).state not in ("queued", "running"), 180)
+        status = bench.store.get(waiting).status
+        assert status["state"] == "completed", status.get("error")
+        assert status["step"] == 7
+        assert bench.store.get(ahead).state == "completed"
+    finally:
+        bench.close(timeout=10)
+
+
+def test_job_json_is_read_typed_and_a_wrong_type_is_one_line():
+    from resnet_core.errors import RunError
+    from resnet_core.runs.jobfile import JobFile, Owner, SweepTrial
+
+    job = JobFile.from_dict({"resume": True, "epochs": None, "max_steps": 9, "processes": 2,
+                             "owner": {"id": "s-1", "name": "Ada"}, "sweep": {"id": "x", "trial": 3}})
+    assert (job.owner, job.sweep, job.processes) == (Owner("s-1", "Ada"), SweepTrial("x", 3), 2)
+    assert job.budget({"epochs": 3, "max_steps": None}) == {"epochs": None, "max_steps": 9}
+    assert JobFile.from_dict(job.to_dict()) == job
+    assert JobFile.from_dict({}).owner.id == "local"
+    for bad in ({"processes": "many"}, {"kind": "dance"}, {"owner": "Ada"}, [1, 2]):
+        with pytest.raises(RunError) as e:
+            JobFile.from_dict(bad)
+        assert "\n" not in str(e.value) and "job.json" in str(e.value)
+
+
 # -- rules that lived in pages --------------------------------------------------------------
 
 def test_the_form_starts_each_optimizer_at_its_usual_learning_rate():

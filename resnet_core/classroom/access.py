@@ -1,9 +1,10 @@
 """Who is acting and what they may do: the roles of a class server, checked in the core's actions.
 
 Single-user mode (the default, and every CLI or notebook call) acts as ``LOCAL``, a teacher:
-every control. A class server knows two roles. Its pages pass the acting ``User`` to
-``JobManager.submit / stop / resume / delete`` and to uploads, and those actions check it
-here: hiding a widget is not the protection.
+every control. A class server knows two roles. Its pages act through the front door
+(``workbench.Session``), which checks the acting ``User`` here and passes down only what
+bounds the action (an ``Owner``, and whether the student limits apply): hiding a widget is
+not the protection.
 
 A user's identity is a signed session cookie (HMAC-SHA256 with the server's secret), made by
 the class server's sign-in (``class_gate``); a missing, forged or expired cookie reads as
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from resnet_core.errors import WorkbenchError
-from resnet_core.runs.jobfile import LESSONS_OWNER, LOCAL_OWNER
+from resnet_core.runs.jobfile import LESSONS_OWNER, LOCAL_OWNER, Owner
 
 ROLES = ("teacher", "student")
 COOKIE = "workbench_session"  # HttpOnly, SameSite=Lax; set only by class_gate
@@ -40,6 +41,11 @@ class User:
     @property
     def is_teacher(self) -> bool:
         return self.role == "teacher"
+
+    @property
+    def owner(self) -> Owner:
+        """This user as the queue and job.json know them: an id and a name, no role."""
+        return Owner(self.id, self.name)
 
 
 LOCAL = User(LOCAL_OWNER.id, LOCAL_OWNER.name, "teacher")  # single-user mode, the CLI and notebooks

@@ -34,7 +34,6 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.runs.jobfile import challenge_of, held_by, owner_of
 from resnet_core.settings import settings
 from resnet_core.training.config import MAXIMUMS, TrainConfig
 from resnet_core.training.models import ARCHS
@@ -48,6 +47,7 @@ RESERVED_NAMES = frozenset({"teacher", "you", "me", LESSONS.name.lower(), "lesso
                             "everyone", "not joined", "server", "class", "system"})
 MIN_CODE_LENGTH = 8  # a class code: 8+ characters (a 4-digit code fell in 11 s without a limit)
 REJOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed by hand
+REJOIN_NONCE = "n:"  # class.json's rejoin entry: "n:" + a nonce the code is derived from
 
 
 def class_mode() -> bool:
@@ -137,7 +137,7 @@ class ClassState:
     locked_lesson: str | None = None  # students see this lesson and nothing else
     class_code: str | None = None  # optional; students type it to join
     roster: dict[str, str] = field(default_factory=dict)  # student id -> display name
-    rejoin: dict[str, str] = field(default_factory=dict)  # student id -> sha256 of a rejoin code
+    rejoin: dict[str, str] = field(default_factory=dict)  # student id -> the rejoin code's nonce
     challenge: Challenge | None = None
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
@@ -233,24 +233,40 @@ class Classroom:
         return user, sign_session(user, self.secret, generation=self.state.generation)
 
     def rejoin_code(self, user: User, student_id: str | None = None) -> str:
-        """A new one-time code that gets a student back to their name (and runs) after they
-        signed out or lost their cookie; replaces any earlier code. A student asks for their
-        own (the sign-out page shows it), the teacher for anyone's."""
+        """The one-time code that gets a student back to their name (and runs) after they
+        signed out or lost their cookie. A student asks for their own (the sign-out page
+        shows it): the code is minted once and shown again on every view until it is used,
+        so a reload never voids the code just written down. The teacher asks for anyone's and
+        always gets a new one, which replaces the earlier code."""
         student_id = student_id or user.id
         if not (user.is_teacher or (user.role == "student" and user.id == student_id)):
             require_teacher(user, "make another student's rejoin code")
         with self._lock:
             if student_id not in self.state.roster:
                 raise RunError(f"no student {student_id!r} in this class")
-            code = "-".join(_random_code(4) for _ in range(3))
-            self.state.rejoin[student_id] = _digest(code)
+            stored = self.state.rejoin.get(student_id, "")
+            if not user.is_teacher and stored.startswith(REJOIN_NONCE):
+                return self._rejoin_from(student_id, stored)
+            stored = REJOIN_NONCE + secrets.token_hex(16)
+            self.state.rejoin[student_id] = stored
             self._save()
-        return code
+        return self._rejoin_from(student_id, stored)
+
+    def _rejoin_from(self, student_id: str, stored: str) -> str:
+        """The code a stored nonce stands for: HMAC of the student and the nonce under the
+        class's secret (class.json alone does not give it away), as 3 groups of 4."""
+        digest = hmac.new(self.secret, f"rejoin|{student_id}|{stored}".encode(), hashlib.sha256).digest()
+        letters = "".join(REJOIN_ALPHABET[b % len(REJOIN_ALPHABET)] for b in digest[:12])
+        return "-".join(letters[i:i + 4] for i in (0, 4, 8))
 
     def _rejoin_matches(self, student_id: str, code: str) -> bool:
         stored = self.state.rejoin.get(student_id)
-        given = _digest(code.strip().upper().replace(" ", ""))
-        return stored is not None and token_matches(given, stored)
+        given = code.strip().upper().replace(" ", "")
+        if stored is None:
+            return False
+        if stored.startswith(REJOIN_NONCE):
+            return token_matches(given, self._rejoin_from(student_id, stored))
+        return token_matches(_digest(given), stored)  # a code minted before issue 36 (sha256)
 
     def remove_student(self, user: User, student_id: str) -> None:
         """Take a name off the roster: its sessions end and the name is free again. Runs stay
@@ -345,11 +361,12 @@ class Classroom:
 
     # -- what the job manager asks --------------------------------------------------------
 
-    def check_submission(self, user: User, config: TrainConfig, *, active_of_user: int,
+    def check_submission(self, config: TrainConfig, *, limited: bool, active_of_owner: int,
                          active_total: int) -> str | None:
-        """Refuse (one-line error) what a user may not queue now; the challenge id a student's
-        run enters, else None. The teacher is bound only by free memory."""
-        if user.is_teacher:
+        """Refuse (one-line error) what may not be queued now; the challenge id a limited
+        run (a student's: the front door decides) enters, else None. An unlimited run (the
+        teacher's) is bound only by free memory. Nothing here asks who is acting."""
+        if not limited:
             _check_memory(config)
             return None
         with self._lock:
@@ -360,18 +377,19 @@ class Classroom:
             raise ConfigError(f"this challenge trains on {c.dataset}, got {config.dataset}")
         c.limits.check(config)  # before the memory estimate: it builds the model asked for
         _check_memory(config)
-        if active_of_user >= c.limits.active_per_student:
-            raise RunError(f"you have {active_of_user} run(s) queued or running; the class allows "
+        if active_of_owner >= c.limits.active_per_student:
+            raise RunError(f"you have {active_of_owner} run(s) queued or running; the class allows "
                            f"{c.limits.active_per_student} at a time: wait for it or stop it")
         check_queue(limits, active_total)
         return c.id
 
-    def check_shared(self, active_total: int, *, queued_by: User | None = None,
-                     queued_by_active: int = 0, adding: int = 1) -> None:
-        """For ``adding`` shared (lesson) runs a member's click queues: the queue cap, and for
-        a student the lesson runs their clicks may have queued or running at once."""
+    def check_shared(self, active_total: int, *, limited: bool, queued_by_active: int = 0,
+                     adding: int = 1) -> None:
+        """For ``adding`` shared (lesson) runs a member's click queues: the queue cap, and when
+        ``limited`` (a student's click) the lesson runs their clicks may have queued or
+        running at once."""
         limits = self.state.limits
-        if getattr(queued_by, "role", None) == "student":  # (the manager's Owners have none)
+        if limited:
             if queued_by_active + adding > limits.lesson_runs_per_student:
                 raise RunError(f"lesson runs you started are {queued_by_active} queued or running "
                                f"and the class allows {limits.lesson_runs_per_student} at a time; "
@@ -389,10 +407,9 @@ class Classroom:
         rows = []
         for run in store.runs():
             job = run.job
-            if challenge_of(job) != c.id or held_by(job) is not None:  # the teacher stopped it
+            if job.challenge != c.id or job.held_by is not None:  # the teacher stopped it
                 continue
-            owner = owner_of(job)
-            rows.append({"run_id": run.id, "owner_id": owner["id"], "name": owner["name"],
+            rows.append({"run_id": run.id, "owner_id": job.owner.id, "name": job.owner.name,
                          "state": run.state, **run.result(), "config": run.config})
         rows.sort(key=lambda r: (r["test_accuracy"] is None, -(r["test_accuracy"] or 0),
                                  r["train_seconds"] or 0))

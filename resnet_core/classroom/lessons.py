@@ -21,11 +21,11 @@ from pathlib import Path
 
 import torch
 
-from resnet_core.classroom.access import LOCAL, User
 from resnet_core.data.folder import DEFAULT_ROOT, lesson_dir
 from resnet_core.data.registry import DATASETS, locate, ways_to_get
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.runs.folder import ACTIVE_STATES, RESUMABLE_STATES, Run
+from resnet_core.runs.jobfile import LOCAL_OWNER, Owner
 from resnet_core.runs.store import RunStore
 from resnet_core.settings import settings
 from resnet_core.training.config import FAST_AMP, TrainConfig
@@ -497,13 +497,16 @@ _QUEUE_LOCK = threading.Lock()  # thirty clicks at once: one looks, queues; the 
 LESSON_OVERRIDES = ("dataset", "data_root")  # all a viewer may change in a lesson's runs
 
 
-def queue_lesson(manager, lesson: Lesson, *, user: User = LOCAL, **overrides) -> list[str]:
-    """Queue the lesson's runs that do not exist yet; the ids queued (empty: all reused).
+def queue_lesson(manager, lesson: Lesson, *, queued_by: Owner = LOCAL_OWNER, fill_in: bool = True,
+                 **overrides) -> list[str]:
+    """Queue the lesson's runs; the ids queued (empty: all reused).
 
     Lesson runs are shared (``JobManager.submit_shared``): every viewer of the lesson watches
-    the same runs. A student's click only fills in runs that are missing, so a finished lesson
-    is never re-run by a student and thirty clicks give one set; the teacher re-runs the whole
-    lesson (refused while its runs are still queued or running)."""
+    the same runs. With ``fill_in`` (a student's click: the front door decides) only the runs
+    that are missing are queued, within the class's lesson runs per student, so a finished
+    lesson is never re-run by a student and thirty clicks give one set; without it (the
+    teacher's) the whole lesson runs again (refused while its runs are still queued or
+    running). ``queued_by`` is whose click it was."""
     bad = set(overrides) - set(LESSON_OVERRIDES)
     if bad:
         raise ConfigError(f"a lesson's runs take only {', '.join(LESSON_OVERRIDES)}; got {', '.join(sorted(bad))}")
@@ -511,20 +514,21 @@ def queue_lesson(manager, lesson: Lesson, *, user: User = LOCAL, **overrides) ->
     with _QUEUE_LOCK:
         lesson_data(lesson, overrides.get("data_root") or DEFAULT_ROOT)
         found = lesson_runs(manager.store, lesson)
-        if user.is_teacher:
+        if not fill_in:
             if lesson_progress(lesson, found).live:
                 raise RunError(f"the lesson's runs are already queued or running ({lesson.title})")
             wanted = list(configs)
         else:
             wanted = [label for label in lesson.labels if label not in found]
             if wanted and manager.policy is not None:  # the whole set or none of it
-                manager.policy.check_shared(0, queued_by=user, adding=len(wanted),
-                                            queued_by_active=manager.active_queued_by(user.id))
+                manager.policy.check_shared(0, limited=True, adding=len(wanted),
+                                            queued_by_active=manager.active_queued_by(queued_by.id))
         # Runs start in queue order, so a run that starts from another lesson run finds it done.
         dirs = {label: run.dir for label, run in found.items()}
         queued = []
         for label in wanted:
-            run_id = manager.submit_shared(resolve_run_refs(configs[label], dirs), queued_by=user)
+            run_id = manager.submit_shared(resolve_run_refs(configs[label], dirs),
+                                           queued_by=queued_by, limited=fill_in)
             dirs[label] = manager.store.root / run_id
             queued.append(run_id)
         return queued

@@ -168,7 +168,7 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
 
 def _log_tags(client, rid: str, run: Run, config: dict, state: str) -> None:
     tags = {"dataset": config.get("dataset"), "arch": config.get("arch"), "state": state,
-            "owner": run.owner.get("name"), "run_name": config.get("run_name"),
+            "owner": run.owner.name, "run_name": config.get("run_name"),
             f"{TAG}.run_id": run.id, f"{TAG}.run_dir": str(run.dir)}
     for key, value in tags.items():
         if value is not None:

@@ -18,10 +18,9 @@ from resnet_core.runs.folder import (
     SERVER_GONE,
     Run,
     now_iso,
-    read_json,
     read_status,
 )
-from resnet_core.runs.jobfile import sweep_of
+from resnet_core.runs.jobfile import read_job
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
 
@@ -43,29 +42,27 @@ def child_main(run_dir: str) -> int:
         # The manager's choice; a run's own num_threads wins; torchrun ranks share the cores.
         torch.set_num_threads(own.job_threads)
     run = Run(Path(run_dir))
-    job = read_json(run.job_path)
+    job = read_job(run)
     main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 writes the status
     gone, watch = threading.Event(), []
     if own.supervised and "WORLD_SIZE" not in os.environ:
         watch_supervisor(gone)
         watch = [SupervisorGone(gone)]
         os.nice(5 if own.job_nice is None else own.job_nice)  # the server's pages stay responsive
-    if job.get("kind") == "lr_find":
-        return lr_find_main(run, steps=int(job.get("steps") or 200))
-    if main_rank and sweep_of(job):
+    if job.kind == "lr_find":
+        return lr_find_main(run, steps=job.steps or 200)
+    if main_rank and job.sweep is not None:
         # A sweep's trial: its validation accuracy goes to the study every epoch, and the
         # pruner's verdict comes back through the STOP file.
         from resnet_core.sweeps.reporter import TrialReporter
 
-        watch.append(TrialReporter(run, sweep_of(job)["id"], sweep_of(job)["trial"]))
+        watch.append(TrialReporter(run, job.sweep.id, job.sweep.trial))
     try:
-        if job.get("resume") and run.has_checkpoint("last"):
-            resume(run.dir, epochs=job.get("epochs"), max_steps=job.get("max_steps"),
-                   progress=False, callbacks=watch)
-        else:
-            config = TrainConfig.from_dict(run.config)
-            if job.get("epochs"):
-                config.epochs, config.max_steps = job["epochs"], None
+        if job.resume and run.has_checkpoint("last"):
+            resume(run.dir, epochs=job.epochs, max_steps=job.max_steps, progress=False,
+                   callbacks=watch)
+        else:  # a new run, or a resume of one stopped before its first checkpoint
+            config = TrainConfig.from_dict(job.budget(run.config))
             train(config, run_dir=run.dir, progress=False, callbacks=watch)
     except WorkbenchError as e:
         # A user-fixable failure: the trainer already wrote status failed, unless it failed

@@ -33,13 +33,13 @@ from resnet_core.runs.folder import (
     create_run_dir,
     is_stale,
     now_iso,
-    read_json,
     read_status,
 )
 from resnet_core.runs.jobfile import (
     LESSONS_OWNER,
     LOCAL_OWNER,
     Owner,
+    SweepTrial,
     write_new_job,
     write_resume_job,
 )
@@ -84,9 +84,10 @@ class JobManager:
     a container's next server, process 1 again, still recovers them). ``close`` (server exit)
     stops the running jobs with a checkpoint and leaves the queued ones queued.
 
-    Every action takes the acting ``user`` (default ``LOCAL``: single-user mode, every control)
-    and checks it (``access``); with a ``policy`` (a class server's ``Classroom``) submissions
-    are checked against the class's limits too. The queue is fair: the next job to start is
+    Who may do what is the front door's to check (``workbench``); the manager takes an
+    ``Owner`` (who a run belongs to) and, for a submission, whether the class's student limits
+    bound it (``limited``, decided by the front door). With a ``policy`` (a class server's
+    ``Classroom``) submissions are checked against it. The queue is fair: the next job to start is
     the oldest one of the owner who started one least recently, so thirty students queueing
     at once take turns instead of waiting behind the first one's runs.
     """
@@ -124,15 +125,16 @@ class JobManager:
 
     # -- submitting ------------------------------------------------------------------------
 
-    def submit(self, config: TrainConfig, *, processes: int = 1,
-               owner: Owner = LOCAL_OWNER, sweep: dict | None = None) -> str:
+    def submit(self, config: TrainConfig, *, processes: int = 1, owner: Owner = LOCAL_OWNER,
+               limited: bool = True, sweep: SweepTrial | None = None) -> str:
         """Validate, create the run folder (status queued) and queue it; return the run id.
 
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
         GPU; gloo processes on the CPU), with ``config.batch_size`` the global batch. With a
         ``policy`` (a class server), the owner's run must fit it (the check and the queueing
-        are one step); who may ask for what is the front door's to check (``workbench``).
-        ``sweep`` ({"id", "trial"}) marks the run as a sweep's trial (job.json).
+        are one step): within the class's student limits when ``limited`` (the default, so a
+        caller that does not say is bound), else only by free memory; who may ask for what is
+        the front door's to check (``workbench``). ``sweep`` marks the run as a sweep's trial.
         """
         self._check_writable()
         config.validate()
@@ -144,21 +146,22 @@ class JobManager:
             challenge = None
             if self.policy is not None:
                 challenge = self.policy.check_submission(
-                    owner, config, active_of_user=self._active_count(owner.id),
+                    config, limited=limited, active_of_owner=self._active_count(owner.id),
                     active_total=self._active_count())
             return self._create(config, device, processes, owner, challenge=challenge,
                                 sweep=sweep)
 
-    def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER) -> str:
+    def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER,
+                      limited: bool = True) -> str:
         """Queue a shared run (a lesson's): owned by ``LESSONS_OWNER``, so every viewer reuses
-        it; bound by the class's queue cap and, for a student, by the lesson runs their clicks
-        may have queued or running at once."""
+        it; bound by the class's queue cap and, when ``limited`` (a student's click), by the
+        lesson runs ``queued_by``'s clicks may have queued or running at once."""
         self._check_writable()
         config.validate()
         device = self.executor.device_type(config.device)
         with self._submit_lock:
             if self.policy is not None:
-                self.policy.check_shared(self._active_count(), queued_by=queued_by,
+                self.policy.check_shared(self._active_count(), limited=limited,
                                          queued_by_active=self.active_queued_by(queued_by.id))
             return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
 
@@ -177,7 +180,7 @@ class JobManager:
     def _create(self, config: TrainConfig, device: str, processes: int, owner: Owner, *,
                 challenge: str | None = None, queued_by: Owner | None = None,
                 kind: str = "train", steps: int | None = None,
-                parent: Path | None = None, sweep: dict | None = None) -> str:
+                parent: Path | None = None, sweep: SweepTrial | None = None) -> str:
         run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
@@ -187,10 +190,10 @@ class JobManager:
                                  queued_by=queued_by.id if queued_by is not None else None))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
-               owner: Owner = LOCAL_OWNER) -> str:
+               owner: Owner = LOCAL_OWNER, limited: bool = True) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint;
-        ``owner`` is who asks (the policy bounds their budget and how many runs they have
-        going)."""
+        ``owner`` is who asks (with a policy, ``limited`` bounds their budget and how many
+        runs they have going, as ``submit``)."""
         self._check_writable()
         run = self.store.get(run_id)
         if run.is_imported:
@@ -203,8 +206,8 @@ class JobManager:
             if self.policy is not None:
                 budget = config if epochs is None and max_steps is None else TrainConfig.from_dict(
                     {**run.config, "epochs": epochs, "max_steps": max_steps})
-                self.policy.check_submission(owner, budget,
-                                             active_of_user=self._active_count(owner.id),
+                self.policy.check_submission(budget, limited=limited,
+                                             active_of_owner=self._active_count(owner.id),
                                              active_total=self._active_count())
             device = self.executor.device_type(config.device)
             # As many processes as it trained with, where this machine still has them.
@@ -212,7 +215,7 @@ class JobManager:
             write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
             self._queue(run)
             return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
-                                     owner=run.owner["id"]))
+                                     owner=run.owner.id))
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder for good (refused while it is queued or running)."""
@@ -414,13 +417,13 @@ class JobManager:
         self._stop_orphans(remote)
         self.store.mark_interrupted(states=("running",))
         for _, run in sorted(queued, key=lambda item: item[0]):
-            job = read_json(run.job_path)
+            job = run.job
             device = self.executor.device_type(TrainConfig.from_dict(run.config).device)
-            processes = min(int(job.get("processes") or 1), self.executor.device_count(device))
+            processes = min(job.processes, self.executor.device_count(device))
             run.record(pid=os.getpid(), host=hostname(), server=self.instance)
-            self._enqueue(Job(run.id, run.dir, device, resume=bool(job.get("resume")),
-                              processes=processes, owner=run.owner["id"],
-                              queued_by=(job.get("queued_by") or {}).get("id")))
+            self._enqueue(Job(run.id, run.dir, device, resume=job.resume, processes=processes,
+                              owner=job.owner.id,
+                              queued_by=job.queued_by.id if job.queued_by else None))
 
     def _stop_orphans(self, runs: list[Run], settle_s: float = 60.0) -> None:
         """Runs a killed server had released to a cluster may still train there (a Slurm job

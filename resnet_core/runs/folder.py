@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.errors import RunError
+from resnet_core.runs.jobfile import JobFile, Owner, read_job
 from resnet_core.runs.jsonl import METRIC_COLUMNS, read_json, read_jsonl
 
 if TYPE_CHECKING:
@@ -291,21 +292,19 @@ class Run:
         return self.state in RESUMABLE_STATES and self.has_checkpoint("last")
 
     @property
-    def job(self) -> dict:
-        """job.json (how the job manager queued it: resume, processes, owner, challenge); {}
-        for a run from the CLI or a notebook."""
+    def job(self) -> JobFile:
+        """job.json, typed (how the job manager queued it: resume, processes, owner,
+        challenge); an empty one for a run from the CLI or a notebook, or one whose job.json
+        cannot be read."""
         try:
-            job = read_json(self.job_path)
+            return read_job(self)
         except RunError:
-            return {}
-        return job if isinstance(job, dict) else {}
+            return JobFile()
 
     @property
-    def owner(self) -> dict:
-        """{"id", "name"} of who queued it (class servers); runs without one are local."""
-        from resnet_core.runs.jobfile import owner_of  # job.json's schema has one owner
-
-        return owner_of(self.job)
+    def owner(self) -> Owner:
+        """Who queued it (id and name); runs without one are local."""
+        return self.job.owner
 
     def result(self) -> dict:
         """{"test_accuracy": the final test evaluation's (the last "test" line), "train_seconds":

@@ -26,7 +26,7 @@ import time
 
 from resnet_core.errors import RunError, WorkbenchError
 from resnet_core.runs.folder import SERVER_GONE, SWEEP_STOPPED, Run, now_iso, read_status
-from resnet_core.runs.jobfile import LOCAL_OWNER
+from resnet_core.runs.jobfile import LOCAL_OWNER, Owner, SweepTrial
 from resnet_core.sweeps.study import Sweep, SweepConfig, create_sweep, list_sweeps, trial_runs
 from resnet_core.training.config import TrainConfig
 
@@ -43,10 +43,14 @@ def _trial_state():
 class SweepRunner:
     """Runs one sweep to its end in this process (the one holding the runs folder's lock)."""
 
-    def __init__(self, sweep: Sweep, jobs, *, owner=LOCAL_OWNER, poll_s: float = POLL_S) -> None:
+    def __init__(self, sweep: Sweep, jobs, *, owner: Owner | None = None,
+                 limited: bool | None = None, poll_s: float = POLL_S) -> None:
         self.sweep = sweep
         self.jobs = jobs
-        self.owner = owner
+        # Whose its trials are, and whether the class's limits bound them: as given (a
+        # resume by the front door), else as sweep.json says (a restart carries it on).
+        self.owner = owner or sweep.owner
+        self.limited = sweep.limited if limited is None else limited
         self.poll_s = poll_s
         self.config: SweepConfig = sweep.config
         self.space = self.config.space()
@@ -121,8 +125,8 @@ class SweepRunner:
         """Create and queue the trial's run; a config the manager refuses ends the trial failed."""
         config = self.trial_config(trial.number, params)
         try:
-            run_id = self.jobs.submit(config, owner=self.owner,
-                                      sweep={"id": self.sweep.id, "trial": trial.number})
+            run_id = self.jobs.submit(config, owner=self.owner, limited=self.limited,
+                                      sweep=SweepTrial(self.sweep.id, trial.number))
         except WorkbenchError as e:
             trial.set_user_attr("error", str(e))
             self._tell(trial.number, state=_trial_state().FAIL)
@@ -175,7 +179,7 @@ class SweepRunner:
             self.overhead_s += time.perf_counter() - start
         if state in ("stopped", "interrupted") and not self._stop.is_set():
             try:  # the app went away, or the sweep was stopped: the same run goes on
-                self.jobs.resume(run.id, owner=self.owner)
+                self.jobs.resume(run.id, owner=self.owner, limited=self.limited)
             except RunError:
                 pass  # already queued again (the manager's own recovery)
         return False
@@ -225,16 +229,18 @@ class Sweeps:
         if jobs.read_only is None:
             for sweep in list_sweeps(self.root):
                 if sweep.state == "running":
-                    self._start_runner(sweep, sweep.owner)
+                    self._start_runner(sweep)
 
     def list(self) -> list[Sweep]:
         return list_sweeps(self.root)
 
-    def start(self, config: SweepConfig, *, owner=LOCAL_OWNER) -> Sweep:
-        """Create a sweep and run it in the background; return it at once."""
+    def start(self, config: SweepConfig, *, owner: Owner = LOCAL_OWNER,
+              limited: bool = True) -> Sweep:
+        """Create a sweep and run it in the background; return it at once. ``limited``: the
+        class's student limits bound its trials (the front door decides; kept in sweep.json)."""
         self._check_writable()
-        sweep = create_sweep(self.root, config, owner=owner)
-        self._start_runner(sweep, owner)
+        sweep = create_sweep(self.root, config, owner=owner, limited=limited)
+        self._start_runner(sweep)
         return sweep
 
     def stop(self, sweep: Sweep) -> None:
@@ -247,13 +253,15 @@ class Sweeps:
             entry[1].join(timeout=10)
         stop_trials(sweep, self.jobs)
 
-    def resume(self, sweep: Sweep, *, owner=LOCAL_OWNER) -> None:
-        """Carry a stopped (or orphaned) sweep on: its stopped trials resume, new ones follow."""
+    def resume(self, sweep: Sweep, *, limited: bool = True) -> None:
+        """Carry a stopped (or orphaned) sweep on: its stopped trials resume, new ones follow
+        (its trials stay its starter's), bound as ``limited`` says (sweep.json keeps it for a
+        later restart)."""
         self._check_writable()
         if sweep.state == "completed":
             raise RunError(f"sweep {sweep.id} has completed all its trials")
-        sweep.set_state("running")
-        self._start_runner(sweep, owner)
+        sweep.set_state("running", limited=limited)
+        self._start_runner(sweep)
 
     def runner(self, sweep_id: str) -> SweepRunner | None:
         with self._lock:
@@ -269,11 +277,11 @@ class Sweeps:
         for _, thread in entries:
             thread.join(timeout=10)
 
-    def _start_runner(self, sweep: Sweep, owner) -> None:
+    def _start_runner(self, sweep: Sweep) -> None:
         with self._lock:
             if sweep.id in self._runners and self._runners[sweep.id][1].is_alive():
                 return
-            runner = SweepRunner(sweep, self.jobs, owner=owner)
+            runner = SweepRunner(sweep, self.jobs)
             thread = threading.Thread(target=self._run, args=(runner,), daemon=True,
                                       name=f"sweep-{sweep.id}")
             self._runners[sweep.id] = (runner, thread)

@@ -19,7 +19,7 @@ from pathlib import Path
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.runs.folder import RUN_ID_PATTERN, SWEEPS_DIR, Run, now_iso, read_json
-from resnet_core.runs.jobfile import LOCAL_OWNER, Owner, read_job, sweep_of
+from resnet_core.runs.jobfile import LOCAL_OWNER, Owner
 from resnet_core.sweeps.space import SearchSpace
 from resnet_core.training.config import TrainConfig
 
@@ -159,6 +159,13 @@ class Sweep:
         return Owner(str(who.get("id") or LOCAL_OWNER.id), str(who.get("name") or LOCAL_OWNER.name))
 
     @property
+    def limited(self) -> bool:
+        """Whether the class's student limits bound its trials, as the front door decided when
+        the sweep was started or resumed (a sweep written before issue 36 says nothing: only
+        the teacher could start one, so it is not)."""
+        return bool(self.info.get("limited", False))
+
+    @property
     def state(self) -> str:
         return self.info.get("state", "running")
 
@@ -184,9 +191,11 @@ class Sweep:
                                  sampler=make_sampler(config), pruner=make_pruner(config))
 
 
-def create_sweep(root: str | Path, config: SweepConfig, *, owner=LOCAL_OWNER) -> Sweep:
+def create_sweep(root: str | Path, config: SweepConfig, *, owner: Owner = LOCAL_OWNER,
+                 limited: bool = False) -> Sweep:
     """A new sweep folder under ``<root>/.sweeps/``: sweep.json, then the study in the journal.
-    ``owner`` (who started it) owns its trials' runs, also after a restart."""
+    ``owner`` (who started it) owns its trials' runs and ``limited`` says whether the class's
+    student limits bound them, also after a restart (sweep.json keeps both)."""
     import optuna
 
     config.validate()
@@ -199,6 +208,7 @@ def create_sweep(root: str | Path, config: SweepConfig, *, owner=LOCAL_OWNER) ->
     sweep.dir.mkdir(parents=True)
     atomic_write_json(sweep.file, {"id": sweep_id, "state": "running", "created_at": now_iso(),
                                    "metric": METRIC, "owner": {"id": owner.id, "name": owner.name},
+                                   "limited": limited,
                                    "config": config.to_dict()})
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=sweep_id, storage=sweep.storage(), direction="maximize",
@@ -231,7 +241,7 @@ def trial_runs(sweep: Sweep, runs) -> dict[int, Run]:
     """{trial number: Run} among ``runs`` (job.json's ``sweep`` field says which is which)."""
     found = {}
     for run in runs:
-        tag = sweep_of(read_job(run)) or {}
-        if tag.get("id") == sweep.id and isinstance(tag.get("trial"), int):
-            found[tag["trial"]] = run
+        tag = run.job.sweep
+        if tag is not None and tag.id == sweep.id:
+            found[tag.trial] = run
     return found
