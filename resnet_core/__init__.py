@@ -19,7 +19,9 @@ import-linter enforces them in CI):
     cli.py      the command line
 
 Names are imported when first used (PEP 562), so ``import resnet_core`` costs nothing and a
-command pays only for what it needs: training never imports plotly or captum.
+command pays only for what it needs: training never imports plotly or captum. Editors and
+type checkers read the names from ``__init__.pyi`` beside each package's ``__init__.py``,
+generated from the tables (``python -m resnet_core.lazy``; a test keeps them equal).
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
-from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from resnet_core.version import __version__  # noqa: F401 - the foundation owns it
 
 # public name -> the module that defines it
 _EXPORTS = {
@@ -97,35 +98,3 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 sys.meta_path.append(_MovedModules())
-
-
-if TYPE_CHECKING:  # for type checkers and editors; never executed
-    from .analysis.attribution import (  # noqa: F401
-        explain,
-        heatmap_rgb,
-        overlay_rgb,
-        randomization_check,
-    )
-    from .analysis.charts import compare_curves, confusion_heatmap, training_curves  # noqa: F401
-    from .analysis.live_chart import LiveChart  # noqa: F401
-    from .data.dataset import Dataset, DatasetInfo  # noqa: F401
-    from .data.sources import load_dataset  # noqa: F401
-    from .errors import (  # noqa: F401
-        CheckpointError,
-        ConfigError,
-        DataError,
-        RunError,
-        TrainingFailed,
-        WorkbenchError,
-    )
-    from .events import Callback, ProgressBar, TrainState  # noqa: F401
-    from .runs.folder import Run  # noqa: F401
-    from .runs.store import RunStore  # noqa: F401
-    from .serving.predictor import Predictor  # noqa: F401
-    from .train.checkpoint import load_checkpoint, model_from_checkpoint  # noqa: F401
-    from .train.config import TrainConfig  # noqa: F401
-    from .train.evaluation import evaluate_run  # noqa: F401
-    from .train.loop import resume, train  # noqa: F401
-    from .train.metrics import classification_report  # noqa: F401
-    from .train.models import ARCHS, build_model, count_parameters  # noqa: F401
-    from .workbench import Workbench  # noqa: F401

@@ -103,3 +103,60 @@ def test_the_ui_uses_the_core_through_the_wings_public_names():
                     unknown.append(f"{path.name}: {node.value.id}.{node.attr}")
     assert unknown == []
     assert len(imported) <= 14, sorted(imported)  # the sweeps wing made it 14
+
+
+def test_no_module_of_the_core_imports_the_bare_package():
+    """``from resnet_core import X`` inside the core runs back up every layer (the package's
+    ``__init__`` names everything): a module imports what it needs from the module that
+    defines it (issue 36: training's loop imported the version that way)."""
+    found = []
+    for path in python_files(CORE):
+        if path == CORE / "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "resnet_core" and node.level == 0:
+                found.append(f"{path.relative_to(ROOT)}: from resnet_core import "
+                             + ", ".join(a.name for a in node.names))
+            if isinstance(node, ast.Import):
+                found += [f"{path.relative_to(ROOT)}: import resnet_core" for a in node.names
+                          if a.name == "resnet_core"]
+    assert found == []
+
+
+def test_the_stubs_say_what_the_public_tables_say_and_every_name_exists():
+    """Editors and type checkers read each package's ``__init__.pyi`` (the names load lazily,
+    so the module itself shows them nothing): generated from the tables, kept equal here, and
+    every name in them is defined where the table says."""
+    import importlib
+
+    for path, text in stubs().items():
+        assert path.is_file() and path.read_text() == text, \
+            f"{path} is out of date: run python tests/test_architecture.py"
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ImportFrom):
+                module = importlib.import_module(node.module)
+                assert all(hasattr(module, a.name) for a in node.names), node.module
+
+
+def stubs() -> dict[Path, str]:
+    """{each package's ``__init__.pyi``: its text}, from the package's table."""
+    import importlib
+    import pkgutil
+
+    import resnet_core
+    from resnet_core.lazy import stub_text
+
+    out = {CORE / "__init__.pyi": stub_text(
+        "resnet_core", {**resnet_core._EXPORTS, "__version__": "resnet_core.version"},
+        table_name="_EXPORTS", extra=("MOVED: dict[str, str]", "__all__: list[str]"))}
+    for info in pkgutil.iter_modules([str(CORE)]):
+        wing = importlib.import_module(f"resnet_core.{info.name}") if info.ispkg else None
+        if hasattr(wing, "PUBLIC"):
+            out[CORE / info.name / "__init__.pyi"] = stub_text(wing.__name__, wing.PUBLIC)
+    return out
+
+
+if __name__ == "__main__":  # python tests/test_architecture.py: write the stubs
+    for stub_path, stub in stubs().items():
+        stub_path.write_text(stub)
+        print(stub_path.relative_to(ROOT))

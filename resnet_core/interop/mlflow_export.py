@@ -222,7 +222,7 @@ def _register(client, run: Run, config: dict, rid: str, name: str) -> str:
     """The best checkpoint as a version of the model ``name`` (once per run)."""
     import mlflow
 
-    from resnet_core import contract as contract_module
+    import resnet_core.contract as contract_module
     from resnet_core.serving.export import export_run
 
     if client.search_registered_models(f"name = '{name}'"):

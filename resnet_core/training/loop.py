@@ -33,7 +33,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from resnet_core import __version__
 from resnet_core.data.dataset import Dataset, with_statistics
 from resnet_core.data.loader import BatchLoader
 from resnet_core.data.sources import load_dataset_for
@@ -75,6 +74,7 @@ from resnet_core.training.transfer import (
     weights_for,
 )
 from resnet_core.training.writer import RunWriter
+from resnet_core.version import __version__
 
 SNAPSHOT_DISK_SHARE = 0.1  # weight snapshots may take at most this share of the free disk
 

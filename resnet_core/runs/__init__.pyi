@@ -1,0 +1,11 @@
+# Generated from PUBLIC by `python tests/test_architecture.py`; do not edit.
+# That test file checks it equals what the table gives.
+
+from resnet_core.runs.folder import ACTIVE_STATES as ACTIVE_STATES
+from resnet_core.runs.folder import Run as Run
+from resnet_core.runs.jsonl import MetricsTail as MetricsTail
+from resnet_core.runs.progress import run_progress as run_progress
+from resnet_core.runs.progress import time_taken as time_taken
+from resnet_core.runs.store import RunStore as RunStore
+
+PUBLIC: dict[str, str]
