@@ -9,6 +9,7 @@ traceback. ``train`` prints the run folder as the last line of stdout, so script
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -21,17 +22,8 @@ from resnet_core.events import Callback
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
-from resnet_core.training.config import (
-    AMP_MODES,
-    DATASETS,
-    LOSSES,
-    OPTIMIZERS,
-    PRESETS,
-    SCHEDULERS,
-    TrainConfig,
-)
-from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS
-from resnet_core.training.transfer import FREEZE, PRETRAINED, InitReport
+from resnet_core.training.config import CHOICES, PRESETS, TrainConfig, field_docs
+from resnet_core.training.transfer import InitReport
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
 EXPLAIN_METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
@@ -167,74 +159,46 @@ def build_parser() -> Parser:
     return p
 
 
+# TrainConfig fields whose flag is not --<field-name> (and, for booleans on by default, not
+# --no-<field-name>); the flags are a contract (docs/cli.md).
+FLAG_NAMES = {"residual": "--plain", "num_threads": "--threads", "num_workers": "--workers",
+              "run_name": "--name"}
+
+
 def add_train_flags(t: Parser) -> None:
-    """TrainConfig's flags (train, lr-find). Unset flags stay out of the namespace: TrainConfig
-    (or the preset) holds the defaults."""
+    """TrainConfig's flags (train, lr-find), made from its fields: the type, the choices
+    (``CHOICES``), the default and the help (the field's comment, ``field_docs``), in groups by
+    the source's sections. Unset flags stay out of the namespace: TrainConfig (or the preset)
+    holds the defaults."""
     s = argparse.SUPPRESS
     t.add_argument("--preset", choices=tuple(PRESETS), default=s,
                    help="a measured recipe (see README); other flags override its settings")
-    t.add_argument("--dataset", choices=DATASETS, default=s)
-    t.add_argument("--arch", choices=ARCHS, default=s)
-    t.add_argument("--epochs", type=int, default=s, help="default: the dataset's usual budget (digits: 30)")
-    t.add_argument("--max-steps", type=int, default=s, help="optimizer steps instead of epochs")
-    t.add_argument("--batch-size", type=int, default=s)
-    t.add_argument("--lr", type=float, default=s, help="peak learning rate (default 0.1)")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, default=s)
-    t.add_argument("--momentum", type=float, default=s)
-    t.add_argument("--no-nesterov", dest="nesterov", action="store_false", default=s)
-    t.add_argument("--weight-decay", type=float, default=s)
-    t.add_argument("--scheduler", choices=SCHEDULERS, default=s)
-    t.add_argument("--warmup-epochs", type=float, default=s)
-    t.add_argument("--loss", choices=LOSSES, default=s)
-    t.add_argument("--label-smoothing", type=float, default=s)
-    t.add_argument("--grad-clip", type=float, default=s, help="max gradient norm")
-    t.add_argument("--seed", type=int, default=s)
-    t.add_argument("--deterministic", action="store_true", default=s)
-    t.add_argument("--plain", dest="residual", action="store_false", default=s,
-                   help="train the plain twin: the same net without shortcut connections")
-    t.add_argument("--norm", choices=NORMS, default=s)
-    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=s)
-    t.add_argument("--stem", choices=STEMS, default=s,
-                   help="strided: the small 3x3 stem at stride 2 (halves the size first)")
-    t.add_argument("--width", type=int, default=s,
-                   help="the first stage's channels, doubled per stage (default: the paper's, "
-                        "16 for resnet8-110, 64 for resnet18-152)")
-    t.add_argument("--pretrained", choices=PRETRAINED, default=s,
-                   help="imagenet: torchvision's ImageNet weights for resnet18..152, read from "
-                        "$TORCH_HOME/hub/checkpoints (fetched with --download)")
-    t.add_argument("--init-from", metavar="PATH", default=s,
-                   help="start from a torchvision-format state_dict file or a run folder (best.pt)")
-    t.add_argument("--freeze", choices=FREEZE, default=s,
-                   help="backbone: train only the classifier head (default none)")
-    t.add_argument("--freeze-epochs", type=int, default=s,
-                   help="head only for N epochs, then everything, the backbone at lr/10 (fine-tune)")
-    t.add_argument("--no-feature-cache", dest="feature_cache", action="store_false", default=s,
-                   help="with a frozen backbone and no augmentation, recompute its features every step")
-    t.add_argument("--data-root", default=s, help="folder with the dataset files (default ./data)")
-    t.add_argument("--download", action="store_true", default=s)
-    t.add_argument("--image-size", type=int, default=s)
-    t.add_argument("--val-fraction", type=float, default=s)
-    t.add_argument("--no-augment", dest="augment", action="store_false", default=s)
-    t.add_argument("--device", choices=DEVICES, default=s)
-    t.add_argument("--amp", choices=AMP_MODES, default=s)
-    t.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=s)
-    t.add_argument("--compile", action="store_true", default=s,
-                   help="torch.compile the model (slow first step; eager if it cannot compile)")
-    t.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=s,
-                   help="GPU: launch the step's kernels one by one instead of as a CUDA graph")
-    t.add_argument("--threads", dest="num_threads", type=int, default=s)
-    t.add_argument("--workers", dest="num_workers", type=int, default=s)
-    t.add_argument("--log-every", type=int, default=s, help="steps between train metric lines")
-    t.add_argument("--probe-snapshots", type=int, default=s,
-                   help="weight snapshots kept for the Explain page's probe slider (default 8)")
-    t.add_argument("--tensorboard", action="store_true", default=s,
-                   help="also write TensorBoard event files into the run folder "
-                        "(tensorboard --logdir <runs folder> shows every run, live)")
-    t.add_argument("--diagnostics-every", type=int, default=s,
-                   help="log per-block gradient norms and ||F(x)||/||x|| every N steps "
-                        "(diagnostics.jsonl; default 0: off)")
-    t.add_argument("--runs-dir", default=s, help="default: $RESNET_WORKBENCH_RUNS or the checkout's runs/")
-    t.add_argument("--name", dest="run_name", default=s)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    docs = field_docs()
+    for f in dataclasses.fields(TrainConfig):
+        doc = docs[f.name]
+        group = groups.get(doc.section) or groups.setdefault(doc.section, t.add_argument_group(doc.section))
+        group.add_argument(*_flag(f), dest=f.name, default=s, **_flag_kind(f, doc.comment))
+
+
+def _flag(f: dataclasses.Field) -> tuple[str]:
+    if f.name in FLAG_NAMES:
+        return (FLAG_NAMES[f.name],)
+    name = f.name.replace("_", "-")
+    return (f"--no-{name}" if f.default is True else f"--{name}",)
+
+
+def _flag_kind(f: dataclasses.Field, comment: str) -> dict:
+    """argparse's keywords for a field: a switch for a boolean, else a type (or choices) and
+    a value's name; the help is the field's comment and its default."""
+    if f.type == "bool":
+        return {"action": "store_false" if f.default else "store_true",
+                "help": f"turns off (on by default): {comment}" if f.default else comment}
+    help_text = comment if f.default is None else f"{comment} (default: {f.default})"
+    if f.name in CHOICES:
+        return {"choices": CHOICES[f.name], "help": help_text}
+    kind = int if f.type.startswith("int") else float if f.type.startswith("float") else str
+    return {"type": kind, "metavar": f.name.upper().replace("_", "-"), "help": help_text}
 
 
 def main(argv: list[str] | None = None) -> int:

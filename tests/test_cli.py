@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from resnet_core import TrainConfig
+
 from conftest import run_cli
 
 BAD_INPUTS = [
@@ -202,3 +204,28 @@ def test_train_through_the_queue_on_the_local_executor(tmp_path):
     run_dir = Path(result.stdout.strip().splitlines()[-1])
     assert json.loads((run_dir / "status.json").read_text())["state"] == "completed"
     assert "test accuracy" in result.stdout
+
+
+def test_every_training_setting_has_a_train_flag_with_its_comment_as_help():
+    """Issue 36 item 7: the flags are made from TrainConfig's fields (no restated defaults);
+    each one sets its field, and --help shows the field's comment and its default."""
+    import dataclasses
+
+    from resnet_core.cli import build_parser
+    from resnet_core.training.config import field_docs
+
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    by_dest = {a.dest: a for a in train._actions}
+    for f in dataclasses.fields(TrainConfig):
+        action = by_dest[f.name]
+        assert field_docs()[f.name].comment in action.help, f.name
+        value = {"bool": None, "str": "x"}.get(f.type, "3")
+        if action.choices:
+            value = [c for c in action.choices if c != f.default][0]
+        argv = ["train", action.option_strings[0]] + ([] if value is None else [str(value)])
+        parsed = vars(parser.parse_args(argv))
+        assert f.name in parsed and parsed[f.name] != f.default, (f.name, parsed.get(f.name))
+    assert by_dest["residual"].option_strings == ["--plain"]
+    assert by_dest["augment"].option_strings == ["--no-augment"]
+    assert "(default: 128)" in by_dest["batch_size"].help

@@ -6,7 +6,7 @@ import pytest
 from resnet_core import ConfigError, TrainConfig
 from resnet_core.data.registry import DATASETS as SPECS
 from resnet_core.data.registry import markdown_table
-from resnet_core.training.config import DATASETS, DEFAULT_EPOCHS
+from resnet_core.training.config import CHOICES, DEFAULT_EPOCHS
 
 from conftest import ROOT
 
@@ -39,7 +39,7 @@ def test_defaults_validate_and_budgets_come_from_the_dataset_registry():
     assert TrainConfig().validate().resolved_epochs() == 30
     assert TrainConfig(dataset="shapes").resolved_epochs() == SPECS["shapes"].default_epochs
     assert TrainConfig(max_steps=50).resolved_epochs() is None
-    assert DATASETS == tuple(SPECS) and DEFAULT_EPOCHS["mnist"] == SPECS["mnist"].default_epochs
+    assert CHOICES["dataset"] == tuple(SPECS) and DEFAULT_EPOCHS["mnist"] == SPECS["mnist"].default_epochs
 
 
 def test_presets_and_round_trip_through_a_dict():

@@ -4,6 +4,10 @@ ConfigErrors that say what is accepted) and the measured presets. config.json is
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
+import io
+import tokenize
 from dataclasses import dataclass
 
 from resnet_core.data.folder import DEFAULT_ROOT
@@ -22,10 +26,9 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle")
 LOSSES = ("cross_entropy", "mse")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 
-# The datasets and the epochs used when neither --epochs nor --max-steps is given come from
-# the registry (datasets.py): enough to reach each set's usual accuracy with the default recipe
+# The epochs used when neither --epochs nor --max-steps is given come from the registry
+# (data/registry.py): enough to reach each set's usual accuracy with the default recipe
 # (digits: >= 97% test accuracy in ~20 s on 2 CPU cores).
-DATASETS = DATASET_NAMES
 DEFAULT_EPOCHS = {name: spec.default_epochs for name, spec in DATASET_SPECS.items()}
 
 # Upper bounds: past these a value is a typo or a way to exhaust a shared machine, not a
@@ -83,59 +86,69 @@ def presets_for(dataset: str) -> tuple[str, ...]:
 @dataclass
 class TrainConfig:
     # --- what to train ---
-    dataset: str = "digits"  # one of DATASETS
-    arch: str = "resnet20"  # one of models.ARCHS
-    residual: bool = True  # False builds the plain twin (no shortcuts)
-    norm: str = "batch"  # batch | group | layer | none
-    activation: str = "relu"  # relu | sigmoid | tanh | gelu | silu
-    stem: str = "auto"  # auto: 3x3 stride-1 stem for inputs up to 64 px (ImageNet weights: theirs)
-    width: int | None = None  # first stage's planes, doubling per stage; None: the paper's (16 / 64)
+    dataset: str = "digits"  # a built-in set (data/registry.py) or folder: your own images
+    arch: str = "resnet20"  # CIFAR-style resnet8..110 or ImageNet-style resnet18..152 (models.ARCHS)
+    residual: bool = True  # shortcut connections; without them the plain twin (the same net)
+    norm: str = "batch"  # the normalisation in each block (the paper's: batch)
+    activation: str = "relu"  # the nonlinearity after each normalisation (the paper's: relu)
+    stem: str = "auto"  # auto: 3x3 stride-1 stem for inputs up to 64 px (ImageNet weights: theirs);
+    # strided: the small 3x3 stem at stride 2 (halves the size first)
+    width: int | None = None  # the first stage's planes, doubled per stage; None: the paper's
+    # (16 for resnet8-110, 64 for resnet18-152)
     # --- starting point (transfer.py) ---
-    pretrained: str = "none"  # none | imagenet: torchvision's ImageNet weights (resnet18..152)
+    pretrained: str = "none"  # imagenet: torchvision's ImageNet weights for resnet18..152, read
+    # from $TORCH_HOME/hub/checkpoints (fetched with download)
     init_from: str | None = None  # a torchvision-format state_dict file, or a run folder (best.pt)
-    freeze: str = "none"  # none | backbone: train only the classifier head, the rest fixed
-    freeze_epochs: int = 0  # > 0: head only for this many epochs, then everything (fine_tune)
-    feature_cache: bool = True  # frozen backbone, no augmentation: compute its features once
+    freeze: str = "none"  # backbone: train only the classifier head, the rest fixed
+    freeze_epochs: int = 0  # > 0: head only for this many epochs, then everything, the backbone
+    # at lr/10 (fine-tune)
+    feature_cache: bool = True  # a frozen backbone without augmentation: its features computed once
     # --- data ---
-    data_root: str = DEFAULT_ROOT  # folder holding torchvision's layouts, or the ImageFolder tree
+    data_root: str = DEFAULT_ROOT  # the folder with the dataset files (torchvision's layouts, or
+    # your image folder's class-per-folder tree)
     download: bool = False  # let torchvision fetch the files (needs a network)
-    image_size: int | None = None  # px; None: the dataset's own size (folder: 64)
+    image_size: int | None = None  # the side images are resized to, px; None: the dataset's own (folder: 64)
     val_fraction: float = 0.1  # share of the training pool held out for validation
     augment: bool = True  # random crop with padding; horizontal flip where it makes sense
     # --- budget ---
-    epochs: int | None = None  # None (and no max_steps): DEFAULT_EPOCHS[dataset]
+    epochs: int | None = None  # None (and no max_steps): the dataset's usual budget (DEFAULT_EPOCHS)
     max_steps: int | None = None  # optimizer steps; an alternative to epochs
     batch_size: int = 128  # images per step
     # --- optimisation ---
-    optimizer: str = "sgd"  # sgd | adam | adamw
+    optimizer: str = "sgd"  # SGD with momentum (the paper's), Adam or AdamW
     lr: float = 0.1  # peak learning rate (per step, after warmup)
     momentum: float = 0.9  # SGD momentum
     nesterov: bool = True  # SGD Nesterov momentum
     weight_decay: float = 5e-4  # L2 penalty (decoupled for adamw)
-    scheduler: str = "cosine"  # none | step | cosine | onecycle
+    scheduler: str = "cosine"  # the learning rate's schedule over the run
     warmup_epochs: float = 1.0  # linear warmup, in epochs (none/step/cosine)
     step_size_epochs: int = 10  # step scheduler: decay every this many epochs
     step_gamma: float = 0.1  # step scheduler: multiply the lr by this
-    loss: str = "cross_entropy"  # cross_entropy | mse (on one-hot targets, as the seed article lists)
+    loss: str = "cross_entropy"  # mse: on one-hot targets, as the seed article lists (to compare)
     label_smoothing: float = 0.0  # cross-entropy only
     grad_clip: float | None = None  # max global gradient norm; None: no clipping
     # --- hardware ---
-    device: str = "auto"  # auto | cpu | cuda
+    device: str = "auto"  # auto: a GPU where there is one, else the CPU
     amp: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on CUDA, off on CPU
     channels_last: bool = True  # NHWC layout: 1.2-1.5x faster on this CPU, uses tensor cores on GPU
-    compile: bool = False  # torch.compile the training step; falls back to eager with a warning
-    cuda_graph: bool = True  # GPU: replay forward+backward as one CUDA graph (cuda_graph.py)
+    compile: bool = False  # torch.compile the training step (a slow first step; eager with a
+    # warning where it cannot compile)
+    cuda_graph: bool = True  # GPU: replay forward+backward as one CUDA graph (cuda_graph.py);
+    # off: the step's kernels launched one by one
     num_threads: int | None = None  # CPU threads; None: all cores (1 per core per rank under torchrun)
     num_workers: int = 2  # DataLoader workers (only for folder sets too large for memory)
     # --- reproducibility and logging ---
-    seed: int = 0
+    seed: int = 0  # the random seed (initial weights, data order, augmentation)
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
     log_every: int = 10  # steps between train lines in metrics.jsonl
-    probe_snapshots: int = 8  # weight-only snapshots over training (Run.snapshots()); 0: none
-    diagnostics_every: int = 0  # steps between per-block gradient norms / branch ratios; 0: off
+    probe_snapshots: int = 8  # weight-only snapshots over training, for the Explain page's probe
+    # slider (Run.snapshots()); 0: none
+    diagnostics_every: int = 0  # every N steps, per-block gradient norms and ||F(x)||/||x|| in
+    # diagnostics.jsonl; 0: off
     tensorboard: bool = False  # also write TensorBoard event files into <run>/tensorboard/
+    # (tensorboard --logdir <runs folder> shows every run, live)
     runs_dir: str | None = None  # None: $RESNET_WORKBENCH_RUNS or the checkout's runs/
-    run_name: str | None = None  # optional label kept in config.json
+    run_name: str | None = None  # an optional label, kept in config.json
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> TrainConfig:
@@ -159,16 +172,8 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check every field; raise ConfigError naming the field and what it accepts."""
-        _choice("dataset", self.dataset, DATASETS)
-        _choice("arch", self.arch, ARCHS)
-        _choice("norm", self.norm, NORMS)
-        _choice("activation", self.activation, tuple(ACTIVATIONS))
-        _choice("stem", self.stem, STEMS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("scheduler", self.scheduler, SCHEDULERS)
-        _choice("loss", self.loss, LOSSES)
-        _choice("amp", self.amp, AMP_MODES)
-        _choice("device", self.device, DEVICES)
+        for name, accepted in CHOICES.items():
+            _choice(name, getattr(self, name), accepted)
         self._validate_start()
         if self.epochs is not None and self.max_steps is not None:
             raise ConfigError("give either epochs or max_steps, not both")
@@ -205,8 +210,6 @@ class TrainConfig:
         return self
 
     def _validate_start(self) -> None:
-        _choice("pretrained", self.pretrained, PRETRAINED)
-        _choice("freeze", self.freeze, FREEZE)
         if self.pretrained == "imagenet" and self.arch not in IMAGENET_FILES:
             raise ConfigError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}; got arch "
                               f"{self.arch!r} (start a CIFAR-style net from a run with init_from)")
@@ -251,6 +254,45 @@ class TrainConfig:
         if "device" in values:
             values["device"] = device_kind(values["device"])
         return cls(**values)
+
+
+# The fields that take one of a few names, and those names (validate, the CLI's choices).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "dataset": DATASET_NAMES, "arch": ARCHS, "norm": NORMS, "activation": tuple(ACTIVATIONS),
+    "stem": STEMS, "optimizer": OPTIMIZERS, "scheduler": SCHEDULERS, "loss": LOSSES,
+    "amp": AMP_MODES, "device": DEVICES, "pretrained": PRETRAINED, "freeze": FREEZE,
+}
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    """A TrainConfig field as its source describes it: the section it sits under ("# --- data
+    ---") and its comment (with the comment lines that continue it)."""
+
+    section: str
+    comment: str
+
+
+@functools.lru_cache(maxsize=1)
+def field_docs() -> dict[str, FieldDoc]:
+    """{field: FieldDoc}, read from TrainConfig's source: the comments beside the fields are
+    the one description of each setting (the CLI's --help is made from them)."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    docs: dict[str, FieldDoc] = {}
+    section, field, line_of_field = "", None, -1
+    tokens = tokenize.generate_tokens(io.StringIO(inspect.getsource(TrainConfig)).readline)
+    for tok in tokens:
+        if tok.type == tokenize.NAME and tok.start[1] == 4 and tok.string in names:
+            field, line_of_field = tok.string, tok.start[0]
+            docs[field] = FieldDoc(section, "")
+        elif tok.type == tokenize.COMMENT:
+            text = tok.string.lstrip("#").strip()
+            if text.startswith("---"):
+                section, field = text.strip("- "), None
+            elif field is not None and (tok.start[0] == line_of_field or tok.line.strip() == tok.string):
+                before = docs[field].comment
+                docs[field] = FieldDoc(section, f"{before} {text}".strip())
+    return docs
 
 
 def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
