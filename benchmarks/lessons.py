@@ -18,15 +18,13 @@ import tempfile
 import time
 
 from resnet_core import train
-from resnet_core.classroom.lessons import (
-    LESSONS,
-    REAL_DATA_SUFFIX,
+from resnet_core.classroom.lesson_runs import (
     lesson_answer,
     lesson_data,
-    real_data_variant,
     resolve_run_refs,
     transfer_rows,
 )
+from resnet_core.classroom.lessons import LESSONS, REAL_DATA_SUFFIX, real_data_variant
 from resnet_core.training.diagnostics import read_diagnostics
 
 

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from resnet_core import train
-from resnet_core.classroom.lessons import LESSONS, lesson_data, resolve_run_refs, with_fashion
+from resnet_core.classroom.lesson_runs import lesson_data, resolve_run_refs
+from resnet_core.classroom.lessons import LESSONS, with_fashion
 
 
 def run_lesson(lesson, data_root: Path, runs: Path, seed: int) -> dict[str, float]:

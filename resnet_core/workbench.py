@@ -17,7 +17,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from resnet_core.classroom import lessons
 from resnet_core.classroom.access import (
     LOCAL,
     NOBODY,
@@ -28,7 +27,9 @@ from resnet_core.classroom.access import (
     require_member,
     require_teacher,
 )
-from resnet_core.classroom.classroom import Challenge, ClassLimits, Classroom, classroom_for
+from resnet_core.classroom.challenge import Challenge, ClassLimits
+from resnet_core.classroom.classroom import Classroom, classroom_for
+from resnet_core.classroom.lesson_runs import queue_lesson
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
 from resnet_core.interop.tensorboard_server import TensorBoardServer
@@ -208,7 +209,7 @@ class Session:
         """Queue a lesson's runs (shared: every viewer watches the same ones); their ids."""
         require_member(self.user, "start a lesson")
         choices.setdefault("data_root", str(self.bench.data.root))
-        return lessons.queue_lesson(self.bench.jobs, lesson, queued_by=self.user.owner,
+        return queue_lesson(self.bench.jobs, lesson, queued_by=self.user.owner,
                                     fill_in=self._limited, **choices)
 
     # -- uploads ------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from resnet_core.classroom.access import COOKIE, User
-from resnet_core.classroom.classroom import ClassLimits, Classroom
+from resnet_core.classroom.challenge import ClassLimits
+from resnet_core.classroom.classroom import Classroom
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.runs.store import RunStore
 

@@ -8,16 +8,10 @@ import pytest
 
 from resnet_core import TrainConfig
 from resnet_core.classroom.access import LESSONS, AccessDenied, User
-from resnet_core.classroom.classroom import (
-    ClassLimits,
-    Classroom,
-    WrongClassCode,
-    config_changes,
-    leaderboard,
-    name_key,
-    new_class_code,
-)
+from resnet_core.classroom.challenge import ClassLimits, config_changes, leaderboard
+from resnet_core.classroom.classroom import Classroom
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
+from resnet_core.classroom.roster import WrongClassCode, name_key, new_class_code
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.jobs.queue import FairQueue

@@ -165,7 +165,8 @@ def test_debians_fashion_mnist_loads_as_torchvision_reads_it(fashion_mnist, tmp_
 
 
 def test_the_article_lesson_runs_on_mnist_else_fashion_mnist_else_digits(places):
-    from resnet_core.classroom.lessons import LESSONS, article_data
+    from resnet_core.classroom.lesson_runs import article_data
+    from resnet_core.classroom.lessons import LESSONS
 
     overrides, why = article_data(places["data"])
     assert overrides == {"dataset": "digits"} and "Neither MNIST nor Fashion-MNIST" in why
@@ -258,7 +259,8 @@ def test_the_transfer_lessons_fashion_variant_pretrains_on_fashion_mnist_at_8_px
 
 
 def test_the_real_data_lessons_are_variants_with_their_own_runs_and_budget():
-    from resnet_core.classroom.lessons import LESSONS, lesson_for, run_name
+    from resnet_core.classroom.lesson_runs import lesson_for
+    from resnet_core.classroom.lessons import LESSONS, run_name
 
     with_variant = sorted(i for i, lesson in LESSONS.items() if lesson.real_data)
     assert with_variant == ["degradation", "depth", "normalisation"]

@@ -14,7 +14,7 @@ from PIL import Image
 
 from resnet_core import TrainConfig
 from resnet_core.classroom.access import NOBODY, AccessDenied
-from resnet_core.classroom.classroom import ClassLimits
+from resnet_core.classroom.challenge import ClassLimits
 from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import DataError

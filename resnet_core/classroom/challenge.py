@@ -1,0 +1,175 @@
+"""A class challenge: what students may submit (``ClassLimits``), the challenge itself, its
+entries and leaderboard, and the checks a submission passes (the queue cap, free memory).
+``Classroom`` keeps the open challenge in class.json; the rules are here."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+
+from resnet_core.data.registry import DATASETS
+from resnet_core.errors import ConfigError, RunError
+from resnet_core.training.config import MAXIMUMS, TrainConfig
+from resnet_core.training.models import ARCHS
+
+
+@dataclass(frozen=True)
+class ClassLimits:
+    """What a student may submit; the teacher's own runs are not limited."""
+
+    architectures: tuple[str, ...] = ("resnet20", "resnet32", "resnet44", "resnet56")
+    max_epochs: int = 30
+    max_steps: int = 3000
+    max_image_size: int = 64
+    max_batch_size: int = 512
+    active_per_student: int = 1  # queued or running
+    lesson_runs_per_student: int = 7  # shared lesson runs a student's clicks have going (a lesson's set)
+    queue_cap: int = 40  # queued or running runs on the server, everyone's together
+
+    def validate(self) -> ClassLimits:
+        unknown = [a for a in self.architectures if a not in ARCHS]
+        if unknown or not self.architectures:
+            raise ConfigError(f"architectures must be some of {', '.join(ARCHS)}; got {unknown or 'none'}")
+        for name, top in (("max_epochs", MAXIMUMS["epochs"]), ("max_steps", MAXIMUMS["max_steps"]),
+                          ("max_image_size", MAXIMUMS["image_size"]),
+                          ("max_batch_size", MAXIMUMS["batch_size"]), ("active_per_student", 100),
+                          ("lesson_runs_per_student", 100),
+                          ("queue_cap", 10_000)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= top:
+                raise ConfigError(f"{name} must be a whole number from 1 to {top:,}, got {value!r}")
+        return self
+
+    def check(self, config: TrainConfig) -> None:
+        """A one-line error naming what is accepted, for the first setting out of bounds."""
+        if config.arch not in self.architectures:
+            raise ConfigError(f"this class allows the architectures {', '.join(self.architectures)}; "
+                              f"got {config.arch}")
+        size = config.image_size or DATASETS[config.dataset].image_size or 64
+        for name, value, top in (("epochs", config.epochs, self.max_epochs),
+                                 ("max_steps", config.max_steps, self.max_steps),
+                                 ("image_size", size, self.max_image_size),
+                                 ("batch_size", config.batch_size, self.max_batch_size)):
+            if value is not None and value > top:
+                raise ConfigError(f"this class allows {name} up to {top:,}; got {value:,}")
+        if config.epochs is None and config.max_steps is None:
+            raise ConfigError(f"give epochs (up to {self.max_epochs}) or max_steps (up to {self.max_steps})")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ClassLimits:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "architectures" in values:
+            values["architectures"] = tuple(values["architectures"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One class challenge: a dataset, limits, a closing time; entries are students' runs."""
+
+    id: str
+    dataset: str
+    closes_at: str  # ISO 8601, UTC
+    limits: ClassLimits = field(default_factory=ClassLimits)
+    metric: str = "test_accuracy"  # ranked by it (higher first), then by training time
+    anonymous: bool = False  # the leaderboard shows "Student 1, 2, ..." instead of names
+    revealed: bool = False  # after closing, the teacher shows every entry's configuration
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(timezone.utc)) < datetime.fromisoformat(self.closes_at)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Challenge:
+        return cls(**{**data, "limits": ClassLimits.from_dict(data.get("limits") or {})})
+
+
+def challenge_entries(c: Challenge | None, store) -> list[dict]:
+    """The challenge's entries among the runs of ``store``, best first: test accuracy
+    (higher), then training seconds (fewer); runs without a result yet follow. A run the
+    teacher stopped (held) is no entry."""
+    if c is None:
+        return []
+    rows = []
+    for run in store.runs():
+        job = run.job
+        if job.challenge != c.id or job.held_by is not None:  # the teacher stopped it
+            continue
+        rows.append({"run_id": run.id, "owner_id": job.owner.id, "name": job.owner.name,
+                     "state": run.state, **run.result(), "config": run.config})
+    rows.sort(key=lambda r: (r["test_accuracy"] is None, -(r["test_accuracy"] or 0),
+                             r["train_seconds"] or 0))
+    if c.anonymous:
+        aliases: dict[str, str] = {}
+        for row in sorted(rows, key=lambda r: r["run_id"]):
+            aliases.setdefault(row["owner_id"], f"Student {len(aliases) + 1}")
+        for row in rows:
+            row["name"] = aliases[row["owner_id"]]
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank if row["test_accuracy"] is not None else None
+    return rows
+
+
+def leaderboard(entries: list[dict]) -> list[dict]:
+    """One row per student, their best entry (``entries`` is best first), ranked."""
+    best: dict[str, dict] = {}
+    counts: dict[str, int] = {}
+    for row in entries:
+        counts[row["owner_id"]] = counts.get(row["owner_id"], 0) + 1
+        if row["test_accuracy"] is not None:
+            best.setdefault(row["owner_id"], row)
+    rows = [{"rank": rank, "name": row["name"], "test_accuracy": row["test_accuracy"],
+             "train_seconds": row["train_seconds"], "run_id": row["run_id"],
+             "entries": counts[row["owner_id"]]}
+            for rank, row in enumerate(best.values(), 1)]
+    return rows
+
+
+# Settings a student may choose in a challenge; the rest of a config is the same for all.
+CHALLENGE_FIELDS = ("arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "max_steps",
+                    "augment", "weight_decay", "momentum", "label_smoothing", "residual", "norm",
+                    "activation", "seed", "image_size")
+
+
+def config_changes(winner: dict, other: dict) -> dict[str, str]:
+    """What ``other`` set differently from the winner: {field: "other (winner: value)"}."""
+    return {f: f"{other.get(f)} (winner: {winner.get(f)})" for f in CHALLENGE_FIELDS
+            if other.get(f) != winner.get(f)}
+
+
+def check_queue(limits: ClassLimits, active_total: int) -> None:
+    if active_total >= limits.queue_cap:
+        raise RunError(f"the class queue is full ({active_total} runs queued or running, the cap "
+                       f"is {limits.queue_cap}); try again when one finishes")
+
+
+def check_memory(config: TrainConfig) -> None:
+    """Refuse, not warn, a run whose training step would not fit in free memory."""
+    spec = DATASETS.get(config.dataset)
+    if spec is None or spec.channels is None:
+        return  # a folder's shape is known only after it is read; the trainer checks it
+    from resnet_core.analysis.cost import available_memory
+    from resnet_core.device import resolve_device
+
+    device = resolve_device(config.device).type
+    peak = _peak_bytes(config.arch, len(spec.class_names or range(10)), spec.channels,
+                       config.image_size or spec.image_size, config.optimizer,
+                       config.residual, config.norm, config.activation, config.batch_size)
+    free = available_memory(device)
+    if peak > free:
+        raise ConfigError(f"batch {config.batch_size} of {config.arch} needs about {peak / 2**20:,.0f} MiB "
+                          f"and {free / 2**20:,.0f} MiB is free; use a smaller batch or image size")
+
+
+@functools.lru_cache(maxsize=64)
+def _peak_bytes(arch, num_classes, channels, size, optimizer, residual, norm, activation,
+                batch_size) -> int:
+    from resnet_core.analysis.cost import estimate_memory
+
+    memory = estimate_memory(arch, num_classes, channels, size, optimizer=optimizer,
+                             residual=residual, norm=norm, activation=activation)
+    return memory.peak(batch_size)
