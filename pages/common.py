@@ -253,13 +253,6 @@ def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
     return store().get(run_id)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def memory_estimate(arch: str, num_classes: int, channels: int, size: int, optimizer: str,
-                    **model_options) -> analysis.MemoryEstimate:
-    """Training memory per batch for the Train page (a model build and two small forwards)."""
-    return analysis.estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **model_options)
-
-
 def locked_lesson() -> str | None:
     """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
     room = current_class()

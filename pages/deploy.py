@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError, analysis, serving
+from resnet_core import WorkbenchError, analysis, serving, training
 
 from pages.announce import announce
 from pages.common import (
@@ -103,8 +103,7 @@ def live() -> None:
     st.markdown(f"**Live metrics** (the last {rolling.get('window', 0):,} predictions with feedback) "
                 "against the offline evaluation of the test split:")
     rows = [{"metric": name, "live": rolling.get(key), "offline": offline.get(key)}
-            for name, key in (("accuracy", "accuracy"), ("precision (macro)", "macro_precision"),
-                              ("recall (macro)", "macro_recall"), ("F1 (macro)", "macro_f1"))]
+            for key, name in training.HEADLINE_METRICS.items()]
     st.table(pd.DataFrame(rows).set_index("metric").style.format("{:.4f}", na_rep="-"))
     drift = stats["drift"]
     if drift["input_mean"] is not None:

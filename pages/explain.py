@@ -63,7 +63,7 @@ elif mode == "misclassified":
                          format_func=lambda i: f"#{i}: true {names[int(preds.y_true[i])]}, "
                                                f"predicted {names[int(preds.y_pred[i])]}")
 else:
-    upload = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+    upload = st.file_uploader("An image", type=list(data.IMAGE_EXTENSIONS),
                               key="explain_upload")
     if upload is None:
         st.stop()
@@ -162,15 +162,15 @@ with st.expander("Sanity check: trained against random weights (Adebayo et al. 2
                             "depends on the weights (good); near 1 = it ignores them")
 
 with st.expander("Probe set: the maps over training"):
-    snapshots = run.snapshots()
+    snapshots = run.snapshot_epochs()
     if not snapshots:
         st.info("This run kept no weight snapshots (probe_snapshots was 0).")
     else:
-        epochs = [int(p.stem.split("_")[1]) for p in snapshots]
+        epochs = list(snapshots)
         epoch = st.select_slider("Epoch", epochs, value=epochs[-1], key="probe_epoch")
         probe_method = st.selectbox("Method", analysis.METHODS, index=analysis.METHODS.index("gradcam"),
                                     format_func=analysis.METHOD_TITLES.get, key="probe_method")
-        path = snapshots[epochs.index(epoch)]
+        path = snapshots[epoch]
         picks = analysis.probe_indices(ds.test.labels)
         cols = st.columns(len(picks))
         for col, i in zip(cols, picks, strict=True):

@@ -164,8 +164,7 @@ def reveal() -> None:
               analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
               key="lesson_loss")
     elif lesson.chart == "metrics_table":
-        keys = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
-                "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
+        keys = training.HEADLINE_METRICS
         rows = [{"run": label, "dataset": run.config.get("dataset"),
                  **{name: run.summary("test").get(k) for k, name in keys.items()}}
                 for label, run in lesson_found.items()]
@@ -268,7 +267,7 @@ with tab_maps:
                    "layout; later ones are smaller and more abstract.")
 with tab_diag:
     diag_runs = {label: run for label, run in found.items()
-                 if (run.dir / training.DIAGNOSTICS_FILE).exists()}
+                 if run.has_diagnostics}
     if not diag_runs:
         st.info("This lesson's runs log no diagnostics (the activations lesson does). From the "
                 "CLI: `train --diagnostics-every 10`.")

@@ -129,8 +129,7 @@ if kind == "Pick a test image":
 if kind == "Camera":
     source = st.camera_input("Take a picture", key="camera")
 else:
-    source = st.file_uploader("An image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif",
-                                                "tiff"], key="upload")
+    source = st.file_uploader("An image", type=list(data.IMAGE_EXTENSIONS), key="upload")
 if source is None:
     st.stop()
 

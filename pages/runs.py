@@ -104,7 +104,7 @@ st.dataframe(configs, key="config_diff")
 
 st.header("Actions")
 for run_id, run in chosen.items():
-    state = run.status.get("state")
+    state = run.state
     a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
     if run.is_imported:
         where = run.status["imported_from"]

@@ -84,9 +84,10 @@ def picker(arch: str, past_runs: list) -> Start:
 
 def suggest_pretrained() -> None:
     """After a folder or upload: pretrained resnet18 is the suggested start where its file is."""
-    if not training.imagenet_status("resnet18").present:
+    if not training.imagenet_status(training.FEW_IMAGES_START["arch"]).present:
         return
-    if st.session_state.get("arch") == "resnet18" and st.session_state.get("start_from") == START[1]:
+    if (st.session_state.get("arch") == training.FEW_IMAGES_START["arch"]
+            and st.session_state.get("start_from") == START[1]):
         return
     st.info("Few images per class? Start from resnet18's ImageNet weights (in the cache) and "
             "train only the head: seconds on a CPU.")
@@ -94,10 +95,13 @@ def suggest_pretrained() -> None:
 
 
 def _use_pretrained() -> None:
-    # The frozen fast path (no augmentation: features once), ImageNet's size, a batch that a
-    # few dozen images fill.
-    st.session_state.update({"arch": "resnet18", "start_from": START[1], "train_what": TRAIN[1],
-                             "augment": False, "image_size": 224, "batch_size": 16})
+    """The form's widgets set to the core's few-images start (training.FEW_IMAGES_START)."""
+    start = training.FEW_IMAGES_START
+    st.session_state.update({
+        "arch": start["arch"], "augment": start["augment"], "image_size": start["image_size"],
+        "batch_size": start["batch_size"],
+        "start_from": START[1] if start["pretrained"] == "imagenet" else START[0],
+        "train_what": TRAIN[1] if start["freeze"] == "backbone" else TRAIN[0]})
 
 
 def apply_found_lr(lr_key: str) -> None:

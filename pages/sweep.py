@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps, training
+from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps
 
 from pages.announce import announce
 from pages.common import (
@@ -17,46 +17,37 @@ from pages.common import (
     unlinked,
 )
 
-# The Train form's fields, each with what a search over it looks like:
-# (label, kind, fixed default, search default); kind "log"/"float" ranges or "choice" lists.
-FIELDS = {
-    "lr": ("Learning rate", "log", 0.1, (1e-3, 1.0)),
-    "weight_decay": ("Weight decay", "log", 5e-4, (1e-5, 1e-2)),
-    "label_smoothing": ("Label smoothing", "float", 0.0, (0.0, 0.2)),
-    "arch": ("Architecture", "choice", "resnet20", ["resnet8", "resnet14", "resnet20"]),
-    "batch_size": ("Batch size", "choice", 128, [64, 128]),
-    "optimizer": ("Optimizer", "choice", "sgd", ["sgd", "adamw"]),
-    "scheduler": ("Schedule", "choice", "cosine", ["cosine", "onecycle"]),
-    "norm": ("Normalisation", "choice", "batch", ["batch", "layer"]),
-    "augment": ("Augmentation", "choice", True, [True, False]),
-}
-OPTIONS = {"arch": list(training.ARCHS), "batch_size": [16, 32, 64, 128, 256, 512],
-           "optimizer": list(training.OPTIMIZERS), "scheduler": list(training.SCHEDULERS),
-           "norm": list(training.NORMS), "augment": [True, False]}
+# The form's labels; which fields, and the search each starts from, are the core's
+# (sweeps.FORM_SEARCH); a field not searched starts at TrainConfig's default.
+LABELS = {"lr": "Learning rate", "weight_decay": "Weight decay", "label_smoothing": "Label smoothing",
+          "arch": "Architecture", "batch_size": "Batch size", "optimizer": "Optimizer",
+          "scheduler": "Schedule", "norm": "Normalisation", "augment": "Augmentation"}
+DEFAULTS = TrainConfig()
 
 
 def field_row(name: str) -> tuple[object, str | None]:
     """One field of the form: its fixed value, or (with "search this") its search spec."""
-    label, kind, fixed, searched = FIELDS[name]
+    label, start = LABELS[name], sweeps.FORM_SEARCH[name]
+    fixed = getattr(DEFAULTS, name)
     left, right = st.columns([1, 3])
     search = left.toggle(f"search {label.lower()}", key=f"search_{name}",
                          value=name == "lr", help=f"vary {label.lower()} over the trials")
     if not search:
-        if kind == "choice":
-            options = OPTIONS[name]
+        if start.kind == "choice":
+            options = sweeps.form_options(name)
             value = right.selectbox(label, options, index=options.index(fixed), key=f"fixed_{name}")
         else:
             value = right.number_input(label, value=fixed, format="%g", key=f"fixed_{name}")
         return value, None
-    if kind == "choice":
-        chosen = right.multiselect(f"{label}: try each of", OPTIONS[name], default=searched,
-                                   key=f"range_{name}")
-        return fixed, f"{name}=" + ",".join(str(c) for c in chosen)
+    if start.kind == "choice":
+        chosen = right.multiselect(f"{label}: try each of", sweeps.form_options(name),
+                                   default=list(start.choices), key=f"range_{name}")
+        return fixed, sweeps.Param(name, "choice", choices=tuple(chosen)).spec()
     low_col, high_col = right.columns(2)
-    low = low_col.number_input(f"{label}: from", value=searched[0], format="%g", key=f"low_{name}")
-    high = high_col.number_input("to" + (" (log scale)" if kind == "log" else ""), value=searched[1],
-                                 format="%g", key=f"high_{name}")
-    return fixed, f"{name}={kind}:{low:g}:{high:g}"
+    low = low_col.number_input(f"{label}: from", value=start.low, format="%g", key=f"low_{name}")
+    high = high_col.number_input("to" + (" (log scale)" if start.kind == "log" else ""),
+                                 value=start.high, format="%g", key=f"high_{name}")
+    return fixed, sweeps.Param(name, start.kind, low, high).spec()
 
 
 def new_sweep() -> None:
@@ -81,7 +72,7 @@ def new_sweep() -> None:
                "over a range (log scale for rates) or a list. Trials are ranked by their best "
                "validation accuracy; the test split stays unseen.")
     fixed, params = {}, []
-    for field in FIELDS:
+    for field in LABELS:
         value, spec = field_row(field)
         if spec is None:
             fixed[field] = value

@@ -50,11 +50,11 @@ def jobs_by_student() -> None:
     rows = []
     for run in store().runs():
         owner = run.owner
-        if owner["id"] == classroom.LOCAL.id:
+        if owner.id == classroom.LOCAL.id:
             continue  # the teacher's own CLI runs are not the class's
         status = run.status
-        state = status.get("state")
-        rows.append({"student": owner["name"], "run_id": run.id, "state": state,
+        state = run.state
+        rows.append({"student": owner.name, "run_id": run.id, "state": state,
                      "arch": run.config.get("arch"), "step": status.get("step"),
                      "test_accuracy": run.result()["test_accuracy"] if state == "completed" else None})
     active = sum(row["state"] in runs.ACTIVE_STATES for row in rows)
@@ -114,27 +114,35 @@ st.header("Limits for students")
 limits = room.state.limits
 with st.form("limits"):
     archs = st.multiselect("Architectures", training.ARCHS, default=list(limits.architectures))
+    bounds = classroom.LIMIT_BOUNDS
+
+    def bounded(where, label: str, name: str, **kw) -> int:
+        """A number field for one of ClassLimits' numbers, within the core's bounds."""
+        return int(where.number_input(label, *bounds[name], getattr(limits, name), **kw))
+
     l1, l2, l3, l4 = st.columns(4)
-    max_epochs = l1.number_input("Max epochs", 1, 10_000, limits.max_epochs)
-    max_steps = l2.number_input("Max steps", 1, 10_000_000, limits.max_steps)
-    max_image = l3.number_input("Max image size (px)", 8, 1024, limits.max_image_size)
-    max_batch = l4.number_input("Max batch size", 1, 1_048_576, limits.max_batch_size)
+    max_epochs = bounded(l1, "Max epochs", "max_epochs")
+    max_steps = bounded(l2, "Max steps", "max_steps")
+    max_image = bounded(l3, "Max image size (px)", "max_image_size")
+    max_batch = bounded(l4, "Max batch size", "max_batch_size")
     m1, m2, m3, m4 = st.columns(4)
-    per_student = m1.number_input("Runs at a time per student", 1, 100, limits.active_per_student)
-    lesson_runs = m4.number_input("Lesson runs at a time per student", 1, 100,
-                                  limits.lesson_runs_per_student,
-                                  help="shared lesson runs one student's clicks may have queued or running")
-    queue_cap = m2.number_input("Queue cap (everyone)", 1, 10_000, limits.queue_cap)
+    per_student = bounded(m1, "Runs at a time per student", "active_per_student")
+    lesson_runs = bounded(m4, "Lesson runs at a time per student", "lesson_runs_per_student",
+                          help="shared lesson runs one student's clicks may have queued or running")
+    queue_cap = bounded(m2, "Queue cap (everyone)", "queue_cap")
+    # A fixed help text and key: a help that changes on every run (it once showed a new random
+    # example each time) gives the field a new identity, and the typed code was dropped.
     code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password",
-                         help=f"8 characters or more, e.g. {classroom.new_class_code()}; wrong "
-                              "codes are limited to 5 a minute per address")
+                         key="class_code",
+                         help=f"{classroom.MIN_CODE_LENGTH} characters or more; wrong codes are "
+                              "rate-limited per address")
     if st.form_submit_button("Save limits"):
         def save() -> None:
             session().set_limits(classroom.ClassLimits(
-                architectures=tuple(archs), max_epochs=int(max_epochs), max_steps=int(max_steps),
-                max_image_size=int(max_image), max_batch_size=int(max_batch),
-                active_per_student=int(per_student), lesson_runs_per_student=int(lesson_runs),
-                queue_cap=int(queue_cap)))
+                architectures=tuple(archs), max_epochs=max_epochs, max_steps=max_steps,
+                max_image_size=max_image, max_batch_size=max_batch,
+                active_per_student=per_student, lesson_runs_per_student=lesson_runs,
+                queue_cap=queue_cap))
             session().set_class_code(code)
         act(save, "Limits saved.")
 
@@ -158,10 +166,9 @@ else:
             act(lambda: session().close_challenge(reveal=True), "Revealed.")
             st.rerun()
     with st.form("open_challenge"):
-        built_in = [n for n, s in data.DATASETS.items() if s.source != "folder"]
         o1, o2, o3 = st.columns(3)
-        dataset = o1.selectbox("Dataset", built_in)
-        minutes = o2.number_input("Minutes open", 1, 7 * 24 * 60, 20)
+        dataset = o1.selectbox("Dataset", data.BUILT_IN)
+        minutes = o2.number_input("Minutes open", *classroom.CHALLENGE_MINUTES, 20)
         anonymous = o3.toggle("Anonymous leaderboard", False)
         if st.form_submit_button("Open the challenge", type="primary"):
             act(lambda: session().open_challenge(dataset, float(minutes), anonymous=anonymous),

@@ -20,7 +20,6 @@ from pages.common import (
     inside_data_dir,
     keep_job_counts_current,
     manager,
-    memory_estimate,
     metrics_tail,
     plain,
     session,
@@ -58,6 +57,33 @@ def prefill_form(name: str, recipe: str) -> None:
             st.session_state.setdefault(key, value)
 
 
+def model_tiles_for(planned, ds) -> None:
+    """Parameters, FLOPs and the time per epoch of the form's model, its block drawn on demand,
+    and a warning when it is heavy for this machine."""
+    cost, dev, arch = planned.cost, planned.device, planned.config.arch
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
+    m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
+    m3.metric("Time per epoch", f"~{runs.duration(cost.seconds_per_epoch)}"
+              if cost.seconds_per_epoch is not None else "not yet",
+              help=(f"{planned.estimate_line()}" if cost.seconds_per_epoch is not None else
+                    f"on this {dev.upper()}; basis: {cost.basis} (known after this run, or when "
+                    "no job is training)"))
+    # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
+    if st.toggle("Show the residual block with this model's shapes", key="show_block"):
+        shape = (arch, ds.info.channels, ds.info.image_size)
+        names = block_names(*shape)
+        block = st.select_slider("Block", names, value=names[0], key=f"train_block_{arch}")
+        c = planned.config
+        st.graphviz_chart(block_drawing(*shape, block, activation=c.activation,
+                                        residual=c.residual, norm=c.norm))
+    if cost.heavy(dev):
+        size = (f"about {runs.duration(cost.seconds_per_epoch)} per epoch"
+                if cost.seconds_per_epoch is not None else f"{cost.parameters / 1e6:.0f} M parameters")
+        st.warning(f"{arch} is heavy for this {dev.upper()}: {size}. Try resnet20 or resnet18, or "
+                   "fewer steps.")
+
+
 st.title("Train")
 
 # ------------------------------------------------------------------ dataset and architecture
@@ -78,8 +104,6 @@ with left:
         st.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. Also sets "
                    + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + ".")
     prefill_form(name, recipe)
-    # The recipe's model fields that the form does not show (the estimates below use them).
-    shape = {k: v for k, v in training.PRESETS.get(recipe, {}).items() if k in ("width", "stem")}
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
     if not data.DATASETS[name].offline:
@@ -151,39 +175,8 @@ with right:
                                         help="torchrun --standalone with one process per GPU; "
                                              "the batch size is the global batch"))
     start = start_from.picker(arch, past_runs=store().runs())
-    if ds is not None:
-        dev = training.resolve_device(device).type
-        input_shape = [ds.info.channels, ds.info.image_size, ds.info.image_size]
-        cost = analysis.estimate_cost(arch, ds.info.num_classes, *input_shape[:2], len(ds.train),
-                             val_images=len(ds.val),
-                             # the widget is below: its value from the last rerun (a bad
-                             # one is refused there, with its message)
-                             batch_size=max(1, int(st.session_state.get("batch_size", 128))),
-                             device=dev,
-                             seconds_per_image=store().seconds_per_image(arch, input_shape, dev),
-                             # never calibrate while a job waits or trains (both slow down)
-                             calibrate=manager().idle,
-                             residual=residual, norm=norm, activation=activation, **shape)
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
-        m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
-        m3.metric("Time per epoch", f"~{cost.seconds_per_epoch:.2g} s"
-                  if cost.seconds_per_epoch is not None else "not yet",
-                  help=f"on this {dev.upper()}; basis: {cost.basis}"
-                       + ("" if cost.seconds_per_epoch is not None else
-                          " (known after this run, or when no job is training)"))
-        # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
-        if st.toggle("Show the residual block with this model's shapes", key="show_block"):
-            shape = (arch, ds.info.channels, ds.info.image_size)
-            names = block_names(*shape)
-            block = st.select_slider("Block", names, value=names[0], key=f"train_block_{arch}")
-            st.graphviz_chart(block_drawing(*shape, block, activation=activation,
-                                            residual=residual, norm=norm))
-        if cost.heavy(dev):
-            minutes = (f"about {cost.seconds_per_epoch / 60:.0f} min per epoch"
-                       if cost.seconds_per_epoch is not None else f"{cost.parameters / 1e6:.0f} M parameters")
-            st.warning(f"{arch} is heavy for this {dev.upper()}: {minutes}. Try resnet20 or "
-                       "resnet18, or fewer steps.")
+    # The tiles (parameters, FLOPs, time) are drawn here once the form below is read.
+    model_tiles = st.container()
 
 def is_active(run_id: str) -> bool:
     """Queued or running (False for a run deleted meanwhile)."""
@@ -236,15 +229,17 @@ form = dict(
 )
 config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
 if ds is not None:
-    memory = memory_estimate(arch, ds.info.num_classes, ds.info.channels, ds.info.image_size,
-                             optimizer, residual=residual, norm=norm, activation=activation,
-                             **shape)
-    fits = memory.largest_batch(analysis.available_memory(dev))
-    st.caption(f"Memory for one training step at batch {int(batch_size)}: about "
-               f"{memory.peak(int(batch_size)) / 2**20:,.0f} MiB (fp32); the largest batch that fits "
-               f"in the {dev.upper()} memory free now: about {fits:,}.")
-    if int(batch_size) > fits:
-        st.warning(f"Batch {int(batch_size)} probably does not fit in memory; try {fits} or fewer.")
+    planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
+                            size=ds.info.image_size, train_images=len(ds.train),
+                            val_images=len(ds.val), runs=store(),
+                            # never calibrate while a job waits or trains (both slow down)
+                            calibrate=manager().idle)
+    with model_tiles:
+        model_tiles_for(planned, ds)
+    st.caption(planned.memory_line())
+    if not planned.fits:
+        st.warning(f"Batch {config.batch_size} probably does not fit in memory; try "
+                   f"{planned.largest_batch} or fewer.")
 problem = workbench.preflight(config, processes=processes, dataset=ds) or start.problem
 if problem:
     st.error(unlinked(problem))
@@ -266,14 +261,14 @@ if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key=
 # ------------------------------------------------------------------ the live run
 st.divider()
 all_runs = store().runs()
-active = [r.id for r in all_runs if r.status.get("state") in runs.ACTIVE_STATES]
+active = [r.id for r in all_runs if r.is_active]
 # The run this tab follows: the one it launched, else the one in the URL (so a refresh keeps
 # it), else the newest active run (one started from another tab or the CLI). Runs launched
 # while another trained wait in "train_next": when the followed run ends, the next one is.
 by_id = {r.id: r for r in all_runs}
 followed = st.session_state.get("train_run_id")
 waiting = [r for r in st.session_state.get("train_next", []) if r in by_id]
-if waiting and (followed not in by_id or by_id[followed].status.get("state") not in runs.ACTIVE_STATES):
+if waiting and (followed not in by_id or not by_id[followed].is_active):
     st.session_state["train_run_id"], st.session_state["train_next"] = waiting[0], waiting[1:]
 run_id = (st.session_state.get("train_run_id") or st.query_params.get("run")
           or (active[0] if active else None))
@@ -294,7 +289,7 @@ def live_panel(run_id: str) -> None:
     keep_job_counts_current()
     run = store().get(run_id)
     status, config = run.status, run.config
-    state = status.get("state")
+    state = run.state
     metrics = metrics_tail(run.dir).frame()
     st.header(f"{run_id}  ·  {state_label(state)}")
     progress = runs.run_progress(status, config, metrics)
@@ -310,7 +305,7 @@ def live_panel(run_id: str) -> None:
         k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
         chart(analysis.training_curves(metrics), analysis.describe_training_curves(metrics),
               analysis.curves_table(metrics), key="live_curves")
-        if (run.dir / training.DIAGNOSTICS_FILE).exists():
+        if run.has_diagnostics:
             diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)
             for where, column, key in ((d1, "grad_norm", "live_grad_norms"), (d2, "branch_ratio", "live_branch_ratios")):
@@ -341,7 +336,7 @@ def live_panel(run_id: str) -> None:
         st.rerun()
 
 
-state_now = store().get(run_id).status.get("state")
+state_now = store().get(run_id).state
 # Live while the run is active, and while any job is (the sidebar's count must follow the
 # queue: a stopped run's process can still be ending when its status says "stopped").
 if state_now in runs.ACTIVE_STATES or not manager().idle:

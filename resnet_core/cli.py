@@ -286,9 +286,6 @@ def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
         jobs.close()
 
 
-LONG_RUN_S = 300  # past this estimate the CLI says how to stop and resume
-
-
 class EstimateFirst(Callback):
     """Prints the estimate when training starts: every check has passed by then (an error
     comes alone), the data is loaded once, by the trainer, and no step has run yet."""
@@ -303,37 +300,22 @@ class EstimateFirst(Callback):
 
 
 def print_estimate(config: dict, epochs: float, runs) -> None:
-    """The estimated time per epoch and in all of a run's resolved ``config``, as the Train page
-    shows it (``runs``, a RunStore: its history for this model and input, else the step model
-    calibrated here, about a second). One line on stderr; past LONG_RUN_S, how to stop and
-    resume."""
-    from resnet_core.analysis.cost import estimate_cost
+    """The estimated time per epoch and in all of a run's resolved ``config`` (config.json),
+    as the Train page shows it (``analysis.plan``: ``runs``' history for this model and input,
+    else the step model calibrated here, about a second). One line on stderr; past
+    LONG_RUN_S, how to stop and resume."""
+    from resnet_core.analysis.planning import LONG_RUN_S, plan
 
     channels, size, _ = config["input_shape"]
-    device = config["device"]
-    cost = estimate_cost(config["arch"], len(config["class_names"]), channels, size,
-                         config["train_size"], val_images=config["val_size"],
-                         batch_size=config["batch_size"], device=device,
-                         residual=config["residual"], norm=config["norm"],
-                         activation=config["activation"],
-                         seconds_per_image=runs.seconds_per_image(config["arch"],
-                                                                  config["input_shape"], device))
-    if cost.seconds_per_epoch is None:
+    planned = plan(TrainConfig.from_dict(config), num_classes=len(config["class_names"]),
+                   channels=channels, size=size, train_images=config["train_size"],
+                   val_images=config["val_size"], epochs=epochs, runs=runs)
+    line = planned.estimate_line()
+    if line is None:
         return
-    total = cost.seconds_per_epoch * epochs
-    line = (f"estimate: about {_duration(cost.seconds_per_epoch)} per epoch, {_duration(total)} "
-            f"in all on this {device.upper()} ({cost.basis})")
-    if total > LONG_RUN_S:
+    if planned.total_seconds > LONG_RUN_S:
         line += "; Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"
-    print(line, file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.2g} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    print(f"estimate: {line}", file=sys.stderr, flush=True)
 
 
 def config_from(given: dict) -> TrainConfig:

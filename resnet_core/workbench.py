@@ -320,7 +320,7 @@ def preflight(config: TrainConfig, *, processes: int = 1, dataset=None) -> str |
     The Train page shows it before the Train button; ``Session.submit`` refuses the same."""
     from resnet_core.device import resolve_device
     from resnet_core.jobs.capacity import check_processes
-    from resnet_core.training.loop import check_fits
+    from resnet_core.training.recipe import check_fits
 
     try:
         config.validate()

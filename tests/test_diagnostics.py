@@ -6,7 +6,6 @@ import torch
 
 from resnet_core import TrainConfig, load_checkpoint, train
 from resnet_core.training.diagnostics import (
-    DIAGNOSTICS_FILE,
     blocks,
     branch_ratios,
     feature_maps,
@@ -57,7 +56,7 @@ def test_diagnostics_are_logged_every_n_steps_and_change_nothing_in_training(tmp
     assert sorted(diag["step"].unique()) == [1, 5, 10, 15, 20]
     assert list(diag[diag["step"] == 5]["block"])[:2] == ["stem", "layer1.0"]
     assert diag["branch_ratio"].dropna().gt(0).all()
-    assert not (without.dir / DIAGNOSTICS_FILE).exists()
+    assert not without.diagnostics_path.exists()
     a = load_checkpoint(with_diag.checkpoint_path("last"))["model"]
     b = load_checkpoint(without.checkpoint_path("last"))["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)  # eval-mode probe: no BN stats, no RNG
@@ -66,7 +65,7 @@ def test_diagnostics_are_logged_every_n_steps_and_change_nothing_in_training(tmp
 def test_torn_diagnostics_line_is_skipped(tmp_path):
     run = train(TrainConfig(dataset="digits", max_steps=10, diagnostics_every=5, probe_snapshots=0,
                             runs_dir=str(tmp_path)), progress=False)
-    with open(run.dir / DIAGNOSTICS_FILE, "a") as f:
+    with open(run.diagnostics_path, "a") as f:
         f.write('{"step": 15, "grad_no')
     assert sorted(read_diagnostics(run.dir)["step"].unique()) == [1, 5, 10]
 

@@ -30,6 +30,8 @@ PUBLIC = {
     "training_curves": "charts",
     "transfer_curve": "charts",
     "MemoryEstimate": "cost",
+    "Plan": "planning",
+    "plan": "planning",
     "announce_progress": "describe",
     "curve_rows": "describe",
     "curves_table": "describe",

@@ -41,6 +41,8 @@ from resnet_core.analysis.describe import describe_transfer as describe_transfer
 from resnet_core.analysis.diagram import block_dot as block_dot
 from resnet_core.analysis.diagram import block_shapes as block_shapes
 from resnet_core.analysis.palette import PALETTE as PALETTE
+from resnet_core.analysis.planning import Plan as Plan
+from resnet_core.analysis.planning import plan as plan
 from resnet_core.images import to_pil as to_pil
 
 PUBLIC: dict[str, str]

@@ -5,6 +5,8 @@ from resnet_core.classroom.access import COOKIE as COOKIE
 from resnet_core.classroom.access import LOCAL as LOCAL
 from resnet_core.classroom.access import User as User
 from resnet_core.classroom.access import is_member as is_member
+from resnet_core.classroom.challenge import CHALLENGE_MINUTES as CHALLENGE_MINUTES
+from resnet_core.classroom.challenge import LIMIT_BOUNDS as LIMIT_BOUNDS
 from resnet_core.classroom.challenge import ClassLimits as ClassLimits
 from resnet_core.classroom.challenge import config_changes as config_changes
 from resnet_core.classroom.challenge import leaderboard as leaderboard
@@ -25,6 +27,7 @@ from resnet_core.classroom.lesson_runs import mnist_available as mnist_available
 from resnet_core.classroom.lesson_runs import transfer_rows as transfer_rows
 from resnet_core.classroom.lessons import LESSONS as LESSONS
 from resnet_core.classroom.lessons import REAL_DATA_SUFFIX as REAL_DATA_SUFFIX
+from resnet_core.classroom.roster import MIN_CODE_LENGTH as MIN_CODE_LENGTH
 from resnet_core.classroom.roster import new_class_code as new_class_code
 
 PUBLIC: dict[str, str]

@@ -4,7 +4,6 @@ entries and leaderboard, and the checks a submission passes (the queue cap, free
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 
@@ -12,6 +11,13 @@ from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.training.config import MAXIMUMS, TrainConfig
 from resnet_core.training.models import ARCHS
+
+# What each of ClassLimits' numbers may be set to (validate, and the Teacher page's fields).
+LIMIT_BOUNDS = {"max_epochs": (1, MAXIMUMS["epochs"]), "max_steps": (1, MAXIMUMS["max_steps"]),
+                "max_image_size": (8, MAXIMUMS["image_size"]),
+                "max_batch_size": (1, MAXIMUMS["batch_size"]), "active_per_student": (1, 100),
+                "lesson_runs_per_student": (1, 100), "queue_cap": (1, 10_000)}
+CHALLENGE_MINUTES = (1, 7 * 24 * 60)  # how long a challenge may stay open
 
 
 @dataclass(frozen=True)
@@ -31,14 +37,10 @@ class ClassLimits:
         unknown = [a for a in self.architectures if a not in ARCHS]
         if unknown or not self.architectures:
             raise ConfigError(f"architectures must be some of {', '.join(ARCHS)}; got {unknown or 'none'}")
-        for name, top in (("max_epochs", MAXIMUMS["epochs"]), ("max_steps", MAXIMUMS["max_steps"]),
-                          ("max_image_size", MAXIMUMS["image_size"]),
-                          ("max_batch_size", MAXIMUMS["batch_size"]), ("active_per_student", 100),
-                          ("lesson_runs_per_student", 100),
-                          ("queue_cap", 10_000)):
+        for name, (low, top) in LIMIT_BOUNDS.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= top:
-                raise ConfigError(f"{name} must be a whole number from 1 to {top:,}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
+                raise ConfigError(f"{name} must be a whole number from {low} to {top:,}, got {value!r}")
         return self
 
     def check(self, config: TrainConfig) -> None:
@@ -145,31 +147,3 @@ def check_queue(limits: ClassLimits, active_total: int) -> None:
     if active_total >= limits.queue_cap:
         raise RunError(f"the class queue is full ({active_total} runs queued or running, the cap "
                        f"is {limits.queue_cap}); try again when one finishes")
-
-
-def check_memory(config: TrainConfig) -> None:
-    """Refuse, not warn, a run whose training step would not fit in free memory."""
-    spec = DATASETS.get(config.dataset)
-    if spec is None or spec.channels is None:
-        return  # a folder's shape is known only after it is read; the trainer checks it
-    from resnet_core.analysis.cost import available_memory
-    from resnet_core.device import resolve_device
-
-    device = resolve_device(config.device).type
-    peak = _peak_bytes(config.arch, len(spec.class_names or range(10)), spec.channels,
-                       config.image_size or spec.image_size, config.optimizer,
-                       config.residual, config.norm, config.activation, config.batch_size)
-    free = available_memory(device)
-    if peak > free:
-        raise ConfigError(f"batch {config.batch_size} of {config.arch} needs about {peak / 2**20:,.0f} MiB "
-                          f"and {free / 2**20:,.0f} MiB is free; use a smaller batch or image size")
-
-
-@functools.lru_cache(maxsize=64)
-def _peak_bytes(arch, num_classes, channels, size, optimizer, residual, norm, activation,
-                batch_size) -> int:
-    from resnet_core.analysis.cost import estimate_memory
-
-    memory = estimate_memory(arch, num_classes, channels, size, optimizer=optimizer,
-                             residual=residual, norm=norm, activation=activation)
-    return memory.peak(batch_size)

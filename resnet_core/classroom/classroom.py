@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from resnet_core.analysis.planning import check_memory
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
     User,
@@ -32,10 +33,10 @@ from resnet_core.classroom.access import (
     token_matches,
 )
 from resnet_core.classroom.challenge import (
+    CHALLENGE_MINUTES,
     Challenge,
     ClassLimits,
     challenge_entries,
-    check_memory,
     check_queue,
 )
 from resnet_core.classroom.roster import (
@@ -48,7 +49,7 @@ from resnet_core.classroom.roster import (
     rejoin_code,
     rejoin_matches,
 )
-from resnet_core.data.registry import DATASETS
+from resnet_core.data.registry import BUILT_IN
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
@@ -240,10 +241,9 @@ class Classroom:
     def open_challenge(self, user: User, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
         require_teacher(user, "open a challenge")
-        if dataset not in DATASETS or DATASETS[dataset].source == "folder":
-            built_in = [n for n, s in DATASETS.items() if s.source != "folder"]
-            raise ConfigError(f"a challenge's dataset is one of {', '.join(built_in)}, got {dataset!r}")
-        if not 1 <= minutes <= 7 * 24 * 60:
+        if dataset not in BUILT_IN:
+            raise ConfigError(f"a challenge's dataset is one of {', '.join(BUILT_IN)}, got {dataset!r}")
+        if not CHALLENGE_MINUTES[0] <= minutes <= CHALLENGE_MINUTES[1]:
             raise ConfigError(f"a challenge lasts 1 minute to 7 days, got {minutes} minutes")
         closes = datetime.now(timezone.utc) + timedelta(minutes=minutes)
         challenge = Challenge(id=f"c-{secrets.token_hex(4)}", dataset=dataset,

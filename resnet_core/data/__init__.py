@@ -9,6 +9,7 @@ from resnet_core.lazy import lazy_exports
 
 # public name -> the module of this wing that defines it (or a foundation module, in full)
 PUBLIC = {
+    "IMAGE_EXTENSIONS": "decode",
     "decode_image": "decode",
     "CANVAS": "drawing",
     "MAX_POINTS": "drawing",
@@ -17,6 +18,7 @@ PUBLIC = {
     "drawing_hint": "drawing",
     "pen_width": "drawing",
     "DEFAULT_ROOT": "folder",
+    "BUILT_IN": "registry",
     "DATASETS": "registry",
     "DATASET_NAMES": "registry",
     "availability": "registry",

@@ -179,6 +179,9 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
 )}
 
 DATASET_NAMES = tuple(DATASETS)
+# The sets the workbench knows by name (everything but your own image folder): a class
+# challenge trains on one of them.
+BUILT_IN = tuple(name for name, spec in DATASETS.items() if spec.source != "folder")
 
 
 def dataset_spec(name: str) -> DatasetSpec:

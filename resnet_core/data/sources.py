@@ -27,7 +27,7 @@ from resnet_core.data.dataset import (
     split_train_val,
     stratified_test_split,
 )
-from resnet_core.data.decode import IMAGE_FORMATS, decode_image
+from resnet_core.data.decode import IMAGE_EXTENSIONS, IMAGE_FORMATS, decode_image
 from resnet_core.data.folder import DEFAULT_ROOT
 from resnet_core.data.registry import (
     DATASETS,
@@ -285,15 +285,14 @@ def _is_hidden(name: str) -> bool:
 
 def _scan_folder(root: Path) -> tuple[list[str], list[tuple[str, int]]]:
     """Classes (sorted visible subfolders) and (path, class index) for every image file."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-
+    suffixes = tuple(f".{ext}" for ext in IMAGE_EXTENSIONS)
     classes = sorted(e.name for e in os.scandir(root) if e.is_dir() and not _is_hidden(e.name))
     samples = []
     for idx, cls in enumerate(classes):
         for dirpath, dirnames, filenames in os.walk(root / cls, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
             for fname in sorted(filenames):
-                if not _is_hidden(fname) and fname.lower().endswith(IMG_EXTENSIONS):
+                if not _is_hidden(fname) and fname.lower().endswith(suffixes):
                     samples.append((os.path.join(dirpath, fname), idx))
     return classes, samples
 

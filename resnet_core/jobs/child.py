@@ -22,6 +22,7 @@ from resnet_core.runs.folder import (
 )
 from resnet_core.runs.jobfile import read_job
 from resnet_core.settings import settings
+from resnet_core.supervisor import on_end_of_input
 from resnet_core.training.config import TrainConfig
 
 WORKER_FLAG = "--worker"  # python -m resnet_core.jobs.child --worker: a warm child waiting for a run
@@ -124,14 +125,7 @@ def watch_supervisor(stop: threading.Event) -> None:
     """Set ``stop`` when stdin reaches its end (the server closed the pipe, or died: the
     kernel closes it then) or on SIGTERM; the trainer then checkpoints and stops."""
 
-    def wait_for_end_of_input() -> None:
-        try:
-            sys.stdin.read()
-        except (OSError, ValueError):
-            return
-        stop.set()
-
-    threading.Thread(target=wait_for_end_of_input, name="supervisor-watch", daemon=True).start()
+    on_end_of_input(stop.set)
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
 
 

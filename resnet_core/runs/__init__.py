@@ -12,6 +12,7 @@ PUBLIC = {
     "ACTIVE_STATES": "folder",
     "Run": "folder",
     "MetricsTail": "jsonl",
+    "duration": "progress",
     "run_progress": "progress",
     "time_taken": "progress",
     "RunStore": "store",

@@ -4,6 +4,7 @@
 from resnet_core.runs.folder import ACTIVE_STATES as ACTIVE_STATES
 from resnet_core.runs.folder import Run as Run
 from resnet_core.runs.jsonl import MetricsTail as MetricsTail
+from resnet_core.runs.progress import duration as duration
 from resnet_core.runs.progress import run_progress as run_progress
 from resnet_core.runs.progress import time_taken as time_taken
 from resnet_core.runs.store import RunStore as RunStore

@@ -38,6 +38,7 @@ LR_FIND_FILES = ("lr_find.csv", "lr_find.png")  # a sweep's curve and its pictur
 SWEEPS_DIR = ".sweeps"  # <runs>/.sweeps/<id>/: a hyperparameter sweep's sweep.json and Optuna journal
 STOP_FILE = "STOP"  # touch <run>/STOP to ask a run in another process to stop
 LOG_FILE = "train.log"  # the training child's stdout and stderr (runs the dashboard launched)
+DIAGNOSTICS_FILE = "diagnostics.jsonl"  # per-block gradient norms and branch ratios (diagnostics_every)
 TENSORBOARD_DIR = "tensorboard"  # events.out.tfevents.* of a run trained with tensorboard on
 JOB_FILE = "job.json"  # what the dashboard's child should do: {"resume", "epochs", "max_steps"}
 
@@ -239,6 +240,19 @@ class Run:
     def snapshots(self) -> list[Path]:
         """The weight snapshots, oldest first."""
         return sorted((self.dir / CHECKPOINT_DIR / SNAPSHOT_DIR).glob("epoch_*.pt"))
+
+    def snapshot_epochs(self) -> dict[int, Path]:
+        """{epoch: its weight snapshot}, oldest first (the Explain page's probe slider)."""
+        return {int(path.stem.removeprefix("epoch_")): path for path in self.snapshots()}
+
+    @property
+    def diagnostics_path(self) -> Path:
+        return self.dir / DIAGNOSTICS_FILE
+
+    @property
+    def has_diagnostics(self) -> bool:
+        """Whether it logged per-block diagnostics (trained with diagnostics_every > 0)."""
+        return self.diagnostics_path.is_file()
 
     def eval_dir(self, split: str = "test") -> Path:
         if split not in EVAL_SPLITS:

@@ -13,7 +13,7 @@ PUBLIC = {
     "SUFFIXES": "export",
     "export_run": "export",
     "Predictor": "predictor",
-    "DRIFT_WARN": "serve",
+    "DRIFT_WARN": "feedback",
     "FORMATS": "serve",
 }
 

@@ -1,4 +1,5 @@
-"""What one HTTP request may cost serve: bytes, seconds, connections and JSON depth.
+"""What one HTTP request may cost serve, and reading it within that: bytes, seconds,
+connections, JSON depth, images (how many, how large, how many pixels by their headers).
 
 A limit checked after the fact is no limit: a chunked body has no Content-Length, so bytes
 are counted as they arrive and reading stops at the first byte past the limit. Headers and
@@ -10,15 +11,23 @@ uvicorn answers 503 past MAX_CONNECTIONS open connections.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import io
 import json
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from resnet_core.errors import WorkbenchError
+from resnet_core.errors import WorkbenchError, first_line
 
 READ_TIMEOUT_S = 10.0  # headers, then the whole body, each within this
 MAX_CONNECTIONS = 256  # open connections; uvicorn answers 503 beyond
 KEEP_ALIVE_S = 5  # idle keep-alive connections close after this
+MAX_IMAGES = 64  # per request
+MAX_IMAGE_BYTES = 8 * 2**20  # per image file
+MAX_BODY_BYTES = 64 * 2**20
+MAX_PIXELS = 16_000_000  # per image, from its header: far more than any model here uses
+MAX_REQUEST_PIXELS = 64_000_000  # per request (decoded RGB: about 200 MB)
 
 
 class ClientError(WorkbenchError):
@@ -54,6 +63,81 @@ def parse_json(body: bytes, expected: str):
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise ClientError(400, f"send JSON {expected}") from e
+
+
+async def read_images(request) -> list[bytes]:
+    """The request's images: multipart ``file`` parts, or JSON ``{"images": [base64, ...]}``."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("multipart/form-data", "application/json"):
+        raise ClientError(415, f"content type {kind[:60] or 'none'!r}; send multipart/form-data "
+                               "with files under 'file', or application/json with base64 images")
+    body = await read_body(request, MAX_BODY_BYTES)
+    if kind == "multipart/form-data":
+        blobs = await _multipart_files(request, body)
+    else:
+        try:
+            images = parse_json(body, '{"images": [BASE64, ...]}')["images"]
+            if not isinstance(images, list) or not all(isinstance(s, str) for s in images):
+                raise TypeError
+            blobs = [base64.b64decode(s, validate=True) for s in images]
+        except (ValueError, KeyError, TypeError, binascii.Error) as e:
+            raise ClientError(400, 'send JSON {"images": [BASE64, ...]}') from e
+    if not blobs:
+        raise ClientError(400, "no images: send one or more files under the field 'file'")
+    if len(blobs) > MAX_IMAGES:
+        raise ClientError(413, f"{len(blobs)} images in one request; at most {MAX_IMAGES}")
+    for i, blob in enumerate(blobs):
+        if len(blob) > MAX_IMAGE_BYTES:
+            raise ClientError(413, f"image {i} is {len(blob) / 2**20:.1f} MiB; at most "
+                                   f"{MAX_IMAGE_BYTES // 2**20} MiB per image")
+    return blobs
+
+
+async def _multipart_files(request, body: bytes) -> list[bytes]:
+    """The ``file`` parts of a multipart body already read (and counted) in full."""
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
+    from starlette.requests import Request
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
+                                                         max_fields=MAX_IMAGES + 1)
+    except (HTTPException, MultiPartException, ValueError, KeyError) as e:
+        detail = getattr(e, "detail", None) or getattr(e, "message", None) or first_line(e, 300)
+        raise ClientError(400, f"could not read the multipart body ({first_line(detail, 300)}); send "
+                               "files under 'file' with a boundary in the content type") from e
+    try:
+        parts = form.getlist("file")
+        if any(isinstance(p, str) for p in parts):
+            raise ClientError(400, "the field 'file' must hold image files")
+        return [await p.read() for p in parts]
+    finally:
+        await form.close()
+
+
+def check_pixels(blobs: list[bytes]) -> list[tuple[int, int]]:
+    """(width, height) of each image from its header; 413 past MAX_PIXELS per image or
+    MAX_REQUEST_PIXELS in all, 400 for what is not an image. Nothing is decoded."""
+    from resnet_core.data.decode import image_size
+
+    sizes = []
+    for i, blob in enumerate(blobs):
+        try:
+            width, height = image_size(io.BytesIO(blob))
+        except WorkbenchError as e:
+            raise ClientError(400, f"image {i}: {first_line(e, 300)}") from e
+        if width * height > MAX_PIXELS:
+            raise ClientError(413, f"image {i} is {width:,} x {height:,} pixels; at most "
+                                   f"{MAX_PIXELS / 1e6:.0f} million pixels per image")
+        sizes.append((width, height))
+    total = sum(w * h for w, h in sizes)
+    if total > MAX_REQUEST_PIXELS:
+        raise ClientError(413, f"the images hold {total / 1e6:.0f} million pixels; at most "
+                               f"{MAX_REQUEST_PIXELS / 1e6:.0f} million per request")
+    return sizes
 
 
 def _size(n: int) -> str:

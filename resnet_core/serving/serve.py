@@ -24,14 +24,13 @@ header and decoded off the event loop unless tiny).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import collections
 import gc
 import hashlib
 import io
 import json
 import os
+import signal
 import tempfile
 import time
 import uuid
@@ -43,30 +42,26 @@ import torch
 import torch.nn.functional as F
 
 from resnet_core.errors import ConfigError, WorkbenchError
-from resnet_core.serving.feedback import FeedbackWindow
+from resnet_core.serving.feedback import Monitor
 from resnet_core.serving.guard import (
     KEEP_ALIVE_S,
     MAX_CONNECTIONS,
+    MAX_IMAGES,
     ClientError,
     GuardedH11Protocol,
+    check_pixels,
     parse_json,
     read_body,
+    read_images,
 )
 from resnet_core.settings import SERVE, settings
+from resnet_core.supervisor import on_end_of_input
 
 FORMATS = ("eager", "onnx", "pt2")
-MAX_IMAGES = 64  # per request
-MAX_IMAGE_BYTES = 8 * 2**20  # per image file
-MAX_BODY_BYTES = 64 * 2**20
-MAX_PIXELS = 16_000_000  # per image, from its header: far more than any model here uses
-MAX_REQUEST_PIXELS = 64_000_000  # per request (decoded RGB: about 200 MB)
-INLINE_DECODE_PIXELS = 64 * 64 * MAX_IMAGES  # requests this small decode on the event loop
 MAX_FEEDBACK_BYTES = 2**20
 MAX_FEEDBACK_ITEMS = 1000  # per request
-FEEDBACK_WINDOW = 1000  # the rolling metrics cover the last this many labelled predictions
 REMEMBERED = 20_000  # predictions kept for feedback (oldest forgotten first)
-DRIFT_WINDOW = 500  # images in the rolling input statistics
-DRIFT_WARN = 0.5  # |rolling mean - training mean| / training std above this: a warning
+INLINE_DECODE_PIXELS = 64 * 64 * MAX_IMAGES  # requests this small decode on the event loop
 TOP_K = 5
 
 
@@ -196,97 +191,6 @@ class Batcher:
                     if not future.done():
                         future.set_exception(e)
             self.observe_batch(len(items))
-
-
-# ----------------------------------------------------------------------------- live metrics
-
-
-class Monitor:
-    """Counters, latencies, the feedback window and the input statistics, exported to
-    Prometheus (its own registry) and as JSON."""
-
-    def __init__(self, info) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-        self.info = info
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.requests = Counter("resnet_requests", "HTTP requests by endpoint and status",
-                                ["endpoint", "status"], registry=r)
-        self.images = Counter("resnet_images", "images classified", registry=r)
-        self.errors = Counter("resnet_errors", "requests answered with an error", ["kind"], registry=r)
-        self.latency = Histogram("resnet_predict_latency_seconds", "POST /predict, arrival to answer",
-                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5),
-                                 registry=r)
-        self.batch = Histogram("resnet_batch_size", "images per model call",
-                               buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
-        self.gauges = {name: Gauge(f"resnet_rolling_{name}", f"rolling {name} over the feedback window",
-                                   registry=r)
-                       for name in ("accuracy", "macro_precision", "macro_recall", "macro_f1")}
-        self.window_size = Gauge("resnet_feedback_window", "labelled predictions in the window",
-                                 registry=r)
-        self.input_mean = Gauge("resnet_input_mean", "rolling mean intensity of the inputs (0-1)",
-                                ["channel"], registry=r)
-        self.train_mean = Gauge("resnet_training_mean", "the training set's mean intensity (0-1)",
-                                ["channel"], registry=r)
-        self.drift = Gauge("resnet_input_drift", "max over channels of |input mean - training "
-                           "mean| / training std", registry=r)
-        for c, m in enumerate(info.mean):
-            self.train_mean.labels(str(c)).set(m)
-        self.feedback = FeedbackWindow(len(info.class_names), FEEDBACK_WINDOW)
-        self.means: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
-        self.means_sum = [0.0] * len(info.mean)  # kept with the window: no re-sum per image
-        # Read when scraped, not set per image: the event loop does as little as it can.
-        for c in range(len(info.mean)):
-            self.input_mean.labels(str(c)).set_function(lambda c=c: (self.rolling_mean() or [0.0] * len(info.mean))[c])
-        self.drift.set_function(lambda: self.drift_score() or 0.0)
-        self.sizes: collections.deque = collections.deque(maxlen=DRIFT_WINDOW)
-        self.latencies: collections.deque = collections.deque(maxlen=2000)
-        self.started = time.monotonic()
-        self.count = 0
-
-    def observe_inputs(self, mean: list[float], size: tuple[int, int]) -> None:
-        """One image's mean intensity per channel (0-1) and its size."""
-        if len(self.means) == self.means.maxlen:
-            gone = self.means[0]  # the one the append below pushes out
-            self.means_sum = [s - g for s, g in zip(self.means_sum, gone, strict=True)]
-        self.means.append(mean)
-        self.means_sum = [s + m for s, m in zip(self.means_sum, mean, strict=True)]
-        self.sizes.append(size)
-
-    def rolling_mean(self) -> list[float] | None:
-        return [s / len(self.means) for s in self.means_sum] if self.means else None
-
-    def drift_score(self) -> float | None:
-        """Max over channels of |rolling input mean - training mean| / training std."""
-        rolling = self.rolling_mean()
-        if rolling is None:
-            return None
-        return max(abs(r - m) / s for r, m, s in zip(rolling, self.info.mean, self.info.std, strict=True))
-
-    def add_feedback(self, labelled: list[tuple[str, int, int]]) -> int:
-        """(prediction id, true, predicted) triples; the gauges move once per request.
-        Returns how many replaced an earlier label."""
-        replaced = sum(self.feedback.add(pid, true, predicted) for pid, true, predicted in labelled)
-        for name, value in self.rolling().items():
-            if name in self.gauges:
-                self.gauges[name].set(value)
-        self.window_size.set(len(self.feedback))
-        return replaced
-
-    def rolling(self) -> dict:
-        return self.feedback.metrics()
-
-    def stats(self) -> dict:
-        lat = sorted(self.latencies)
-        q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000) if lat else (lambda p: None)
-        rolling, drift = self.rolling_mean(), self.drift_score()
-        return {"images": self.count, "uptime_s": round(time.monotonic() - self.started, 1),
-                "latency_ms": {"p50": q(0.5), "p99": q(0.99)}, "rolling": self.rolling(),
-                "drift": {"input_mean": rolling,
-                          "training_mean": list(self.info.mean),
-                          "score": drift, "warning": bool(drift is not None and drift > DRIFT_WARN),
-                          "sizes": collections.Counter(f"{w}x{h}" for w, h in self.sizes).most_common(3)}}
 
 
 # ----------------------------------------------------------------------------- the app
@@ -446,81 +350,6 @@ class Service:
         return response
 
 
-async def read_images(request) -> list[bytes]:
-    """The request's images: multipart ``file`` parts, or JSON ``{"images": [base64, ...]}``."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in ("multipart/form-data", "application/json"):
-        raise ClientError(415, f"content type {kind[:60] or 'none'!r}; send multipart/form-data "
-                               "with files under 'file', or application/json with base64 images")
-    body = await read_body(request, MAX_BODY_BYTES)
-    if kind == "multipart/form-data":
-        blobs = await _multipart_files(request, body)
-    else:
-        try:
-            images = parse_json(body, '{"images": [BASE64, ...]}')["images"]
-            if not isinstance(images, list) or not all(isinstance(s, str) for s in images):
-                raise TypeError
-            blobs = [base64.b64decode(s, validate=True) for s in images]
-        except (ValueError, KeyError, TypeError, binascii.Error) as e:
-            raise ClientError(400, 'send JSON {"images": [BASE64, ...]}') from e
-    if not blobs:
-        raise ClientError(400, "no images: send one or more files under the field 'file'")
-    if len(blobs) > MAX_IMAGES:
-        raise ClientError(413, f"{len(blobs)} images in one request; at most {MAX_IMAGES}")
-    for i, blob in enumerate(blobs):
-        if len(blob) > MAX_IMAGE_BYTES:
-            raise ClientError(413, f"image {i} is {len(blob) / 2**20:.1f} MiB; at most "
-                                   f"{MAX_IMAGE_BYTES // 2**20} MiB per image")
-    return blobs
-
-
-async def _multipart_files(request, body: bytes) -> list[bytes]:
-    """The ``file`` parts of a multipart body already read (and counted) in full."""
-    from starlette.exceptions import HTTPException
-    from starlette.formparsers import MultiPartException
-    from starlette.requests import Request
-
-    async def replay() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
-                                                         max_fields=MAX_IMAGES + 1)
-    except (HTTPException, MultiPartException, ValueError, KeyError) as e:
-        detail = getattr(e, "detail", None) or getattr(e, "message", None) or _first(e)
-        raise ClientError(400, f"could not read the multipart body ({_first(detail)}); send "
-                               "files under 'file' with a boundary in the content type") from e
-    try:
-        parts = form.getlist("file")
-        if any(isinstance(p, str) for p in parts):
-            raise ClientError(400, "the field 'file' must hold image files")
-        return [await p.read() for p in parts]
-    finally:
-        await form.close()
-
-
-def check_pixels(blobs: list[bytes]) -> list[tuple[int, int]]:
-    """(width, height) of each image from its header; 413 past MAX_PIXELS per image or
-    MAX_REQUEST_PIXELS in all, 400 for what is not an image. Nothing is decoded."""
-    from resnet_core.data.decode import image_size
-
-    sizes = []
-    for i, blob in enumerate(blobs):
-        try:
-            width, height = image_size(io.BytesIO(blob))
-        except WorkbenchError as e:
-            raise ClientError(400, f"image {i}: {_first(e)}") from e
-        if width * height > MAX_PIXELS:
-            raise ClientError(413, f"image {i} is {width:,} x {height:,} pixels; at most "
-                                   f"{MAX_PIXELS / 1e6:.0f} million pixels per image")
-        sizes.append((width, height))
-    total = sum(w * h for w, h in sizes)
-    if total > MAX_REQUEST_PIXELS:
-        raise ClientError(413, f"the images hold {total / 1e6:.0f} million pixels; at most "
-                               f"{MAX_REQUEST_PIXELS / 1e6:.0f} million per request")
-    return sizes
-
-
 async def http_error(request, exc):
     """Starlette's own refusals (unknown path, wrong method) as JSON, one line."""
     from starlette.responses import JSONResponse
@@ -546,24 +375,6 @@ def _first(e: BaseException) -> str:
 
 # ----------------------------------------------------------------------------- running it
 
-
-
-def stop_when_supervisor_goes() -> None:
-    """Under the app (Deploy page): SIGTERM ourselves when stdin ends. The app holds the pipe's
-    other end; when it exits, even by SIGKILL, the kernel closes it, so no service outlives
-    the app that started it and keeps its port."""
-    import signal
-    import sys
-    import threading
-
-    def wait_for_end_of_input() -> None:
-        try:
-            sys.stdin.buffer.read()
-        except (OSError, ValueError):
-            pass
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=wait_for_end_of_input, name="supervisor-watch", daemon=True).start()
 
 
 # Slow or idle connections close; past MAX_CONNECTIONS uvicorn answers 503 (guard.py).
@@ -596,7 +407,9 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     model = load_model(run_dir, checkpoint=checkpoint, fmt=fmt)  # errors before the port opens
     if settings().supervised:
-        stop_when_supervisor_goes()
+        # Under the app (Deploy page): the app holds our stdin's other end; when it exits, even
+        # by SIGKILL, the kernel closes it, so no service outlives the app and keeps its port.
+        on_end_of_input(lambda: os.kill(os.getpid(), signal.SIGTERM))
     url = f"http://{host}:{port}"
     print(f"serving {model.run_id} ({checkpoint}.pt, {fmt}) on {url}: POST /predict, /feedback; "
           f"GET /metrics, /stats, /health", flush=True)

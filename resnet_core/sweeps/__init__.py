@@ -20,6 +20,8 @@ PUBLIC = {
     "trial_table": "charts",
     "trials_of": "charts",
     "FORMS": "space",
+    "FORM_SEARCH": "space",
+    "form_options": "space",
     "SEARCHABLE": "space",
     "Param": "space",
     "SearchSpace": "space",

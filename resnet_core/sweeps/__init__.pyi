@@ -11,10 +11,12 @@ from resnet_core.sweeps.charts import trial_table as trial_table
 from resnet_core.sweeps.charts import trials_of as trials_of
 from resnet_core.sweeps.runner import SweepRunner as SweepRunner
 from resnet_core.sweeps.runner import Sweeps as Sweeps
+from resnet_core.sweeps.space import FORM_SEARCH as FORM_SEARCH
 from resnet_core.sweeps.space import FORMS as FORMS
 from resnet_core.sweeps.space import SEARCHABLE as SEARCHABLE
 from resnet_core.sweeps.space import Param as Param
 from resnet_core.sweeps.space import SearchSpace as SearchSpace
+from resnet_core.sweeps.space import form_options as form_options
 from resnet_core.sweeps.space import parse_param as parse_param
 from resnet_core.sweeps.study import PRUNERS as PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SAMPLERS

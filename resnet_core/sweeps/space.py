@@ -200,3 +200,30 @@ class SearchSpace:
 
     def specs(self) -> list[str]:
         return [p.spec() for p in self.params]
+
+
+# The Sweep page's form: the fields it offers to search, each with the search it starts from
+# (a field not searched keeps TrainConfig's default), and the values its lists offer.
+FORM_SEARCH = {
+    "lr": Param("lr", "log", 1e-3, 1.0),
+    "weight_decay": Param("weight_decay", "log", 1e-5, 1e-2),
+    "label_smoothing": Param("label_smoothing", "float", 0.0, 0.2),
+    "arch": Param("arch", "choice", choices=("resnet8", "resnet14", "resnet20")),
+    "batch_size": Param("batch_size", "choice", choices=(64, 128)),
+    "optimizer": Param("optimizer", "choice", choices=("sgd", "adamw")),
+    "scheduler": Param("scheduler", "choice", choices=("cosine", "onecycle")),
+    "norm": Param("norm", "choice", choices=("batch", "layer")),
+    "augment": Param("augment", "choice", choices=(True, False)),
+}
+BATCH_SIZES = (16, 32, 64, 128, 256, 512)
+
+
+def form_options(name: str) -> list:
+    """The values a list over ``name`` may hold on the Sweep page."""
+    from resnet_core.training.config import CHOICES
+
+    if name == "batch_size":
+        return list(BATCH_SIZES)
+    if FIELD_TYPES[name] is bool or FIELD_TYPES[name] == "bool":
+        return [True, False]
+    return list(CHOICES[name])

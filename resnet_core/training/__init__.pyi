@@ -13,15 +13,16 @@ from resnet_core.training.config import PRESET_RESULTS as PRESET_RESULTS
 from resnet_core.training.config import PRESETS as PRESETS
 from resnet_core.training.config import SCHEDULERS as SCHEDULERS
 from resnet_core.training.config import presets_for as presets_for
-from resnet_core.training.diagnostics import DIAGNOSTICS_FILE as DIAGNOSTICS_FILE
 from resnet_core.training.diagnostics import feature_maps as feature_maps
 from resnet_core.training.diagnostics import read_diagnostics as read_diagnostics
 from resnet_core.training.evaluation import evaluate_run as evaluate_run
 from resnet_core.training.evaluation import misclassified as misclassified
+from resnet_core.training.metrics import HEADLINE_METRICS as HEADLINE_METRICS
 from resnet_core.training.models import ACTIVATIONS as ACTIVATIONS
 from resnet_core.training.models import ARCHS as ARCHS
 from resnet_core.training.models import NORMS as NORMS
 from resnet_core.training.transfer import BACKBONE_LR_FACTOR as BACKBONE_LR_FACTOR
+from resnet_core.training.transfer import FEW_IMAGES_START as FEW_IMAGES_START
 from resnet_core.training.transfer import IMAGENET_FILES as IMAGENET_FILES
 from resnet_core.training.transfer import imagenet_status as imagenet_status
 

@@ -22,13 +22,12 @@ import torch
 from torch import Tensor
 
 from resnet_core.events import Callback, TrainState
+from resnet_core.runs.folder import DIAGNOSTICS_FILE
 from resnet_core.runs.jsonl import append_jsonl, read_jsonl
 from resnet_core.training.models import Block, ResNet
 
 if TYPE_CHECKING:
     import pandas as pd
-
-DIAGNOSTICS_FILE = "diagnostics.jsonl"
 
 
 def blocks(model: ResNet) -> list[tuple[str, Block]]:

@@ -1,4 +1,6 @@
-"""The training loop: ``train(TrainConfig)`` and ``resume(run_dir)``.
+"""The training loop: ``train(TrainConfig)`` and ``resume(run_dir)``. The recipe it runs (the
+loss, optimizer, schedule and getting ready) is ``recipe.py``; what config.json records of the
+machine, ``provenance.py``.
 
 One run = one folder (runs.py), written only through ``RunWriter``. The loop keeps the host
 out of the way: loss and accuracy are summed on the device (``IntervalMetrics``) and read
@@ -10,16 +12,18 @@ epoch is derived from the seed and the epoch number, so it need not be stored).
 
 Read top-down: the public API, then ``Trainer.fit`` -> ``_loop`` -> ``_train_step``, the
 epoch end and the final evaluation, then checkpoints, then the setup, then the small pieces.
+
+Why one module of about 700 lines: it is one object, the ``Trainer``, whose methods share its
+state (model, optimizer, loaders, writer, position in the run) and are read in run order, as
+nanoGPT's train.py is; split across files, a reader would follow one step through several.
+What the loop runs but does not own lives beside it (recipe, provenance, checkpoint, writer,
+transfer, evaluation).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import math
-import platform
 import random
-import re
 import shutil
 import sys
 import threading
@@ -30,13 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from resnet_core.data.dataset import Dataset, with_statistics
 from resnet_core.data.loader import BatchLoader
-from resnet_core.data.sources import load_dataset_for
-from resnet_core.device import autocast_context, device_kind, resolve_amp, resolve_device
+from resnet_core.device import autocast_context, device_kind, resolve_amp
 from resnet_core.errors import ConfigError, RunError, TrainingFailed, first_line
 from resnet_core.events import Callback, ProgressBar, TrainState
 from resnet_core.runs.folder import Run, create_run_dir, now_iso
@@ -50,7 +52,7 @@ from resnet_core.training.checkpoint import (
 )
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.cuda_graph import GraphedStep, use_cuda_graph
-from resnet_core.training.diagnostics import DIAGNOSTICS_FILE, Diagnostics
+from resnet_core.training.diagnostics import Diagnostics
 from resnet_core.training.distributed import Distributed
 from resnet_core.training.evaluation import (
     EvalResult,
@@ -59,6 +61,8 @@ from resnet_core.training.evaluation import (
     write_eval,
 )
 from resnet_core.training.models import count_parameters
+from resnet_core.training.provenance import device_name, versions
+from resnet_core.training.recipe import compute_loss, make_optimizer, make_scheduler, prepare
 from resnet_core.training.transfer import (
     FeatureLoader,
     Head,
@@ -66,7 +70,6 @@ from resnet_core.training.transfer import (
     Weights,
     frozen_at,
     load_into,
-    param_groups,
     pooled_features,
     preprocessing_for,
     set_backbone_frozen,
@@ -74,7 +77,6 @@ from resnet_core.training.transfer import (
     weights_for,
 )
 from resnet_core.training.writer import RunWriter
-from resnet_core.version import __version__
 
 SNAPSHOT_DISK_SHARE = 0.1  # weight snapshots may take at most this share of the free disk
 
@@ -137,41 +139,6 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
     trainer = Trainer(config, run.dir, dataset, dev, callbacks, progress, stop,
                       resume_from=ckpt, ddp=ddp)
     return trainer.fit()
-
-
-def prepare(config: TrainConfig, dataset: Dataset | None = None
-             ) -> tuple[torch.device, Distributed, Dataset]:
-    """What train and resume share: validate, pick the device, join torchrun's group, load data."""
-    config.validate()
-    device = resolve_device(config.device)
-    resolve_amp(config.amp, device)  # fail on a bad combination before any work
-    ddp = Distributed.from_env(device)  # one process unless started by torchrun
-    device = ddp.device(device)
-    ddp.local_batch_size(config.batch_size)  # fails when the batch does not split over ranks
-    if ddp.enabled and config.freeze_epochs:
-        raise ConfigError("freeze_epochs does not work under torchrun yet (DDP fixes the trained "
-                          "parameters at the start); use freeze backbone or none")
-    if dataset is None:
-        dataset = _load_in_turn(config, ddp)
-    check_fits(config, dataset)
-    return device, ddp, dataset
-
-
-def _load_in_turn(config: TrainConfig, ddp: Distributed) -> Dataset:
-    """Rank 0 loads (and, with --download, fetches) first; the others then read the files."""
-    if ddp.is_main:
-        dataset = load_dataset_for(config)
-    ddp.barrier()
-    if not ddp.is_main:
-        dataset = load_dataset_for(config)
-    return dataset
-
-
-def check_fits(config: TrainConfig, dataset: Dataset) -> None:
-    n = len(dataset.train)
-    if config.batch_size > n:
-        raise ConfigError(f"batch size {config.batch_size} is larger than the training split "
-                          f"({n} images); use at most {n}")
 
 
 def seed_everything(seed: int) -> None:
@@ -459,7 +426,7 @@ class Trainer:
         # Lines written after this checkpoint (by a run that was killed) would repeat.
         if self.writer is not None:
             self.writer.rewind(self.state.step, self.state.epoch)
-            truncate_after_step(self.run.dir / DIAGNOSTICS_FILE, self.state.step)
+            truncate_after_step(self.run.diagnostics_path, self.state.step)
         if self.state.step >= self.total_steps:
             raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
                               f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
@@ -738,73 +705,4 @@ def snapshot_schedule(total_epochs: int, count: int) -> set[int]:
         return set()
     return {round(v) for v in np.linspace(1, total_epochs, min(count, total_epochs))}
 
-
-def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:
-    if config.loss == "mse":
-        # Squared error between the softmax output and the one-hot target, as the seed
-        # article describes; cross-entropy trains faster and is the default.
-        target = F.one_hot(y, logits.shape[1]).to(logits.dtype)
-        return F.mse_loss(F.softmax(logits, dim=1), target)
-    return F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-
-
-def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    # From trained weights: the head at lr, the backbone at a tenth (transfer.param_groups).
-    params = param_groups(model, config.lr, config.starts_from_weights) or model.parameters()
-    # foreach (one multi-tensor kernel per update) is torch's default on CUDA only; on the CPU
-    # it also saves a Python loop over the parameters: +3-8% images/s for ResNet-20 on digits.
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov and config.momentum > 0,
-                               weight_decay=config.weight_decay, foreach=True)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
-
-
-def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int,
-                   total_steps: int) -> torch.optim.lr_scheduler.LRScheduler:
-    """A per-step schedule. onecycle is torch's OneCycleLR (its own warmup); the others get a
-    linear warmup of ``warmup_epochs`` and then: constant, step decay, or cosine to zero."""
-    if config.scheduler == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=[group["lr"] for group in optimizer.param_groups], total_steps=total_steps)
-    warmup = min(round(config.warmup_epochs * steps_per_epoch), max(0, total_steps - 1))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        if config.scheduler == "step":
-            return config.step_gamma ** (step // (config.step_size_epochs * steps_per_epoch))
-        if config.scheduler == "cosine":
-            progress = (step - warmup) / max(1, total_steps - warmup)
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-        return 1.0
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def _torchvision_version() -> str | None:
-    """torchvision.__version__ (with its build suffix, e.g. +cu130) read from its version.py:
-    importing torchvision takes 1.4 s (it imports torch._dynamo), and training needs it only
-    for the torchvision datasets."""
-    spec = importlib.util.find_spec("torchvision")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "version.py"
-    match = re.search(r"^__version__ = ['\"]([^'\"]+)", path.read_text(), re.MULTILINE) \
-        if path.is_file() else None
-    return match.group(1) if match else importlib.metadata.version("torchvision")
-
-
-def versions() -> dict:
-    return {"resnet_core": __version__, "torch": torch.__version__, "torchvision": _torchvision_version(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "cuda": torch.version.cuda}
 

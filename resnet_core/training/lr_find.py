@@ -28,6 +28,7 @@ from resnet_core.data.loader import BatchLoader
 from resnet_core.device import autocast_context, resolve_amp
 from resnet_core.errors import ConfigError, WorkbenchError
 from resnet_core.training.config import TrainConfig
+from resnet_core.training.recipe import compute_loss, make_optimizer, prepare  # the run's own
 from resnet_core.training.transfer import (
     FeatureLoader,
     Head,
@@ -66,8 +67,6 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
             progress: bool = True, on_step=None) -> LRFind:
     """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion.
     ``on_step(step, num_steps)`` is called after each step (the dashboard's progress)."""
-    from resnet_core.training.loop import prepare
-
     if not (0 < start_lr < end_lr <= 100):
         raise ConfigError(f"need 0 < start_lr < end_lr <= 100, got {start_lr:g} and {end_lr:g}")
     if not (isinstance(num_steps, int) and 5 <= num_steps <= MAX_STEPS):
@@ -97,10 +96,6 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
 def _sweep(config, model, dataset, device, start_lr, end_lr, num_steps, progress, on_step):
     from tqdm.auto import tqdm
 
-    from resnet_core.training.loop import (  # the run's own loss and optimizer
-        compute_loss,
-        make_optimizer,
-    )
 
     frozen = frozen_at(config, 0)  # the first phase's trainable parameters (head only, if frozen)
     set_backbone_frozen(model, frozen)

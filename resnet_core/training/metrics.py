@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# The headline metrics of a summary (eval/<split>/summary.json, serve's rolling window), and
+# how a table heads them.
+HEADLINE_METRICS = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
+                    "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
+
+
 @dataclass
 class ClassificationReport:
     class_names: list[str]

@@ -37,6 +37,13 @@ from resnet_core.runs.folder import Run
 PRETRAINED = ("none", "imagenet")
 FREEZE = ("none", "backbone")
 HEAD = "fc"  # the classifier's module name (torchvision's)
+# The start the Train page suggests for an image folder with few images per class, where
+# resnet18's ImageNet file is in the cache: the head on frozen ImageNet features at ImageNet's
+# size, without augmentation so the features are computed once (the cached-features path), a
+# batch that a few dozen images fill. Measured: 200 images, 20 epochs, 10.8 s command to result
+# on 2 CPU cores (benchmarks/RESULTS.md, "Transfer").
+FEW_IMAGES_START = {"arch": "resnet18", "pretrained": "imagenet", "freeze": "backbone",
+                    "augment": False, "image_size": 224, "batch_size": 16}
 BACKBONE_LR_FACTOR = 0.1  # the backbone's share of the learning rate when it starts trained
 
 # torchvision's default weights (``<Arch>_Weights.DEFAULT``) and the file names it caches them

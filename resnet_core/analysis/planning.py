@@ -1,0 +1,141 @@
+"""What a run will cost before it trains, worked out once for everyone who asks: the Train
+page (its tiles and its memory line), the CLI (the estimate it prints before training) and a
+class server (refusing a student's run that would not fit in memory).
+
+``plan(config, ...)`` builds the config's model once and returns a ``Plan``: parameters, FLOPs,
+the time per epoch and in all (history first, else the calibrated step model: ``cost.py``),
+and the memory of one training step against the memory free on the device now.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from resnet_core.analysis.cost import (
+    MemoryEstimate,
+    ModelCost,
+    available_memory,
+    estimate_cost,
+    estimate_memory,
+)
+from resnet_core.errors import ConfigError
+from resnet_core.runs.progress import duration
+from resnet_core.training.config import TrainConfig
+
+LONG_RUN_S = 5 * 60  # past this, the CLI's estimate says how to stop and resume
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A config's cost on this machine. ``cost`` is None when only the memory was asked for."""
+
+    config: TrainConfig
+    device: str  # "cpu" or "cuda"
+    memory: MemoryEstimate
+    free_bytes: int  # memory free on the device when planned
+    cost: ModelCost | None = None
+    epochs: float | None = None  # the run's budget in epochs (steps over steps per epoch)
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.memory.peak(self.config.batch_size)
+
+    @property
+    def largest_batch(self) -> int:
+        """The largest batch whose step fits in the memory free now."""
+        return self.memory.largest_batch(self.free_bytes)
+
+    @property
+    def fits(self) -> bool:
+        return self.peak_bytes <= self.free_bytes
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        return self.cost.seconds_per_epoch if self.cost is not None else None
+
+    @property
+    def total_seconds(self) -> float | None:
+        if self.seconds_per_epoch is None or self.epochs is None:
+            return None
+        return self.seconds_per_epoch * self.epochs
+
+    def memory_line(self) -> str:
+        """One sentence: the step's memory at this batch, and the largest batch that fits."""
+        return (f"Memory for one training step at batch {self.config.batch_size}: about "
+                f"{self.peak_bytes / 2**20:,.0f} MiB (fp32); the largest batch that fits in the "
+                f"{self.device.upper()} memory free now: about {self.largest_batch:,}.")
+
+    def memory_problem(self) -> str | None:
+        """A one-line refusal when the step would not fit in free memory, else None."""
+        if self.fits:
+            return None
+        return (f"batch {self.config.batch_size} of {self.config.arch} needs about "
+                f"{self.peak_bytes / 2**20:,.0f} MiB and {self.free_bytes / 2**20:,.0f} MiB is "
+                f"free; use a smaller batch or image size")
+
+    def estimate_line(self) -> str | None:
+        """"about 2 min 50 s per epoch, 23 min 40 s in all on this CPU (basis)", or None
+        without a time estimate."""
+        if self.seconds_per_epoch is None:
+            return None
+        line = f"about {duration(self.seconds_per_epoch)} per epoch"
+        if self.total_seconds is not None:
+            line += f", {duration(self.total_seconds)} in all"
+        return f"{line} on this {self.device.upper()} ({self.cost.basis})"
+
+
+def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
+         train_images: int | None = None, val_images: int = 0, epochs: float | None = None,
+         runs=None, calibrate: bool = True, device: str | None = None) -> Plan:
+    """The cost of ``config`` on input ``channels`` x ``size`` px with ``num_classes`` classes.
+
+    With ``train_images`` also the time: from ``runs`` (a RunStore: this machine's history for
+    the same model and input) first, else the step model (calibrated now if ``calibrate``; the
+    Train page passes False while a job trains). Without it, only the memory (a class server's
+    check: no calibration, no history read)."""
+    from resnet_core.device import resolve_device
+
+    device = device or resolve_device(config.device).type
+    options = dict(residual=config.residual, norm=config.norm, activation=config.activation,
+                   stem=config.model_stem, width=config.width)
+    memory = _memory(config.arch, num_classes, channels, size, config.optimizer,
+                     tuple(sorted(options.items())))
+    cost = None
+    if train_images is not None:
+        if epochs is None:  # the budget in epochs: given, or max_steps over full batches
+            steps_per_epoch = max(1, train_images // config.batch_size)
+            epochs = config.resolved_epochs() or (config.max_steps or 0) / steps_per_epoch
+        history = runs.seconds_per_image(config.arch, [channels, size, size], device) if runs else None
+        cost = estimate_cost(config.arch, num_classes, channels, size, train_images,
+                             val_images=val_images, batch_size=config.batch_size, device=device,
+                             seconds_per_image=history, calibrate=calibrate, **options)
+    return Plan(config, device, memory, available_memory(device), cost, epochs)
+
+
+def plan_from_registry(config: TrainConfig) -> Plan | None:
+    """The memory plan of a config on a built-in dataset, from the registry alone (no file
+    is read); None for an image folder, whose shape is known only once it is read."""
+    from resnet_core.data.registry import DATASETS
+
+    spec = DATASETS.get(config.dataset)
+    if spec is None or spec.channels is None:
+        return None
+    channels, size = config.input_shape()
+    return plan(config, num_classes=len(spec.class_names or range(10)), channels=channels, size=size)
+
+
+def check_memory(config: TrainConfig) -> None:
+    """Refuse, not warn, a run whose training step would not fit in free memory (ConfigError)."""
+    planned = plan_from_registry(config)
+    problem = planned.memory_problem() if planned is not None else None
+    if problem:
+        raise ConfigError(problem)
+
+
+@functools.lru_cache(maxsize=64)
+def _memory(arch: str, num_classes: int, channels: int, size: int, optimizer: str,
+            options: tuple) -> MemoryEstimate:
+    """A model build and two small forwards: cached, since every page rerun and every class
+    submission asks again for the same few models."""
+    return estimate_memory(arch, num_classes, channels, size, optimizer=optimizer, **dict(options))
