@@ -89,3 +89,18 @@ def wait_for_app(page, url: str, text: str) -> None:
     page.goto(url)
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
     page.get_by_text(text).first.wait_for(timeout=60_000)
+
+
+def class_env(runs: Path, **extra) -> dict:
+    """A class server's environment on ``runs`` (pages refresh every second)."""
+    return {"RESNET_WORKBENCH_MODE": "class", "RESNET_WORKBENCH_RUNS": str(runs),
+            "RESNET_WORKBENCH_REFRESH_S": "1", **extra}
+
+
+def join(page, url: str, name: str) -> None:
+    """Join the class at ``url`` as ``name`` through the join form, as a student does."""
+    page.goto(url)
+    page.wait_for_selector("input[name=name]", timeout=60_000)
+    page.fill("input[name=name]", name)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)

@@ -173,7 +173,7 @@ def test_every_page_in_every_state_has_no_serious_violation_of_our_own(filled, t
 def test_class_mode_pages_as_a_student_and_as_the_teacher(filled):
     """The join form (ours, not Streamlit's), then every page a student has and every page
     the teacher has, on a class server with the same runs."""
-    from test_class_server import class_env, join
+    from e2e import class_env, join
 
     check = Auditor()
     env = class_env(filled, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)

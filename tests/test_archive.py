@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import io
-import stat
-import zipfile
 
 import pytest
-from PIL import Image
 
 from resnet_core import load_dataset
 from resnet_core.data.uploads import ArchiveError, extract_image_folder, upload_folder
 from resnet_core.errors import DataError
 
+from helpers import image_bytes, zip_bytes
 
-def png_bytes(color: int = 128) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (16, 16), (color, 0, 255 - color)).save(buf, "PNG")
-    return buf.getvalue()
+
+def png_bytes(level: int = 128) -> bytes:
+    return image_bytes((level, 0, 255 - level), (16, 16))
 
 
 def make_zip(entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> io.BytesIO:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-        for name, target in (symlinks or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            z.writestr(info, target)
-    buf.seek(0)
-    return buf
+    """A zip as the upload handler gets it: a file-like object."""
+    return io.BytesIO(zip_bytes(entries, symlinks))
 
 
 def tree(prefix: str = "") -> dict[str, bytes]:
@@ -166,7 +155,7 @@ def test_old_uploads_can_be_listed_and_removed_from_the_cli(tmp_path):
     import os
     import time
 
-    from conftest import run_cli
+    from helpers import run_cli
 
     old = extract_image_folder(make_zip(tree()), tmp_path / "uploads" / "old")
     new = extract_image_folder(make_zip(tree("n/")), tmp_path / "uploads" / "new")

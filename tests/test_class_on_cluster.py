@@ -12,7 +12,6 @@ import signal
 from pathlib import Path
 
 import pytest
-from test_class_server import TEACHER, TOKEN, class_env, join
 
 from resnet_core import RunStore
 from resnet_core.classroom import Classroom
@@ -20,8 +19,8 @@ from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.folder import SERVER_GONE
 from resnet_core.training.checkpoint import load_checkpoint
 
-from conftest import wait_for
-from e2e import ARTIFACTS, chromium, streamlit_server
+from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
+from helpers import TEACHER, TOKEN, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")

@@ -8,27 +8,19 @@ import json
 import re
 import socket
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
-from resnet_core.classroom.access import COOKIE, User
+from resnet_core.classroom.access import COOKIE
 from resnet_core.classroom.challenge import ClassLimits
 from resnet_core.classroom.classroom import Classroom
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.runs.store import RunStore
 
-from conftest import wait_for
-from e2e import ARTIFACTS, chromium, streamlit_server
+from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
+from helpers import TEACHER, TOKEN, wait_for
 
 pytestmark = pytest.mark.e2e
-TOKEN = "t0ken-for-the-tests-only"
-TEACHER = User("teacher", "Teacher", "teacher")
-
-
-def class_env(runs: Path, **extra) -> dict:
-    return {"RESNET_WORKBENCH_MODE": "class", "RESNET_WORKBENCH_RUNS": str(runs),
-            "RESNET_WORKBENCH_REFRESH_S": "1", **extra}
 
 
 def request(url: str, path: str, *, method: str = "GET", headers: dict | None = None,
@@ -125,14 +117,6 @@ def test_the_gate_over_http(tmp_path):
     assert token not in rest  # printed once, never again (no request log carries it)
     on_disk = [p for p in runs.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert on_disk == []
-
-
-def join(page, url: str, name: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("input[name=name]", timeout=60_000)
-    page.fill("input[name=name]", name)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
 
 
 def nav_labels(page) -> set[str]:

@@ -16,7 +16,7 @@ from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.jobs.queue import FairQueue
 
-from conftest import TEACHER
+from helpers import TEACHER
 
 
 @pytest.fixture
@@ -272,22 +272,13 @@ def test_leaderboard_ranks_by_accuracy_then_time(tmp_path, short_run, room):
 
 
 def test_only_the_teacher_uploads_datasets(tmp_path, bench, room):
-    import io
-    import zipfile
+    from helpers import folder_zip
 
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for cls in ("cat", "dog"):
-            image = io.BytesIO()
-            Image.new("RGB", (8, 8), "red" if cls == "cat" else "blue").save(image, "PNG")
-            z.writestr(f"pets/{cls}/1.png", image.getvalue())
     student, _ = room.join("Ada")
     with pytest.raises(AccessDenied, match="only the teacher may upload datasets"):
-        bench.session(student).upload_data("pets.zip", buffer.getvalue())
+        bench.session(student).upload_data("pets.zip", folder_zip())
     assert not (tmp_path / "data").exists()  # nothing was written
-    root = bench.session(TEACHER).upload_data("pets.zip", buffer.getvalue())
+    root = bench.session(TEACHER).upload_data("pets.zip", folder_zip())
     assert sorted(p.name for p in root.iterdir()) == ["cat", "dog"]
 
 

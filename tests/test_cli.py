@@ -9,7 +9,7 @@ from PIL import Image
 
 from resnet_core import TrainConfig
 
-from conftest import run_cli
+from helpers import image_bytes, image_folder, run_cli
 
 BAD_INPUTS = [
     (["train", "--lr", "-0.1"], "lr must be in (0, 10]"),
@@ -41,8 +41,7 @@ def test_bad_input_is_one_line_on_stderr_without_traceback(tmp_path, args, messa
 
 
 def test_folder_with_one_class_is_refused(tmp_path):
-    (tmp_path / "data" / "cats").mkdir(parents=True)
-    Image.new("RGB", (8, 8)).save(tmp_path / "data" / "cats" / "a.png")
+    image_folder(tmp_path / "data", {"cats": "black"})
     result = run_cli("train", "--dataset", "folder", "--data-root", str(tmp_path / "data"), cwd=tmp_path)
     assert result.returncode == 2
     assert "needs at least 2 class folders; found 1 ('cats')" in result.stderr
@@ -123,7 +122,7 @@ def test_a_folder_without_class_folders_names_the_expected_layout(tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()
     for i in range(3):
-        Image.new("RGB", (8, 8)).save(flat / f"{i}.png")
+        (flat / f"{i}.png").write_bytes(image_bytes("black"))
     result = run_cli("train", "--dataset", "folder", "--data-root", str(flat), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "needs at least 2 class folders; found none" in result.stderr
@@ -156,7 +155,7 @@ def test_the_default_runs_folder_is_the_same_from_any_working_folder(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     env = {k: v for k, v in os.environ.items() if k != "RESNET_WORKBENCH_RUNS"}
     code = "from resnet_core.runs.store import RunStore; print(RunStore().root)"
@@ -168,7 +167,7 @@ def test_the_default_runs_folder_is_the_same_from_any_working_folder(tmp_path):
 
 def test_train_says_how_long_it_will_take_before_it_starts(tmp_path):
     """Issue 25 item 6: README's resnet18 example ran ~24 minutes with no warning first."""
-    from conftest import run_cli
+    from helpers import run_cli
 
     out = run_cli("train", "--dataset", "digits", "--epochs", "2", "--probe-snapshots", "0",
                   "--runs-dir", str(tmp_path))

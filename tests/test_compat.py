@@ -11,7 +11,7 @@ import pytest
 from resnet_core import RunStore, evaluate_run, resume
 from resnet_core.serving.export import export_run
 
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
 
 FIXTURE = ROOT / "tests" / "fixtures" / "runs_v0_1_0"
 

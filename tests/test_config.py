@@ -8,7 +8,7 @@ from resnet_core.data.registry import DATASETS as SPECS
 from resnet_core.data.registry import markdown_table
 from resnet_core.training.config import CHOICES, DEFAULT_EPOCHS
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 @pytest.mark.parametrize(("fields", "message"), [

@@ -7,7 +7,7 @@ import torch
 from resnet_core import TrainConfig, resume, train
 from resnet_core.training.cuda_graph import use_cuda_graph
 
-from conftest import StopAtStep
+from helpers import StopAtStep
 
 gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

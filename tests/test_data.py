@@ -11,6 +11,8 @@ from resnet_core.data.loader import BatchLoader, augment
 from resnet_core.data.sources import load_dataset, make_shapes
 from resnet_core.errors import DataError
 
+from helpers import image_bytes
+
 
 def test_digits_splits_are_fixed_disjoint_and_stratified():
     a = load_dataset("digits", seed=0)
@@ -70,7 +72,7 @@ def test_missing_mnist_names_the_expected_layout(tmp_path):
 
 def _png(path: Path, color, size=(20, 16)) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, color).save(path)
+    path.write_bytes(image_bytes(color, size))
 
 
 def test_image_folder_skips_corrupt_files_and_hidden_folders(tmp_path):
@@ -95,7 +97,7 @@ def test_image_folder_skips_corrupt_files_and_hidden_folders(tmp_path):
 def test_class_folders_with_no_readable_image_are_a_one_line_error(tmp_path):
     """Issue 25, bug 1: a tree whose image files are all unreadable crashed loading with
     torch.cat's "expected a non-empty list of Tensors" (the Train page and the CLI alike)."""
-    from conftest import run_cli
+    from helpers import run_cli
 
     (tmp_path / "cats").mkdir()
     (tmp_path / "dogs").mkdir()
@@ -194,7 +196,6 @@ def _twins(tmp_path):
     """A digit as 8-bit greyscale PNG, and the same digit as 16-bit, palette, transparent
     palette, RGBA and CMYK files."""
     import numpy as np
-    from PIL import Image
 
     digits = load_dataset("digits")
     grey = digits.test.images[0, 0].numpy()
@@ -227,7 +228,6 @@ def test_16bit_palette_transparent_and_cmyk_images_decode_like_their_8bit_twin(t
 
 def test_transparent_pixels_are_white_and_unknown_formats_are_refused(tmp_path):
     import pytest
-    from PIL import Image
 
     from resnet_core.data.decode import ImageError, decode_image
 

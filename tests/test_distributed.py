@@ -16,7 +16,7 @@ from resnet_core import RunStore
 from resnet_core.errors import ConfigError
 from resnet_core.training.distributed import Distributed
 
-from conftest import run_cli
+from helpers import run_cli
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run"]
 

@@ -15,7 +15,7 @@ from resnet_core.atomic import atomic_write_json
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.folder import Run, create_run_dir, read_status, write_status
 
-from conftest import wait_for
+from helpers import wait_for
 
 
 def _queued_by_a_gone_server(root, queued_at: str, pid: int = 1) -> Run:

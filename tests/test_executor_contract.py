@@ -27,7 +27,7 @@ from resnet_core.runs.folder import SERVER_GONE, read_status
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.training.checkpoint import load_checkpoint
 
-from conftest import wait_for
+from helpers import wait_for
 
 pytestmark = pytest.mark.slow
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")

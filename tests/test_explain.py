@@ -9,7 +9,7 @@ from resnet_core.analysis.attribution import METHODS, explain, randomization_che
 from resnet_core.data.loader import normalize
 from resnet_core.training.models import ARCHS, build_model
 
-from conftest import run_cli
+from helpers import run_cli
 
 LIGHT_ARCHS = [a for a in ARCHS if a not in ("resnet101", "resnet152")]
 

@@ -14,7 +14,7 @@ from resnet_core.data.decode import decode_image
 from resnet_core.data.loader import normalize
 from resnet_core.serving.export import export_run, preprocess_for_export
 
-from conftest import run_cli
+from helpers import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ from PIL import Image
 
 from resnet_core import ConfigError, TrainConfig
 
+from helpers import CLASSES, image_bytes
+
 
 def test_the_image_extensions_are_pils_names_for_the_formats_decode_opens():
     from resnet_core.data.decode import IMAGE_EXTENSIONS, IMAGE_FORMATS
@@ -21,10 +23,10 @@ def test_an_image_folder_reads_every_file_type_an_upload_field_accepts(tmp_path)
     """One list for both: a .gif in a class folder is read, as the Predict page takes one."""
     from resnet_core.data.sources import load_dataset
 
-    for cls, colour in (("cat", "red"), ("dog", "blue")):
+    for cls, colour in CLASSES.items():
         (tmp_path / cls).mkdir()
-        for i, fmt in enumerate(("PNG", "GIF", "WEBP", "BMP")):
-            Image.new("RGB", (8, 8), colour).save(tmp_path / cls / f"{i}.{fmt.lower()}", fmt)
+        for fmt in ("PNG", "GIF", "WEBP", "BMP"):
+            (tmp_path / cls / f"0.{fmt.lower()}").write_bytes(image_bytes(colour, fmt=fmt))
     ds = load_dataset("folder", data_root=str(tmp_path), image_size=8)
     assert len(ds.train) + len(ds.val) + len(ds.test) == 8
 
@@ -43,7 +45,7 @@ def test_the_class_limits_bounds_are_what_validation_accepts():
 def test_a_challenge_runs_on_the_built_in_datasets_only(room):
     from resnet_core.data.registry import BUILT_IN, DATASETS
 
-    from conftest import TEACHER
+    from helpers import TEACHER
 
     assert "folder" not in BUILT_IN and set(BUILT_IN) | {"folder"} == set(DATASETS)
     room.open_challenge(TEACHER, BUILT_IN[0], 10)

@@ -27,7 +27,7 @@ from resnet_core.runs.folder import read_status
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.runs.store import RunStore
 
-from conftest import run_cli, wait_for
+from helpers import run_cli, wait_for
 
 
 def assert_metrics_intact(run_dir: Path) -> list[dict]:

@@ -16,8 +16,8 @@ from resnet_core.interop.importer import import_runs
 from resnet_core.interop.scalars import parse_tag
 from resnet_core.training.tensorboard import TB_DIR, scalars_of
 
-from conftest import run_cli, wait_for
 from e2e import ARTIFACTS, chromium, streamlit_server
+from helpers import run_cli, wait_for
 
 
 @pytest.mark.parametrize(("tag", "parsed"), [

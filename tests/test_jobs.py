@@ -10,7 +10,7 @@ from resnet_core import TrainConfig, load_checkpoint
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.folder import LOG_FILE, read_status
 
-from conftest import wait_for
+from helpers import wait_for
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def lesson_heading(page, title: str) -> None:
 
 
 def test_a_student_joins_opens_each_lesson_runs_one_and_reads_its_answer_by_keyboard(tmp_path):
-    from test_class_server import class_env
+    from e2e import class_env
 
     lessons = list(classroom.LESSONS.values())
     chosen = classroom.LESSONS["activations"]

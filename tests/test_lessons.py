@@ -13,7 +13,7 @@ from resnet_core.classroom.lesson_runs import lesson_runs, mnist_available
 from resnet_core.classroom.lessons import LESSONS, run_name
 from resnet_core.runs.store import RunStore
 
-from conftest import wait_for
+from helpers import wait_for
 
 
 @pytest.mark.parametrize("lesson_id", list(LESSONS))

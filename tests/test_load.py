@@ -11,7 +11,7 @@ from resnet_core.cli import EXIT_STOPPED
 from resnet_core.runs import Run
 from resnet_core.training.checkpoint import load_checkpoint
 
-from conftest import ROOT
+from helpers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 

@@ -26,7 +26,7 @@ from resnet_core.jobs.manager import JobManager
 from resnet_core.serving.export import preprocess_for_export
 from resnet_core.training.tensorboard import scalars_of
 
-from conftest import run_cli
+from helpers import run_cli
 
 mlflow = pytest.importorskip("mlflow", reason="pip install -r requirements.txt (mlflow-skinny)")
 
@@ -95,7 +95,7 @@ def test_a_second_export_adds_nothing(exported):
 def test_a_run_exported_while_stopped_then_resumed_sends_only_what_is_new(tmp_path):
     from resnet_core import TrainConfig, resume, train
 
-    from conftest import StopAtStep
+    from helpers import StopAtStep
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     stopped = train(TrainConfig(dataset="digits", arch="resnet20", epochs=3, log_every=2,

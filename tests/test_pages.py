@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from resnet_core.runs.imported import write_imported_run
 
-from conftest import ROOT
+from helpers import ROOT
 
 # Paths as the app's frame (pages/navigation.py, the script app.py serves) names them.
 PAGES = ["home.py", "train.py", "sweep.py", "runs.py", "evaluate.py", "explain.py", "predict.py", "lessons.py"]

@@ -203,7 +203,7 @@ def fashion_run(tmp_path_factory):
 def test_every_page_renders_on_a_fashion_mnist_run(fashion_run, page, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(fashion_run.dir.parent))
     monkeypatch.chdir(ROOT)

@@ -17,8 +17,8 @@ from PIL import Image
 from resnet_core import load_dataset
 from resnet_core.serving.deploy import multipart_body
 
-from conftest import run_cli
 from e2e import free_port
+from helpers import run_cli
 
 
 class Client:

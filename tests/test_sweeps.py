@@ -24,7 +24,7 @@ from resnet_core.sweeps.space import SearchSpace, parse_param
 from resnet_core.sweeps.study import SweepConfig, create_sweep, get_sweep
 from resnet_core.workbench import sweep
 
-from conftest import ROOT, wait_for
+from helpers import ROOT, wait_for
 
 # A trial as small as a real one gets: ResNet-8 on digits, about a second an epoch here.
 TINY = {"dataset": "digits", "arch": "resnet8", "probe_snapshots": 0}

@@ -11,7 +11,7 @@ import pytest
 from resnet_core import TrainConfig, resume, train
 from resnet_core.training.tensorboard import SCALARS, TB_DIR
 
-from conftest import StopAtStep
+from helpers import StopAtStep
 
 
 def read_events(run_dir):

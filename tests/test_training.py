@@ -7,7 +7,7 @@ import torch
 from resnet_core import Callback, TrainConfig, TrainingFailed, load_checkpoint, resume, train
 from resnet_core.errors import ConfigError
 
-from conftest import StopAtStep
+from helpers import StopAtStep
 
 
 def test_default_digits_run_reaches_97_percent_test_accuracy(tmp_path):

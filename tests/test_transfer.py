@@ -26,7 +26,7 @@ from resnet_core.training.transfer import (
     read_weights,
 )
 
-from conftest import run_cli
+from helpers import run_cli
 
 FILE = IMAGENET_FILES["resnet18"]
 
@@ -290,7 +290,7 @@ def test_lr_find_puts_a_given_models_weights_back(short_run):
 def test_the_report_is_in_config_json_and_survives_a_resume(torch_home, folder, tmp_path):
     from resnet_core import resume
 
-    from conftest import StopAtStep
+    from helpers import StopAtStep
 
     config = base(folder, tmp_path, pretrained="imagenet", epochs=3)
     run = train(config, callbacks=[StopAtStep(6)], progress=False)

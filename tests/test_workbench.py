@@ -3,14 +3,11 @@ folder's rule; and the defects the seven-wings read found (each test failed befo
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
-import zipfile
 
 import pytest
-from PIL import Image
 
 from resnet_core import TrainConfig
 from resnet_core.classroom.access import NOBODY, AccessDenied
@@ -21,17 +18,7 @@ from resnet_core.errors import DataError
 from resnet_core.sweeps.study import SweepConfig
 from resnet_core.workbench import Workbench
 
-from conftest import TEACHER
-
-
-def a_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for cls, colour in (("cat", "red"), ("dog", "blue")):
-            image = io.BytesIO()
-            Image.new("RGB", (8, 8), colour).save(image, "PNG")
-            z.writestr(f"pets/{cls}/1.png", image.getvalue())
-    return buffer.getvalue()
+from helpers import TEACHER, folder_zip
 
 
 def test_a_forged_or_missing_cookie_is_nobody_and_single_user_mode_is_local(tmp_path, bench):
@@ -55,7 +42,7 @@ ACTIONS = {
     "stop": lambda s, run_id: s.stop(run_id),
     "delete": lambda s, run_id: s.delete(run_id),
     "queue a lesson": lambda s, run_id: s.queue_lesson(LESSON_TABLE["depth"], dataset="digits"),
-    "upload data": lambda s, run_id: s.upload_data("pets.zip", a_zip()),
+    "upload data": lambda s, run_id: s.upload_data("pets.zip", folder_zip()),
     "upload weights": lambda s, run_id: s.upload_weights("w.pth", b"not weights"),
     "deploy": lambda s, run_id: s.deploy(run_id),
     "undeploy": lambda s, run_id: s.undeploy(run_id),
@@ -141,7 +128,7 @@ def test_the_app_data_folder_comes_from_the_environment(tmp_path, monkeypatch):
 
 def test_removing_old_uploads_removes_each_weights_file_on_its_own(tmp_path):
     """Defect 3: uploads/weights/ was one upload: every weights file went at once."""
-    from conftest import run_cli
+    from helpers import run_cli
 
     weights = tmp_path / "uploads" / "weights"
     weights.mkdir(parents=True)
@@ -189,7 +176,7 @@ def test_a_class_server_restarted_with_a_teachers_sweep_queues_its_next_trial(tm
     sweep.json keeps that decision for the next server."""
     from resnet_core.sweeps.study import get_sweep
 
-    from conftest import wait_for
+    from helpers import wait_for
 
     data = DataFolder((tmp_path / "data").resolve())
     first = Workbench(tmp_path / "runs", classroom=room, max_jobs=0, data=data)
@@ -222,7 +209,7 @@ def test_a_resume_of_a_run_stopped_before_its_first_checkpoint_keeps_its_max_ste
     trained the run's old budget (3 epochs) instead of the resume's max_steps."""
     from resnet_core.classroom.access import LOCAL
 
-    from conftest import wait_for
+    from helpers import wait_for
 
     bench = Workbench(tmp_path / "runs", max_jobs=1, data=DataFolder(tmp_path.resolve()))
     try:
@@ -308,7 +295,7 @@ def test_the_learning_rate_finder_runs_as_a_job_in_its_turn(tmp_path):
     progress in its folder, and leaves the curve and a suggestion, not a run."""
     from resnet_core.classroom.access import LOCAL
 
-    from conftest import wait_for
+    from helpers import wait_for
 
     bench = Workbench(tmp_path / "runs", max_jobs=1, data=DataFolder(tmp_path.resolve()))
     try:
@@ -332,7 +319,7 @@ def test_a_text_file_named_like_weights_is_a_one_line_error(tmp_path, bench):
     """Issue 25, bug 2: torch's weights-only unpickler raised KeyError on a text file."""
     from resnet_core.training.transfer import InitError
 
-    from conftest import TEACHER, run_cli
+    from helpers import TEACHER, run_cli
 
     text = b"these are not weights\n"
     with pytest.raises(InitError) as e:
