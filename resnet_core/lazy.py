@@ -27,7 +27,7 @@ def lazy_exports(package: str, table: dict[str, str]):
 
 # -- stubs: the lazy names, visible to editors and type checkers -----------------------------
 
-STUB_HEADER = ("# Generated from {table} by `python tests/test_architecture.py`; do not edit.\n"
+STUB_HEADER = ("# Generated from {table} by `python tests/core/test_architecture.py`; do not edit.\n"
                "# That test file checks it equals what the table gives.\n")
 
 

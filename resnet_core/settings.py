@@ -1,5 +1,5 @@
 """Every setting the environment can change, with its default: the one reader of
-``RESNET_WORKBENCH_*`` (a test in tests/test_architecture.py keeps it so).
+``RESNET_WORKBENCH_*`` (a test in tests/core/test_architecture.py keeps it so).
 
 ``settings()`` parses the variables once per environment: the same values give the same
 ``Settings`` object, so a page that asks on every rerun pays a dictionary look-up, and a test

@@ -3,7 +3,7 @@ each at least 3:1 against the white page (WCAG 2.1's 1.4.11 for the lines and ma
 needs to be understood).
 
 Okabe and Ito's colour-blind-safe set without its orange, sky blue and yellow (2.0-2.3:1 on
-white, and yellow 1.1:1), with a brown and a wine in their place. ``tests/test_palette.py``
+white, and yellow 1.1:1), with a brown and a wine in their place. ``tests/core/analysis/test_palette.py``
 checks both properties: the contrast below, and the distance (CIELAB delta E) between every
 two colours as people with protanopia, deuteranopia and tritanopia see them, simulated with
 Machado, Oliveira and Fernandes' matrices (IEEE TVCG 2009, severity 1.0).

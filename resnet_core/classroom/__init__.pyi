@@ -1,4 +1,4 @@
-# Generated from PUBLIC by `python tests/test_architecture.py`; do not edit.
+# Generated from PUBLIC by `python tests/core/test_architecture.py`; do not edit.
 # That test file checks it equals what the table gives.
 
 from resnet_core.classroom.access import COOKIE as COOKIE

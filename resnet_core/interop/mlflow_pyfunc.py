@@ -4,7 +4,7 @@ preprocessing contract (MLflow's "models from code": this file is copied into th
 It imports only MLflow, NumPy, Pillow, onnxruntime and ``contract`` (resnet_core/contract.py,
 which imports nothing of the workbench, copied into the model's code folder beside this file),
 so a model from the registry loads wherever those are installed (``mlflow models serve``,
-another lab's notebook) and preprocesses exactly as training did. tests/test_mlflow.py checks
+another lab's notebook) and preprocesses exactly as training did. tests/core/interop/test_mlflow.py checks
 the same top-1 as ``resnet_core predict``.
 
     model = mlflow.pyfunc.load_model("models:/resnet-workbench-digits@champion")

@@ -47,7 +47,7 @@ FEW_IMAGES_START = {"arch": "resnet18", "pretrained": "imagenet", "freeze": "bac
 BACKBONE_LR_FACTOR = 0.1  # the backbone's share of the learning rate when it starts trained
 
 # torchvision's default weights (``<Arch>_Weights.DEFAULT``) and the file names it caches them
-# under; tests/test_transfer.py checks this table against torchvision's own.
+# under; tests/core/training/test_transfer.py checks this table against torchvision's own.
 IMAGENET_FILES = {
     "resnet18": "resnet18-f37072fd.pth",  # IMAGENET1K_V1, 44.7 MB
     "resnet34": "resnet34-b627a593.pth",  # IMAGENET1K_V1, 83.3 MB

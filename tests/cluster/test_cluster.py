@@ -1,5 +1,5 @@
 """The cluster executors against real local instances (issue 30): a Ray head and a
-single-node Slurm, each started by the test and stopped after it, run tests/test_executor_contract.py
+single-node Slurm, each started by the test and stopped after it, run tests/core/jobs/test_executor_contract.py
 (the same tests the local executor passes) with the executor set.
 
 Every address stays on loopback: the test makes a private network namespace (``unshare
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 BIN = Path(sys.executable).parent
 
 
@@ -45,7 +45,7 @@ def in_private_network(script: str, timeout: float) -> subprocess.CompletedProce
 def contract(executor: str, extra_env: str = "") -> str:
     """The nested pytest run of the contract tests with ``executor``."""
     return (f"{extra_env} RESNET_WORKBENCH_EXECUTOR={executor} {sys.executable} -m pytest -q -m slow "
-            "-p no:cacheprovider tests/test_executor_contract.py")
+            "-p no:cacheprovider tests/core/jobs/test_executor_contract.py")
 
 
 def test_the_contract_on_a_local_ray_head():
@@ -59,7 +59,7 @@ print('node address', *[n['NodeManagerAddress'] for n in ray.nodes()])"
 {contract("ray", "RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379")}
 echo "== the class server on Ray"
 RESNET_WORKBENCH_EXECUTOR=ray RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379 {sys.executable} -m pytest \
-    -q -m slow -p no:cacheprovider tests/test_class_on_cluster.py
+    -q -m slow -p no:cacheprovider tests/cluster/test_class_on_cluster.py
 """
     done = in_private_network(script, timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]

@@ -102,7 +102,7 @@ def test_predict_page_downloads_an_onnx_model_that_runs(short_run, tmp_path):
     assert session.run(None, {"input": np.zeros((3, 1, 8, 8), np.float32)})[0].shape == (3, 10)
 
 
-@pytest.mark.slow  # ~30 s; tests/test_faults.py checks simultaneous submits in every run
+@pytest.mark.slow  # ~30 s; tests/core/jobs/test_faults.py checks simultaneous submits in every run
 def test_two_browser_sessions_press_train_together_and_both_runs_complete(tmp_path):
     from playwright.sync_api import sync_playwright
 

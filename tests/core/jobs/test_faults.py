@@ -1,9 +1,9 @@
 """The fault matrix of issue 7: each fault with the outcome a user relies on.
 
-(Also covered elsewhere: a torn metrics line, tests/test_runs.py; non-finite loss,
-tests/test_training.py; corrupt, truncated and malicious checkpoints,
-tests/test_checkpoint.py and tests/test_pages.py; a SIGKILLed dashboard child,
-tests/test_jobs.py.)
+(Also covered elsewhere: a torn metrics line, tests/core/runs/test_runs.py; non-finite loss,
+tests/core/training/test_training.py; corrupt, truncated and malicious checkpoints,
+tests/core/training/test_checkpoint.py and tests/app/test_pages.py; a SIGKILLed dashboard child,
+tests/core/jobs/test_jobs.py.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -59,6 +59,6 @@ def small_budget(tmp_path, monkeypatch):
 def test_runs_top_to_bottom_on_a_fresh_kernel(path, tmp_path, monkeypatch, small_budget):
     # No system datasets here: notebook 04 takes its offline path (digits). On Debian's
     # Fashion-MNIST it evaluates a ResNet-50 on 10,000 test images, over 5 minutes on 2 cores:
-    # its choice of dataset is tested in tests/test_real_data.py (the lesson's same rule).
+    # its choice of dataset is tested in tests/core/data/test_real_data.py (the lesson's same rule).
     monkeypatch.setenv("RESNET_WORKBENCH_SYSTEM_DATA", str(tmp_path / "no-system-datasets"))
     execute(path, tmp_path)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 CORE = ROOT / "resnet_core"
 UI = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
 
@@ -131,7 +131,7 @@ def test_the_stubs_say_what_the_public_tables_say_and_every_name_exists():
 
     for path, text in stubs().items():
         assert path.is_file() and path.read_text() == text, \
-            f"{path} is out of date: run python tests/test_architecture.py"
+            f"{path} is out of date: run python tests/core/test_architecture.py"
         for node in ast.parse(text).body:
             if isinstance(node, ast.ImportFrom):
                 module = importlib.import_module(node.module)
@@ -156,7 +156,7 @@ def stubs() -> dict[Path, str]:
     return out
 
 
-if __name__ == "__main__":  # python tests/test_architecture.py: write the stubs
+if __name__ == "__main__":  # python tests/core/test_architecture.py: write the stubs
     for stub_path, stub in stubs().items():
         stub_path.write_text(stub)
         print(stub_path.relative_to(ROOT))
