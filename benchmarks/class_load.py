@@ -148,11 +148,10 @@ async def drive(url: str, cookies: list[str], pattern: str, until, refresh: floa
 def prepare(runs: Path, template: Path, entries: int = 20) -> str:
     """A class in progress: an open challenge with ``entries`` finished entries (copies of one
     real run under different owners and learning rates); returns the challenge id."""
-    from resnet_core.classroom.access import User
     from resnet_core.classroom.classroom import Classroom
 
     room = Classroom(runs, teacher_token=TOKEN)
-    challenge = room.open_challenge(User("teacher", "Teacher", "teacher"), "digits", 120)
+    challenge = room.open_challenge("digits", 120)
     for i in range(entries):
         run_dir = runs / f"20260101-0000{i:02d}-digits-resnet20-{i:04x}"
         shutil.copytree(template, run_dir)

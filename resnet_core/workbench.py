@@ -258,28 +258,28 @@ class Session:
     # -- the class (the teacher's) ------------------------------------------------------
 
     def set_limits(self, limits: ClassLimits) -> None:
-        self._class("change the limits").set_limits(self.user, limits)
+        self._class("change the limits").set_limits(limits)
 
     def set_class_code(self, code: str | None) -> None:
-        self._class("set the class code").set_class_code(self.user, code)
+        self._class("set the class code").set_class_code(code)
 
     def lock_lesson(self, lesson_id: str | None) -> None:
-        self._class("lock the class to a lesson").lock_lesson(self.user, lesson_id)
+        self._class("lock the class to a lesson").lock_lesson(lesson_id)
 
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
         return self._class("open a challenge").open_challenge(
-            self.user, dataset, minutes, anonymous=anonymous, limits=limits)
+            dataset, minutes, anonymous=anonymous, limits=limits)
 
     def close_challenge(self, *, reveal: bool = False) -> None:
-        self._class("close the challenge").close_challenge(self.user, reveal=reveal)
+        self._class("close the challenge").close_challenge(reveal=reveal)
 
     def reset_class(self) -> list[str]:
         """Forget the roster, lift the lock, close the challenge, and stop every student's
         queued or running run (their folders stay); the runs stopped."""
         room = self._class("reset the class")
         stopped = self._stop_runs_of(set(room.state.roster))
-        room.reset(self.user)
+        room.reset()
         return stopped
 
     def remove_student(self, student_id: str) -> list[str]:
@@ -287,7 +287,7 @@ class Session:
         their queued or running runs; the runs stopped. Their run folders stay."""
         room = self._class("remove a student")
         stopped = self._stop_runs_of({student_id})
-        room.remove_student(self.user, student_id)
+        room.remove_student(student_id)
         return stopped
 
     def rejoin_code(self, student_id: str | None = None) -> str:
@@ -296,7 +296,12 @@ class Session:
         require_member(self.user, "get a rejoin code")
         if self.bench.classroom is None:
             raise WorkbenchError("rejoin codes belong to class mode: start the app in class mode")
-        return self.bench.classroom.rejoin_code(self.user, student_id)
+        own = student_id in (None, self.user.id)
+        if not own:
+            require_teacher(self.user, "make another student's rejoin code")
+        # A student's own code is shown again until used; the teacher's is always a new one.
+        return self.bench.classroom.rejoin_code(student_id or self.user.id,
+                                                reissue=self.user.is_teacher)
 
     def _stop_runs_of(self, owner_ids: set[str]) -> list[str]:
         """Stop the queued or running runs these owners own (callers checked the teacher); the

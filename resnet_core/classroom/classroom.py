@@ -28,7 +28,6 @@ from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
     User,
     read_session,
-    require_teacher,
     sign_session,
     token_matches,
 )
@@ -160,29 +159,25 @@ class Classroom:
             self._save()
         return user, sign_session(user, self.secret, generation=self.state.generation)
 
-    def rejoin_code(self, user: User, student_id: str | None = None) -> str:
+    def rejoin_code(self, student_id: str, *, reissue: bool = False) -> str:
         """The one-time code that gets a student back to their name (and runs) after they
-        signed out or lost their cookie. A student asks for their own (the sign-out page
-        shows it): the code is minted once and shown again on every view until it is used,
-        so a reload never voids the code just written down. The teacher asks for anyone's and
-        always gets a new one, which replaces the earlier code."""
-        student_id = student_id or user.id
-        if not (user.is_teacher or (user.role == "student" and user.id == student_id)):
-            require_teacher(user, "make another student's rejoin code")
+        signed out or lost their cookie. Minted once and shown again on every view until it is
+        used (the sign-out page: a reload never voids the code just written down); ``reissue``
+        (the teacher's "another code") mints a new one, which replaces the earlier. Who may
+        ask for whose code is the front door's to decide."""
         with self._lock:
             if student_id not in self.state.roster:
                 raise RunError(f"no student {student_id!r} in this class")
             stored = self.state.rejoin.get(student_id, "")
-            if user.is_teacher or not stored.startswith(REJOIN_NONCE):
-                stored = new_rejoin_entry()  # the teacher's new code, or a student's first
+            if reissue or not stored.startswith(REJOIN_NONCE):
+                stored = new_rejoin_entry()
                 self.state.rejoin[student_id] = stored
                 self._save()
         return rejoin_code(self.secret, student_id, stored)
 
-    def remove_student(self, user: User, student_id: str) -> None:
+    def remove_student(self, student_id: str) -> None:
         """Take a name off the roster: its sessions end and the name is free again. Runs stay
         on disk; the caller stops the student's active ones."""
-        require_teacher(user, "remove a student")
         with self._lock:
             if self.state.roster.pop(student_id, None) is None:
                 raise RunError(f"no student {student_id!r} in this class")
@@ -203,44 +198,39 @@ class Classroom:
             return None
         return user
 
-    # -- what the teacher sets ----------------------------------------------------------
+    # -- what the teacher sets (the front door checked it is the teacher) -------------------
 
-    def set_limits(self, user: User, limits: ClassLimits) -> None:
-        require_teacher(user, "change the limits")
+    def set_limits(self, limits: ClassLimits) -> None:
         with self._lock:
             self.state.limits = limits.validate()
             self._save()
 
-    def set_class_code(self, user: User, code: str | None) -> None:
+    def set_class_code(self, code: str | None) -> None:
         """None or "" for no code; else at least ``roster.MIN_CODE_LENGTH`` characters."""
-        require_teacher(user, "set the class code")
         code = clean_class_code(code)
         with self._lock:
             self.state.class_code = code
             self._save()
 
-    def lock_lesson(self, user: User, lesson_id: str | None) -> None:
+    def lock_lesson(self, lesson_id: str | None) -> None:
         from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 
-        require_teacher(user, "lock the class to a lesson")
         if lesson_id is not None and lesson_id not in LESSON_TABLE:
             raise ConfigError(f"lesson must be one of {', '.join(LESSON_TABLE)}, got {lesson_id!r}")
         with self._lock:
             self.state.locked_lesson = lesson_id
             self._save()
 
-    def reset(self, user: User) -> None:
+    def reset(self) -> None:
         """Forget the roster (every student joins again), lift the lock, close the challenge.
         Runs stay on disk: nothing trained is lost. The caller stops students' active runs."""
-        require_teacher(user, "reset the class")
         with self._lock:
             self.state = ClassState(limits=self.state.limits, class_code=self.state.class_code,
                                     generation=self.state.generation + 1)
             self._save()
 
-    def open_challenge(self, user: User, dataset: str, minutes: float, *, anonymous: bool = False,
+    def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
-        require_teacher(user, "open a challenge")
         if dataset not in BUILT_IN:
             raise ConfigError(f"a challenge's dataset is one of {', '.join(BUILT_IN)}, got {dataset!r}")
         if not CHALLENGE_MINUTES[0] <= minutes <= CHALLENGE_MINUTES[1]:
@@ -254,9 +244,8 @@ class Classroom:
             self._save()
         return challenge
 
-    def close_challenge(self, user: User, *, reveal: bool = False) -> None:
+    def close_challenge(self, *, reveal: bool = False) -> None:
         """Close now (and, with ``reveal``, show every entry's configuration)."""
-        require_teacher(user, "close the challenge")
         with self._lock:
             c = self.state.challenge
             if c is None:

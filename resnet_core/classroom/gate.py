@@ -287,7 +287,8 @@ def join_routes(classroom) -> list:
             return RedirectResponse("/join", status_code=303)
         token = room.form_token(cookie, "leave")
         if request.method == "GET":  # a page with a form: a link to /leave signs nobody out
-            code = room.rejoin_code(user) if user.role == "student" else None
+            # The gate is the class server's front door for /leave: a student sees their own code.
+            code = room.rejoin_code(user.id) if user.role == "student" else None
             return HTMLResponse(leave_page(user, token, code), headers={"cache-control": "no-store"})
         refusal = ("This sign-out did not come from this class server's page; nobody was "
                    "signed out.")

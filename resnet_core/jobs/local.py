@@ -48,6 +48,13 @@ class LocalExecutor:
         self._warm_wanted = warm
         self._warm: subprocess.Popen | None = None
 
+    @property
+    def waiting_child(self) -> subprocess.Popen | None:
+        """The warm child waiting for the next job (torch already imported), or None."""
+        with self._lock:
+            warm = self._warm
+        return warm if warm is not None and warm.poll() is None else None
+
     def slots(self, device: str) -> int:
         return self.max_running
 

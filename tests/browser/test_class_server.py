@@ -18,7 +18,7 @@ from resnet_core.classroom.lessons import LESSONS
 from resnet_core.runs.store import RunStore
 
 from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
-from helpers import TEACHER, TOKEN, wait_for
+from helpers import TOKEN, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -176,8 +176,8 @@ def test_a_challenge_in_three_browser_sessions(tmp_path):
     Ada's run, Bob's finished run appears on Ada's leaderboard without a reload."""
     runs = tmp_path / "runs"
     room = Classroom(runs, teacher_token=TOKEN)  # what the teacher set before class
-    room.set_limits(TEACHER, ClassLimits(queue_cap=1))
-    room.open_challenge(TEACHER, "digits", 60, limits=ClassLimits(queue_cap=1))
+    room.set_limits(ClassLimits(queue_cap=1))
+    room.open_challenge("digits", 60, limits=ClassLimits(queue_cap=1))
     with streamlit_server(class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)) as url, chromium() as browser:
         ada, bob, teacher = (browser.new_context(viewport={"width": 1400, "height": 1800}).new_page()
                              for _ in range(3))
@@ -229,7 +229,7 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
     /leave take only this server's own forms; joins and wrong codes are rate-limited per
     address; ``?token=`` redirects stay on this server."""
     runs = tmp_path / "runs"
-    Classroom(runs, teacher_token=TOKEN).set_class_code(TEACHER, "owl-tree-77")
+    Classroom(runs, teacher_token=TOKEN).set_class_code("owl-tree-77")
     env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN, RESNET_WORKBENCH_JOINS_PER_MINUTE="3")
     with streamlit_server(env) as url:
         port = urllib.parse.urlsplit(url).port
@@ -318,7 +318,7 @@ def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
 
     runs = tmp_path / "runs"
     room = Classroom(runs, teacher_token=TOKEN)
-    challenge = room.open_challenge(TEACHER, "digits", 30)
+    challenge = room.open_challenge("digits", 30)
     ada, cookie = room.join("Ada")
     stop = threading.Event()
     stop.set()  # Ada's run stopped after its first step, with a checkpoint: resumable

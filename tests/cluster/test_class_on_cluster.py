@@ -20,7 +20,7 @@ from resnet_core.runs.folder import SERVER_GONE
 from resnet_core.training.checkpoint import load_checkpoint
 
 from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
-from helpers import TEACHER, TOKEN, wait_for
+from helpers import TOKEN, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
@@ -29,7 +29,7 @@ EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
 @pytest.mark.skipif(EXECUTOR == "local", reason="run by tests/cluster/test_cluster.py with a cluster executor")
 def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothing_orphaned(tmp_path):
     runs = tmp_path / "runs"
-    Classroom(runs, teacher_token=TOKEN).open_challenge(TEACHER, "digits", 60)
+    Classroom(runs, teacher_token=TOKEN).open_challenge("digits", 60)
     env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)
     with streamlit_server(env, with_process=True) as (url, server), chromium() as browser:
         pages = {}

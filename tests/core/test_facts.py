@@ -45,12 +45,11 @@ def test_the_class_limits_bounds_are_what_validation_accepts():
 def test_a_challenge_runs_on_the_built_in_datasets_only(room):
     from resnet_core.data.registry import BUILT_IN, DATASETS
 
-    from helpers import TEACHER
 
     assert "folder" not in BUILT_IN and set(BUILT_IN) | {"folder"} == set(DATASETS)
-    room.open_challenge(TEACHER, BUILT_IN[0], 10)
+    room.open_challenge(BUILT_IN[0], 10)
     with pytest.raises(ConfigError, match="one of " + ", ".join(BUILT_IN)):
-        room.open_challenge(TEACHER, "folder", 10)
+        room.open_challenge("folder", 10)
 
 
 def test_the_headline_metrics_are_the_keys_a_summary_has(short_run):

@@ -110,8 +110,8 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     """The first job goes to the child that imported torch before the click; its output still
     lands in the run's train.log; a new warm child waits for the next job."""
     manager = JobManager(tmp_path / "runs", warm_worker=True)
-    wait_for(lambda: manager.executor._warm is not None)
-    first_warm = manager.executor._warm.pid
+    wait_for(lambda: manager.executor.waiting_child is not None)
+    first_warm = manager.executor.waiting_child.pid
     run_id = manager.submit(TrainConfig(epochs=1))
     assert manager.wait(run_id, 120)
     job = next(j for j in manager.jobs() if j.run_id == run_id)
@@ -119,8 +119,9 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     run_dir = manager.store.path(run_id)
     assert read_status(run_dir)["state"] == "completed", (run_dir / LOG_FILE).read_text()
     assert (run_dir / LOG_FILE).exists()
-    wait_for(lambda: manager.executor._warm is not None and manager.executor._warm.pid != first_warm, 30)
-    replacement = manager.executor._warm
+    wait_for(lambda: manager.executor.waiting_child is not None
+             and manager.executor.waiting_child.pid != first_warm, 30)
+    replacement = manager.executor.waiting_child
     manager.shutdown()
     assert replacement.wait(30) == 0  # end of input: it exits without training
 

@@ -1,0 +1,73 @@
+"""The class gate's pure rules, one by one (the gate over HTTP: tests/browser/test_class_server.py):
+Host names, cookies, TLS, the session cookie's flags, where a join may send you, same origin."""
+
+from __future__ import annotations
+
+import pytest
+
+from resnet_core.classroom.access import COOKIE
+from resnet_core.classroom.gate import (
+    client_address,
+    cookies_of,
+    host_name,
+    is_https,
+    local_path,
+    safe_next,
+    same_origin,
+    session_cookie,
+)
+
+
+def scope(headers: dict | None = None, **extra) -> dict:
+    return {"headers": [(k.encode(), v.encode()) for k, v in (headers or {}).items()], **extra}
+
+
+@pytest.mark.parametrize("header, name", [("localhost:8501", "localhost"), ("[::1]:8501", "::1"),
+                                          ("EXAMPLE.org", "example.org"), ("::1", "::1"),
+                                          ("[::1", "[::1")])
+def test_a_host_header_names_its_host_without_the_port(header, name):
+    assert host_name(header) == name
+
+
+def test_cookies_are_read_and_a_garbled_header_is_no_session():
+    assert cookies_of(scope({"cookie": f"{COOKIE}=abc; theme=dark"})) == {COOKIE: "abc", "theme": "dark"}
+    assert cookies_of(scope({"cookie": 'a="unterminated; b'})) in ({}, {"b": ""})
+    assert cookies_of(scope()) == {}
+
+
+def test_tls_is_the_scheme_or_a_proxy_that_says_so():
+    assert is_https(scope(scheme="https")) and is_https(scope(scheme="wss"))
+    assert is_https(scope({"x-forwarded-proto": "HTTPS"}, scheme="http"))
+    assert not is_https(scope(scheme="http"))
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_over_tls():
+    plain = session_cookie("v", secure=False)
+    assert plain.startswith(f"{COOKIE}=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=")
+    assert "Secure" not in plain and session_cookie("v", secure=True).endswith("; Secure")
+    assert "Max-Age=0" in session_cookie("", secure=False, max_age=0)
+
+
+@pytest.mark.parametrize("target, where", [
+    (None, "/"), ("", "/"), ("https://evil.example/", "/"), ("//evil.example/x", "/x"),
+    ("/\\evil.example", "/evil.example"), ("/train?run=a b", "/train?run=a%20b"),
+    ("/lessons?lesson=depth&locked=1", "/lessons?lesson=depth&locked=1"),
+])
+def test_after_joining_you_go_to_a_path_on_this_server_only(target, where):
+    assert safe_next(target) == where
+    assert local_path(safe_next(target)).startswith("/") and not safe_next(target).startswith("//")
+
+
+def test_same_origin_is_the_origin_else_the_referer_host_and_port():
+    own = {"host": "127.0.0.1:8501"}
+    assert same_origin({**own, "origin": "http://127.0.0.1:8501"}) is True
+    assert same_origin({**own, "origin": "http://127.0.0.1:8502"}) is False  # another port
+    assert same_origin({**own, "origin": "null"}) is False
+    assert same_origin({**own, "referer": "http://127.0.0.1:8501/join"}) is True
+    assert same_origin({**own, "referer": "https://evil.example/join"}) is False
+    assert same_origin(own) is None  # not a browser
+
+
+def test_the_client_address_is_the_peers():
+    assert client_address(scope(client=("127.0.0.2", 5555))) == "127.0.0.2"
+    assert client_address(scope()) == "unknown"
