@@ -4,6 +4,10 @@ A user's mistake (an unknown name, a number out of range, a missing dataset) exi
 status 2 and one line on stderr that says what was wrong and what is accepted, never a
 traceback. ``train`` prints the run folder as the last line of stdout, so scripts can do
 ``RUN=$(python -m resnet_core train ... | tail -n1)``.
+
+Why one module of about 570 lines: it is the parser and one short ``cmd_*`` function per
+command, each calling the core; a reader looks a command up here, and the rules they call
+live in the wings.
 """
 
 from __future__ import annotations

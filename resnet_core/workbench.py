@@ -7,7 +7,11 @@ whose every action checks access once, here, and fails closed.
 
 A user who has not joined a class server (no cookie, a forged or expired one) is ``NOBODY``: a
 user with no rights, refused by every action, never ``None``. Below this module nothing
-checks who is asking: the job queue takes owners, the data folder takes bytes.
+checks who is asking: the job queue takes an owner and whether the class's student limits
+bound the run, the class takes the teacher's settings, the data folder takes bytes.
+
+Why one module of about 450 lines: the ``Session`` is the table of every action a person
+takes with its access check; kept together, the checks read side by side.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ supervision of each run an executor trains (jobs/executor.py: local processes, R
 One per runs folder and process, and one server per runs folder (a lock file; a second is
 read-only). The queue releases a run when the executor has a free slot; the run folder
 (status.json, the STOP file, checkpoints) is the contract with the child wherever it runs.
+
+Why one module of about 530 lines: ``JobManager``'s queue, its supervising threads and its
+folder lock share one condition variable; the parts that do not (who starts next, where a
+run trains, the child) are already their own modules (queue.py, the executors, child.py).
 """
 
 from __future__ import annotations

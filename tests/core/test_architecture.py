@@ -138,6 +138,20 @@ def test_the_stubs_say_what_the_public_tables_say_and_every_name_exists():
                 assert all(hasattr(module, a.name) for a in node.names), node.module
 
 
+def test_a_module_over_about_450_lines_says_at_its_top_why_it_is_one():
+    """The style rule (ARCHITECTURE.md): a long module is a choice, written where it is read."""
+    import ast as ast_module
+
+    long = []
+    for path in python_files(CORE, *UI):
+        lines = path.read_text().count("\n")
+        if lines > 470:
+            doc = ast_module.get_docstring(ast_module.parse(path.read_text())) or ""
+            if "Why one module" not in doc:
+                long.append(f"{path.relative_to(ROOT)}: {lines} lines")
+    assert long == []
+
+
 def stubs() -> dict[Path, str]:
     """{each package's ``__init__.pyi``: its text}, from the package's table."""
     import importlib
