@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from resnet_core import train
-from resnet_core.classroom.lesson_runs import (
+from resnet_core.classroom.lesson_queue import (
     lesson_answer,
     lesson_data,
     resolve_run_refs,

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from resnet_core import train
-from resnet_core.classroom.lesson_runs import lesson_data, resolve_run_refs
+from resnet_core.classroom.lesson_queue import lesson_data, resolve_run_refs
 from resnet_core.classroom.lessons import LESSONS, with_fashion
 
 

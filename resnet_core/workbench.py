@@ -33,7 +33,7 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.classroom.challenge import Challenge, ClassLimits
 from resnet_core.classroom.classroom import Classroom, classroom_for
-from resnet_core.classroom.lesson_runs import queue_lesson
+from resnet_core.classroom.lesson_queue import queue_lesson
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError
 from resnet_core.interop.tensorboard_server import TensorBoardServer

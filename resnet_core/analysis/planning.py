@@ -103,12 +103,15 @@ def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
                      tuple(sorted(options.items())))
     cost = None
     if train_images is not None:
+        # A form being filled in may hold a batch of 0 for a moment (refused by validation,
+        # with its message); the estimate still needs a batch to divide by.
+        batch = max(1, config.batch_size)
         if epochs is None:  # the budget in epochs: given, or max_steps over full batches
-            steps_per_epoch = max(1, train_images // config.batch_size)
+            steps_per_epoch = max(1, train_images // batch)
             epochs = config.resolved_epochs() or (config.max_steps or 0) / steps_per_epoch
         history = runs.seconds_per_image(config.arch, [channels, size, size], device) if runs else None
         cost = estimate_cost(config.arch, num_classes, channels, size, train_images,
-                             val_images=val_images, batch_size=config.batch_size, device=device,
+                             val_images=val_images, batch_size=batch, device=device,
                              seconds_per_image=history, calibrate=calibrate, **options)
     return Plan(config, device, memory, available_memory(device), cost, epochs)
 

@@ -1,6 +1,6 @@
 """Classroom lessons, their content: paired runs with locked settings, a question, and what to
 look for. This is the file a teacher or a translator edits; queueing the runs, reading their
-answers and progress is ``lesson_runs.py``.
+answers and progress is ``lesson_queue.py``.
 
 Each lesson is data: the runs it launches (``TrainConfig`` fields on top of the lesson's
 shared settings), the question students answer before the curves are revealed, and the

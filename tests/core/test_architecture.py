@@ -138,6 +138,26 @@ def test_the_stubs_say_what_the_public_tables_say_and_every_name_exists():
                 assert all(hasattr(module, a.name) for a in node.names), node.module
 
 
+def test_no_public_name_is_also_a_module_of_its_wing():
+    """Importing ``wing.x`` (the module) sets the wing's attribute ``x`` to it, shadowing the
+    lazy public name ``x``: a page then called a module (``classroom.lesson_runs`` once)."""
+    import importlib
+    import pkgutil
+
+    clashes = []
+    for info in pkgutil.iter_modules([str(CORE)]):
+        if not info.ispkg:
+            continue
+        wing = importlib.import_module(f"resnet_core.{info.name}")
+        modules = {m.name for m in pkgutil.iter_modules(wing.__path__)}
+        clashes += [f"{info.name}.{name}" for name in getattr(wing, "PUBLIC", {}) if name in modules]
+    import resnet_core
+
+    top = {m.name for m in pkgutil.iter_modules(resnet_core.__path__)}
+    clashes += [name for name in resnet_core._EXPORTS if name in top]
+    assert clashes == []
+
+
 def test_a_module_over_about_450_lines_says_at_its_top_why_it_is_one():
     """The style rule (ARCHITECTURE.md): a long module is a choice, written where it is read."""
     import ast as ast_module

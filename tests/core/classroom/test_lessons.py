@@ -9,7 +9,7 @@ import pytest
 from resnet_core import TrainConfig, train
 from resnet_core.analysis.charts import feature_map_grid, gradient_norm_profile, lesson_curves
 from resnet_core.analysis.diagram import block_dot, block_shapes
-from resnet_core.classroom.lesson_runs import lesson_runs, mnist_available
+from resnet_core.classroom.lesson_queue import lesson_runs, mnist_available
 from resnet_core.classroom.lessons import LESSONS, run_name
 from resnet_core.runs.store import RunStore
 
@@ -90,7 +90,7 @@ def test_a_measurement_question_takes_its_answer_from_the_run():
 
 def test_lesson_progress_reveals_only_when_every_run_completed(tmp_path):
     from resnet_core.atomic import atomic_write_json
-    from resnet_core.classroom.lesson_runs import lesson_progress
+    from resnet_core.classroom.lesson_queue import lesson_progress
     from resnet_core.classroom.lessons import LESSONS
     from resnet_core.runs.folder import Run, write_status
 
@@ -119,7 +119,7 @@ def test_lesson_progress_reveals_only_when_every_run_completed(tmp_path):
 def test_the_transfer_lesson_writes_image_folders_and_its_runs_start_from_the_first(tmp_path):
     """Queued through the real job manager: the pretrained runs start from the pretraining run's
     best.pt (queued first, so finished first), and the answer is read off the k=5 pair."""
-    from resnet_core.classroom.lesson_runs import lesson_answer, queue_lesson, transfer_rows
+    from resnet_core.classroom.lesson_queue import lesson_answer, queue_lesson, transfer_rows
     from resnet_core.jobs.manager import JobManager
     from resnet_core.runs.folder import ACTIVE_STATES
 

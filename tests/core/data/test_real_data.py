@@ -165,7 +165,7 @@ def test_debians_fashion_mnist_loads_as_torchvision_reads_it(fashion_mnist, tmp_
 
 
 def test_the_article_lesson_runs_on_mnist_else_fashion_mnist_else_digits(places):
-    from resnet_core.classroom.lesson_runs import article_data
+    from resnet_core.classroom.lesson_queue import article_data
     from resnet_core.classroom.lessons import LESSONS
 
     overrides, why = article_data(places["data"])
@@ -259,7 +259,7 @@ def test_the_transfer_lessons_fashion_variant_pretrains_on_fashion_mnist_at_8_px
 
 
 def test_the_real_data_lessons_are_variants_with_their_own_runs_and_budget():
-    from resnet_core.classroom.lesson_runs import lesson_for
+    from resnet_core.classroom.lesson_queue import lesson_for
     from resnet_core.classroom.lessons import LESSONS, run_name
 
     with_variant = sorted(i for i, lesson in LESSONS.items() if lesson.real_data)
