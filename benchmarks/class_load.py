@@ -21,6 +21,10 @@ the same command runs first with the server up and no sessions, as the reference
 its images/s is measured entirely under load. Reports page-ready p50/p95 (full reruns;
 fragment reruns separately), server CPU seconds per session-minute, this client's own CPU
 (it shares the 2 cores), training images/s against the reference. Figures: RESULTS.md.
+
+Last measured (2026-11-28, 2 vCPUs; RESULTS.md "A class of 30"): full reruns, 30 sessions:
+rerun p50/p95 0.025/0.050 s, training at 0.76x; live pattern, 30 sessions: page 0.42/0.76 s,
+training at 0.93x (0.83x in another invocation).
 """
 
 from __future__ import annotations

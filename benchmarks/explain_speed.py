@@ -2,6 +2,9 @@
 own call on the same model and input, alternating in one invocation.
 
     .venv/bin/python benchmarks/explain_speed.py
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Attribution speed"): ours / Captum's own call
+1.01-1.11 for every method; the slowest, occlusion, 0.107 s; Integrated Gradients 0.063 s.
 """
 
 from __future__ import annotations

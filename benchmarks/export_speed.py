@@ -2,6 +2,10 @@
 invocation, alternating. Single-image latency (median) and batch-64 throughput.
 
     .venv/bin/python benchmarks/export_speed.py
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Exported models on the CPU"): resnet20 on
+3x32x32, single-image latency eager 1.48 ms, TorchScript 1.11 ms, onnxruntime 0.22 ms;
+batch-64 throughput 3,314 / 3,464 / 5,159 images/s.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ and reports images/s and the time per epoch (54,000 training images) each implie
 
 Measured (2-core Intel Xeon VM with AMX, no GPU; benchmarks/RESULTS.md, "Fashion-MNIST"): see
 RESULTS.md for the figures of the last run.
+
+Last measured (2026-11-29, 2-vCPU Xeon with AMX; RESULTS.md "Fashion-MNIST"): fast recipe,
+seeds 0-2: median 0.9303 test accuracy in 250 s command to result; long recipe, seed 0:
+0.9369 in 940 s; our loop against the tutorial-style loop on the same data: 2.2x.
 """
 
 from __future__ import annotations

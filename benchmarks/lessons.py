@@ -9,6 +9,10 @@ Each lesson's locked configs train here, one after another (as the dashboard's q
 them); the script prints each run's final training loss and error, test accuracy and wall
 time, then the measured outcome against the lesson's stated answer. A lesson whose answer
 the runs contradict must change its text, not its test. Figures go to benchmarks/RESULTS.md.
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Lessons"): every lesson's runs agree with its
+answer (degradation: plain-56 85.4% training error against residual-56 7.9%); the
+Fashion-MNIST variants on 2026-11-29 likewise.
 """
 
 from __future__ import annotations

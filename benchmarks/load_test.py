@@ -18,6 +18,9 @@ seen on any page, whether every session saw the job state that status.json held,
 seconds of the Streamlit server, the browser and the trainer (from /proc; the browsers share
 this machine's cores), and training images/s with and without the browsers. The run's
 files are checked intact at the end. Figures go to benchmarks/RESULTS.md.
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Load"): 10 sessions for a minute, 63 page
+loads and no error; page ready median 6.4 s, p95 24.2 s; training at 0.42x of no browser.
 """
 
 from __future__ import annotations

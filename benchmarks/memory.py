@@ -9,6 +9,9 @@ the same steps, plus the weights allocated before it. The estimate is
 ``resnet_core.analysis.cost.estimate_memory`` (weights + gradients + optimizer state + the activations
 autograd saves). The last column is the largest batch the estimate says fits in the memory
 free now. Figures go to benchmarks/RESULTS.md.
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Memory"): estimate / measured peak 0.63-0.67
+for resnet20, 0.78-0.99 from resnet56 up (resnet50 at batch 128: 3,384 against 3,425 MiB).
 """
 
 from __future__ import annotations

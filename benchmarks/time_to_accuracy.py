@@ -7,6 +7,9 @@ Each seed runs ``resnet_core.training(TrainConfig.from_preset(...))`` end to end
 checkpoints, and the test evaluation of best.pt. Wall time is that whole call. The default
 recipe (``train --dataset digits``) runs alternately in the same invocation as the reference.
 Like airbench, the target is on the mean test accuracy over seeds; the minimum is reported too.
+
+Last measured (2026-11-27, 2 vCPUs; RESULTS.md "Time to 99% on digits"): the digits-99 preset,
+mean test accuracy 0.9933 over 5 seeds (4 of 5 at 99% or more) in 13.9 s each.
 """
 
 from __future__ import annotations

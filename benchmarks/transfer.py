@@ -16,6 +16,10 @@ ImageNet weights at 224 px, backbone frozen, no augmentation:
 torchvision's ImageNet file is read from the torch hub cache when it is there; otherwise (this
 machine has no network) a seeded torchvision resnet18 state_dict is written under its name in a
 temporary TORCH_HOME: the timing does not depend on the values.
+
+Last measured (2026-11-28, 2 vCPUs; RESULTS.md "Starting from pretrained weights"): with cached
+features the head trains in 0.91 s (58x the full network every step); command to result of
+the whole flow 10.8 s.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ at the same 8 px (``lessons.with_fashion``), in one invocation.
 Every run is the lesson's own TrainConfig (``Lesson.configs``), trained with ``train()``;
 the few-shot runs are tested on all test images of digits 5-9. Needs Debian's
 dataset-fashion-mnist. Figures in benchmarks/RESULTS.md ("Fashion-MNIST: the transfer lesson").
+
+Last measured (2026-11-29, 2-vCPU Xeon with AMX; RESULTS.md "Fashion-MNIST"): k = 5 images per
+class: from Fashion-MNIST 0.609, from the digits 0-4 net 0.765, from scratch 0.816.
 """
 
 from __future__ import annotations

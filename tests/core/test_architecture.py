@@ -172,6 +172,16 @@ def test_a_module_over_about_450_lines_says_at_its_top_why_it_is_one():
     assert long == []
 
 
+def test_every_benchmark_states_its_last_measured_result_and_machine():
+    """airbench's habit: a benchmark's header says what it measured, where and when, so a
+    reader knows the figure to expect before running it (RESULTS.md has the detail)."""
+    missing = []
+    for path in sorted((ROOT / "benchmarks").glob("*.py")) + [ROOT / "benchmarks" / "gpu.sh"]:
+        if "Last measured (" not in path.read_text()[:3000]:
+            missing.append(path.name)
+    assert missing == []
+
+
 def stubs() -> dict[Path, str]:
     """{each package's ``__init__.pyi``: its text}, from the package's table."""
     import importlib
