@@ -55,10 +55,10 @@ def new_sweep() -> None:
     top = st.columns(4)
     name = top[0].selectbox("Dataset", [n for n, s in data.DATASETS.items() if s.offline]
                             + [n for n, s in data.DATASETS.items() if not s.offline], key="sweep_dataset")
-    epochs = int(top[1].number_input("Epochs per trial", 1, 1000, 10, key="sweep_epochs",
-                                     help="the pruner decides at epoch ends"))
-    trials = int(top[2].number_input("Trials", 1, 1000, 16, key="sweep_trials"))
-    parallel = int(top[3].number_input("At once", 1, 64, 1, key="sweep_parallel",
+    epochs = int(top[1].number_input("Epochs per trial", 1, training.MAXIMUMS["epochs"], 10,
+                                     key="sweep_epochs", help="the pruner decides at epoch ends"))
+    trials = int(top[2].number_input("Trials", 1, sweeps.MAX_TRIALS, 16, key="sweep_trials"))
+    parallel = int(top[3].number_input("At once", 1, sweeps.MAX_PARALLEL, 1, key="sweep_parallel",
                                        help="trials queued at once; the queue runs as many as "
                                             "the device allows"))
     low = st.columns(2)

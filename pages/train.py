@@ -122,8 +122,8 @@ with left:
                 st.caption(f"Unpacked to {plain(data_root)}")
             except WorkbenchError as e:
                 problem_data = str(e)
-        image_size = int(st.number_input("Image size (px)", 8, 512, data.DATASETS[name].image_size,
-                                         key="image_size"))
+        image_size = int(st.number_input("Image size (px)", *training.RANGES["image_size"],
+                                         data.DATASETS[name].image_size, key="image_size"))
     try:
         if problem_data is None:
             ds = dataset(name, str(inside_data_dir(data_root)), image_size)
@@ -207,7 +207,8 @@ b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
 augment = b3.toggle("Augmentation", key="augment",
                     help="random crops; horizontal flips where they keep the label (not digits)")
 seed = b4.number_input("Seed", value=0, step=1, key="seed")
-snapshots = st.number_input("Weight snapshots", 0, 50, 8, key="snapshots",
+snapshots = st.number_input("Weight snapshots", *training.RANGES["probe_snapshots"],
+                            TrainConfig().probe_snapshots, key="snapshots",
                             help="copies of the weights over training for the Explain page's "
                                  "probe slider (0: none; each is one model's size on disk)")
 diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",

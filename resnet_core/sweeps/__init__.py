@@ -26,6 +26,8 @@ PUBLIC = {
     "Param": "space",
     "SearchSpace": "space",
     "parse_param": "space",
+    "MAX_PARALLEL": "study",
+    "MAX_TRIALS": "study",
     "PRUNERS": "study",
     "SAMPLERS": "study",
     "Sweep": "study",

@@ -18,6 +18,8 @@ from resnet_core.sweeps.space import Param as Param
 from resnet_core.sweeps.space import SearchSpace as SearchSpace
 from resnet_core.sweeps.space import form_options as form_options
 from resnet_core.sweeps.space import parse_param as parse_param
+from resnet_core.sweeps.study import MAX_PARALLEL as MAX_PARALLEL
+from resnet_core.sweeps.study import MAX_TRIALS as MAX_TRIALS
 from resnet_core.sweeps.study import PRUNERS as PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SAMPLERS
 from resnet_core.sweeps.study import Sweep as Sweep

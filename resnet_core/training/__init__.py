@@ -13,6 +13,7 @@ PUBLIC = {
     "model_from_checkpoint": "checkpoint",
     "DEFAULT_EPOCHS": "config",
     "MAXIMUMS": "config",
+    "RANGES": "config",
     "DEFAULT_LR": "config",
     "PRESETS": "config",
     "PRESET_RESULTS": "config",

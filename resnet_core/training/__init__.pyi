@@ -11,6 +11,7 @@ from resnet_core.training.config import MAXIMUMS as MAXIMUMS
 from resnet_core.training.config import OPTIMIZERS as OPTIMIZERS
 from resnet_core.training.config import PRESET_RESULTS as PRESET_RESULTS
 from resnet_core.training.config import PRESETS as PRESETS
+from resnet_core.training.config import RANGES as RANGES
 from resnet_core.training.config import SCHEDULERS as SCHEDULERS
 from resnet_core.training.config import presets_for as presets_for
 from resnet_core.training.diagnostics import feature_maps as feature_maps

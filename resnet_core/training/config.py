@@ -35,6 +35,9 @@ DEFAULT_EPOCHS = {name: spec.default_epochs for name, spec in DATASET_SPECS.item
 # recipe (a dashboard serves a class; its form should refuse what would take it down).
 MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 1_048_576, "log_every": 100_000,
             "step_size_epochs": 10_000, "image_size": 1024, "width": 1024, "num_threads": 1024}
+# Whole-number fields with a lower bound other than 1 as well: (lowest, highest) accepted.
+RANGES = {"image_size": (8, MAXIMUMS["image_size"]), "probe_snapshots": (0, 100),
+          "num_workers": (0, 64), "diagnostics_every": (0, MAXIMUMS["max_steps"])}
 
 FAST_AMP = "bf16" if cpu_has_amx() else "auto"
 
@@ -185,17 +188,15 @@ class TrainConfig:
         _positive_int("image_size", self.image_size, allow_none=True)
         _positive_int("width", self.width, allow_none=True)
         _positive_int("num_threads", self.num_threads, allow_none=True)
-        if not (isinstance(self.probe_snapshots, int) and 0 <= self.probe_snapshots <= 100):
-            raise ConfigError(f"probe_snapshots must be an integer in [0, 100], got {self.probe_snapshots!r}")
+        for name in ("probe_snapshots", "num_workers", "diagnostics_every"):
+            low, top = RANGES[name]
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
+                raise ConfigError(f"{name} must be an integer in [{low}, {top:,}], got {value!r}")
         if not isinstance(self.tensorboard, bool):
             raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
-        if not (isinstance(self.diagnostics_every, int) and self.diagnostics_every >= 0):
-            raise ConfigError(f"diagnostics_every must be an integer >= 0 (0: off), got "
-                              f"{self.diagnostics_every!r}")
-        if not (isinstance(self.num_workers, int) and 0 <= self.num_workers <= 64):
-            raise ConfigError(f"num_workers must be an integer in [0, 64], got {self.num_workers!r}")
-        if self.image_size is not None and self.image_size < 8:
-            raise ConfigError(f"image_size must be at least 8 px, got {self.image_size}")
+        if self.image_size is not None and self.image_size < RANGES["image_size"][0]:
+            raise ConfigError(f"image_size must be at least {RANGES['image_size'][0]} px, got {self.image_size}")
         _range("lr", self.lr, 0.0, 10.0, low_open=True)
         _range("momentum", self.momentum, 0.0, 1.0, high_open=True)
         _range("weight_decay", self.weight_decay, 0.0, 1.0)

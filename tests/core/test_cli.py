@@ -25,7 +25,7 @@ BAD_INPUTS = [
     (["evaluate", "/no/such/run"], "is not a run folder"),
     (["train", "--resume", "/no/such/run"], "is not a run folder"),
     (["train", "--preset", "fastest"], "argument --preset: invalid choice: 'fastest'"),
-    (["train", "--diagnostics-every", "-1"], "diagnostics_every must be an integer >= 0"),
+    (["train", "--diagnostics-every", "-1"], "diagnostics_every must be an integer in [0, 10,000,000]"),
     (["train", "--batch-size", "100", "--max-steps", "5", "--epochs", "1"], "not both"),
 ]
 

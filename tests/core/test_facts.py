@@ -117,3 +117,15 @@ def test_the_version_has_one_owner_and_a_run_records_it(short_run):
 
     assert resnet_core.__version__ == __version__
     assert short_run.config["versions"]["resnet_core"] == __version__
+
+
+def test_the_ranges_the_forms_offer_are_what_validation_accepts():
+    from resnet_core.training.config import RANGES
+
+    for name, (low, top) in RANGES.items():
+        TrainConfig(**{name: low}).validate()
+        TrainConfig(**{name: top}).validate()
+        with pytest.raises(ConfigError, match=name):
+            TrainConfig(**{name: low - 1}).validate()
+        with pytest.raises(ConfigError, match=name):
+            TrainConfig(**{name: top + 1}).validate()
