@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps
+from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps, training
 
 from pages.announce import announce
 from pages.common import (
