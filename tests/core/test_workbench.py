@@ -209,8 +209,7 @@ def test_a_class_server_restarted_with_a_teachers_sweep_queues_its_next_trial(tm
     sweep_id = first.session(TEACHER).start_sweep(config).id
 
     def trial_runs():  # job.json's "sweep" says which run is which trial
-        jobs = [(r, json.loads(r.job_path.read_text())) for r in first.store.runs()]
-        return {job["sweep"]["trial"]: r for r, job in jobs if "sweep" in job}
+        return {r.job.sweep.trial: r for r in first.store.runs() if r.job.sweep is not None}
 
     wait_for(lambda: 0 in trial_runs(), timeout=30)
     first.close(timeout=5)  # the server goes; trial 0 stays queued, the sweep running
@@ -222,8 +221,7 @@ def test_a_class_server_restarted_with_a_teachers_sweep_queues_its_next_trial(tm
         found = get_sweep(tmp_path / "runs", sweep_id)
         assert found.state == "running", found.info.get("error")
         assert trial_runs()[1].state == "queued"
-        owner = json.loads(trial_runs()[1].job_path.read_text())["owner"]
-        assert owner == {"id": TEACHER.id, "name": TEACHER.name}  # the teacher's trial
+        assert trial_runs()[1].owner == TEACHER.owner  # the teacher's trial
     finally:
         second.close(timeout=5)
 
