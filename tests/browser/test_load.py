@@ -13,7 +13,7 @@ from resnet_core.training.checkpoint import load_checkpoint
 
 from helpers import ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.alone]  # it measures a load
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 # A reference run, the cold loads, a minute of load: past the suite's 300 s on a busy 2-core CI.

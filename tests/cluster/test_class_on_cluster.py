@@ -22,7 +22,7 @@ from resnet_core.training.checkpoint import load_checkpoint
 from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
 from helpers import TOKEN, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.alone]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
 
 
