@@ -225,19 +225,20 @@ def test_every_page_renders_on_a_fashion_mnist_run(fashion_run, page, monkeypatc
 
 
 @pytest.mark.slow
-def test_two_epochs_of_the_fast_recipe_beat_people_on_the_real_files(tmp_path, capsys):
-    """The CLI command a user types, for 2 of its 8 epochs: past Zalando's 83.5% for people."""
+def test_one_epoch_of_the_fast_recipe_beats_people_on_the_real_files(tmp_path, capsys):
+    """The CLI command a user types, for 1 of its 8 epochs (its one-cycle schedule squeezed
+    into that epoch): past Zalando's 83.5% for people. (Two epochs took 99 s of CI's time.)"""
     _require_fashion_mnist()
     from resnet_core.runs.folder import Run
 
-    code = main(["train", "--preset", "fashion-mnist-fast", "--epochs", "2", "--runs-dir",
+    code = main(["train", "--preset", "fashion-mnist-fast", "--epochs", "1", "--runs-dir",
                  str(tmp_path), "--data-root", str(tmp_path / "data"), "--quiet"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     run = Run(Path(out[-1]))
     assert run.status["state"] == "completed"
     metrics = run.metrics()
-    assert metrics[metrics["split"] == "val"]["epoch"].tolist() == [1, 2]
+    assert metrics[metrics["split"] == "val"]["epoch"].tolist() == [1]
     summary = run.summary("test")
     assert summary["accuracy"] > 0.835, summary
     assert len(run.predictions("test")) == 10_000
