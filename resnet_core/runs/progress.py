@@ -91,8 +91,11 @@ def time_taken(status: dict) -> str | None:
 
 
 def duration(seconds: float) -> str:
-    """"48 s", "4 min 51 s", "1 h 02 min"."""
-    seconds = max(0, round(seconds))
+    """"0.21 s", "4.5 s", "48 s", "4 min 51 s", "1 h 02 min": two figures under 10 s (a digits
+    epoch takes a fifth of a second, which whole seconds would read as 0 s)."""
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.2g} s"
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:

@@ -104,7 +104,8 @@ def test_one_plan_gives_the_memory_line_the_class_check_and_the_estimate(tmp_pat
     assert timed.estimate_line().startswith("about ") and " in all on this CPU (" in timed.estimate_line()
 
 
-@pytest.mark.parametrize("seconds, text", [(48, "48 s"), (170, "2 min 50 s"), (3725, "1 h 02 min")])
+@pytest.mark.parametrize("seconds, text", [(0.2134, "0.21 s"), (4.46, "4.5 s"), (48, "48 s"),
+                                           (170, "2 min 50 s"), (3725, "1 h 02 min")])
 def test_durations_read_as_people_read_them(seconds, text):
     from resnet_core.runs.progress import duration
 
