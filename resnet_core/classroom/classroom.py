@@ -39,7 +39,6 @@ from resnet_core.classroom.challenge import (
     check_queue,
 )
 from resnet_core.classroom.roster import (
-    REJOIN_NONCE,
     WrongClassCode,
     clean_class_code,
     clean_name,
@@ -47,6 +46,7 @@ from resnet_core.classroom.roster import (
     new_rejoin_entry,
     rejoin_code,
     rejoin_matches,
+    shows_again,
 )
 from resnet_core.data.registry import BUILT_IN
 from resnet_core.errors import ConfigError, RunError
@@ -168,8 +168,8 @@ class Classroom:
         with self._lock:
             if student_id not in self.state.roster:
                 raise RunError(f"no student {student_id!r} in this class")
-            stored = self.state.rejoin.get(student_id, "")
-            if reissue or not stored.startswith(REJOIN_NONCE):
+            stored = self.state.rejoin.get(student_id)
+            if reissue or not shows_again(stored):
                 stored = new_rejoin_entry()
                 self.state.rejoin[student_id] = stored
                 self._save()

@@ -11,7 +11,7 @@ import re
 import secrets
 import unicodedata
 
-from resnet_core.classroom.access import LESSONS
+from resnet_core.classroom.access import LESSONS, token_matches
 from resnet_core.errors import ConfigError
 
 NAME_PATTERN = re.compile(r"^[\w .'-]{1,32}$")
@@ -124,6 +124,12 @@ def new_rejoin_entry() -> str:
     return REJOIN_NONCE + secrets.token_hex(16)
 
 
+def shows_again(entry: str | None) -> bool:
+    """Whether the code a stored entry stands for can be shown again (a nonce: yes; an entry
+    written before issue 36 kept only the code's sha256, and a missing one has no code)."""
+    return bool(entry) and entry.startswith(REJOIN_NONCE)
+
+
 def rejoin_code(secret: bytes, student_id: str, entry: str) -> str:
     """The code a stored entry stands for: HMAC of the student and the nonce under the class's
     secret (class.json alone does not give it away), as 3 groups of 4 letters and digits."""
@@ -134,11 +140,9 @@ def rejoin_code(secret: bytes, student_id: str, entry: str) -> str:
 
 def rejoin_matches(secret: bytes, student_id: str, entry: str | None, code: str) -> bool:
     """Whether ``code`` (as typed: any case, spaces) is the student's stored rejoin code."""
-    from resnet_core.classroom.access import token_matches
-
     if entry is None:
         return False
     given = code.strip().upper().replace(" ", "")
-    if entry.startswith(REJOIN_NONCE):
+    if shows_again(entry):
         return token_matches(given, rejoin_code(secret, student_id, entry))
     return token_matches(_digest(given), entry)  # a code minted before issue 36 (its sha256)

@@ -43,14 +43,13 @@ def _trial_state():
 class SweepRunner:
     """Runs one sweep to its end in this process (the one holding the runs folder's lock)."""
 
-    def __init__(self, sweep: Sweep, jobs, *, owner: Owner | None = None,
-                 limited: bool | None = None, poll_s: float = POLL_S) -> None:
+    def __init__(self, sweep: Sweep, jobs, *, poll_s: float = POLL_S) -> None:
         self.sweep = sweep
         self.jobs = jobs
-        # Whose its trials are, and whether the class's limits bound them: as given (a
-        # resume by the front door), else as sweep.json says (a restart carries it on).
-        self.owner = owner or sweep.owner
-        self.limited = sweep.limited if limited is None else limited
+        # Whose its trials are, and whether the class's limits bound them: as sweep.json says
+        # (the front door decided when it started or resumed the sweep; a restart carries it on).
+        self.owner = sweep.owner
+        self.limited = sweep.limited
         self.poll_s = poll_s
         self.config: SweepConfig = sweep.config
         self.space = self.config.space()
