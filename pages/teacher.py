@@ -130,6 +130,9 @@ with st.form("limits"):
     lesson_runs = bounded(m4, "Lesson runs at a time per student", "lesson_runs_per_student",
                           help="shared lesson runs one student's clicks may have queued or running")
     queue_cap = bounded(m2, "Queue cap (everyone)", "queue_cap")
+    per_address = bounded(m1, "Runs at a time per address", "active_per_address",
+                          help="all names joined from one address (one machine) together; a class "
+                               "behind one shared address needs as many as it has students")
     # A fixed help text and key: a help that changes on every run (it once showed a new random
     # example each time) gives the field a new identity, and the typed code was dropped.
     code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password",
@@ -138,12 +141,13 @@ with st.form("limits"):
                               "rate-limited per address")
     if st.form_submit_button("Save limits"):
         def save() -> None:
+            session().set_class_code(code)  # first: a code too short saves nothing
             session().set_limits(classroom.ClassLimits(
                 architectures=tuple(archs), max_epochs=max_epochs, max_steps=max_steps,
                 max_image_size=max_image, max_batch_size=max_batch,
-                active_per_student=per_student, lesson_runs_per_student=lesson_runs,
+                active_per_student=per_student, active_per_address=per_address,
+                lesson_runs_per_student=lesson_runs,
                 queue_cap=queue_cap))
-            session().set_class_code(code)
         act(save, "Limits saved.")
 
 # ------------------------------------------------------------------ the challenge

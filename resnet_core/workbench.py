@@ -134,7 +134,7 @@ class Session:
             require_teacher(self.user, "train on several GPUs")
         config = self.bench.data.place(config)
         return self.bench.jobs.submit(config, processes=processes, owner=self.user.owner,
-                                      limited=self._limited)
+                                      limited=self._limited, peers=self._peers)
 
     def resume(self, run_id: str, *, epochs: int | None = None,
                max_steps: int | None = None) -> str:
@@ -146,7 +146,8 @@ class Session:
         if hold is not None and not self.user.is_teacher:
             raise AccessDenied(f"the teacher stopped run {run_id}; only the teacher can let it go on")
         queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps,
-                                        owner=self.user.owner, limited=self._limited)
+                                        owner=self.user.owner, limited=self._limited,
+                                        peers=self._peers)
         if hold is not None:
             set_hold(run, None)
         return queued
@@ -180,6 +181,15 @@ class Session:
         """Whether the class's student limits bound what this user queues: decided here, once,
         and passed down (the queue and the class's policy never ask who is acting)."""
         return not self.user.is_teacher
+
+    @property
+    def _peers(self) -> frozenset[str]:
+        """Whose runs share this user's per-address allowance: the names joined from the same
+        address (a class server's limited users; nobody else is bounded by address)."""
+        room = self.bench.classroom
+        if room is None or not self._limited:
+            return frozenset()
+        return room.peers(self.user.id)
 
     def find_lr(self, config: TrainConfig, *, steps: int = 200) -> str:
         """Queue a learning-rate range test for ``config`` (it waits its turn on the device like

@@ -16,6 +16,7 @@ from resnet_core.training.models import ARCHS
 LIMIT_BOUNDS = {"max_epochs": (1, MAXIMUMS["epochs"]), "max_steps": (1, MAXIMUMS["max_steps"]),
                 "max_image_size": (8, MAXIMUMS["image_size"]),
                 "max_batch_size": (1, MAXIMUMS["batch_size"]), "active_per_student": (1, 100),
+                "active_per_address": (1, 10_000),
                 "lesson_runs_per_student": (1, 100), "queue_cap": (1, 10_000)}
 CHALLENGE_MINUTES = (1, 7 * 24 * 60)  # how long a challenge may stay open
 
@@ -30,6 +31,9 @@ class ClassLimits:
     max_image_size: int = 64
     max_batch_size: int = 512
     active_per_student: int = 1  # queued or running
+    # Queued or running runs of every name joined from one address (an IPv6 /64): forty names
+    # made from one machine queue no more than this. A class behind one NAT address needs more.
+    active_per_address: int = 4
     lesson_runs_per_student: int = 7  # shared lesson runs a student's clicks have going (a lesson's set)
     queue_cap: int = 40  # queued or running runs on the server, everyone's together
 

@@ -70,6 +70,7 @@ class ClassState:
     class_code: str | None = None  # optional; students type it to join
     roster: dict[str, str] = field(default_factory=dict)  # student id -> display name
     rejoin: dict[str, str] = field(default_factory=dict)  # student id -> the rejoin code's nonce
+    joined_from: dict[str, str] = field(default_factory=dict)  # student id -> address key, last join
     challenge: Challenge | None = None
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
@@ -110,6 +111,7 @@ class Classroom:
                           locked_lesson=data.get("locked_lesson"), class_code=data.get("class_code"),
                           roster=dict(data.get("roster") or {}),
                           rejoin=dict(data.get("rejoin") or {}),
+                          joined_from=dict(data.get("joined_from") or {}),
                           challenge=Challenge.from_dict(challenge) if challenge else None,
                           generation=int(data.get("generation") or 0))
 
@@ -117,7 +119,7 @@ class Classroom:
         s = self.state
         atomic_write_json(self.path, {
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
-            "roster": s.roster, "rejoin": s.rejoin,
+            "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
             "challenge": s.challenge.to_dict() if s.challenge else None,
             "generation": s.generation})
 
@@ -130,11 +132,14 @@ class Classroom:
         return sign_session(User("teacher", "Teacher", "teacher"), self.secret,
                             generation=self.state.generation)
 
-    def join(self, name: str, code: str | None = None, rejoin: str | None = None) -> tuple[User, str]:
+    def join(self, name: str, code: str | None = None, rejoin: str | None = None, *,
+             address: str | None = None) -> tuple[User, str]:
         """A new student and their session cookie; a one-line error for a bad or taken name or
         a wrong class code. Names are unique after look-alikes are folded (``name_key``; no
         passwords: a name is who you are here). A taken name with its rejoin code is that
-        student again (the same id, so their runs), and the code is used up."""
+        student again (the same id, so their runs), and the code is used up. ``address`` (the
+        gate's client address key) is kept: the names joined from one address share its
+        runs at a time (``ClassLimits.active_per_address``)."""
         name = clean_name(name)
         key = name_key(name)
         with self._lock:
@@ -145,6 +150,8 @@ class Classroom:
             if taken is not None:
                 if rejoin and rejoin_matches(self.secret, taken, self.state.rejoin.get(taken), rejoin):
                     del self.state.rejoin[taken]
+                    if address:
+                        self.state.joined_from[taken] = address
                     self._save()
                     user = User(taken, self.state.roster[taken], "student")
                     return user, sign_session(user, self.secret, generation=self.state.generation)
@@ -156,8 +163,20 @@ class Classroom:
                                   "rejoin code")
             user = User(f"s-{secrets.token_hex(6)}", name, "student")
             self.state.roster[user.id] = name
+            if address:
+                self.state.joined_from[user.id] = address
             self._save()
         return user, sign_session(user, self.secret, generation=self.state.generation)
+
+    def peers(self, student_id: str) -> frozenset[str]:
+        """The student ids joined from the same address as ``student_id`` (itself included;
+        alone when its address is not known)."""
+        with self._lock:
+            address = self.state.joined_from.get(student_id)
+            if not address:
+                return frozenset({student_id})
+            return frozenset({sid for sid, a in self.state.joined_from.items()
+                              if a == address and sid in self.state.roster} | {student_id})
 
     def rejoin_code(self, student_id: str, *, reissue: bool = False) -> str:
         """The one-time code that gets a student back to their name (and runs) after they
@@ -181,6 +200,7 @@ class Classroom:
         with self._lock:
             if self.state.roster.pop(student_id, None) is None:
                 raise RunError(f"no student {student_id!r} in this class")
+            self.state.joined_from.pop(student_id, None)
             self.state.rejoin.pop(student_id, None)
             self._save()
 
@@ -257,10 +277,11 @@ class Classroom:
     # -- what the job manager asks --------------------------------------------------------
 
     def check_submission(self, config: TrainConfig, *, limited: bool, active_of_owner: int,
-                         active_total: int) -> str | None:
+                         active_total: int, active_of_address: int = 0) -> str | None:
         """Refuse (one-line error) what may not be queued now; the challenge id a limited
         run (a student's: the front door decides) enters, else None. An unlimited run (the
-        teacher's) is bound only by free memory. Nothing here asks who is acting."""
+        teacher's) is bound only by free memory. ``active_of_address``: the active runs of
+        every name joined from the submitter's address. Nothing here asks who is acting."""
         if not limited:
             check_memory(config)
             return None
@@ -275,6 +296,10 @@ class Classroom:
         if active_of_owner >= c.limits.active_per_student:
             raise RunError(f"you have {active_of_owner} run(s) queued or running; the class allows "
                            f"{c.limits.active_per_student} at a time: wait for it or stop it")
+        if active_of_address >= c.limits.active_per_address:
+            raise RunError(f"the names joined from your address have {active_of_address} run(s) "
+                           f"queued or running; the class allows {c.limits.active_per_address} "
+                           "per address at a time: wait for one to finish, or ask your teacher")
         check_queue(limits, active_total)
         return c.id
 

@@ -30,7 +30,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from resnet_core.classroom.access import COOKIE, SESSION_DAYS
-from resnet_core.classroom.ratelimit import RateLimiter
+from resnet_core.classroom.ratelimit import RateLimiter, address_key
 from resnet_core.classroom.roster import WrongClassCode
 from resnet_core.errors import WorkbenchError
 from resnet_core.serving.guard import ClientError, read_body
@@ -122,8 +122,9 @@ def same_origin(headers: dict[str, str]) -> bool | None:
 
 
 def client_address(scope) -> str:
+    """The connection's client, as rate limits and the class's per-address share count it."""
     client = scope.get("client")
-    return client[0] if client else "unknown"
+    return address_key(client[0]) if client else "unknown"
 
 
 class ClassGate:
@@ -253,28 +254,36 @@ def join_routes(classroom) -> list:
             return refused_page(403, "This form was sent from another page; open /join on this "
                                      "class server and join there.")
         address = client_address(request.scope)
-        for limiter, what in ((joins, "joins"), (wrong_codes, "wrong class codes")):
-            wait = limiter.wait(address)
+        # Counted before the body is read, each in one step (take): every attempt is a join
+        # attempt, and with a class code every attempt may be a wrong code until shown not to
+        # be, so a burst sent at once gets no more through than one request after another.
+        coded = bool(room.state.class_code)
+        for limiter, what in ((joins, "joins"), (wrong_codes, "class-code attempts")):
+            wait = limiter.take(address) if limiter is joins or coded else 0.0
             if wait:
                 return refused_page(429, f"Too many {what} from this address; try again in "
                                          f"{wait:.0f} s.")
         try:
             form = await read_form(request)
         except ClientError as e:
+            if coded:
+                wrong_codes.give_back(address)
             if e.status == 413:
                 return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
             return refused_page(e.status, str(e))
         name, next_path = form.get("name", ""), form.get("next", "/")
         try:
-            _, cookie = room.join(name, form.get("code"), form.get("rejoin") or None)
-        except WrongClassCode as e:
-            wrong_codes.record(address)
+            _, cookie = room.join(name, form.get("code"), form.get("rejoin") or None, address=address)
+        except WrongClassCode as e:  # the slot taken above stays counted
             return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
                                 status_code=400)
         except WorkbenchError as e:
+            if coded:
+                wrong_codes.give_back(address)
             return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
                                 status_code=400)
-        joins.record(address)
+        if coded:
+            wrong_codes.give_back(address)
         response = RedirectResponse(safe_next(next_path), status_code=303)
         response.headers.append("set-cookie", session_cookie(cookie, secure=is_https(request.scope)))
         return response

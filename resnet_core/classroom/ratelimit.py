@@ -1,13 +1,18 @@
 """At most so many events a minute per client address: joins, and wrong class codes.
 
-The gate asks ``wait`` before it lets an event through and ``record`` s the ones that count.
-Addresses are the connection's (behind a reverse proxy every student has the proxy's: raise
-the limits there, see SECURITY.md). Memory is bounded: old addresses are forgotten.
+The gate ``take`` s a slot before it reads a request's body: the check and the count are one
+step under one lock, so a burst of requests sent at once cannot all pass a check none of them
+has counted yet (300 joins did, when the count came after the answer). A slot reserved for
+what may not happen (a wrong code) is given back when it did not. Addresses are keyed by
+``address_key`` (an IPv6 client by its /64, which one machine picks from freely). Behind a
+reverse proxy every student has the proxy's address: raise the limits there (SECURITY.md).
+Memory is bounded: old addresses are forgotten.
 """
 
 from __future__ import annotations
 
 import collections
+import ipaddress
 import threading
 import time
 
@@ -32,9 +37,30 @@ class RateLimiter:
 
     def record(self, key: str) -> None:
         with self._lock:
-            if key not in self.events and len(self.events) >= MAX_ADDRESSES:
-                self._forget_idle()
-            self._recent(key).append(self.clock())
+            self._record(key)
+
+    def take(self, key: str) -> float:
+        """Count one event for ``key`` if it is within the limit and return 0; else count
+        nothing and return the seconds until a slot frees. One step: ``wait`` then ``record``
+        would let concurrent requests all pass before any is counted."""
+        with self._lock:
+            events = self._recent(key)
+            if len(events) >= self.limit:
+                return max(0.0, events[0] + self.window_s - self.clock())
+            self._record(key)
+            return 0.0
+
+    def give_back(self, key: str) -> None:
+        """Undo the latest ``take`` of ``key`` (the event it reserved did not happen)."""
+        with self._lock:
+            events = self.events.get(key)
+            if events:
+                events.pop()
+
+    def _record(self, key: str) -> None:
+        if key not in self.events and len(self.events) >= MAX_ADDRESSES:
+            self._forget_idle()
+        self._recent(key).append(self.clock())
 
     def _recent(self, key: str) -> collections.deque:
         events = self.events.setdefault(key, collections.deque())
@@ -48,3 +74,18 @@ class RateLimiter:
             del self.events[key]
         while len(self.events) >= MAX_ADDRESSES:  # all busy: drop the oldest first
             del self.events[next(iter(self.events))]
+
+
+def address_key(address: str) -> str:
+    """What a client is counted by: its IPv4 address; an IPv6 client by its /64 network (one
+    host is given a whole /64 and may send from any address in it); an IPv4-mapped IPv6
+    address as the IPv4 it is; anything else (a Unix socket, "unknown") as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -130,7 +130,8 @@ class JobManager:
     # -- submitting ------------------------------------------------------------------------
 
     def submit(self, config: TrainConfig, *, processes: int = 1, owner: Owner = LOCAL_OWNER,
-               limited: bool = True, sweep: SweepTrial | None = None) -> str:
+               limited: bool = True, sweep: SweepTrial | None = None,
+               peers: frozenset[str] = frozenset()) -> str:
         """Validate, create the run folder (status queued) and queue it; return the run id.
 
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
@@ -139,6 +140,8 @@ class JobManager:
         are one step): within the class's student limits when ``limited`` (the default, so a
         caller that does not say is bound), else only by free memory; who may ask for what is
         the front door's to check (``workbench``). ``sweep`` marks the run as a sweep's trial.
+        ``peers``: the owner ids that share the owner's runs at a time (the names joined from
+        one address, as the front door finds them).
         """
         self._check_writable()
         config.validate()
@@ -151,7 +154,7 @@ class JobManager:
             if self.policy is not None:
                 challenge = self.policy.check_submission(
                     config, limited=limited, active_of_owner=self._active_count(owner.id),
-                    active_total=self._active_count())
+                    active_total=self._active_count(), active_of_address=self._active_of(peers))
             return self._create(config, device, processes, owner, challenge=challenge,
                                 sweep=sweep)
 
@@ -194,7 +197,8 @@ class JobManager:
                                  queued_by=queued_by.id if queued_by is not None else None))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
-               owner: Owner = LOCAL_OWNER, limited: bool = True) -> str:
+               owner: Owner = LOCAL_OWNER, limited: bool = True,
+               peers: frozenset[str] = frozenset()) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint;
         ``owner`` is who asks (with a policy, ``limited`` bounds their budget and how many
         runs they have going, as ``submit``)."""
@@ -212,7 +216,8 @@ class JobManager:
                     {**run.config, "epochs": epochs, "max_steps": max_steps})
                 self.policy.check_submission(budget, limited=limited,
                                              active_of_owner=self._active_count(owner.id),
-                                             active_total=self._active_count())
+                                             active_total=self._active_count(),
+                                             active_of_address=self._active_of(peers))
             device = self.executor.device_type(config.device)
             # As many processes as it trained with, where this machine still has them.
             processes = min(int(run.config.get("world_size") or 1), self.executor.device_count(device))
@@ -294,6 +299,11 @@ class JobManager:
         """Queued or running jobs (of one owner, or everyone's)."""
         with self._lock:
             return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
+
+    def _active_of(self, owners: frozenset[str]) -> int:
+        """Queued or running jobs of any of ``owners``."""
+        with self._lock:
+            return sum(j.state != "finished" and j.owner in owners for j in self._jobs.values())
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until the job has finished; True if it did within ``timeout`` seconds."""

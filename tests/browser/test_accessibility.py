@@ -40,6 +40,9 @@ TEACHER = ["", "train", "sweep", "challenge", "runs", "evaluate", "explain", "pr
 TEXT = {**PAGES, "challenge": "Challenge", "teacher": "Teacher"}
 TOKEN = "t0ken-for-the-tests-only"
 
+# Every Plotly chart on the page has drawn its SVG and every image has loaded.
+DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))
+    && [...document.images].every(i => i.complete)"""
 HEADINGS = """() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
     .filter(h => h.offsetParent !== null && h.innerText.trim())
     .map(h => [Number(h.tagName[1]), h.innerText.trim()])"""
@@ -74,7 +77,8 @@ class Auditor:
         self.headings: dict[str, list[str]] = {}
 
     def __call__(self, page, name: str) -> None:
-        page.wait_for_timeout(1500)  # charts and images drawn
+        page.wait_for_function(DRAWN, timeout=30_000)  # charts and images drawn
+        page.wait_for_timeout(300)  # and the rerun's last elements settled
         self.found[name] = audit(page)
         self.headings[name] = heading_problems(page)
 

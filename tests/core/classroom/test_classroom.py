@@ -178,6 +178,26 @@ def test_the_queue_cap_gives_a_one_line_message(bench, room):
                             "try again when one finishes")
 
 
+def test_one_person_cannot_fill_the_queue_with_names_from_one_address(bench, room):
+    """Issue 37, item 2: names joined from one address (as the gate records them) share its
+    runs at a time, so forty names made on one machine cannot fill the class queue; a student
+    on another machine still gets a run in."""
+    room.set_limits(ClassLimits(queue_cap=40))
+    room.open_challenge("digits", 10, limits=ClassLimits(active_per_address=2))
+    names = [room.join(f"Sock{i}", address="10.0.0.9")[0] for i in range(5)]
+    assert room.peers(names[0].id) == {u.id for u in names}
+    for user in names[:2]:
+        bench.session(user).submit(TrainConfig(epochs=1))
+    for user in names[2:]:
+        with pytest.raises(RunError, match="joined from your address have 2 run"):
+            bench.session(user).submit(TrainConfig(epochs=1))
+    real, _ = room.join("Real Student", address="10.0.0.8")
+    assert bench.session(real).submit(TrainConfig(epochs=1))
+    # A name is counted where it last joined from, and a removed name frees its share.
+    room.remove_student(names[0].id)
+    assert names[0].id not in room.peers(names[1].id)
+
+
 def test_a_batch_that_does_not_fit_in_memory_is_refused(bench, room):
     with pytest.raises(ConfigError, match="MiB is free; use a smaller batch"):
         bench.session(TEACHER).submit(TrainConfig(dataset="digits", arch="resnet56", image_size=1024, batch_size=100_000,

@@ -16,6 +16,7 @@ from resnet_core.classroom.gate import (
     same_origin,
     session_cookie,
 )
+from resnet_core.classroom.ratelimit import RateLimiter
 
 
 def scope(headers: dict | None = None, **extra) -> dict:
@@ -71,3 +72,40 @@ def test_same_origin_is_the_origin_else_the_referer_host_and_port():
 def test_the_client_address_is_the_peers():
     assert client_address(scope(client=("127.0.0.2", 5555))) == "127.0.0.2"
     assert client_address(scope()) == "unknown"
+    # One host gets a whole IPv6 /64 and sends from any address in it: counted as one.
+    assert client_address(scope(client=("2001:db8:1:2::1", 1))) == "2001:db8:1:2::/64"
+    assert client_address(scope(client=("2001:db8:1:2:ffff::9", 1))) == "2001:db8:1:2::/64"
+    assert client_address(scope(client=("2001:db8:1:3::1", 1))) == "2001:db8:1:3::/64"
+    assert client_address(scope(client=("::ffff:10.0.0.7", 1))) == "10.0.0.7"
+
+
+def test_a_burst_takes_no_more_slots_than_the_limit():
+    """Fifty threads at once, limit 20: twenty pass, thirty are told how long to wait. (A check
+    then a later count let all of a burst through.)"""
+    import threading
+
+    limiter = RateLimiter(20)
+    start, waits = threading.Barrier(50), []
+
+    def attempt() -> None:
+        start.wait()
+        waits.append(limiter.take("10.0.0.1"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(w == 0 for w in waits) == 20 and all(0 < w <= 60 for w in waits if w)
+    assert limiter.take("10.0.0.2") == 0  # another address has its own
+
+
+def test_a_slot_given_back_is_free_again():
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    assert limiter.take("a") == 0 and limiter.take("a") == 0
+    assert limiter.take("a") == 60
+    limiter.give_back("a")  # the reserved event (a wrong code) did not happen
+    assert limiter.take("a") == 0
+    now[0] = 61
+    assert limiter.take("a") == 0
