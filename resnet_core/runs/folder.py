@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import secrets
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.errors import RunError
 from resnet_core.runs.jobfile import JobFile, Owner, read_job
-from resnet_core.runs.jsonl import METRIC_COLUMNS, read_json, read_jsonl
+from resnet_core.runs.jsonl import METRIC_COLUMNS, read_json, read_jsonl, read_regular
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +34,7 @@ EVAL_DIR = "eval"  # eval/<split>/predictions.csv, confusion.csv, per_class.csv,
 EVAL_FILES = {"predictions": "predictions.csv", "confusion": "confusion.csv",
               "per_class": "per_class.csv", "summary": "summary.json"}  # summary: written last
 EVAL_SPLITS = ("test", "val")
+MAX_CSV_BYTES = 64 * 2**20  # an evaluation's CSVs: predictions.csv of 100,000 images is ~10 MB
 LR_FIND_DIR = ".lr_find"  # <runs>/.lr_find/<id>/: the dashboard's learning-rate sweeps (not runs)
 LR_FIND_FILES = ("lr_find.csv", "lr_find.png")  # a sweep's curve and its picture
 SWEEPS_DIR = ".sweeps"  # <runs>/.sweeps/<id>/: a hyperparameter sweep's sweep.json and Optuna journal
@@ -350,11 +352,11 @@ class Run:
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_file(split, "per_class"))
+        return pd.read_csv(io.BytesIO(read_regular(self.eval_file(split, "per_class"), MAX_CSV_BYTES)))
 
     def confusion(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_file(split, "confusion"), index_col=0)
+        return pd.read_csv(io.BytesIO(read_regular(self.eval_file(split, "confusion"), MAX_CSV_BYTES)), index_col=0)
 
     def has_eval(self, split: str = "test") -> bool:
         """Whether eval/<split>/ holds an evaluation (its summary is written last)."""
@@ -362,7 +364,7 @@ class Run:
 
     def predictions(self, split: str = "test") -> pd.DataFrame:
         import pandas as pd  # imported when a table is built, not with the module
-        return pd.read_csv(self.eval_file(split, "predictions"))
+        return pd.read_csv(io.BytesIO(read_regular(self.eval_file(split, "predictions"), MAX_CSV_BYTES)))
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -1,10 +1,18 @@
 """The run folder's JSON and JSON-lines files: whole-line appends, readers that skip a torn
-last line, truncation on resume, and MetricsTail (read only the lines added since last time)."""
+last line, truncation on resume, and MetricsTail (read only the lines added since last time).
+
+Every read goes through ``read_regular``: with the Ray or Slurm executor every node writes the
+runs folder, and one hostile file must not hang or fill the app. A FIFO as metrics.jsonl hung
+the Runs page; a link to /dev/zero grew memory without bound. So a file is read only when it
+is a regular file (not a link, a FIFO or a device) and no larger than a cap.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import threading
 import warnings
 from pathlib import Path
@@ -17,18 +25,60 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# The most a run-folder file is read to: JSON objects (config, status, job, summaries) are a
+# few kB; metrics.jsonl of a long run with a line per logged step stays far under its cap.
+MAX_JSON_BYTES = 8 * 2**20
+MAX_JSONL_BYTES = 256 * 2**20
+
+
+def read_regular(path: Path, cap: int) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``cap`` bytes; else a one-line
+    RunError (a link, a FIFO, a device, too large). FileNotFoundError as ``open`` raises it."""
+    try:
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one for ever.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise RunError(f"{path} is a symbolic link; run files are read only as regular files") from e
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RunError(f"{path} is not a regular file; run files are read only as regular files")
+        if info.st_size > cap:
+            raise RunError(f"{path} is {info.st_size / 2**20:,.0f} MiB; run files are read up to "
+                           f"{cap / 2**20:,.0f} MiB")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(cap + 1)
+    finally:
+        os.close(fd)
+    if len(data) > cap:  # grew while being read
+        raise RunError(f"{path} is over {cap / 2**20:,.0f} MiB; run files are read up to that")
+    return data
+
+
+def parse_json(text: str | bytes, where: object):
+    """json.loads with its failures as one-line RunErrors (a nesting too deep included)."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RunError(f"{where} is not valid JSON ({e})") from e
+    except RecursionError as e:
+        raise RunError(f"{where} is nested too deeply to be a run file") from e
+
+
 # --------------------------------------------------------------------------- metrics
 
 METRIC_COLUMNS = ["split", "epoch", "step", "loss", "accuracy"]
 
 
 def read_json(path: Path) -> dict:
+    """A run file's JSON ({} when it is not there); a one-line RunError when it cannot be one."""
     try:
-        return json.loads(path.read_text())
+        data = read_regular(Path(path), MAX_JSON_BYTES)
     except FileNotFoundError:
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunError(f"{path} is not valid JSON ({e})") from e
+    return parse_json(data, path)
 
 
 def append_jsonl(path: Path, record: dict) -> None:
@@ -45,15 +95,20 @@ def read_jsonl(path: Path) -> list[dict]:
     """Every complete line; a torn or garbled line (a crash mid-write) is skipped with a warning."""
     records, bad = [], 0
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = read_regular(Path(path), MAX_JSONL_BYTES).decode("utf-8", errors="replace")
     except FileNotFoundError:
         return []
     for line in text.splitlines():
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            bad += 1
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
             bad += 1
     if bad:
         warnings.warn(f"{path}: skipped {bad} unreadable line(s) (torn by a crash?)", stacklevel=2)
@@ -96,24 +151,32 @@ class MetricsTail:
     def read(self) -> list[dict]:
         with self._lock:
             try:
-                info = self.path.stat()
+                info = os.lstat(self.path)
             except FileNotFoundError:
                 self._offset, self._records = 0, []
                 return []
             size = info.st_size
+            if not stat.S_ISREG(info.st_mode) or size > MAX_JSONL_BYTES:
+                warnings.warn(f"{self.path} is not a regular file under "
+                              f"{MAX_JSONL_BYTES / 2**20:,.0f} MiB; its curves are not shown", stacklevel=2)
+                self._offset, self._records = 0, []
+                return []
             if size < self._offset or info.st_ino != self._inode:
                 self._offset, self._records, self._inode = 0, [], info.st_ino
             if size > self._offset:
-                with open(self.path, "rb") as f:
+                fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                with os.fdopen(fd, "rb") as f:
                     f.seek(self._offset)
                     chunk = f.read(size - self._offset)
                 complete = chunk[: chunk.rfind(b"\n") + 1]
                 self._offset += len(complete)
                 for line in complete.decode("utf-8", errors="replace").splitlines():
                     try:
-                        self._records.append(json.loads(line))
-                    except json.JSONDecodeError:
+                        record = json.loads(line)
+                    except (json.JSONDecodeError, RecursionError):
                         continue  # a torn line from a crash: skipped, as read_jsonl does
+                    if isinstance(record, dict):
+                        self._records.append(record)
             return list(self._records)
 
     def frame(self) -> pd.DataFrame:

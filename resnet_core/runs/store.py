@@ -1,5 +1,6 @@
 """RunStore: the runs folder as a collection of run folders (list, get, delete, mark the runs
-whose process is gone as interrupted)."""
+whose process is gone as interrupted). A run whose files cannot be shown (runs/validate.py) is
+left out of the list with one line, and ``get`` says why in one line."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from resnet_core.runs.folder import (
     seconds_between,
     validate_run_id,
 )
+from resnet_core.runs.validate import check_run
 from resnet_core.settings import settings
 
 if TYPE_CHECKING:
@@ -42,22 +44,40 @@ class RunStore:
         self.root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
 
     def path(self, run_id: str) -> Path:
-        path = (self.root / validate_run_id(run_id)).resolve()
+        link = self.root / validate_run_id(run_id)
+        if link.is_symlink():  # it would alias another run, or lead out of the folder
+            raise RunError(f"run {run_id!r} is a symbolic link; run folders are real folders in {self.root}")
+        path = link.resolve()
         if path.parent != self.root.resolve():
             raise RunError(f"run id {run_id!r} points outside the runs folder {self.root}")
         return path
 
     def get(self, run_id: str) -> Run:
+        """The run; a one-line RunError when there is none, or its files cannot be shown."""
         path = self.path(run_id)
         if not (path / CONFIG_FILE).is_file():
             raise RunError(f"no run {run_id!r} in {self.root}")
-        return Run(path)
+        run = Run(path)
+        check_run(run)
+        return run
 
     def runs(self) -> list[Run]:
+        """Every run, newest first. A folder that is a symbolic link is not a run (``path``
+        refuses it too); a run whose files cannot be shown is skipped with one warning line."""
         if not self.root.is_dir():
             return []
-        found = [Run(p) for p in self.root.iterdir()
-                 if p.is_dir() and RUN_ID_PATTERN.match(p.name) and (p / CONFIG_FILE).is_file()]
+        found = []
+        for p in self.root.iterdir():
+            if p.is_symlink() or not p.is_dir() or not RUN_ID_PATTERN.match(p.name) \
+                    or not (p / CONFIG_FILE).exists():
+                continue
+            run = Run(p)
+            try:
+                check_run(run)
+            except (RunError, OSError) as e:
+                warnings.warn(f"skipped run {p.name}: {str(e).splitlines()[0]}", stacklevel=2)
+                continue
+            found.append(run)
         return sorted(found, key=lambda r: r.id, reverse=True)
 
     def mark_interrupted(self, states: tuple[str, ...] = ACTIVE_STATES) -> list[str]:

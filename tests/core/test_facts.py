@@ -130,3 +130,17 @@ def test_the_ranges_the_forms_offer_are_what_validation_accepts():
             TrainConfig(**{name: low - 1}).validate()
         with pytest.raises(ConfigError, match=name):
             TrainConfig(**{name: top + 1}).validate()
+
+
+def test_the_run_folders_config_types_are_train_configs_annotations():
+    """runs/validate.py keeps TrainConfig's field types (the runs wing cannot import training):
+    the same fields, each with the kind and nullability its annotation says."""
+    import dataclasses
+
+    from resnet_core.runs.validate import CONFIG_TYPES
+
+    expected = {}
+    for f in dataclasses.fields(TrainConfig):
+        parts = [p.strip() for p in str(f.type).split("|")]
+        expected[f.name] = ([p for p in parts if p != "None"][0], "None" in parts)
+    assert CONFIG_TYPES == expected
