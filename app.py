@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from contextlib import asynccontextmanager
 
 import streamlit as st
 from streamlit import config
 
-from resnet_core import classroom, workbench
+from resnet_core import WorkbenchError, classroom, workbench
 from resnet_core.settings import MODE, TEACHER_TOKEN, settings
 
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class: roles, limits, the sign-in in front
@@ -42,7 +44,11 @@ def current_class():
 
 @asynccontextmanager
 async def lifespan(app):
-    await asyncio.to_thread(workbench.open_workbench)  # takes the runs folder, re-queues what was queued
+    try:  # takes the runs folder, re-queues what was queued
+        await asyncio.to_thread(workbench.open_workbench)
+    except WorkbenchError as e:  # an unknown executor, a cluster not there: one line, not a traceback
+        print(f"ResNet Workbench cannot start: {str(e).splitlines()[0]}", file=sys.stderr, flush=True)
+        os._exit(2)  # before the server answers anyone; the lifespan's own exit would log a traceback
     if CLASS:
         announce_class()
     yield
@@ -92,6 +98,9 @@ if CLASS:
     # What a browser may send in one websocket message (widget values, a canvas's strokes):
     # this many MB, not Streamlit's 25 (a drawing of MAX_POINTS points is about 80 kB).
     config.set_option("server.maxWidgetStateSize", CLASS_MESSAGE_MB, where_defined=f"{MODE}=class")
+    # Streamlit's agent API drives the app without a browser, past the sign-in: off, whatever
+    # the command line says (the gate refuses its paths as well).
+    config.set_option("server.enableAgentApi", False, where_defined=f"{MODE}=class")
     middleware = [Middleware(classroom.ClassGate, classroom=current_class, hosts=HOSTS)]
     routes = classroom.join_routes(current_class)
 

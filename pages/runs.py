@@ -97,7 +97,9 @@ else:  # an empty chart with made-up axes said nothing
 
 st.header("Configurations")
 configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in chosen.items()})
-only_diff = st.toggle("Only differences", value=len(chosen) > 1, key="only_diff")
+# Keyed by whether there is a comparison: ticking a second run makes a new toggle, on (one
+# keyed for a single run stayed off when the second was ticked after the first).
+only_diff = st.toggle("Only differences", value=len(chosen) > 1, key=f"only_diff_{len(chosen) > 1}")
 if only_diff and len(chosen) > 1:
     configs = configs[configs.nunique(axis=1) > 1]
 st.dataframe(configs, key="config_diff")
@@ -109,10 +111,12 @@ for run_id, run in chosen.items():
     if run.is_imported:
         where = run.status["imported_from"]
         a1.write(f"`{run_id}` · imported from {where['kind']} ({where['source']}), read-only")
+    elif run.job.held_by is not None:
+        a1.write(f"`{run_id}` · {state} by the teacher: only the teacher can let it go on")
     else:
         a1.write(f"`{run_id}` · {state}")
     mine = may_control(run)
-    if run.is_resumable and mine:
+    if run.is_resumable and mine and session().may_resume(run_id):
         if a2.button("Resume", key=f"resume_{run_id}"):
             try:
                 session().resume(run_id)
@@ -152,8 +156,7 @@ if teacher:
         try:
             with st.spinner("Exporting to MLflow..."):
                 report = session().export_to_mlflow(native, tracking_uri=uri)
-            st.session_state["mlflow_report"] = report.lines() + [
-                f"See them: mlflow ui --backend-store-uri {report.tracking_uri}"]
+            st.session_state["mlflow_report"] = report.lines() + [f"See them: {report.ui_command}"]
         except WorkbenchError as e:
             st.error(unlinked(e))
     if "mlflow_report" in st.session_state:

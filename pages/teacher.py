@@ -129,7 +129,9 @@ with st.form("limits"):
     per_student = bounded(m1, "Runs at a time per student", "active_per_student")
     lesson_runs = bounded(m4, "Lesson runs at a time per student", "lesson_runs_per_student",
                           help="shared lesson runs one student's clicks may have queued or running")
-    queue_cap = bounded(m2, "Queue cap (everyone)", "queue_cap")
+    queue_cap = bounded(m2, "Queue cap (all students)", "queue_cap",
+                        help="students' runs and lesson runs queued or running at once; your own "
+                             "runs and sweep trials are not counted")
     per_address = bounded(m1, "Runs at a time per address", "active_per_address",
                           help="all names joined from one address (one machine) together; a class "
                                "behind one shared address needs as many as it has students")

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from resnet_core.device import DEVICES
-from resnet_core.errors import TrainingFailed, WorkbenchError
+from resnet_core.errors import RunError, TrainingFailed, WorkbenchError
 from resnet_core.events import Callback
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
@@ -90,20 +90,23 @@ def build_parser() -> Parser:
     add_train_flags(sw)
 
     e = sub.add_parser("evaluate", help="recompute eval/<split>/ of a run from a checkpoint")
-    e.add_argument("run_dir")
+    e.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
+    e.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
     e.add_argument("--split", choices=("test", "val"), default="test")
     e.add_argument("--checkpoint", choices=("best", "last"), default="best")
     e.add_argument("--device", choices=DEVICES, default="auto")
     e.add_argument("--data-root", default=None)
 
     pr = sub.add_parser("predict", help="classify image files with a trained run")
-    pr.add_argument("run_dir")
+    pr.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
+    pr.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
     pr.add_argument("images", nargs="+", metavar="IMAGE")
     pr.add_argument("--checkpoint", choices=("best", "last"), default="best")
     pr.add_argument("--top-k", type=int, default=3)
 
     x = sub.add_parser("explain", help="write a PNG: an image, its attribution map and the overlay")
-    x.add_argument("run_dir")
+    x.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
+    x.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
     x.add_argument("--method", required=True, choices=EXPLAIN_METHODS)
     x.add_argument("--index", type=int, required=True, help="image index in the split")
     x.add_argument("--split", choices=("test", "val", "train"), default="test")
@@ -115,13 +118,15 @@ def build_parser() -> Parser:
 
     ex = sub.add_parser("export", help="export to ONNX, a torch.export program (pt2) or "
                                        "TorchScript (legacy), with the preprocessing contract")
-    ex.add_argument("run_dir")
+    ex.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
+    ex.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
     ex.add_argument("--format", required=True, choices=("onnx", "pt2", "torchscript"))
     ex.add_argument("--out", required=True, help="file to write; the contract goes to OUT.json")
     ex.add_argument("--checkpoint", choices=("best", "last"), default="best")
 
     sv = sub.add_parser("serve", help="serve a run over HTTP: /predict, /feedback, /metrics, /health")
-    sv.add_argument("run_dir")
+    sv.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
+    sv.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
     sv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--format", dest="fmt", choices=("eager", "onnx", "pt2"), default="eager")
@@ -205,9 +210,30 @@ def _flag_kind(f: dataclasses.Field, comment: str) -> dict:
     return {"type": kind, "metavar": f.name.upper().replace("_", "-"), "help": help_text}
 
 
+RUN_HELP = "the run's id (as `runs` prints it) or its folder"
+RUNS_DIR_HELP = "where a run id is looked up (default: $RESNET_WORKBENCH_RUNS, else ./runs)"
+RUN_COMMANDS = ("evaluate", "predict", "explain", "export", "serve")  # the ones that take RUN
+
+
+def resolve_run(text: str, runs_dir: str | None) -> Path:
+    """A run's folder from what a person typed: a folder that holds a run, else a run id in
+    the runs folder; a one-line RunError naming the missing run (not a missing checkpoint)."""
+    from resnet_core.runs.folder import CONFIG_FILE
+    from resnet_core.runs.store import RunStore
+
+    folder = Path(text)
+    if (folder / CONFIG_FILE).is_file():
+        return folder
+    if folder.is_dir() or len(folder.parts) > 1:
+        raise RunError(f"{text} is not a run folder (no {CONFIG_FILE} in it)")
+    return RunStore(runs_dir).get(text).dir
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in RUN_COMMANDS:
+            args.run_dir = resolve_run(args.run_dir, args.runs_dir)
         return COMMANDS[args.command](args)
     except TrainingFailed as e:
         print(f"error: {e}", file=sys.stderr)
@@ -457,7 +483,7 @@ def cmd_export_runs(args: argparse.Namespace) -> int:
                              experiment=args.experiment, register=args.register,
                              on_run=lambda done: bar.update(1))
     print("\n".join(report.lines()))
-    print(f"tracking store: {report.tracking_uri} (see it: mlflow ui --backend-store-uri {report.tracking_uri})")
+    print(f"tracking store: {report.tracking_uri} (see it: {report.ui_command})")
     return 0
 
 

@@ -17,6 +17,7 @@ takes with its access check; kept together, the checks read side by side.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +36,13 @@ from resnet_core.classroom.challenge import Challenge, ClassLimits
 from resnet_core.classroom.classroom import Classroom, classroom_for
 from resnet_core.classroom.lesson_queue import queue_lesson
 from resnet_core.data.folder import DataFolder
-from resnet_core.errors import WorkbenchError
+from resnet_core.errors import WorkbenchError, first_line
 from resnet_core.interop.tensorboard_server import TensorBoardServer
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.jobfile import set_hold
 from resnet_core.runs.store import RunStore
 from resnet_core.serving.deploy import Deployment, Deployments
-from resnet_core.settings import settings
+from resnet_core.settings import MAX_JOBS, settings
 from resnet_core.sweeps.runner import Sweeps
 from resnet_core.sweeps.study import Sweep, SweepConfig, get_sweep
 from resnet_core.training.config import TrainConfig
@@ -172,6 +173,13 @@ class Session:
         """Whether stop, resume and delete are this user's for the run (pages hide them)."""
         return may_control(self.user, self.bench.store.get(run_id).owner.id)
 
+    def may_resume(self, run_id: str) -> bool:
+        """Whether Resume is this user's for the run: theirs to control, and not held by the
+        teacher's stop (only the teacher lets a held run go on)."""
+        run = self.bench.store.get(run_id)
+        return may_control(self.user, run.owner.id) and (
+            run.job.held_by is None or self.user.is_teacher)
+
     def _require_control(self, action: str, run_id: str) -> None:
         require_member(self.user, f"{action} runs")
         require_control(self.user, action, run_id, self.bench.store.get(run_id).owner.id)
@@ -259,10 +267,16 @@ class Session:
     def export_to_mlflow(self, run_ids: list[str], *, tracking_uri: str | None = None):
         """Export these runs to MLflow (default store: SQLite in the runs folder); the
         completed ones' best checkpoints registered as model versions. An ExportReport."""
-        from resnet_core.interop.mlflow_export import export_runs
+        from resnet_core.interop.mlflow_export import app_tracking_uri, export_runs
 
         require_teacher(self.user, "export runs to MLflow")
-        return export_runs(self.bench.runs_dir, run_ids, tracking_uri=tracking_uri)
+        uri = app_tracking_uri(tracking_uri, self.bench.runs_dir)  # the runs folder's, or the operator's
+        try:
+            return export_runs(self.bench.runs_dir, run_ids, tracking_uri=uri)
+        except WorkbenchError:
+            raise
+        except Exception as e:  # MLflow's own errors: one line on the page, never a traceback
+            raise WorkbenchError(f"MLflow could not take the export: {first_line(e, 300)}") from e
 
     def start_tensorboard(self) -> str:
         """A TensorBoard over the runs folder on a local port (one per app); its URL."""
@@ -441,7 +455,13 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
                              seed=seed, name=name).validate()
     else:
         config = get_sweep(root, resume).config
-    jobs = JobManager(root, max_running_per_device=config.parallel)
+    # The app's slots (RESNET_WORKBENCH_MAX_JOBS) bound the training processes here as there:
+    # --parallel 8 once started eight on a 2-core machine. More trials than slots queue.
+    slots = min(config.parallel, settings().max_jobs)
+    if slots < config.parallel and progress:
+        print(f"sweep: {config.parallel} trials queued at once, {slots} training at a time "
+              f"({MAX_JOBS}={settings().max_jobs}; raise it to train more at once)", file=sys.stderr)
+    jobs = JobManager(root, max_running_per_device=slots)
     try:
         if jobs.read_only is not None:
             raise WorkbenchError(f"{jobs.read_only}; start or resume the sweep from its Sweep page")

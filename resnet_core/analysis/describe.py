@@ -85,7 +85,9 @@ def describe_top_k(top: list[tuple[str, float]]) -> str:
 
 def describe_service(history: pd.DataFrame) -> str:
     """The Deploy page's throughput and latency."""
-    if history.empty:
+    # Latency is None until the first request: a service just started has no percentiles (a
+    # format of None was the Deploy page's traceback right after "Start the service").
+    if history.empty or pd.isna(history.iloc[-1]["p50"]):
         return "Throughput and latency over time: no requests yet."
     last = history.iloc[-1]
     return (f"Throughput and latency over {last['seconds']:.0f} s: now {last['throughput']:.0f} "

@@ -35,7 +35,9 @@ class ClassLimits:
     # made from one machine queue no more than this. A class behind one NAT address needs more.
     active_per_address: int = 4
     lesson_runs_per_student: int = 7  # shared lesson runs a student's clicks have going (a lesson's set)
-    queue_cap: int = 40  # queued or running runs on the server, everyone's together
+    # Queued or running on the server: every student's runs and the lesson runs together (the
+    # teacher's own runs and sweep trials are not counted: they never lock students out).
+    queue_cap: int = 40
 
     def validate(self) -> ClassLimits:
         unknown = [a for a in self.architectures if a not in ARCHS]

@@ -50,6 +50,7 @@ from resnet_core.classroom.roster import (
 )
 from resnet_core.data.registry import BUILT_IN
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.hosts import allowed_hosts  # noqa: F401 - classroom.allowed_hosts: the app's Host list
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
 
@@ -98,8 +99,7 @@ class Classroom:
     def _secret(self) -> bytes:
         path = self.dir / "secret"
         if not path.exists():
-            atomic_write_text(path, secrets.token_hex(32))
-            path.chmod(0o600)
+            atomic_write_text(path, secrets.token_hex(32), mode=0o600)  # private from the start
         return bytes.fromhex(path.read_text().strip())
 
     def _load(self) -> ClassState:
@@ -117,7 +117,8 @@ class Classroom:
 
     def _save(self) -> None:
         s = self.state
-        atomic_write_json(self.path, {
+        # The server's user only: class.json holds the class code and the rejoin nonces.
+        atomic_write_json(self.path, mode=0o600, obj={
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
             "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
             "challenge": s.challenge.to_dict() if s.challenge else None,
@@ -336,27 +337,4 @@ def classroom_for(runs_dir: str | Path) -> Classroom:
         return _CLASSROOMS[root]
 
 
-def allowed_hosts(bind_address: str | None = None) -> list[str]:
-    """The Host names a class server answers: localhost, this machine's name and addresses,
-    the address it is bound to, and what RESNET_WORKBENCH_HOSTS adds. Anything else (a DNS
-    rebinding page, a foreign proxy) is refused."""
-    import socket
-
-    names = {"localhost", "127.0.0.1", "::1"}
-    try:
-        hostname = socket.gethostname()
-        names |= {hostname.lower(), socket.getfqdn().lower()}
-        names |= {info[4][0] for info in socket.getaddrinfo(hostname, None)}
-    except OSError:
-        pass
-    try:  # the address other machines reach this one at (no packet is sent)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("10.254.254.254", 1))
-            names.add(probe.getsockname()[0])
-    except OSError:
-        pass
-    if bind_address and bind_address not in ("0.0.0.0", "::", ""):
-        names.add(bind_address.lower())
-    names |= {h.lower() for h in settings().hosts}
-    return sorted(names)
 

@@ -32,7 +32,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from resnet_core.classroom.access import COOKIE, SESSION_DAYS
 from resnet_core.classroom.ratelimit import RateLimiter, address_key
 from resnet_core.classroom.roster import WrongClassCode
+from resnet_core.classroom.traffic import UploadBudget, server_wide
 from resnet_core.errors import WorkbenchError
+from resnet_core.hosts import host_name
 from resnet_core.serving.guard import ClientError, read_body
 from resnet_core.settings import settings
 
@@ -42,20 +44,14 @@ PASS_THROUGH = ("/_stcore/", "/static/", "/media/", "/component/", "/favicon", "
 # Never served without a valid session (nor is the websocket): each can cost the server
 # memory or reach a session's files.
 SESSION_ONLY = ("/_stcore/upload_file", "/media/")
+AGENT_API = "/_stcore/agent/"  # Streamlit's API for clients without a browser
+UPLOADS = "/_stcore/upload_file/"  # + <session id>/<file id>: PUT a file, DELETE it
 MAX_FORM_BYTES = 4096
 WRONG_CODES_PER_MINUTE = 5  # per client address: a 10-character code then takes centuries
 
 
 def _headers(scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-
-
-def host_name(host_header: str) -> str:
-    """The name in a Host header, without its port ("[::1]:8501" -> "::1")."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def cookies_of(scope) -> dict[str, str]:
@@ -110,15 +106,23 @@ def safe_next(target: str | None) -> str:
     return local_path(parts.path) + (f"?{query}" if query else "")
 
 
-def same_origin(headers: dict[str, str]) -> bool | None:
-    """True when the Origin header (else the Referer) names this server, host and port; False
-    when it names another page; None when neither is sent (not a browser)."""
+def same_origin(headers: dict[str, str], scheme: str = "http") -> bool | None:
+    """True when the Origin header (else the Referer) names this server: its scheme (``http``
+    or ``https``, as the request came), host and port; False when it names another page (an
+    https page is another origin than this http server); None when neither is sent (not a
+    browser)."""
     host = headers.get("host", "").strip().lower()
     for name in ("origin", "referer"):
         value = headers.get(name, "").strip()
         if value:
-            return value != "null" and urlsplit(value).netloc.lower() == host
+            parts = urlsplit(value)
+            return value != "null" and parts.scheme.lower() == scheme and parts.netloc.lower() == host
     return None
+
+
+def scheme_of(scope) -> str:
+    """The scheme a browser used for this request: https behind TLS (``is_https``), else http."""
+    return "https" if is_https(scope) else "http"
 
 
 def client_address(scope) -> str:
@@ -135,6 +139,7 @@ class ClassGate:
         self.app = app
         self.classroom = classroom
         self.hosts = {h.lower() for h in hosts}
+        self.uploads = UploadBudget()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -148,17 +153,25 @@ class ClassGate:
                                           "gave; open the link your teacher shared.\n",
                                content_type="text/plain; charset=utf-8")
         path = scope.get("path", "/")
+        if path.startswith(AGENT_API):  # a path past the sign-in: never on a class server
+            return await _send(send, 403, "The agent API is off on a class server.\n",
+                               content_type="text/plain; charset=utf-8")
         if scope["type"] == "websocket" or path.startswith(SESSION_ONLY):
-            problem = None
-            if same_origin(headers) is False:
+            problem, user = None, None
+            if same_origin(headers, scheme_of(scope)) is False:
                 problem = "another page's request: open this class server's own address"
-            elif self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE)) is None:
+            elif (user := self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE))) is None:
                 problem = "join the class first (open /join)"
             if problem is not None:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
                 return await _send(send, 403, problem + "\n", content_type="text/plain; charset=utf-8")
+            if not user.is_teacher:  # a student's session acts on itself only
+                if scope["type"] == "websocket":
+                    return await self.app(scope, _without_server_wide(receive), send)
+                if path.startswith(UPLOADS):
+                    return await self._student_upload(scope, receive, send, headers)
         if scope["type"] == "http":
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             token = next((v for k, v in query if k == "token"), None)
@@ -174,6 +187,43 @@ class ClassGate:
                 qs = scope.get("query_string", b"").decode("latin-1")
                 return await redirect(send, "/join?" + urlencode({"next": path + (f"?{qs}" if qs else "")}))
         await self.app(scope, receive, send)
+
+    async def _student_upload(self, scope, receive, send, headers) -> None:
+        """A student's upload counts against their session's budget (``traffic.UploadBudget``);
+        a delete frees it."""
+        parts = scope.get("path", "").removeprefix(UPLOADS).split("/")
+        session, file_id = (parts + ["", ""])[:2]
+        method = scope.get("method")
+        if method == "PUT":
+            length = headers.get("content-length", "")
+            if not length.isdigit():
+                return await _send(send, 411, "an upload needs its Content-Length\n",
+                                   content_type="text/plain; charset=utf-8")
+            refused = self.uploads.admit(session, file_id, int(length))
+            if refused is not None:
+                return await _send(send, 413, refused + "\n", content_type="text/plain; charset=utf-8")
+
+            async def send_and_count(message) -> None:  # a refused upload holds nothing
+                if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
+                    self.uploads.release(session, file_id)
+                await send(message)
+
+            return await self.app(scope, receive, send_and_count)
+        if method == "DELETE":
+            self.uploads.release(session, file_id)
+        await self.app(scope, receive, send)
+
+
+def _without_server_wide(receive):
+    """``receive`` for a student's websocket: messages that act on the whole server (clear the
+    caches, the debug ones) are dropped; the rest pass as they came."""
+    async def receive_own():
+        while True:
+            message = await receive()
+            if message.get("type") == "websocket.receive" and server_wide(message.get("bytes")):
+                continue
+            return message
+    return receive_own
 
 
 # -- /join and /leave ------------------------------------------------------------------------
@@ -250,7 +300,7 @@ def join_routes(classroom) -> list:
         if request.method == "GET":
             return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/")),
                                 headers={"cache-control": "no-store"})
-        if same_origin(_headers(request.scope)) is not True:
+        if same_origin(_headers(request.scope), scheme_of(request.scope)) is not True:
             return refused_page(403, "This form was sent from another page; open /join on this "
                                      "class server and join there.")
         address = client_address(request.scope)
@@ -301,7 +351,7 @@ def join_routes(classroom) -> list:
             return HTMLResponse(leave_page(user, token, code), headers={"cache-control": "no-store"})
         refusal = ("This sign-out did not come from this class server's page; nobody was "
                    "signed out.")
-        if same_origin(_headers(request.scope)) is not True:
+        if same_origin(_headers(request.scope), scheme_of(request.scope)) is not True:
             return refused_page(403, refusal)
         try:
             form = await read_form(request)

@@ -90,7 +90,13 @@ def _look_alikes() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _reserved_keys() -> frozenset[str]:
-    return frozenset(name_key(w) for w in RESERVED_NAMES)
+    return frozenset(_bare(name_key(w)) for w in RESERVED_NAMES)
+
+
+def _bare(key: str) -> str:
+    """A name key without its spaces, dots, dashes and apostrophes: "Teacher.", "T-eacher"
+    and "T eacher" read as the word they spell."""
+    return "".join(ch for ch in key if ch.isalnum())
 
 
 def _digest(code: str) -> str:
@@ -104,7 +110,7 @@ def clean_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise ConfigError("a display name is 1 to 32 letters, digits, spaces, dots, dashes "
                           "or apostrophes")
-    if name_key(name) in _reserved_keys():
+    if _bare(name_key(name)) in _reserved_keys():
         raise ConfigError(f"{name!r} is reserved (or looks like a reserved word); choose another name")
     return name
 

@@ -1,7 +1,9 @@
 """Image files to the tensors training saw: one decoder for training, Predict, Explain and serve.
 
 ``image_size`` reads only the header, so a caller can refuse an image by its pixel count
-before paying to decode it (a small PNG can hold a billion pixels).
+before paying to decode it (a small PNG can hold a billion pixels). One limit holds wherever
+an image enters (uploads on the pages, serve, image folders): ``MAX_IMAGE_PIXELS``, read from
+the header. PIL's own limit is 89 million pixels, which took 4 s and +660 MiB per upload.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class ImageError(DataError, ValueError):
 # The formats decode_image opens (PIL names); anything else is refused before it is parsed.
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 ACCEPTED = "PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM"
+# Per image, from its header: a 12-megapixel phone photo fits; far more than any model uses.
+MAX_IMAGE_PIXELS = 16_000_000
 # Their file names' extensions, as PIL's table maps them (.jpg and .jpeg are JPEG, .pgm is PPM;
 # a test keeps this equal to PIL's, which takes 0.1 s to build at import): what upload fields
 # accept and which files of an image folder are read.
@@ -41,6 +45,14 @@ def _reason(e: BaseException) -> str:
     if isinstance(e, Image.UnidentifiedImageError):
         return "not a recognised image format"
     return first_line(e, 200)
+
+
+def check_pixels(size: tuple[int, int], name: str = "the image") -> None:
+    """A one-line ImageError for an image over ``MAX_IMAGE_PIXELS`` (by its header's size)."""
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageError(f"{name} is {width:,} x {height:,} pixels; at most "
+                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels per image: make it smaller")
 
 
 def image_size(source) -> tuple[int, int]:
@@ -71,6 +83,8 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
             im = source if isinstance(source, Image.Image) else Image.open(source,
                                                                              formats=IMAGE_FORMATS)
         try:
+            if im is not source:  # opened lazily: the header is read, no pixel yet
+                check_pixels(im.size, name)
             im = to_8bit(ImageOps.exif_transpose(im))
             im = im.convert("L" if info.channels == 1 else "RGB")
             if im.size != (info.image_size, info.image_size):

@@ -75,9 +75,40 @@ class ExportReport:
         return out
 
 
+    @property
+    def ui_command(self) -> str:
+        """A command that shows the store in MLflow's UI here: the installed mlflow-skinny has
+        no UI server (``mlflow ui`` failed: No module named 'flask'), so it installs the full
+        package of the same version first."""
+        from importlib.metadata import version
+
+        return (f"pip install mlflow=={version('mlflow-skinny')} && "
+                f"mlflow ui --backend-store-uri {self.tracking_uri}")
+
+
 def default_tracking_uri(runs_dir: str | Path) -> str:
     """``MLFLOW_TRACKING_URI`` (MLflow's own variable) if set, else SQLite in the runs folder."""
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(runs_dir).resolve() / 'mlflow.db'}"
+
+
+def app_tracking_uri(uri: str | None, runs_dir: str | Path) -> str:
+    """The tracking URI the app's page may write to: the default (the operator's
+    ``MLFLOW_TRACKING_URI`` as it is, else SQLite in the runs folder) or a SQLite file inside
+    the runs folder; else a one-line ConfigError. (``sqlite:////etc/evil.db`` from the page
+    once made files wherever the server's user could write.)"""
+    default = default_tracking_uri(runs_dir)
+    uri = (uri or "").strip() or default
+    if uri == default:
+        return uri
+    root = Path(runs_dir).resolve()
+    accepted = (f"from the app, MLflow writes to {default} or another SQLite file in the runs "
+                f"folder (sqlite:///{root}/NAME.db)")
+    if not uri.startswith("sqlite:///"):
+        raise ConfigError(f"{accepted}; got {uri[:200]!r}")
+    path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0]).resolve()
+    if path.parent != root or path.suffix != ".db":
+        raise ConfigError(f"{accepted}; got {uri[:200]!r}")
+    return f"sqlite:///{path}"
 
 
 def model_name(dataset: str) -> str:

@@ -3,7 +3,9 @@
 ``tensorboard --logdir <runs folder>`` shows every run that trained with its event files on
 (each run's ``tensorboard/`` folder, by run id). The Runs page shows that command, and on a
 machine where the browser and the app are the same one it can start it: one process per
-Workbench, bound to 127.0.0.1, on a free port, stopped when the Workbench closes.
+Workbench, bound to 127.0.0.1, on a free port, stopped when the Workbench closes, and gone
+when the app is (``tensorboard_child``: it reads its stdin, a pipe from here, and ends at its
+end; it answers only its own Host).
 """
 
 from __future__ import annotations
@@ -59,8 +61,12 @@ class TensorBoardServer:
             port = _free_port()
             out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
             try:
-                self.process = subprocess.Popen(tensorboard_command(self.runs_dir, port), stdout=out,
-                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                # stdin a pipe this process holds: when the app ends, however it ends, the
+                # pipe closes and the TensorBoard with it.
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "resnet_core.interop.tensorboard_child", "--logdir",
+                     str(self.runs_dir.resolve()), "--port", str(port)],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.PIPE)
             finally:
                 if self.log:
                     out.close()

@@ -66,6 +66,9 @@ class Job:
     processes: int = 1  # > 1: data-parallel under torchrun (one process per GPU)
     owner: str = LOCAL_OWNER.id  # who queued it: the queue takes owners in turn (round robin)
     queued_by: str | None = None  # a shared (lesson) run: whose click queued it
+    # Counted against a class's queue cap: students' runs and lesson runs. The teacher's runs
+    # and sweep trials are not (a 45-trial sweep once locked every student out).
+    capped: bool = True
 
     @property
     def process(self):
@@ -154,9 +157,9 @@ class JobManager:
             if self.policy is not None:
                 challenge = self.policy.check_submission(
                     config, limited=limited, active_of_owner=self._active_count(owner.id),
-                    active_total=self._active_count(), active_of_address=self._active_of(peers))
+                    active_total=self._capped_count(), active_of_address=self._active_of(peers))
             return self._create(config, device, processes, owner, challenge=challenge,
-                                sweep=sweep)
+                                sweep=sweep, capped=limited and sweep is None)
 
     def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER,
                       limited: bool = True) -> str:
@@ -168,7 +171,7 @@ class JobManager:
         device = self.executor.device_type(config.device)
         with self._submit_lock:
             if self.policy is not None:
-                self.policy.check_shared(self._active_count(), limited=limited,
+                self.policy.check_shared(self._capped_count(), limited=limited,
                                          queued_by_active=self.active_queued_by(queued_by.id))
             return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
 
@@ -187,14 +190,16 @@ class JobManager:
     def _create(self, config: TrainConfig, device: str, processes: int, owner: Owner, *,
                 challenge: str | None = None, queued_by: Owner | None = None,
                 kind: str = "train", steps: int | None = None,
-                parent: Path | None = None, sweep: SweepTrial | None = None) -> str:
+                parent: Path | None = None, sweep: SweepTrial | None = None,
+                capped: bool = True) -> str:
         run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
                       challenge=challenge, kind=kind, steps=steps, sweep=sweep)
         self._queue(run)
         return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id,
-                                 queued_by=queued_by.id if queued_by is not None else None))
+                                 queued_by=queued_by.id if queued_by is not None else None,
+                                 capped=capped))
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
                owner: Owner = LOCAL_OWNER, limited: bool = True,
@@ -216,7 +221,7 @@ class JobManager:
                     {**run.config, "epochs": epochs, "max_steps": max_steps})
                 self.policy.check_submission(budget, limited=limited,
                                              active_of_owner=self._active_count(owner.id),
-                                             active_total=self._active_count(),
+                                             active_total=self._capped_count(),
                                              active_of_address=self._active_of(peers))
             device = self.executor.device_type(config.device)
             # As many processes as it trained with, where this machine still has them.
@@ -224,7 +229,7 @@ class JobManager:
             write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
             self._queue(run)
             return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
-                                     owner=run.owner.id))
+                                     owner=run.owner.id, capped=limited and run.job.sweep is None))
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder for good (refused while it is queued or running)."""
@@ -299,6 +304,11 @@ class JobManager:
         """Queued or running jobs (of one owner, or everyone's)."""
         with self._lock:
             return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
+
+    def _capped_count(self) -> int:
+        """Queued or running jobs that count against a class's queue cap (``Job.capped``)."""
+        with self._lock:
+            return sum(j.state != "finished" and j.capped for j in self._jobs.values())
 
     def _active_of(self, owners: frozenset[str]) -> int:
         """Queued or running jobs of any of ``owners``."""
@@ -437,7 +447,8 @@ class JobManager:
             run.record(pid=os.getpid(), host=hostname(), server=self.instance)
             self._enqueue(Job(run.id, run.dir, device, resume=job.resume, processes=processes,
                               owner=job.owner.id,
-                              queued_by=job.queued_by.id if job.queued_by else None))
+                              queued_by=job.queued_by.id if job.queued_by else None,
+                              capped=job.sweep is None))
 
     def _stop_orphans(self, runs: list[Run], settle_s: float = 60.0) -> None:
         """Runs a killed server had released to a cluster may still train there (a Slurm job

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import pandas as pd
 
+_QUARTERS = ("", ": over a quarter done", ": over half done", ": over three quarters done")
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -43,11 +45,12 @@ class Progress:
     def announcement(self, run_id: str) -> str:
         """The line a screen reader hears while the run's view refreshes itself: it changes
         when the state changes and at each quarter of the steps, never at every refresh
-        ("Run X is training: 50% done." — the figures stay on the page, where the user can
-        read them when they choose)."""
+        ("Run X is training: over half done." — the figures stay on the page, where the user
+        can read them when they choose). It says "over": "25% done" under a bar at 38% read as
+        a text lagging its bar."""
         if self.state == "running" and self.total_steps:
-            quarter = min(3, int(self.fraction * 4)) * 25
-            return f"Run {run_id} is training: {quarter}% done."
+            quarter = min(3, int(self.fraction * 4))
+            return f"Run {run_id} is training{_QUARTERS[quarter]}."
         return f"Run {run_id} is {self.state or 'starting'}."
 
 

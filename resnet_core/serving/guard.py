@@ -26,7 +26,6 @@ KEEP_ALIVE_S = 5  # idle keep-alive connections close after this
 MAX_IMAGES = 64  # per request
 MAX_IMAGE_BYTES = 8 * 2**20  # per image file
 MAX_BODY_BYTES = 64 * 2**20
-MAX_PIXELS = 16_000_000  # per image, from its header: far more than any model here uses
 MAX_REQUEST_PIXELS = 64_000_000  # per request (decoded RGB: about 200 MB)
 
 
@@ -119,8 +118,10 @@ async def _multipart_files(request, body: bytes) -> list[bytes]:
 
 
 def check_pixels(blobs: list[bytes]) -> list[tuple[int, int]]:
-    """(width, height) of each image from its header; 413 past MAX_PIXELS per image or
-    MAX_REQUEST_PIXELS in all, 400 for what is not an image. Nothing is decoded."""
+    """(width, height) of each image from its header; 413 past decode's MAX_IMAGE_PIXELS per
+    image (the one limit, as on the app's pages) or MAX_REQUEST_PIXELS in all, 400 for what is
+    not an image. Nothing is decoded."""
+    from resnet_core.data.decode import MAX_IMAGE_PIXELS as MAX_PIXELS
     from resnet_core.data.decode import image_size
 
     sizes = []
@@ -173,3 +174,28 @@ class GuardedH11Protocol(H11Protocol):
         # A new request's headers make a new cycle; the same cycle means none began.
         if self.cycle is self._waiting_since and not self.transport.is_closing():
             self.transport.close()
+
+
+class HostAllowList:
+    """ASGI middleware: a request whose Host header is not one of ``hosts`` (names without
+    ports: ``resnet_core.hosts.allowed_hosts``) gets 403 with a JSON error. A page on another
+    site that points its own name at this machine (DNS rebinding) then reads nothing."""
+
+    def __init__(self, app, hosts) -> None:
+        self.app = app
+        self.hosts = frozenset(h.lower() for h in hosts)
+
+    async def __call__(self, scope, receive, send) -> None:
+        from resnet_core.hosts import host_name
+
+        if scope["type"] == "http":
+            host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+            if host_name(host) not in self.hosts:
+                body = json.dumps({"error": f"this service answers only its own addresses; Host "
+                                            f"{host[:80]!r} is not one of them"}).encode()
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

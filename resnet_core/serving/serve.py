@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.hosts import allowed_hosts
 from resnet_core.serving.feedback import Monitor
 from resnet_core.serving.guard import (
     KEEP_ALIVE_S,
@@ -49,6 +50,7 @@ from resnet_core.serving.guard import (
     MAX_IMAGES,
     ClientError,
     GuardedH11Protocol,
+    HostAllowList,
     check_pixels,
     parse_json,
     read_body,
@@ -197,8 +199,10 @@ class Batcher:
 
 
 class Service:
-    def __init__(self, model: Model, *, max_batch: int = 64, batch_wait_ms: float = 2.0) -> None:
+    def __init__(self, model: Model, *, max_batch: int = 64, batch_wait_ms: float = 2.0,
+                 hosts: list[str] | None = None) -> None:
         self.model = model
+        self.hosts = hosts  # the Host names answered (None: any, as in tests in one process)
         self.monitor = Monitor(model.info)
         self.batcher = Batcher(self._run_batch, max_batch=max_batch, max_wait=batch_wait_ms / 1000,
                                observe_batch=self.monitor.batch.observe)
@@ -238,7 +242,10 @@ class Service:
                   Route("/metrics", self.metrics, methods=["GET"]),
                   Route("/stats", self.stats, methods=["GET"]),
                   Route("/health", self.health, methods=["GET"])]
-        return Starlette(routes=routes, lifespan=lifespan,
+        from starlette.middleware import Middleware
+
+        middleware = [Middleware(HostAllowList, hosts=self.hosts)] if self.hosts is not None else []
+        return Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                          exception_handlers={HTTPException: http_error, 500: server_error})
 
     async def predict(self, request):
@@ -386,7 +393,8 @@ def create_app_from_env():
     """The app a uvicorn worker process builds (``--workers N``) from settings.SERVE."""
     s = json.loads(settings().serve)
     model = load_model(s["run_dir"], checkpoint=s["checkpoint"], fmt=s["fmt"])
-    return Service(model, max_batch=s["max_batch"], batch_wait_ms=s["batch_wait_ms"]).app()
+    return Service(model, max_batch=s["max_batch"], batch_wait_ms=s["batch_wait_ms"],
+                   hosts=s["hosts"]).app()
 
 
 def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt: str = "eager",
@@ -414,12 +422,13 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     print(f"serving {model.run_id} ({checkpoint}.pt, {fmt}) on {url}: POST /predict, /feedback; "
           f"GET /metrics, /stats, /health", flush=True)
     print(f"try: curl -F file=@digit.png {url}/predict", flush=True)
+    hosts = allowed_hosts(host)  # as the app's: this machine's names, its bind address
     if workers == 1:
-        app = Service(model, max_batch=max_batch, batch_wait_ms=batch_wait_ms).app()
+        app = Service(model, max_batch=max_batch, batch_wait_ms=batch_wait_ms, hosts=hosts).app()
         uvicorn.run(app, host=host, port=port, log_level="warning", **GUARDS)
         return
     os.environ[SERVE] = json.dumps({"run_dir": str(run_dir), "checkpoint": checkpoint,
                                            "fmt": fmt, "max_batch": max_batch,
-                                           "batch_wait_ms": batch_wait_ms})
+                                           "batch_wait_ms": batch_wait_ms, "hosts": hosts})
     uvicorn.run("resnet_core.serving.serve:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", **GUARDS)

@@ -111,14 +111,18 @@ def make_pruner(config: SweepConfig):
     return optuna.pruners.NopPruner()
 
 
-def make_sampler(config: SweepConfig):
+def make_sampler(config: SweepConfig, asked: int = 0):
+    """The sweep's sampler for a study that already has ``asked`` trials. Its seed moves on by
+    that many: a sampler seeded as at the start draws the start's configurations again (a
+    sweep resumed after 3 trials gave trials 3, 4, 5 the lr and arch of 0, 1, 2)."""
     import optuna
 
+    seed = config.seed + asked
     if config.sampler == "grid":
-        return optuna.samplers.GridSampler(config.space().grid(), seed=config.seed)
+        return optuna.samplers.GridSampler(config.space().grid(), seed=seed)
     if config.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=config.seed)
-    return optuna.samplers.TPESampler(seed=config.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 class Sweep:
@@ -186,9 +190,11 @@ class Sweep:
         import optuna
 
         config = config or self.config
+        storage = storage or self.storage()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        return optuna.load_study(study_name=self.id, storage=storage or self.storage(),
-                                 sampler=make_sampler(config), pruner=make_pruner(config))
+        asked = len(storage.get_all_trials(storage.get_study_id_from_name(self.id), deepcopy=False))
+        return optuna.load_study(study_name=self.id, storage=storage,
+                                 sampler=make_sampler(config, asked), pruner=make_pruner(config))
 
 
 def create_sweep(root: str | Path, config: SweepConfig, *, owner: Owner = LOCAL_OWNER,

@@ -251,7 +251,8 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
     address; ``?token=`` redirects stay on this server."""
     runs = tmp_path / "runs"
     Classroom(runs, teacher_token=TOKEN).set_class_code("owl-tree-77")
-    env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN, RESNET_WORKBENCH_JOINS_PER_MINUTE="6")
+    env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN, RESNET_WORKBENCH_JOINS_PER_MINUTE="6",
+                    STREAMLIT_SERVER_ENABLE_AGENT_API="true")  # asked for: refused all the same
     with streamlit_server(env) as url:
         port = urllib.parse.urlsplit(url).port
         host = f"127.0.0.1:{port}"
@@ -272,6 +273,22 @@ def test_the_gate_refuses_what_is_not_a_members_own_page(tmp_path):
         # refused before it is parsed (a valid-size garbage frame is a protocol error instead).
         assert websocket_close_code(url, ada, 3_000_000) == 1009
         assert websocket_close_code(url, ada, 1_000_000) == 1002
+        # Issue 37, item 4: a student's session holds at most 32 MiB of uploads; the gate
+        # answers before a byte of the body is read (only the headers are sent here).
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall((f"PUT /_stcore/upload_file/sess/file HTTP/1.1\r\nHost: {host}\r\n"
+                       f"Cookie: {ada}\r\nOrigin: {url}\r\nContent-Length: {40 * 2**20}\r\n\r\n").encode())
+            answer = b""
+            while b"MiB" not in answer and (chunk := s.recv(4096)):  # headers, then the body
+                answer += chunk
+            answer = answer.decode()
+        assert answer.startswith("HTTP/1.1 413") and "at most 32 MiB in all" in answer, answer
+        # Issue 37, item 10: Streamlit's agent API is a path past the sign-in; a class server
+        # refuses it, for members too, whatever the command line asked.
+        for path in ("/_stcore/agent/openapi.json", "/_stcore/agent/interact"):
+            assert request(url, path, headers={"Cookie": ada}).status == 403
+        # ... and an https page is another origin than this http server (the scheme counts).
+        assert websocket_status(url, host, cookie=ada, origin=f"https://127.0.0.1:{port}") == 403
         # 7: a page on another port of this host, or another site, with Ada's cookie.
         assert websocket_status(url, host, cookie=ada, origin=f"http://127.0.0.1:{port + 1}") == 403
         assert websocket_status(url, host, cookie=ada, origin="https://evil.example") == 403
@@ -345,7 +362,7 @@ def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
     import threading
 
     from resnet_core import TrainConfig, train
-    from resnet_core.runs.jobfile import write_new_job
+    from resnet_core.runs.jobfile import Owner, set_hold, write_new_job
 
     runs = tmp_path / "runs"
     room = Classroom(runs, teacher_token=TOKEN)
@@ -357,6 +374,11 @@ def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
     write_new_job(run, processes=1, owner=ada, challenge=challenge.id)
     assert run.is_resumable
     run_id = run.id
+    # Issue 37, item 10: a run the teacher stopped is held; its owner saw a Resume button that
+    # was then refused. (Newer, so the table's first row.)
+    held = train(TrainConfig(epochs=1, runs_dir=str(runs), seed=1), progress=False, stop=stop)
+    write_new_job(held, processes=1, owner=ada, challenge=challenge.id)
+    set_hold(held, Owner("teacher", "Teacher"))
     env = class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)
     with streamlit_server(env) as url, chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 1400})
@@ -367,6 +389,10 @@ def test_a_students_resume_stays_on_runs_and_says_so(tmp_path):
         grid.wait_for(timeout=60_000)
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection box
+        page.get_by_text("by the teacher: only the teacher can let it go on").wait_for(timeout=30_000)
+        assert page.get_by_role("button", name="Resume").count() == 0
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # unticked
+        page.mouse.click(box["x"] + 12, box["y"] + 35 + 35 + 17)  # the second row: Ada's own stop
         page.get_by_role("button", name="Resume").click()
         page.get_by_text("Resumed: it continues").wait_for(timeout=30_000)
         page.wait_for_timeout(1500)

@@ -24,6 +24,9 @@ def test_start_replay_watch_and_stop_a_service(short_run):
         address = page.locator("code").filter(has_text="curl -F file=@").first.inner_text()
         assert address.startswith("curl -F file=@digit.png http://127.0.0.1:")
         page.get_by_text("Images served").wait_for(timeout=30_000)
+        # Issue 38, item 2: before any request there is no latency yet; that was a traceback.
+        page.get_by_text("no requests yet").first.wait_for(timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0
         page.get_by_role("button", name="Replay the test split").click()
         page.get_by_text("Replay: ").wait_for(timeout=30_000)
         page.get_by_text("(done)").wait_for(timeout=120_000)

@@ -60,3 +60,11 @@ def test_predict_page_refuses_a_file_that_is_not_an_image(short_run, tmp_path):
                                        "buffer": b"just some text"}])
         page.get_by_text("notes.png is not an image this tool can read").wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
+        # Issue 37, item 4: the one pixel limit, read from the header, as serve's (a 20-Mpx
+        # PNG of a few kB once took 4 s and +660 MiB to decode here).
+        big = io.BytesIO()
+        Image.new("L", (5000, 4000)).save(big, format="PNG")
+        upload.set_input_files(files=[{"name": "huge.png", "mimeType": "image/png", "buffer": big.getvalue()}])
+        page.get_by_text("huge.png is 5,000 x 4,000 pixels; at most 16 million pixels per image").wait_for(
+            timeout=30_000)
+        assert page.locator("[data-testid='stException']").count() == 0

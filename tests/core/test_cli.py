@@ -228,3 +228,22 @@ def test_every_training_setting_has_a_train_flag_with_its_comment_as_help():
     assert by_dest["residual"].option_strings == ["--plain"]
     assert by_dest["augment"].option_strings == ["--no-augment"]
     assert "(default: 128)" in by_dest["batch_size"].help
+
+
+def test_every_command_that_takes_a_run_takes_the_id_runs_prints(short_run, tmp_path):
+    """Issue 38, item 8: `evaluate` did not take the id `runs` prints, and for a run that does
+    not exist `explain` and `serve` talked about a missing checkpoint."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    listed = run_cli("runs", "--runs-dir", str(runs))
+    assert short_run.id in listed.stdout
+    by_id = run_cli("evaluate", short_run.id, "--runs-dir", str(runs))
+    assert by_id.returncode == 0, by_id.stderr
+    by_folder = run_cli("evaluate", str(runs / short_run.id))
+    assert by_folder.returncode == 0, by_folder.stderr
+    for args in (["evaluate", "nope"], ["explain", "nope", "--method", "saliency", "--index", "0", "--out", "x.png"],
+                 ["serve", "nope"], ["predict", "nope", "x.png"], ["export", "nope", "--format", "onnx", "--out", "m"]):
+        missing = run_cli(*args, "--runs-dir", str(runs), cwd=tmp_path)
+        assert missing.returncode == 2 and missing.stderr == f"error: no run 'nope' in {runs}\n", missing.stderr

@@ -41,6 +41,9 @@ def test_service_top_k_and_transfer_in_words():
     history = pd.DataFrame({"seconds": [1, 2], "throughput": [100, 300], "p50": [2.0, 2.5], "p99": [9.0, 11.0]})
     assert analysis.describe_service(history) == ("Throughput and latency over 2 s: now 300 images/s, "
                                                   "p50 2.5 ms, p99 11.0 ms (peak 300 images/s).")
+    # A service just started: no latency yet (the Deploy page's traceback, issue 38 item 2).
+    started = pd.DataFrame([{"seconds": 0.4, "throughput": 0.0, "p50": None, "p99": None}])
+    assert analysis.describe_service(started) == "Throughput and latency over time: no requests yet."
     assert analysis.describe_top_k([("7", 0.9), ("1", 0.05)]) == "Top predictions: 7 90.0%, 1 5.0%."
     rows = pd.DataFrame({"start": ["scratch", "scratch", "digits 0-4"], "k": [5, 20, 5],
                          "test accuracy": [0.8, 0.9, 0.7]})
@@ -91,7 +94,11 @@ def test_live_announcements_change_at_milestones_not_at_every_refresh():
         return runs.run_progress(status, {"total_steps": 100, "steps_per_epoch": 10}, pd.DataFrame())
 
     texts = [progress(step).announcement("r1") for step in range(0, 100)]
-    assert list(dict.fromkeys(texts)) == [f"Run r1 is training: {q}% done." for q in (0, 25, 50, 75)]
+    # Never a figure behind the bar beside it (issue 38, item 10): "over" a quarter, a half.
+    assert list(dict.fromkeys(texts)) == ["Run r1 is training.", "Run r1 is training: over a quarter done.",
+                                          "Run r1 is training: over half done.",
+                                          "Run r1 is training: over three quarters done."]
+    assert texts[38] == "Run r1 is training: over a quarter done."  # the bar shows 38%
     assert progress(100, "completed").announcement("r1") == "Run r1 is completed."
     assert progress(0, "queued").announcement("r1") == "Run r1 is queued."
     seen = {analysis.announce_progress("Sweep s", done, 32, unit="trials") for done in range(33)}

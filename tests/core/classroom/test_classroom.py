@@ -16,7 +16,7 @@ from resnet_core.errors import ConfigError, RunError
 from resnet_core.jobs.manager import JobManager
 from resnet_core.jobs.queue import FairQueue
 
-from helpers import TEACHER
+from helpers import TEACHER, wait_for
 
 
 @pytest.fixture
@@ -42,6 +42,15 @@ def test_names_are_unique_and_checked(room):
         room.join("<script>")
 
 
+def test_class_json_and_the_cookie_key_are_the_servers_users_alone(room):
+    """class.json holds the class code (it was world-readable); secret signs the cookies."""
+    import stat
+
+    room.set_class_code("owl-tree-77")
+    for name in ("class.json", "secret"):
+        assert stat.S_IMODE((room.dir / name).stat().st_mode) == 0o600, name
+
+
 def test_class_code(bench, room):
     with pytest.raises(AccessDenied):
         bench.session(User("s", "s", "student")).set_class_code("x")
@@ -55,7 +64,8 @@ def test_class_code(bench, room):
     assert len(code) == 10 and not set(code) & set("0o1il")
 
 
-@pytest.mark.parametrize("name", ["Τeacher", "ＴＥＡＣＨＥＲ", "you", "Lessons", "ＹＯＵ", "n0body"])
+@pytest.mark.parametrize("name", ["Τeacher", "ＴＥＡＣＨＥＲ", "you", "Lessons", "ＹＯＵ", "n0body",
+                                  "Teacher.", "T-eacher", "T eacher", "Not-Joined"])
 def test_role_and_owner_words_are_reserved_whatever_they_look_like(room, name):
     with pytest.raises(ConfigError, match="reserved"):
         room.join(name)
@@ -196,6 +206,25 @@ def test_one_person_cannot_fill_the_queue_with_names_from_one_address(bench, roo
     # A name is counted where it last joined from, and a removed name frees its share.
     room.remove_student(names[0].id)
     assert names[0].id not in room.peers(names[1].id)
+
+
+def test_a_teachers_wide_sweep_leaves_the_students_queue_open(bench, room):
+    """Issue 37, item 8: 45 trials at once counted against the class queue cap, and every
+    student got "the class queue is full". The teacher's runs and trials are not counted."""
+    from resnet_core.sweeps.study import SweepConfig
+
+    room.set_limits(ClassLimits(queue_cap=2))
+    room.open_challenge("digits", 10)
+    teacher = bench.session(TEACHER)
+    teacher.start_sweep(SweepConfig(params=["lr=log:0.01:0.5"], trials=6, parallel=6,
+                                    pruner="none", base=TrainConfig(epochs=1)))
+    teacher.submit(TrainConfig(epochs=1))
+    wait_for(lambda: bench.jobs.counts()["queued"] >= 7, 30)
+    students = [room.join(name)[0] for name in ("A", "B", "C")]
+    bench.session(students[0]).submit(TrainConfig(epochs=1))
+    bench.session(students[1]).submit(TrainConfig(epochs=1))
+    with pytest.raises(RunError, match="the class queue is full \\(2 runs"):  # students' own cap holds
+        bench.session(students[2]).submit(TrainConfig(epochs=1))
 
 
 def test_a_batch_that_does_not_fit_in_memory_is_refused(bench, room):

@@ -67,6 +67,10 @@ def test_same_origin_is_the_origin_else_the_referer_host_and_port():
     assert same_origin({**own, "referer": "http://127.0.0.1:8501/join"}) is True
     assert same_origin({**own, "referer": "https://evil.example/join"}) is False
     assert same_origin(own) is None  # not a browser
+    # The scheme is part of the origin: an https page is not this http server (issue 37).
+    assert same_origin({**own, "origin": "https://127.0.0.1:8501"}) is False
+    assert same_origin({**own, "origin": "https://127.0.0.1:8501"}, "https") is True
+    assert same_origin({**own, "origin": "http://127.0.0.1:8501"}, "https") is False
 
 
 def test_the_client_address_is_the_peers():

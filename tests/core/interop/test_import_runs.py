@@ -122,6 +122,8 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
             page.mouse.click(box["x"] + 12, box["y"] + 35 + 17 + 35 * row)
             page.wait_for_timeout(800)
         page.get_by_role("heading", name="Curves").wait_for(timeout=30_000)
+        # Issue 38, item 6: ticked one at a time, two runs compare with "Only differences" on.
+        assert page.get_by_role("checkbox", name="Only differences").is_checked()
         page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
         traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
             .map(p => (p.data || []).map(t => t.name))""")
@@ -135,10 +137,23 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
         tb_url = link.get_attribute("href")
         with urllib.request.urlopen(tb_url, timeout=10) as r:
             assert r.status == 200
+        # Issue 37, item 7: from the page, MLflow writes only into the runs folder (or the
+        # operator's MLFLOW_TRACKING_URI); elsewhere is one line, and no file is made.
+        uri_field = page.get_by_label("MLflow tracking URI")
+        default_uri = uri_field.input_value()
+        elsewhere = tmp_path / "elsewhere.db"
+        uri_field.fill(f"sqlite:///{elsewhere}")
+        uri_field.press("Enter")
+        page.get_by_role("button", name="Export 1 run(s) to MLflow").click()
+        page.get_by_text("from the app, MLflow writes to").wait_for(timeout=30_000)
+        assert not elsewhere.exists() and page.locator("[data-testid='stException']").count() == 0
+        uri_field.fill(default_uri)
+        uri_field.press("Enter")
         # Export the native run to MLflow (the imported one is not sent back).
         page.get_by_role("button", name="Export 1 run(s) to MLflow").click()
         page.get_by_text("Exported to MLflow").wait_for(timeout=120_000)
         assert page.get_by_text("model version 1").count() >= 1
+        assert page.get_by_text("pip install mlflow==").count() >= 1  # a UI command that works here
         page.screenshot(path=str(ARTIFACTS / "runs_exported_mlflow.png"))
         assert page.get_by_text("Something went wrong").count() == 0
         # A run trained from the Train page with the toggle on shows in that TensorBoard.

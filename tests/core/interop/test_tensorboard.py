@@ -5,6 +5,7 @@ hyperparameters sit in the same run as the scalars (not add_hparams' sub-run).""
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 
@@ -84,3 +85,44 @@ def test_tensorboard_off_writes_no_event_files_and_on_trains_the_same_weights(tm
     # Tracing the graph (in eval mode) changed nothing: batch norm's statistics included.
     weights = [load_checkpoint(r.checkpoint("last"))["model"] for r in (runs[False], runs[True])]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+# An app in its own process: it starts the Runs page's TensorBoard, says its URL and its pid,
+# and waits to be killed.
+APP = """
+import os, sys, time
+from resnet_core.interop.tensorboard_server import TensorBoardServer
+board = TensorBoardServer(sys.argv[1])
+print(board.start(), board.process.pid, flush=True)
+time.sleep(3600)
+"""
+
+
+def test_the_apps_tensorboard_answers_only_its_own_host_and_ends_with_the_app(tmp_path):
+    """Issue 37, item 6: it answered ``Host: evil.example`` (a DNS-rebinding page read every
+    run's curves), and after SIGKILL of the app it kept serving the runs folder."""
+    import http.client
+    import signal
+    import subprocess
+    import sys
+
+    from helpers import ROOT, wait_for
+
+    app = subprocess.Popen([sys.executable, "-c", APP, str(tmp_path)], stdout=subprocess.PIPE,
+                           text=True, cwd=ROOT)
+    try:
+        url, pid = app.stdout.readline().split()
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+
+        def status(host: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/", headers={"Host": host})
+            return conn.getresponse().status
+
+        assert status(f"127.0.0.1:{port}") == 200 and status(f"localhost:{port}") == 200
+        assert status("evil.example") == 403 and status(f"evil.example:{port}") == 403
+    finally:
+        app.send_signal(signal.SIGKILL)
+        app.wait(30)
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+             open(f"/proc/{pid}/stat").read().split()[2] == "Z", 30)  # gone with the app

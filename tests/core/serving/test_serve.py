@@ -221,7 +221,7 @@ def test_a_chunked_body_is_cut_off_at_the_limit_as_it_arrives(serve_process):
     before = rss_mib(proc.pid)
     for path, first, limit in (("/predict", b'{"images": ["', "64 MiB"),
                                ("/feedback", b'[{"id": "', "1 MiB")):
-        head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 "Transfer-Encoding: chunked\r\n\r\n").encode()
         answer = raw_exchange(client.port, head, chunked(200, first))
         status, body = answer.split(b"\r\n", 1)[0], answer.split(b"\r\n\r\n", 1)[-1]
@@ -288,10 +288,10 @@ def test_slow_clients_are_cut_off(serve_process):
     slow = []
     for _ in range(30):
         s = socket.create_connection(("127.0.0.1", client.port))
-        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the headers never end
         slow.append(s)
     body = socket.create_connection(("127.0.0.1", client.port))
-    body.sendall(b"POST /feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    body.sendall(b"POST /feedback HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                  b"Content-Length: 1000\r\n\r\n[")  # the body never ends
     started = time.monotonic()
     for s in [*slow, body]:
@@ -339,3 +339,17 @@ def test_a_deployed_service_dies_with_the_app_that_started_it(short_run):
             break
     else:
         raise AssertionError(f"service process {pid} is still alive")
+
+
+def test_the_service_answers_only_its_own_host_names(service):
+    """Issue 37, item 6: serve answered ``Host: evil.example`` (a DNS-rebinding page could
+    read its answers); now a JSON 403, as every error of the service."""
+    for host, expected in ((f"127.0.0.1:{service.port}", 200), (f"localhost:{service.port}", 200),
+                           ("evil.example", 403), (f"evil.example:{service.port}", 403)):
+        conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        conn.request("GET", "/health", headers={"Host": host})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        assert response.status == expected, (host, body)
+        if expected == 403:
+            assert "answers only its own addresses" in body["error"]

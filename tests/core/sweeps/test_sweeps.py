@@ -135,9 +135,33 @@ def test_kill_9_mid_sweep_then_resume_loses_no_trial_and_runs_none_twice(tmp_pat
     assert {n: r.id for n, r in runs.items() if n in before} == before  # resumed, not redone
     run_dirs = [p for p in tmp_path.iterdir() if (p / "job.json").is_file()]
     assert len(run_dirs) == 3  # no trial ran twice
-    configs = {(r.config["lr"]) for r in runs.values()}
-    assert configs == {t.params["lr"] for t in trials}
+    configs = [r.config["lr"] for r in runs.values()]
+    assert sorted(configs) == sorted(t.params["lr"] for t in trials)
+    assert len(set(configs)) == 3  # no configuration twice: trial 2 was asked after the resume
     assert get_sweep(tmp_path, found.id).state == "completed"
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_resumed_sweep_draws_new_configurations_not_the_first_ones_again(tmp_path, sampler):
+    """Issue 38, item 1: a sweep resumed after three trials gave trials 3, 4 and 5 exactly the
+    lr and arch of 0, 1 and 2 (its sampler started again from its seed). Three trials in one
+    process, then three in another (the resumed one opens the study afresh)."""
+    config = SweepConfig(base=TrainConfig(epochs=6, **TINY), trials=6, sampler=sampler,
+                         params=["lr=log:1e-3:0.5", "arch=resnet20,resnet32"])
+    found = create_sweep(tmp_path, config)
+
+    def three(study) -> list[tuple]:
+        drawn = []
+        for _ in range(3):
+            trial = study.ask()
+            params = config.space().suggest(trial)
+            study.tell(trial, 0.5)
+            drawn.append((params["lr"], params["arch"]))
+        return drawn
+
+    before = three(found.study())
+    after = three(get_sweep(tmp_path, found.id).study())  # as `sweep resume` opens it
+    assert not set(before) & set(after), (before, after)
 
 
 def _journal_digest(found) -> str:
@@ -236,3 +260,21 @@ def test_a_server_carries_a_sweep_on_and_its_trials_are_runs_that_report_every_e
     best = get_sweep(tmp_path, found.id).info["best"]
     assert best["value"] == max(t.value for t in trials)
     assert best["run_id"] == runs[best["trial"]].id
+
+
+def test_the_cli_sweep_trains_no_more_at_once_than_the_apps_slots_and_says_so(tmp_path):
+    """Issue 37, item 10: `sweep --parallel 3` started three training processes on a 2-core
+    machine, without a word. The app's slots (RESNET_WORKBENCH_MAX_JOBS, 1 by default) bound
+    them; the rest queue, and the CLI says so in one line."""
+    done = subprocess.run(
+        [sys.executable, "-m", "resnet_core", "sweep", "--runs-dir", str(tmp_path), "--dataset", "digits",
+         "--arch", "resnet8", "--epochs", "1", "--probe-snapshots", "0", "--param", "lr=log:1e-2:0.3",
+         "--trials", "3", "--parallel", "3", "--pruner", "none", "--sampler", "random"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "RESNET_WORKBENCH_MAX_JOBS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "sweep: 3 trials queued at once, 1 training at a time (RESNET_WORKBENCH_MAX_JOBS=1" in done.stderr
+    spans = sorted((r.status["started_at"], r.status["ended_at"]) for r in
+                   _runs_of(tmp_path, get_sweep(tmp_path, "sweep")).values())
+    assert len(spans) == 3
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # one at a time
