@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resnet_core.errors import ConfigError
+from resnet_core.errors import ConfigError, first_line
 from resnet_core.interop.scalars import lines_from_points
 from resnet_core.runs.imported import write_imported_run
 from resnet_core.runs.store import RunStore
 
 EVENT_FILES = "events.out.tfevents.*"
+NAMES = ("run_name", "dataset", "arch")  # config fields the pages show as text
 URI_SCHEMES = ("sqlite:", "file:", "http:", "https:", "databricks", "postgresql:", "mysql:")
 
 
@@ -66,16 +67,20 @@ def import_tensorboard(logdir: Path, runs_dir: str | Path, *,
         raise ConfigError(f"no TensorBoard event files ({EVENT_FILES}) under {logdir}")
     for folder in folders:
         name = str(folder.relative_to(logdir)) if folder != logdir else logdir.name
-        acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
-        acc.Reload()
-        events = {tag: acc.Scalars(tag) for tag in acc.Tags().get("scalars", [])}
-        lines = lines_from_points({tag: [(e.step, e.value) for e in evs] for tag, evs in events.items()})
-        if not lines:
-            report.skipped.append(f"{name}: no scalars")
+        try:
+            acc = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+            acc.Reload()
+            events = {tag: acc.Scalars(tag) for tag in acc.Tags().get("scalars", [])}
+            lines = lines_from_points({tag: [(e.step, e.value) for e in evs] for tag, evs in events.items()})
+            if not lines:
+                report.skipped.append(f"{name}: no scalars")
+                continue
+            started = min(e.wall_time for evs in events.values() for e in evs)
+            run = write_imported_run(runs_dir, kind="tensorboard", source=str(folder), name=name,
+                                     key=f"tensorboard:{folder}", started=started, config={}, lines=lines)
+        except Exception as e:  # one unreadable run is a line, the others still come in
+            report.skipped.append(f"{name}: could not be read ({first_line(e, 200)})")
             continue
-        started = min(e.wall_time for evs in events.values() for e in evs)
-        run = write_imported_run(runs_dir, kind="tensorboard", source=str(folder), name=name,
-                                 key=f"tensorboard:{folder}", started=started, config={}, lines=lines)
         report.imported.append(run.id)
         if on_run is not None:
             on_run(run.id)
@@ -104,19 +109,25 @@ def import_mlflow(tracking_uri: str, runs_dir: str | Path, *, experiment: str | 
             if own in here:
                 report.skipped.append(f"{name}: the workbench's own run {own}, already here")
                 continue
-            points = {key: [(m.step, m.value) for m in client.get_metric_history(info.run_id, key)]
-                      for key in data.metrics}
-            lines = lines_from_points(points)
-            if not lines:
-                report.skipped.append(f"{name}: no metrics")
+            try:
+                points = {key: [(m.step, m.value) for m in client.get_metric_history(info.run_id, key)]
+                          for key in data.metrics}
+                lines = lines_from_points(points)
+                if not lines:
+                    report.skipped.append(f"{name}: no metrics")
+                    continue
+                config = {**{k: _value(v) for k, v in data.params.items()},
+                          **{k: data.tags[k] for k in ("dataset", "arch") if k in data.tags},
+                          "mlflow_run_id": info.run_id, "mlflow_experiment": exp.name}
+                # The names the pages show stay text, whatever a param held.
+                config.update({k: str(config[k]) for k in NAMES if config.get(k) is not None})
+                run = write_imported_run(runs_dir, kind="mlflow", source=tracking_uri, name=str(name),
+                                         key=f"mlflow:{tracking_uri}:{info.run_id}",
+                                         started=(info.start_time or 0) / 1000 or None,
+                                         config=config, lines=lines)
+            except Exception as e:  # one unreadable run is a line, the others still come in
+                report.skipped.append(f"{name}: could not be read ({first_line(e, 200)})")
                 continue
-            config = {**{k: _value(v) for k, v in data.params.items()},
-                      **{k: data.tags[k] for k in ("dataset", "arch") if k in data.tags},
-                      "mlflow_run_id": info.run_id, "mlflow_experiment": exp.name}
-            run = write_imported_run(runs_dir, kind="mlflow", source=tracking_uri, name=name,
-                                     key=f"mlflow:{tracking_uri}:{info.run_id}",
-                                     started=(info.start_time or 0) / 1000 or None,
-                                     config=config, lines=lines)
             report.imported.append(run.id)
             if on_run is not None:
                 on_run(run.id)

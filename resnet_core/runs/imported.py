@@ -25,9 +25,18 @@ from resnet_core.runs.folder import CONFIG_FILE, METRICS_FILE, STATUS_FILE, Run,
 from resnet_core.runs.jsonl import write_jsonl
 
 
+def start_time(started: float | None) -> dt.datetime | None:
+    """A source's start (seconds since 1970) as a time, or None where it cannot be one (a wall
+    time of 1e18 from a hostile event file was a traceback that stopped the import)."""
+    try:
+        return dt.datetime.fromtimestamp(float(started)) if started else None
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+
+
 def imported_run_id(name: str, key: str, started: float | None) -> str:
     """<YYYYmmdd-HHMMSS>-imported-<name>-<hash>: sorts with native runs by when it started."""
-    stamp = dt.datetime.fromtimestamp(started or 0).strftime("%Y%m%d-%H%M%S")
+    stamp = (start_time(started) or dt.datetime.fromtimestamp(0)).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")[:60] or "run"
     return f"{stamp}-imported-{slug}-{hashlib.sha1(key.encode()).hexdigest()[:6]}"
 
@@ -44,7 +53,8 @@ def write_imported_run(runs_dir: str | Path, *, kind: str, source: str, name: st
     try:
         atomic_write_json(staging / CONFIG_FILE, {"run_name": name, **config, "imported": kind})
         write_jsonl(staging / METRICS_FILE, lines)
-        created = dt.datetime.fromtimestamp(started).isoformat(timespec="milliseconds") if started else None
+        when = start_time(started)
+        created = when.isoformat(timespec="milliseconds") if when else None
         last = max(lines, key=lambda line: line.get("step", 0), default={})
         atomic_write_json(staging / STATUS_FILE, {
             "state": "imported", "created_at": created, "updated_at": now_iso(),

@@ -98,6 +98,36 @@ def test_the_cli_imports_a_logdir(tmp_path):
     assert listed.stdout.count("imported") >= 2
 
 
+def test_a_hostile_logdir_imports_what_can_be_read_and_says_what_was_left(tmp_path):
+    """Issue 37, item 9: a NaN epoch or a wall time of 1e18 was a traceback that stopped the
+    import midway; tags named split or step overwrote the line's own keys."""
+    import json
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    logs = tmp_path / "logs"
+    with SummaryWriter(str(logs / "a-nan-epoch")) as w:
+        for step in (1, 2):
+            w.add_scalar("epoch", float("nan") if step == 2 else 1.0, step)
+            w.add_scalar("split", 7.0, step)  # would overwrite the line's split
+            w.add_scalar("step", 99.0, step)  # and its step
+            w.add_scalar("val/accuracy", 0.5 * step, step)
+            w.add_scalar("loss", float("inf"), step)
+    with SummaryWriter(str(logs / "b-far-future")) as w:
+        w.add_scalar("val/accuracy", 0.9, 1, walltime=1e18)
+    result = run_cli("import-runs", str(logs), "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert sum(line.startswith("imported ") for line in result.stdout.splitlines()) == 2, result.stdout
+    runs = {r.status["imported_from"]["name"]: r for r in RunStore(tmp_path / "runs").runs()}
+    lines = [json.loads(x) for x in (runs["a-nan-epoch"].metrics_path).read_text().splitlines()]
+    # Step 2's train values were a NaN epoch and an infinite loss: left out, so no train line.
+    assert [(x["split"], x["step"]) for x in lines] == [("train", 1), ("val", 1), ("val", 2)]
+    assert lines[0]["epoch"] == 1 and lines[2]["accuracy"] == 1.0
+    assert all("loss" not in x for x in lines)  # infinite values left out
+    assert runs["b-far-future"].status["created_at"] is None
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboard_and_exports(short_run, tmp_path):
