@@ -5,6 +5,7 @@ refused, so a page on another site cannot read what a server on this machine ans
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from resnet_core.settings import settings
@@ -38,3 +39,18 @@ def host_name(header: str) -> str:
         end = header.find("]")
         return header[1:end] if end > 0 else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def address_key(address: str) -> str:
+    """What a client is counted by: its IPv4 address; an IPv6 client by its /64 network (one
+    host is given a whole /64 and may send from any address in it); an IPv4-mapped IPv6
+    address as the IPv4 it is; anything else (a Unix socket, "unknown") as it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -30,11 +30,11 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from resnet_core.classroom.access import COOKIE, SESSION_DAYS
-from resnet_core.classroom.ratelimit import RateLimiter, address_key
+from resnet_core.classroom.ratelimit import RateLimiter
 from resnet_core.classroom.roster import WrongClassCode
 from resnet_core.classroom.traffic import UploadBudget, server_wide
 from resnet_core.errors import WorkbenchError
-from resnet_core.hosts import host_name
+from resnet_core.hosts import address_key, host_name
 from resnet_core.serving.guard import ClientError, read_body
 from resnet_core.settings import settings
 

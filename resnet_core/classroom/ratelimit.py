@@ -12,7 +12,6 @@ Memory is bounded: old addresses are forgotten.
 from __future__ import annotations
 
 import collections
-import ipaddress
 import threading
 import time
 
@@ -74,18 +73,3 @@ class RateLimiter:
             del self.events[key]
         while len(self.events) >= MAX_ADDRESSES:  # all busy: drop the oldest first
             del self.events[next(iter(self.events))]
-
-
-def address_key(address: str) -> str:
-    """What a client is counted by: its IPv4 address; an IPv6 client by its /64 network (one
-    host is given a whole /64 and may send from any address in it); an IPv4-mapped IPv6
-    address as the IPv4 it is; anything else (a Unix socket, "unknown") as it is."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)

@@ -4,8 +4,14 @@ connections, JSON depth, images (how many, how large, how many pixels by their h
 A limit checked after the fact is no limit: a chunked body has no Content-Length, so bytes
 are counted as they arrive and reading stops at the first byte past the limit. Headers and
 body must arrive within READ_TIMEOUT_S (uvicorn times out only idle keep-alive connections,
-so ``GuardedH11Protocol`` closes a connection whose request has not begun by then), and
-uvicorn answers 503 past MAX_CONNECTIONS open connections.
+so ``GuardedH11Protocol`` closes a connection whose request has not begun by then).
+
+And what all requests together may cost: the bodies held at once share MAX_INFLIGHT_BYTES
+(16 bodies of 56 MiB once held +2.9 GiB; past the budget a request gets a JSON 503), a
+multipart body is parsed as it streams (it was read whole, then replayed: 183 MiB of RSS per
+56 MiB body), and ``GuardedH11Protocol`` answers JSON 503 past MAX_CONNECTIONS open
+connections or MAX_PER_CLIENT from one address (300 half-open connections from one machine
+had kept every real /predict at 503 for 25 s).
 """
 
 from __future__ import annotations
@@ -27,6 +33,40 @@ MAX_IMAGES = 64  # per request
 MAX_IMAGE_BYTES = 8 * 2**20  # per image file
 MAX_BODY_BYTES = 64 * 2**20
 MAX_REQUEST_PIXELS = 64_000_000  # per request (decoded RGB: about 200 MB)
+MAX_INFLIGHT_BYTES = 256 * 2**20  # request bodies held at once, every client together
+MAX_PER_CLIENT = 32  # open connections from one address: one machine cannot take them all
+BUSY = "the service is reading too many requests at once; retry in a moment"
+
+
+class BodyBudget:
+    """Bytes of request bodies the service holds at once (one per process; the event loop is
+    one thread, so no lock). A request's bytes are given back when its answer is made."""
+
+    def __init__(self, limit: int = MAX_INFLIGHT_BYTES) -> None:
+        self.limit, self.held = limit, 0
+
+    def take(self, n: int) -> bool:
+        if self.held + n > self.limit:
+            return False
+        self.held += n
+        return True
+
+    def give(self, n: int) -> None:
+        self.held = max(0, self.held - n)
+
+
+BODIES = BodyBudget()
+
+
+def held_by(request) -> int:
+    """The body bytes this request holds from ``BODIES`` (given back once it is answered)."""
+    return getattr(request.state, "body_bytes", 0)
+
+
+def _hold(request, n: int) -> None:
+    if not BODIES.take(n):
+        raise ClientError(503, BUSY)
+    request.state.body_bytes = held_by(request) + n
 
 
 class ClientError(WorkbenchError):
@@ -50,6 +90,7 @@ async def read_body(request, limit: int, what: str = "the request") -> bytes:
                 size += len(chunk)
                 if size > limit:
                     raise ClientError(413, f"{what} is over {_size(limit)}; at most {_size(limit)}")
+                _hold(request, len(chunk))
                 chunks.append(chunk)
     except TimeoutError:
         raise ClientError(408, f"{what} did not arrive within {READ_TIMEOUT_S:g} s") from None
@@ -70,10 +111,10 @@ async def read_images(request) -> list[bytes]:
     if kind not in ("multipart/form-data", "application/json"):
         raise ClientError(415, f"content type {kind[:60] or 'none'!r}; send multipart/form-data "
                                "with files under 'file', or application/json with base64 images")
-    body = await read_body(request, MAX_BODY_BYTES)
     if kind == "multipart/form-data":
-        blobs = await _multipart_files(request, body)
+        blobs = await _multipart_files(request)
     else:
+        body = await read_body(request, MAX_BODY_BYTES)
         try:
             images = parse_json(body, '{"images": [BASE64, ...]}')["images"]
             if not isinstance(images, list) or not all(isinstance(s, str) for s in images):
@@ -92,18 +133,34 @@ async def read_images(request) -> list[bytes]:
     return blobs
 
 
-async def _multipart_files(request, body: bytes) -> list[bytes]:
-    """The ``file`` parts of a multipart body already read (and counted) in full."""
+async def _multipart_files(request) -> list[bytes]:
+    """The ``file`` parts of a multipart body, parsed as it arrives (Starlette's parser: parts
+    over 1 MiB go to a temporary file, not memory), its bytes counted as ``read_body`` counts
+    them: 413 past MAX_BODY_BYTES, 408 past READ_TIMEOUT_S, 503 past the shared budget."""
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
     from starlette.requests import Request
 
-    async def replay() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ClientError(413, f"the request is {int(length) / 2**20:.1f} MiB; at most {_size(MAX_BODY_BYTES)}")
+    size = 0
+
+    async def counted() -> dict:
+        nonlocal size
+        message = await request.receive()
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            raise ClientError(413, f"the request is over {_size(MAX_BODY_BYTES)}; at most {_size(MAX_BODY_BYTES)}")
+        _hold(request, len(message.get("body", b"")))
+        return message
 
     try:
-        form = await Request(request.scope, replay).form(max_files=MAX_IMAGES + 1,
-                                                         max_fields=MAX_IMAGES + 1)
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            form = await Request(request.scope, counted).form(max_files=MAX_IMAGES + 1,
+                                                              max_fields=MAX_IMAGES + 1)
+    except TimeoutError:
+        raise ClientError(408, f"the request did not arrive within {READ_TIMEOUT_S:g} s") from None
     except (HTTPException, MultiPartException, ValueError, KeyError) as e:
         detail = getattr(e, "detail", None) or getattr(e, "message", None) or first_line(e, 300)
         raise ClientError(400, f"could not read the multipart body ({first_line(detail, 300)}); send "
@@ -112,7 +169,15 @@ async def _multipart_files(request, body: bytes) -> list[bytes]:
         parts = form.getlist("file")
         if any(isinstance(p, str) for p in parts):
             raise ClientError(400, "the field 'file' must hold image files")
-        return [await p.read() for p in parts]
+        if len(parts) > MAX_IMAGES:
+            raise ClientError(413, f"{len(parts)} images in one request; at most {MAX_IMAGES}")
+        blobs = []
+        for i, part in enumerate(parts):
+            if (part.size or 0) > MAX_IMAGE_BYTES:
+                raise ClientError(413, f"image {i} is {part.size / 2**20:.1f} MiB; at most "
+                                       f"{MAX_IMAGE_BYTES // 2**20} MiB per image")
+            blobs.append(await part.read())
+        return blobs
     finally:
         await form.close()
 
@@ -147,9 +212,24 @@ def _size(n: int) -> str:
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol that closes a connection whose request line and headers have not
-    all arrived READ_TIMEOUT_S after it opened or after its last response (slow clients)."""
+    all arrived READ_TIMEOUT_S after it opened or after its last response (slow clients), and
+    answers a JSON 503 and closes past MAX_CONNECTIONS open connections or MAX_PER_CLIENT from
+    one address (an IPv6 client by its /64)."""
+
+    open_by_client: dict[str, int] = {}  # every connection of this process, by client
 
     def connection_made(self, transport) -> None:
+        from resnet_core.hosts import address_key
+
+        peer = transport.get_extra_info("peername")
+        self._client = address_key(str(peer[0])) if peer else "unknown"
+        counts = GuardedH11Protocol.open_by_client
+        if sum(counts.values()) >= MAX_CONNECTIONS or counts.get(self._client, 0) >= MAX_PER_CLIENT:
+            self._client = None  # not counted: it is refused and closed at once
+            transport.write(_busy_response(counts.get(self._client, 0)))
+            transport.close()
+            return
+        counts[self._client] = counts.get(self._client, 0) + 1
         super().connection_made(transport)
         self._arm_header_timer()
 
@@ -158,6 +238,13 @@ class GuardedH11Protocol(H11Protocol):
         super().on_response_complete()
 
     def connection_lost(self, exc) -> None:
+        client = getattr(self, "_client", None)
+        if client is None:
+            return  # refused in connection_made: uvicorn never saw it
+        counts = GuardedH11Protocol.open_by_client
+        counts[client] -= 1
+        if not counts[client]:
+            del counts[client]
         timer = getattr(self, "_header_timer", None)
         if timer is not None:
             timer.cancel()
@@ -174,6 +261,15 @@ class GuardedH11Protocol(H11Protocol):
         # A new request's headers make a new cycle; the same cycle means none began.
         if self.cycle is self._waiting_since and not self.transport.is_closing():
             self.transport.close()
+
+
+def _busy_response(_: int) -> bytes:
+    body = json.dumps({"error": "the service has too many open connections (from your address "
+                                f"at most {MAX_PER_CLIENT}, in all {MAX_CONNECTIONS}); retry in a "
+                                "moment"}).encode()
+    return (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            b"connection: close\r\nretry-after: 1\r\ncontent-length: " + str(len(body)).encode()
+            + b"\r\n\r\n" + body)
 
 
 class HostAllowList:

@@ -45,6 +45,7 @@ from resnet_core.errors import ConfigError, WorkbenchError
 from resnet_core.hosts import allowed_hosts
 from resnet_core.serving.feedback import Monitor
 from resnet_core.serving.guard import (
+    BODIES,
     KEEP_ALIVE_S,
     MAX_CONNECTIONS,
     MAX_IMAGES,
@@ -52,6 +53,7 @@ from resnet_core.serving.guard import (
     GuardedH11Protocol,
     HostAllowList,
     check_pixels,
+    held_by,
     parse_json,
     read_body,
     read_images,
@@ -351,8 +353,10 @@ class Service:
         except ClientError as e:
             self.monitor.errors.labels(endpoint).inc()
             # A body cut off or timed out may still be arriving: close rather than read on.
-            headers = {"connection": "close"} if e.status in (408, 413) else None
+            headers = {"connection": "close"} if e.status in (408, 413, 503) else None
             response = JSONResponse({"error": str(e)}, status_code=e.status, headers=headers)
+        finally:
+            BODIES.give(held_by(request))  # answered: its body's bytes are free again
         self.monitor.requests.labels(endpoint, str(response.status_code)).inc()
         return response
 
@@ -384,8 +388,9 @@ def _first(e: BaseException) -> str:
 
 
 
-# Slow or idle connections close; past MAX_CONNECTIONS uvicorn answers 503 (guard.py).
-GUARDS = {"http": GuardedH11Protocol, "limit_concurrency": MAX_CONNECTIONS,
+# Slow or idle connections close; past MAX_CONNECTIONS (or MAX_PER_CLIENT from one address)
+# the protocol answers a JSON 503 (guard.py). uvicorn's own limit stays as a backstop above it.
+GUARDS = {"http": GuardedH11Protocol, "limit_concurrency": MAX_CONNECTIONS + 16,
           "timeout_keep_alive": KEEP_ALIVE_S}
 
 

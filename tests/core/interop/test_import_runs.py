@@ -153,7 +153,7 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
             page.wait_for_timeout(800)
         page.get_by_role("heading", name="Curves").wait_for(timeout=30_000)
         # Issue 38, item 6: ticked one at a time, two runs compare with "Only differences" on.
-        assert page.get_by_role("checkbox", name="Only differences").is_checked()
+        assert page.locator("label", has_text="Only differences").locator("input").is_checked()
         page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
         traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
             .map(p => (p.data || []).map(t => t.name))""")

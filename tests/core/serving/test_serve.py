@@ -353,3 +353,59 @@ def test_the_service_answers_only_its_own_host_names(service):
         assert response.status == expected, (host, body)
         if expected == 403:
             assert "answers only its own addresses" in body["error"]
+
+
+def test_bodies_held_at_once_share_one_budget_and_the_one_past_it_is_told(serve_process):
+    """Issue 37, item 5: each request could hold 64 MiB, and 16 at once held +2.9 GiB. Seven
+    clients each send 45 MiB of a 50 MiB body and stop there: past 256 MiB held in all, the
+    one over gets a JSON 503 at once (the others wait out the body's 10 s: 408), and the
+    service's memory stays within the budget."""
+    import threading
+
+    client, proc = serve_process
+    before = rss_mib(proc.pid)
+    head = (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (50 * 2**20))
+    piece = b'{"images": ["' + b"A" * (45 * 2**20)
+    answers: list[bytes] = []
+    senders = [threading.Thread(target=lambda: answers.append(raw_exchange(client.port, head, [piece])))
+               for _ in range(7)]
+    for t in senders:
+        t.start()
+    time.sleep(3)
+    grown = rss_mib(proc.pid) - before
+    for t in senders:
+        t.join(60)
+    busy = [a for a in answers if a.startswith(b"HTTP/1.1 503")]
+    assert 1 <= len(busy) <= 2 and len(answers) == 7, [a[:40] for a in answers]
+    assert b"reading too many requests at once" in busy[0]
+    assert json.loads(busy[0].split(b"\r\n\r\n", 1)[1])["error"]
+    assert all(a.startswith((b"HTTP/1.1 503", b"HTTP/1.1 408")) for a in answers), [a[:40] for a in answers]
+    assert grown < 256 + 96, grown
+    assert client.request("GET", "/health")[0] == 200  # the budget was given back
+
+
+def test_one_address_cannot_take_every_connection(serve_process):
+    """Issue 37, item 5: 300 half-open connections, reopened as the header timeout closed
+    them, kept every real /predict at 503 for 25 s. One address holds at most 32; past that it
+    gets a JSON 503, and another machine (127.0.0.2) is still answered."""
+    import socket
+
+    client, _ = serve_process
+    idle = [socket.create_connection(("127.0.0.1", client.port), timeout=10) for _ in range(32)]
+    try:
+        time.sleep(0.5)
+        extra = socket.create_connection(("127.0.0.1", client.port), timeout=10)
+        answer = b""
+        while chunk := extra.recv(4096):
+            answer += chunk
+        extra.close()
+        assert answer.startswith(b"HTTP/1.1 503"), answer
+        assert "from your address at most 32" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+        other = http.client.HTTPConnection("127.0.0.1", client.port, timeout=10,
+                                           source_address=("127.0.0.2", 0))
+        other.request("GET", "/health", headers={"Host": f"127.0.0.1:{client.port}"})
+        assert other.getresponse().status == 200
+    finally:
+        for s in idle:
+            s.close()
