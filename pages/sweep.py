@@ -87,6 +87,8 @@ def new_sweep() -> None:
         return
     st.caption(f"{config.planned_trials()} trials of at most {epochs} epochs: "
                + (", ".join(params) or "nothing searched"))
+    for caveat in sweeps.caveats(config):
+        st.info(caveat)
     if st.button("Start sweep", type="primary", disabled=manager().read_only is not None):
         try:
             started = session().start_sweep(config)
@@ -156,6 +158,8 @@ def show_sweep(sweep) -> None:
     reported = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
     figures = _study_figures(sweep.id, finished, study)
     st.caption(sweeps.describe(trials))
+    for caveat in sweeps.caveats(sweep.config, finished=len(finished)):
+        st.info(caveat)
     left, right = st.columns(2)
     left.plotly_chart(_curves(sweep.id, reported, trials), key="curves")
     if figures:

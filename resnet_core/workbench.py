@@ -461,6 +461,11 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     if slots < config.parallel and progress:
         print(f"sweep: {config.parallel} trials queued at once, {slots} training at a time "
               f"({MAX_JOBS}={settings().max_jobs}; raise it to train more at once)", file=sys.stderr)
+    if progress:
+        from resnet_core.sweeps.charts import caveats
+
+        for caveat in caveats(config):
+            print(f"sweep: {caveat}", file=sys.stderr)
     jobs = JobManager(root, max_running_per_device=slots)
     try:
         if jobs.read_only is not None:

@@ -13,6 +13,7 @@ from resnet_core.lazy import lazy_exports
 PUBLIC = {
     "best_so_far": "charts",
     "describe": "charts",
+    "caveats": "charts",
     "epoch_curves": "charts",
     "importances": "charts",
     "parallel_coordinates": "charts",

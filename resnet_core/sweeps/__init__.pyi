@@ -2,6 +2,7 @@
 # That test file checks it equals what the table gives.
 
 from resnet_core.sweeps.charts import best_so_far as best_so_far
+from resnet_core.sweeps.charts import caveats as caveats
 from resnet_core.sweeps.charts import describe as describe
 from resnet_core.sweeps.charts import epoch_curves as epoch_curves
 from resnet_core.sweeps.charts import importances as importances

@@ -71,8 +71,33 @@ def parallel_coordinates(study):
     return _tidy(plot_parallel_coordinate(study), "Parameters of every finished trial")
 
 
+# Below these, a chart or a pruner says less than it seems to (issue 38, item 7). PED-ANOVA
+# compares the top 10% of the finished trials with all of them: under 10 its "top" is one
+# trial, and Optuna only warns on the console ("Parameter importances will be equal").
+MIN_IMPORTANCE_TRIALS = 10
+# ASHA keeps the best third at each rung (reduction factor 3): with fewer than 9 trials the
+# first trials at a rung have nobody to be compared with, so they always go on.
+MIN_ASHA_TRIALS = 9
+
+
+def caveats(config, finished: int | None = None) -> list[str]:
+    """What the page and the CLI say when a sweep is too small for its pruner or its charts to
+    mean much, given ``finished`` trials with a result (None: before it starts, the pruner's
+    caveat only)."""
+    said = []
+    if config.pruner == "asha" and config.planned_trials() < MIN_ASHA_TRIALS:
+        said.append(f"With {config.planned_trials()} trials the ASHA pruner has too few to compare "
+                    f"at each rung: the first trials always go on. Use {MIN_ASHA_TRIALS} or more "
+                    "trials, or the pruner 'none'.")
+    if finished is not None and finished < MIN_IMPORTANCE_TRIALS:
+        said.append(f"Parameter importances need {MIN_IMPORTANCE_TRIALS} finished trials "
+                    f"({finished} so far): with fewer they are noise, so they are not drawn yet.")
+    return said
+
+
 def importances(study):
-    """Optuna's parameter importances on the finished trials; None until two of them differ.
+    """Optuna's parameter importances on the finished trials; None until there are
+    MIN_IMPORTANCE_TRIALS of them and two differ.
 
     PED-ANOVA (Optuna's evaluator for this), not its default fANOVA: on 100 trials here it
     took 0.03 s against 0.15 s, and fANOVA's random forest draws a different answer on every
@@ -81,7 +106,7 @@ def importances(study):
     from optuna.visualization import plot_param_importances
 
     finished = [t for t in study.get_trials(deepcopy=False) if t.value is not None]
-    if len(finished) < 2 or len({t.value for t in finished}) < 2:
+    if len(finished) < MIN_IMPORTANCE_TRIALS or len({t.value for t in finished}) < 2:
         return None
     try:
         fig = plot_param_importances(study, evaluator=PedAnovaImportanceEvaluator())

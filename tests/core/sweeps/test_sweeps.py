@@ -231,6 +231,26 @@ def test_the_sweep_pages_figures_are_optunas_own_for_the_same_study(monkeypatch,
     assert list(table["state"]) == ["completed", "completed", "pruned", "completed"]
     assert list(table["val accuracy"]) == [0.7, 0.9, 0.1, 0.6]
     assert epoch_curves(study.get_trials()).data[2].line.color == GREY
+    # Issue 38, item 7: four finished trials (the pruned one has a value) are too few for importances (Optuna only warns on
+    # the console, "Parameter importances will be equal"): the page says so and draws none.
+    assert "Which parameters mattered" not in charts
+    assert any("importances need 10 finished trials (4 so far)" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_a_small_asha_sweep_is_told_on_the_page_before_it_starts(monkeypatch, tmp_path):
+    """Issue 38, item 7: with 4 trials ASHA's first trial always "wins"."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(tmp_path))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=60)
+    at.run()
+    at.switch_page("sweep.py").run()
+    at.number_input(key="sweep_trials").set_value(4).run()
+    at.selectbox(key="sweep_pruner").set_value("asha").run()
+    assert any("With 4 trials the ASHA pruner has too few" in i.value for i in at.info), [i.value for i in at.info]
+    at.number_input(key="sweep_trials").set_value(16).run()
+    assert not any("ASHA" in i.value for i in at.info)
 
 
 def test_a_server_carries_a_sweep_on_and_its_trials_are_runs_that_report_every_epoch(tmp_path):
