@@ -30,7 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from resnet_core.errors import ConfigError, WorkbenchError
-from resnet_core.runs.folder import Run
+from resnet_core.runs.folder import EVAL_FILES, Run
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.runs.store import RunStore
 from resnet_core.training.tensorboard import scalars_of
@@ -173,7 +173,7 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
         return Exported(run.id, skipped="imported: it lives where it came from")
     status, config, lines = run.status, run.config, read_jsonl(run.metrics_path)
     state = status.get("state", "unknown")
-    fingerprint = f"{state}:{len(lines)}:{run.has_checkpoint('best')}"
+    fingerprint = f"{state}:{len(lines)}:{run.has_checkpoint('best')}:{_eval_digest(run)}"
     found = client.search_runs([experiment_id], f"tags.`{TAG}.run_id` = '{run.id}'", max_results=1)
     found = found[0] if found else None
     if found is not None and found.data.tags.get(f"{TAG}.fingerprint") == fingerprint:
@@ -195,6 +195,20 @@ def _export_run(client, experiment_id: str, run: Run, *, register: bool) -> Expo
     # Last: a run is "up to date" only once everything above went through.
     client.set_tag(rid, f"{TAG}.fingerprint", fingerprint)
     return done
+
+
+def _eval_digest(run: Run) -> str:
+    """A short digest of the run's evaluation files: an evaluation written again with other
+    figures is news to MLflow (it was "up to date" after a re-evaluation changed them)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for split in ("test", "val"):
+        for name in EVAL_FILES:
+            path = run.eval_file(split, name)
+            if path.is_file():
+                digest.update(f"{split}/{name}:".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _log_tags(client, rid: str, run: Run, config: dict, state: str) -> None:

@@ -97,6 +97,34 @@ def test_a_second_export_adds_nothing(exported):
     assert count() == before == (1, before[1], 1)
 
 
+def test_a_bf16_run_evaluated_again_gives_its_own_figures_and_a_changed_evaluation_is_exported(tmp_path):
+    """Issue 38, item 9: CLI evaluate rewrote a bf16, channels-last run's 0.9324 as fp32's
+    0.9325, and the next export called the run "up to date". Now evaluate reproduces the run's
+    own figures, and a changed evaluation file is exported again."""
+    import json
+
+    from resnet_core import TrainConfig, train
+
+    from helpers import run_cli
+
+    run = train(TrainConfig(dataset="digits", arch="resnet20", epochs=2, amp="bf16", channels_last=True,
+                            runs_dir=str(tmp_path / "runs")), progress=False)
+    first = json.loads(run.eval_file("test", "summary").read_text())
+    again = run_cli("evaluate", run.id, "--runs-dir", str(tmp_path / "runs"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(run.eval_file("test", "summary").read_text())["loss"] == first["loss"]
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    export_runs(tmp_path / "runs", tracking_uri=uri)
+    assert [r.skipped for r in export_runs(tmp_path / "runs", tracking_uri=uri).runs] == ["up to date"]
+    summary = run.eval_file("test", "summary")  # evaluated again, with another figure
+    summary.write_text(json.dumps({**first, "accuracy": first["accuracy"] + 1e-4}))
+    (done,) = export_runs(tmp_path / "runs", tracking_uri=uri).runs
+    assert not done.skipped  # exported again
+    client = client_for(uri)
+    local = client.download_artifacts(done.mlflow_run_id, "eval/test/summary.json", str(tmp_path))
+    assert json.loads(Path(local).read_text())["accuracy"] == first["accuracy"] + 1e-4
+
+
 def test_a_run_exported_while_stopped_then_resumed_sends_only_what_is_new(tmp_path):
     from resnet_core import TrainConfig, resume, train
 
