@@ -131,7 +131,7 @@ def page_switches(runs: Path, epochs: int, switches: int = 8) -> list[float]:
         for i in range(switches):
             target, marker = (("Runs", "Every run under") if i % 2 == 0 else ("Train", "Learning rate"))
             start = time.perf_counter()
-            page.locator("[data-testid='stSidebarNav']").get_by_text(target, exact=True).click()
+            page.locator(".st-key-page_nav").get_by_text(target, exact=True).click()
             page.get_by_text(marker).first.wait_for(timeout=60_000)
             times.append(time.perf_counter() - start)
             page.wait_for_timeout(500)

@@ -86,9 +86,27 @@ elif names:
     pages = [PAGES[n] for n in names]
 else:
     pages = [st.Page(join_page, title="Join", icon=":material/login:", default=True)]
-page = st.navigation(pages, position="hidden" if locked or not names else "sidebar")
+# Streamlit's own sidebar navigation puts its sections' <div>s inside a <ul> (axe's "list"
+# and "listitem" rules, serious, on every page); the same sections drawn as page links are
+# plain links under plain captions, which a screen reader reads as they look.
+page = st.navigation(pages, position="hidden")
+
+
+def page_links(sections: dict[str, list]) -> None:
+    """The navigation: each section's caption, then a link per page (the current one marked)."""
+    # st.page_link draws no focus ring of its own: a keyboard user must see where Tab is.
+    st.html("<style>.st-key-page_nav a:focus-visible {outline: 2px solid #1c6fd1; "
+            "outline-offset: 2px; border-radius: 0.5rem}</style>")
+    with st.container(key="page_nav"):
+        for section, members in sections.items():
+            st.caption(section)
+            for member in members:
+                st.page_link(member)
+
 
 with st.sidebar:
+    if len(names) > 1 and not locked:
+        page_links(pages)
     if CLASS and classroom.is_member(user):
         st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [sign out](/leave)")
     job_counts_caption()  # live fragments rerun the page when it goes stale

@@ -125,14 +125,15 @@ LESSONS: dict[str, Lesson] = {
             explanation=(
                 "The **plain 56-layer** net fits its training data worst, although it has more "
                 "than twice the layers of the 20-layer nets: it is not overfitting (that would "
-                "lower the *training* error), it is harder to optimise. Measured here (10 epochs, "
-                "seed 0): training error 85% for plain-56 against 7.9% for its residual twin, "
-                "which has the same layers plus identity shortcuts; 5.0% for plain-20 and 2.4% "
-                "for residual-20. Look at the gap between the two 56-layer curves: that is what "
-                "the shortcuts buy. At 20 layers the twins are close. (At this short budget the "
-                "residual 56 has not yet caught up with the 20-layer nets; deeper nets need more "
-                "steps, see lesson 4. In notebook 02, after 30 epochs, plain-56 was still at "
-                "training loss 1.72, residual-56 at 0.010.)"),
+                "lower the *training* error), it is harder to optimise. Your four runs are on "
+                "the chart above, their last training errors under it: look at the gap between "
+                "the two 56-layer curves, the same layers with and without identity shortcuts: "
+                "that is what the shortcuts buy. At 20 layers the twins are close. At this short "
+                "budget the residual 56 may not have caught up with the 20-layer nets yet; deeper "
+                "nets need more steps (lesson 4). The paper saw the same on CIFAR-10 (He et al. "
+                "2015, Fig. 1 and 6): the plain 56-layer net's training error stays above the "
+                "plain 20-layer net's for the whole schedule, and with shortcuts the order turns "
+                "round: test error 8.75% for ResNet-20, 6.97% for ResNet-56 (Table 6)."),
             runs=(("residual 20", {"arch": "resnet20"}),
                   ("plain 20", {"arch": "resnet20", "residual": False}),
                   ("residual 56", {"arch": "resnet56"}),
@@ -145,13 +146,12 @@ LESSONS: dict[str, Lesson] = {
                          "training error?",
                 answer=3,
                 explanation=(
-                    "The **plain 56-layer** net again, on real photos: measured here (300 steps "
-                    "of 128 Fashion-MNIST images, seed 0), training error 29.5% for plain-56 "
-                    "against 19.1% for its residual twin, 17.4% for plain-20 and 18.8% for "
-                    "residual-20; test accuracy 59.0% against 70.3%. At 20 layers the twins "
-                    "are level; at 56 the plain net falls behind, although it holds every "
-                    "layer of the residual one. On 54,000 real images this is not "
-                    "overfitting either: it is the training error that is higher.")),
+                    "The **plain 56-layer** net again, on real photos: your four runs' "
+                    "training errors are on the chart above. At 20 layers the twins are about "
+                    "level; at 56 the plain net falls behind, although it holds every layer of "
+                    "the residual one. On 54,000 real images this is not overfitting either: "
+                    "it is the training error that is higher, as in the paper's CIFAR-10 "
+                    "figures (He et al. 2015, Fig. 1).")),
         ),
         Lesson(
             id="activations",
@@ -205,13 +205,12 @@ LESSONS: dict[str, Lesson] = {
                          "loss?",
                 answer=0,
                 explanation=(
-                    "**Batch norm**, on real photos too: measured here (300 steps of 128 "
-                    "Fashion-MNIST images, lr 0.05, seed 0), final training loss 0.51 with batch "
-                    "norm, 0.60 with group norm, 0.78 with layer norm, and 2.30 without "
-                    "normalisation: that net did not learn at all in 300 steps (test accuracy "
-                    "10%, chance), where on the digits it only trained slowest. Test accuracy "
-                    "79.7%, 75.9% and 70.8% for the other three. (Group norm also took 5 minutes "
-                    "of the 7: this CPU has no fast kernel for it at this layout.)")),
+                    "**Batch norm**, on real photos too: your four runs' training losses are "
+                    "on the chart above, with group and layer norm behind it. Without "
+                    "normalisation the net may not learn at all in 300 steps (a training loss "
+                    "near 2.30, ln 10: chance on ten classes), where on the digits it only "
+                    "trained slowest. (Group norm also takes most of the time: this CPU has "
+                    "no fast kernel for it at this layout.)")),
         ),
         Lesson(
             id="depth",
@@ -225,11 +224,11 @@ LESSONS: dict[str, Lesson] = {
             choices=("resnet20", "resnet56", "resnet110", "they end about the same"),
             answer=0,
             explanation=(
-                "At this short budget on an easy dataset, the **20-layer** net wins: measured "
-                "here, training error 2.4% (ResNet-20), 7.9% (56) and 25% (110) after 10 epochs, "
-                "at 1.8, 4.9 and 8.7 s. The deep residual nets *do* train (compare lesson 1, "
-                "where the plain 56-layer net was still at 85% error); they just need more "
-                "steps to converge and cost more per step: about 2.5x and 6x the parameters. "
+                "At this short budget on an easy dataset, the **20-layer** net wins: your three "
+                "runs' training errors are on the chart above and their time in the table. The "
+                "deep residual nets *do* train (compare lesson 1's plain 56-layer net); they "
+                "just need more steps to converge and cost more per step: about 2.5x and 6x the "
+                "parameters. "
                 "Shortcuts remove the *degradation* of depth, not its cost; depth pays off on "
                 "harder data with long schedules: on CIFAR-10 (64k iterations) the paper reports "
                 "test error 8.75% (20 layers), 6.97% (56) and 6.43% (110)."),
@@ -243,12 +242,11 @@ LESSONS: dict[str, Lesson] = {
                          "error?",
                 answer=0,
                 explanation=(
-                    "The **20-layer** net, by a little: measured here (300 steps of 128 "
-                    "Fashion-MNIST images, seed 0), training error 18.8% (ResNet-20), 19.1% "
-                    "(56) and 22.3% (110), at 43 s, 114 s and 247 s. All three train: the "
+                    "The **20-layer** net, by a little: your three runs' training errors are "
+                    "on the chart above and their times in the table. All three train: the "
                     "shortcuts remove the degradation of lesson 1. But 300 steps is very short "
-                    "for 110 layers: its test accuracy was 10%, chance, although it classified "
-                    "78% of its training batches right. In evaluation, batch norm uses running "
+                    "for 110 layers: its test accuracy can sit near chance (10%) although it "
+                    "classifies most of its training batches right. In evaluation, batch norm uses running "
                     "averages of each layer's statistics, and after 300 steps those of a 110-layer "
                     "net do not yet describe what its layers compute; longer training fixes "
                     "that. Depth pays off with long schedules, as in the paper's CIFAR-10 "
@@ -266,10 +264,9 @@ LESSONS: dict[str, Lesson] = {
             answer=None,
             accuracy_buckets=(0.5, 0.8, 0.95),
             explanation=(
-                "The answer is what this run measured (the table above). For comparison, on "
-                "this project's 2-core CPU with the offline digits set the same recipe reached "
-                "95.0% test accuracy at batch 128 and 87% at batch 64 (fewer "
-                "images seen in the same 100 steps): batch norm and shortcuts let even a "
+                "The answer is what this run measured (the table above). Try the batch size "
+                "at 64: in the same 100 steps the net sees half the images, and its accuracy "
+                "drops accordingly. Batch norm and shortcuts let even a "
                 "50-layer net learn from its first steps. Accuracy counts all mistakes alike; "
                 "precision and recall per class (Evaluate page) show which digits are confused "
                 "with which, and F1 is their harmonic mean."),
@@ -295,23 +292,19 @@ LESSONS: dict[str, Lesson] = {
             answer=None,  # measured: transfer_answer compares the k=5 runs
             explanation=(
                 "The answer above is what these runs measured (test accuracy on all test images "
-                "of 5-9, against k, in the chart). On this project's 2-core CPU the offline "
-                "version came out the surprising way: from scratch 81.6%, 92.2% and 97.8% at "
-                "k = 5, 20 and 100; starting from the 0-4 net 63.1%, 89.4% and 97.2%. "
-                "Pretrained weights help only as much as their features carry over: a net that "
-                "learnt to tell five digit classes apart at 8x8 px keeps what separates *those* "
-                "five and discards the rest, and its head points at the wrong classes; with 100 "
-                "images per class the difference is gone. ImageNet weights are the other "
-                "extreme: 1.2 million photos of 1,000 classes give general edges, textures and "
-                "parts, which is why fastai, Teachable Machine and Create ML all start from them "
-                "(fastai's quick start: 0.54% error on Oxford Pets after 26 s of training). With "
-                "resnet18's ImageNet file in the cache this lesson runs on it: compare. Real "
-                "photos offline are no substitute: pretrained on all of Fashion-MNIST (60,000 "
-                "clothing photos, 2 epochs at the same 8 px) the k-shot runs reached 60.9%, "
-                "91.1% and 98.3% at k = 5, 20 and 100, against 81.6%, 89.9% and 97.2% from "
-                "scratch and 76.5%, 92.2% and 97.8% from the 0-4 net in the same invocation: "
-                "worse with 5 images, better with 100. Ten classes of clothing are not the "
-                "1,000 of ImageNet, so this lesson keeps digits 0-4 as its offline start."),
+                "of 5-9, against k, in the chart). Offline it often comes out the surprising "
+                "way: with 5 images per class the net started from 0-4 can do *worse* than "
+                "scratch, and by 100 images per class the difference is gone. Pretrained weights "
+                "help only as much as their features carry over: a net that learnt to tell five "
+                "digit classes apart at 8x8 px keeps what separates *those* five and discards "
+                "the rest, and its head points at the wrong classes. ImageNet weights are the "
+                "other extreme: 1.2 million photos of 1,000 classes give general edges, textures "
+                "and parts, which is why fastai, Teachable Machine and Create ML all start from "
+                "them. With resnet18's ImageNet file in the cache this lesson runs on it: "
+                "compare. Real photos offline are no substitute: ten classes of clothing are "
+                "not the 1,000 of ImageNet (pretrained on all of Fashion-MNIST, the k-shot runs "
+                "were worse than scratch with 5 images and better with 100), so this lesson "
+                "keeps digits 0-4 as its offline start."),
             runs=_transfer_runs(),
             shared=TRANSFER,
             chart="transfer",

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 
 
+LOADED = 1.5  # load average per core as a run ended, above which it shared the machine
+
+
 def default_runs_dir() -> Path:
     return settings().runs_dir
 
@@ -130,9 +133,11 @@ class RunStore:
         """Measured training time per image of the newest completed runs with this
         architecture, input shape (C, H, W) and device type ("cpu" or "cuda"): the run's whole
         loop (status started_at -> ended_at: steps, validation, checkpoints, the test
-        evaluation) over the images it trained on. (median, runs used), or None without history.
-        """
-        per_image = []
+        evaluation) over the images it trained on. (seconds, runs used), or None without
+        history. Quiet runs are the truth: a run that ended with the machine loaded past
+        LOADED per core is used only when no quiet one is there, and of those used the fastest
+        counts (other work only ever slows a run down, never speeds it up)."""
+        quiet, loaded = [], []
         for run in self.runs():  # newest first
             try:
                 config, status = run.config, run.status
@@ -145,12 +150,14 @@ class RunStore:
             seconds = seconds_between(status.get("started_at"), status.get("ended_at"))
             images = (config.get("train_size") or 0) * (status.get("epoch") or 0)
             if seconds and images:
-                per_image.append(seconds / images)
-            if len(per_image) == newest:
+                load = status.get("load_per_core")
+                (loaded if load is not None and load > LOADED else quiet).append(seconds / images)
+            if len(quiet) == newest:
                 break
-        if not per_image:
+        used = quiet or loaded[:newest]
+        if not used:
             return None
-        return sorted(per_image)[len(per_image) // 2], len(per_image)
+        return min(used), len(used)
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder; refused while the run is queued or running."""

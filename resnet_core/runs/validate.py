@@ -56,6 +56,7 @@ STATUS_TYPES: dict[str, tuple[str, bool]] = {
     "state": ("str", True), "epoch": ("int", True), "step": ("int", True),
     "total_steps": ("int", True), "steps": ("int", True), "pid": ("int", True),
     "jobs_ahead": ("int", True), "best_val_accuracy": ("float", True),
+    "load_per_core": ("float", True),
     "created_at": ("str", True), "queued_at": ("str", True), "started_at": ("str", True),
     "ended_at": ("str", True), "updated_at": ("str", True), "error": ("str", True),
     "host": ("str", True), "server": ("str", True), "executor": ("str", True),

@@ -33,7 +33,7 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
         # A fresh server whose first visitor opens /train directly still gets app.py's
         # navigation (not Streamlit's old pages/ mode, which would list common.py).
         wait_for_app(page, url + "/train", "Learning rate")
-        nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+        nav = page.locator(".st-key-page_nav").inner_text()
         assert "Evaluate" in nav and "common" not in nav, nav
         page.get_by_role("button", name="Train", exact=True).click()
         progress = page.locator("[data-testid='stProgress']")
@@ -149,7 +149,7 @@ def test_cold_server_first_visitor_sees_the_apps_own_navigation(tmp_path, path, 
         page.goto(url + path)  # the server's very first visitor
         navs, deadline = [], time.monotonic() + 90
         while time.monotonic() < deadline:
-            navs += page.locator("[data-testid='stSidebarNav']").all_inner_texts()
+            navs += page.locator(".st-key-page_nav").all_inner_texts()
             if navs and page.get_by_text(content).count():
                 break
             page.wait_for_timeout(100)

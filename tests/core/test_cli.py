@@ -247,3 +247,34 @@ def test_every_command_that_takes_a_run_takes_the_id_runs_prints(short_run, tmp_
                  ["serve", "nope"], ["predict", "nope", "x.png"], ["export", "nope", "--format", "onnx", "--out", "m"]):
         missing = run_cli(*args, "--runs-dir", str(runs), cwd=tmp_path)
         assert missing.returncode == 2 and missing.stderr == f"error: no run 'nope' in {runs}\n", missing.stderr
+
+
+def test_the_estimate_trusts_a_quiet_run_over_a_newer_one_made_on_a_loaded_machine(short_run, tmp_path):
+    """Issue 38, item 3: the history took a run made on a loaded machine as the truth (it then
+    said ~170 s an epoch for ~20 s). A run records the load per core it ended under; a loaded
+    one is used only when no quiet one is there."""
+    import datetime as dt
+    import json
+    import re
+    import shutil
+
+    from helpers import run_cli
+
+    runs = tmp_path / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    quiet = {**json.loads((runs / short_run.id / "status.json").read_text()), "load_per_core": 0.9}
+    (runs / short_run.id / "status.json").write_text(json.dumps(quiet))
+    took = dt.datetime.fromisoformat(quiet["ended_at"]) - dt.datetime.fromisoformat(quiet["started_at"])
+    loaded_id = short_run.id[:-4] + "zzzz"  # newer by name
+    shutil.copytree(short_run.dir, runs / loaded_id)
+    ended = dt.datetime.fromisoformat(quiet["started_at"]) + took * 9
+    (runs / loaded_id / "status.json").write_text(json.dumps(
+        {**quiet, "ended_at": ended.isoformat(timespec="milliseconds"), "load_per_core": 3.2}))
+    out = run_cli("train", "--dataset", "digits", "--epochs", "1", "--probe-snapshots", "0",
+                  "--runs-dir", str(runs))
+    first = out.stderr.lstrip().splitlines()[0]
+    assert "(measured here: 1 earlier run)" in first, first
+    per_epoch = float(re.search(r"about ([0-9.]+) s per epoch", first).group(1))
+    config = short_run.config
+    expected = took.total_seconds() / (config["train_size"] * short_run.status["epoch"]) * config["train_size"]
+    assert per_epoch == pytest.approx(expected, rel=0.15, abs=0.15), (first, expected)

@@ -150,3 +150,18 @@ def test_the_transfer_lesson_writes_image_folders_and_its_runs_start_from_the_fi
     acc = {(r["start"], r["k"]): r["test accuracy"] for r in rows}
     gap = acc[("pretrained", 5)] - acc[("scratch", 5)]
     assert lesson_answer(lesson, runs) == (1 if gap > 0.03 else 2 if gap < -0.03 else 0)
+
+
+def test_a_lessons_explanation_quotes_no_figure_of_ours_that_the_chart_may_contradict():
+    """Issue 38, item 5: lesson 1's answer quoted residual-56 at 7.9% training error while the
+    chart the student had just drawn showed 35.5%. The explanations speak of the runs on the
+    page (the chart and its one-line description carry their numbers) and give only the
+    paper's figures, as the paper's."""
+    import re
+
+    paper = {"8.75%", "6.97%", "6.43%", "10%"}  # He et al.'s Table 6; chance on ten classes
+    for lesson in LESSONS.values():
+        for text in (lesson.explanation, lesson.real_data.explanation if lesson.real_data else ""):
+            figures = set(re.findall(r"\d+(?:\.\d+)?%", text)) - paper
+            assert not figures, (lesson.id, figures)
+            assert "measured here" not in text.lower(), lesson.id
