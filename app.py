@@ -67,7 +67,8 @@ def announce_class() -> None:
         print(f"  Teacher link (keep it to yourself): http://{host}:{port}/?token={room.teacher_token}",
               flush=True)
     else:
-        print(f"  Teacher link: http://HOST:PORT/?token=<{TEACHER_TOKEN}>", flush=True)
+        # The token came from the environment: the operator has it; it is not printed.
+        print(f"  Teacher link: http://{host}:{port}/?token=<the value of {TEACHER_TOKEN}>", flush=True)
     print(f"  Students open http://<this machine>:{port}/ ; host names answered: "
           f"{', '.join(HOSTS)}\n", flush=True)
 

@@ -306,3 +306,23 @@ def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,
                                           help="the chart's numbers, for reading or copying"):
         where.dataframe(table, hide_index=True)
     return shown
+
+
+def when(iso: str | None) -> str:
+    """A stored UTC time as this browser's clock shows it ("14:05", its time zone from
+    st.context), with "in 12 min" or "12 min ago" beside it; a raw timestamp read as noise."""
+    import datetime as dt
+    import zoneinfo
+
+    if not iso:
+        return "-"
+    at = dt.datetime.fromisoformat(iso)
+    try:
+        zone = zoneinfo.ZoneInfo(st.context.timezone) if st.context.timezone else dt.timezone.utc
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = dt.timezone.utc
+    local = at.astimezone(zone)
+    left = (at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    relative = f"in {runs.duration(left)}" if left >= 0 else f"{runs.duration(-left)} ago"
+    label = "UTC" if zone is dt.timezone.utc else local.tzname()
+    return f"{local:%H:%M} {label} ({relative})"

@@ -45,7 +45,7 @@ if service is None or not service.alive:
 
 st.success(f"Serving **{run.id}** ({service.fmt}) at {service.url}: POST /predict and /feedback, "
            "GET /metrics (Prometheus), /stats, /health.")
-st.code(service.curl(), language=None)  # plain: the highlighter's bash colours fail 4.5:1 (axe)
+st.code(service.curl(run.config.get("dataset")), language=None)  # plain: the highlighter's bash colours fail 4.5:1 (axe)
 replays: dict = st.session_state.setdefault("replays", {})
 b1, b2 = st.columns(2)
 if b1.button("Replay the test split", key="deploy_replay",

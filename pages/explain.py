@@ -129,11 +129,7 @@ for method in methods:
     a = attribution(ckpt, mtime, key, tuple(image.shape), method, target, stage, baseline)
     cols = st.columns([1, 1, 2])
     show(method, a, cols)
-    notes = []
-    if "convergence_delta" in a.extra:
-        notes.append(f"convergence delta {a.extra['convergence_delta']:.2e}")
-    if "stage" in a.extra:
-        notes.append(f"at {a.extra['stage']}")
+    notes = analysis.attribution_notes(a.extra)
     cols[2].caption(("red: evidence for the class, blue: against" if a.signed else
                      "bright: where the output is most sensitive") + ("; " + ", ".join(notes) if notes else ""))
 

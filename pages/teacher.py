@@ -22,6 +22,7 @@ from pages.common import (
     session,
     store,
     unlinked,
+    when,
 )
 
 user = acting_user()
@@ -156,7 +157,7 @@ with st.form("limits"):
 st.header("Class challenge")
 challenge = room.state.challenge
 if challenge is not None and challenge.is_open():
-    st.write(f"Open on **{challenge.dataset}** until {challenge.closes_at} (UTC).")
+    st.write(f"Open on **{challenge.dataset}**; it closes at {when(challenge.closes_at)}.")
     c1, c2 = st.columns(2)
     if c1.button("Close now", key="close_challenge"):
         act(lambda: session().close_challenge(), "Closed.")
@@ -166,7 +167,7 @@ if challenge is not None and challenge.is_open():
         st.rerun()
 else:
     if challenge is not None:
-        st.caption(f"The last challenge ({challenge.dataset}) closed at {challenge.closes_at}"
+        st.caption(f"The last challenge ({challenge.dataset}) closed at {when(challenge.closes_at)}"
                    + ("; its configurations are revealed." if challenge.revealed else "."))
         if not challenge.revealed and st.button("Reveal its configurations", key="reveal_closed"):
             act(lambda: session().close_challenge(reveal=True), "Revealed.")

@@ -14,6 +14,7 @@ PUBLIC = {
     "METHOD_TITLES": "attribution",
     "black_pixel": "attribution",
     "explain": "attribution",
+    "attribution_notes": "attribution",
     "heatmap_rgb": "attribution",
     "overlay_rgb": "attribution",
     "probe_indices": "attribution",

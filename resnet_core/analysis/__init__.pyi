@@ -4,6 +4,7 @@
 from resnet_core.analysis.attribution import BASELINES as BASELINES
 from resnet_core.analysis.attribution import METHOD_TITLES as METHOD_TITLES
 from resnet_core.analysis.attribution import METHODS as METHODS
+from resnet_core.analysis.attribution import attribution_notes as attribution_notes
 from resnet_core.analysis.attribution import black_pixel as black_pixel
 from resnet_core.analysis.attribution import explain as explain
 from resnet_core.analysis.attribution import heatmap_rgb as heatmap_rgb

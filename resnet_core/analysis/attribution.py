@@ -167,6 +167,7 @@ def _attribute(model, x, method, target, stage, baseline, black, n_steps, intern
     extra["stage"] = stage
     if method == "gradcam":
         cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
+        extra["cells"] = tuple(cam.shape[-2:])  # the stage's own grid, before it is enlarged
         return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
     return GuidedGradCam(model, layer).attribute(x, target=target)
 
@@ -306,3 +307,19 @@ def probe_indices(labels: Tensor, count: int = 6) -> list[int]:
     for c in torch.unique(labels).tolist()[:count]:
         picks.append(int((labels == c).nonzero()[0]))
     return picks
+
+
+def attribution_notes(extra: dict) -> list[str]:
+    """What a map's numbers mean, in words for the page beside it: the integrated gradients'
+    convergence delta, and Grad-CAM's own resolution (at the last stage of an 8-px recipe it is
+    4x4 cells, enlarged: coarse by design, not a blurry picture)."""
+    notes = []
+    if "convergence_delta" in extra:
+        notes.append(f"convergence delta {extra['convergence_delta']:.2e}: how far the map's sum is "
+                     "from the change in the output it explains (near 0: the integral is accurate; "
+                     "large: raise the steps)")
+    if "stage" in extra:
+        cells = extra.get("cells")
+        grid = f", a {cells[0]}x{cells[1]} grid enlarged to the image" if cells else ""
+        notes.append(f"at {extra['stage']}{grid}")
+    return notes

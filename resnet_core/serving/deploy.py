@@ -50,11 +50,22 @@ class Deployment:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def curl(self, image: str = "digit.png") -> str:
-        return f"curl -F file=@{image} {self.url}/predict"
+    def curl(self, dataset: str | None = None) -> str:
+        """The example request, with a file name that fits what the model was trained on."""
+        return example_curl(dataset, self.url)
 
     def get(self, path: str, timeout: float = 5.0) -> dict:
         return _request(self.port, "GET", path, timeout=timeout)
+
+
+# An example file name per dataset for the curl line (a clothing model's was "digit.png").
+EXAMPLE_FILES = {"digits": "digit.png", "mnist": "digit.png", "fashion-mnist": "shirt.png",
+                 "shapes": "shape.png"}
+
+
+def example_curl(dataset: str | None, url: str) -> str:
+    """``curl -F file=@shirt.png URL/predict`` for a Fashion-MNIST model (image.png if unknown)."""
+    return f"curl -F file=@{EXAMPLE_FILES.get(dataset or '', 'image.png')} {url}/predict"
 
 
 def _request(port: int, method: str, path: str, body: bytes = b"", kind: str | None = None,

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 from resnet_core.errors import ConfigError, WorkbenchError
 from resnet_core.hosts import allowed_hosts
+from resnet_core.serving.deploy import example_curl
 from resnet_core.serving.feedback import Monitor
 from resnet_core.serving.guard import (
     BODIES,
@@ -426,7 +427,7 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     url = f"http://{host}:{port}"
     print(f"serving {model.run_id} ({checkpoint}.pt, {fmt}) on {url}: POST /predict, /feedback; "
           f"GET /metrics, /stats, /health", flush=True)
-    print(f"try: curl -F file=@digit.png {url}/predict", flush=True)
+    print(f"try: {example_curl(getattr(model.info, 'name', None), url)}", flush=True)
     hosts = allowed_hosts(host)  # as the app's: this machine's names, its bind address
     if workers == 1:
         app = Service(model, max_batch=max_batch, batch_wait_ms=batch_wait_ms, hosts=hosts).app()

@@ -106,3 +106,11 @@ def test_live_announcements_change_at_milestones_not_at_every_refresh():
                     "Sweep s: 50% of 32 trials done.", "Sweep s: 75% of 32 trials done.",
                     "Sweep s: all 32 trials done."}
     assert analysis.announce_progress("Lesson runs", 0, 0) == "Lesson runs: nothing to do yet."
+
+
+def test_an_attribution_map_says_what_its_numbers_mean():
+    """Issue 38, item 17: Explain showed "convergence delta 1.2e-03" unexplained, and a 4x4
+    Grad-CAM at the last stage of the fast recipe looked like a broken picture."""
+    notes = analysis.attribution_notes({"convergence_delta": 0.0012, "stage": "layer3", "cells": (4, 4)})
+    assert notes[0].startswith("convergence delta 1.20e-03: how far the map's sum is from the change")
+    assert notes[1] == "at layer3, a 4x4 grid enlarged to the image"

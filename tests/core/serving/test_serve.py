@@ -409,3 +409,13 @@ def test_one_address_cannot_take_every_connection(serve_process):
     finally:
         for s in idle:
             s.close()
+
+
+def test_the_example_request_names_a_file_like_the_models_data():
+    """Issue 38, item 17: Deploy's and serve's example was `digit.png` for a clothing model."""
+    from resnet_core.serving.deploy import example_curl
+
+    assert example_curl("fashion-mnist", "http://127.0.0.1:8000") == \
+        "curl -F file=@shirt.png http://127.0.0.1:8000/predict"
+    assert example_curl("digits", "http://h:1").startswith("curl -F file=@digit.png ")
+    assert example_curl("folder", "http://h:1").startswith("curl -F file=@image.png ")
