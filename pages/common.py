@@ -101,7 +101,12 @@ def _run_table(root: str, with_owner: bool):
     table = store.table()
     if with_owner and not table.empty:
         table.insert(1, "owner", [store.get(r).owner.name for r in table["run_id"]])
-    return table
+    # The figures a person looks for first, before the columns that run off the right edge
+    # (test_accuracy was out of view at 1400 px); an unnamed run's name is blank, not "None".
+    first = [c for c in ("run_id", "owner", "state", "test_accuracy", "best_val_accuracy", "name")
+             if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    return table.assign(name=table["name"].fillna(""))
 
 
 def run_table(with_owner: bool = False):

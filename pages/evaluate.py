@@ -49,6 +49,9 @@ with left:
                     analysis.describe_confusion(confusion) + " Click a cell for its images (Drill "
                     "down, below).", confusion.reset_index(names="true \\ predicted"),
                     key="confusion", on_select="rerun", selection_mode="points")
+    # A clicked cell's images appear here, under the matrix: the Drill down section, where
+    # they also go, is a screen or more below, and a click seemed to change nothing.
+    clicked_cell = st.container()
 with right:
     st.header("Per class")
     st.dataframe(run.per_class(split), hide_index=True, key="per_class",
@@ -109,6 +112,17 @@ if points:
         if cell_names[0] in labels and cell_names[1] in labels:
             st.session_state["drill_true"] = labels.index(cell_names[0])
             st.session_state["drill_pred"] = labels.index(cell_names[1])
+if points and st.session_state.get("drill_clicked"):
+    labels = [str(c) for c in confusion.columns]
+    t_name, p_name = st.session_state["drill_clicked"]
+    if t_name in labels and p_name in labels:
+        t, p = labels.index(t_name), labels.index(p_name)
+        picked = predictions[(predictions.y_true == t) & (predictions.y_pred == p)]
+        with clicked_cell:
+            st.caption(f"The cell you clicked: {len(picked)} image(s) of class {plain(names[t])} "
+                       f"predicted as {plain(names[p])}; more in Drill down, below.")
+            gallery(picked.sort_values("confidence", ascending=False).head(12),
+                    lambda r: f"#{r['index']} ({r['confidence']:.2f})", "No images in this cell.")
 d1, d2 = st.columns(2)
 true_class = d1.selectbox("True class", range(len(names)), format_func=lambda i: names[i],
                           index=int(worst_true), key="drill_true")

@@ -99,10 +99,7 @@ with left:
                           index=recipes.index(training.DATASET_PRESET.get(name, "custom")),
                           help="a measured recipe fills the form below and sets what the form "
                                "does not show; custom: the form's own defaults")
-    if recipe != "custom":
-        hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
-        st.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. Also sets "
-                   + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + ".")
+    recipe_note = st.empty()  # filled once the form below is read: what the recipe promises
     prefill_form(name, recipe)
     data_root, image_size = str(data_dir()), None
     ds, problem_data = None, None
@@ -229,6 +226,17 @@ form = dict(
     tensorboard=tensorboard, **start.fields,
 )
 config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
+if recipe != "custom":
+    hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
+    also = "Also sets " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + "."
+    changed = training.preset_changes(recipe, config)
+    if changed:  # its measured result is not this run's to expect
+        what = "; ".join(f"{k.replace('_', ' ')} {new} (the recipe's: {old})"
+                         for k, (old, new) in changed.items())
+        recipe_note.caption(f"**{recipe}, changed**: {what}. The recipe's measured result "
+                            f"({training.PRESET_RESULTS[recipe]}) is for it unchanged. {also}")
+    else:
+        recipe_note.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. {also}")
 if ds is not None:
     planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
                             size=ds.info.image_size, train_images=len(ds.train),
@@ -255,7 +263,12 @@ if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key=
             st.toast(f"Queued {new_id}: it starts after the run below; this page follows it then.")
         else:
             st.session_state["train_run_id"] = new_id
-            st.toast("Queued. It starts when the device is free.")
+            # What it is by now: a free device starts it at once (the toast once said
+            # "Queued" of a run already training, or done).
+            state = store().get(new_id).state
+            st.toast({"queued": "Queued: it starts when the device is free.",
+                      "running": "Training: its curves appear below."}.get(
+                state, f"Run {new_id} is {state}: below."))
     except WorkbenchError as e:  # e.g. another server owns this runs folder
         st.error(unlinked(e))
 
@@ -306,6 +319,12 @@ def live_panel(run_id: str) -> None:
         k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
         chart(analysis.training_curves(metrics), analysis.describe_training_curves(metrics),
               analysis.curves_table(metrics), key="live_curves")
+        smoothing = config.get("label_smoothing") or 0.0
+        if smoothing:  # its training loss sits above the validation loss by design
+            floor = training.label_smoothing_floor(smoothing, len(config.get("class_names") or range(10)))
+            st.caption(f"Label smoothing {smoothing:g}: the training targets are softened, so the "
+                       f"training loss cannot go below about {floor:.2f}; a training loss above "
+                       "the validation loss is expected here, not a sign of trouble.")
         if run.has_diagnostics:
             diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)

@@ -5,7 +5,8 @@
 In a Jupyter kernel with widgets (ipywidgets and anywidget, both in requirements.txt) one
 Plotly ``FigureWidget`` is shown when training starts and updated in place once per log
 interval and after every validation: train and validation loss and accuracy against step,
-the same figure as ``charts.training_curves``. Without widgets (a script, a console) nothing is
+the same figure as ``charts.training_curves``; when training ends, a static figure takes its
+place and the widget is closed (a saved notebook stays small). Without widgets (a script, a console) nothing is
 drawn during training and one static figure is shown at the end (``widget=False`` forces that).
 """
 
@@ -36,6 +37,7 @@ class LiveChart(Callback):
         self.widget = widgets_available() if widget is None else widget
         self.records: list[dict] = []
         self.figure = None  # the FigureWidget while training; the final figure afterwards
+        self.live = None  # the FigureWidget that was shown (closed once training ended)
         self.updates = 0  # redraws so far (one per log interval and validation)
 
     def on_train_start(self, state: TrainState) -> None:
@@ -44,8 +46,8 @@ class LiveChart(Callback):
             import plotly.graph_objects as go
             from IPython.display import display
 
-            self.figure = go.FigureWidget(self._figure())
-            display(self.figure)
+            self.figure = self.live = go.FigureWidget(self._figure())
+            self._shown = display(self.figure, display_id=True)
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
         if logs is not None:
@@ -89,7 +91,13 @@ class LiveChart(Callback):
 
     def _finish(self) -> None:
         if self.widget and self.figure is not None:
-            self._redraw()
+            # The live widget gives way to a static figure in the same output, and is closed:
+            # a saved notebook keeps no widget state (the FigureWidget's carries plotly.js,
+            # and an executed notebook 01 grew from 98 KB to 5.2 MB).
+            self.figure = self._figure()
+            if self._shown is not None:  # None where no front end shows outputs
+                self._shown.update(self.figure)
+            self.live.close()
             return
         self.figure = self._figure()
         try:

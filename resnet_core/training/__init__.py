@@ -19,6 +19,8 @@ PUBLIC = {
     "PRESET_RESULTS": "config",
     "DATASET_PRESET": "config",
     "presets_for": "config",
+    "preset_changes": "config",
+    "label_smoothing_floor": "config",
     "OPTIMIZERS": "config",
     "SCHEDULERS": "config",
     "feature_maps": "diagnostics",

@@ -13,6 +13,8 @@ from resnet_core.training.config import PRESET_RESULTS as PRESET_RESULTS
 from resnet_core.training.config import PRESETS as PRESETS
 from resnet_core.training.config import RANGES as RANGES
 from resnet_core.training.config import SCHEDULERS as SCHEDULERS
+from resnet_core.training.config import label_smoothing_floor as label_smoothing_floor
+from resnet_core.training.config import preset_changes as preset_changes
 from resnet_core.training.config import presets_for as presets_for
 from resnet_core.training.diagnostics import feature_maps as feature_maps
 from resnet_core.training.diagnostics import read_diagnostics as read_diagnostics

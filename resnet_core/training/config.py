@@ -86,6 +86,26 @@ def presets_for(dataset: str) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: n != default))
 
 
+def preset_changes(recipe: str, config) -> dict[str, tuple]:
+    """The recipe's settings that ``config`` changed: {field: (the recipe's, config's)}. Its
+    measured result is for the recipe as it is; a page that still showed it after the
+    architecture changed promised a figure the run would not reach."""
+    return {k: (v, getattr(config, k)) for k, v in PRESETS[recipe].items()
+            if k != "dataset" and hasattr(config, k) and getattr(config, k) != v}
+
+
+def label_smoothing_floor(smoothing: float, num_classes: int) -> float:
+    """The lowest training loss label smoothing allows: the entropy of the smoothed targets
+    (0.50 for 0.1 on ten classes). A training loss above a validation loss is then expected."""
+    import math
+
+    if not smoothing or num_classes < 2:
+        return 0.0
+    other = smoothing / num_classes
+    true = 1 - smoothing + other
+    return -(true * math.log(true) + (num_classes - 1) * other * math.log(other))
+
+
 @dataclass
 class TrainConfig:
     # --- what to train ---

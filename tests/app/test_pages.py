@@ -56,6 +56,9 @@ def test_page_renders_with_completed_failed_and_interrupted_runs(monkeypatch, mi
     if page == "runs.py":
         table = at.dataframe[0].value
         assert sorted(table["state"]) == ["completed", "failed", "imported", "interrupted"]
+        # Issue 38, item 15: the figure a student wants is in view, and no grey "None" names.
+        assert list(table.columns[:4]) == ["run_id", "state", "test_accuracy", "best_val_accuracy"]
+        assert table["name"].notna().all()
     if page == "explain.py":
         assert len(at.expander) == 4, "the Grad-CAM / sanity / probe / feature-map sections"
         assert not at.error, [e.value for e in at.error]

@@ -144,3 +144,20 @@ def test_the_run_folders_config_types_are_train_configs_annotations():
         parts = [p.strip() for p in str(f.type).split("|")]
         expected[f.name] = ([p for p in parts if p != "None"][0], "None" in parts)
     assert CONFIG_TYPES == expected
+
+
+def test_a_changed_recipe_says_what_changed_and_label_smoothing_has_a_floor():
+    """Issue 38, item 14: the Recipe box kept promising the recipe's result after the
+    architecture was changed; label smoothing's higher training loss was unexplained."""
+    import math
+
+    from resnet_core import training
+
+    recipe = training.DATASET_PRESET["fashion-mnist"]
+    same = TrainConfig.from_preset(recipe, dataset="fashion-mnist")
+    assert training.preset_changes(recipe, same) == {}
+    other = TrainConfig.from_preset(recipe, dataset="fashion-mnist", arch="resnet32")
+    assert training.preset_changes(recipe, other) == {"arch": (training.PRESETS[recipe]["arch"], "resnet32")}
+    floor = training.label_smoothing_floor(0.1, 10)
+    assert floor == pytest.approx(-(0.91 * math.log(0.91) + 9 * 0.01 * math.log(0.01)))
+    assert round(floor, 2) == 0.50 and training.label_smoothing_floor(0.0, 10) == 0.0

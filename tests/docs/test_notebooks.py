@@ -44,6 +44,9 @@ def execute(path: Path, tmp_path: Path) -> list:
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    # Saved as executed (widget state included, as nbclient and Jupyter save it), it stays
+    # small: the live chart's widget once added plotly.js, 98 KB -> 5.2 MB (issue 38, item 13).
+    assert len(nbformat.writes(nb)) < 1_000_000, len(nbformat.writes(nb))
     assert any((tmp_path / "runs").iterdir())  # it trained, into the runs folder
     return outputs
 
@@ -62,3 +65,44 @@ def test_runs_top_to_bottom_on_a_fresh_kernel(path, tmp_path, monkeypatch, small
     # its choice of dataset is tested in tests/core/data/test_real_data.py (the lesson's same rule).
     monkeypatch.setenv("RESNET_WORKBENCH_SYSTEM_DATA", str(tmp_path / "no-system-datasets"))
     execute(path, tmp_path)
+
+
+def test_jupyter_lab_from_the_readme_install_serves_the_notebooks(tmp_path):
+    """Issue 38, item 13: README's install had no Jupyter front end, so a student could not
+    open notebooks/. `jupyter lab` (installed by requirements.txt) lists and opens them."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    jupyter = Path(sys.executable).with_name("jupyter")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
+    lab = subprocess.Popen([str(jupyter), "lab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
+                            "--IdentityProvider.token=t0ken", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+                            *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI runs as root
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline, listing = time.monotonic() + 90, None
+        while listing is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token=t0ken", timeout=5) as r:
+                    listing = json.loads(r.read())
+            except OSError:
+                assert time.monotonic() < deadline and lab.poll() is None, lab.stderr.read()[-2000:]
+                time.sleep(0.5)
+        assert sorted(item["name"] for item in listing["content"] if item["type"] == "notebook") == \
+            [p.name for p in NOTEBOOKS]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab/tree/01_quickstart.ipynb?token=t0ken",
+                                    timeout=10) as r:
+            assert r.status == 200 and b"JupyterLab" in r.read()
+        url = f"http://127.0.0.1:{port}/api/contents/01_quickstart.ipynb?token=t0ken"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert json.loads(r.read())["content"]["nbformat"] == 4
+    finally:
+        lab.terminate()
+        lab.wait(30)
