@@ -458,18 +458,18 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     # The app's slots (RESNET_WORKBENCH_MAX_JOBS) bound the training processes here as there:
     # --parallel 8 once started eight on a 2-core machine. More trials than slots queue.
     slots = min(config.parallel, settings().max_jobs)
-    if slots < config.parallel and progress:
-        print(f"sweep: {config.parallel} trials queued at once, {slots} training at a time "
-              f"({MAX_JOBS}={settings().max_jobs}; raise it to train more at once)", file=sys.stderr)
-    if progress:
-        from resnet_core.sweeps.charts import caveats
-
-        for caveat in caveats(config):
-            print(f"sweep: {caveat}", file=sys.stderr)
     jobs = JobManager(root, max_running_per_device=slots)
     try:
         if jobs.read_only is not None:
             raise WorkbenchError(f"{jobs.read_only}; start or resume the sweep from its Sweep page")
+        if progress:  # once it can start: an error comes alone
+            from resnet_core.sweeps.charts import caveats
+
+            if slots < config.parallel:
+                print(f"sweep: {config.parallel} trials queued at once, {slots} training at a time "
+                      f"({MAX_JOBS}={settings().max_jobs}; raise it to train more at once)", file=sys.stderr)
+            for caveat in caveats(config):
+                print(f"sweep: {caveat}", file=sys.stderr)
         if resume is None:
             found = create_sweep(root, config)
         else:
