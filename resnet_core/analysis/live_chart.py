@@ -2,12 +2,13 @@
 
     run = train(config, callbacks=[LiveChart()])
 
-In a Jupyter kernel with widgets (ipywidgets and anywidget, both in requirements.txt) one
-Plotly ``FigureWidget`` is shown when training starts and updated in place once per log
-interval and after every validation: train and validation loss and accuracy against step,
-the same figure as ``charts.training_curves``; when training ends, a static figure takes its
-place and the widget is closed (a saved notebook stays small). Without widgets (a script, a console) nothing is
-drawn during training and one static figure is shown at the end (``widget=False`` forces that).
+In a Jupyter kernel one Plotly figure is shown when training starts and redrawn in place (its
+output updated through a display id) once per log interval and after every validation: train
+and validation loss and accuracy against step, the same figure as ``charts.training_curves``.
+Not a widget: a FigureWidget's saved state carries plotly.js, and an executed notebook 01 grew
+from 98 KB to 5.2 MB; an updated output keeps only the last figure. Outside a kernel (a
+script, a console) nothing is drawn during training and one figure is shown at the end
+(``widget=False`` forces that).
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ from resnet_core.events import Callback, TrainState
 
 
 def widgets_available() -> bool:
-    """Whether a FigureWidget can be shown: inside an IPython kernel, with anywidget."""
+    """Whether an output can be redrawn in place: inside an IPython kernel (Jupyter)."""
     try:
         from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is None or not hasattr(shell, "kernel"):
-            return False
-        import anywidget  # noqa: F401 - plotly's FigureWidget needs it
     except ImportError:
         return False
-    return True
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def show_live(figure, shown=None):
+    """Show ``figure`` (the first time, ``shown`` None) or put it in place of the one shown;
+    the display handle to pass next time (None where no front end shows outputs)."""
+    from IPython.display import display
+
+    if shown is None:
+        return display(figure, display_id=True)
+    shown.update(figure)
+    return shown
 
 
 class LiveChart(Callback):
@@ -34,20 +42,17 @@ class LiveChart(Callback):
 
     def __init__(self, title: str = "", *, widget: bool | None = None) -> None:
         self.title = title
-        self.widget = widgets_available() if widget is None else widget
+        self.widget = widgets_available() if widget is None else widget  # redrawn while training
         self.records: list[dict] = []
-        self.figure = None  # the FigureWidget while training; the final figure afterwards
-        self.live = None  # the FigureWidget that was shown (closed once training ended)
+        self.figure = None  # the figure shown last
         self.updates = 0  # redraws so far (one per log interval and validation)
+        self._shown = None  # its display handle
 
     def on_train_start(self, state: TrainState) -> None:
         self.records = []
         if self.widget:
-            import plotly.graph_objects as go
-            from IPython.display import display
-
-            self.figure = self.live = go.FigureWidget(self._figure())
-            self._shown = display(self.figure, display_id=True)
+            self.figure = self._figure()
+            self._shown = show_live(self.figure)
 
     def on_step_end(self, state: TrainState, logs: dict | None) -> None:
         if logs is not None:
@@ -65,7 +70,7 @@ class LiveChart(Callback):
 
     def _add(self, logs: dict) -> None:
         self.records.append(logs)
-        if self.widget and self.figure is not None:
+        if self.widget and self._shown is not None:
             self._redraw()
 
     def _figure(self):
@@ -78,27 +83,14 @@ class LiveChart(Callback):
         return training_curves(frame, self.title)
 
     def _redraw(self) -> None:
-        """Copy the new figure's traces into the widget: one message to the browser."""
-        fresh = self._figure()
-        with self.figure.batch_update():
-            shown = {trace.name: trace for trace in self.figure.data}
-            for trace in fresh.data:
-                if trace.name in shown:
-                    shown[trace.name].x, shown[trace.name].y = trace.x, trace.y
-                else:
-                    self.figure.add_trace(trace)
+        """The figure again, in place of the one shown: one output update to the browser."""
+        self.figure = self._figure()
+        self._shown = show_live(self.figure, self._shown)
         self.updates += 1
 
     def _finish(self) -> None:
-        if self.widget and self.figure is not None:
-            # The live widget gives way to a static figure in the same output, and is closed:
-            # a saved notebook keeps no widget state (the FigureWidget's carries plotly.js,
-            # and an executed notebook 01 grew from 98 KB to 5.2 MB).
-            self.figure = self._figure()
-            if self._shown is not None:  # None where no front end shows outputs
-                self._shown.update(self.figure)
-            self.live.close()
-            return
+        if self.widget and self._shown is not None:
+            return  # the last redraw is the final figure
         self.figure = self._figure()
         try:
             from IPython.display import display

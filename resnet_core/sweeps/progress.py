@@ -4,7 +4,7 @@ validation accuracy per epoch (pruned trials greyed), redrawn when a trial moved
 
 from __future__ import annotations
 
-from resnet_core.analysis.live_chart import widgets_available
+from resnet_core.analysis.live_chart import show_live, widgets_available
 from resnet_core.sweeps.charts import epoch_curves
 
 
@@ -37,19 +37,10 @@ class SweepProgress:
         self._seen = seen
 
     def _draw(self, trials) -> None:
-        import plotly.graph_objects as go
-
-        fig = epoch_curves(trials)
-        if self.figure is None:
-            from IPython.display import display
-
-            self.figure = go.FigureWidget(fig)
-            display(self.figure)
-            return
-        with self.figure.batch_update():
-            self.figure.data = []
-            for trace in fig.data:
-                self.figure.add_trace(trace)
+        """The figure again, in place of the one shown (an output, not a widget: a saved
+        notebook keeps the last figure only)."""
+        self.figure = epoch_curves(trials)
+        self._shown = show_live(self.figure, getattr(self, "_shown", None))
 
     def close(self) -> None:
         self.bar.close()
