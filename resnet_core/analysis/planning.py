@@ -63,8 +63,25 @@ class Plan:
     def memory_line(self) -> str:
         """One sentence: the step's memory at this batch, and the largest batch that fits."""
         return (f"Memory for one training step at batch {self.config.batch_size}: about "
-                f"{self.peak_bytes / 2**20:,.0f} MiB (fp32); the largest batch that fits in the "
-                f"{self.device.upper()} memory free now: about {self.largest_batch:,}.")
+                f"{self.peak_bytes / 2**20:,.0f} MiB ({self._precision()}); the largest batch that "
+                f"fits in the {self.device.upper()} memory free now: about {self.largest_batch:,}.")
+
+    def _precision(self) -> str:
+        """What the memory figure assumes, said against the precision this run trains in (the
+        line said "fp32" beside a recipe that trains in bf16)."""
+        import torch
+
+        from resnet_core.device import resolve_amp
+        from resnet_core.errors import ConfigError
+
+        try:
+            dtype = resolve_amp(self.config.amp, torch.device(self.device))
+        except ConfigError:
+            dtype = None
+        if dtype is None:
+            return "fp32"
+        name = "bf16" if dtype == torch.bfloat16 else "fp16"
+        return f"counted in fp32: an upper bound, {name} autocast keeps about half the activations"
 
     def memory_problem(self) -> str | None:
         """A one-line refusal when the step would not fit in free memory, else None."""

@@ -19,11 +19,13 @@ The default store is SQLite, MLflow 3's own default: ``sqlite:///<runs folder>/m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -126,7 +128,8 @@ def export_runs(runs_dir: str | Path, run_ids: list[str] | None = None, *,
     report = ExportReport(uri, experiment)
     touched: set[str] = set()
     for run in runs:
-        done = _export_run(client, experiment_id, run, register=register)
+        with _mlflow_warnings_hushed():
+            done = _export_run(client, experiment_id, run, register=register)
         if done.model:
             touched.add(done.model)
         report.runs.append(done)
@@ -146,7 +149,39 @@ def mlflow_client(uri: str):
         from mlflow import MlflowClient
     except ImportError as e:  # pragma: no cover - mlflow-skinny is in requirements.txt
         raise WorkbenchError("MLflow is not installed; pip install -r requirements.txt") from e
+    quiet_mlflow()  # after the import: MLflow sets up its logger when imported
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def quiet_mlflow() -> None:
+    """MLflow's own chatter off between the export's lines (its download bars, INFO logs and
+    warnings in raw colour codes, issue 38 item 17): its errors still surface, as ours."""
+    import logging
+    import warnings
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logger = logging.getLogger("mlflow")
+    if logger.level in (logging.NOTSET, logging.INFO, logging.DEBUG):
+        logger.setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+
+
+@contextlib.contextmanager
+def _mlflow_warnings_hushed():
+    """MLflow's own warnings not shown while it works for us: some of its functions turn their
+    UserWarnings back on inside (``filter_user_warnings_once``), past any filter of ours, so
+    the line that shows a warning is what leaves MLflow's out."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if f"{os.sep}mlflow{os.sep}" not in str(filename):
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _client(runs_dir, tracking_uri: str | None):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from resnet_core.data.loader import preprocess
-from resnet_core.errors import DataError, RunError
+from resnet_core.errors import DataError, RunError, first_line
 from resnet_core.runs.folder import Run
 from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -38,12 +38,16 @@ class Predictor:
 
     def preprocess(self, source) -> torch.Tensor:
         """The normalised (1, C, H, W) input, made exactly as for training and evaluation."""
+        from resnet_core.data.decode import ACCEPTED, ImageError
+
         try:
             return preprocess([source], self.info)
+        except ImageError:
+            raise  # already one line, with the one list of what is accepted
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             name = getattr(source, "name", None) or getattr(source, "filename", None) or source
-            raise DataError(f"{name} is not an image this tool can read (PNG, JPEG, BMP, GIF, "
-                            f"TIFF, WebP): {e}") from e
+            raise DataError(f"{name} is not an image this tool can read ({first_line(e, 200)}); "
+                            f"accepted: {ACCEPTED}") from e
 
     @torch.no_grad()
     def predict(self, sources: list, top_k: int = 3) -> list[list[tuple[str, float]]]:

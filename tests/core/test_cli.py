@@ -136,6 +136,8 @@ def test_predict_on_files_that_are_not_images_is_a_one_line_error(short_run, tmp
     assert result.returncode == 2, result.stderr
     assert "notes.png is not an image this tool can read" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    # Issue 38, item 17: one list of the accepted formats, not two that disagree.
+    assert result.stderr.count("PNG, JPEG") == 1 and "accepted: PNG, JPEG, BMP, GIF, TIFF, WebP, PPM/PGM" in result.stderr
 
 
 def test_a_preset_trains_with_its_settings_and_flags_override_them(tmp_path):

@@ -92,7 +92,11 @@ def test_one_plan_gives_the_memory_line_the_class_check_and_the_estimate(tmp_pat
     planned = plan_from_registry(config)
     reference = estimate_memory("resnet20", 10, 1, 8)
     assert planned.peak_bytes == reference.peak(64)
-    assert f"batch 64: about {reference.peak(64) / 2**20:,.0f} MiB" in planned.memory_line()
+    assert f"batch 64: about {reference.peak(64) / 2**20:,.0f} MiB (fp32)" in planned.memory_line()
+    # Issue 38, item 17: a recipe that trains in bf16 is not told "fp32" without a word.
+    bf16 = plan_from_registry(TrainConfig(dataset="digits", arch="resnet20", batch_size=64, epochs=3,
+                                          amp="bf16", device="cpu"))
+    assert "(counted in fp32: an upper bound, bf16 autocast keeps about half" in bf16.memory_line()
     assert planned.cost is None  # the memory only: no calibration on a class server
     check_memory(config)
     huge = TrainConfig(dataset="digits", arch="resnet20", batch_size=1_000_000, epochs=1)

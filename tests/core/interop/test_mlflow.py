@@ -242,3 +242,17 @@ def test_the_workbench_leaves_mlflows_telemetry_off_unless_asked(tmp_path, monke
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")  # a user's own choice stands
     mlflow_client(f"sqlite:///{tmp_path / 'b.db'}")
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "false"
+
+
+def test_the_cli_export_shows_only_its_own_lines(short_run, tmp_path):
+    """Issue 38, item 17: MLflow's warnings in raw colour codes, its INFO logs and its
+    download bars came out between the export's lines."""
+    from helpers import run_cli
+
+    runs = tmp_path / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    result = run_cli("export-runs", "--to", "mlflow", "--runs-dir", str(runs))
+    assert result.returncode == 0, result.stderr
+    assert "model version 1" in result.stdout
+    assert "\x1b[" not in result.stderr and "Downloading artifacts" not in result.stderr
+    assert "INFO mlflow" not in result.stderr and "UserWarning" not in result.stderr, result.stderr[-1500:]
