@@ -62,8 +62,9 @@ if teacher:  # a process on the server, and every run's files: the teacher's
     tensorboard = bench().tensorboard
     with st.expander("Open in TensorBoard", expanded=tensorboard.running):
         st.write("Runs trained with **TensorBoard event files** on (a toggle on Train, "
-                 "`--tensorboard` on the command line) show in TensorBoard, also while they train. "
-                 "On this machine:")
+                 "`--tensorboard` on the command line) show in TensorBoard, also while they train; "
+                 "starting it here also writes event files from the metrics of finished runs "
+                 "that have none. On this machine:")
         st.code(tensorboard.command, language=None)
         if tensorboard.running:
             st.link_button("Open TensorBoard", tensorboard.url)

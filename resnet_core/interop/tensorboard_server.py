@@ -34,6 +34,32 @@ def shown_command(runs_dir: str | Path) -> str:
     return f"tensorboard --logdir {shlex.quote(str(Path(runs_dir).resolve()))}"
 
 
+def write_missing_events(runs_dir: str | Path) -> int:
+    """Event files for the runs that trained without them (TensorBoard off), written from
+    their metrics.jsonl into ``<run>/tensorboard/``: a board started from the Runs page once
+    showed nothing for them. Active and imported runs are left as they are. Returns how many
+    runs got events."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from resnet_core.runs.jsonl import read_jsonl
+    from resnet_core.runs.store import RunStore
+    from resnet_core.training.tensorboard import TB_DIR, scalars_of
+
+    written = 0
+    for run in RunStore(runs_dir).runs():
+        if run.is_active or run.is_imported or (run.dir / TB_DIR).exists():
+            continue
+        lines = read_jsonl(run.metrics_path)
+        if not lines:
+            continue
+        with SummaryWriter(log_dir=str(run.dir / TB_DIR)) as writer:
+            for line in lines:
+                for tag, value in scalars_of(line).items():
+                    writer.add_scalar(tag, value, int(line.get("step", 0)))
+        written += 1
+    return written
+
+
 class TensorBoardServer:
     """One TensorBoard process for a runs folder: ``start()`` returns its URL (starting it the
     first time), ``stop()`` ends it."""
@@ -58,6 +84,7 @@ class TensorBoardServer:
         with self._lock:
             if self.running and self.url:
                 return self.url
+            write_missing_events(self.runs_dir)
             port = _free_port()
             out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
             try:

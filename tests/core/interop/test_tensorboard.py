@@ -126,3 +126,27 @@ def test_the_apps_tensorboard_answers_only_its_own_host_and_ends_with_the_app(tm
         app.wait(30)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
              open(f"/proc/{pid}/stat").read().split()[2] == "Z", 30)  # gone with the app
+
+
+def test_a_board_started_from_the_runs_page_shows_runs_trained_without_event_files(short_run, tmp_path):
+    """Issue 38, item 17: "Start TensorBoard here" opened an empty board for runs trained with
+    TensorBoard off. Their event files are written from metrics.jsonl when it starts."""
+    import json
+    import shutil
+    import urllib.request
+
+    from resnet_core.interop.tensorboard_server import TensorBoardServer
+    from resnet_core.training.tensorboard import TB_DIR
+
+    runs = tmp_path / "runs"
+    shutil.copytree(short_run.dir, runs / short_run.id)
+    assert not (runs / short_run.id / TB_DIR).exists()
+    board = TensorBoardServer(runs)
+    try:
+        url = board.start()
+        with urllib.request.urlopen(url + "data/plugin/scalars/tags", timeout=30) as r:
+            tags = json.loads(r.read())
+    finally:
+        board.stop()
+    run_tags = tags[f"{short_run.id}/{TB_DIR}"]
+    assert {"train/loss", "val/accuracy", "test/accuracy"} <= set(run_tags)
