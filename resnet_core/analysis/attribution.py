@@ -260,11 +260,20 @@ def render_panel(image: Tensor, attribution: Attribution, caption: str, size: in
     tiles = [image_rgb(image), heatmap_rgb(attribution.map, attribution.signed),
              overlay_rgb(image, attribution)]
     tiles = [Image.fromarray(t).resize((size, size), Image.Resampling.NEAREST) for t in tiles]
-    gap, header = 8, 28
-    panel = Image.new("RGB", (3 * size + 4 * gap, size + header + gap), "white")
+    gap, header, bar = 8, 28, 10
+    panel = Image.new("RGB", (3 * size + 4 * gap, size + header + gap + bar + 22), "white")
     for i, tile in enumerate(tiles):
         panel.paste(tile, (gap + i * (size + gap), header))
-    ImageDraw.Draw(panel).text((gap, 8), caption, fill="black")
+    draw = ImageDraw.Draw(panel)
+    draw.text((gap, 8), caption, fill="black")
+    # The colour scale under the heat map: what its colours mean (the PNG had none).
+    ramp = np.linspace(-1, 1, size) if attribution.signed else np.linspace(0, 1, size)
+    strip = heatmap_rgb(torch.from_numpy(np.tile(ramp, (bar, 1))), attribution.signed)
+    left, top = gap + size + gap, header + size + gap
+    panel.paste(Image.fromarray(strip), (left, top))
+    ends = ("against", "for the class") if attribution.signed else ("0", "most")
+    draw.text((left, top + bar + 4), ends[0], fill="black")
+    draw.text((left + size - 6 * len(ends[1]), top + bar + 4), ends[1], fill="black")
     return panel
 
 

@@ -132,5 +132,10 @@ def test_cli_explain_writes_a_png(short_run, tmp_path):
 
     with Image.open(out) as im:
         assert im.size[0] > 3 * 224 and im.mode == "RGB"
+        # Issue 38, item 17: a colour scale under the heat map, dark (0) to bright (most):
+        # the bar's row, 8 + 224 + 8 px in from the left, 28 + 224 + 8 px down.
+        left, top = 8 + 224 + 8, 28 + 224 + 8 + 5
+        dark, bright = im.getpixel((left + 2, top)), im.getpixel((left + 221, top))
+        assert sum(bright) > sum(dark) + 300, (dark, bright)
     bad = run_cli("explain", str(short_run.dir), "--method", "saliency", "--index", "100000", "--out", str(out))
     assert bad.returncode == 2 and "out of range" in bad.stderr and "Traceback" not in bad.stderr
