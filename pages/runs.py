@@ -16,6 +16,7 @@ from pages.common import (
     current_user,
     fresh,
     may_control,
+    plain,
     run_table,
     runs_dir,
     session,
@@ -113,7 +114,9 @@ for run_id, run in chosen.items():
         where = run.status["imported_from"]
         a1.write(f"`{run_id}` · imported from {where['kind']} ({where['source']}), read-only")
     elif run.job.held_by is not None:
-        a1.write(f"`{run_id}` · {state} by the teacher: only the teacher can let it go on")
+        why = run.status.get("error") or "the teacher stopped it"
+        a1.write(f"`{run_id}` · {state} by the teacher: only the teacher can let it go on. "
+                 f"{plain(why[:1].upper() + why[1:])}.")
     else:
         a1.write(f"`{run_id}` · {state}")
     mine = may_control(run)

@@ -68,11 +68,13 @@ def jobs_by_student() -> None:
     st.caption(f"{len(active)} queued or running; {table['student'].nunique()} owners.")
     st.dataframe(table, hide_index=True, key="class_jobs",
                  column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
-    j1, j2, j3 = st.columns([3, 1, 1])
+    j1, j4, j2, j3 = st.columns([3, 3, 1, 1])
     run_id = j1.selectbox("Run", table["run_id"].tolist(), key="teacher_run",
                           format_func=lambda r: f"{r} · {table.set_index('run_id').loc[r, 'student']}")
+    reason = j4.text_input("Why (the student reads it)", key="teacher_stop_reason", max_chars=200,
+                           placeholder="e.g. resnet56 at 30 epochs holds the queue too long")
     if j2.button("Stop", key="teacher_stop", disabled=run_id not in set(active["run_id"])):
-        act(lambda: session().stop(run_id), f"Stopping {run_id}.")
+        act(lambda: session().stop(run_id, reason), f"Stopping {run_id}.")
     if j3.button("Delete", key="teacher_delete", disabled=run_id in set(active["run_id"])):
         act(lambda: session().delete(run_id), f"Deleted {run_id}.")
 

@@ -153,16 +153,18 @@ class Session:
             set_hold(run, None)
         return queued
 
-    def stop(self, run_id: str) -> None:
+    def stop(self, run_id: str, reason: str = "") -> None:
         """Stop a queued or running run: the teacher any run, a student their own. A student's
         run the teacher stops is held: it leaves the leaderboard, and only the teacher can
-        resume it."""
+        resume it; ``reason`` (one line, the teacher's words) is what its owner reads."""
         self._require_control("stop", run_id)
         run = self.bench.store.get(run_id)
         if self.bench.classroom is not None and self.user.is_teacher and \
                 run.owner.id in self.bench.classroom.state.roster:
             set_hold(run, self.user.owner)
-        self.bench.jobs.stop(run_id)
+            reason = f"the teacher stopped it: {reason.strip()[:200]}" if reason.strip() else \
+                "the teacher stopped it"
+        self.bench.jobs.stop(run_id, " ".join(reason.split()))
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder for good: the teacher any run, a student their own."""

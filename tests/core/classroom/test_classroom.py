@@ -371,7 +371,9 @@ def test_a_run_the_teacher_stops_is_held_until_the_teacher_resumes_it(bench, pau
     ada, _ = room.join("Ada")
     run_id = bench.session(ada).submit(TrainConfig(epochs=1))
     assert [e["run_id"] for e in room.entries(bench.store)] == [run_id]
-    bench.session(TEACHER).stop(run_id)
+    bench.session(TEACHER).stop(run_id, "resnet56 at 30 epochs holds the queue")
+    # Issue 38, item 16: the student reads why, not only "stopped".
+    assert bench.store.get(run_id).status["error"] == "the teacher stopped it: resnet56 at 30 epochs holds the queue"
     with pytest.raises(AccessDenied, match="the teacher stopped run"):
         bench.session(ada).resume(run_id)
     assert room.entries(bench.store) == []
