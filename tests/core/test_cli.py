@@ -251,6 +251,7 @@ def test_every_command_that_takes_a_run_takes_the_id_runs_prints(short_run, tmp_
         assert missing.returncode == 2 and missing.stderr == f"error: no run 'nope' in {runs}\n", missing.stderr
 
 
+@pytest.mark.slow  # 10-20 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_the_estimate_trusts_a_quiet_run_over_a_newer_one_made_on_a_loaded_machine(short_run, tmp_path):
     """Issue 38, item 3: the history took a run made on a loaded machine as the truth (it then
     said ~170 s an epoch for ~20 s). A run records the load per core it ended under; a loaded

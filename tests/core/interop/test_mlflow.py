@@ -97,6 +97,7 @@ def test_a_second_export_adds_nothing(exported):
     assert count() == before == (1, before[1], 1)
 
 
+@pytest.mark.slow  # 10-20 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_a_bf16_run_evaluated_again_gives_its_own_figures_and_a_changed_evaluation_is_exported(tmp_path):
     """Issue 38, item 9: CLI evaluate rewrote a bf16, channels-last run's 0.9324 as fp32's
     0.9325, and the next export called the run "up to date". Now evaluate reproduces the run's
@@ -244,6 +245,7 @@ def test_the_workbench_leaves_mlflows_telemetry_off_unless_asked(tmp_path, monke
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "false"
 
 
+@pytest.mark.slow  # 10-20 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_the_cli_export_shows_only_its_own_lines(short_run, tmp_path):
     """Issue 38, item 17: MLflow's warnings in raw colour codes, its INFO logs and its
     download bars came out between the export's lines."""

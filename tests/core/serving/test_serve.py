@@ -355,6 +355,7 @@ def test_the_service_answers_only_its_own_host_names(service):
             assert "answers only its own addresses" in body["error"]
 
 
+@pytest.mark.slow  # 10-20 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_bodies_held_at_once_share_one_budget_and_the_one_past_it_is_told(serve_process):
     """Issue 37, item 5: each request could hold 64 MiB, and 16 at once held +2.9 GiB. Seven
     clients each send 45 MiB of a 50 MiB body and stop there: past 256 MiB held in all, the

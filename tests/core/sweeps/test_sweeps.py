@@ -282,6 +282,7 @@ def test_a_server_carries_a_sweep_on_and_its_trials_are_runs_that_report_every_e
     assert best["run_id"] == runs[best["trial"]].id
 
 
+@pytest.mark.slow  # 10-20 s: CI runs it with the slow checks; the default run stays under 10 min
 def test_the_cli_sweep_trains_no_more_at_once_than_the_apps_slots_and_says_so(tmp_path):
     """Issue 37, item 10: `sweep --parallel 3` started three training processes on a 2-core
     machine, without a word. The app's slots (RESNET_WORKBENCH_MAX_JOBS, 1 by default) bound
