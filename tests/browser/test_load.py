@@ -16,7 +16,7 @@ from resnet_core.training.checkpoint import load_checkpoint
 
 from helpers import ROOT
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.load]  # CI leaves load out (README)
 
 
 # The cold loads and 40 s of load: past the suite's 300 s on a busy 2-core CI.

@@ -24,7 +24,7 @@ import torch
 
 from resnet_core import RunStore, TrainConfig
 from resnet_core.jobs.manager import JobManager
-from resnet_core.runs.folder import SERVER_GONE, read_status
+from resnet_core.runs.folder import SERVER_GONE, Run, read_status
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.training.checkpoint import load_checkpoint
 
@@ -176,11 +176,16 @@ def test_two_runs_side_by_side_and_a_closing_server_leaves_them_stopped_and_resu
         assert read_status(run_dir)["state"] == "stopped"
     again = JobManager(manager.store.root, max_running_per_device=2, warm_worker=False, executor=EXECUTOR)
     try:
-        for run_id in ids:  # one epoch more than each had begun
-            again.resume(run_id, epochs=int(read_status(again.store.path(run_id)).get("epoch") or 0) + 1)
+        # Past where each one's last checkpoint stands: a stop can land on an epoch's last
+        # step before the epoch's end is counted (status epoch k, checkpoint at the end of
+        # k + 1), so "one epoch more" is k + 2 (with k + 1 a loaded CI once found the budget
+        # already spent: failed).
+        for run_id in ids:
+            again.resume(run_id, epochs=int(read_status(again.store.path(run_id)).get("epoch") or 0) + 2)
         for run_id in ids:
             assert again.wait(run_id, 300)
-            assert read_status(again.store.path(run_id))["state"] == "completed"
+            status = read_status(again.store.path(run_id))
+            assert status["state"] == "completed", (status, Run(again.store.path(run_id)).log_path.read_text()[-1500:])
     finally:
         again.close(timeout=60)
 
@@ -217,7 +222,7 @@ def test_a_new_server_stops_what_a_killed_one_left_training_on_the_cluster(tmp_p
         status = read_status(run_dir)
         assert status["state"] in ("stopped", "interrupted") and status["error"], status
         assert (run_dir / "checkpoints" / "last.pt").exists()
-        successor.resume(run_id, epochs=int(status.get("epoch") or 0) + 1)
+        successor.resume(run_id, epochs=int(status.get("epoch") or 0) + 2)  # as above: past its checkpoint
         assert successor.wait(run_id, 300)
         assert read_status(run_dir)["state"] == "completed"
     finally:
