@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError, analysis
+from resnet_core import WorkbenchError, analysis, runs
 
 from pages.common import (
     CLASS,
@@ -98,13 +98,10 @@ else:  # an empty chart with made-up axes said nothing
     st.info(f"No {split} metrics yet for the selected run(s): they appear as training logs them.")
 
 st.header("Configurations")
-configs = pd.DataFrame({rid: pd.Series(r.config, dtype=object).astype(str) for rid, r in chosen.items()})
 # Keyed by whether there is a comparison: ticking a second run makes a new toggle, on (one
 # keyed for a single run stayed off when the second was ticked after the first).
 only_diff = st.toggle("Only differences", value=len(chosen) > 1, key=f"only_diff_{len(chosen) > 1}")
-if only_diff and len(chosen) > 1:
-    configs = configs[configs.nunique(axis=1) > 1]
-st.dataframe(configs, key="config_diff")
+st.dataframe(runs.config_table({rid: r.config for rid, r in chosen.items()}, only_diff), key="config_diff")
 
 st.header("Actions")
 for run_id, run in chosen.items():

@@ -16,6 +16,7 @@ PUBLIC = {
     "run_progress": "progress",
     "time_taken": "progress",
     "RunStore": "store",
+    "config_table": "store",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, PUBLIC)

@@ -8,5 +8,6 @@ from resnet_core.runs.progress import duration as duration
 from resnet_core.runs.progress import run_progress as run_progress
 from resnet_core.runs.progress import time_taken as time_taken
 from resnet_core.runs.store import RunStore as RunStore
+from resnet_core.runs.store import config_table as config_table
 
 PUBLIC: dict[str, str]

@@ -169,3 +169,17 @@ class RunStore:
         os.replace(run.dir, trash)
         fsync_dir(self.root)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def config_table(configs: dict[str, dict], only_differences: bool = False) -> pd.DataFrame:
+    """Runs' configs side by side (one column per run id, one row per setting, as text); with
+    ``only_differences`` the settings that differ. A setting one run has and another lacks (or
+    holds None) reads "-" and counts as a difference: NaN, which pandas' nunique skips, once
+    showed an imported run beside a native one as "empty"."""
+    import pandas as pd  # imported when a table is built, not with the module
+
+    table = pd.DataFrame({rid: pd.Series(c, dtype=object).astype(str) for rid, c in configs.items()})
+    table = table.astype(object).where(table.notna(), "-")
+    if only_differences and len(configs) > 1:
+        table = table[table.nunique(axis=1) > 1]
+    return table

@@ -206,3 +206,17 @@ def test_the_runs_table_tells_runs_of_one_architecture_apart(tmp_path):
     assert table.loc["sigmoid", "name"] == "lesson:activations:sigmoid"
     assert set(table["norm"]) == {"batch"}
     shutil.rmtree(source)
+
+
+def test_only_the_settings_that_differ_and_a_missing_one_is_a_difference():
+    """Issue 38, item 6 (what the toggle then showed): an imported run beside a native one
+    compared as "empty", since a setting one run lacks was NaN and nunique skips NaN."""
+    from resnet_core.runs import config_table
+
+    native = {"arch": "resnet20", "lr": 0.1, "run_name": None}
+    imported = {"lr": 0.1, "run_name": "theirs", "imported": "tensorboard"}
+    table = config_table({"a": native, "b": imported}, only_differences=True)
+    assert table.to_dict("index") == {"arch": {"a": "resnet20", "b": "-"},
+                                      "imported": {"a": "-", "b": "tensorboard"},
+                                      "run_name": {"a": "-", "b": "theirs"}}
+    assert len(config_table({"a": native, "b": imported})) == 4  # every setting without the toggle
