@@ -82,6 +82,7 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
     assert json.loads((runs[0] / "status.json").read_text())["state"] == "completed"
 
 
+@pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_predict_page_downloads_an_onnx_model_that_runs(short_run, tmp_path):
     import onnxruntime as ort
 

@@ -232,6 +232,7 @@ def test_every_training_setting_has_a_train_flag_with_its_comment_as_help():
     assert "(default: 128)" in by_dest["batch_size"].help
 
 
+@pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_every_command_that_takes_a_run_takes_the_id_runs_prints(short_run, tmp_path):
     """Issue 38, item 8: `evaluate` did not take the id `runs` prints, and for a run that does
     not exist `explain` and `serve` talked about a missing checkpoint."""

@@ -67,6 +67,7 @@ def test_runs_top_to_bottom_on_a_fresh_kernel(path, tmp_path, monkeypatch, small
     execute(path, tmp_path)
 
 
+@pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_jupyter_lab_from_the_readme_install_serves_the_notebooks(tmp_path):
     """Issue 38, item 13: README's install had no Jupyter front end, so a student could not
     open notebooks/. `jupyter lab` (installed by requirements.txt) lists and opens them."""

@@ -128,6 +128,7 @@ def test_the_apps_tensorboard_answers_only_its_own_host_and_ends_with_the_app(tm
              open(f"/proc/{pid}/stat").read().split()[2] == "Z", 30)  # gone with the app
 
 
+@pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_a_board_started_from_the_runs_page_shows_runs_trained_without_event_files(short_run, tmp_path):
     """Issue 38, item 17: "Start TensorBoard here" opened an empty board for runs trained with
     TensorBoard off. Their event files are written from metrics.jsonl when it starts."""

@@ -78,6 +78,7 @@ def test_an_image_file_predicts_as_in_the_test_split(short_run, exports, tmp_pat
         assert int(session.run(None, {"input": x})[0].argmax()) == expected
 
 
+@pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_cli_export_and_bad_format(short_run, tmp_path):
     result = run_cli("export", str(short_run.dir), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
     assert result.returncode == 0, result.stderr
