@@ -44,7 +44,7 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Dataset", challenge.dataset)
 left = (closes - datetime.now(timezone.utc)).total_seconds()
 c2.metric("Closes in" if is_open else "Closed", f"{left / 60:.0f} min" if is_open else
-          when(challenge.closes_at).split(" (")[0])  # the browser's clock, not UTC
+          when(challenge.closes_at, relative=False))  # the browser's clock, not UTC
 c3.metric("Runs at a time, each", limits.active_per_student)
 st.caption(f"Limits: architectures {', '.join(limits.architectures)}; up to {limits.max_epochs} epochs; "
            f"batch up to {limits.max_batch_size}; images up to {limits.max_image_size} px.")

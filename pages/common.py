@@ -313,9 +313,10 @@ def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,
     return shown
 
 
-def when(iso: str | None) -> str:
+def when(iso: str | None, *, relative: bool = True) -> str:
     """A stored UTC time as this browser's clock shows it ("14:05", its time zone from
-    st.context), with "in 12 min" or "12 min ago" beside it; a raw timestamp read as noise."""
+    st.context), with "in 12 min" or "12 min ago" beside it unless ``relative`` is False; a
+    raw timestamp read as noise."""
     import datetime as dt
     import zoneinfo
 
@@ -328,6 +329,6 @@ def when(iso: str | None) -> str:
         zone = dt.timezone.utc
     local = at.astimezone(zone)
     left = (at - dt.datetime.now(dt.timezone.utc)).total_seconds()
-    relative = f"in {runs.duration(left)}" if left >= 0 else f"{runs.duration(-left)} ago"
+    from_now = f"in {runs.duration(left)}" if left >= 0 else f"{runs.duration(-left)} ago"
     label = "UTC" if zone is dt.timezone.utc else local.tzname()
-    return f"{local:%H:%M} {label} ({relative})"
+    return f"{local:%H:%M} {label}" + (f" ({from_now})" if relative else "")

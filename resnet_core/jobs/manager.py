@@ -302,18 +302,20 @@ class JobManager:
 
     def _active_count(self, owner: str | None = None) -> int:
         """Queued or running jobs (of one owner, or everyone's)."""
-        with self._lock:
-            return sum(j.state != "finished" and owner in (None, j.owner) for j in self._jobs.values())
+        return self._count_active(lambda j: owner in (None, j.owner))
 
     def _capped_count(self) -> int:
         """Queued or running jobs that count against a class's queue cap (``Job.capped``)."""
-        with self._lock:
-            return sum(j.state != "finished" and j.capped for j in self._jobs.values())
+        return self._count_active(lambda j: j.capped)
 
     def _active_of(self, owners: frozenset[str]) -> int:
         """Queued or running jobs of any of ``owners``."""
+        return self._count_active(lambda j: j.owner in owners)
+
+    def _count_active(self, keep) -> int:
+        """Queued or running jobs for which ``keep(job)`` holds."""
         with self._lock:
-            return sum(j.state != "finished" and j.owner in owners for j in self._jobs.values())
+            return sum(j.state != "finished" and keep(j) for j in self._jobs.values())
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until the job has finished; True if it did within ``timeout`` seconds."""

@@ -226,7 +226,7 @@ class GuardedH11Protocol(H11Protocol):
         counts = GuardedH11Protocol.open_by_client
         if sum(counts.values()) >= MAX_CONNECTIONS or counts.get(self._client, 0) >= MAX_PER_CLIENT:
             self._client = None  # not counted: it is refused and closed at once
-            transport.write(_busy_response(counts.get(self._client, 0)))
+            transport.write(_busy_response())
             transport.close()
             return
         counts[self._client] = counts.get(self._client, 0) + 1
@@ -263,7 +263,7 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def _busy_response(_: int) -> bytes:
+def _busy_response() -> bytes:
     body = json.dumps({"error": "the service has too many open connections (from your address "
                                 f"at most {MAX_PER_CLIENT}, in all {MAX_CONNECTIONS}); retry in a "
                                 "moment"}).encode()
