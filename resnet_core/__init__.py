@@ -46,7 +46,7 @@ _EXPORTS = {
     "Callback": "events", "ProgressBar": "events", "TrainState": "events",
     "explain": "analysis.attribution", "heatmap_rgb": "analysis.attribution",
     "overlay_rgb": "analysis.attribution", "randomization_check": "analysis.attribution",
-    "LiveChart": "analysis.live_chart",
+    "LiveChart": "analysis.live_chart", "PrintEstimate": "analysis.planning",
     "classification_report": "training.metrics",
     "ARCHS": "training.models", "build_model": "training.models", "count_parameters": "training.models",
     "Run": "runs.folder", "RunStore": "runs.store",

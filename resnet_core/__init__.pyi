@@ -9,6 +9,7 @@ from resnet_core.analysis.charts import compare_curves as compare_curves
 from resnet_core.analysis.charts import confusion_heatmap as confusion_heatmap
 from resnet_core.analysis.charts import training_curves as training_curves
 from resnet_core.analysis.live_chart import LiveChart as LiveChart
+from resnet_core.analysis.planning import PrintEstimate as PrintEstimate
 from resnet_core.data.dataset import Dataset as Dataset
 from resnet_core.data.dataset import DatasetInfo as DatasetInfo
 from resnet_core.data.sources import load_dataset as load_dataset

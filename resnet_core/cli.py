@@ -22,7 +22,6 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import RunError, TrainingFailed, WorkbenchError
-from resnet_core.events import Callback
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
@@ -244,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from resnet_core.analysis.planning import PrintEstimate
     from resnet_core.training.loop import resume, train  # torch import is slow; keep --help fast
 
     given = vars(args).copy()
@@ -266,7 +266,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
         run = train(config_from(given), progress=not quiet, stop=stop,
-                    callbacks=[] if quiet else [EstimateFirst()])
+                    callbacks=[] if quiet else [PrintEstimate(stop_hint=STOP_HINT)])
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun, rank 0 reports for the group
     status = run.status
@@ -316,36 +316,7 @@ def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
         jobs.close()
 
 
-class EstimateFirst(Callback):
-    """Prints the estimate when training starts: every check has passed by then (an error
-    comes alone), the data is loaded once, by the trainer, and no step has run yet."""
-
-    def on_train_start(self, state) -> None:
-        """Called when training begins: the run's config.json holds the resolved shapes."""
-        from resnet_core.runs.folder import Run
-        from resnet_core.runs.store import RunStore
-
-        print_estimate(Run(state.run_dir).config, state.total_steps / max(1, state.steps_per_epoch),
-                       RunStore(state.run_dir.parent))
-
-
-def print_estimate(config: dict, epochs: float, runs) -> None:
-    """The estimated time per epoch and in all of a run's resolved ``config`` (config.json),
-    as the Train page shows it (``analysis.plan``: ``runs``' history for this model and input,
-    else the step model calibrated here, about a second). One line on stderr; past
-    LONG_RUN_S, how to stop and resume."""
-    from resnet_core.analysis.planning import LONG_RUN_S, plan
-
-    channels, size, _ = config["input_shape"]
-    planned = plan(TrainConfig.from_dict(config), num_classes=len(config["class_names"]),
-                   channels=channels, size=size, train_images=config["train_size"],
-                   val_images=config["val_size"], epochs=epochs, runs=runs)
-    line = planned.estimate_line()
-    if line is None:
-        return
-    if planned.total_seconds > LONG_RUN_S:
-        line += "; Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"
-    print(f"estimate: {line}", file=sys.stderr, flush=True)
+STOP_HINT = "Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"
 
 
 def config_from(given: dict) -> TrainConfig:

@@ -32,6 +32,7 @@ PUBLIC = {
     "transfer_curve": "charts",
     "MemoryEstimate": "cost",
     "Plan": "planning",
+    "PrintEstimate": "planning",
     "plan": "planning",
     "announce_progress": "describe",
     "curve_rows": "describe",

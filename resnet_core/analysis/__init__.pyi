@@ -43,6 +43,7 @@ from resnet_core.analysis.diagram import block_dot as block_dot
 from resnet_core.analysis.diagram import block_shapes as block_shapes
 from resnet_core.analysis.palette import PALETTE as PALETTE
 from resnet_core.analysis.planning import Plan as Plan
+from resnet_core.analysis.planning import PrintEstimate as PrintEstimate
 from resnet_core.analysis.planning import plan as plan
 from resnet_core.images import to_pil as to_pil
 

@@ -20,6 +20,7 @@ from resnet_core.analysis.cost import (
     estimate_memory,
 )
 from resnet_core.errors import ConfigError
+from resnet_core.events import Callback
 from resnet_core.runs.progress import duration
 from resnet_core.training.config import TrainConfig
 
@@ -151,6 +152,43 @@ def check_memory(config: TrainConfig) -> None:
     problem = planned.memory_problem() if planned is not None else None
     if problem:
         raise ConfigError(problem)
+
+
+class PrintEstimate(Callback):
+    """Says how long a run will take before its first step: ``train(config,
+    callbacks=[PrintEstimate()])`` prints "estimate: about 1 min 10 s in all on this CPU (...)".
+    The CLI's ``train`` and the notebooks use it; the Train page shows the same plan."""
+
+    def __init__(self, *, stop_hint: str | None = None, file=None) -> None:
+        self.stop_hint = stop_hint  # added past LONG_RUN_S: how to stop and go on (the CLI's keys)
+        self.file = file  # default: sys.stderr at the time of printing (Jupyter swaps it)
+
+    def on_train_start(self, state) -> None:
+        """Called when training begins: every check has passed (an error comes alone), the data
+        is loaded once, by the trainer, and config.json holds the resolved shapes."""
+        import sys
+
+        from resnet_core.runs.folder import Run
+        from resnet_core.runs.store import RunStore
+
+        line = estimate_line(Run(state.run_dir).config, state.total_steps / max(1, state.steps_per_epoch),
+                             RunStore(state.run_dir.parent), stop_hint=self.stop_hint)
+        if line is not None:
+            print(f"estimate: {line}", file=self.file or sys.stderr, flush=True)
+
+
+def estimate_line(config: dict, epochs: float, runs, *, stop_hint: str | None = None) -> str | None:
+    """The estimated time per epoch and in all of a run's resolved ``config`` (config.json):
+    ``runs``' history for this model and input, else the step model calibrated here (about a
+    second). Past LONG_RUN_S, ``stop_hint`` is added."""
+    channels, size, _ = config["input_shape"]
+    planned = plan(TrainConfig.from_dict(config), num_classes=len(config["class_names"]),
+                   channels=channels, size=size, train_images=config["train_size"],
+                   val_images=config["val_size"], epochs=epochs, runs=runs)
+    line = planned.estimate_line()
+    if line is not None and stop_hint and planned.total_seconds > LONG_RUN_S:
+        line += f"; {stop_hint}"
+    return line
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,7 +1,7 @@
 """A class server whose runs train on a cluster executor (issue 30): two students' challenge
 runs train side by side on the cluster's two slots, the leaderboard fills, and SIGTERM to
 the server leaves the cluster's runs finished or cleanly stopped and resumable, none left
-training. tests/cluster/test_cluster.py runs this file inside the Ray head's network namespace with
+training. tests/cluster/test_ray.py runs this file inside the Ray head's network namespace with
 RESNET_WORKBENCH_EXECUTOR=ray; elsewhere it is skipped.
 """
 
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
 
 
-@pytest.mark.skipif(EXECUTOR == "local", reason="run by tests/cluster/test_cluster.py with a cluster executor")
+@pytest.mark.skipif(EXECUTOR == "local", reason="run by tests/cluster/test_ray.py with a cluster executor")
 def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothing_orphaned(tmp_path):
     runs = tmp_path / "runs"
     Classroom(runs, teacher_token=TOKEN).open_challenge("digits", 60)

@@ -1,7 +1,7 @@
 """The executor contract (issue 30): the same tests on every executor.
 
-The executor under test is ``RESNET_WORKBENCH_EXECUTOR`` (default local). tests/cluster/test_cluster.py
-runs this file again, in a private network namespace, against a real local Ray head and a
+The executor under test is ``RESNET_WORKBENCH_EXECUTOR`` (default local). tests/cluster/test_ray.py and
+test_slurm.py run this file again, in a private network namespace, against a real local Ray head and a
 real single-node Slurm; run alone it checks the local executor. What each test promises:
 submit and watch live metrics; Stop with a reason; the carrier killed mid-run (the child
 itself locally, the Ray worker, the Slurm job) leaves the run resumable with a reason, and
