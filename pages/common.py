@@ -154,6 +154,19 @@ def is_student() -> bool:
     return not current_user().is_teacher
 
 
+def class_predictions(lesson) -> None:
+    """For the teacher of a class: how the students predicted ``lesson``'s answer so far,
+    before the runs reveal it (issue 38, item 16)."""
+    room = current_class()
+    if room is None or is_student():
+        return
+    votes = session().tally(lesson)
+    st.markdown("**How the class predicted**")
+    st.caption(f"{sum(votes)} of {len(room.state.roster)} students have locked in a prediction; "
+               "the answer shows when the lesson's runs have completed.")
+    st.markdown("\n".join(f"- {plain(choice)}: **{n}**" for choice, n in zip(lesson.choices, votes, strict=True)))
+
+
 def store() -> runs.RunStore:
     return runs.RunStore(runs_dir())
 

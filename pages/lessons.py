@@ -20,6 +20,7 @@ from pages.common import (
     block_drawing,
     block_names,
     chart,
+    class_predictions,
     data_dir,
     dataset_for_run,
     fresh,
@@ -121,9 +122,14 @@ if guess_key not in st.session_state:
             if choice is None:
                 st.warning("Pick one answer first.")
             else:
-                st.session_state[guess_key] = lesson.choices.index(choice)
-                st.rerun()
+                try:  # in a class, the prediction counts in the teacher's tally
+                    session().vote(lesson, lesson.choices.index(choice))
+                    st.session_state[guess_key] = lesson.choices.index(choice)
+                    st.rerun()
+                except WorkbenchError as e:
+                    st.error(unlinked(e))
     st.caption("The curves appear once you have committed to a prediction.")
+class_predictions(lesson)
 
 
 def reveal() -> None:

@@ -15,6 +15,7 @@ from pages.announce import announce
 from pages.common import (
     REFRESH_S,
     acting_user,
+    class_predictions,
     current_class,
     fresh,
     keep_job_counts_current,
@@ -111,6 +112,8 @@ choice = st.selectbox("Students see only", options, index=options.index(current)
 if choice != current and st.button("Apply the lock", key="apply_lock"):
     act(lambda: session().lock_lesson(choice), "Lock applied." if choice else "Lock lifted.")
     st.rerun()
+if current in classroom.LESSONS:
+    class_predictions(classroom.lesson_for(current))
 
 # ------------------------------------------------------------------ limits
 st.header("Limits for students")

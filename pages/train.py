@@ -84,97 +84,6 @@ def model_tiles_for(planned, ds) -> None:
                    "fewer steps.")
 
 
-st.title("Train")
-
-# ------------------------------------------------------------------ dataset and architecture
-left, right = st.columns(2)
-with left:
-    st.header("Data")
-    offline = [n for n, spec in data.DATASETS.items() if spec.offline]
-    name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
-                        help=f"{' and '.join(offline)} work offline; the others read a data folder")
-    st.caption(data.DATASETS[name].description)
-    recipes = ("custom", *training.presets_for(name))
-    recipe = st.selectbox("Recipe", recipes, key=f"recipe_{name}",
-                          index=recipes.index(training.DATASET_PRESET.get(name, "custom")),
-                          help="a measured recipe fills the form below and sets what the form "
-                               "does not show; custom: the form's own defaults")
-    recipe_note = st.empty()  # filled once the form below is read: what the recipe promises
-    prefill_form(name, recipe)
-    data_root, image_size = str(data_dir()), None
-    ds, problem_data = None, None
-    if not data.DATASETS[name].offline:
-        data_root = st.text_input("Data root", str(data_dir()), key="data_root",
-                                  help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA), "
-                                       "looked in first; then the system's and torchvision's "
-                                       "folders (see README, Datasets)")
-    if st.toggle("Which datasets are on this machine?", key="show_datasets"):
-        st.dataframe(datasets_here(data_root), hide_index=True, width="stretch")
-    if name == "folder":
-        upload = st.file_uploader("...or upload a .zip of an image folder (one folder per class)",
-                                  type=["zip"], key="folder_zip")
-        if upload is not None:
-            try:
-                data_root = str(unpack_upload(upload.name, upload.getvalue()))
-                st.caption(f"Unpacked to {plain(data_root)}")
-            except WorkbenchError as e:
-                problem_data = str(e)
-        image_size = int(st.number_input("Image size (px)", *training.RANGES["image_size"],
-                                         data.DATASETS[name].image_size, key="image_size"))
-    try:
-        if problem_data is None:
-            ds = dataset(name, str(inside_data_dir(data_root)), image_size)
-    except WorkbenchError as e:
-        problem_data = str(e)
-    # Nothing chosen yet (no folder typed, nothing uploaded): say what to do, not an error.
-    untouched = name == "folder" and data_root == str(data_dir()) and upload is None
-    if problem_data and untouched:  # not an error: say what to do
-        st.info(f"Type the folder of your images above (inside {plain(str(data_dir()))}, one "
-                "subfolder per class), or upload a .zip of it.")
-    elif problem_data:
-        st.error(unlinked(problem_data))
-    if ds is not None:
-        info = ds.info
-        if ds.found_in:
-            st.caption(f"Found in {plain(ds.found_in)}")
-        st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
-                 f"images, {info.channels}x{info.image_size}x{info.image_size}, "
-                 f"**{info.num_classes}** classes: {plain(', '.join(info.class_names[:12]))}"
-                 f"{' ...' if info.num_classes > 12 else ''}")
-        if ds.skipped_files:
-            st.warning(f"{len(ds.skipped_files)} unreadable file(s) skipped.")
-        # One sample per class (first ten classes).
-        picks = [int((ds.train.labels == c).nonzero()[0]) for c in range(min(10, info.num_classes))
-                 if (ds.train.labels == c).any()]
-        images = ds.images("train", picks)
-        st.image([analysis.to_pil(im, 64) for im in images],
-                 caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64,
-                 alt=[f"a training image of class {info.class_names[int(ds.train.labels[i])]}"
-                      for i in picks])
-        if name == "folder":
-            start_from.suggest_pretrained()
-
-with right:
-    st.header("Model")
-    arch = st.selectbox("Architecture", training.ARCHS, key="arch",
-                        help="resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
-    residual = st.toggle("Residual shortcuts", True, key="residual",
-                         help="off: the plain twin, the same layers without shortcuts")
-    c2, c3 = st.columns(2)
-    norm = c2.selectbox("Normalisation", training.NORMS, key="norm")
-    activation = c3.selectbox("Activation", list(training.ACTIVATIONS), key="activation")
-    device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    device = st.selectbox("Device", device_choices, key="device")
-    gpus = torch.cuda.device_count() if training.resolve_device(device).type == "cuda" else 1
-    processes = 1
-    if gpus > 1:  # data-parallel: the job manager starts torchrun with one process per GPU
-        processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
-                                        help="torchrun --standalone with one process per GPU; "
-                                             "the batch size is the global batch"))
-    start = start_from.picker(arch, past_runs=store().runs())
-    # The tiles (parameters, FLOPs, time) are drawn here once the form below is read.
-    model_tiles = st.container()
-
 def is_active(run_id: str) -> bool:
     """Queued or running (False for a run deleted meanwhile)."""
     try:
@@ -183,38 +92,145 @@ def is_active(run_id: str) -> bool:
         return False
 
 
-# ------------------------------------------------------------------ hyperparameters
-st.header("Training")
-h1, h2, h3, h4 = st.columns(4)
-optimizer = h1.selectbox("Optimizer", training.OPTIMIZERS, key="optimizer")
-lr_key = f"lr_{optimizer}"
-start_from.apply_found_lr(lr_key)
-if lr_key not in st.session_state:
-    st.session_state[lr_key] = training.DEFAULT_LR[optimizer]
-lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
-scheduler = h3.selectbox("Schedule", training.SCHEDULERS, key="scheduler")
-batch_size = h4.number_input("Batch size", step=16, key="batch_size")
-b1, b2, b3, b4 = st.columns(4)
-budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
-top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
-amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=1, max_value=top,
-                         step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
-# Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
-b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
-augment = b3.toggle("Augmentation", key="augment",
-                    help="random crops; horizontal flips where they keep the label (not digits)")
-seed = b4.number_input("Seed", value=0, step=1, key="seed")
-snapshots = st.number_input("Weight snapshots", *training.RANGES["probe_snapshots"],
-                            TrainConfig().probe_snapshots, key="snapshots",
-                            help="copies of the weights over training for the Explain page's "
-                                 "probe slider (0: none; each is one model's size on disk)")
-diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
-                        help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
-                             "(diagnostics.jsonl), charted below while it trains")
-tensorboard = st.toggle("TensorBoard event files", False, key="tensorboard",
-                        help="also write the curves, hyperparameters and confusion matrix as "
-                             "TensorBoard events in the run folder: tensorboard --logdir "
-                             "<runs folder> shows every run, live")
+def following_nothing() -> bool:
+    """True when this tab follows no run yet (none launched here, none in the URL)."""
+    return not (st.session_state.get("train_run_id") or st.query_params.get("run"))
+
+
+def close_settings() -> None:
+    """Called when Train is pressed, before the rerun: the form folds away."""
+    st.session_state["train_settings"] = False
+
+
+st.title("Train")
+# The form sits in an expander that closes when Train is pressed (and is closed when the page
+# opens on a run), so that the run's curves and result come into view under the button: at
+# 1400x900 only the run's header showed below the open form (issue 38, item 14).
+st.session_state.setdefault("train_settings", following_nothing())
+settings = st.expander("Settings: data, model and training", key="train_settings",
+                       on_change="rerun", icon=":material/tune:")
+with settings:
+    # ------------------------------------------------------------------ dataset and architecture
+    left, right = st.columns(2)
+    with left:
+        st.header("Data")
+        offline = [n for n, spec in data.DATASETS.items() if spec.offline]
+        name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
+                            help=f"{' and '.join(offline)} work offline; the others read a data folder")
+        st.caption(data.DATASETS[name].description)
+        recipes = ("custom", *training.presets_for(name))
+        recipe = st.selectbox("Recipe", recipes, key=f"recipe_{name}",
+                              index=recipes.index(training.DATASET_PRESET.get(name, "custom")),
+                              help="a measured recipe fills the form below and sets what the form "
+                                   "does not show; custom: the form's own defaults")
+        recipe_note = st.empty()  # filled once the form below is read: what the recipe promises
+        prefill_form(name, recipe)
+        data_root, image_size = str(data_dir()), None
+        ds, problem_data = None, None
+        if not data.DATASETS[name].offline:
+            data_root = st.text_input("Data root", str(data_dir()), key="data_root",
+                                      help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA), "
+                                           "looked in first; then the system's and torchvision's "
+                                           "folders (see README, Datasets)")
+        if st.toggle("Which datasets are on this machine?", key="show_datasets"):
+            st.dataframe(datasets_here(data_root), hide_index=True, width="stretch")
+        if name == "folder":
+            upload = st.file_uploader("...or upload a .zip of an image folder (one folder per class)",
+                                      type=["zip"], key="folder_zip")
+            if upload is not None:
+                try:
+                    data_root = str(unpack_upload(upload.name, upload.getvalue()))
+                    st.caption(f"Unpacked to {plain(data_root)}")
+                except WorkbenchError as e:
+                    problem_data = str(e)
+            image_size = int(st.number_input("Image size (px)", *training.RANGES["image_size"],
+                                             data.DATASETS[name].image_size, key="image_size"))
+        try:
+            if problem_data is None:
+                ds = dataset(name, str(inside_data_dir(data_root)), image_size)
+        except WorkbenchError as e:
+            problem_data = str(e)
+        # Nothing chosen yet (no folder typed, nothing uploaded): say what to do, not an error.
+        untouched = name == "folder" and data_root == str(data_dir()) and upload is None
+        if problem_data and untouched:  # not an error: say what to do
+            st.info(f"Type the folder of your images above (inside {plain(str(data_dir()))}, one "
+                    "subfolder per class), or upload a .zip of it.")
+        elif problem_data:
+            st.error(unlinked(problem_data))
+        if ds is not None:
+            info = ds.info
+            if ds.found_in:
+                st.caption(f"Found in {plain(ds.found_in)}")
+            st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
+                     f"images, {info.channels}x{info.image_size}x{info.image_size}, "
+                     f"**{info.num_classes}** classes: {plain(', '.join(info.class_names[:12]))}"
+                     f"{' ...' if info.num_classes > 12 else ''}")
+            if ds.skipped_files:
+                st.warning(f"{len(ds.skipped_files)} unreadable file(s) skipped.")
+            # One sample per class (first ten classes).
+            picks = [int((ds.train.labels == c).nonzero()[0]) for c in range(min(10, info.num_classes))
+                     if (ds.train.labels == c).any()]
+            images = ds.images("train", picks)
+            st.image([analysis.to_pil(im, 64) for im in images],
+                     caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64,
+                     alt=[f"a training image of class {info.class_names[int(ds.train.labels[i])]}"
+                          for i in picks])
+            if name == "folder":
+                start_from.suggest_pretrained()
+
+    with right:
+        st.header("Model")
+        arch = st.selectbox("Architecture", training.ARCHS, key="arch",
+                            help="resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
+        residual = st.toggle("Residual shortcuts", True, key="residual",
+                             help="off: the plain twin, the same layers without shortcuts")
+        c2, c3 = st.columns(2)
+        norm = c2.selectbox("Normalisation", training.NORMS, key="norm")
+        activation = c3.selectbox("Activation", list(training.ACTIVATIONS), key="activation")
+        device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        device = st.selectbox("Device", device_choices, key="device")
+        gpus = torch.cuda.device_count() if training.resolve_device(device).type == "cuda" else 1
+        processes = 1
+        if gpus > 1:  # data-parallel: the job manager starts torchrun with one process per GPU
+            processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
+                                            help="torchrun --standalone with one process per GPU; "
+                                                 "the batch size is the global batch"))
+        start = start_from.picker(arch, past_runs=store().runs())
+        # The tiles (parameters, FLOPs, time) are drawn here once the form below is read.
+        model_tiles = st.container()
+
+    # ------------------------------------------------------------------ hyperparameters
+    st.header("Training")
+    h1, h2, h3, h4 = st.columns(4)
+    optimizer = h1.selectbox("Optimizer", training.OPTIMIZERS, key="optimizer")
+    lr_key = f"lr_{optimizer}"
+    start_from.apply_found_lr(lr_key)
+    if lr_key not in st.session_state:
+        st.session_state[lr_key] = training.DEFAULT_LR[optimizer]
+    lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
+    scheduler = h3.selectbox("Schedule", training.SCHEDULERS, key="scheduler")
+    batch_size = h4.number_input("Batch size", step=16, key="batch_size")
+    b1, b2, b3, b4 = st.columns(4)
+    budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
+    top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
+    amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=1, max_value=top,
+                             step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
+    # Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
+    b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
+    augment = b3.toggle("Augmentation", key="augment",
+                        help="random crops; horizontal flips where they keep the label (not digits)")
+    seed = b4.number_input("Seed", value=0, step=1, key="seed")
+    snapshots = st.number_input("Weight snapshots", *training.RANGES["probe_snapshots"],
+                                TrainConfig().probe_snapshots, key="snapshots",
+                                help="copies of the weights over training for the Explain page's "
+                                     "probe slider (0: none; each is one model's size on disk)")
+    diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
+                            help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
+                                 "(diagnostics.jsonl), charted below while it trains")
+    tensorboard = st.toggle("TensorBoard event files", False, key="tensorboard",
+                            help="also write the curves, hyperparameters and confusion matrix as "
+                                 "TensorBoard events in the run folder: tensorboard --logdir "
+                                 "<runs folder> shows every run, live")
 
 form = dict(
     dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
@@ -237,23 +253,27 @@ if recipe != "custom":
                             f"({training.PRESET_RESULTS[recipe]}) is for it unchanged. {also}")
     else:
         recipe_note.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. {also}")
-if ds is not None:
-    planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
-                            size=ds.info.image_size, train_images=len(ds.train),
-                            val_images=len(ds.val), runs=store(),
-                            # never calibrate while a job waits or trains (both slow down)
-                            calibrate=manager().idle)
-    with model_tiles:
-        model_tiles_for(planned, ds)
-    st.caption(planned.memory_line())
-    if not planned.fits:
-        st.warning(f"Batch {config.batch_size} probably does not fit in memory; try "
-                   f"{planned.largest_batch} or fewer.")
-problem = workbench.preflight(config, processes=processes, dataset=ds) or start.problem
+with settings:
+    if ds is not None:
+        planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
+                                size=ds.info.image_size, train_images=len(ds.train),
+                                val_images=len(ds.val), runs=store(),
+                                # never calibrate while a job waits or trains (both slow down)
+                                calibrate=manager().idle)
+        with model_tiles:
+            model_tiles_for(planned, ds)
+        st.caption(planned.memory_line())
+        if not planned.fits:
+            st.warning(f"Batch {config.batch_size} probably does not fit in memory; try "
+                       f"{planned.largest_batch} or fewer.")
+    problem = workbench.preflight(config, processes=processes, dataset=ds) or start.problem
+    start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
+if not settings.open:  # what Train would start, in one line
+    st.caption(f"{config.summary()}. Open Settings to change it.")
 if problem:
     st.error(unlinked(problem))
-start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
-if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch"):
+if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch",
+             on_click=close_settings):
     try:
         new_id = session().submit(config, processes=processes)
         followed = st.session_state.get("train_run_id")
@@ -306,6 +326,13 @@ def live_panel(run_id: str) -> None:
     state = run.state
     metrics = metrics_tail(run.dir).frame()
     st.header(f"{run_id}  ·  {state_label(state)}")
+    # The outcome first, under the header: at 1400x900 it sat below the curves, out of view.
+    if state == "failed":
+        st.error(unlinked(status.get("error") or "the run failed"))
+    elif state == "completed" and run.summary("test"):
+        test, took = run.summary("test"), runs.time_taken(status)
+        st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
+                   + (f", {took}." if took else "."))
     progress = runs.run_progress(status, config, metrics)
     announce(progress.announcement(run_id), key="train_status")
     if progress.total_steps:
@@ -340,14 +367,7 @@ def live_panel(run_id: str) -> None:
             except WorkbenchError as e:
                 st.error(unlinked(e))
             st.toast("Stopping after this step; the last checkpoint is kept.")
-    elif state == "failed":
-        st.error(unlinked(status.get("error") or "the run failed"))
     elif state == "completed":
-        test = run.summary("test")
-        if test:
-            took = runs.time_taken(status)
-            st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
-                       + (f", {took}." if took else "."))
         st.page_link("evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
     # When the run ends, rerun the whole page once so polling stops.
     was_active = st.session_state.get("live_was_active")

@@ -296,6 +296,17 @@ class Session:
     def lock_lesson(self, lesson_id: str | None) -> None:
         self._class("lock the class to a lesson").lock_lesson(lesson_id)
 
+    def vote(self, lesson, choice: int) -> None:
+        """Lock in a prediction for ``lesson`` (a Lesson): a student's counts in the class's
+        tally; the teacher's, or anyone's in single-user mode, is the page's alone."""
+        require_member(self.user, "predict a lesson's answer")
+        if self.bench.classroom is not None and not self.user.is_teacher:
+            self.bench.classroom.vote(self.user.id, lesson, choice)
+
+    def tally(self, lesson) -> list[int]:
+        """How many students predicted each choice of ``lesson`` (the teacher's view)."""
+        return self._class("see the class's predictions").tally(lesson)
+
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
         return self._class("open a challenge").open_challenge(

@@ -31,9 +31,12 @@ def show_live(figure, shown=None):
     the display handle to pass next time (None where no front end shows outputs)."""
     from IPython.display import display
 
+    # The figure's MIME bundle, not the figure: a Plotly figure displays itself
+    # (_ipython_display_), which ignores the display id, so each update added an output.
+    bundle = figure._repr_mimebundle_()
     if shown is None:
-        return display(figure, display_id=True)
-    shown.update(figure)
+        return display(bundle, raw=True, display_id=True)
+    shown.update(bundle, raw=True)
     return shown
 
 

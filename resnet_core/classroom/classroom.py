@@ -73,6 +73,9 @@ class ClassState:
     rejoin: dict[str, str] = field(default_factory=dict)  # student id -> the rejoin code's nonce
     joined_from: dict[str, str] = field(default_factory=dict)  # student id -> address key, last join
     challenge: Challenge | None = None
+    # lesson id -> student id -> the choice they locked in: the teacher sees the tally before
+    # the runs reveal the answer (issue 38, item 16)
+    votes: dict[str, dict[str, int]] = field(default_factory=dict)
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
 
@@ -113,6 +116,8 @@ class Classroom:
                           rejoin=dict(data.get("rejoin") or {}),
                           joined_from=dict(data.get("joined_from") or {}),
                           challenge=Challenge.from_dict(challenge) if challenge else None,
+                          votes={lesson: {who: int(c) for who, c in dict(by).items()}
+                                 for lesson, by in dict(data.get("votes") or {}).items()},
                           generation=int(data.get("generation") or 0))
 
     def _save(self) -> None:
@@ -122,7 +127,7 @@ class Classroom:
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
             "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
             "challenge": s.challenge.to_dict() if s.challenge else None,
-            "generation": s.generation})
+            "votes": s.votes, "generation": s.generation})
 
     # -- who is who ---------------------------------------------------------------------
 
@@ -203,7 +208,28 @@ class Classroom:
                 raise RunError(f"no student {student_id!r} in this class")
             self.state.joined_from.pop(student_id, None)
             self.state.rejoin.pop(student_id, None)
+            for by_student in self.state.votes.values():
+                by_student.pop(student_id, None)
             self._save()
+
+    # -- predictions ----------------------------------------------------------------------
+
+    def vote(self, student_id: str, lesson, choice: int) -> None:
+        """Record a student's prediction for ``lesson`` (a Lesson): a newer one replaces theirs."""
+        if not (isinstance(choice, int) and 0 <= choice < len(lesson.choices)):
+            raise ConfigError(f"a prediction is one of the lesson's {len(lesson.choices)} choices "
+                              f"(0 to {len(lesson.choices) - 1}), got {choice!r}")
+        with self._lock:
+            if student_id not in self.state.roster:
+                raise RunError(f"no student {student_id!r} in this class")
+            self.state.votes.setdefault(lesson.id, {})[student_id] = choice
+            self._save()
+
+    def tally(self, lesson) -> list[int]:
+        """How many students predicted each of ``lesson``'s choices, in the choices' order."""
+        with self._lock:
+            picked = list(self.state.votes.get(lesson.id, {}).values())
+        return [picked.count(i) for i in range(len(lesson.choices))]
 
     def form_token(self, cookie: str | None, purpose: str) -> str:
         """A token for a form of this session (sign-out): a page of another site cannot know

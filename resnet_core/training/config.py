@@ -188,6 +188,14 @@ class TrainConfig:
         spec = DATASET_SPECS[self.dataset]
         return (spec.channels or 3, self.image_size or spec.image_size)
 
+    def summary(self) -> str:
+        """One line a person reads: "resnet20 on digits, sgd lr 0.1 (cosine), batch 128, 30 epochs"."""
+        budget = (f"{self.max_steps:,} steps" if self.max_steps is not None
+                  else f"{self.resolved_epochs()} epochs")
+        plain = "" if self.residual else " (plain)"
+        return (f"{self.arch}{plain} on {self.dataset}, {self.optimizer} lr {self.lr:g} "
+                f"({self.scheduler}), batch {self.batch_size}, {budget}")
+
     def resolved_epochs(self) -> int | None:
         if self.max_steps is not None:
             return self.epochs

@@ -169,6 +169,16 @@ def test_students_cannot_reach_the_teachers_controls(tmp_path):
             assert student.locator(".st-key-page_nav").count() == 0
         student.screenshot(path=str(ARTIFACTS / "class_student_locked.png"))
 
+        # Issue 38, item 16: the student's prediction, locked in on the lesson, is counted on
+        # the teacher's page before the runs reveal the answer.
+        student.get_by_text(LESSONS["depth"].choices[1], exact=True).click()
+        student.get_by_role("button", name="Lock in my prediction").click()
+        student.get_by_text("Your prediction:").wait_for(timeout=30_000)
+        teacher.goto(url + "/teacher")
+        teacher.get_by_text("1 of 1 students have locked in a prediction").wait_for(timeout=60_000)
+        tally = teacher.get_by_role("listitem").all_inner_texts()
+        assert f"{LESSONS['depth'].choices[1]}: 1" in tally and f"{LESSONS['depth'].choices[0]}: 0" in tally, tally
+
 
 # ~25 s: three browser sessions and two real training runs
 @pytest.mark.slow  # 25-55 s: CI runs it with the slow checks; the default run stays under 10 min

@@ -61,6 +61,8 @@ ACTIONS = {
     "resume a sweep": lambda s, run_id: s.resume_sweep("any"),
     "export to MLflow": lambda s, run_id: s.export_to_mlflow([run_id]),
     "start TensorBoard": lambda s, run_id: s.start_tensorboard(),
+    "predict a lesson's answer": lambda s, run_id: s.vote(LESSON_TABLE["depth"], 0),
+    "see the class's predictions": lambda s, run_id: s.tally(LESSON_TABLE["depth"]),
 }
 
 
@@ -108,7 +110,8 @@ def test_students_are_refused_the_teachers_actions(bench):
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
                    "lock a lesson", "open a challenge", "reset the class", "find a learning rate",
                    "remove a student", "make a rejoin code", "start a sweep", "stop a sweep",
-                   "resume a sweep", "export to MLflow", "start TensorBoard"):
+                   "resume a sweep", "export to MLflow", "start TensorBoard",
+                   "see the class's predictions"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 

@@ -129,6 +129,31 @@ def test_state_survives_a_restart_and_reset_logs_students_out(tmp_path, room):
     assert (tmp_path / "runs" / ".class" / "secret").stat().st_mode & 0o077 == 0
 
 
+def test_the_teacher_sees_how_the_class_predicted_before_the_reveal(tmp_path, bench, room):
+    """Issue 38, item 16: students' locked-in predictions are counted per choice for the
+    teacher; a newer one replaces a student's older one; they survive a restart; a removed
+    student's goes with them, and a reset forgets them all."""
+    depth = LESSON_TABLE["depth"]
+    ada, _ = room.join("Ada")
+    bob, _ = room.join("Bob")
+    teacher = bench.session(TEACHER)
+    assert teacher.tally(depth) == [0] * len(depth.choices)
+    bench.session(ada).vote(depth, 1)
+    bench.session(bob).vote(depth, 1)
+    bench.session(bob).vote(depth, 3)  # changed their mind: one vote each
+    teacher.vote(depth, 0)  # the teacher's own guess is not the class's
+    assert teacher.tally(depth) == [0, 1, 0, 1]
+    assert Classroom(tmp_path / "runs", teacher_token="tok").tally(depth) == teacher.tally(depth)
+    with pytest.raises(ConfigError, match="one of the lesson's 4 choices"):
+        bench.session(ada).vote(depth, 7)
+    with pytest.raises(AccessDenied, match="only the teacher"):
+        bench.session(ada).tally(depth)
+    teacher.remove_student(bob.id)
+    assert sum(teacher.tally(depth)) == 1
+    teacher.reset_class()
+    assert sum(teacher.tally(depth)) == 0
+
+
 def test_only_the_teacher_sets_things(bench, room):
     student = bench.session(room.join("Ada")[0])
     for action in (lambda: student.lock_lesson("depth"), student.reset_class,

@@ -68,3 +68,12 @@ def test_upper_bounds_are_one_line_errors(fields, message):
     with pytest.raises(ConfigError) as e:
         TrainConfig(**fields).validate()
     assert str(e.value) == message
+
+
+def test_a_config_reads_as_one_line():
+    """The Train page's line under its folded settings (issue 38, item 14)."""
+    assert TrainConfig(dataset="digits", arch="resnet20", optimizer="sgd", lr=0.1, scheduler="cosine",
+                       batch_size=128, epochs=30).summary() == \
+        "resnet20 on digits, sgd lr 0.1 (cosine), batch 128, 30 epochs"
+    assert TrainConfig(dataset="digits", residual=False, max_steps=1500).summary().endswith("1,500 steps")
+    assert "(plain)" in TrainConfig(residual=False).summary()
