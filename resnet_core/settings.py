@@ -23,6 +23,7 @@ that sets a variable sees it at once.
 | RESNET_WORKBENCH_RAY_ADDRESS | auto | the Ray cluster to join (ray executor) |
 | RESNET_WORKBENCH_SLURM_PARTITION | (the default) | the Slurm partition (slurm executor) |
 | RESNET_WORKBENCH_CPUS_PER_RUN | 1 | CPU cores each run asks of Ray or Slurm |
+| RESNET_WORKBENCH_LANG | en | the language of a person who has not chosen one: en or zh-CN (i18n.py) |
 
 Set by the job manager for its children (not for users): RESNET_WORKBENCH_JOB_THREADS,
 RESNET_WORKBENCH_SUPERVISED; by ``serve`` for its uvicorn workers: RESNET_WORKBENCH_SERVE.
@@ -51,13 +52,14 @@ EXECUTOR = "RESNET_WORKBENCH_EXECUTOR"
 RAY_ADDRESS = "RESNET_WORKBENCH_RAY_ADDRESS"
 SLURM_PARTITION = "RESNET_WORKBENCH_SLURM_PARTITION"
 CPUS_PER_RUN = "RESNET_WORKBENCH_CPUS_PER_RUN"
+LANG = "RESNET_WORKBENCH_LANG"
 JOB_THREADS = "RESNET_WORKBENCH_JOB_THREADS"  # the manager -> its children
 SUPERVISED = "RESNET_WORKBENCH_SUPERVISED"  # the manager, the Deploy page -> children: stop when stdin closes
 SERVE = "RESNET_WORKBENCH_SERVE"  # serve -> its uvicorn workers (JSON)
 
 NAMES = (RUNS, DATA, MODE, TEACHER_TOKEN, HOSTS, MAX_JOBS, WARM_WORKER, REFRESH_S,
          UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, SYSTEM_DATA, EXECUTOR, RAY_ADDRESS,
-         SLURM_PARTITION, CPUS_PER_RUN, JOB_THREADS, SUPERVISED, SERVE)
+         SLURM_PARTITION, CPUS_PER_RUN, LANG, JOB_THREADS, SUPERVISED, SERVE)
 MODES = ("single", "class")
 
 
@@ -79,6 +81,7 @@ class Settings:
     ray_address: str | None
     slurm_partition: str | None
     cpus_per_run: int
+    language: str  # as given ("zh_CN.UTF-8", "zh-CN", ...): i18n.pick reads it
     job_threads: int | None
     supervised: bool
     serve: str | None
@@ -117,6 +120,7 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         ray_address=env[RAY_ADDRESS] or None,
         slurm_partition=env[SLURM_PARTITION] or None,
         cpus_per_run=_number(env, CPUS_PER_RUN, int, "1"),
+        language=(env[LANG] or "").strip(),
         job_threads=_number(env, JOB_THREADS, int, None),
         supervised=bool(env[SUPERVISED]),
         serve=env[SERVE],

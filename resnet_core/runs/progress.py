@@ -94,16 +94,10 @@ def time_taken(status: dict) -> str | None:
 
 
 def duration(seconds: float) -> str:
-    """"0.21 s", "4.5 s", "48 s", "4 min 51 s", "1 h 02 min": two figures under 10 s (a digits
-    epoch takes a fifth of a second, which whole seconds would read as 0 s)."""
-    if seconds < 9.95:
-        return f"{max(0.0, seconds):.2g} s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    """"0.21 s", "48 s", "4 min 51 s", "1 h 02 min", in the reader's language (i18n.duration)."""
+    from resnet_core.i18n import duration as in_words
+
+    return in_words(seconds)
 
 
 def _time(text) -> datetime | None:

@@ -44,4 +44,4 @@ def in_private_network(script: str, timeout: float) -> subprocess.CompletedProce
 def contract(executor: str, extra_env: str = "") -> str:
     """The nested pytest run of the contract tests with ``executor``."""
     return (f"{extra_env} RESNET_WORKBENCH_EXECUTOR={executor} {sys.executable} -m pytest -q -m slow "
-            "-p no:cacheprovider tests/core/jobs/test_executor_contract.py")
+            "-p no:cacheprovider -n 0 tests/core/jobs/test_executor_contract.py")

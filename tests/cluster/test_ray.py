@@ -22,7 +22,7 @@ print('node address', *[n['NodeManagerAddress'] for n in ray.nodes()])"
 {contract("ray", "RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379")}
 echo "== the class server on Ray"
 RESNET_WORKBENCH_EXECUTOR=ray RESNET_WORKBENCH_RAY_ADDRESS=127.0.0.1:6379 {sys.executable} -m pytest \
-    -q -m slow -p no:cacheprovider tests/cluster/test_class_on_cluster.py
+    -q -m slow -p no:cacheprovider -n 0 tests/cluster/test_class_on_cluster.py
 """
     done = in_private_network(script, timeout=1200)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
