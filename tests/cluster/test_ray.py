@@ -8,7 +8,8 @@ import sys
 import pytest
 from cluster import BIN, contract, in_private_network, need
 
-pytestmark = pytest.mark.slow
+# The contract's own runs take 2-4 minutes; the script's subprocess timeout bounds it.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 def test_the_contract_on_a_local_ray_head():
