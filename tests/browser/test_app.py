@@ -30,9 +30,17 @@ def test_launch_from_train_page_watch_it_live_then_evaluate(tmp_path):
     import re
     import time
 
-    def in_view(locator) -> bool:  # its top and at least 200 px of it (or all of it) on screen
-        box = locator.bounding_box()
-        return box is not None and 0 <= box["y"] and box["y"] + min(box["height"], 200) <= 900
+    def in_view(locator) -> bool:
+        """Its top and at least 200 px of it (or all of it) on screen within 15 s: the page
+        settles after the rerun that folds the form (under load, a moment later)."""
+        deadline = time.monotonic() + 15
+        while True:
+            box = locator.bounding_box()
+            if box is not None and 0 <= box["y"] and box["y"] + min(box["height"], 200) <= 900:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.25)
 
     env = {"RESNET_WORKBENCH_RUNS": str(tmp_path / "runs"), "RESNET_WORKBENCH_REFRESH_S": "1"}
     with streamlit_server(env) as url, browser_page(1400, 900) as page:
