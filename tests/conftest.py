@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 
 # Before torch loads (the imports below): OpenMP threads that wait by sleeping, not spinning.
-# Two test workers on two cores, each with torch's two threads, spun 3.4x the CPU time of one
-# worker for the same tests; passive, two workers take 0.62x the wall time of one.
+# Two test workers on two cores, each with torch's two threads, spun 3.2x the CPU time of one process
+# for the same tests; passive, two workers take 0.69x the wall time of one.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
