@@ -232,28 +232,27 @@ with settings:
                                  "TensorBoard events in the run folder: tensorboard --logdir "
                                  "<runs folder> shows every run, live")
 
-form = dict(
-    dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
-    data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
-    scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
-    epochs=int(amount) if budget == "epochs" else None,
-    max_steps=int(amount) if budget == "steps" else None,
-    diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
-    tensorboard=tensorboard, **start.fields,
-)
-config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
-if recipe != "custom":
-    hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
-    also = "Also sets " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + "."
-    changed = training.preset_changes(recipe, config)
-    if changed:  # its measured result is not this run's to expect
-        what = "; ".join(f"{k.replace('_', ' ')} {new} (the recipe's: {old})"
-                         for k, (old, new) in changed.items())
-        recipe_note.caption(f"**{recipe}, changed**: {what}. The recipe's measured result "
-                            f"({training.PRESET_RESULTS[recipe]}) is for it unchanged. {also}")
-    else:
-        recipe_note.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. {also}")
-with settings:
+    form = dict(
+        dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
+        data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
+        scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
+        epochs=int(amount) if budget == "epochs" else None,
+        max_steps=int(amount) if budget == "steps" else None,
+        diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
+        tensorboard=tensorboard, **start.fields,
+    )
+    config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
+    if recipe != "custom":
+        hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
+        also = "Also sets " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + "."
+        changed = training.preset_changes(recipe, config)
+        if changed:  # its measured result is not this run's to expect
+            what = "; ".join(f"{k.replace('_', ' ')} {new} (the recipe's: {old})"
+                             for k, (old, new) in changed.items())
+            recipe_note.caption(f"**{recipe}, changed**: {what}. The recipe's measured result "
+                                f"({training.PRESET_RESULTS[recipe]}) is for it unchanged. {also}")
+        else:
+            recipe_note.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. {also}")
     if ds is not None:
         planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
                                 size=ds.info.image_size, train_images=len(ds.train),

@@ -3,10 +3,11 @@
 Every word shown goes through ``_`` (or ``ngettext`` for plurals), which looks the English
 text up in the catalog of the *current* language: a ``ContextVar``, so two Streamlit sessions
 (each its own script thread) or a CLI and a page in one process never leak into each other.
-Nothing calls ``gettext.install``. The catalogs are gettext's: ``resnet_core/locale/<ll_CC>/
-LC_MESSAGES/workbench.po`` (what translators edit), compiled to ``.mo`` by Babel; docs/i18n.md
-has the extract / update / compile commands. ``N_`` marks a text for extraction where it is
-defined (a table, a default) and is translated where it is shown.
+Nothing calls ``gettext.install``. The catalogs are to be gettext's:
+``resnet_core/locale/<ll_CC>/LC_MESSAGES/workbench.po`` (what translators edit), compiled to
+``.mo`` by Babel. None is written yet: until then every language reads the English text (the
+lookup falls back). ``N_`` marks a text for extraction where it is defined (a table, a
+default) and is translated where it is shown.
 
 Languages are BCP 47 tags: "en" and "zh-CN". ``pick`` reads what a person or an environment
 asked for ("zh_CN.UTF-8", "zh-Hans-CN", "zh", an Accept-Language header) and returns one of

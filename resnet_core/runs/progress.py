@@ -12,6 +12,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from resnet_core.i18n import duration  # runs.duration: in the reader's language
+
 _QUARTERS = ("", ": over a quarter done", ": over half done", ": over three quarters done")
 
 
@@ -91,13 +93,6 @@ def time_taken(status: dict) -> str | None:
     whole, running = (end - queued).total_seconds(), (end - start).total_seconds()
     text = f"{duration(whole)} from queued to result"
     return text + (f" ({duration(running)} running)" if whole - running >= 1 else "")
-
-
-def duration(seconds: float) -> str:
-    """"0.21 s", "48 s", "4 min 51 s", "1 h 02 min", in the reader's language (i18n.duration)."""
-    from resnet_core.i18n import duration as in_words
-
-    return in_words(seconds)
 
 
 def _time(text) -> datetime | None:
