@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from resnet_core import data
+from resnet_core.i18n import _
 
 HTML = """
 <div class="wb-canvas">
@@ -30,6 +31,8 @@ export default function (component) {
   const canvas = parentElement.querySelector("canvas");
   const clear = parentElement.querySelector(".wb-clear");
   const size = data.size, pen = data.pen;
+  // The reader's language, from the page (the HTML above is the English default).
+  canvas.setAttribute("aria-label", data.label); clear.textContent = data.clear;
   const ratio = window.devicePixelRatio || 1;
   if (canvas.width !== size * ratio) {
     canvas.width = size * ratio; canvas.height = size * ratio;
@@ -83,7 +86,10 @@ _canvas = st.components.v2.component("workbench_canvas", html=HTML, css=CSS, js=
 
 def draw_canvas(key: str, size: int, pen: int) -> list:
     """Mount the canvas; the strokes drawn so far (a list of [[x, y], ...] in 0..1)."""
-    result = _canvas(key=key, data={"size": size, "pen": pen, "max_points": data.MAX_POINTS},
+    result = _canvas(key=key, data={"size": size, "pen": pen, "max_points": data.MAX_POINTS,
+                                    "label": _("Drawing area: draw with a mouse, a pen or a finger. "
+                                               "Without one, choose Pick a test image above."),
+                                    "clear": _("Clear")},
                      default={"strokes": []},
                      on_strokes_change=lambda: None)
     return result.strokes or []

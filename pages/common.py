@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import CheckpointError, analysis, classroom, data, runs, serving, workbench
+from resnet_core.i18n import N_, _, ngettext
 from resnet_core.settings import settings
 
 # Seconds between live refreshes. DESIGN.md: at 0.5 s page reruns cost the training loop a
@@ -22,6 +23,19 @@ STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circl
                "completed": ":material/check_circle:", "failed": ":material/error:",
                "stopped": ":material/stop_circle:", "pruned": ":material/content_cut:", "interrupted": ":material/warning:",
                "imported": ":material/input:"}
+# The states as a person reads them; run folders keep the English names (a contract).
+STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "completed": N_("completed"),
+               "failed": N_("failed"), "stopped": N_("stopped"), "pruned": N_("pruned"),
+               "interrupted": N_("interrupted"), "imported": N_("imported"), "unknown": N_("unknown")}
+# The run table's columns as headers; the table's data keeps the run folder's names.
+COLUMN_NAMES = {"run_id": N_("run"), "owner": N_("owner"), "state": N_("state"),
+                "test_accuracy": N_("test accuracy"), "best_val_accuracy": N_("best validation accuracy"),
+                "name": N_("name"), "arch": N_("architecture"), "dataset": N_("dataset"),
+                "epochs": N_("epochs"), "epoch": N_("epoch"), "lr": N_("learning rate"),
+                "batch_size": N_("batch size"), "optimizer": N_("optimizer"), "created": N_("created"),
+                "started_at": N_("started"), "duration": N_("duration"), "device": N_("device"),
+                "kind": N_("kind"), "preset": N_("recipe"), "error": N_("error"), "seed": N_("seed"),
+                "params": N_("parameters"), "steps": N_("steps"), "dataset_size": N_("dataset size")}
 
 
 def bench() -> workbench.Workbench:
@@ -45,7 +59,8 @@ def executor_line() -> str:
     try:
         return manager().executor.describe()
     except Exception as e:  # noqa: BLE001 - a cluster that went away: say so, keep the page
-        return f"{manager().executor.name}: not answering ({str(e).splitlines()[0][:120]})"
+        return _("{executor}: not answering ({error})").format(executor=manager().executor.name,
+                                                               error=str(e).splitlines()[0][:120])
 
 
 CLASS = settings().class_mode  # RESNET_WORKBENCH_MODE=class, read once when the server starts
@@ -56,7 +71,7 @@ def job_counts_caption() -> None:
     live fragments can tell when it went stale (``keep_job_counts_current``)."""
     counts = manager().counts()
     st.session_state["sidebar_job_counts"] = counts
-    st.caption(f"Jobs: {counts['running']} running, {counts['queued']} queued")
+    st.caption(_("Jobs: {running} running, {queued} queued").format(**counts))
 
 
 def keep_job_counts_current() -> None:
@@ -89,8 +104,8 @@ def acting_user() -> classroom.User:
     """current_user(), stopping the page for someone who has not joined."""
     user = current_user()
     if not classroom.is_member(user):
-        st.warning("Join the class first.")
-        st.link_button("Join the class", "/join")
+        st.warning(_("Join the class first."))
+        st.link_button(_("Join the class"), "/join")
         st.stop()
     return user
 
@@ -161,10 +176,13 @@ def class_predictions(lesson) -> None:
     if room is None or is_student():
         return
     votes = session().tally(lesson)
-    st.markdown("**How the class predicted**")
-    st.caption(f"{sum(votes)} of {len(room.state.roster)} students have locked in a prediction; "
-               "the answer shows when the lesson's runs have completed.")
-    st.markdown("\n".join(f"- {plain(choice)}: **{n}**" for choice, n in zip(lesson.choices, votes, strict=True)))
+    st.markdown(_("**How the class predicted**"))
+    st.caption(ngettext("{n} of {total} student has locked in a prediction; the answer shows when the "
+                        "lesson's runs have completed.",
+                        "{n} of {total} students have locked in a prediction; the answer shows when "
+                        "the lesson's runs have completed.", len(room.state.roster)).format(
+        n=sum(votes), total=len(room.state.roster)))
+    st.markdown("\n".join(f"- {plain(_(choice))}: **{n}**" for choice, n in zip(lesson.choices, votes, strict=True)))
 
 
 def store() -> runs.RunStore:
@@ -183,7 +201,7 @@ def metrics_tail(run_dir: Path) -> runs.MetricsTail:
     return _tail(str(runs.Run(Path(run_dir)).metrics_path))
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the dataset...")
+@st.cache_resource(max_entries=4, show_spinner=False)  # the callers' spinner speaks the reader's language
 def dataset(name: str, data_root: str = data.DEFAULT_ROOT, image_size: int | None = None,
             val_fraction: float = 0.1, seed: int = 0):
     return data.load_dataset(name, data_root=data_root, image_size=image_size,
@@ -192,13 +210,14 @@ def dataset(name: str, data_root: str = data.DEFAULT_ROOT, image_size: int | Non
 
 def datasets_here(data_root: str) -> pd.DataFrame:
     """One row per dataset: whether it is on this machine, and where (the registry's rule)."""
-    return pd.DataFrame([{"dataset": name, "where": data.availability(spec, data_root)}
+    return pd.DataFrame([{_("dataset"): name, _("where"): data.availability(spec, data_root)}
                          for name, spec in data.DATASETS.items()])
 
 
 def dataset_for_run(config: dict):
-    return dataset(config["dataset"], config.get("data_root", data.DEFAULT_ROOT), config.get("image_size"),
-                   config.get("val_fraction", 0.1), config.get("seed", 0))
+    with st.spinner(_("Loading the dataset...")):
+            return dataset(config["dataset"], config.get("data_root", data.DEFAULT_ROOT), config.get("image_size"),
+                       config.get("val_fraction", 0.1), config.get("seed", 0))
 
 
 @st.cache_resource(max_entries=8)
@@ -218,9 +237,11 @@ def predictor(run_dir: Path, checkpoint: str) -> serving.Predictor:
         return _predictor(str(path), path.stat().st_mtime)
     except (CheckpointError, FileNotFoundError) as e:
         other = "last" if checkpoint == "best" else "best"
-        st.error(f"{e}" if isinstance(e, CheckpointError) else f"checkpoint {path} is missing")
-        st.caption(f"The run's {other}.pt may still load: resume the run, or re-evaluate it "
-                   f"with `python -m resnet_core evaluate {run_dir} --checkpoint {other}`.")
+        st.error(f"{e}" if isinstance(e, CheckpointError)
+                 else _("checkpoint {path} is missing").format(path=path))
+        st.caption(_("The run's {other}.pt may still load: resume the run, or re-evaluate it with "
+                     "`python -m resnet_core evaluate {run_dir} --checkpoint {other}`.").format(
+            other=other, run_dir=run_dir))
         st.stop()
 
 
@@ -246,7 +267,35 @@ def unlinked(text: object) -> str:
 
 
 def state_label(state: str | None) -> str:
-    return f"{STATE_ICONS.get(state or '', '')} {state or 'unknown'}"
+    """A run's state with its icon, in the reader's language."""
+    return f"{STATE_ICONS.get(state or '', '')} {state_name(state)}"
+
+
+def state_name(state: str | None) -> str:
+    return _(STATE_NAMES.get(state or "unknown", state or "unknown"))
+
+
+def table_columns(table: pd.DataFrame, **config) -> dict:
+    """st.dataframe's column_config for a run table: each column headed in the reader's
+    language (``config``: a column's own, e.g. its number format, labelled too)."""
+    columns = {}
+    for column in table.columns:
+        label = _(COLUMN_NAMES[column]) if column in COLUMN_NAMES else column
+        given = config.get(column)
+        if given is not None:
+            if given.get("label") is None:
+                given["label"] = label
+            columns[column] = given
+        else:
+            columns[column] = st.column_config.Column(label)
+    return columns
+
+
+def translated_states(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its state column in the reader's words (for showing only)."""
+    if "state" not in table.columns:
+        return table
+    return table.assign(state=[state_name(s) for s in table["state"]])
 
 
 def pick_run(label: str, run_ids: list[str], key: str) -> str | None:
@@ -264,9 +313,9 @@ def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
     """The run selector of the pages that need weights; stops the page when there are none."""
     candidates = [r.id for r in store().runs()
                   if r.has_checkpoint(checkpoint)]
-    run_id = pick_run("Run", candidates, key=key)
+    run_id = pick_run(_("Run"), candidates, key=key)
     if run_id is None:
-        st.info("No run with a checkpoint yet. Train one first.")
+        st.info(_("No run with a checkpoint yet. Train one first."))
         st.stop()
     return store().get(run_id)
 
@@ -320,8 +369,8 @@ def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,
     where = where or st
     shown = where.plotly_chart(fig, key=key, **kwargs)
     where.caption(description)
-    if table is not None and where.toggle("Show as a table", key=f"{key}_as_table",
-                                          help="the chart's numbers, for reading or copying"):
+    if table is not None and where.toggle(_("Show as a table"), key=f"{key}_as_table",
+                                          help=_("the chart's numbers, for reading or copying")):
         where.dataframe(table, hide_index=True)
     return shown
 
@@ -342,6 +391,7 @@ def when(iso: str | None, *, relative: bool = True) -> str:
         zone = dt.timezone.utc
     local = at.astimezone(zone)
     left = (at - dt.datetime.now(dt.timezone.utc)).total_seconds()
-    from_now = f"in {runs.duration(left)}" if left >= 0 else f"{runs.duration(-left)} ago"
+    from_now = (_("in {duration}").format(duration=runs.duration(left)) if left >= 0
+                else _("{duration} ago").format(duration=runs.duration(-left)))
     label = "UTC" if zone is dt.timezone.utc else local.tzname()
     return f"{local:%H:%M} {label}" + (f" ({from_now})" if relative else "")

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError, analysis, classroom, data, training
+from resnet_core.i18n import _, ngettext
 
 from pages.announce import announce
 from pages.common import (
@@ -32,32 +33,34 @@ from pages.common import (
     plain,
     predictor,
     session,
+    state_name,
     store,
     unlinked,
 )
 
 locked_id = locked_lesson()
-st.title("Lessons")  # the page's one h1, locked or not; the lesson's title is its h2
+st.title(_("Lessons"))  # the page's one h1, locked or not; the lesson's title is its h2
 if locked_id:
     lesson_id = locked_id
 else:
     ids = list(classroom.LESSONS)
     wanted = st.query_params.get("lesson") or ""
     base = wanted.removesuffix(classroom.REAL_DATA_SUFFIX)
-    lesson_id = st.selectbox("Lesson", ids, index=ids.index(base) if base in ids else 0,
-                             format_func=lambda i: classroom.LESSONS[i].title, key="lesson_pick")
+    lesson_id = st.selectbox(_("Lesson"), ids, index=ids.index(base) if base in ids else 0,
+                             format_func=lambda i: _(classroom.LESSONS[i].title), key="lesson_pick")
     real = classroom.LESSONS[lesson_id].real_data
     if real is not None and classroom.fashion_mnist_here():
-        if st.toggle(f"On real data: Fashion-MNIST ({real.budget})", key=f"real_{lesson_id}",
+        if st.toggle(_("On real data: Fashion-MNIST ({budget})").format(budget=_(real.budget)),
+                     key=f"real_{lesson_id}",
                      value=wanted == lesson_id + classroom.REAL_DATA_SUFFIX,
-                     help="the same runs on 54,000 real 28x28 photos instead of 1,437 8x8 "
-                          "digits, with the budget stated; their own runs and measured answer"):
+                     help=_("the same runs on 54,000 real 28x28 photos instead of 1,437 8x8 "
+                            "digits, with the budget stated; their own runs and measured answer")):
             lesson_id += classroom.REAL_DATA_SUFFIX
     st.query_params["lesson"] = lesson_id
 lesson = classroom.lesson_for(lesson_id)
 
-st.header(lesson.title)
-st.markdown(lesson.summary)
+st.header(_(lesson.title))
+st.markdown(_(lesson.summary))
 
 # ------------------------------------------------------------------ the runs (locked settings)
 overrides: dict = {}  # what this viewer's lesson runs change (the data only)
@@ -68,8 +71,8 @@ if classroom.brings_data(lesson):  # a lesson that writes its own image folders:
     configs = lesson.configs(**overrides)
 if lesson.id == "article":
     if not locked_id:
-        data_root = st.text_input("MNIST data root", data_root, key="mnist_root",
-                                  help="the folder holding MNIST/raw/ (torchvision's layout)")
+        data_root = st.text_input(_("MNIST data root"), data_root, key="mnist_root",
+                                  help=_("the folder holding MNIST/raw/ (torchvision's layout)"))
     try:
         data_root = str(inside_data_dir(data_root))
     except WorkbenchError as e:
@@ -80,13 +83,14 @@ if lesson.id == "article":
     if why:
         st.info(unlinked(why))
 
-settings = pd.DataFrame([{"run": label, "dataset": c.dataset, "arch": c.arch,
-                          "shortcuts": c.residual, "activation": c.activation, "norm": c.norm,
-                          "optimizer": c.optimizer, "lr": c.lr,
-                          "budget": f"{c.epochs} epochs" if c.epochs else f"{c.max_steps} steps",
-                          "seed": c.seed}
+settings = pd.DataFrame([{_("run"): label, _("dataset"): c.dataset, _("architecture"): c.arch,
+                          _("shortcuts"): c.residual, _("activation"): c.activation, _("normalization"): c.norm,
+                          _("optimizer"): c.optimizer, _("learning rate"): c.lr,
+                          _("budget"): (ngettext("{n} epoch", "{n} epochs", c.epochs).format(n=c.epochs) if c.epochs
+                                        else ngettext("{n} step", "{n} steps", c.max_steps).format(n=c.max_steps)),
+                          _("seed"): c.seed}
                          for label, c in zip(lesson.labels, configs, strict=True)])
-with st.expander("Settings (locked for this lesson)"):
+with st.expander(_("Settings (locked for this lesson)")):
     st.dataframe(settings, hide_index=True)
 
 found = lesson_runs_now(lesson.id)
@@ -95,40 +99,43 @@ student = is_student()
 # Students share the lesson's runs: once every run exists there is nothing for them to start.
 complete = all(label in found for label in lesson.labels)
 left, right = st.columns([1, 3])
-if left.button("Run this lesson", type="primary", key="run_lesson",
+if left.button(_("Run this lesson"), type="primary", key="run_lesson",
                disabled=progress_now.live or (student and complete),
-               help="queues the lesson's runs once; everyone watching the lesson sees the same runs"):
+               help=_("queues the lesson's runs once; everyone watching the lesson sees the same runs")):
     try:
         acting_user()  # stops the page for someone who has not joined
         queued = session().queue_lesson(lesson, **overrides)
         fresh()
-        st.toast(f"Queued {len(queued)} runs." if queued else "The lesson's runs are already there.")
+        st.toast(ngettext("Queued {n} run.", "Queued {n} runs.", len(queued)).format(n=len(queued)) if queued
+                 else _("The lesson's runs are already there."))
         found = classroom.lesson_runs(store(), lesson)
     except WorkbenchError as e:
         st.error(unlinked(e))
 if not locked_id and not student:
     base = (st.context.url or "").split("?")[0]
-    right.caption("Share this lesson, locked (other controls hidden):")
+    right.caption(_("Share this lesson, locked (other controls hidden):"))
     right.code(f"{base}?lesson={lesson.id}&locked=1", language=None)
 
 # ------------------------------------------------------------------ predict, then reveal
 guess_key = f"guess_{lesson.id}"
-st.subheader("Predict")
-st.markdown(f"**{lesson.question}**")
+st.subheader(_("Predict"))
+st.markdown(f"**{_(lesson.question)}**")
 if guess_key not in st.session_state:
     with st.form(f"predict_{lesson.id}"):
-        choice = st.radio("Your prediction", lesson.choices, index=None, key=f"choice_{lesson.id}")
-        if st.form_submit_button("Lock in my prediction"):
+        # By position: the answers are the reader's language, the tally counts positions.
+        choice = st.radio(_("Your prediction"), range(len(lesson.choices)), index=None, key=f"choice_{lesson.id}",
+                          format_func=lambda i: _(lesson.choices[i]))
+        if st.form_submit_button(_("Lock in my prediction")):
             if choice is None:
-                st.warning("Pick one answer first.")
+                st.warning(_("Pick one answer first."))
             else:
                 try:  # in a class, the prediction counts in the teacher's tally
-                    session().vote(lesson, lesson.choices.index(choice))
-                    st.session_state[guess_key] = lesson.choices.index(choice)
+                    session().vote(lesson, choice)
+                    st.session_state[guess_key] = choice
                     st.rerun()
                 except WorkbenchError as e:
                     st.error(unlinked(e))
-    st.caption("The curves appear once you have committed to a prediction.")
+    st.caption(_("The curves appear once you have committed to a prediction."))
 class_predictions(lesson)
 
 
@@ -136,7 +143,7 @@ def reveal() -> None:
     keep_job_counts_current()
     lesson_found = lesson_runs_now(lesson.id)
     if not lesson_found:
-        st.info("No runs of this lesson yet: press **Run this lesson**.")
+        st.info(_("No runs of this lesson yet: press **Run this lesson**."))
         return
     # When the last run ends, rerun the whole page once: the answer shows and polling stops.
     progress = classroom.lesson_progress(lesson, lesson_found)
@@ -145,18 +152,21 @@ def reveal() -> None:
         st.rerun(scope="app")
     st.session_state["lesson_live"] = progress.live
     done = sum(row["state"] == "completed" for row in progress.rows)
-    announce(analysis.announce_progress("Lesson runs", done, len(lesson.labels))
-             + (" The answer is below." if progress.done else ""), key="lesson_status")
+    announce(analysis.announce_progress(_("Lesson runs"), done, len(lesson.labels))
+             + (" " + _("The answer is below.") if progress.done else ""), key="lesson_status")
     # A plain table (a few rows): read by a screen reader as a table, passed over by Tab;
     # st.dataframe's grid takes every cell as a Tab stop and draws its focus on a canvas.
-    st.table(pd.DataFrame(progress.rows), hide_index=True, alt="The lesson's runs: state and steps")
+    rows = pd.DataFrame(progress.rows)
+    if "state" in rows.columns:
+        rows = rows.assign(state=[state_name(s) for s in rows["state"]])
+    st.table(rows.rename(columns=lambda c: _(c)), hide_index=True, alt=_("The lesson's runs: state and steps"))
     metrics = {label: run.metrics() for label, run in lesson_found.items()}
     if lesson.chart == "grad_profile":
         diags = {label: training.read_diagnostics(run.dir) for label, run in lesson_found.items()}
-        st.markdown("**Gradient norm of each block at the first step** (log scale)")
+        st.markdown(_("**Gradient norm of each block at the first step** (log scale)"))
         chart(analysis.gradient_norm_profile(diags), analysis.describe_gradient_profile(diags),
               _first_step_table(diags), key="grad_profile")
-        st.markdown("**Training loss**")
+        st.markdown(_("**Training loss**"))
         chart(analysis.lesson_curves(metrics, "loss"),
               analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),
               key="lesson_loss")
@@ -203,8 +213,8 @@ def _curves_table(metrics: dict) -> pd.DataFrame:
 
 if guess_key in st.session_state:
     picked = st.session_state[guess_key]
-    st.markdown(f"Your prediction: **{lesson.choices[picked]}**")
-    st.subheader("Reveal")
+    st.markdown(_("Your prediction: **{answer}**").format(answer=_(lesson.choices[picked])))
+    st.subheader(_("Reveal"))
     runs_now = lesson_runs_now(lesson.id)
     progress_now = classroom.lesson_progress(lesson, runs_now)
     if progress_now.live:
@@ -212,76 +222,79 @@ if guess_key in st.session_state:
     else:
         reveal()
     for label, status in progress_now.broken.items():
-        st.warning(f"Run '{label}' is {status.get('state')}: {plain(status.get('error') or 'resume it on Runs')}. "
-                   "The answer appears when every run of the lesson has completed.")
+        st.warning(_("Run '{label}' is {state}: {why}. The answer appears when every run of the lesson has "
+                     "completed.").format(label=label, state=state_name(status.get("state")),
+                                          why=plain(status.get("error") or _("resume it on Runs"))))
     if progress_now.done:
         answer = classroom.lesson_answer(lesson, runs_now)
         if picked == answer:
-            st.success(f"You predicted it: **{lesson.choices[answer]}**.")
+            st.success(_("You predicted it: **{answer}**.").format(answer=_(lesson.choices[answer])))
         else:
-            st.warning(f"The runs say: **{lesson.choices[answer]}**.")
-        st.markdown(lesson.explanation)
+            st.warning(_("The runs say: **{answer}**.").format(answer=_(lesson.choices[answer])))
+        st.markdown(_(lesson.explanation))
     else:
-        st.caption("The answer and the explanation appear when every run has completed.")
-    if st.button("Predict again", key="forget_guess"):
+        st.caption(_("The answer and the explanation appear when every run has completed."))
+    if st.button(_("Predict again"), key="forget_guess"):
         del st.session_state[guess_key]
         st.rerun()
 
 # ------------------------------------------------------------------ inside the network
 st.divider()
-st.subheader("Inside the network")
-tab_block, tab_maps, tab_diag = st.tabs(["The block", "Feature maps", "Diagnostics"])
+st.subheader(_("Inside the network"))
+tab_block, tab_maps, tab_diag = st.tabs([_("The block"), _("Feature maps"), _("Diagnostics")])
 with tab_block:
-    arch_label = st.selectbox("Run", lesson.labels, key="block_run")
+    arch_label = st.selectbox(_("Run"), lesson.labels, key="block_run")
     c = configs[lesson.labels.index(arch_label)]
     channels, size = c.input_shape()
     names = block_names(c.arch, channels, size)
-    block = st.select_slider("Block", names, value=names[len(names) // 3 if len(names) > 3 else 0],
+    block = st.select_slider(_("Block"), names, value=names[len(names) // 3 if len(names) > 3 else 0],
                              key=f"block_{c.arch}")
     st.graphviz_chart(block_drawing(c.arch, channels, size, block, activation=c.activation,
                                     residual=c.residual, norm=c.norm))
-    st.caption(f"{c.arch}{'' if c.residual else ' (plain)'}: block {block} with the shapes of a "
-               f"{channels}x{size}x{size} input (channels x height x width). Dashed: the shortcut.")
+    st.caption((_("{arch}: block {block} with the shapes of a {shape} input (channels x height x width). "
+                  "Dashed: the shortcut.") if c.residual else
+                _("{arch} (plain): block {block} with the shapes of a {shape} input (channels x height x "
+                  "width).")).format(arch=c.arch, block=block, shape=f"{channels}x{size}x{size}"))
 with tab_maps:
     done_runs = {label: run for label, run in found.items()
                  if run.checkpoint_path("best").exists()}
     if not done_runs:
-        st.info("Feature maps need a trained run of this lesson.")
+        st.info(_("Feature maps need a trained run of this lesson."))
     else:
-        label = st.selectbox("Run", list(done_runs), key="maps_run")
+        label = st.selectbox(_("Run"), list(done_runs), key="maps_run")
         run = done_runs[label]
         ds = dataset_for_run(run.config)
         best = predictor(run.dir, "best")
         model = best.model
         strokes = st.session_state.get("drawing_strokes")
-        if strokes and st.toggle("Use my drawing (from Predict)", key="maps_drawing"):
+        if strokes and st.toggle(_("Use my drawing (from Predict)"), key="maps_drawing"):
             raw = data.drawing_to_image(strokes, best.info)[None]
-            caption = "your drawing, as the model sees it"
+            caption = _("your drawing, as the model sees it")
         else:
             if not strokes:
-                st.caption("Draw a digit on the Predict page (Image: Draw) to see its maps here.")
-            index = st.number_input("Test image", 0, len(ds.test) - 1, 0, key="maps_index")
+                st.caption(_("Draw a digit on the Predict page (Image: Draw) to see its maps here."))
+            index = st.number_input(_("Test image"), 0, len(ds.test) - 1, 0, key="maps_index")
             raw = ds.images("test", [int(index)])
-            caption = f"true: {ds.info.class_names[int(ds.test.labels[int(index)])]}"
+            caption = _("true: {name}").format(name=ds.info.class_names[int(ds.test.labels[int(index)])])
         x = best.info.normalize(raw).to(next(model.parameters()).device)
         c1, c2 = st.columns([1, 5])
-        c1.image(analysis.to_pil(raw[0], 96), caption=caption, alt=f"the test image: {caption}")
+        c1.image(analysis.to_pil(raw[0], 96), caption=caption, alt=_("the test image: {caption}").format(caption=caption))
         maps = {k: v.numpy() for k, v in training.feature_maps(model, x).items()}
         chart(analysis.feature_map_grid(maps), analysis.describe_feature_maps(maps), key="feature_maps",
               where=c2)
-        c2.caption("Each row is a stage; the first 8 channels. Early stages keep the image's "
-                   "layout; later ones are smaller and more abstract.")
+        c2.caption(_("Each row is a stage; the first 8 channels. Early stages keep the image's "
+                     "layout; later ones are smaller and more abstract."))
 with tab_diag:
     diag_runs = {label: run for label, run in found.items()
                  if run.has_diagnostics}
     if not diag_runs:
-        st.info("This lesson's runs log no diagnostics (the activations lesson does). From the "
-                "CLI: `train --diagnostics-every 10`.")
+        st.info(_("This lesson's runs log no diagnostics (the activations lesson does). From the "
+                  "CLI: `train --diagnostics-every 10`."))
     else:
-        label = st.selectbox("Run", list(diag_runs), key="diag_run")
+        label = st.selectbox(_("Run"), list(diag_runs), key="diag_run")
         diag = training.read_diagnostics(diag_runs[label].dir)
         for column, key in (("grad_norm", "diag_grad"), ("branch_ratio", "diag_ratio")):
             chart(analysis.diagnostics_over_time(diag, column), analysis.describe_diagnostics(diag, column),
                   diag[["step", "block", column]].dropna(), key=key)
-        st.caption("||F(x)|| / ||shortcut(x)||: how much each block changes its input "
-                   "(He et al. found residual responses small: blocks stay near the identity).")
+        st.caption(_("||F(x)|| / ||shortcut(x)||: how much each block changes its input "
+                     "(He et al. found residual responses small: blocks stay near the identity)."))

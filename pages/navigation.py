@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from resnet_core import classroom
+from resnet_core.i18n import N_, _
 
 from pages.common import (
     CLASS,
@@ -24,31 +25,36 @@ from pages.common import (
     runs_dir,
     unlinked,
 )
+from pages.language import switch, use_language
 
 # The icon ships with the app: a Material icon as favicon is fetched from the internet, and a
 # class server or a laptop on a train has none.
 st.set_page_config(page_title="ResNet Workbench", page_icon=str(Path(__file__).with_name("favicon.png")),
                    layout="wide")
+room = current_class()
+# First: every text below, and the page's, is in this session's language.
+language = use_language(room.state.language if room is not None else None)
 
 
 def join_page() -> None:
     st.title("ResNet Workbench")
-    st.info("This workbench is running for a class. Join with a display name to take part.")
-    st.link_button("Join the class", "/join", type="primary")
+    st.info(_("This workbench is running for a class. Join with a display name to take part."))
+    st.link_button(_("Join the class"), f"/join?lang={language}", type="primary")
 
 
+# The pages' paths (and so their URLs: /train) stay English; their titles are the reader's.
 PAGES = {
-    "home": st.Page("home.py", title="Home", icon=":material/home:", default=True),
-    "train": st.Page("train.py", title="Train", icon=":material/model_training:"),
-    "challenge": st.Page("challenge.py", title="Challenge", icon=":material/emoji_events:"),
-    "sweep": st.Page("sweep.py", title="Sweep", icon=":material/tune:"),
-    "runs": st.Page("runs.py", title="Runs", icon=":material/table_view:"),
-    "evaluate": st.Page("evaluate.py", title="Evaluate", icon=":material/analytics:"),
-    "explain": st.Page("explain.py", title="Explain", icon=":material/visibility:"),
-    "predict": st.Page("predict.py", title="Predict", icon=":material/image_search:"),
-    "deploy": st.Page("deploy.py", title="Deploy", icon=":material/rocket_launch:"),
-    "lessons": st.Page("lessons.py", title="Lessons", icon=":material/school:"),
-    "teacher": st.Page("teacher.py", title="Teacher", icon=":material/admin_panel_settings:"),
+    "home": st.Page("home.py", title=_("Home"), icon=":material/home:", default=True),
+    "train": st.Page("train.py", title=_("Train"), icon=":material/model_training:"),
+    "challenge": st.Page("challenge.py", title=_("Challenge"), icon=":material/emoji_events:"),
+    "sweep": st.Page("sweep.py", title=_("Sweep"), icon=":material/tune:"),
+    "runs": st.Page("runs.py", title=_("Runs"), icon=":material/table_view:"),
+    "evaluate": st.Page("evaluate.py", title=_("Evaluate"), icon=":material/analytics:"),
+    "explain": st.Page("explain.py", title=_("Explain"), icon=":material/visibility:"),
+    "predict": st.Page("predict.py", title=_("Predict"), icon=":material/image_search:"),
+    "deploy": st.Page("deploy.py", title=_("Deploy"), icon=":material/rocket_launch:"),
+    "lessons": st.Page("lessons.py", title=_("Lessons"), icon=":material/school:"),
+    "teacher": st.Page("teacher.py", title=_("Teacher"), icon=":material/admin_panel_settings:"),
 }
 # Which pages each role has. st.navigation serves only the pages it is given, so a student
 # who types /teacher or /train gets the default page, not the controls; the core's actions
@@ -59,13 +65,13 @@ TEACHER = ["home", "train", "sweep", "challenge", "runs", "evaluate", "explain",
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
 # The sidebar's sections, in the order a run goes: train it, inspect it, serve it; the class.
 # (No section is named like a page: a header "Train" would read as the Train page.)
-SECTIONS = {"Experiment": ["home", "train", "sweep", "runs"], "Inspect": ["evaluate", "explain", "predict"],
-            "Serve": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
+SECTIONS = {N_("Experiment"): ["home", "train", "sweep", "runs"], N_("Inspect"): ["evaluate", "explain", "predict"],
+            N_("Serve"): ["deploy"], N_("Class"): ["lessons", "challenge", "teacher"]}
 
 
 def sectioned(names: list[str]) -> dict[str, list]:
     """The role's pages under their section headers (sections with none of them left out)."""
-    return {section: [PAGES[n] for n in members if n in names]
+    return {_(section): [PAGES[n] for n in members if n in names]
             for section, members in SECTIONS.items() if any(n in names for n in members)}
 
 
@@ -85,7 +91,7 @@ if len(names) > 1:
 elif names:
     pages = [PAGES[n] for n in names]
 else:
-    pages = [st.Page(join_page, title="Join", icon=":material/login:", default=True)]
+    pages = [st.Page(join_page, title=_("Join"), icon=":material/login:", default=True)]
 # Streamlit's own sidebar navigation puts its sections' <div>s inside a <ul> (axe's "list"
 # and "listitem" rules, serious, on every page); the same sections drawn as page links are
 # plain links under plain captions, which a screen reader reads as they look.
@@ -104,21 +110,26 @@ def page_links(sections: dict[str, list]) -> None:
                 st.page_link(member)
 
 
+ROLES = {"teacher": N_("teacher"), "student": N_("student"), "local": N_("local")}
+
 with st.sidebar:
     if len(names) > 1 and not locked:
         page_links(pages)
     if CLASS and classroom.is_member(user):
-        st.caption(f"Signed in as **{plain(user.name)}** ({user.role}) · [sign out](/leave)")
+        st.caption(_("Signed in as **{name}** ({role}) · [sign out](/leave)").format(
+            name=plain(user.name), role=_(ROLES.get(user.role, user.role))))
     job_counts_caption()  # live fragments rerun the page when it goes stale
     if not CLASS or user.is_teacher:
-        st.caption(f"Runs folder: `{runs_dir()}`")
+        st.caption(_("Runs folder: `{path}`").format(path=runs_dir()))
     if manager().read_only:  # another server owns the runs folder: watch only
         st.warning(unlinked(manager().read_only))
-    room = current_class()
     if room is not None and room.state.locked_lesson and user.is_teacher:
-        st.caption(f"Students are locked to the lesson `{room.state.locked_lesson}`.")
+        st.caption(_("Students are locked to the lesson `{lesson}`.").format(lesson=room.state.locked_lesson))
+    if not locked:
+        switch(language)
 
-if locked:
+if locked:  # the sidebar is hidden: the switch goes above the lesson
     st.html("<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'] "
             "{display: none}</style>")
+    switch(language)
 page.run()

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from resnet_core import WorkbenchError, analysis, training
+from resnet_core.i18n import N_, _, ngettext
 
 from pages.common import (
     bench,
@@ -19,8 +20,9 @@ from pages.common import (
     unlinked,
 )
 
-START = ("scratch", "ImageNet weights", "an earlier run", "an uploaded .pth")
-TRAIN = ("everything", "the head only", "the head first, then everything")
+# The choices' keys (widget values) are these English texts; the reader sees them translated.
+START = (N_("scratch"), N_("ImageNet weights"), N_("an earlier run"), N_("an uploaded .pth"))
+TRAIN = (N_("everything"), N_("the head only"), N_("the head first, then everything"))
 
 
 @dataclass
@@ -31,36 +33,38 @@ class Start:
 
 def picker(arch: str, past_runs: list) -> Start:
     """The starting point and what trains; the TrainConfig fields they mean."""
-    choice = st.radio("Start from", START, horizontal=True, key="start_from",
-                      help="pretrained weights learn from a few images per class what scratch "
-                           "needs thousands for")
+    choice = st.radio(_("Start from"), START, horizontal=True, key="start_from", format_func=_,
+                      help=_("pretrained weights learn from a few images per class what scratch "
+                             "needs thousands for"))
     start = Start()
     if choice == "ImageNet weights":
         start.fields["pretrained"] = "imagenet"
         if arch in training.IMAGENET_FILES:
             status = training.imagenet_status(arch)
             if status.present:
-                st.success(f"{status.path.name} ({status.size_bytes / 1e6:.1f} MB) is in "
-                           f"{plain(str(status.path.parent))}.")
+                st.success(_("{file} ({size} MB) is in {folder}.").format(
+                    file=status.path.name, size=f"{status.size_bytes / 1e6:.1f}",
+                    folder=plain(str(status.path.parent))))
             else:
-                st.warning(f"{status.path.name} is not in {plain(str(status.path.parent))}. Copy it "
-                           f"there from a machine with internet, or let torchvision fetch it.")
-                if st.toggle("Download it (needs a network)", key="download_weights"):
+                st.warning(_("{file} is not in {folder}. Copy it there from a machine with internet, "
+                             "or let torchvision fetch it.").format(
+                    file=status.path.name, folder=plain(str(status.path.parent))))
+                if st.toggle(_("Download it (needs a network)"), key="download_weights"):
                     start.fields["download"] = True
                 else:
-                    start.problem = f"{status.path.name} is not in the cache"
+                    start.problem = _("{file} is not in the cache").format(file=status.path.name)
     elif choice == "an earlier run":
         done = {r.id: r for r in past_runs if r.has_checkpoint("best")}
         if not done:
-            start.problem = "no finished run has a best.pt to start from yet"
-            st.info("No finished run yet: train one first, or start from scratch.")
+            start.problem = _("no finished run has a best.pt to start from yet")
+            st.info(_("No finished run yet: train one first, or start from scratch."))
         else:
-            run_id = st.selectbox("Run", list(done), key="init_run")
+            run_id = st.selectbox(_("Run"), list(done), key="init_run")
             start.fields["init_from"] = str(done[run_id].dir)
     elif choice == "an uploaded .pth":
-        upload = st.file_uploader("Weights (.pth or .pt holding a state_dict)", type=["pth", "pt"],
+        upload = st.file_uploader(_("Weights (.pth or .pt holding a state_dict)"), type=["pth", "pt"],
                                   key="init_upload")
-        start.problem = "upload a weights file first"
+        start.problem = _("upload a weights file first")
         if upload is not None:
             try:
                 path = session().upload_weights(upload.name, upload.getvalue())
@@ -69,15 +73,15 @@ def picker(arch: str, past_runs: list) -> Start:
             except WorkbenchError as e:
                 start.problem = str(e)
     if choice != "scratch":
-        what = st.radio("Train", TRAIN, horizontal=True, key="train_what",
-                        help=f"the head only: the backbone stays as loaded (fast; with augmentation "
-                             f"off its features are computed once); the head first: fastai's "
-                             f"fine_tune, then the backbone at {training.BACKBONE_LR_FACTOR:g} x the "
-                             "learning rate")
+        what = st.radio(_("Train"), TRAIN, horizontal=True, key="train_what", format_func=_,
+                        help=_("the head only: the backbone stays as loaded (fast; with augmentation "
+                               "off its features are computed once); the head first: fastai's "
+                               "fine_tune, then the backbone at {factor} x the learning rate").format(
+                            factor=f"{training.BACKBONE_LR_FACTOR:g}"))
         if what == TRAIN[1]:
             start.fields["freeze"] = "backbone"
         elif what == TRAIN[2]:
-            start.fields["freeze_epochs"] = int(st.number_input("Head-only epochs", 1, 1000, 1,
+            start.fields["freeze_epochs"] = int(st.number_input(_("Head-only epochs"), 1, 1000, 1,
                                                                 key="freeze_epochs"))
     return start
 
@@ -89,9 +93,9 @@ def suggest_pretrained() -> None:
     if (st.session_state.get("arch") == training.FEW_IMAGES_START["arch"]
             and st.session_state.get("start_from") == START[1]):
         return
-    st.info("Few images per class? Start from resnet18's ImageNet weights (in the cache) and "
-            "train only the head: seconds on a CPU.")
-    st.button("Use pretrained resnet18", key="use_pretrained", on_click=_use_pretrained)
+    st.info(_("Few images per class? Start from resnet18's ImageNet weights (in the cache) and "
+              "train only the head: seconds on a CPU."))
+    st.button(_("Use pretrained resnet18"), key="use_pretrained", on_click=_use_pretrained)
 
 
 def _use_pretrained() -> None:
@@ -114,10 +118,10 @@ def apply_found_lr(lr_key: str) -> None:
 def lr_finder(config, lr_key: str, ready: bool) -> None:
     """"Find a learning rate": the range test as a job in the queue, its progress while it
     runs, then its chart and the field filled."""
-    if st.button("Find a learning rate", key="find_lr", disabled=not ready,
-                 help="Smith's range test (fastai's lr_find): 200 steps with the learning rate "
-                      "growing from 1e-7 to 10; it waits its turn behind running jobs; no run "
-                      "is created, no weights are kept"):
+    if st.button(_("Find a learning rate"), key="find_lr", disabled=not ready,
+                 help=_("Smith's range test (fastai's lr_find): 200 steps with the learning rate "
+                        "growing from 1e-7 to 10; it waits its turn behind running jobs; no run "
+                        "is created, no weights are kept")):
         try:
             st.session_state["lr_sweep"] = session().find_lr(config)
             st.session_state.pop("lr_found", None)
@@ -133,8 +137,9 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
         sweep = pd.DataFrame(found["sweep"])
         chart(analysis.lr_find_curve(sweep, found["suggestion"]),
               analysis.describe_lr_find(sweep, found["suggestion"]), sweep, key="lr_find_chart")
-        st.caption(f"Suggested learning rate **{found['suggestion']:.3g}** (fastai's valley "
-                   "rule: two thirds down the longest fall of the loss); it is in the field above.")
+        st.caption(_("Suggested learning rate **{lr}** (fastai's valley rule: two thirds down the "
+                     "longest fall of the loss); it is in the field above.").format(
+            lr=f"{found['suggestion']:.3g}"))
 
 
 @st.fragment(run_every=1.0)
@@ -148,16 +153,18 @@ def _sweep_progress() -> None:
     state = status["state"]
     if state == "queued":
         ahead = status.get("jobs_ahead", 0)
-        st.progress(0.0, text=f"Learning-rate sweep queued: {ahead} job(s) ahead of it")
+        st.progress(0.0, text=ngettext("Learning-rate sweep queued: {n} job ahead of it",
+                                       "Learning-rate sweep queued: {n} jobs ahead of it", ahead).format(n=ahead))
     elif state == "running":
         steps = status.get("steps") or 200
         st.progress(min(1.0, status["step"] / steps),
-                    text=f"Sweeping the learning rate: step {status['step']} of {steps}")
+                    text=_("Sweeping the learning rate: step {step} of {steps}").format(
+                        step=status["step"], steps=steps))
     else:
         del st.session_state["lr_sweep"]
         if state == "completed":
             st.session_state["lr_found"] = status
             st.session_state["lr_pending"] = status["suggestion"]
         else:
-            st.session_state["lr_error"] = status.get("error") or f"the sweep ended {state}"
+            st.session_state["lr_error"] = status.get("error") or _("the sweep ended {state}").format(state=state)
         st.rerun()

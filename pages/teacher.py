@@ -9,7 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError, classroom, data, runs, training
+from resnet_core import WorkbenchError, classroom, data, i18n, runs, training
+from resnet_core.i18n import _, ngettext
 
 from pages.announce import announce
 from pages.common import (
@@ -22,6 +23,8 @@ from pages.common import (
     plain,
     session,
     store,
+    table_columns,
+    translated_states,
     unlinked,
     when,
 )
@@ -29,10 +32,10 @@ from pages.common import (
 user = acting_user()
 room = current_class()
 if room is None or not user.is_teacher:
-    st.error("This page is the teacher's.")
+    st.error(_("This page is the teacher's."))
     st.stop()
 
-st.title("Teacher")
+st.title(_("Teacher"))
 
 
 def act(action, done: str) -> None:
@@ -48,7 +51,7 @@ def act(action, done: str) -> None:
 @st.fragment(run_every=REFRESH_S)
 def jobs_by_student() -> None:
     keep_job_counts_current()
-    st.header("Jobs by student")
+    st.header(_("Jobs by student"))
     rows = []
     for run in store().runs():
         owner = run.owner
@@ -60,66 +63,85 @@ def jobs_by_student() -> None:
                      "arch": run.config.get("arch"), "step": status.get("step"),
                      "test_accuracy": run.result()["test_accuracy"] if state == "completed" else None})
     active = sum(row["state"] in runs.ACTIVE_STATES for row in rows)
-    announce(f"Class runs: {len(rows)}, {active} queued or training.", key="teacher_status")
+    announce(_("Class runs: {n}, {active} queued or training.").format(n=len(rows), active=active),
+             key="teacher_status")
     if not rows:
-        st.caption("No class runs yet.")
+        st.caption(_("No class runs yet."))
         return
     table = pd.DataFrame(rows).sort_values(["student", "run_id"])
     active = table[table["state"].isin(runs.ACTIVE_STATES)]
-    st.caption(f"{len(active)} queued or running; {table['student'].nunique()} owners.")
-    st.dataframe(table, hide_index=True, key="class_jobs",
-                 column_config={"test_accuracy": st.column_config.NumberColumn(format="%.4f")})
+    st.caption(_("{active} queued or running; {owners} owners.").format(
+        active=len(active), owners=table["student"].nunique()))
+    st.dataframe(translated_states(table), hide_index=True, key="class_jobs", column_config=table_columns(
+        table, student=st.column_config.Column(_("student")), step=st.column_config.Column(_("step")),
+        test_accuracy=st.column_config.NumberColumn(format="%.4f")))
     j1, j4, j2, j3 = st.columns([3, 3, 1, 1])
-    run_id = j1.selectbox("Run", table["run_id"].tolist(), key="teacher_run",
+    run_id = j1.selectbox(_("Run"), table["run_id"].tolist(), key="teacher_run",
                           format_func=lambda r: f"{r} · {table.set_index('run_id').loc[r, 'student']}")
-    reason = j4.text_input("Why (the student reads it)", key="teacher_stop_reason", max_chars=200,
-                           placeholder="e.g. resnet56 at 30 epochs holds the queue too long")
-    if j2.button("Stop", key="teacher_stop", disabled=run_id not in set(active["run_id"])):
-        act(lambda: session().stop(run_id, reason), f"Stopping {run_id}.")
-    if j3.button("Delete", key="teacher_delete", disabled=run_id in set(active["run_id"])):
-        act(lambda: session().delete(run_id), f"Deleted {run_id}.")
+    reason = j4.text_input(_("Why (the student reads it)"), key="teacher_stop_reason", max_chars=200,
+                           placeholder=_("e.g. resnet56 at 30 epochs holds the queue too long"))
+    if j2.button(_("Stop"), key="teacher_stop", disabled=run_id not in set(active["run_id"])):
+        act(lambda: session().stop(run_id, reason), _("Stopping {run}.").format(run=run_id))
+    if j3.button(_("Delete"), key="teacher_delete", disabled=run_id in set(active["run_id"])):
+        act(lambda: session().delete(run_id), _("Deleted {run}.").format(run=run_id))
 
 
 jobs_by_student()
 
 # ------------------------------------------------------------------ the roster
-st.header("Students")
+st.header(_("Students"))
 roster = room.state.roster
-st.caption(f"Joined: {len(roster)} students" + (f" ({', '.join(sorted(roster.values()))})" if roster else ""))
+st.caption(ngettext("Joined: {n} student", "Joined: {n} students", len(roster)).format(n=len(roster))
+           + (f" ({', '.join(sorted(roster.values()))})" if roster else ""))
 if roster:
     r1, r2, r3 = st.columns([3, 1, 1])
-    student = r1.selectbox("Student", sorted(roster, key=roster.get), format_func=roster.get,
+    student = r1.selectbox(_("Student"), sorted(roster, key=roster.get), format_func=roster.get,
                            key="roster_student")
-    if r2.button("New rejoin code", key="rejoin_code",
-                 help="for a student who lost their sign-in: it gets them back to their name and runs"):
+    if r2.button(_("New rejoin code"), key="rejoin_code",
+                 help=_("for a student who lost their sign-in: it gets them back to their name and runs")):
         act(lambda: st.session_state.update(rejoin_shown=(roster[student], session().rejoin_code(student))),
-            "Read the code to the student; it works once.")
-    if r3.button("Remove", key="remove_student",
-                 help="signs them out, stops their runs and frees the name; their runs stay on disk"):
-        act(lambda: session().remove_student(student), f"Removed {roster[student]}.")
+            _("Read the code to the student; it works once."))
+    if r3.button(_("Remove"), key="remove_student",
+                 help=_("signs them out, stops their runs and frees the name; their runs stay on disk")):
+        act(lambda: session().remove_student(student), _("Removed {name}.").format(name=roster[student]))
         st.rerun()
     if "rejoin_shown" in st.session_state:
         who, code = st.session_state.pop("rejoin_shown")
-        st.info(f"Rejoin code for **{plain(who)}**: `{code}` (on /join, under \"Coming back to a name\")")
+        st.info(_("Rejoin code for **{name}**: `{code}` (on /join, under \"Coming back to a name\")").format(
+            name=plain(who), code=code))
+
+# ------------------------------------------------------------------ the class's language
+st.header(_("The class's language"))
+languages = [None, *i18n.LANGUAGES]
+spoken = room.state.language
+language = st.selectbox(_("Pages, lessons and the join page speak"), languages, index=languages.index(spoken),
+                        format_func=lambda t: _("each browser's own") if t is None else i18n.LANGUAGES[t],
+                        key="class_language",
+                        help=_("what a student sees who has not chosen a language; each student can "
+                               "still switch for themself in the sidebar"))
+if language != spoken and st.button(_("Apply the language"), key="apply_language"):
+    act(lambda: session().set_class_language(language), _("The class's language is set."))
+    st.rerun()
 
 # ------------------------------------------------------------------ the lesson lock
-st.header("Lock the class to one lesson")
+st.header(_("Lock the class to one lesson"))
 options = [None, *classroom.LESSONS]
 current = room.state.locked_lesson
-choice = st.selectbox("Students see only", options, index=options.index(current) if current in options else 0,
-                      format_func=lambda i: "every page (no lock)" if i is None else f"the lesson: {classroom.LESSONS[i].title}",
+choice = st.selectbox(_("Students see only"), options, index=options.index(current) if current in options else 0,
+                      format_func=lambda i: _("every page (no lock)") if i is None
+                      else _("the lesson: {title}").format(title=_(classroom.LESSONS[i].title)),
                       key="lock_choice")
-if choice != current and st.button("Apply the lock", key="apply_lock"):
-    act(lambda: session().lock_lesson(choice), "Lock applied." if choice else "Lock lifted.")
+if choice != current and st.button(_("Apply the lock"), key="apply_lock"):
+    act(lambda: session().lock_lesson(choice), _("Lock applied.") if choice else _("Lock lifted."))
     st.rerun()
 if current in classroom.LESSONS:
     class_predictions(classroom.lesson_for(current))
 
 # ------------------------------------------------------------------ limits
-st.header("Limits for students")
+st.header(_("Limits for students"))
 limits = room.state.limits
 with st.form("limits"):
-    archs = st.multiselect("Architectures", training.ARCHS, default=list(limits.architectures))
+    archs = st.multiselect(_("Architectures"), training.ARCHS, default=list(limits.architectures))
     bounds = classroom.LIMIT_BOUNDS
 
     def bounded(where, label: str, name: str, **kw) -> int:
@@ -127,27 +149,27 @@ with st.form("limits"):
         return int(where.number_input(label, *bounds[name], getattr(limits, name), **kw))
 
     l1, l2, l3, l4 = st.columns(4)
-    max_epochs = bounded(l1, "Max epochs", "max_epochs")
-    max_steps = bounded(l2, "Max steps", "max_steps")
-    max_image = bounded(l3, "Max image size (px)", "max_image_size")
-    max_batch = bounded(l4, "Max batch size", "max_batch_size")
+    max_epochs = bounded(l1, _("Max epochs"), "max_epochs")
+    max_steps = bounded(l2, _("Max steps"), "max_steps")
+    max_image = bounded(l3, _("Max image size (px)"), "max_image_size")
+    max_batch = bounded(l4, _("Max batch size"), "max_batch_size")
     m1, m2, m3, m4 = st.columns(4)
-    per_student = bounded(m1, "Runs at a time per student", "active_per_student")
-    lesson_runs = bounded(m4, "Lesson runs at a time per student", "lesson_runs_per_student",
-                          help="shared lesson runs one student's clicks may have queued or running")
-    queue_cap = bounded(m2, "Queue cap (all students)", "queue_cap",
-                        help="students' runs and lesson runs queued or running at once; your own "
-                             "runs and sweep trials are not counted")
-    per_address = bounded(m1, "Runs at a time per address", "active_per_address",
-                          help="all names joined from one address (one machine) together; a class "
-                               "behind one shared address needs as many as it has students")
+    per_student = bounded(m1, _("Runs at a time per student"), "active_per_student")
+    lesson_runs = bounded(m4, _("Lesson runs at a time per student"), "lesson_runs_per_student",
+                          help=_("shared lesson runs one student's clicks may have queued or running"))
+    queue_cap = bounded(m2, _("Queue cap (all students)"), "queue_cap",
+                        help=_("students' runs and lesson runs queued or running at once; your own "
+                               "runs and sweep trials are not counted"))
+    per_address = bounded(m1, _("Runs at a time per address"), "active_per_address",
+                          help=_("all names joined from one address (one machine) together; a class "
+                                 "behind one shared address needs as many as it has students"))
     # A fixed help text and key: a help that changes on every run (it once showed a new random
     # example each time) gives the field a new identity, and the typed code was dropped.
-    code = m3.text_input("Class code (empty: none)", room.state.class_code or "", type="password",
+    code = m3.text_input(_("Class code (empty: none)"), room.state.class_code or "", type="password",
                          key="class_code",
-                         help=f"{classroom.MIN_CODE_LENGTH} characters or more; wrong codes are "
-                              "rate-limited per address")
-    if st.form_submit_button("Save limits"):
+                         help=_("{n} characters or more; wrong codes are rate-limited per address").format(
+                             n=classroom.MIN_CODE_LENGTH))
+    if st.form_submit_button(_("Save limits")):
         def save() -> None:
             session().set_class_code(code)  # first: a code too short saves nothing
             session().set_limits(classroom.ClassLimits(
@@ -156,42 +178,44 @@ with st.form("limits"):
                 active_per_student=per_student, active_per_address=per_address,
                 lesson_runs_per_student=lesson_runs,
                 queue_cap=queue_cap))
-        act(save, "Limits saved.")
+        act(save, _("Limits saved."))
 
 # ------------------------------------------------------------------ the challenge
-st.header("Class challenge")
+st.header(_("Class challenge"))
 challenge = room.state.challenge
 if challenge is not None and challenge.is_open():
-    st.write(f"Open on **{challenge.dataset}**; it closes at {when(challenge.closes_at)}.")
+    st.write(_("Open on **{dataset}**; it closes at {when}.").format(dataset=challenge.dataset,
+                                                                   when=when(challenge.closes_at)))
     c1, c2 = st.columns(2)
-    if c1.button("Close now", key="close_challenge"):
-        act(lambda: session().close_challenge(), "Closed.")
+    if c1.button(_("Close now"), key="close_challenge"):
+        act(lambda: session().close_challenge(), _("Closed."))
         st.rerun()
-    if c2.button("Close and reveal the configurations", key="reveal_challenge"):
-        act(lambda: session().close_challenge(reveal=True), "Closed; the configurations are shown.")
+    if c2.button(_("Close and reveal the configurations"), key="reveal_challenge"):
+        act(lambda: session().close_challenge(reveal=True), _("Closed; the configurations are shown."))
         st.rerun()
 else:
     if challenge is not None:
-        st.caption(f"The last challenge ({challenge.dataset}) closed at {when(challenge.closes_at)}"
-                   + ("; its configurations are revealed." if challenge.revealed else "."))
-        if not challenge.revealed and st.button("Reveal its configurations", key="reveal_closed"):
-            act(lambda: session().close_challenge(reveal=True), "Revealed.")
+        st.caption((_("The last challenge ({dataset}) closed at {when}; its configurations are revealed.")
+                    if challenge.revealed else _("The last challenge ({dataset}) closed at {when}.")).format(
+            dataset=challenge.dataset, when=when(challenge.closes_at)))
+        if not challenge.revealed and st.button(_("Reveal its configurations"), key="reveal_closed"):
+            act(lambda: session().close_challenge(reveal=True), _("Revealed."))
             st.rerun()
     with st.form("open_challenge"):
         o1, o2, o3 = st.columns(3)
-        dataset = o1.selectbox("Dataset", data.BUILT_IN)
-        minutes = o2.number_input("Minutes open", *classroom.CHALLENGE_MINUTES, 20)
-        anonymous = o3.toggle("Anonymous leaderboard", False)
-        if st.form_submit_button("Open the challenge", type="primary"):
+        dataset = o1.selectbox(_("Dataset"), data.BUILT_IN)
+        minutes = o2.number_input(_("Minutes open"), *classroom.CHALLENGE_MINUTES, 20)
+        anonymous = o3.toggle(_("Anonymous leaderboard"), False)
+        if st.form_submit_button(_("Open the challenge"), type="primary"):
             act(lambda: session().open_challenge(dataset, float(minutes), anonymous=anonymous),
-                "Challenge open: students see it on Challenge.")
+                _("Challenge open: students see it on Challenge."))
             st.rerun()
 
 # ------------------------------------------------------------------ reset
-st.header("Reset the class")
-with st.popover("Reset the class"):
-    st.write("Stops every student's queued or running run, forgets the roster (students join "
-             "again), lifts the lock and closes the challenge. Runs stay on disk.")
-    if st.button("Reset for good", type="primary", key="reset_class"):
-        act(session().reset_class, "The class is reset.")
+st.header(_("Reset the class"))
+with st.popover(_("Reset the class")):
+    st.write(_("Stops every student's queued or running run, forgets the roster (students join "
+               "again), lifts the lock and closes the challenge. Runs stay on disk."))
+    if st.button(_("Reset for good"), type="primary", key="reset_class"):
+        act(session().reset_class, _("The class is reset."))
         st.rerun()

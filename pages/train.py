@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from resnet_core import TrainConfig, WorkbenchError, analysis, data, runs, training, workbench
+from resnet_core.i18n import N_, _, ngettext
 
 from pages import start_from
 from pages.announce import announce
@@ -24,6 +25,7 @@ from pages.common import (
     plain,
     session,
     state_label,
+    state_name,
     store,
     unlinked,
     unpack_upload,
@@ -62,26 +64,27 @@ def model_tiles_for(planned, ds) -> None:
     and a warning when it is heavy for this machine."""
     cost, dev, arch = planned.cost, planned.device, planned.config.arch
     m1, m2, m3 = st.columns(3)
-    m1.metric("Parameters", f"{cost.parameters / 1e6:.2f} M")
-    m2.metric("FLOPs per image", f"{cost.flops_per_image / 1e6:.1f} M")
-    m3.metric("Time per epoch", f"~{runs.duration(cost.seconds_per_epoch)}"
-              if cost.seconds_per_epoch is not None else "not yet",
+    m1.metric(_("Parameters"), f"{cost.parameters / 1e6:.2f} M")
+    m2.metric(_("FLOPs per image"), f"{cost.flops_per_image / 1e6:.1f} M")
+    m3.metric(_("Time per epoch"), f"~{runs.duration(cost.seconds_per_epoch)}"
+              if cost.seconds_per_epoch is not None else _("not yet"),
               help=(f"{planned.estimate_line()}" if cost.seconds_per_epoch is not None else
-                    f"on this {dev.upper()}; basis: {cost.basis} (known after this run, or when "
-                    "no job is training)"))
+                    _("on this {device}; basis: {basis} (known after this run, or when no job is "
+                      "training)").format(device=dev.upper(), basis=cost.basis_words())))
     # A toggle, not an expander: an expander renders its (costly) drawing even when closed.
-    if st.toggle("Show the residual block with this model's shapes", key="show_block"):
+    if st.toggle(_("Show the residual block with this model's shapes"), key="show_block"):
         shape = (arch, ds.info.channels, ds.info.image_size)
         names = block_names(*shape)
-        block = st.select_slider("Block", names, value=names[0], key=f"train_block_{arch}")
+        block = st.select_slider(_("Block"), names, value=names[0], key=f"train_block_{arch}")
         c = planned.config
         st.graphviz_chart(block_drawing(*shape, block, activation=c.activation,
                                         residual=c.residual, norm=c.norm))
     if cost.heavy(dev):
-        size = (f"about {runs.duration(cost.seconds_per_epoch)} per epoch"
-                if cost.seconds_per_epoch is not None else f"{cost.parameters / 1e6:.0f} M parameters")
-        st.warning(f"{arch} is heavy for this {dev.upper()}: {size}. Try resnet20 or resnet18, or "
-                   "fewer steps.")
+        size = (_("about {duration} per epoch").format(duration=runs.duration(cost.seconds_per_epoch))
+                if cost.seconds_per_epoch is not None
+                else _("{millions} M parameters").format(millions=f"{cost.parameters / 1e6:.0f}"))
+        st.warning(_("{arch} is heavy for this {device}: {size}. Try resnet20 or resnet18, or fewer "
+                     "steps.").format(arch=arch, device=dev.upper(), size=size))
 
 
 def is_active(run_id: str) -> bool:
@@ -102,48 +105,49 @@ def close_settings() -> None:
     st.session_state["train_settings"] = False
 
 
-st.title("Train")
+st.title(_("Train"))
 # The form sits in an expander that closes when Train is pressed (and is closed when the page
 # opens on a run), so that the run's curves and result come into view under the button: at
 # 1400x900 only the run's header showed below the open form (issue 38, item 14).
 st.session_state.setdefault("train_settings", following_nothing())
-settings = st.expander("Settings: data, model and training", key="train_settings",
+settings = st.expander(_("Settings: data, model and training"), key="train_settings",
                        on_change="rerun", icon=":material/tune:")
 with settings:
     # ------------------------------------------------------------------ dataset and architecture
     left, right = st.columns(2)
     with left:
-        st.header("Data")
+        st.header(_("Data"))
         offline = [n for n, spec in data.DATASETS.items() if spec.offline]
-        name = st.selectbox("Dataset", data.DATASET_NAMES, key="dataset",
-                            help=f"{' and '.join(offline)} work offline; the others read a data folder")
-        st.caption(data.DATASETS[name].description)
+        name = st.selectbox(_("Dataset"), data.DATASET_NAMES, key="dataset",
+                            help=_("{names} work offline; the others read a data folder").format(
+                                names=", ".join(offline)))
+        st.caption(_(data.DATASETS[name].description))
         recipes = ("custom", *training.presets_for(name))
-        recipe = st.selectbox("Recipe", recipes, key=f"recipe_{name}",
+        recipe = st.selectbox(_("Recipe"), recipes, key=f"recipe_{name}",
                               index=recipes.index(training.DATASET_PRESET.get(name, "custom")),
-                              help="a measured recipe fills the form below and sets what the form "
-                                   "does not show; custom: the form's own defaults")
+                              help=_("a measured recipe fills the form below and sets what the form "
+                                     "does not show; custom: the form's own defaults"))
         recipe_note = st.empty()  # filled once the form below is read: what the recipe promises
         prefill_form(name, recipe)
         data_root, image_size = str(data_dir()), None
         ds, problem_data = None, None
         if not data.DATASETS[name].offline:
-            data_root = st.text_input("Data root", str(data_dir()), key="data_root",
-                                      help=f"a folder inside {data_dir()} (RESNET_WORKBENCH_DATA), "
-                                           "looked in first; then the system's and torchvision's "
-                                           "folders (see README, Datasets)")
-        if st.toggle("Which datasets are on this machine?", key="show_datasets"):
+            data_root = st.text_input(_("Data root"), str(data_dir()), key="data_root",
+                                      help=_("a folder inside {folder} (RESNET_WORKBENCH_DATA), looked "
+                                             "in first; then the system's and torchvision's folders "
+                                             "(see README, Datasets)").format(folder=data_dir()))
+        if st.toggle(_("Which datasets are on this machine?"), key="show_datasets"):
             st.dataframe(datasets_here(data_root), hide_index=True, width="stretch")
         if name == "folder":
-            upload = st.file_uploader("...or upload a .zip of an image folder (one folder per class)",
+            upload = st.file_uploader(_("...or upload a .zip of an image folder (one folder per class)"),
                                       type=["zip"], key="folder_zip")
             if upload is not None:
                 try:
                     data_root = str(unpack_upload(upload.name, upload.getvalue()))
-                    st.caption(f"Unpacked to {plain(data_root)}")
+                    st.caption(_("Unpacked to {folder}").format(folder=plain(data_root)))
                 except WorkbenchError as e:
                     problem_data = str(e)
-            image_size = int(st.number_input("Image size (px)", *training.RANGES["image_size"],
+            image_size = int(st.number_input(_("Image size (px)"), *training.RANGES["image_size"],
                                              data.DATASETS[name].image_size, key="image_size"))
         try:
             if problem_data is None:
@@ -153,84 +157,90 @@ with settings:
         # Nothing chosen yet (no folder typed, nothing uploaded): say what to do, not an error.
         untouched = name == "folder" and data_root == str(data_dir()) and upload is None
         if problem_data and untouched:  # not an error: say what to do
-            st.info(f"Type the folder of your images above (inside {plain(str(data_dir()))}, one "
-                    "subfolder per class), or upload a .zip of it.")
+            st.info(_("Type the folder of your images above (inside {folder}, one subfolder per "
+                      "class), or upload a .zip of it.").format(folder=plain(str(data_dir()))))
         elif problem_data:
             st.error(unlinked(problem_data))
         if ds is not None:
             info = ds.info
             if ds.found_in:
-                st.caption(f"Found in {plain(ds.found_in)}")
-            st.write(f"**{len(ds.train)}** train / **{len(ds.val)}** val / **{len(ds.test)}** test "
-                     f"images, {info.channels}x{info.image_size}x{info.image_size}, "
-                     f"**{info.num_classes}** classes: {plain(', '.join(info.class_names[:12]))}"
-                     f"{' ...' if info.num_classes > 12 else ''}")
+                st.caption(_("Found in {folder}").format(folder=plain(ds.found_in)))
+            st.write(_("**{train}** train / **{val}** val / **{test}** test images, {shape}, "
+                       "**{classes}** classes: {names}").format(
+                train=len(ds.train), val=len(ds.val), test=len(ds.test),
+                shape=f"{info.channels}x{info.image_size}x{info.image_size}", classes=info.num_classes,
+                names=plain(", ".join(info.class_names[:12])) + (" ..." if info.num_classes > 12 else "")))
             if ds.skipped_files:
-                st.warning(f"{len(ds.skipped_files)} unreadable file(s) skipped.")
+                st.warning(ngettext("{n} unreadable file skipped.", "{n} unreadable files skipped.",
+                                    len(ds.skipped_files)).format(n=len(ds.skipped_files)))
             # One sample per class (first ten classes).
             picks = [int((ds.train.labels == c).nonzero()[0]) for c in range(min(10, info.num_classes))
                      if (ds.train.labels == c).any()]
             images = ds.images("train", picks)
             st.image([analysis.to_pil(im, 64) for im in images],
                      caption=[info.class_names[int(ds.train.labels[i])] for i in picks], width=64,
-                     alt=[f"a training image of class {info.class_names[int(ds.train.labels[i])]}"
-                          for i in picks])
+                     alt=[_("a training image of class {name}").format(
+                         name=info.class_names[int(ds.train.labels[i])]) for i in picks])
             if name == "folder":
                 start_from.suggest_pretrained()
 
     with right:
-        st.header("Model")
-        arch = st.selectbox("Architecture", training.ARCHS, key="arch",
-                            help="resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style")
-        residual = st.toggle("Residual shortcuts", True, key="residual",
-                             help="off: the plain twin, the same layers without shortcuts")
+        st.header(_("Model"))
+        arch = st.selectbox(_("Architecture"), training.ARCHS, key="arch",
+                            help=_("resnet8-110: CIFAR-style (He et al. 4.2); resnet18-152: ImageNet-style"))
+        residual = st.toggle(_("Residual shortcuts"), True, key="residual",
+                             help=_("off: the plain twin, the same layers without shortcuts"))
         c2, c3 = st.columns(2)
-        norm = c2.selectbox("Normalisation", training.NORMS, key="norm")
-        activation = c3.selectbox("Activation", list(training.ACTIVATIONS), key="activation")
+        norm = c2.selectbox(_("Normalisation"), training.NORMS, key="norm")
+        activation = c3.selectbox(_("Activation"), list(training.ACTIVATIONS), key="activation")
         device_choices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        device = st.selectbox("Device", device_choices, key="device")
+        device = st.selectbox(_("Device"), device_choices, key="device")
         gpus = torch.cuda.device_count() if training.resolve_device(device).type == "cuda" else 1
         processes = 1
         if gpus > 1:  # data-parallel: the job manager starts torchrun with one process per GPU
-            processes = int(st.number_input("GPUs", 1, gpus, gpus, key="gpus",
-                                            help="torchrun --standalone with one process per GPU; "
-                                                 "the batch size is the global batch"))
+            processes = int(st.number_input(_("GPUs"), 1, gpus, gpus, key="gpus",
+                                            help=_("torchrun --standalone with one process per GPU; "
+                                                   "the batch size is the global batch")))
         start = start_from.picker(arch, past_runs=store().runs())
         # The tiles (parameters, FLOPs, time) are drawn here once the form below is read.
         model_tiles = st.container()
 
     # ------------------------------------------------------------------ hyperparameters
-    st.header("Training")
+    st.header(_("Training"))
     h1, h2, h3, h4 = st.columns(4)
-    optimizer = h1.selectbox("Optimizer", training.OPTIMIZERS, key="optimizer")
+    optimizer = h1.selectbox(_("Optimizer"), training.OPTIMIZERS, key="optimizer")
     lr_key = f"lr_{optimizer}"
     start_from.apply_found_lr(lr_key)
     if lr_key not in st.session_state:
         st.session_state[lr_key] = training.DEFAULT_LR[optimizer]
-    lr = h2.number_input("Learning rate", format="%.4f", step=0.001, key=lr_key)
-    scheduler = h3.selectbox("Schedule", training.SCHEDULERS, key="scheduler")
-    batch_size = h4.number_input("Batch size", step=16, key="batch_size")
+    lr = h2.number_input(_("Learning rate"), format="%.4f", step=0.001, key=lr_key)
+    scheduler = h3.selectbox(_("Schedule"), training.SCHEDULERS, key="scheduler")
+    batch_size = h4.number_input(_("Batch size"), step=16, key="batch_size")
     b1, b2, b3, b4 = st.columns(4)
-    budget = b1.radio("Budget", ["epochs", "steps"], horizontal=True, key="budget")
+    BUDGETS = {"epochs": N_("epochs"), "steps": N_("steps")}
+    budget = b1.radio(_("Budget"), list(BUDGETS), horizontal=True, key="budget",
+                      format_func=lambda k: _(BUDGETS[k]))
     top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
-    amount = b2.number_input("Epochs" if budget == "epochs" else "Steps", min_value=1, max_value=top,
-                             step=1, key=f"amount_{budget}_{name}", help=f"1 to {top:,}")
+    amount = b2.number_input(_("Epochs") if budget == "epochs" else _("Steps"), min_value=1, max_value=top,
+                             step=1, key=f"amount_{budget}_{name}",
+                             help=_("1 to {top}").format(top=f"{top:,}"))
     # Say what was understood: a browser reads "1e9" typed into this whole-number box as 1.
-    b2.caption(f"= {int(amount):,} {budget if int(amount) != 1 else budget[:-1]}")
-    augment = b3.toggle("Augmentation", key="augment",
-                        help="random crops; horizontal flips where they keep the label (not digits)")
-    seed = b4.number_input("Seed", value=0, step=1, key="seed")
-    snapshots = st.number_input("Weight snapshots", *training.RANGES["probe_snapshots"],
+    b2.caption((ngettext("= {n} epoch", "= {n} epochs", int(amount)) if budget == "epochs"
+                else ngettext("= {n} step", "= {n} steps", int(amount))).format(n=f"{int(amount):,}"))
+    augment = b3.toggle(_("Augmentation"), key="augment",
+                        help=_("random crops; horizontal flips where they keep the label (not digits)"))
+    seed = b4.number_input(_("Seed"), value=0, step=1, key="seed")
+    snapshots = st.number_input(_("Weight snapshots"), *training.RANGES["probe_snapshots"],
                                 TrainConfig().probe_snapshots, key="snapshots",
-                                help="copies of the weights over training for the Explain page's "
-                                     "probe slider (0: none; each is one model's size on disk)")
-    diagnostics = st.toggle("Log diagnostics", False, key="diagnostics",
-                            help="every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
-                                 "(diagnostics.jsonl), charted below while it trains")
-    tensorboard = st.toggle("TensorBoard event files", False, key="tensorboard",
-                            help="also write the curves, hyperparameters and confusion matrix as "
-                                 "TensorBoard events in the run folder: tensorboard --logdir "
-                                 "<runs folder> shows every run, live")
+                                help=_("copies of the weights over training for the Explain page's "
+                                       "probe slider (0: none; each is one model's size on disk)"))
+    diagnostics = st.toggle(_("Log diagnostics"), False, key="diagnostics",
+                            help=_("every 10 steps: each block's gradient norm and ||F(x)|| / ||x|| "
+                                   "(diagnostics.jsonl), charted below while it trains"))
+    tensorboard = st.toggle(_("TensorBoard event files"), False, key="tensorboard",
+                            help=_("also write the curves, hyperparameters and confusion matrix as "
+                                   "TensorBoard events in the run folder: tensorboard --logdir "
+                                   "<runs folder> shows every run, live"))
 
     form = dict(
         dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
@@ -244,15 +254,17 @@ with settings:
     config = TrainConfig.from_preset(recipe, **form) if recipe != "custom" else TrainConfig(**form)
     if recipe != "custom":
         hidden = {k: v for k, v in training.PRESETS[recipe].items() if k not in FORM_FIELDS}
-        also = "Also sets " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hidden.items()) + "."
+        also = _("Also sets {fields}.").format(fields=", ".join(f"{k.replace('_', ' ')} {v}"
+                                                               for k, v in hidden.items()))
         changed = training.preset_changes(recipe, config)
         if changed:  # its measured result is not this run's to expect
-            what = "; ".join(f"{k.replace('_', ' ')} {new} (the recipe's: {old})"
-                             for k, (old, new) in changed.items())
-            recipe_note.caption(f"**{recipe}, changed**: {what}. The recipe's measured result "
-                                f"({training.PRESET_RESULTS[recipe]}) is for it unchanged. {also}")
+            what = "; ".join(_("{field} {new} (the recipe's: {old})").format(
+                field=k.replace("_", " "), new=new, old=old) for k, (old, new) in changed.items())
+            recipe_note.caption(_("**{recipe}, changed**: {what}. The recipe's measured result ({result}) "
+                                  "is for it unchanged. {also}").format(
+                recipe=recipe, what=what, result=_(training.PRESET_RESULTS[recipe]), also=also))
         else:
-            recipe_note.caption(f"**{recipe}**: {training.PRESET_RESULTS[recipe]}. {also}")
+            recipe_note.caption(f"**{recipe}**: {_(training.PRESET_RESULTS[recipe])}. {also}")
     if ds is not None:
         planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
                                 size=ds.info.image_size, train_images=len(ds.train),
@@ -263,15 +275,15 @@ with settings:
             model_tiles_for(planned, ds)
         st.caption(planned.memory_line())
         if not planned.fits:
-            st.warning(f"Batch {config.batch_size} probably does not fit in memory; try "
-                       f"{planned.largest_batch} or fewer.")
+            st.warning(_("Batch {batch} probably does not fit in memory; try {largest} or fewer.").format(
+                batch=config.batch_size, largest=planned.largest_batch))
     problem = workbench.preflight(config, processes=processes, dataset=ds) or start.problem
     start_from.lr_finder(config, lr_key, ready=not problem and ds is not None)
 if not settings.open:  # what Train would start, in one line
-    st.caption(f"{config.summary()}. Open Settings to change it.")
+    st.caption(_("{summary}. Open Settings to change it.").format(summary=config.summary()))
 if problem:
     st.error(unlinked(problem))
-if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key="launch",
+if st.button(_("Train"), type="primary", disabled=bool(problem) or ds is None, key="launch",
              on_click=close_settings):
     try:
         new_id = session().submit(config, processes=processes)
@@ -279,15 +291,16 @@ if st.button("Train", type="primary", disabled=bool(problem) or ds is None, key=
         if followed and is_active(followed):
             # Keep watching the run that trains; this page follows the new one when it ends.
             st.session_state.setdefault("train_next", []).append(new_id)
-            st.toast(f"Queued {new_id}: it starts after the run below; this page follows it then.")
+            st.toast(_("Queued {run}: it starts after the run below; this page follows it then.").format(
+                run=new_id))
         else:
             st.session_state["train_run_id"] = new_id
             # What it is by now: a free device starts it at once (the toast once said
             # "Queued" of a run already training, or done).
             state = store().get(new_id).state
-            st.toast({"queued": "Queued: it starts when the device is free.",
-                      "running": "Training: its curves appear below."}.get(
-                state, f"Run {new_id} is {state}: below."))
+            st.toast({"queued": _("Queued: it starts when the device is free."),
+                      "running": _("Training: its curves appear below.")}.get(
+                state, _("Run {run} is {state}: below.").format(run=new_id, state=state_name(state))))
     except WorkbenchError as e:  # e.g. another server owns this runs folder
         st.error(unlinked(e))
 
@@ -311,7 +324,7 @@ if run_id is not None and run_id not in by_id:  # deleted meanwhile, or a bad UR
         del st.query_params["run"]
     run_id = None
 if run_id is None:
-    st.info("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs.")
+    st.info(_("No run yet: press Train. Runs started from the CLI or a notebook appear on Runs."))
     st.stop()
 st.session_state["train_run_id"] = run_id
 st.query_params["run"] = run_id
@@ -327,30 +340,31 @@ def live_panel(run_id: str) -> None:
     st.header(f"{run_id}  ·  {state_label(state)}")
     # The outcome first, under the header: at 1400x900 it sat below the curves, out of view.
     if state == "failed":
-        st.error(unlinked(status.get("error") or "the run failed"))
+        st.error(unlinked(status.get("error") or _("the run failed")))
     elif state == "completed" and run.summary("test"):
         test, took = run.summary("test"), runs.time_taken(status)
-        st.success(f"Test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f}"
-                   + (f", {took}." if took else "."))
+        st.success(_("Test accuracy {accuracy}, macro F1 {f1}").format(
+            accuracy=f"{test['accuracy']:.4f}", f1=f"{test['macro_f1']:.4f}") + (f", {took}." if took else "."))
     progress = runs.run_progress(status, config, metrics)
     announce(progress.announcement(run_id), key="train_status")
     if progress.total_steps:
         st.progress(progress.fraction, text=progress.text())
     if progress.has_metrics:
         k1, k2, k3, k4 = st.columns(4)
-        k1.metric("Train loss", f"{progress.train_loss:.4f}")
-        k2.metric("Val accuracy", f"{progress.val_accuracy:.4f}" if progress.val_accuracy is not None
+        k1.metric(_("Train loss"), f"{progress.train_loss:.4f}")
+        k2.metric(_("Val accuracy"), f"{progress.val_accuracy:.4f}" if progress.val_accuracy is not None
                   else "-")
-        k3.metric("Learning rate", f"{progress.lr:.4g}")
-        k4.metric("Images/s", f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
+        k3.metric(_("Learning rate"), f"{progress.lr:.4g}")
+        k4.metric(_("Images/s"), f"{progress.images_per_sec:.0f}" if progress.images_per_sec else "-")
         chart(analysis.training_curves(metrics), analysis.describe_training_curves(metrics),
               analysis.curves_table(metrics), key="live_curves")
         smoothing = config.get("label_smoothing") or 0.0
         if smoothing:  # its training loss sits above the validation loss by design
             floor = training.label_smoothing_floor(smoothing, len(config.get("class_names") or range(10)))
-            st.caption(f"Label smoothing {smoothing:g}: the training targets are softened, so the "
-                       f"training loss cannot go below about {floor:.2f}; a training loss above "
-                       "the validation loss is expected here, not a sign of trouble.")
+            st.caption(_("Label smoothing {smoothing}: the training targets are softened, so the "
+                         "training loss cannot go below about {floor}; a training loss above the "
+                         "validation loss is expected here, not a sign of trouble.").format(
+                smoothing=f"{smoothing:g}", floor=f"{floor:.2f}"))
         if run.has_diagnostics:
             diag = training.read_diagnostics(run.dir)
             d1, d2 = st.columns(2)
@@ -358,16 +372,16 @@ def live_panel(run_id: str) -> None:
                 chart(analysis.diagnostics_over_time(diag, column), analysis.describe_diagnostics(diag, column),
                       diag[["step", "block", column]].dropna(), key=key, where=where)
     elif state in runs.ACTIVE_STATES:
-        st.caption("Waiting for the first metrics...")
+        st.caption(_("Waiting for the first metrics..."))
     if state in runs.ACTIVE_STATES:
-        if st.button("Stop", key="stop", help="checkpoints and stops after the current step"):
+        if st.button(_("Stop"), key="stop", help=_("checkpoints and stops after the current step")):
             try:
                 session().stop(run_id)
             except WorkbenchError as e:
                 st.error(unlinked(e))
-            st.toast("Stopping after this step; the last checkpoint is kept.")
+            st.toast(_("Stopping after this step; the last checkpoint is kept."))
     elif state == "completed":
-        st.page_link("evaluate.py", label="Open on Evaluate", icon=":material/analytics:")
+        st.page_link("evaluate.py", label=_("Open on Evaluate"), icon=":material/analytics:")
     # When the run ends, rerun the whole page once so polling stops.
     was_active = st.session_state.get("live_was_active")
     st.session_state["live_was_active"] = state in runs.ACTIVE_STATES

@@ -3,11 +3,12 @@
 Every word shown goes through ``_`` (or ``ngettext`` for plurals), which looks the English
 text up in the catalog of the *current* language: a ``ContextVar``, so two Streamlit sessions
 (each its own script thread) or a CLI and a page in one process never leak into each other.
-Nothing calls ``gettext.install``. The catalogs are to be gettext's:
-``resnet_core/locale/<ll_CC>/LC_MESSAGES/workbench.po`` (what translators edit), compiled to
-``.mo`` by Babel. None is written yet: until then every language reads the English text (the
-lookup falls back). ``N_`` marks a text for extraction where it is defined (a table, a
-default) and is translated where it is shown.
+Nothing calls ``gettext.install``. The catalogs are gettext's:
+``resnet_core/locale/<ll_CC>/LC_MESSAGES/workbench.po``, what translators edit (docs/i18n.md
+has Babel's extract / update commands). The ``.po`` is read here and compiled in memory by
+Babel on first use, so there is no ``.mo`` to forget to rebuild; a text missing from it reads
+in English. ``N_`` marks a text for extraction where it is defined (a table, a default) and
+is translated where it is shown.
 
 Languages are BCP 47 tags: "en" and "zh-CN". ``pick`` reads what a person or an environment
 asked for ("zh_CN.UTF-8", "zh-Hans-CN", "zh", an Accept-Language header) and returns one of
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gettext
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -107,11 +109,25 @@ def speaking(tag: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def catalog_path(tag: str) -> Path:
+    """Where ``tag``'s catalog lives: locale/zh_CN/LC_MESSAGES/workbench.po."""
+    return LOCALE_DIR / tag.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
 @functools.lru_cache(maxsize=8)
 def _translations(tag: str) -> gettext.NullTranslations:
-    if tag in (DEFAULT, PSEUDO):
+    path = catalog_path(tag)
+    if tag in (DEFAULT, PSEUDO) or not path.exists():
         return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[tag.replace("-", "_")], fallback=True)
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=tag.replace("-", "_"))
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries left out, as pybabel compile does
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
 def _(message: str) -> str:

@@ -296,6 +296,10 @@ class Session:
     def lock_lesson(self, lesson_id: str | None) -> None:
         self._class("lock the class to a lesson").lock_lesson(lesson_id)
 
+    def set_class_language(self, tag: str | None) -> None:
+        """The language the class's pages speak to a student who has not chosen one."""
+        self._class("set the class's language").set_language(tag)
+
     def vote(self, lesson, choice: int) -> None:
         """Lock in a prediction for ``lesson`` (a Lesson): a student's counts in the class's
         tally; the teacher's, or anyone's in single-user mode, is the page's alone."""

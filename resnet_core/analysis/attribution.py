@@ -35,14 +35,15 @@ from captum.attr import (
 from torch import Tensor, nn
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import N_, _
 from resnet_core.training.models import ResNet
 
 METHODS = ("saliency", "integrated_gradients", "smoothgrad", "guided_backprop", "deeplift",
            "occlusion", "gradcam", "guided_gradcam")
-METHOD_TITLES = {
-    "saliency": "Saliency", "integrated_gradients": "Integrated Gradients",
-    "smoothgrad": "SmoothGrad", "guided_backprop": "Guided Backprop", "deeplift": "DeepLift",
-    "occlusion": "Occlusion", "gradcam": "Grad-CAM", "guided_gradcam": "Guided Grad-CAM",
+METHOD_TITLES = {  # English; a page shows _(title) in the reader's language
+    "saliency": N_("Saliency"), "integrated_gradients": N_("Integrated Gradients"),
+    "smoothgrad": N_("SmoothGrad"), "guided_backprop": N_("Guided Backprop"), "deeplift": N_("DeepLift"),
+    "occlusion": N_("Occlusion"), "gradcam": N_("Grad-CAM"), "guided_gradcam": N_("Guided Grad-CAM"),
 }
 BASELINES = ("black", "mean", "blur")  # for Integrated Gradients and DeepLift
 # Methods whose map keeps its sign (evidence for and against); the rest are magnitudes.
@@ -324,11 +325,12 @@ def attribution_notes(extra: dict) -> list[str]:
     4x4 cells, enlarged: coarse by design, not a blurry picture)."""
     notes = []
     if "convergence_delta" in extra:
-        notes.append(f"convergence delta {extra['convergence_delta']:.2e}: how far the map's sum is "
-                     "from the change in the output it explains (near 0: the integral is accurate; "
-                     "large: raise the steps)")
+        notes.append(_("convergence delta {delta}: how far the map's sum is from the change in the output it "
+                       "explains (near 0: the integral is accurate; large: raise the steps)").format(
+            delta=f"{extra['convergence_delta']:.2e}"))
     if "stage" in extra:
         cells = extra.get("cells")
-        grid = f", a {cells[0]}x{cells[1]} grid enlarged to the image" if cells else ""
-        notes.append(f"at {extra['stage']}{grid}")
+        notes.append(_("at {stage}, a {grid} grid enlarged to the image").format(
+            stage=extra["stage"], grid=f"{cells[0]}x{cells[1]}") if cells
+            else _("at {stage}").format(stage=extra["stage"]))
     return notes

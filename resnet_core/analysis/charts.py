@@ -11,8 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from resnet_core.analysis.describe import curve_rows
+from resnet_core.analysis.describe import METRIC_WORDS, SPLIT_WORDS, curve_rows
 from resnet_core.analysis.palette import PALETTE, style
+from resnet_core.i18n import _
 
 SPLIT_DASH = {"train": "solid", "val": "dash", "test": "dot"}
 
@@ -22,16 +23,17 @@ LOG_TICKS = [m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5)]  # 0.0001 ...
 
 def training_curves(metrics: pd.DataFrame, title: str = "") -> go.Figure:
     """Loss and accuracy against step for one run: train (solid) and val (dashed)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("loss"), _("accuracy")))
     for split in ("train", "val"):
         part = metrics[metrics["split"] == split] if len(metrics) else metrics
         if part.empty:
             continue
         for col, name in ((1, "loss"), (2, "accuracy")):
-            fig.add_trace(go.Scatter(x=part["step"], y=part[name], name=f"{split} {name}",
+            legend = _("{split} {metric}").format(split=_(SPLIT_WORDS[split]), metric=_(name))
+            fig.add_trace(go.Scatter(x=part["step"], y=part[name], name=legend,
                                      mode="lines+markers" if split == "val" else "lines",
                                      line={"dash": SPLIT_DASH[split]}), row=1, col=col)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text=_("step"))
     # Early val losses spike; log keeps the rest readable. Labels at 1, 2, 5 of each decade,
     # written out: plotly's own minor labels read "2 10 5 2 1 5 2 0.1".
     fig.update_yaxes(type="log", tickvals=LOG_TICKS, ticktext=[f"{v:g}" for v in LOG_TICKS],
@@ -55,8 +57,9 @@ def compare_curves(metrics_by_run: dict[str, pd.DataFrame], metric: str = "accur
             continue
         y = 1.0 - part["accuracy"] if metric == "error" else part[metric]
         fig.add_trace(go.Scatter(x=part["step"], y=y, name=run_id, mode=mode))
-    title = {"error": "error (1 - accuracy)"}.get(metric, metric)
-    fig.update_layout(xaxis_title="step", yaxis_title=f"{split} {title}", height=420,
+    title = _(METRIC_WORDS.get(metric, metric))
+    fig.update_layout(xaxis_title=_("step"), yaxis_title=_("{split} {metric}").format(
+        split=_(SPLIT_WORDS.get(split, split)), metric=title), height=420,
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 30})
     if log_y:
         fig.update_yaxes(type="log")
@@ -81,24 +84,24 @@ def confusion_heatmap(confusion: pd.DataFrame, normalize: bool = False) -> go.Fi
     # events carry no points for heatmap traces), so a click on a cell can open its drill-down.
     cells = [(r, c) for r in range(len(rows)) for c in range(len(names))]
     fig.add_trace(go.Scatter(
-        x=[names[c] for _, c in cells], y=[rows[r] for r, _ in cells], mode="markers",
+        x=[names[c] for _row, c in cells], y=[rows[r] for r, _col in cells], mode="markers",
         marker={"symbol": "square", "size": 28, "color": "rgba(0,0,0,0)"},
         text=[text[r][c] for r, c in cells], showlegend=False, name="cells",
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<br>(click: its images)<extra></extra>",
+        hovertemplate=_("true %{y}<br>predicted %{x}<br>%{text}<br>(click: its images)") + "<extra></extra>",
         selected={"marker": {"color": "rgba(0,0,0,0)"}}, unselected={"marker": {"opacity": 1}},
     ))
-    fig.update_layout(xaxis_title="predicted class", yaxis_title="true class",
+    fig.update_layout(xaxis_title=_("predicted class"), yaxis_title=_("true class"),
                       yaxis={"autorange": "reversed", "type": "category"},
                       xaxis={"type": "category", "side": "bottom"}, height=520, margin={"t": 30})
     return style(fig)
 
 
 def top_k_bars(top: list[tuple[str, float]]) -> go.Figure:
-    names = [name for name, _ in top][::-1]
-    probs = [p for _, p in top][::-1]
+    names = [name for name, _p in top][::-1]
+    probs = [p for _name, p in top][::-1]
     fig = go.Figure(go.Bar(x=probs, y=names, orientation="h", text=[f"{p:.1%}" for p in probs],
                            textposition="auto"))
-    fig.update_layout(xaxis={"range": [0, 1], "title": "probability"}, yaxis={"type": "category"},
+    fig.update_layout(xaxis={"range": [0, 1], "title": _("probability")}, yaxis={"type": "category"},
                       height=60 + 40 * len(top), margin={"t": 10, "b": 40})
     return style(fig)
 
@@ -127,10 +130,10 @@ def gradient_norm_profile(diagnostics_by_label: dict[str, pd.DataFrame], step: i
             continue
         at = diag["step"].min() if step is None else diag.loc[diag["step"] <= step, "step"].max()
         part = diag[diag["step"] == at]
-        fig.add_trace(go.Scatter(x=part["block"], y=part["grad_norm"], name=f"{label} (step {at})",
+        fig.add_trace(go.Scatter(x=part["block"], y=part["grad_norm"], name=_("{run} (step {step})").format(run=label, step=at),
                                  mode="lines+markers"))
-    fig.update_yaxes(type="log", title_text="gradient norm (log)", exponentformat="power")
-    fig.update_xaxes(title_text="block, from the input to the classifier")
+    fig.update_yaxes(type="log", title_text=_("gradient norm (log)"), exponentformat="power")
+    fig.update_xaxes(title_text=_("block, from the input to the classifier"))
     fig.update_layout(height=380, legend={"orientation": "h", "y": -0.3}, margin={"t": 30})
     return style(fig)
 
@@ -141,9 +144,9 @@ def diagnostics_over_time(diag: pd.DataFrame, column: str = "grad_norm") -> go.F
     part = diag.dropna(subset=[column]) if len(diag) else diag
     for block, rows in part.groupby("block", sort=False):
         fig.add_trace(go.Scatter(x=rows["step"], y=rows[column], name=str(block), mode="lines"))
-    label = {"grad_norm": "gradient norm (log)", "branch_ratio": "||F(x)|| / ||shortcut(x)||"}[column]
+    label = {"grad_norm": _("gradient norm (log)"), "branch_ratio": "||F(x)|| / ||shortcut(x)||"}[column]
     fig.update_yaxes(title_text=label, type="log" if column == "grad_norm" else "linear")
-    fig.update_layout(xaxis_title="step", height=360, margin={"t": 30},
+    fig.update_layout(xaxis_title=_("step"), height=360, margin={"t": 30},
                       legend={"orientation": "h", "y": -0.3})
     return style(fig)
 
@@ -159,7 +162,8 @@ def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figur
         fmap = np.asarray(maps[stage])
         for c in range(min(channels, len(fmap))):
             fig.add_trace(go.Heatmap(z=fmap[c][::-1], colorscale="Viridis", showscale=False,
-                                     hovertemplate=f"{stage} channel {c}: %{{z:.3f}}<extra></extra>"),
+                                     hovertemplate=_("{stage} channel {channel}").format(stage=stage, channel=c)
+                                     + ": %{z:.3f}<extra></extra>"),
                           row=r, col=c + 1)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -171,16 +175,16 @@ def feature_map_grid(maps: dict[str, np.ndarray], channels: int = 8) -> go.Figur
 def lr_find_curve(sweep: pd.DataFrame, suggestion: float) -> go.Figure:
     """The learning-rate range test (lr_find.py's CSV): loss against a log learning rate."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["loss"], name="loss", mode="lines",
+    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["loss"], name=_("loss"), mode="lines",
                              line={"color": "#767676", "width": 1}))  # grey at 4.5:1 on white
-    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["smoothed_loss"], name="smoothed",
+    fig.add_trace(go.Scatter(x=sweep["lr"], y=sweep["smoothed_loss"], name=_("smoothed"),
                              mode="lines", line={"width": 3}))
     fig.add_vline(x=suggestion, line_dash="dash", line_color=PALETTE[1],
                   annotation_text=f"suggested {suggestion:.3g}")
     low = float(sweep["smoothed_loss"].min())
     high = min(float(sweep["smoothed_loss"].max()), 3 * float(sweep["smoothed_loss"].iloc[0]))
-    fig.update_xaxes(type="log", title_text="learning rate")
-    fig.update_yaxes(title_text="training loss", range=[0.9 * low, max(high, 1.5 * low)])
+    fig.update_xaxes(type="log", title_text=_("learning rate"))
+    fig.update_yaxes(title_text=_("training loss"), range=[0.9 * low, max(high, 1.5 * low)])
     fig.update_layout(height=320, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
     return style(fig)
@@ -193,9 +197,9 @@ def transfer_curve(rows: pd.DataFrame) -> go.Figure:
         part = part.sort_values("k")
         fig.add_trace(go.Scatter(x=part["k"], y=part["test accuracy"], name=start,
                                  mode="lines+markers", line={"dash": "dash" if start == "scratch" else "solid"}))
-    fig.update_xaxes(type="log", title_text="training images per class (k)",
+    fig.update_xaxes(type="log", title_text=_("training images per class (k)"),
                      tickvals=sorted(rows["k"].unique()))
-    fig.update_yaxes(title_text="test accuracy", range=[0, 1.02])
+    fig.update_yaxes(title_text=_("test accuracy"), range=[0, 1.02])
     fig.update_layout(height=340, margin={"t": 30, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.25})
     return style(fig)
@@ -203,14 +207,14 @@ def transfer_curve(rows: pd.DataFrame) -> go.Figure:
 
 def service_curves(history: pd.DataFrame) -> go.Figure:
     """A live service over time (the Deploy page): throughput, and p50 / p99 latency."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("images per second", "latency (ms)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("images per second"), _("latency (ms)")))
     if len(history):
-        fig.add_trace(go.Scatter(x=history["seconds"], y=history["throughput"], name="images/s",
+        fig.add_trace(go.Scatter(x=history["seconds"], y=history["throughput"], name=_("images/s"),
                                  mode="lines+markers"), row=1, col=1)
         for name, dash in (("p50", "solid"), ("p99", "dash")):
             fig.add_trace(go.Scatter(x=history["seconds"], y=history[name], name=name,
                                      mode="lines+markers", line={"dash": dash}), row=1, col=2)
-    fig.update_xaxes(title_text="seconds since the service started")
+    fig.update_xaxes(title_text=_("seconds since the service started"))
     fig.update_layout(height=320, margin={"t": 50, "b": 40, "l": 40, "r": 20},
                       legend={"orientation": "h", "y": -0.3})
     return style(fig)

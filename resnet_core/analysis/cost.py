@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from resnet_core.i18n import N_, _, ngettext
 from resnet_core.training.evaluation import EVAL_BATCH_SIZE
 from resnet_core.training.models import build_model, count_parameters
 
@@ -40,6 +41,14 @@ class ModelCost:
     flops_per_image: float  # forward pass
     seconds_per_epoch: float | None  # estimated training time; None: no basis for one yet
     basis: str = "step model"  # where the time comes from: history, the step model, or none
+    runs: int = 0  # the earlier runs measured, with the history basis
+
+    def basis_words(self) -> str:
+        """The basis in the reader's language ("measured here: 2 earlier runs")."""
+        if self.runs:
+            return ngettext("measured here: {n} earlier run", "measured here: {n} earlier runs",
+                            self.runs).format(n=self.runs)
+        return _(self.basis)
 
     def heavy(self, device: str) -> bool:
         """Worth a warning: over five minutes an epoch, or a >20M-parameter net on a CPU."""
@@ -91,10 +100,10 @@ def _step_seconds(model: torch.nn.Module, size: int, dev: torch.device,
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(3):  # warm-up: allocations, kernel selection, clocks
+    for _warm in range(3):  # warm-up: allocations, kernel selection, clocks
         step()
     times = []
-    for _ in range(windows):
+    for _window in range(windows):
         sync()
         start, steps = time.perf_counter(), 0
         while time.perf_counter() - start < window_s:
@@ -154,13 +163,13 @@ def estimate_cost(arch: str, num_classes: int, channels: int, size: int, train_i
     if seconds_per_image is not None:
         per_image, runs = seconds_per_image
         basis = f"measured here: {runs} earlier run{'s' if runs > 1 else ''}"
-        return ModelCost(count_parameters(model), flops, per_image * train_images, basis)
+        return ModelCost(count_parameters(model), flops, per_image * train_images, basis, runs)
     if not calibrate and device not in _calibrated:
-        return ModelCost(count_parameters(model), flops, None, "none while a job trains")
+        return ModelCost(count_parameters(model), flops, None, N_("none while a job trains"))
     _calibrated.add(device)
     seconds = epoch_seconds(model, flops, train_images, val_images, batch_size,
                             calibrate_steps(device))
-    return ModelCost(count_parameters(model), flops, seconds, "step model calibrated here")
+    return ModelCost(count_parameters(model), flops, seconds, N_("step model calibrated here"))
 
 
 _calibrated: set[str] = set()  # devices calibrate_steps has measured in this process

@@ -21,6 +21,7 @@ from resnet_core.analysis.cost import (
 )
 from resnet_core.errors import ConfigError
 from resnet_core.events import Callback
+from resnet_core.i18n import _
 from resnet_core.runs.progress import duration
 from resnet_core.training.config import TrainConfig
 
@@ -63,9 +64,10 @@ class Plan:
 
     def memory_line(self) -> str:
         """One sentence: the step's memory at this batch, and the largest batch that fits."""
-        return (f"Memory for one training step at batch {self.config.batch_size}: about "
-                f"{self.peak_bytes / 2**20:,.0f} MiB ({self._precision()}); the largest batch that "
-                f"fits in the {self.device.upper()} memory free now: about {self.largest_batch:,}.")
+        return _("Memory for one training step at batch {batch}: about {mib} MiB ({precision}); the largest "
+                 "batch that fits in the {device} memory free now: about {largest}.").format(
+            batch=self.config.batch_size, mib=f"{self.peak_bytes / 2**20:,.0f}", precision=self._precision(),
+            device=self.device.upper(), largest=f"{self.largest_batch:,}")
 
     def _precision(self) -> str:
         """What the memory figure assumes, said against the precision this run trains in (the
@@ -82,25 +84,26 @@ class Plan:
         if dtype is None:
             return "fp32"
         name = "bf16" if dtype == torch.bfloat16 else "fp16"
-        return f"counted in fp32: an upper bound, {name} autocast keeps about half the activations"
+        return _("counted in fp32: an upper bound, {name} autocast keeps about half the activations").format(name=name)
 
     def memory_problem(self) -> str | None:
         """A one-line refusal when the step would not fit in free memory, else None."""
         if self.fits:
             return None
-        return (f"batch {self.config.batch_size} of {self.config.arch} needs about "
-                f"{self.peak_bytes / 2**20:,.0f} MiB and {self.free_bytes / 2**20:,.0f} MiB is "
-                f"free; use a smaller batch or image size")
+        return _("batch {batch} of {arch} needs about {need} MiB and {free} MiB is free; use a smaller batch or "
+                 "image size").format(batch=self.config.batch_size, arch=self.config.arch,
+                                      need=f"{self.peak_bytes / 2**20:,.0f}", free=f"{self.free_bytes / 2**20:,.0f}")
 
     def estimate_line(self) -> str | None:
         """"about 2 min 50 s per epoch, 23 min 40 s in all on this CPU (basis)", or None
         without a time estimate."""
         if self.seconds_per_epoch is None:
             return None
-        line = f"about {duration(self.seconds_per_epoch)} per epoch"
+        line = _("about {duration} per epoch").format(duration=duration(self.seconds_per_epoch))
         if self.total_seconds is not None:
-            line += f", {duration(self.total_seconds)} in all"
-        return f"{line} on this {self.device.upper()} ({self.cost.basis})"
+            line += _(", {duration} in all").format(duration=duration(self.total_seconds))
+        return _("{line} on this {device} ({basis})").format(line=line, device=self.device.upper(),
+                                                             basis=self.cost.basis_words())
 
 
 def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,

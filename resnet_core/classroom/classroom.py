@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from resnet_core import i18n
 from resnet_core.analysis.planning import check_memory
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
@@ -76,6 +77,9 @@ class ClassState:
     # lesson id -> student id -> the choice they locked in: the teacher sees the tally before
     # the runs reveal the answer (issue 38, item 16)
     votes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # The class's language (issue 39): what its pages, its join page and its lessons speak to a
+    # student who has not chosen one; None: each browser's own, then the server's default
+    language: str | None = None
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
 
@@ -118,6 +122,7 @@ class Classroom:
                           challenge=Challenge.from_dict(challenge) if challenge else None,
                           votes={lesson: {who: int(c) for who, c in dict(by).items()}
                                  for lesson, by in dict(data.get("votes") or {}).items()},
+                          language=i18n.pick(data.get("language")),
                           generation=int(data.get("generation") or 0))
 
     def _save(self) -> None:
@@ -127,7 +132,7 @@ class Classroom:
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
             "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
             "challenge": s.challenge.to_dict() if s.challenge else None,
-            "votes": s.votes, "generation": s.generation})
+            "votes": s.votes, "language": s.language, "generation": s.generation})
 
     # -- who is who ---------------------------------------------------------------------
 
@@ -266,6 +271,14 @@ class Classroom:
             raise ConfigError(f"lesson must be one of {', '.join(LESSON_TABLE)}, got {lesson_id!r}")
         with self._lock:
             self.state.locked_lesson = lesson_id
+            self._save()
+
+    def set_language(self, tag: str | None) -> None:
+        """The class's language ("en", "zh-CN"), or None for each browser's own."""
+        if tag is not None and tag not in i18n.LANGUAGES:
+            raise ConfigError(f"language must be one of {', '.join(i18n.LANGUAGES)}, got {tag!r}")
+        with self._lock:
+            self.state.language = tag
             self._save()
 
     def reset(self) -> None:

@@ -12,9 +12,15 @@ from datetime import datetime
 
 import pandas as pd
 
-from resnet_core.i18n import duration  # runs.duration: in the reader's language
+from resnet_core.i18n import N_, _, duration  # runs.duration: in the reader's language
 
-_QUARTERS = ("", ": over a quarter done", ": over half done", ": over three quarters done")
+_QUARTERS = (N_("Run {run} is training."), N_("Run {run} is training: over a quarter done."),
+             N_("Run {run} is training: over half done."), N_("Run {run} is training: over three quarters done."))
+# The states as the live region says them (status.json keeps the English names: a contract).
+_STATES = {"queued": N_("Run {run} is queued."), "running": N_("Run {run} is running."),
+           "completed": N_("Run {run} is completed."), "failed": N_("Run {run} is failed."),
+           "stopped": N_("Run {run} is stopped."), "pruned": N_("Run {run} is pruned."),
+           "interrupted": N_("Run {run} is interrupted."), None: N_("Run {run} is starting.")}
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,9 @@ class Progress:
 
     def text(self) -> str:
         """"epoch 3/30 · step 33/330 · ETA 12 s" (the ETA only while running)."""
-        eta = f" · ETA {self.eta_s:.0f} s" if self.eta_s is not None else ""
-        return (f"epoch {self.epoch}/{self.total_epochs} · step {self.step}/{self.total_steps}"
-                f"{eta}")
+        text = _("epoch {epoch}/{epochs} · step {step}/{steps}").format(
+            epoch=self.epoch, epochs=self.total_epochs, step=self.step, steps=self.total_steps)
+        return text + (_(" · ETA {duration}").format(duration=duration(self.eta_s)) if self.eta_s is not None else "")
 
     def announcement(self, run_id: str) -> str:
         """The line a screen reader hears while the run's view refreshes itself: it changes
@@ -52,8 +58,8 @@ class Progress:
         a text lagging its bar."""
         if self.state == "running" and self.total_steps:
             quarter = min(3, int(self.fraction * 4))
-            return f"Run {run_id} is training{_QUARTERS[quarter]}."
-        return f"Run {run_id} is {self.state or 'starting'}."
+            return _(_QUARTERS[quarter]).format(run=run_id)
+        return _(_STATES.get(self.state, "Run {run} is {state}.")).format(run=run_id, state=self.state)
 
 
 def run_progress(status: dict, config: dict, metrics: pd.DataFrame) -> Progress:
@@ -91,8 +97,8 @@ def time_taken(status: dict) -> str | None:
     if end is None or start is None:
         return None
     whole, running = (end - queued).total_seconds(), (end - start).total_seconds()
-    text = f"{duration(whole)} from queued to result"
-    return text + (f" ({duration(running)} running)" if whole - running >= 1 else "")
+    text = _("{duration} from queued to result").format(duration=duration(whole))
+    return text + (_(" ({duration} running)").format(duration=duration(running)) if whole - running >= 1 else "")
 
 
 def _time(text) -> datetime | None:

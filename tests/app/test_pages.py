@@ -7,8 +7,6 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from resnet_core.runs.imported import write_imported_run
-
 from helpers import ROOT
 
 # Paths as the app's frame (pages/navigation.py, the script app.py serves) names them.
@@ -19,24 +17,6 @@ def _app(monkeypatch, runs_dir) -> AppTest:
     monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(runs_dir))
     monkeypatch.chdir(ROOT)
     return AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=60)
-
-
-@pytest.fixture(scope="module")
-def mixed_runs(short_run, tmp_path_factory):
-    """A completed run, a failed copy and an interrupted copy (a process that no longer exists)."""
-    root = tmp_path_factory.mktemp("mixed")
-    shutil.copytree(short_run.dir, root / short_run.id)
-    for suffix, status in (("failed", {"state": "failed", "error": "loss became nan at step 3"}),
-                           ("interrupted", {"state": "running", "pid": 2**22 + 11, "host": "elsewhere",
-                                            "updated_at": "2020-01-01T00:00:00+00:00"})):
-        d = root / f"{short_run.id}-{suffix}"
-        shutil.copytree(short_run.dir, d)
-        (d / "status.json").write_text(json.dumps(status))
-    # A run imported from elsewhere: curves only (a loss and no accuracy), no checkpoints.
-    write_imported_run(root, kind="tensorboard", source="/elsewhere/logs/a", name="a", key="a",
-                       started=1.7e9, config={}, lines=[{"split": "train", "step": s, "loss": 2.0 / s}
-                                                        for s in (1, 2, 3)])
-    return root
 
 
 @pytest.mark.parametrize("page", PAGES)

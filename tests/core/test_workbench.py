@@ -49,6 +49,7 @@ ACTIONS = {
     "set limits": lambda s, run_id: s.set_limits(ClassLimits()),
     "set the class code": lambda s, run_id: s.set_class_code("x"),
     "lock a lesson": lambda s, run_id: s.lock_lesson("depth"),
+    "set the class's language": lambda s, run_id: s.set_class_language("zh-CN"),
     "open a challenge": lambda s, run_id: s.open_challenge("digits", 10),
     "close the challenge": lambda s, run_id: s.close_challenge(),
     "reset the class": lambda s, run_id: s.reset_class(),
@@ -108,7 +109,7 @@ def test_students_are_refused_the_teachers_actions(bench):
     ada, _ = bench.classroom.join("Ada")
     student = bench.session(ada)
     for action in ("submit on several GPUs", "upload data", "upload weights", "set limits",
-                   "lock a lesson", "open a challenge", "reset the class", "find a learning rate",
+                   "lock a lesson", "set the class's language", "open a challenge", "reset the class", "find a learning rate",
                    "remove a student", "make a rejoin code", "start a sweep", "stop a sweep",
                    "resume a sweep", "export to MLflow", "start TensorBoard",
                    "see the class's predictions"):

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from resnet_core import TrainConfig
+from resnet_core import ConfigError, TrainConfig
 from resnet_core.classroom.access import LESSONS, AccessDenied, User
 from resnet_core.classroom.challenge import ClassLimits, config_changes, leaderboard
 from resnet_core.classroom.classroom import Classroom
@@ -424,3 +424,16 @@ def test_a_student_cannot_queue_every_lesson(bench, paused, room):
     bob, _ = room.join("Bob")  # another student's clicks have their own allowance
     assert len(bench.session(bob).queue_lesson(LESSON_TABLE["activations"], dataset="digits")) == 3
     assert len(bench.session(TEACHER).queue_lesson(LESSON_TABLE["transfer"], dataset="digits")) == 7
+
+
+def test_the_class_language_survives_a_restart_and_only_the_teacher_sets_it(tmp_path, bench, room):
+    """Issue 39: the teacher's choice is the class's default (a student may still switch)."""
+    ada, _ = room.join("Ada")
+    with pytest.raises(AccessDenied, match="only the teacher"):
+        bench.session(ada).set_class_language("zh-CN")
+    bench.session(TEACHER).set_class_language("zh-CN")
+    assert Classroom(room.dir.parent, teacher_token="tok").state.language == "zh-CN"
+    with pytest.raises(ConfigError, match="language must be one of en, zh-CN, got 'fr'"):
+        room.set_language("fr")
+    room.set_language(None)
+    assert Classroom(room.dir.parent, teacher_token="tok").state.language is None

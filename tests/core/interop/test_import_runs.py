@@ -174,13 +174,13 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
         elsewhere = tmp_path / "elsewhere.db"
         uri_field.fill(f"sqlite:///{elsewhere}")
         uri_field.press("Enter")
-        page.get_by_role("button", name="Export 1 run(s) to MLflow").click()
+        page.get_by_role("button", name="Export 1 run to MLflow").click()
         page.get_by_text("from the app, MLflow writes to").wait_for(timeout=30_000)
         assert not elsewhere.exists() and page.locator("[data-testid='stException']").count() == 0
         uri_field.fill(default_uri)
         uri_field.press("Enter")
         # Export the native run to MLflow (the imported one is not sent back).
-        page.get_by_role("button", name="Export 1 run(s) to MLflow").click()
+        page.get_by_role("button", name="Export 1 run to MLflow").click()
         page.get_by_text("Exported to MLflow").wait_for(timeout=120_000)
         assert page.get_by_text("model version 1").count() >= 1
         assert page.get_by_text("pip install mlflow==").count() >= 1  # a UI command that works here
