@@ -59,8 +59,13 @@ else:
     st.query_params["lesson"] = lesson_id
 lesson = classroom.lesson_for(lesson_id)
 
-st.header(_(lesson.title))
+st.header(lesson.heading())
 st.markdown(_(lesson.summary))
+if lesson.corrections:  # the article and the paper disagree: say where, and what the runs show
+    st.subheader(_("Where the article and the paper disagree"))
+    st.table(pd.DataFrame([{_("The article says"): _(said), _("He et al. (2015) and d2l"): _(paper),
+                            _("What the runs here show"): _(here)} for said, paper, here in lesson.corrections]),
+             hide_index=True)
 
 # ------------------------------------------------------------------ the runs (locked settings)
 overrides: dict = {}  # what this viewer's lesson runs change (the data only)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import RunError, TrainingFailed, WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
@@ -224,7 +225,8 @@ def resolve_run(text: str, runs_dir: str | None) -> Path:
     if (folder / CONFIG_FILE).is_file():
         return folder
     if folder.is_dir() or len(folder.parts) > 1:
-        raise RunError(f"{text} is not a run folder (no {CONFIG_FILE} in it)")
+        raise RunError(_("{text} is not a run folder (no {CONFIG_FILE} in it)").format(
+                           text=text, CONFIG_FILE=CONFIG_FILE))
     return RunStore(runs_dir).get(text).dir
 
 
@@ -254,15 +256,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     _stop_on_signals(stop)
     if executor is not None:
         if "resume" in given:
-            raise WorkbenchError("--executor trains new runs; resume a run on an executor from the "
-                                 "dashboard's Runs page (or drop --executor)")
+            raise WorkbenchError(_("--executor trains new runs; resume a run on an executor "
+                                   "from the dashboard's Runs page (or drop --executor)"))
         run = _train_on(executor, config_from(given), quiet=quiet, stop=stop)
     elif "resume" in given:
         extra = sorted(set(given) - RESUME_FLAGS)
         if extra:
             flags = ", ".join("--" + k.replace("_", "-") for k in extra)
-            raise WorkbenchError(f"with --resume only --epochs, --max-steps, --device and "
-                                 f"--data-root apply (the rest is the run's saved config); got {flags}")
+            raise WorkbenchError(_("with --resume only --epochs, --max-steps, --device and "
+                                   "--data-root apply (the rest is the run's saved config); got "
+                                   "{flags}").format(flags=flags))
         run = resume(given.pop("resume"), progress=not quiet, stop=stop, **given)
     else:
         run = train(config_from(given), progress=not quiet, stop=stop,
@@ -298,7 +301,8 @@ def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
                       warm_worker=False, executor=executor)
     try:
         if jobs.read_only is not None:
-            raise WorkbenchError(f"{jobs.read_only}; train from its dashboard")
+            raise WorkbenchError(_("{read_only}; train from its dashboard").format(
+                                     read_only=jobs.read_only))
         run_id = jobs.submit(config)
         print(f"queued {run_id} on {jobs.executor.describe()}", file=sys.stderr)
         with tqdm(total=0, unit="step", disable=quiet, desc=run_id) as bar:
@@ -373,7 +377,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from resnet_core.serving.predictor import predict_images
 
     if args.top_k < 1:
-        raise WorkbenchError(f"--top-k must be at least 1, got {args.top_k}")
+        raise WorkbenchError(_("--top-k must be at least 1, got {top_k}").format(top_k=args.top_k))
     results = predict_images(args.run_dir, args.images, checkpoint=args.checkpoint,
                              top_k=args.top_k)
     for path, top in zip(args.images, results, strict=True):
@@ -386,7 +390,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from resnet_core.analysis.attribution import METHOD_TITLES, explain_run_image, render_panel
 
     if not str(args.out).lower().endswith(".png"):
-        raise WorkbenchError(f"--out must name a .png file, got {args.out}")
+        raise WorkbenchError(_("--out must name a .png file, got {out}").format(out=args.out))
     result = explain_run_image(args.run_dir, args.method, args.index, split=args.split,
                                checkpoint=args.checkpoint, target=args.target, stage=args.stage,
                                baseline=args.baseline)
@@ -398,7 +402,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     try:
         render_panel(result["image"], attribution, caption).save(args.out)
     except OSError as e:
-        raise WorkbenchError(f"could not write {args.out}: {e.strerror or e}") from e
+        raise WorkbenchError(_("could not write {out}: {value}").format(
+                                 out=args.out, value=e.strerror or e)) from e
     print(caption)
     print(args.out)
     return 0
@@ -494,7 +499,9 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else DataFolder.from_settings().root
     if args.remove_older_than is not None:
         if args.remove_older_than < 0:
-            raise WorkbenchError(f"--remove-older-than must be >= 0 days, got {args.remove_older_than:g}")
+            raise WorkbenchError(_("--remove-older-than must be >= 0 days, got "
+                                   "{remove_older_than}").format(
+                                     remove_older_than=f"{args.remove_older_than:g}"))
         for folder in remove_uploads(data_dir, args.remove_older_than):
             print(f"removed {folder}")
     uploads = list_uploads(data_dir)
@@ -538,12 +545,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     if opts["action"] == "resume":
         if opts["sweep_id"] is None:
-            raise WorkbenchError("sweep resume needs the sweep's ID (see: sweep status)")
+            raise WorkbenchError(_("sweep resume needs the sweep's ID (see: sweep status)"))
         result = sweep(resume=opts["sweep_id"], runs_dir=root, progress=not opts["quiet"], live=False)
     else:
         if opts["sweep_id"] is not None:
-            raise WorkbenchError(f"unexpected {opts['sweep_id']!r}: a new sweep takes flags only "
-                                 "(sweep status [ID] and sweep resume ID take an ID)")
+            raise WorkbenchError(_("unexpected {sweep_id}: a new sweep takes flags only (sweep "
+                                   "status [ID] and sweep resume ID take an ID)").format(
+                                     sweep_id=f"{opts['sweep_id']!r}"))
         base = config_from(given)
         result = sweep(opts["param"], trials=opts["trials"], parallel=opts["parallel"],
                        pruner=opts["pruner"], sampler=opts["sampler"], seed=opts["sweep_seed"],

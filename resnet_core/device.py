@@ -13,6 +13,7 @@ import os
 import torch
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -31,9 +32,11 @@ def resolve_device(name: str) -> torch.device:
     if kind == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if kind not in DEVICES:
-        raise ConfigError(f"device must be one of {', '.join(DEVICES)}; got {name!r}")
+        raise ConfigError(_("device must be one of {names}; got {name}").format(
+                              names=', '.join(DEVICES), name=f"{name!r}"))
     if kind == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda was asked for but no CUDA GPU is available; use auto or cpu")
+        raise ConfigError(_("device cuda was asked for but no CUDA GPU is available; use auto "
+                            "or cpu"))
     return torch.device(name)
 
 
@@ -56,7 +59,7 @@ def resolve_amp(mode: str, device: torch.device) -> torch.dtype | None:
         return None
     if device.type != "cuda":
         if mode == "fp16":
-            raise ConfigError("amp fp16 needs a CUDA GPU; use off or bf16 on the CPU")
+            raise ConfigError(_("amp fp16 needs a CUDA GPU; use off or bf16 on the CPU"))
         return torch.bfloat16
     if mode == "fp16" or (mode == "auto" and not torch.cuda.is_bf16_supported()):
         return torch.float16

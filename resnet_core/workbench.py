@@ -37,6 +37,7 @@ from resnet_core.classroom.classroom import Classroom, classroom_for
 from resnet_core.classroom.lesson_queue import queue_lesson
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError, first_line
+from resnet_core.i18n import _
 from resnet_core.interop.tensorboard_server import TensorBoardServer
 from resnet_core.jobs.manager import JobManager
 from resnet_core.runs.jobfile import set_hold
@@ -145,7 +146,8 @@ class Session:
         run = self.bench.store.get(run_id)
         hold = run.job.held_by
         if hold is not None and not self.user.is_teacher:
-            raise AccessDenied(f"the teacher stopped run {run_id}; only the teacher can let it go on")
+            raise AccessDenied(_("the teacher stopped run {run_id}; only the teacher can let it "
+                                 "go on").format(run_id=run_id))
         queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps,
                                         owner=self.user.owner, limited=self._limited,
                                         peers=self._peers)
@@ -278,7 +280,8 @@ class Session:
         except WorkbenchError:
             raise
         except Exception as e:  # MLflow's own errors: one line on the page, never a traceback
-            raise WorkbenchError(f"MLflow could not take the export: {first_line(e, 300)}") from e
+            raise WorkbenchError(_("MLflow could not take the export: {first_line}").format(
+                                     first_line=first_line(e, 300))) from e
 
     def start_tensorboard(self) -> str:
         """A TensorBoard over the runs folder on a local port (one per app); its URL."""
@@ -340,7 +343,8 @@ class Session:
         or (the teacher) any student's, for one who lost their cookie."""
         require_member(self.user, "get a rejoin code")
         if self.bench.classroom is None:
-            raise WorkbenchError("rejoin codes belong to class mode: start the app in class mode")
+            raise WorkbenchError(_("rejoin codes belong to class mode: start the app in class "
+                                   "mode"))
         own = student_id in (None, self.user.id)
         if not own:
             require_teacher(self.user, "make another student's rejoin code")
@@ -360,7 +364,8 @@ class Session:
     def _class(self, action: str) -> Classroom:
         require_teacher(self.user, action)
         if self.bench.classroom is None:
-            raise WorkbenchError(f"there is no class to {action}: start the app in class mode")
+            raise WorkbenchError(_("there is no class to {action}: start the app in class mode").format(
+                                     action=action))
         return self.bench.classroom
 
 
@@ -478,7 +483,8 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     jobs = JobManager(root, max_running_per_device=slots)
     try:
         if jobs.read_only is not None:
-            raise WorkbenchError(f"{jobs.read_only}; start or resume the sweep from its Sweep page")
+            raise WorkbenchError(_("{read_only}; start or resume the sweep from its Sweep page").format(
+                                     read_only=jobs.read_only))
         if progress:  # once it can start: an error comes alone
             from resnet_core.sweeps.charts import caveats
 
@@ -492,7 +498,8 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
         else:
             found = get_sweep(root, resume)
             if found.state == "completed":
-                raise WorkbenchError(f"sweep {found.id} has completed all its trials")
+                raise WorkbenchError(_("sweep {id} has completed all its trials").format(
+                                         id=found.id))
             found.set_state("running")
         runner = SweepRunner(found, jobs)
         bar = SweepProgress(config.planned_trials(), bar=progress, widget=live)

@@ -94,7 +94,8 @@ def make_baseline(x: Tensor, kind: str, black: Tensor | None = None) -> Tensor:
     if kind == "blur":
         k = max(3, (x.shape[-1] // 4) | 1)
         return F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)
-    raise ConfigError(f"unknown baseline {kind!r}; choose one of: {', '.join(BASELINES)}")
+    raise ConfigError(_("unknown baseline {kind}; choose one of: {names}").format(
+                          kind=f"{kind!r}", names=', '.join(BASELINES)))
 
 
 def explain(
@@ -117,9 +118,11 @@ def explain(
     normalised value of a black pixel per channel, for the black baseline.
     """
     if method not in METHODS:
-        raise ConfigError(f"unknown method {method!r}; choose one of: {', '.join(METHODS)}")
+        raise ConfigError(_("unknown method {method}; choose one of: {names}").format(
+                              method=f"{method!r}", names=', '.join(METHODS)))
     if x.ndim != 4 or x.shape[0] != 1:
-        raise ConfigError(f"explain takes one image shaped (1, C, H, W), got {tuple(x.shape)}")
+        raise ConfigError(_("explain takes one image shaped (1, C, H, W), got {tuple}").format(
+                              tuple=tuple(x.shape)))
     model.eval()
     x = x.detach().clone().requires_grad_(True)
     if target is None:
@@ -127,7 +130,8 @@ def explain(
             target = int(model(x).argmax(1))
     stage = stage or model.stage_names[-1]
     if stage not in model.stage_names:
-        raise ConfigError(f"unknown stage {stage!r}; choose one of: {', '.join(model.stage_names)}")
+        raise ConfigError(_("unknown stage {stage}; choose one of: {names}").format(
+                              stage=f"{stage!r}", names=', '.join(model.stage_names)))
     extra: dict = {}
     with warnings.catch_warnings():
         # Captum warns that hooks and requires_grad are set on the input; both intended.
@@ -294,9 +298,11 @@ def explain_run_image(run_dir, method: str, index: int, *, split: str = "test",
     dataset = load_dataset_for(config)
     n = len(dataset.split(split))
     if not 0 <= index < n:
-        raise DataError(f"index {index} is out of range: the {split} split has {n} images (0..{n - 1})")
+        raise DataError(_("index {index} is out of range: the {split} split has {n} images "
+                          "(0..{value})").format(index=index, split=split, n=n, value=n - 1))
     if target is not None and not 0 <= target < info.num_classes:
-        raise ConfigError(f"target {target} is out of range: 0..{info.num_classes - 1}")
+        raise ConfigError(_("target {target} is out of range: 0..{value}").format(
+                              target=target, value=info.num_classes - 1))
     image = dataset.images(split, [index])[0]
     x = info.normalize(image[None])
     black = black_pixel(info)

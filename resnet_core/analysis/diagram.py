@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from resnet_core.i18n import _
 from resnet_core.training.diagnostics import blocks
 from resnet_core.training.models import Bottleneck, build_model
 
@@ -23,7 +24,8 @@ def block_shapes(arch: str, in_channels: int, input_size: int, block: str, **mod
     model = build_model(arch, 10, in_channels, input_size=input_size, **model_options).eval()
     named = dict(blocks(model))
     if block not in named:
-        raise ValueError(f"unknown block {block!r}; choose one of: {', '.join(named)}")
+        raise ValueError(_("unknown block {block}; choose one of: {names}").format(
+                             block=f"{block!r}", names=', '.join(named)))
     target = named[block]
     shapes: dict[str, str] = {}
     hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, _shape(o)))

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from resnet_core.errors import WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.runs.jobfile import LESSONS_OWNER, LOCAL_OWNER, Owner
 
 ROLES = ("teacher", "student")
@@ -62,12 +63,13 @@ def is_member(user: User | None) -> bool:
 
 def require_member(user: User, action: str) -> None:
     if not is_member(user):
-        raise AccessDenied(f"join the class first: only its members may {action}")
+        raise AccessDenied(_("join the class first: only its members may {action}").format(
+                               action=action))
 
 
 def require_teacher(user: User, action: str) -> None:
     if not is_member(user) or not user.is_teacher:
-        raise AccessDenied(f"only the teacher may {action}")
+        raise AccessDenied(_("only the teacher may {action}").format(action=action))
 
 
 def may_control(user: User | None, owner_id: str) -> bool:
@@ -80,7 +82,8 @@ def require_control(user: User, action: str, run_id: str, owner_id: str) -> None
     if may_control(user, owner_id):
         return
     whose = "a shared lesson run" if owner_id == LESSONS.id else "another person's run"
-    raise AccessDenied(f"run {run_id} is {whose}; students may {action} only their own runs")
+    raise AccessDenied(_("run {run_id} is {whose}; students may {action} only their own runs").format(
+                           run_id=run_id, whose=whose, action=action))
 
 
 # -- session cookies ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.i18n import _
 from resnet_core.training.config import MAXIMUMS, TrainConfig
 from resnet_core.training.models import ARCHS
 
@@ -42,27 +43,33 @@ class ClassLimits:
     def validate(self) -> ClassLimits:
         unknown = [a for a in self.architectures if a not in ARCHS]
         if unknown or not self.architectures:
-            raise ConfigError(f"architectures must be some of {', '.join(ARCHS)}; got {unknown or 'none'}")
+            raise ConfigError(_("architectures must be some of {names}; got {value}").format(
+                                  names=', '.join(ARCHS), value=unknown or 'none'))
         for name, (low, top) in LIMIT_BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
-                raise ConfigError(f"{name} must be a whole number from {low} to {top:,}, got {value!r}")
+                raise ConfigError(_("{name} must be a whole number from {low} to {top}, got "
+                                    "{value}").format(
+                                      name=name, low=low, top=f"{top:,}", value=f"{value!r}"))
         return self
 
     def check(self, config: TrainConfig) -> None:
         """A one-line error naming what is accepted, for the first setting out of bounds."""
         if config.arch not in self.architectures:
-            raise ConfigError(f"this class allows the architectures {', '.join(self.architectures)}; "
-                              f"got {config.arch}")
+            raise ConfigError(_("this class allows the architectures {names}; got {arch}").format(
+                                  names=', '.join(self.architectures), arch=config.arch))
         size = config.image_size or DATASETS[config.dataset].image_size or 64
         for name, value, top in (("epochs", config.epochs, self.max_epochs),
                                  ("max_steps", config.max_steps, self.max_steps),
                                  ("image_size", size, self.max_image_size),
                                  ("batch_size", config.batch_size, self.max_batch_size)):
             if value is not None and value > top:
-                raise ConfigError(f"this class allows {name} up to {top:,}; got {value:,}")
+                raise ConfigError(_("this class allows {name} up to {top}; got {value}").format(
+                                      name=name, top=f"{top:,}", value=f"{value:,}"))
         if config.epochs is None and config.max_steps is None:
-            raise ConfigError(f"give epochs (up to {self.max_epochs}) or max_steps (up to {self.max_steps})")
+            raise ConfigError(_("give epochs (up to {max_epochs}) or max_steps (up to "
+                                "{max_steps})").format(
+                                  max_epochs=self.max_epochs, max_steps=self.max_steps))
 
     @classmethod
     def from_dict(cls, data: dict) -> ClassLimits:
@@ -151,5 +158,6 @@ def config_changes(winner: dict, other: dict) -> dict[str, str]:
 
 def check_queue(limits: ClassLimits, active_total: int) -> None:
     if active_total >= limits.queue_cap:
-        raise RunError(f"the class queue is full ({active_total} runs queued or running, the cap "
-                       f"is {limits.queue_cap}); try again when one finishes")
+        raise RunError(_("the class queue is full ({active_total} runs queued or running, the "
+                         "cap is {queue_cap}); try again when one finishes").format(
+                           active_total=active_total, queue_cap=limits.queue_cap))

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from resnet_core import i18n
 from resnet_core.analysis.planning import check_memory
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
@@ -52,6 +51,7 @@ from resnet_core.classroom.roster import (
 from resnet_core.data.registry import BUILT_IN
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.hosts import allowed_hosts  # noqa: F401 - classroom.allowed_hosts: the app's Host list
+from resnet_core.i18n import LANGUAGES, _, pick
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
 
@@ -122,7 +122,7 @@ class Classroom:
                           challenge=Challenge.from_dict(challenge) if challenge else None,
                           votes={lesson: {who: int(c) for who, c in dict(by).items()}
                                  for lesson, by in dict(data.get("votes") or {}).items()},
-                          language=i18n.pick(data.get("language")),
+                          language=pick(data.get("language")),
                           generation=int(data.get("generation") or 0))
 
     def _save(self) -> None:
@@ -156,7 +156,8 @@ class Classroom:
         with self._lock:
             wanted = self.state.class_code
             if wanted and not token_matches((code or "").strip(), wanted):
-                raise WrongClassCode("that class code is not this class's; ask your teacher for it")
+                raise WrongClassCode(_("that class code is not this class's; ask your teacher "
+                                       "for it"))
             taken = next((sid for sid, n in self.state.roster.items() if name_key(n) == key), None)
             if taken is not None:
                 if rejoin and rejoin_matches(self.secret, taken, self.state.rejoin.get(taken), rejoin):
@@ -167,11 +168,12 @@ class Classroom:
                     user = User(taken, self.state.roster[taken], "student")
                     return user, sign_session(user, self.secret, generation=self.state.generation)
                 if rejoin:
-                    raise ConfigError(f"that is a wrong rejoin code for {name!r} (each works "
-                                      "once); ask your teacher for a new one")
-                raise ConfigError(f"the name {name!r} is taken in this class (or looks like "
-                                  f"{self.state.roster[taken]!r}): choose another, or give its "
-                                  "rejoin code")
+                    raise ConfigError(_("that is a wrong rejoin code for {name} (each works "
+                                        "once); ask your teacher for a new one").format(
+                                          name=f"{name!r}"))
+                raise ConfigError(_("the name {name} is taken in this class (or looks like "
+                                    "{value}): choose another, or give its rejoin code").format(
+                                      name=f"{name!r}", value=f"{self.state.roster[taken]!r}"))
             user = User(f"s-{secrets.token_hex(6)}", name, "student")
             self.state.roster[user.id] = name
             if address:
@@ -197,7 +199,8 @@ class Classroom:
         ask for whose code is the front door's to decide."""
         with self._lock:
             if student_id not in self.state.roster:
-                raise RunError(f"no student {student_id!r} in this class")
+                raise RunError(_("no student {student_id} in this class").format(
+                                   student_id=f"{student_id!r}"))
             stored = self.state.rejoin.get(student_id)
             if reissue or not shows_again(stored):
                 stored = new_rejoin_entry()
@@ -210,7 +213,8 @@ class Classroom:
         on disk; the caller stops the student's active ones."""
         with self._lock:
             if self.state.roster.pop(student_id, None) is None:
-                raise RunError(f"no student {student_id!r} in this class")
+                raise RunError(_("no student {student_id} in this class").format(
+                                   student_id=f"{student_id!r}"))
             self.state.joined_from.pop(student_id, None)
             self.state.rejoin.pop(student_id, None)
             for by_student in self.state.votes.values():
@@ -222,11 +226,13 @@ class Classroom:
     def vote(self, student_id: str, lesson, choice: int) -> None:
         """Record a student's prediction for ``lesson`` (a Lesson): a newer one replaces theirs."""
         if not (isinstance(choice, int) and 0 <= choice < len(lesson.choices)):
-            raise ConfigError(f"a prediction is one of the lesson's {len(lesson.choices)} choices "
-                              f"(0 to {len(lesson.choices) - 1}), got {choice!r}")
+            raise ConfigError(_("a prediction is one of the lesson's {choices} choices (0 to "
+                                "{value}), got {choice}").format(
+                                  choices=len(lesson.choices), value=len(lesson.choices) - 1, choice=f"{choice!r}"))
         with self._lock:
             if student_id not in self.state.roster:
-                raise RunError(f"no student {student_id!r} in this class")
+                raise RunError(_("no student {student_id} in this class").format(
+                                   student_id=f"{student_id!r}"))
             self.state.votes.setdefault(lesson.id, {})[student_id] = choice
             self._save()
 
@@ -268,15 +274,17 @@ class Classroom:
         from resnet_core.classroom.lessons import LESSONS as LESSON_TABLE
 
         if lesson_id is not None and lesson_id not in LESSON_TABLE:
-            raise ConfigError(f"lesson must be one of {', '.join(LESSON_TABLE)}, got {lesson_id!r}")
+            raise ConfigError(_("lesson must be one of {names}, got {lesson_id}").format(
+                                  names=', '.join(LESSON_TABLE), lesson_id=f"{lesson_id!r}"))
         with self._lock:
             self.state.locked_lesson = lesson_id
             self._save()
 
     def set_language(self, tag: str | None) -> None:
         """The class's language ("en", "zh-CN"), or None for each browser's own."""
-        if tag is not None and tag not in i18n.LANGUAGES:
-            raise ConfigError(f"language must be one of {', '.join(i18n.LANGUAGES)}, got {tag!r}")
+        if tag is not None and tag not in LANGUAGES:
+            raise ConfigError(_("language must be one of {names}, got {tag}").format(
+                                  names=', '.join(LANGUAGES), tag=f"{tag!r}"))
         with self._lock:
             self.state.language = tag
             self._save()
@@ -292,9 +300,11 @@ class Classroom:
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
         if dataset not in BUILT_IN:
-            raise ConfigError(f"a challenge's dataset is one of {', '.join(BUILT_IN)}, got {dataset!r}")
+            raise ConfigError(_("a challenge's dataset is one of {names}, got {dataset}").format(
+                                  names=', '.join(BUILT_IN), dataset=f"{dataset!r}"))
         if not CHALLENGE_MINUTES[0] <= minutes <= CHALLENGE_MINUTES[1]:
-            raise ConfigError(f"a challenge lasts 1 minute to 7 days, got {minutes} minutes")
+            raise ConfigError(_("a challenge lasts 1 minute to 7 days, got {minutes} minutes").format(
+                                  minutes=minutes))
         closes = datetime.now(timezone.utc) + timedelta(minutes=minutes)
         challenge = Challenge(id=f"c-{secrets.token_hex(4)}", dataset=dataset,
                               closes_at=closes.isoformat(timespec="seconds"),
@@ -309,7 +319,7 @@ class Classroom:
         with self._lock:
             c = self.state.challenge
             if c is None:
-                raise RunError("no challenge is open")
+                raise RunError(_("no challenge is open"))
             now = datetime.now(timezone.utc).isoformat(timespec="seconds")
             self.state.challenge = replace(c, closes_at=min(c.closes_at, now), revealed=reveal or c.revealed)
             self._save()
@@ -328,18 +338,21 @@ class Classroom:
         with self._lock:
             c, limits = self.state.challenge, self.state.limits
         if c is None or not c.is_open():
-            raise RunError("students submit runs during a class challenge; none is open now")
+            raise RunError(_("students submit runs during a class challenge; none is open now"))
         if config.dataset != c.dataset:
-            raise ConfigError(f"this challenge trains on {c.dataset}, got {config.dataset}")
+            raise ConfigError(_("this challenge trains on {dataset}, got {dataset2}").format(
+                                  dataset=c.dataset, dataset2=config.dataset))
         c.limits.check(config)  # before the memory estimate: it builds the model asked for
         check_memory(config)
         if active_of_owner >= c.limits.active_per_student:
-            raise RunError(f"you have {active_of_owner} run(s) queued or running; the class allows "
-                           f"{c.limits.active_per_student} at a time: wait for it or stop it")
+            raise RunError(_("you have {active_of_owner} run(s) queued or running; the class "
+                             "allows {active_per_student} at a time: wait for it or stop it").format(
+                               active_of_owner=active_of_owner, active_per_student=c.limits.active_per_student))
         if active_of_address >= c.limits.active_per_address:
-            raise RunError(f"the names joined from your address have {active_of_address} run(s) "
-                           f"queued or running; the class allows {c.limits.active_per_address} "
-                           "per address at a time: wait for one to finish, or ask your teacher")
+            raise RunError(_("the names joined from your address have {active_of_address} "
+                             "run(s) queued or running; the class allows {active_per_address} "
+                             "per address at a time: wait for one to finish, or ask your teacher").format(
+                               active_of_address=active_of_address, active_per_address=c.limits.active_per_address))
         check_queue(limits, active_total)
         return c.id
 
@@ -351,9 +364,10 @@ class Classroom:
         limits = self.state.limits
         if limited:
             if queued_by_active + adding > limits.lesson_runs_per_student:
-                raise RunError(f"lesson runs you started are {queued_by_active} queued or running "
-                               f"and the class allows {limits.lesson_runs_per_student} at a time; "
-                               "wait for them to finish (or watch a classmate's)")
+                raise RunError(_("lesson runs you started are {queued_by_active} queued or "
+                                 "running and the class allows {lesson_runs_per_student} at a "
+                                 "time; wait for them to finish (or watch a classmate's)").format(
+                                   queued_by_active=queued_by_active, lesson_runs_per_student=limits.lesson_runs_per_student))
         check_queue(limits, active_total)
 
     # -- the leaderboard --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from resnet_core.classroom.lessons import (
 from resnet_core.data.folder import DEFAULT_ROOT, lesson_dir
 from resnet_core.data.registry import DATASETS, locate, ways_to_get
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import ACTIVE_STATES, RESUMABLE_STATES, Run
 from resnet_core.runs.jobfile import LOCAL_OWNER, Owner
 from resnet_core.runs.store import RunStore
@@ -46,7 +47,7 @@ def lesson_for(lesson_id: str) -> Lesson:
     if lesson_id.endswith(REAL_DATA_SUFFIX):
         base = LESSONS.get(lesson_id.removesuffix(REAL_DATA_SUFFIX))
         if base is None or base.real_data is None:
-            raise ConfigError(f"unknown lesson {lesson_id!r}")
+            raise ConfigError(_("unknown lesson {lesson_id}").format(lesson_id=f"{lesson_id!r}"))
         return real_data_variant(base)
     lesson = LESSONS[lesson_id]
     if lesson.id == "transfer" and imagenet_status("resnet18").present:
@@ -99,7 +100,8 @@ def resolve_run_refs(config: TrainConfig, run_dirs: dict[str, Path]) -> TrainCon
     if match is None:
         return config
     if match.group(1) not in run_dirs:
-        raise RunError(f"this lesson run starts from '{match.group(1)}', which is not queued or done")
+        raise RunError(_("this lesson run starts from '{group}', which is not queued or done").format(
+                           group=match.group(1)))
     return dataclasses.replace(config, init_from=str(run_dirs[match.group(1)]))
 
 
@@ -159,14 +161,16 @@ def queue_lesson(manager, lesson: Lesson, *, queued_by: Owner = LOCAL_OWNER, fil
     running). ``queued_by`` is whose click it was."""
     bad = set(overrides) - set(LESSON_OVERRIDES)
     if bad:
-        raise ConfigError(f"a lesson's runs take only {', '.join(LESSON_OVERRIDES)}; got {', '.join(sorted(bad))}")
+        raise ConfigError(_("a lesson's runs take only {names}; got {names2}").format(
+                              names=', '.join(LESSON_OVERRIDES), names2=', '.join(sorted(bad))))
     configs = dict(zip(lesson.labels, lesson.configs(**overrides), strict=True))
     with _QUEUE_LOCK:
         lesson_data(lesson, overrides.get("data_root") or DEFAULT_ROOT)
         found = lesson_runs(manager.store, lesson)
         if not fill_in:
             if lesson_progress(lesson, found).live:
-                raise RunError(f"the lesson's runs are already queued or running ({lesson.title})")
+                raise RunError(_("the lesson's runs are already queued or running ({title})").format(
+                                   title=lesson.title))
             wanted = list(configs)
         else:
             wanted = [label for label in lesson.labels if label not in found]

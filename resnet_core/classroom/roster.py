@@ -13,6 +13,7 @@ import unicodedata
 
 from resnet_core.classroom.access import LESSONS, token_matches
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 
 NAME_PATTERN = re.compile(r"^[\w .'-]{1,32}$")
 # Words a student's name may not be (after look-alikes are folded): the roles, the owners the
@@ -108,10 +109,11 @@ def clean_name(name: str) -> str:
     for one that is malformed or reserved (after look-alikes are folded)."""
     name = " ".join(unicodedata.normalize("NFKC", str(name)).split())
     if not NAME_PATTERN.match(name):
-        raise ConfigError("a display name is 1 to 32 letters, digits, spaces, dots, dashes "
-                          "or apostrophes")
+        raise ConfigError(_("a display name is 1 to 32 letters, digits, spaces, dots, dashes or "
+                            "apostrophes"))
     if _bare(name_key(name)) in _reserved_keys():
-        raise ConfigError(f"{name!r} is reserved (or looks like a reserved word); choose another name")
+        raise ConfigError(_("{name} is reserved (or looks like a reserved word); choose another "
+                            "name").format(name=f"{name!r}"))
     return name
 
 
@@ -120,8 +122,9 @@ def clean_class_code(code: str | None) -> str | None:
     rate-limited per address by the gate)."""
     code = (code or "").strip() or None
     if code is not None and len(code) < MIN_CODE_LENGTH:
-        raise ConfigError(f"a class code has at least {MIN_CODE_LENGTH} characters (try "
-                          f"{new_class_code()!r}); got {len(code)}")
+        raise ConfigError(_("a class code has at least {MIN_CODE_LENGTH} characters (try "
+                            "{new_class_code}); got {code}").format(
+                              MIN_CODE_LENGTH=MIN_CODE_LENGTH, new_class_code=f"{new_class_code()!r}", code=len(code)))
     return code
 
 

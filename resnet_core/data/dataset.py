@@ -10,6 +10,7 @@ from torch import Tensor
 
 from resnet_core.data.decode import decode_image
 from resnet_core.errors import DataError
+from resnet_core.i18n import _
 
 TEST_SPLIT_SEED = 20151210  # He et al. posted "Deep Residual Learning" on 10 Dec 2015
 TEST_FRACTION = 0.2  # for sets without an official test split (digits, folder)
@@ -74,7 +75,8 @@ class Dataset:
 
     def split(self, name: str) -> Split:
         if name not in ("train", "val", "test"):
-            raise DataError(f"unknown split {name!r}; choose one of: train, val, test")
+            raise DataError(_("unknown split {name}; choose one of: train, val, test").format(
+                                name=f"{name!r}"))
         return getattr(self, name)
 
     def images(self, split: str, indices: list[int]) -> Tensor:

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from resnet_core.contract import to_8bit
 from resnet_core.errors import DataError, first_line
+from resnet_core.i18n import _
 
 if TYPE_CHECKING:
     from resnet_core.data.dataset import DatasetInfo
@@ -51,8 +52,9 @@ def check_pixels(size: tuple[int, int], name: str = "the image") -> None:
     """A one-line ImageError for an image over ``MAX_IMAGE_PIXELS`` (by its header's size)."""
     width, height = size
     if width * height > MAX_IMAGE_PIXELS:
-        raise ImageError(f"{name} is {width:,} x {height:,} pixels; at most "
-                         f"{MAX_IMAGE_PIXELS / 1e6:.0f} million pixels per image: make it smaller")
+        raise ImageError(_("{name} is {width} x {height} pixels; at most {value} million pixels "
+                           "per image: make it smaller").format(
+                             name=name, width=f"{width:,}", height=f"{height:,}", value=f"{MAX_IMAGE_PIXELS / 1000000.0:.0f}"))
 
 
 def image_size(source) -> tuple[int, int]:
@@ -61,9 +63,11 @@ def image_size(source) -> tuple[int, int]:
         with Image.open(source, formats=IMAGE_FORMATS) as im:
             return im.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"the image has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels") from None
+        raise ImageError(_("the image has more than {value} pixels").format(
+                             value=f"{2 * Image.MAX_IMAGE_PIXELS:,}")) from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"not an image this tool can read ({_reason(e)}); accepted: {ACCEPTED}") from e
+        raise ImageError(_("not an image this tool can read ({reason}); accepted: {ACCEPTED}").format(
+                             reason=_reason(e), ACCEPTED=ACCEPTED)) from e
 
 
 def decode_image(source, info: DatasetInfo) -> Tensor:
@@ -94,10 +98,11 @@ def decode_image(source, info: DatasetInfo) -> Tensor:
             if im is not source:
                 im.close()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{name} is too large to decode safely ({first_line(e, 200)}); the limit is "
-                         f"{Image.MAX_IMAGE_PIXELS:,} pixels") from e
+        raise ImageError(_("{name} is too large to decode safely ({first_line}); the limit is "
+                           "{MAX_IMAGE_PIXELS} pixels").format(
+                             name=name, first_line=first_line(e, 200), MAX_IMAGE_PIXELS=f"{Image.MAX_IMAGE_PIXELS:,}")) from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise ImageError(f"{name} is not an image this tool can read ({_reason(e)}); "
-                         f"accepted: {ACCEPTED}") from e
+        raise ImageError(_("{name} is not an image this tool can read ({reason}); accepted: "
+                           "{ACCEPTED}").format(name=name, reason=_reason(e), ACCEPTED=ACCEPTED)) from e
     t = torch.from_numpy(arr.copy())
     return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1).contiguous()

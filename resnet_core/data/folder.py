@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.errors import DataError
+from resnet_core.i18n import _
 from resnet_core.settings import DATA, settings
 
 DEFAULT_ROOT = "./data"  # what TrainConfig.data_root and the loaders mean when not told
@@ -61,8 +62,9 @@ class DataFolder:
         (a class server's students must not read the server's other folders)."""
         resolved = Path(path).expanduser().resolve()
         if not resolved.is_relative_to(self.root):
-            raise DataError(f"data root {path} is outside the data folder {self.root}; use a "
-                            f"folder inside it (set {DATA} to change it)")
+            raise DataError(_("data root {path} is outside the data folder {root}; use a folder "
+                              "inside it (set {DATA} to change it)").format(
+                                path=path, root=self.root, DATA=DATA))
         return resolved
 
     def place(self, config):

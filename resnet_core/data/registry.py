@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.errors import DataError
+from resnet_core.i18n import _
 from resnet_core.settings import settings
 
 _DIGITS = tuple(str(i) for i in range(10))
@@ -187,7 +188,8 @@ BUILT_IN = tuple(name for name, spec in DATASETS.items() if spec.source != "fold
 def dataset_spec(name: str) -> DatasetSpec:
     """The spec of ``name``; a one-line DataError naming the accepted sets otherwise."""
     if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASET_NAMES)}")
+        raise DataError(_("unknown dataset {name}; choose one of: {names}").format(
+                            name=f"{name!r}", names=', '.join(DATASET_NAMES)))
     return DATASETS[name]
 
 

@@ -38,6 +38,7 @@ from resnet_core.data.registry import (
     missing_message,
 )
 from resnet_core.errors import DataError
+from resnet_core.i18n import _
 
 MAX_IN_MEMORY_BYTES = 2 * 1024**3  # folder trees above this stream through a DataLoader
 STATS_SAMPLE = 512  # images used to estimate mean/std of a streamed folder tree
@@ -109,8 +110,8 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("the digits dataset comes with scikit-learn, which is not installed; "
-                        "pip install -r requirements.txt")
+        raise DataError(_("the digits dataset comes with scikit-learn, which is not installed; "
+                          "pip install -r requirements.txt"))
     path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
     with gzip.open(path, "rt") as f:
         data = np.loadtxt(f, delimiter=",")
@@ -174,16 +175,19 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as e:
-            raise DataError(f"{path} is not a readable gzip file ({e}); delete it and fetch it again") from e
+            raise DataError(_("{path} is not a readable gzip file ({e}); delete it and fetch it "
+                              "again").format(path=path, e=e)) from e
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
-        raise DataError(f"{path} is not an IDX file (MNIST's format: it starts 00 00 <type> <dims>)")
+        raise DataError(_("{path} is not an IDX file (MNIST's format: it starts 00 00 <type> "
+                          "<dims>)").format(path=path))
     ndim = data[3]
     shape = tuple(int(d) for d in np.frombuffer(data, ">i4", count=ndim, offset=4))
     dtype = np.dtype(IDX_TYPES[data[2]])
     expected = 4 + 4 * ndim + int(np.prod(shape)) * dtype.itemsize
     if len(data) != expected:
-        raise DataError(f"{path} is truncated or corrupt: {len(data):,} bytes where its header "
-                        f"{shape} says {expected:,}")
+        raise DataError(_("{path} is truncated or corrupt: {data} bytes where its header "
+                          "{shape} says {expected}").format(
+                            path=path, data=f"{len(data):,}", shape=shape, expected=f"{expected:,}"))
     return np.frombuffer(data, dtype, offset=4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -199,8 +203,9 @@ def _load_idx(spec: DatasetSpec, root: Path, download: bool) -> tuple[DatasetInf
         images = read_idx(idx_file(found.folder, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(idx_file(found.folder, f"{prefix}-labels-idx1-ubyte"))
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError(f"{spec.name} in {found}: {prefix} images {images.shape} and labels "
-                            f"{labels.shape} do not match (expected (N, 28, 28) and (N,))")
+            raise DataError(_("{name} in {found}: {prefix} images {shape} and labels {shape2} "
+                              "do not match (expected (N, 28, 28) and (N,))").format(
+                                name=spec.name, found=found, prefix=prefix, shape=images.shape, shape2=labels.shape))
         return Split(labels=torch.from_numpy(labels.astype(np.int64)),
                      images=torch.from_numpy(images.astype(np.uint8)).unsqueeze(1))
 
@@ -220,7 +225,8 @@ def _download_torchvision(spec: DatasetSpec, root: Path) -> None:
         cls(str(root), train=True, download=True)
         cls(str(root), train=False, download=True)
     except (RuntimeError, OSError) as e:  # no network, disk full, permission denied
-        raise DataError(f"could not download {spec.name} into {root}: {e}") from e
+        raise DataError(_("could not download {name} into {root}: {e}").format(
+                            name=spec.name, root=root, e=e)) from e
 
 
 def _load_torchvision(spec: DatasetSpec, root: Path, download: bool
@@ -233,8 +239,8 @@ def _load_torchvision(spec: DatasetSpec, root: Path, download: bool
     if found is not None:
         root = found.folder
     elif not root.is_dir() and not download:
-        raise DataError(f"data root {root} does not exist; {name} expects {layout} "
-                        "(pass --download to fetch it)")
+        raise DataError(_("data root {root} does not exist; {name} expects {layout} (pass "
+                          "--download to fetch it)").format(root=root, name=name, layout=layout))
     cls = getattr(tvd, spec.torchvision_class)
     try:
         if name == "svhn":
@@ -245,9 +251,11 @@ def _load_torchvision(spec: DatasetSpec, root: Path, download: bool
             test_set = cls(str(root), train=False, download=download)
     except RuntimeError as e:
         hint = "" if download else " (pass --download to fetch it)"
-        raise DataError(f"{name} not found or corrupt under {root}: expected {layout}{hint}") from e
+        raise DataError(_("{name} not found or corrupt under {root}: expected {layout}{hint}").format(
+                            name=name, root=root, layout=layout, hint=hint)) from e
     except OSError as e:  # no network, disk full, permission denied
-        raise DataError(f"could not download {name} into {root}: {e}") from e
+        raise DataError(_("could not download {name} into {root}: {e}").format(
+                            name=name, root=root, e=e)) from e
     pool, test = _tv_split(train_set, channels), _tv_split(test_set, channels)
     class_names = list(spec.class_names or train_set.classes)
     info = DatasetInfo(name, class_names, channels, pool.images.shape[-1], list(spec.mean),
@@ -301,25 +309,29 @@ def _load_folder(spec: DatasetSpec, root: Path, size: int
                  ) -> tuple[DatasetInfo, Split, Split, list[str]]:
     layout = spec.layout_for(root)
     if not root.is_dir():
-        raise DataError(f"data root {root} does not exist; the folder dataset expects {layout}")
+        raise DataError(_("data root {root} does not exist; the folder dataset expects {layout}").format(
+                            root=root, layout=layout))
     top = {e.name for e in os.scandir(root) if e.is_dir() and not _is_hidden(e.name)}
     if {"train", "test"} <= top:
         classes, train_samples = _scan_folder(root / "train")
         test_classes, test_samples = _scan_folder(root / "test")
         if test_classes != classes:
-            raise DataError(f"{root}/train and {root}/test must hold the same class folders; "
-                            f"found {classes} and {test_classes}")
+            raise DataError(_("{root}/train and {root}/test must hold the same class folders; "
+                              "found {classes} and {test_classes}").format(
+                                root=root, classes=classes, test_classes=test_classes))
     else:
         classes, train_samples = _scan_folder(root)
         test_samples = None
     if len(classes) < 2:
         found = f"1 ({classes[0]!r})" if classes else "none"
-        raise DataError(f"the folder dataset needs at least 2 class folders; found {found} in {root}; "
-                        f"expected {layout}")
+        raise DataError(_("the folder dataset needs at least 2 class folders; found {found} in "
+                          "{root}; expected {layout}").format(
+                            found=found, root=root, layout=layout))
     empty = sorted(set(classes) - {classes[i] for _, i in train_samples})
     if empty:
-        raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no image files "
-                        "(.jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp, .ppm, .pgm)")
+        raise DataError(_("class folder(s) {names} in {root} hold no image files (.jpg, .jpeg, "
+                          ".png, .bmp, .gif, .tif, .tiff, .webp, .ppm, .pgm)").format(
+                            names=', '.join(empty), root=root))
     in_memory = (len(train_samples) + len(test_samples or [])) * 3 * size * size <= MAX_IN_MEMORY_BYTES
     # Statistics are measured below; flips and crops as the spec says, the padding an eighth.
     info = DatasetInfo(spec.name, classes, 3, size, [0.5] * 3, [0.25] * 3, hflip=spec.hflip,
@@ -354,9 +366,10 @@ def _require_readable(split: Split, classes: list[str], root: Path, skipped: lis
     if first is not None and first.is_relative_to(root):
         first = first.relative_to(root)
     example = f", e.g. {first}" if first is not None else ""
-    raise DataError(f"class folder(s) {', '.join(empty)} in {root} hold no readable image "
-                    f"({len(skipped)} file(s) could not be read{example}); the folder dataset "
-                    f"reads {', '.join(IMAGE_FORMATS)} images")
+    raise DataError(_("class folder(s) {names} in {root} hold no readable image ({skipped} "
+                      "file(s) could not be read{example}); the folder dataset reads {names2} "
+                      "images").format(
+                        names=', '.join(empty), root=root, skipped=len(skipped), example=example, names2=', '.join(IMAGE_FORMATS)))
 
 
 def _folder_split(samples: list[tuple[str, int]], info: DatasetInfo, in_memory: bool,

@@ -24,6 +24,7 @@ from typing import IO
 
 from resnet_core.data.folder import WEIGHTS, uploads_dir
 from resnet_core.errors import DataError, first_line
+from resnet_core.i18n import _
 from resnet_core.settings import UPLOAD_QUOTA_GB, settings
 
 MAX_FILES = 50_000
@@ -48,21 +49,24 @@ def _check_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     name = info.filename.replace("\\", "/")
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise ArchiveError(f"the zip holds a symbolic link ({info.filename}); refused")
+        raise ArchiveError(_("the zip holds a symbolic link ({filename}); refused").format(
+                               filename=info.filename))
     path = PurePosixPath(name)
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise ArchiveError(f"the zip holds an absolute path ({info.filename}); refused, nothing written")
+        raise ArchiveError(_("the zip holds an absolute path ({filename}); refused, nothing "
+                             "written").format(filename=info.filename))
     if ".." in path.parts:
-        raise ArchiveError(f"the zip holds a path that leaves its folder ({info.filename}); "
-                           "refused, nothing written")
+        raise ArchiveError(_("the zip holds a path that leaves its folder ({filename}); "
+                             "refused, nothing written").format(filename=info.filename))
     if info.is_dir() or not path.parts or path.parts[0] == "__MACOSX":
         return None
     # Control characters out of every name (they become class names); long names refused
     # here, one line, rather than by the file system halfway through.
     parts = [re.sub(r"[\x00-\x1f\x7f]", "", part) for part in path.parts]
     if any(len(part) > MAX_NAME for part in parts):
-        raise ArchiveError(f"the zip holds a name longer than {MAX_NAME} characters "
-                           f"({info.filename[:60]}...); refused, nothing written")
+        raise ArchiveError(_("the zip holds a name longer than {MAX_NAME} characters "
+                             "({value}...); refused, nothing written").format(
+                               MAX_NAME=MAX_NAME, value=info.filename[:60]))
     return PurePosixPath(*parts)
 
 
@@ -76,16 +80,19 @@ def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os
     """
     target = Path(target)
     if target.exists():
-        raise ArchiveError(f"{target} already exists; refusing to overwrite it")
+        raise ArchiveError(_("{target} already exists; refusing to overwrite it").format(
+                               target=target))
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as e:
-        raise ArchiveError(f"not a readable .zip file ({e}); upload a .zip of an image folder") from e
+        raise ArchiveError(_("not a readable .zip file ({e}); upload a .zip of an image folder").format(
+                               e=e)) from e
     with archive:
         members = [(info, path) for info in archive.infolist()
                    if (path := _check_member(info)) is not None]
         if len(members) > max_files:
-            raise ArchiveError(f"the zip holds {len(members):,} files; the limit is {max_files:,}")
+            raise ArchiveError(_("the zip holds {members} files; the limit is {max_files}").format(
+                                   members=f"{len(members):,}", max_files=f"{max_files:,}"))
         _check_clashes([path for _, path in members])
         target.parent.mkdir(parents=True, exist_ok=True)
         _check_room(target.parent, sum(info.file_size for info, _ in members), max_bytes)
@@ -102,19 +109,21 @@ def extract_image_folder(source: str | os.PathLike | IO[bytes], target: str | os
                             written += len(chunk)
                             total += len(chunk)
                             if total > max_bytes:
-                                raise ArchiveError(f"the zip unpacks to more than "
-                                                   f"{max_bytes / 2**20:,.0f} MiB; refused, "
-                                                   "nothing written")
+                                raise ArchiveError(_("the zip unpacks to more than {value} MiB; "
+                                                     "refused, nothing written").format(
+                                                       value=f"{max_bytes / 2 ** 20:,.0f}"))
                             if written > max_ratio * max(info.compress_size, 1) and written > CHUNK:
-                                raise ArchiveError(f"{info.filename} inflates more than "
-                                                   f"{max_ratio}x (a decompression bomb?); "
-                                                   "refused, nothing written")
+                                raise ArchiveError(_("{filename} inflates more than "
+                                                     "{max_ratio}x (a decompression bomb?); "
+                                                     "refused, nothing written").format(
+                                                       filename=info.filename, max_ratio=max_ratio))
                             dst.write(chunk)
                 except (OSError, zipfile.BadZipFile, zlib.error, EOFError, ValueError) as e:
                     # A bad CRC, a truncated entry, a name the file system refuses, a disk
                     # that filled up: one line, and nothing left behind.
-                    raise ArchiveError(f"could not unpack {info.filename} ({first_line(e, 120)}); "
-                                       "refused, nothing written") from e
+                    raise ArchiveError(_("could not unpack {filename} ({first_line}); refused, "
+                                         "nothing written").format(
+                                           filename=info.filename, first_line=first_line(e, 120))) from e
             try:
                 os.replace(staging, target)
             except OSError:
@@ -134,8 +143,8 @@ def _check_clashes(paths: list[PurePosixPath]) -> None:
     for path in paths:
         for parent in path.parents:
             if parent in files:
-                raise ArchiveError(f"the zip holds both a file and a folder named {parent}; "
-                                   "refused, nothing written")
+                raise ArchiveError(_("the zip holds both a file and a folder named {parent}; "
+                                     "refused, nothing written").format(parent=parent))
 
 
 def _check_room(folder: Path, declared: int, max_bytes: int) -> None:
@@ -144,19 +153,21 @@ def _check_room(folder: Path, declared: int, max_bytes: int) -> None:
     quota = settings().upload_quota_bytes
     used = upload_usage(folder)
     if used + need > quota:
-        raise ArchiveError(f"uploads already take {used / 2**20:,.0f} MiB of the "
-                           f"{quota / 2**20:,.0f} MiB allowed ({UPLOAD_QUOTA_GB}); remove old "
-                           "ones with: python -m resnet_core uploads --remove-older-than DAYS")
+        raise ArchiveError(_("uploads already take {value} MiB of the {value2} MiB allowed "
+                             "({UPLOAD_QUOTA_GB}); remove old ones with: python -m resnet_core "
+                             "uploads --remove-older-than DAYS").format(
+                               value=f"{used / 2 ** 20:,.0f}", value2=f"{quota / 2 ** 20:,.0f}", UPLOAD_QUOTA_GB=UPLOAD_QUOTA_GB))
     free = shutil.disk_usage(folder).free
     if need * 2 > free:
-        raise ArchiveError(f"only {free / 2**20:,.0f} MiB free on the disk for an upload of "
-                           f"{need / 2**20:,.0f} MiB; free some space first")
+        raise ArchiveError(_("only {value} MiB free on the disk for an upload of {value2} MiB; "
+                             "free some space first").format(
+                               value=f"{free / 2 ** 20:,.0f}", value2=f"{need / 2 ** 20:,.0f}"))
 
 
 def upload_usage(folder: str | os.PathLike) -> int:
     """Bytes under an uploads folder."""
     total = 0
-    for dirpath, _, filenames in os.walk(folder):
+    for dirpath, _dirs, filenames in os.walk(folder):
         for name in filenames:
             try:
                 total += os.lstat(os.path.join(dirpath, name)).st_size
@@ -189,7 +200,7 @@ def list_uploads(data_dir: str | os.PathLike) -> list[tuple[Path, int, float]]:
 def remove_uploads(data_dir: str | os.PathLike, older_than_days: float) -> list[Path]:
     """Delete the uploads older than ``older_than_days``; return what went."""
     gone = []
-    for path, _, age in list_uploads(data_dir):
+    for path, _size, age in list_uploads(data_dir):
         if age > older_than_days:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)

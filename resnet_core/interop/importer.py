@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.errors import ConfigError, first_line
+from resnet_core.i18n import _
 from resnet_core.interop.scalars import lines_from_points
 from resnet_core.runs.imported import write_imported_run
 from resnet_core.runs.store import RunStore
@@ -48,8 +49,9 @@ def import_runs(source: str | Path, runs_dir: str | Path, *, experiment: str | N
         return import_mlflow(text, runs_dir, experiment=experiment, on_run=on_run)
     path = Path(text).expanduser()
     if not path.is_dir():
-        raise ConfigError(f"{source} is neither a folder (a TensorBoard logdir) nor an MLflow "
-                          f"tracking URI (sqlite:///..., file:///..., http://...)")
+        raise ConfigError(_("{source} is neither a folder (a TensorBoard logdir) nor an MLflow "
+                            "tracking URI (sqlite:///..., file:///..., http://...)").format(
+                              source=source))
     if (path / "mlflow.db").is_file() and not any(path.rglob(EVENT_FILES)):
         return import_mlflow(f"sqlite:///{(path / 'mlflow.db').resolve()}", runs_dir,
                              experiment=experiment, on_run=on_run)
@@ -64,7 +66,8 @@ def import_tensorboard(logdir: Path, runs_dir: str | Path, *,
     report = ImportReport(str(logdir), "tensorboard")
     folders = sorted({p.parent for p in logdir.rglob(EVENT_FILES)})
     if not folders:
-        raise ConfigError(f"no TensorBoard event files ({EVENT_FILES}) under {logdir}")
+        raise ConfigError(_("no TensorBoard event files ({EVENT_FILES}) under {logdir}").format(
+                              EVENT_FILES=EVENT_FILES, logdir=logdir))
     for folder in folders:
         name = str(folder.relative_to(logdir)) if folder != logdir else logdir.name
         try:
@@ -96,7 +99,8 @@ def import_mlflow(tracking_uri: str, runs_dir: str | Path, *, experiment: str | 
     if experiment is not None:
         found = client.get_experiment_by_name(experiment)
         if found is None:
-            raise ConfigError(f"no experiment {experiment!r} in {tracking_uri}")
+            raise ConfigError(_("no experiment {experiment} in {tracking_uri}").format(
+                                  experiment=f"{experiment!r}", tracking_uri=tracking_uri))
         experiments = [found]
     else:
         experiments = client.search_experiments()

@@ -32,6 +32,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import EVAL_FILES, Run
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.runs.store import RunStore
@@ -106,10 +107,12 @@ def app_tracking_uri(uri: str | None, runs_dir: str | Path) -> str:
     accepted = (f"from the app, MLflow writes to {default} or another SQLite file in the runs "
                 f"folder (sqlite:///{root}/NAME.db)")
     if not uri.startswith("sqlite:///"):
-        raise ConfigError(f"{accepted}; got {uri[:200]!r}")
+        raise ConfigError(_("{accepted}; got {value}").format(
+                              accepted=accepted, value=f"{uri[:200]!r}"))
     path = Path(uri.removeprefix("sqlite:///").split("?", 1)[0]).resolve()
     if path.parent != root or path.suffix != ".db":
-        raise ConfigError(f"{accepted}; got {uri[:200]!r}")
+        raise ConfigError(_("{accepted}; got {value}").format(
+                              accepted=accepted, value=f"{uri[:200]!r}"))
     return f"sqlite:///{path}"
 
 
@@ -148,7 +151,7 @@ def mlflow_client(uri: str):
     try:
         from mlflow import MlflowClient
     except ImportError as e:  # pragma: no cover - mlflow-skinny is in requirements.txt
-        raise WorkbenchError("MLflow is not installed; pip install -r requirements.txt") from e
+        raise WorkbenchError(_("MLflow is not installed; pip install -r requirements.txt")) from e
     quiet_mlflow()  # after the import: MLflow sets up its logger when imported
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
@@ -189,7 +192,8 @@ def _client(runs_dir, tracking_uri: str | None):
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///"))
         if not db.parent.is_dir():
-            raise ConfigError(f"the folder of the tracking store {db.parent} does not exist")
+            raise ConfigError(_("the folder of the tracking store {parent} does not exist").format(
+                                  parent=db.parent))
     return mlflow_client(uri), uri
 
 

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from resnet_core.errors import WorkbenchError
+from resnet_core.i18n import _
 
 
 def tensorboard_command(runs_dir: str | Path, port: int | None = None) -> list[str]:
@@ -105,14 +106,16 @@ class TensorBoardServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise WorkbenchError(f"TensorBoard exited at start (code {self.process.returncode})")
+                raise WorkbenchError(_("TensorBoard exited at start (code {returncode})").format(
+                                         returncode=self.process.returncode))
             try:
                 with urllib.request.urlopen(self.url, timeout=2):
                     return
             except OSError:
                 time.sleep(0.3)
         self._stop()
-        raise WorkbenchError(f"TensorBoard did not answer on {self.url} within {timeout:.0f} s")
+        raise WorkbenchError(_("TensorBoard did not answer on {url} within {timeout} s").format(
+                                 url=self.url, timeout=f"{timeout:.0f}"))
 
     def stop(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import socket
 
 from resnet_core.device import device_count
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 
 
 def check_processes(processes: int, device: str, batch_size: int, *,
@@ -16,13 +17,16 @@ def check_processes(processes: int, device: str, batch_size: int, *,
     where = "this machine" if available is None else "a node of the cluster"
     available = device_count(device) if available is None else available
     if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
-        raise RunError(f"processes must be a whole number >= 1, got {processes!r}")
+        raise RunError(_("processes must be a whole number >= 1, got {processes}").format(
+                           processes=f"{processes!r}"))
     if processes > available:
         what = "GPUs" if device == "cuda" else "CPU cores"
-        raise RunError(f"{processes} processes asked for but {where} has {available} "
-                       f"{what}; use 1..{available}")
+        raise RunError(_("{processes} processes asked for but {where} has {available} {what}; "
+                         "use 1..{available}").format(
+                           processes=processes, where=where, available=available, what=what))
     if batch_size % processes:
-        raise RunError(f"batch size {batch_size} must be divisible by the {processes} processes")
+        raise RunError(_("batch size {batch_size} must be divisible by the {processes} processes").format(
+                           batch_size=batch_size, processes=processes))
 
 
 def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:

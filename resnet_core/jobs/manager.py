@@ -25,6 +25,7 @@ from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.i18n import _
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
 from resnet_core.jobs.executor import EXECUTORS, Executor, Exit, Handle, Launch
 from resnet_core.jobs.local import LocalExecutor
@@ -210,11 +211,13 @@ class JobManager:
         self._check_writable()
         run = self.store.get(run_id)
         if run.is_imported:
-            raise RunError(f"run {run_id} was imported from {run.status['imported_from']['kind']}: "
-                           f"imported runs are read-only (no checkpoints to continue from)")
+            raise RunError(_("run {run_id} was imported from {kind}: imported runs are "
+                             "read-only (no checkpoints to continue from)").format(
+                               run_id=run_id, kind=run.status['imported_from']['kind']))
         with self._submit_lock:
             if run.is_active or run_id in self._active_ids():
-                raise RunError(f"run {run_id} is already {run.state}")
+                raise RunError(_("run {run_id} is already {state}").format(
+                                   run_id=run_id, state=run.state))
             config = TrainConfig.from_dict(run.config)
             if self.policy is not None:
                 budget = config if epochs is None and max_steps is None else TrainConfig.from_dict(
@@ -442,7 +445,7 @@ class JobManager:
                 remote.append(run)  # its job may outlive its server: alive by its heartbeat
         self._stop_orphans(remote)
         self.store.mark_interrupted(states=("running",))
-        for _, run in sorted(queued, key=lambda item: item[0]):
+        for _queued_at, run in sorted(queued, key=lambda item: item[0]):
             job = run.job
             device = self.executor.device_type(TrainConfig.from_dict(run.config).device)
             processes = min(job.processes, self.executor.device_count(device))
@@ -533,7 +536,8 @@ def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_de
 
         return SlurmExecutor(Path(runs_dir) / ".slurm", partition=s.slurm_partition,
                              cpus_per_run=s.cpus_per_run)
-    raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
+    raise ConfigError(_("executor must be one of {names}; got {name}").format(
+                          names=', '.join(EXECUTORS), name=f"{name!r}"))
 
 
 def _settle(runs: list[Run], within_s: float) -> list[Run]:

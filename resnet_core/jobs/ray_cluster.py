@@ -14,6 +14,7 @@ import threading
 import time
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.jobs.executor import Exit, Launch, run_on_node
 
 SLOTS_TTL_S = 5.0  # the cluster's size is asked again after this long (nodes come and go)
@@ -24,14 +25,15 @@ def _check_reachable(address: str, timeout: float = 3.0) -> None:
     minutes); "auto" is Ray's to find."""
     import socket
 
-    host, _, port = address.rpartition(":")
+    host, _colon, port = address.rpartition(":")
     if not host or not port.isdigit():
         return
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as e:
-        raise ConfigError(f"no Ray cluster at {address} ({e.strerror or e}); start one with "
-                          "`ray start --head` or set RESNET_WORKBENCH_RAY_ADDRESS") from e
+        raise ConfigError(_("no Ray cluster at {address} ({value}); start one with `ray start "
+                            "--head` or set RESNET_WORKBENCH_RAY_ADDRESS").format(
+                              address=address, value=e.strerror or e)) from e
 
 
 class RayHandle:
@@ -62,7 +64,8 @@ class RayExecutor:
         try:
             import ray
         except ImportError as e:
-            raise ConfigError("the ray executor needs Ray: pip install -r requirements-cluster.txt") from e
+            raise ConfigError(_("the ray executor needs Ray: pip install -r "
+                                "requirements-cluster.txt")) from e
         self.address = address or "auto"
         self.cpus_per_run = max(1, int(cpus_per_run))
         if not ray.is_initialized():
@@ -70,8 +73,9 @@ class RayExecutor:
             try:
                 ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError) as e:
-                raise ConfigError(f"no Ray cluster at {self.address} ({str(e).splitlines()[0][:160]}); "
-                                  "start one with `ray start --head` or set RESNET_WORKBENCH_RAY_ADDRESS") from e
+                raise ConfigError(_("no Ray cluster at {address} ({value}); start one with `ray "
+                                    "start --head` or set RESNET_WORKBENCH_RAY_ADDRESS").format(
+                                      address=self.address, value=str(e).splitlines()[0][:160])) from e
         self._task = ray.remote(max_retries=0)(run_on_node)
         self._lock = threading.Lock()
         self._resources: tuple[float, dict] = (0.0, {})
@@ -96,7 +100,8 @@ class RayExecutor:
         if device in ("auto", "", None):
             return "cuda" if self._cluster().get("GPU", 0) else "cpu"
         if device.startswith("cuda") and not self._cluster().get("GPU", 0):
-            raise ConfigError("device cuda was asked for but the Ray cluster has no GPU; use auto or cpu")
+            raise ConfigError(_("device cuda was asked for but the Ray cluster has no GPU; use "
+                                "auto or cpu"))
         return "cuda" if device.startswith("cuda") else "cpu"
 
     def device_count(self, device: str) -> int:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.jobs.executor import Exit, Launch, run_on_node
 
 SLOTS_TTL_S = 10.0
@@ -67,9 +68,11 @@ class SlurmExecutor:
         try:
             import submitit
         except ImportError as e:
-            raise ConfigError("the slurm executor needs submitit: pip install -r requirements-cluster.txt") from e
+            raise ConfigError(_("the slurm executor needs submitit: pip install -r "
+                                "requirements-cluster.txt")) from e
         if shutil.which("sbatch") is None:
-            raise ConfigError("the slurm executor needs Slurm's sbatch on the PATH (a login node)")
+            raise ConfigError(_("the slurm executor needs Slurm's sbatch on the PATH (a login "
+                                "node)"))
         self.folder = Path(folder)
         self.partition = partition
         self.cpus_per_run = max(1, int(cpus_per_run))
@@ -102,8 +105,8 @@ class SlurmExecutor:
 
     def device_type(self, device: str) -> str:
         if device and device.startswith("cuda"):
-            raise ConfigError("device cuda on Slurm needs a partition with GPUs (--gres); "
-                              "this one has none known: use auto or cpu")
+            raise ConfigError(_("device cuda on Slurm needs a partition with GPUs (--gres); "
+                                "this one has none known: use auto or cpu"))
         return "cpu"
 
     def device_count(self, device: str) -> int:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 from resnet_core.runs.jobfile import JobFile, Owner, read_job
 from resnet_core.runs.jsonl import METRIC_COLUMNS, read_json, read_jsonl, read_regular
 
@@ -84,7 +85,8 @@ def now_iso() -> str:
 def validate_run_id(run_id: str) -> str:
     """Refuse ids that could leave the runs folder (``..``, slashes, absolute paths)."""
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
-        raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-' only")
+        raise RunError(_("invalid run id {run_id}: use letters, digits, '.', '_' and '-' only").format(
+                           run_id=f"{run_id!r}"))
     return run_id
 
 
@@ -97,7 +99,7 @@ def create_run_dir(runs_dir: str | Path, dataset: str, arch: str) -> Path:
     """A new, empty, uniquely named run folder (mkdir is the lock: two callers never share)."""
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
-    for _ in range(100):
+    for _attempt in range(100):
         path = runs_dir / new_run_id(dataset, arch)
         try:
             path.mkdir()
@@ -105,7 +107,8 @@ def create_run_dir(runs_dir: str | Path, dataset: str, arch: str) -> Path:
             continue
         (path / CHECKPOINT_DIR).mkdir()
         return path
-    raise RunError(f"could not create a unique run folder in {runs_dir}")
+    raise RunError(_("could not create a unique run folder in {runs_dir}").format(
+                       runs_dir=runs_dir))
 
 
 # --------------------------------------------------------------------------- status
@@ -117,7 +120,8 @@ def read_status(run_dir: Path) -> dict:
     path = Path(run_dir) / STATUS_FILE
     status = read_json(path)
     if not isinstance(status, dict):
-        raise RunError(f"{path} is not a status object (found {type(status).__name__})")
+        raise RunError(_("{path} is not a status object (found {name__})").format(
+                           path=path, name__=type(status).__name__))
     return status
 
 
@@ -136,11 +140,13 @@ def write_status(run_dir: Path, **fields) -> dict:
 def check_transition(run_id: str, old: str | None, new: str) -> None:
     """Raise RunError unless TRANSITIONS allows ``old`` -> ``new``."""
     if new not in STATES:
-        raise RunError(f"unknown run state {new!r}; one of: {', '.join(STATES)}")
+        raise RunError(_("unknown run state {new}; one of: {names}").format(
+                           new=f"{new!r}", names=', '.join(STATES)))
     allowed = TRANSITIONS.get(old, ())
     if new not in allowed:
-        raise RunError(f"run {run_id} is {old or 'new'} and cannot become {new} "
-                       f"(from {old or 'new'}: {', '.join(allowed) or 'nothing'})")
+        raise RunError(_("run {run_id} is {value} and cannot become {new} (from {value}: "
+                         "{value2})").format(
+                           run_id=run_id, value=old or 'new', new=new, value2=', '.join(allowed) or 'nothing'))
 
 
 def process_alive(pid: int) -> bool:
@@ -228,7 +234,8 @@ class Run:
     def checkpoint(self, which: str = "best") -> Path:
         """checkpoints/best.pt (best validation accuracy) or checkpoints/last.pt."""
         if which not in CHECKPOINT_NAMES:
-            raise RunError(f"unknown checkpoint {which!r}; choose best or last")
+            raise RunError(_("unknown checkpoint {which}; choose best or last").format(
+                               which=f"{which!r}"))
         return self.dir / CHECKPOINT_DIR / f"{which}.pt"
 
     checkpoint_path = checkpoint  # the name earlier releases used
@@ -258,7 +265,8 @@ class Run:
 
     def eval_dir(self, split: str = "test") -> Path:
         if split not in EVAL_SPLITS:
-            raise RunError(f"unknown split {split!r}; choose test or val")
+            raise RunError(_("unknown split {split}; choose test or val").format(
+                               split=f"{split!r}"))
         return self.dir / EVAL_DIR / split
 
     # -- reading ----------------------------------------------------------------------------
@@ -267,8 +275,8 @@ class Run:
     def config(self) -> dict:
         config = read_json(self.config_path)
         if not isinstance(config, dict):
-            raise RunError(f"{self.config_path} is not a config object "
-                           f"(found {type(config).__name__})")
+            raise RunError(_("{config_path} is not a config object (found {name__})").format(
+                               config_path=self.config_path, name__=type(config).__name__))
         return config
 
     @property
@@ -347,7 +355,8 @@ class Run:
         path = self.eval_file(split, "summary")
         summary = read_json(path)
         if not isinstance(summary, dict):
-            raise RunError(f"{path} is not a summary object (found {type(summary).__name__})")
+            raise RunError(_("{path} is not a summary object (found {name__})").format(
+                               path=path, name__=type(summary).__name__))
         return summary
 
     def per_class(self, split: str = "test") -> pd.DataFrame:
@@ -384,7 +393,7 @@ class Run:
     def record(self, **fields) -> dict:
         """Update status fields other than the state (progress, heartbeat)."""
         if "state" in fields:
-            raise RunError("change a run's state with Run.transition")
+            raise RunError(_("change a run's state with Run.transition"))
         return write_status(self.dir, **fields)
 
     def request_stop(self, reason: str = "") -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 from resnet_core.runs.jsonl import read_json
 
 
@@ -95,10 +96,12 @@ class JobFile:
     def from_dict(cls, data: object) -> JobFile:
         """The typed file; a one-line RunError for a field of the wrong type."""
         if not isinstance(data, dict):
-            raise RunError(f"job.json must hold an object, got {type(data).__name__}")
+            raise RunError(_("job.json must hold an object, got {name__}").format(
+                               name__=type(data).__name__))
         kind = data.get("kind") or "train"
         if kind not in KINDS:
-            raise RunError(f"job.json's kind must be one of {', '.join(KINDS)}, got {kind!r}")
+            raise RunError(_("job.json's kind must be one of {names}, got {kind}").format(
+                               names=', '.join(KINDS), kind=f"{kind!r}"))
         sweep = data.get("sweep")
         return cls(kind=kind, steps=_whole(data, "steps"), resume=bool(data.get("resume")),
                    epochs=_whole(data, "epochs"), max_steps=_whole(data, "max_steps"),
@@ -115,14 +118,16 @@ def _whole(data: dict, key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RunError(f"job.json's {key} must be a whole number, got {value!r}")
+        raise RunError(_("job.json's {key} must be a whole number, got {value}").format(
+                           key=key, value=f"{value!r}"))
     return value
 
 
 def _text(data: dict, key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise RunError(f"job.json's {key} must be text, got {value!r}")
+        raise RunError(_("job.json's {key} must be text, got {value}").format(
+                           key=key, value=f"{value!r}"))
     return value
 
 
@@ -131,7 +136,8 @@ def _person(data: dict, key: str) -> Owner | None:
     if not who:
         return None
     if not isinstance(who, dict):
-        raise RunError(f"job.json's {key} must be {{\"id\", \"name\"}}, got {who!r}")
+        raise RunError(_("job.json's {key} must be {{\"id\", \"name\"}}, got {who}").format(
+                           key=key, who=f"{who!r}"))
     return Owner(str(who.get("id") or LOCAL_OWNER.id), str(who.get("name") or LOCAL_OWNER.name))
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from resnet_core.atomic import atomic_write_text
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,21 +40,24 @@ def read_regular(path: Path, cap: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise RunError(f"{path} is a symbolic link; run files are read only as regular files") from e
+            raise RunError(_("{path} is a symbolic link; run files are read only as regular "
+                             "files").format(path=path)) from e
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise RunError(f"{path} is not a regular file; run files are read only as regular files")
+            raise RunError(_("{path} is not a regular file; run files are read only as regular "
+                             "files").format(path=path))
         if info.st_size > cap:
-            raise RunError(f"{path} is {info.st_size / 2**20:,.0f} MiB; run files are read up to "
-                           f"{cap / 2**20:,.0f} MiB")
+            raise RunError(_("{path} is {value} MiB; run files are read up to {value2} MiB").format(
+                               path=path, value=f"{info.st_size / 2 ** 20:,.0f}", value2=f"{cap / 2 ** 20:,.0f}"))
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(cap + 1)
     finally:
         os.close(fd)
     if len(data) > cap:  # grew while being read
-        raise RunError(f"{path} is over {cap / 2**20:,.0f} MiB; run files are read up to that")
+        raise RunError(_("{path} is over {value} MiB; run files are read up to that").format(
+                           path=path, value=f"{cap / 2 ** 20:,.0f}"))
     return data
 
 
@@ -62,9 +66,9 @@ def parse_json(text: str | bytes, where: object):
     try:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunError(f"{where} is not valid JSON ({e})") from e
+        raise RunError(_("{where} is not valid JSON ({e})").format(where=where, e=e)) from e
     except RecursionError as e:
-        raise RunError(f"{where} is nested too deeply to be a run file") from e
+        raise RunError(_("{where} is nested too deeply to be a run file").format(where=where)) from e
 
 
 # --------------------------------------------------------------------------- metrics

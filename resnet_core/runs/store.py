@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from resnet_core.atomic import fsync_dir
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
     CONFIG_FILE,
@@ -49,17 +50,20 @@ class RunStore:
     def path(self, run_id: str) -> Path:
         link = self.root / validate_run_id(run_id)
         if link.is_symlink():  # it would alias another run, or lead out of the folder
-            raise RunError(f"run {run_id!r} is a symbolic link; run folders are real folders in {self.root}")
+            raise RunError(_("run {run_id} is a symbolic link; run folders are real folders in "
+                             "{root}").format(run_id=f"{run_id!r}", root=self.root))
         path = link.resolve()
         if path.parent != self.root.resolve():
-            raise RunError(f"run id {run_id!r} points outside the runs folder {self.root}")
+            raise RunError(_("run id {run_id} points outside the runs folder {root}").format(
+                               run_id=f"{run_id!r}", root=self.root))
         return path
 
     def get(self, run_id: str) -> Run:
         """The run; a one-line RunError when there is none, or its files cannot be shown."""
         path = self.path(run_id)
         if not (path / CONFIG_FILE).is_file():
-            raise RunError(f"no run {run_id!r} in {self.root}")
+            raise RunError(_("no run {run_id} in {root}").format(
+                               run_id=f"{run_id!r}", root=self.root))
         run = Run(path)
         check_run(run)
         return run
@@ -163,7 +167,8 @@ class RunStore:
         """Remove a run folder; refused while the run is queued or running."""
         run = self.get(run_id)
         if run.is_active:
-            raise RunError(f"run {run_id} is {run.state}; stop it before deleting")
+            raise RunError(_("run {run_id} is {state}; stop it before deleting").format(
+                               run_id=run_id, state=run.state))
         # Rename first so a half-deleted folder never looks like a run.
         trash = run.dir.with_name(f".deleting-{run.id}-{secrets.token_hex(2)}")
         os.replace(run.dir, trash)

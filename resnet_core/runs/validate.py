@@ -14,6 +14,7 @@ import os
 import stat
 
 from resnet_core.errors import RunError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import (
     EVAL_DIR,
     EVAL_FILES,
@@ -74,8 +75,8 @@ def check_types(data: dict, table: dict[str, tuple[str, bool]], where: object) -
         if value is None and nullable:
             continue
         if isinstance(value, bool) and kind != "bool" or not isinstance(value, KINDS[kind]):
-            raise RunError(f"{where}: {name} must be {'a number' if kind == 'float' else kind}"
-                           f"{' or null' if nullable else ''}, found {type(value).__name__}")
+            raise RunError(_("{where}: {name} must be {value}{value2}, found {name__}").format(
+                               where=where, name=name, value='a number' if kind == 'float' else kind, value2=' or null' if nullable else '', name__=type(value).__name__))
 
 
 def check_run(run) -> None:
@@ -86,8 +87,8 @@ def check_run(run) -> None:
     status = read_status(run.dir)
     check_types(status, STATUS_TYPES, run.status_path)
     if status.get("state") is not None and status["state"] not in STATES:
-        raise RunError(f"{run.status_path}: state must be one of {', '.join(STATES)}, "
-                       f"found {status['state'][:40]!r}")
+        raise RunError(_("{status_path}: state must be one of {names}, found {value}").format(
+                           status_path=run.status_path, names=', '.join(STATES), value=f"{status['state'][:40]!r}"))
     if status.get("state") != "imported":  # an import's config is what the other tool kept
         check_types(config, CONFIG_TYPES, run.config_path)
     read_job(run)  # RunError: a field of the wrong type
@@ -104,7 +105,8 @@ def check_regular(path, cap: int = MAX_JSONL_BYTES) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISREG(info.st_mode):
-        raise RunError(f"{path} is not a regular file; run files are read only as regular files")
+        raise RunError(_("{path} is not a regular file; run files are read only as regular files").format(
+                           path=path))
     if info.st_size > cap:
-        raise RunError(f"{path} is {info.st_size / 2**20:,.0f} MiB; run files are read up to "
-                       f"{cap / 2**20:,.0f} MiB")
+        raise RunError(_("{path} is {value} MiB; run files are read up to {value2} MiB").format(
+                           path=path, value=f"{info.st_size / 2 ** 20:,.0f}", value2=f"{cap / 2 ** 20:,.0f}"))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.errors import WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.settings import SUPERVISED
 
 START_TIMEOUT_S = 120.0
@@ -78,7 +79,8 @@ def _request(port: int, method: str, path: str, body: bytes = b"", kind: str | N
     finally:
         conn.close()
     if response.status != 200:
-        raise WorkbenchError(f"the service answered {response.status}: {payload.get('error', payload)}")
+        raise WorkbenchError(_("the service answered {status}: {get}").format(
+                                 status=response.status, get=payload.get('error', payload)))
     return payload
 
 
@@ -116,16 +118,17 @@ class Deployments:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if not deployment.alive:
-                raise WorkbenchError(f"the service for {deployment.run_id} stopped at start: "
-                                     f"{_tail(deployment.log)}")
+                raise WorkbenchError(_("the service for {run_id} stopped at start: {tail}").format(
+                                         run_id=deployment.run_id, tail=_tail(deployment.log)))
             try:
                 deployment.get("/health", timeout=1.0)
                 return
             except (OSError, WorkbenchError, ValueError):
                 time.sleep(0.2)
         self.stop(deployment.run_id)
-        raise WorkbenchError(f"the service for {deployment.run_id} did not answer within "
-                             f"{START_TIMEOUT_S:.0f} s")
+        raise WorkbenchError(_("the service for {run_id} did not answer within "
+                               "{START_TIMEOUT_S} s").format(
+                                 run_id=deployment.run_id, START_TIMEOUT_S=f"{START_TIMEOUT_S:.0f}"))
 
     def stop(self, run_id: str) -> None:
         with self._lock:

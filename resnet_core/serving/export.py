@@ -26,6 +26,7 @@ import torch
 
 from resnet_core.atomic import atomic_write, atomic_write_text
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run
 from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -61,11 +62,13 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, *, checkpoint: st
     """Write the model to ``out`` and the contract to ``<out>.json``; return the contract."""
     run_dir, out = Path(run_dir), Path(out)
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise ConfigError(_("unknown format {fmt}; choose one of: {names}").format(
+                              fmt=f"{fmt!r}", names=', '.join(FORMATS)))
     path = Run(run_dir).checkpoint(checkpoint)  # RunError for a name other than best or last
     if not out.parent.is_dir():
-        raise ConfigError(f"the folder of --out ({out.parent}) does not exist")
-    model, _, info = model_from_checkpoint(
+        raise ConfigError(_("the folder of --out ({parent}) does not exist").format(
+                              parent=out.parent))
+    model, _state, info = model_from_checkpoint(
         load_checkpoint(path))
     model = model.float().eval()
     meta = contract(info, run_dir, checkpoint, fmt)

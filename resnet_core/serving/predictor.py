@@ -12,6 +12,7 @@ from PIL import Image
 
 from resnet_core.data.loader import preprocess
 from resnet_core.errors import DataError, RunError, first_line
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run
 from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -33,7 +34,7 @@ class Predictor:
         here), which would otherwise be the first drawing's wait on the Predict page."""
         x = torch.zeros(1, self.info.channels, self.info.image_size, self.info.image_size,
                         requires_grad=True)
-        for _ in range(rounds):
+        for _round in range(rounds):
             torch.autograd.grad(self.model(x).sum(), x)  # no parameter .grad is touched
 
     def preprocess(self, source) -> torch.Tensor:
@@ -46,8 +47,9 @@ class Predictor:
             raise  # already one line, with the one list of what is accepted
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             name = getattr(source, "name", None) or getattr(source, "filename", None) or source
-            raise DataError(f"{name} is not an image this tool can read ({first_line(e, 200)}); "
-                            f"accepted: {ACCEPTED}") from e
+            raise DataError(_("{name} is not an image this tool can read ({first_line}); "
+                              "accepted: {ACCEPTED}").format(
+                                name=name, first_line=first_line(e, 200), ACCEPTED=ACCEPTED)) from e
 
     @torch.no_grad()
     def predict(self, sources: list, top_k: int = 3) -> list[list[tuple[str, float]]]:
@@ -77,5 +79,6 @@ def predict_images(run_dir: str | Path, sources: list, *, checkpoint: str = "bes
                    top_k: int = 3) -> list[list[tuple[str, float]]]:
     """Top-k (class name, probability) for each image with one of a run's checkpoints."""
     if checkpoint not in ("best", "last"):
-        raise RunError(f"unknown checkpoint {checkpoint!r}; choose best or last")
+        raise RunError(_("unknown checkpoint {checkpoint}; choose best or last").format(
+                           checkpoint=f"{checkpoint!r}"))
     return Predictor(Run(Path(run_dir)).checkpoint(checkpoint)).predict(sources, top_k)

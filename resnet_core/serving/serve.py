@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 from resnet_core.errors import ConfigError, WorkbenchError
 from resnet_core.hosts import allowed_hosts
+from resnet_core.i18n import _
 from resnet_core.serving.deploy import example_curl
 from resnet_core.serving.feedback import Monitor
 from resnet_core.serving.guard import (
@@ -93,11 +94,13 @@ def load_model(run_dir: str | Path, *, checkpoint: str = "best", fmt: str = "eag
     from resnet_core.serving.predictor import Predictor
 
     if fmt not in FORMATS:
-        raise ConfigError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise ConfigError(_("unknown format {fmt}; choose one of: {names}").format(
+                              fmt=f"{fmt!r}", names=', '.join(FORMATS)))
     run = Run(Path(run_dir))
     path = run.checkpoint(checkpoint)
     if not path.is_file():
-        raise WorkbenchError(f"{run.dir} has no checkpoints/{checkpoint}.pt to serve")
+        raise WorkbenchError(_("{dir} has no checkpoints/{checkpoint}.pt to serve").format(
+                                 dir=run.dir, checkpoint=checkpoint))
     predictor = Predictor(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if fmt == "eager":
@@ -410,11 +413,13 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     import uvicorn
 
     if not 1 <= workers <= 64:
-        raise ConfigError(f"--workers must be in [1, 64], got {workers}")
+        raise ConfigError(_("--workers must be in [1, 64], got {workers}").format(workers=workers))
     if not 1 <= max_batch <= 1024:
-        raise ConfigError(f"--max-batch must be in [1, 1024], got {max_batch}")
+        raise ConfigError(_("--max-batch must be in [1, 1024], got {max_batch}").format(
+                              max_batch=max_batch))
     if not 0 <= batch_wait_ms <= 1000:
-        raise ConfigError(f"--batch-wait-ms must be in [0, 1000], got {batch_wait_ms:g}")
+        raise ConfigError(_("--batch-wait-ms must be in [0, 1000], got {batch_wait_ms}").format(
+                              batch_wait_ms=f"{batch_wait_ms:g}"))
     # The model runs on half the cores; the others parse HTTP and decode images. On 2 cores,
     # with a lone client no longer waiting for company and small images decoded on the event
     # loop, 32 clients went from 393 to 816 requests/s (benchmarks/RESULTS.md).

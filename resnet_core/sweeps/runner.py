@@ -25,6 +25,7 @@ import threading
 import time
 
 from resnet_core.errors import RunError, WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import SERVER_GONE, SWEEP_STOPPED, Run, now_iso, read_status
 from resnet_core.runs.jobfile import LOCAL_OWNER, Owner, SweepTrial
 from resnet_core.sweeps.study import Sweep, SweepConfig, create_sweep, list_sweeps, trial_runs
@@ -258,7 +259,7 @@ class Sweeps:
         later restart)."""
         self._check_writable()
         if sweep.state == "completed":
-            raise RunError(f"sweep {sweep.id} has completed all its trials")
+            raise RunError(_("sweep {id} has completed all its trials").format(id=sweep.id))
         sweep.set_state("running", limited=limited)
         self._start_runner(sweep)
 
@@ -271,9 +272,9 @@ class Sweeps:
         with self._lock:
             entries = list(self._runners.values())
             self._runners.clear()
-        for runner, _ in entries:
+        for runner, _thread in entries:
             runner.stop()
-        for _, thread in entries:
+        for _runner, thread in entries:
             thread.join(timeout=10)
 
     def _start_runner(self, sweep: Sweep) -> None:

@@ -19,6 +19,7 @@ import typing
 from dataclasses import dataclass
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.models import ARCHS
 
@@ -57,8 +58,9 @@ class Param:
             return list(self.choices)
         if self.kind == "int" and not self.log:
             return list(range(int(self.low), int(self.high) + 1))
-        raise ConfigError(f"grid search takes lists of values; {self.name} is a {self.kind} "
-                          f"range: give {self.name}=A,B,C or use --sampler tpe or random")
+        raise ConfigError(_("grid search takes lists of values; {name} is a {kind} range: give "
+                            "{name}=A,B,C or use --sampler tpe or random").format(
+                              name=self.name, kind=self.kind))
 
     def spec(self) -> str:
         """The parameter as the command line writes it (the inverse of ``parse_param``)."""
@@ -75,12 +77,13 @@ def parse_param(text: str, base: TrainConfig | None = None) -> Param:
     name, sep, body = str(text).partition("=")
     name, body = name.strip().replace("-", "_"), body.strip()
     if not sep or not name or not body:
-        raise ConfigError(f"--param {text!r}: write {FORMS}")
+        raise ConfigError(_("--param {text}: write {FORMS}").format(text=f"{text!r}", FORMS=FORMS))
     if name == "depth":
         return _depths(text, body, base)
     if name not in SEARCHABLE:
         reason = "is fixed for a whole sweep" if name in FIXED else "is not a training setting"
-        raise ConfigError(f"--param {text!r}: {name} {reason}; searchable: {', '.join(SEARCHABLE)}")
+        raise ConfigError(_("--param {text}: {name} {reason}; searchable: {names}").format(
+                              text=f"{text!r}", name=name, reason=reason, names=', '.join(SEARCHABLE)))
     kind = body.split(":", 1)[0]
     if ":" in body and kind in KINDS:
         return _range(text, name, body, base)
@@ -98,17 +101,21 @@ def _range(text: str, name: str, body: str, base: TrainConfig) -> Param:
         low, high = (int(p) if kind == "int" else float(p) for p in parts[1:3])
     except ValueError:
         number = "integers" if kind == "int" else "numbers"
-        raise ConfigError(f"--param {text!r}: the bounds must be {number}, got {parts[1]!r} "
-                          f"and {parts[2]!r}") from None
+        raise ConfigError(_("--param {text}: the bounds must be {number}, got {value} and "
+                            "{value2}").format(
+                              text=f"{text!r}", number=number, value=f"{parts[1]!r}", value2=f"{parts[2]!r}")) from None
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        raise ConfigError(f"--param {text!r}: a range needs LOW < HIGH, got {low:g} and {high:g}")
+        raise ConfigError(_("--param {text}: a range needs LOW < HIGH, got {low} and {high}").format(
+                              text=f"{text!r}", low=f"{low:g}", high=f"{high:g}"))
     if (kind == "log" or log) and low <= 0:
-        raise ConfigError(f"--param {text!r}: a log range needs 0 < LOW < HIGH, got {low:g} and {high:g}")
+        raise ConfigError(_("--param {text}: a log range needs 0 < LOW < HIGH, got {low} and "
+                            "{high}").format(text=f"{text!r}", low=f"{low:g}", high=f"{high:g}"))
     wanted = _field_kind(name)
     if wanted not in ("int", "float") or (kind == "int") != (wanted == "int"):
         allowed = "A,B,C" if wanted not in ("int", "float") else (
             "int:LOW:HIGH" if wanted == "int" else "log:LOW:HIGH or float:LOW:HIGH")
-        raise ConfigError(f"--param {text!r}: {name} takes {allowed}")
+        raise ConfigError(_("--param {text}: {name} takes {allowed}").format(
+                              text=f"{text!r}", name=name, allowed=allowed))
     for bound in (low, high):
         _check_value(text, name, bound, base)
     return Param(name, kind, float(low), float(high), log=log)
@@ -117,9 +124,11 @@ def _range(text: str, name: str, body: str, base: TrainConfig) -> Param:
 def _choices(text: str, name: str, body: str, base: TrainConfig) -> Param:
     raw = [c.strip() for c in body.split(",")]
     if not any(raw):
-        raise ConfigError(f"--param {text!r}: the list of values is empty; write {name}=A,B,C")
+        raise ConfigError(_("--param {text}: the list of values is empty; write {name}=A,B,C").format(
+                              text=f"{text!r}", name=name))
     if not all(raw):
-        raise ConfigError(f"--param {text!r}: an empty value in the list; write {name}=A,B,C")
+        raise ConfigError(_("--param {text}: an empty value in the list; write {name}=A,B,C").format(
+                              text=f"{text!r}", name=name))
     values = tuple(dict.fromkeys(_convert(text, name, c) for c in raw))
     for value in values:
         _check_value(text, name, value, base)
@@ -131,7 +140,8 @@ def _depths(text: str, body: str, base: TrainConfig) -> Param:
     for d in (c.strip() for c in body.split(",")):
         if f"resnet{d}" not in ARCHS:
             depths = ", ".join(a.removeprefix("resnet") for a in ARCHS)
-            raise ConfigError(f"--param {text!r}: no ResNet of depth {d!r}; depths: {depths}")
+            raise ConfigError(_("--param {text}: no ResNet of depth {d}; depths: {depths}").format(
+                                  text=f"{text!r}", d=f"{d!r}", depths=depths))
         archs.append(f"resnet{d}")
     return _choices(text, "arch", ",".join(archs), base)
 
@@ -155,7 +165,8 @@ def _convert(text: str, name: str, raw: str):
         return {"int": int, "float": float, "str": str}[kind](raw)
     except ValueError:
         accepted = "true or false" if kind == "bool" else f"{kind} values"
-        raise ConfigError(f"--param {text!r}: {name} takes {accepted}, got {raw!r}") from None
+        raise ConfigError(_("--param {text}: {name} takes {accepted}, got {raw}").format(
+                              text=f"{text!r}", name=name, accepted=accepted, raw=f"{raw!r}")) from None
 
 
 def _check_value(text: str, name: str, value, base: TrainConfig) -> None:
@@ -163,7 +174,7 @@ def _check_value(text: str, name: str, value, base: TrainConfig) -> None:
     try:
         dataclasses.replace(base, **{name: value}).validate()
     except ConfigError as e:
-        raise ConfigError(f"--param {text!r}: {e}") from None
+        raise ConfigError(_("--param {text}: {e}").format(text=f"{text!r}", e=e)) from None
 
 
 @dataclass(frozen=True)
@@ -176,11 +187,12 @@ class SearchSpace:
     def parse(cls, specs, base: TrainConfig | None = None) -> SearchSpace:
         params = tuple(parse_param(s, base) for s in specs)
         if not params:
-            raise ConfigError(f"a sweep needs at least one --param ({FORMS})")
+            raise ConfigError(_("a sweep needs at least one --param ({FORMS})").format(FORMS=FORMS))
         names = [p.name for p in params]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ConfigError(f"--param {twice[0]} is given more than once; give each field once")
+            raise ConfigError(_("--param {value} is given more than once; give each field once").format(
+                                  value=twice[0]))
         return cls(params)
 
     @property

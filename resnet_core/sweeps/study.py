@@ -18,6 +18,7 @@ from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import RUN_ID_PATTERN, SWEEPS_DIR, Run, now_iso, read_json
 from resnet_core.runs.jobfile import LOCAL_OWNER, Owner
 from resnet_core.sweeps.space import SearchSpace
@@ -53,12 +54,14 @@ class SweepConfig:
         for name, value, top in (("trials", self.trials, MAX_TRIALS),
                                  ("parallel", self.parallel, MAX_PARALLEL)):
             if not (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= top):
-                raise ConfigError(f"{name} must be an integer from 1 to {top}, got {value!r}")
+                raise ConfigError(_("{name} must be an integer from 1 to {top}, got {value}").format(
+                                      name=name, top=top, value=f"{value!r}"))
         if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+            raise ConfigError(_("seed must be an integer >= 0, got {seed}").format(
+                                  seed=f"{self.seed!r}"))
         if self.base.resolved_epochs() is None:
-            raise ConfigError("a sweep's trials train for --epochs (the pruner decides at "
-                              "epoch ends), not --max-steps")
+            raise ConfigError(_("a sweep's trials train for --epochs (the pruner decides at "
+                                "epoch ends), not --max-steps"))
         space = self.space()
         if self.sampler == "grid":
             space.grid()  # raises for ranges
@@ -91,7 +94,8 @@ class SweepConfig:
 
 def _choice(name: str, value, allowed: tuple) -> None:
     if value not in allowed:
-        raise ConfigError(f"{name} must be one of: {', '.join(allowed)}; got {value!r}")
+        raise ConfigError(_("{name} must be one of: {names}; got {value}").format(
+                              name=name, names=', '.join(allowed), value=f"{value!r}"))
 
 
 def make_pruner(config: SweepConfig):
@@ -149,7 +153,8 @@ class Sweep:
     def info(self) -> dict:
         info = read_json(self.file)
         if not info:
-            raise RunError(f"{self.dir} is not a sweep folder (no {SWEEP_FILE})")
+            raise RunError(_("{dir} is not a sweep folder (no {SWEEP_FILE})").format(
+                               dir=self.dir, SWEEP_FILE=SWEEP_FILE))
         return info
 
     @property
@@ -209,7 +214,8 @@ def create_sweep(root: str | Path, config: SweepConfig, *, owner: Owner = LOCAL_
     label = (config.name or config.base.dataset).replace(" ", "-")
     sweep_id = f"{stamp}-sweep-{label}-{secrets.token_hex(2)}"
     if not RUN_ID_PATTERN.match(sweep_id):
-        raise ConfigError(f"sweep name {config.name!r}: use letters, digits, '.', '_' and '-'")
+        raise ConfigError(_("sweep name {name}: use letters, digits, '.', '_' and '-'").format(
+                              name=f"{config.name!r}"))
     sweep = Sweep(Path(root) / SWEEPS_DIR / sweep_id)
     sweep.dir.mkdir(parents=True)
     atomic_write_json(sweep.file, {"id": sweep_id, "state": "running", "created_at": now_iso(),
@@ -239,7 +245,8 @@ def get_sweep(root: str | Path, sweep_id: str) -> Sweep:
     if len(found) != 1:
         known = ", ".join(s.id for s in sweeps[:5]) or "none"
         why = "several sweeps match" if found else "no sweep"
-        raise RunError(f"{why} {sweep_id!r} in {Path(root) / SWEEPS_DIR} (newest: {known})")
+        raise RunError(_("{why} {sweep_id} in {value} (newest: {known})").format(
+                           why=why, sweep_id=f"{sweep_id!r}", value=Path(root) / SWEEPS_DIR, known=known))
     return found[0]
 
 

@@ -19,6 +19,7 @@ import torch
 from resnet_core.atomic import atomic_write
 from resnet_core.data.dataset import DatasetInfo
 from resnet_core.errors import CheckpointError, first_line
+from resnet_core.i18n import _
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.models import ResNet
 
@@ -32,25 +33,28 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda f: torch.save({"format_version": FORMAT_VERSION, **state}, f))
     except OSError as e:
-        raise CheckpointError(f"could not write checkpoint {path}: {e.strerror or e}") from e
+        raise CheckpointError(_("could not write checkpoint {path}: {value}").format(
+                                  path=path, value=e.strerror or e)) from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Load with ``weights_only=True``; a clear CheckpointError for anything unsafe or damaged."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+        raise CheckpointError(_("checkpoint {path} does not exist").format(path=path))
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(
-            f"checkpoint {path} holds objects other than tensors and plain data (possibly "
-            "pickled code); refused without running it"
+            _("checkpoint {path} holds objects other than tensors and plain data (possibly "
+              "pickled code); refused without running it").format(path=path)
         ) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({first_line(e)})") from e
+        raise CheckpointError(_("checkpoint {path} is corrupt or truncated ({first_line})").format(
+                                  path=path, first_line=first_line(e))) from e
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
-        raise CheckpointError(f"{path} is not a ResNet Workbench checkpoint (no model/config)")
+        raise CheckpointError(_("{path} is not a ResNet Workbench checkpoint (no model/config)").format(
+                                  path=path))
     return ckpt
 
 

@@ -15,6 +15,7 @@ from resnet_core.data.registry import DATASET_NAMES
 from resnet_core.data.registry import DATASETS as DATASET_SPECS
 from resnet_core.device import DEVICES, cpu_has_amx, device_kind
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
 from resnet_core.training.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
 
@@ -207,7 +208,7 @@ class TrainConfig:
             _choice(name, getattr(self, name), accepted)
         self._validate_start()
         if self.epochs is not None and self.max_steps is not None:
-            raise ConfigError("give either epochs or max_steps, not both")
+            raise ConfigError(_("give either epochs or max_steps, not both"))
         _positive_int("epochs", self.epochs, allow_none=True)
         _positive_int("max_steps", self.max_steps, allow_none=True)
         _positive_int("batch_size", self.batch_size)
@@ -220,11 +221,14 @@ class TrainConfig:
             low, top = RANGES[name]
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
-                raise ConfigError(f"{name} must be an integer in [{low}, {top:,}], got {value!r}")
+                raise ConfigError(_("{name} must be an integer in [{low}, {top}], got {value}").format(
+                                      name=name, low=low, top=f"{top:,}", value=f"{value!r}"))
         if not isinstance(self.tensorboard, bool):
-            raise ConfigError(f"tensorboard must be true or false, got {self.tensorboard!r}")
+            raise ConfigError(_("tensorboard must be true or false, got {tensorboard}").format(
+                                  tensorboard=f"{self.tensorboard!r}"))
         if self.image_size is not None and self.image_size < RANGES["image_size"][0]:
-            raise ConfigError(f"image_size must be at least {RANGES['image_size'][0]} px, got {self.image_size}")
+            raise ConfigError(_("image_size must be at least {value} px, got {image_size}").format(
+                                  value=RANGES['image_size'][0], image_size=self.image_size))
         _range("lr", self.lr, 0.0, 10.0, low_open=True)
         _range("momentum", self.momentum, 0.0, 1.0, high_open=True)
         _range("weight_decay", self.weight_decay, 0.0, 1.0)
@@ -235,26 +239,32 @@ class TrainConfig:
         if self.grad_clip is not None:
             _range("grad_clip", self.grad_clip, 0.0, 1e6, low_open=True)
         if not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+            raise ConfigError(_("seed must be an integer >= 0, got {seed}").format(
+                                  seed=f"{self.seed!r}"))
         return self
 
     def _validate_start(self) -> None:
         if self.pretrained == "imagenet" and self.arch not in IMAGENET_FILES:
-            raise ConfigError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}; got arch "
-                              f"{self.arch!r} (start a CIFAR-style net from a run with init_from)")
+            raise ConfigError(_("ImageNet weights exist for {names}; got arch {arch} (start a "
+                                "CIFAR-style net from a run with init_from)").format(
+                                  names=', '.join(IMAGENET_FILES), arch=f"{self.arch!r}"))
         if self.pretrained == "imagenet" and self.width not in (None, 64):
-            raise ConfigError(f"ImageNet weights are for width 64; got width {self.width}")
+            raise ConfigError(_("ImageNet weights are for width 64; got width {width}").format(
+                                  width=self.width))
         if self.pretrained != "none" and self.init_from:
-            raise ConfigError("give either pretrained or init_from, not both")
+            raise ConfigError(_("give either pretrained or init_from, not both"))
         if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from):
-            raise ConfigError(f"init_from must be a file or run folder path, got {self.init_from!r}")
+            raise ConfigError(_("init_from must be a file or run folder path, got {init_from}").format(
+                                  init_from=f"{self.init_from!r}"))
         if not (isinstance(self.freeze_epochs, int) and not isinstance(self.freeze_epochs, bool)
                 and 0 <= self.freeze_epochs <= MAXIMUMS["epochs"]):
-            raise ConfigError(f"freeze_epochs must be a whole number >= 0, got {self.freeze_epochs!r}")
+            raise ConfigError(_("freeze_epochs must be a whole number >= 0, got {freeze_epochs}").format(
+                                  freeze_epochs=f"{self.freeze_epochs!r}"))
         epochs = self.resolved_epochs()
         if self.freeze_epochs and epochs is not None and self.freeze_epochs >= epochs:
-            raise ConfigError(f"freeze_epochs ({self.freeze_epochs}) must be less than the epochs "
-                              f"({epochs}): the backbone is unfrozen after them")
+            raise ConfigError(_("freeze_epochs ({freeze_epochs}) must be less than the epochs "
+                                "({epochs}): the backbone is unfrozen after them").format(
+                                  freeze_epochs=self.freeze_epochs, epochs=epochs))
 
     @property
     def starts_from_weights(self) -> bool:
@@ -326,16 +336,19 @@ def field_docs() -> dict[str, FieldDoc]:
 
 def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:
     if value not in accepted:
-        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(accepted)}")
+        raise ConfigError(_("unknown {name} {value}; choose one of: {names}").format(
+                              name=name, value=f"{value!r}", names=', '.join(accepted)))
 
 
 def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        raise ConfigError(_("{name} must be a whole number >= 1, got {value}").format(
+                              name=name, value=f"{value!r}"))
     if name in MAXIMUMS and value > MAXIMUMS[name]:
-        raise ConfigError(f"{name} must be at most {MAXIMUMS[name]:,}, got {value:,}")
+        raise ConfigError(_("{name} must be at most {value}, got {value2}").format(
+                              name=name, value=f"{MAXIMUMS[name]:,}", value2=f"{value:,}"))
 
 
 def _range(
@@ -347,4 +360,5 @@ def _range(
     if not ok:
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        raise ConfigError(f"{name} must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+        raise ConfigError(_("{name} must be in {lo}{low}, {high}{hi}, got {value}").format(
+                              name=name, lo=lo, low=f"{low:g}", high=f"{high:g}", hi=hi, value=f"{value!r}"))

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 
 
 @dataclass
@@ -57,8 +58,9 @@ class Distributed:
         if not self.enabled or device.type != "cuda":
             return device
         if self.local_rank >= torch.cuda.device_count():
-            raise ConfigError(f"rank {self.rank} wants GPU {self.local_rank} but this machine has "
-                              f"{torch.cuda.device_count()}; use --nproc_per_node <= the GPU count")
+            raise ConfigError(_("rank {rank} wants GPU {local_rank} but this machine has "
+                                "{device_count}; use --nproc_per_node <= the GPU count").format(
+                                  rank=self.rank, local_rank=self.local_rank, device_count=torch.cuda.device_count()))
         torch.cuda.set_device(self.local_rank)
         return torch.device("cuda", self.local_rank)
 
@@ -70,8 +72,9 @@ class Distributed:
 
     def local_batch_size(self, batch_size: int) -> int:
         if batch_size % self.world_size:
-            raise ConfigError(f"batch size {batch_size} must be divisible by the world size "
-                              f"{self.world_size} (it is the global batch, split over the ranks)")
+            raise ConfigError(_("batch size {batch_size} must be divisible by the world size "
+                                "{world_size} (it is the global batch, split over the ranks)").format(
+                                  batch_size=batch_size, world_size=self.world_size))
         return batch_size // self.world_size
 
     def shard(self, order: torch.Tensor, batch_size: int, steps: int) -> torch.Tensor:

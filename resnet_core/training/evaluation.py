@@ -18,6 +18,7 @@ from resnet_core.data.loader import BatchLoader
 from resnet_core.data.sources import load_dataset_for
 from resnet_core.device import autocast_context, resolve_amp, resolve_device
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run
 from resnet_core.training.checkpoint import load_checkpoint, model_from_checkpoint
 from resnet_core.training.metrics import ClassificationReport, classification_report
@@ -118,9 +119,9 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
                  device: str = "auto", data_root: str | None = None) -> dict:
     """Recompute eval/<split>/ of a run from one of its checkpoints; return the summary."""
     run = Run(Path(run_dir))
-    path, _ = run.checkpoint(checkpoint), run.eval_dir(split)  # one-line errors for bad names
+    path, _eval_dir = run.checkpoint(checkpoint), run.eval_dir(split)  # one-line errors for bad names
     if not run.config_path.is_file():
-        raise RunError(f"{run.dir} is not a run folder (no config.json)")
+        raise RunError(_("{dir} is not a run folder (no config.json)").format(dir=run.dir))
     dev = resolve_device(device)
     ckpt = load_checkpoint(path, map_location=dev)
     model, config, info = model_from_checkpoint(ckpt)

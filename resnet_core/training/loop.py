@@ -41,6 +41,7 @@ from resnet_core.data.loader import BatchLoader
 from resnet_core.device import autocast_context, device_kind, resolve_amp
 from resnet_core.errors import ConfigError, RunError, TrainingFailed, first_line
 from resnet_core.events import Callback, ProgressBar, TrainState
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run, create_run_dir, now_iso
 from resnet_core.runs.jsonl import truncate_after_step
 from resnet_core.runs.store import default_runs_dir
@@ -118,11 +119,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, max_steps: int | N
     """
     run = Run(Path(run_dir))
     if not run.config_path.is_file():
-        raise RunError(f"{run.dir} is not a run folder (no config.json)")
+        raise RunError(_("{dir} is not a run folder (no config.json)").format(dir=run.dir))
     ckpt = load_checkpoint(run.checkpoint("last"))
     config = TrainConfig.from_dict(ckpt["config"])
     if epochs is not None and max_steps is not None:
-        raise ConfigError("give either epochs or max_steps, not both")
+        raise ConfigError(_("give either epochs or max_steps, not both"))
     if epochs is not None:
         config.epochs, config.max_steps = epochs, None
     if max_steps is not None:
@@ -428,8 +429,9 @@ class Trainer:
             self.writer.rewind(self.state.step, self.state.epoch)
             truncate_after_step(self.run.diagnostics_path, self.state.step)
         if self.state.step >= self.total_steps:
-            raise ConfigError(f"the run already took {self.state.step} steps of a budget of "
-                              f"{self.total_steps}; give a larger --epochs or --max-steps to resume")
+            raise ConfigError(_("the run already took {step} steps of a budget of "
+                                "{total_steps}; give a larger --epochs or --max-steps to resume").format(
+                                  step=self.state.step, total_steps=self.total_steps))
 
     # -- setup ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from resnet_core.data.dataset import with_statistics
 from resnet_core.data.loader import BatchLoader
 from resnet_core.device import autocast_context, resolve_amp
 from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.i18n import _
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.recipe import compute_loss, make_optimizer, prepare  # the run's own
 from resnet_core.training.transfer import (
@@ -68,12 +69,14 @@ def lr_find(config: TrainConfig, *, start_lr: float = 1e-7, end_lr: float = 10.0
     """Sweep the learning rate for ``config``'s model and data; return the curve and a suggestion.
     ``on_step(step, num_steps)`` is called after each step (the dashboard's progress)."""
     if not (0 < start_lr < end_lr <= 100):
-        raise ConfigError(f"need 0 < start_lr < end_lr <= 100, got {start_lr:g} and {end_lr:g}")
+        raise ConfigError(_("need 0 < start_lr < end_lr <= 100, got {start_lr} and {end_lr}").format(
+                              start_lr=f"{start_lr:g}", end_lr=f"{end_lr:g}"))
     if not (isinstance(num_steps, int) and 5 <= num_steps <= MAX_STEPS):
-        raise ConfigError(f"steps must be a whole number in [5, {MAX_STEPS}], got {num_steps!r}")
+        raise ConfigError(_("steps must be a whole number in [5, {MAX_STEPS}], got {num_steps}").format(
+                              MAX_STEPS=MAX_STEPS, num_steps=f"{num_steps!r}"))
     config.validate()
     weights = weights_for(config) if model is None else None
-    device, _, dataset = prepare(config, dataset)
+    device, _model, dataset = prepare(config, dataset)
     dataset = with_statistics(dataset, preprocessing_for(weights, dataset.info.channels))
     torch.manual_seed(config.seed)
     saved = None
@@ -154,8 +157,9 @@ def valley(lrs: list[float], losses: list[float]) -> float:
     subsequence), and the learning rate about two thirds of the way along it."""
     finite = [(lr, loss) for lr, loss in zip(lrs, losses, strict=True) if math.isfinite(loss)]
     if len(finite) < 3:
-        raise WorkbenchError("the loss was not finite from the start of the sweep; lower --start-lr")
-    lrs, losses = [lr for lr, _ in finite], [loss for _, loss in finite]
+        raise WorkbenchError(_("the loss was not finite from the start of the sweep; lower "
+                               "--start-lr"))
+    lrs, losses = [lr for lr, _loss in finite], [loss for _lr, loss in finite]
     n = len(losses)
     run_length = [1] * n
     max_start = max_end = 0
@@ -174,7 +178,7 @@ def save(result: LRFind, png: str | Path) -> tuple[Path, Path]:
     """The curve as a PNG (matplotlib, log learning-rate axis) and a CSV beside it."""
     png = Path(png)
     if png.suffix.lower() != ".png":
-        raise WorkbenchError(f"--out must name a .png file, got {png}")
+        raise WorkbenchError(_("--out must name a .png file, got {png}").format(png=png))
     csv_path = png.with_suffix(".csv")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["step", "lr", "loss", "smoothed_loss"])
@@ -185,7 +189,8 @@ def save(result: LRFind, png: str | Path) -> tuple[Path, Path]:
         atomic_write_text(csv_path, buf.getvalue())
         atomic_write(png, lambda f: _figure(result).savefig(f, format="png", dpi=110))
     except OSError as e:
-        raise WorkbenchError(f"could not write {png}: {e.strerror or e}") from e
+        raise WorkbenchError(_("could not write {png}: {value}").format(
+                                 png=png, value=e.strerror or e)) from e
     return png, csv_path
 
 

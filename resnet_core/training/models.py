@@ -23,6 +23,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from resnet_core.i18n import _
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,  # never inplace: Captum's hooks need each output as its own tensor
     "sigmoid": nn.Sigmoid,
@@ -52,6 +54,7 @@ ARCHS = tuple(CIFAR_DEPTHS) + tuple(IMAGENET_LAYERS)
 # Inputs up to this many pixels get the small stem (3x3, stride 1, no max-pool): the
 # ImageNet stem would shrink an 8x8 digit to 2x2 before the first block.
 SMALL_STEM_MAX_SIZE = 64
+
 
 
 def make_activation(name: str) -> nn.Module:
@@ -295,17 +298,23 @@ def build_model(
     paper's, 16 for CIFAR-style nets and 64 for ImageNet-style ones).
     """
     if arch not in ARCHS:
-        raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(ARCHS)}")
+        raise ValueError(_("unknown arch {arch}; choose one of {names}").format(
+                             arch=f"{arch!r}", names=', '.join(ARCHS)))
     if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+        raise ValueError(_("unknown norm {norm}; choose one of {names}").format(
+                             norm=f"{norm!r}", names=', '.join(NORMS)))
     if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        raise ValueError(_("unknown activation {activation}; choose one of {names}").format(
+                             activation=f"{activation!r}", names=', '.join(ACTIVATIONS)))
     if stem not in STEMS:
-        raise ValueError(f"unknown stem {stem!r}; choose one of {', '.join(STEMS)}")
+        raise ValueError(_("unknown stem {stem}; choose one of {names}").format(
+                             stem=f"{stem!r}", names=', '.join(STEMS)))
     if width is not None and not (isinstance(width, int) and 1 <= width <= 1024):
-        raise ValueError(f"width must be an integer in [1, 1024], got {width!r}")
+        raise ValueError(_("width must be an integer in [1, 1024], got {width}").format(
+                             width=f"{width!r}"))
     if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        raise ValueError(_("num_classes must be at least 2, got {num_classes}").format(
+                             num_classes=num_classes))
     opts = {"residual": residual, "norm": norm, "activation": activation}
     small = uses_small_stem(arch, stem, input_size)
     if arch in CIFAR_DEPTHS:

@@ -14,6 +14,7 @@ from resnet_core.data.dataset import Dataset
 from resnet_core.data.sources import load_dataset_for
 from resnet_core.device import resolve_amp, resolve_device
 from resnet_core.errors import ConfigError
+from resnet_core.i18n import _
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.distributed import Distributed
 from resnet_core.training.transfer import param_groups
@@ -29,8 +30,8 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None
     device = ddp.device(device)
     ddp.local_batch_size(config.batch_size)  # fails when the batch does not split over ranks
     if ddp.enabled and config.freeze_epochs:
-        raise ConfigError("freeze_epochs does not work under torchrun yet (DDP fixes the trained "
-                          "parameters at the start); use freeze backbone or none")
+        raise ConfigError(_("freeze_epochs does not work under torchrun yet (DDP fixes the "
+                            "trained parameters at the start); use freeze backbone or none"))
     if dataset is None:
         dataset = _load_in_turn(config, ddp)
     check_fits(config, dataset)
@@ -50,8 +51,8 @@ def _load_in_turn(config: TrainConfig, ddp: Distributed) -> Dataset:
 def check_fits(config: TrainConfig, dataset: Dataset) -> None:
     n = len(dataset.train)
     if config.batch_size > n:
-        raise ConfigError(f"batch size {config.batch_size} is larger than the training split "
-                          f"({n} images); use at most {n}")
+        raise ConfigError(_("batch size {batch_size} is larger than the training split ({n} "
+                            "images); use at most {n}").format(batch_size=config.batch_size, n=n))
 
 
 def compute_loss(config: TrainConfig, logits: Tensor, y: Tensor) -> Tensor:

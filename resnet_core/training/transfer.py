@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from resnet_core.errors import CheckpointError, ConfigError, first_line
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run
 
 PRETRAINED = ("none", "imagenet")
@@ -91,8 +92,9 @@ class WeightsStatus:
 
 def imagenet_status(arch: str) -> WeightsStatus:
     if arch not in IMAGENET_FILES:
-        raise ConfigError(f"ImageNet weights exist for {', '.join(IMAGENET_FILES)}; got {arch!r} "
-                          "(the CIFAR-style nets have none: use --init-from a run instead)")
+        raise ConfigError(_("ImageNet weights exist for {names}; got {arch} (the CIFAR-style "
+                            "nets have none: use --init-from a run instead)").format(
+                              names=', '.join(IMAGENET_FILES), arch=f"{arch!r}"))
     path = hub_checkpoints_dir() / IMAGENET_FILES[arch]
     present = path.is_file()
     return WeightsStatus(arch, path, present, path.stat().st_size if present else 0)
@@ -104,15 +106,17 @@ def imagenet_file(arch: str, download: bool = False) -> Path:
     if status.present:
         return status.path
     if not download:
-        raise InitError(f"ImageNet weights for {arch} not found: no {status.path.name} in "
-                        f"{status.path.parent}; {status.how_to_get()}")
+        raise InitError(_("ImageNet weights for {arch} not found: no {name} in {parent}; "
+                          "{how_to_get}").format(
+                            arch=arch, name=status.path.name, parent=status.path.parent, how_to_get=status.how_to_get()))
     import torchvision.models as tvm  # only here: importing torchvision takes over a second
 
     try:
         tvm.get_model_weights(arch).DEFAULT.get_state_dict(progress=True)
     except Exception as e:  # noqa: BLE001 - no network, a proxy, a full disk: all one message
-        raise InitError(f"could not download ImageNet weights for {arch} into {status.path.parent} "
-                        f"({first_line(e, 200)}); copy {status.path.name} there by hand") from e
+        raise InitError(_("could not download ImageNet weights for {arch} into {parent} "
+                          "({first_line}); copy {name} there by hand").format(
+                            arch=arch, parent=status.path.parent, first_line=first_line(e, 200), name=status.path.name)) from e
     return status.path
 
 
@@ -137,28 +141,31 @@ def read_weights(path: str | Path) -> Weights:
     if path.is_dir():
         path = _run_checkpoint(path)
     if not path.is_file():
-        raise InitError(f"--init-from {path}: no such file or run folder; give a .pth/.pt "
-                        "state_dict file or a run folder")
+        raise InitError(_("--init-from {path}: no such file or run folder; give a .pth/.pt "
+                          "state_dict file or a run folder").format(path=path))
     if not _looks_like_torch_file(path):
-        raise InitError(f"{path} is not a PyTorch weights file (torch.save writes a zip archive "
-                        "or a pickle); give a .pth/.pt state_dict file or a run folder")
+        raise InitError(_("{path} is not a PyTorch weights file (torch.save writes a zip "
+                          "archive or a pickle); give a .pth/.pt state_dict file or a run folder").format(
+                            path=path))
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise InitError(f"{path} holds objects other than tensors (possibly pickled code); "
-                        "refused without running it; save weights with torch.save(model.state_dict())") from e
+        raise InitError(_("{path} holds objects other than tensors (possibly pickled code); "
+                          "refused without running it; save weights with "
+                          "torch.save(model.state_dict())").format(path=path)) from e
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
             IndexError, TypeError, AttributeError) as e:  # what damaged bytes raise in the unpickler
-        raise InitError(f"{path} is corrupt or truncated ({type(e).__name__}: "
-                        f"{first_line(e, 160)})") from e
+        raise InitError(_("{path} is corrupt or truncated ({name__}: {first_line})").format(
+                            path=path, name__=type(e).__name__, first_line=first_line(e, 160))) from e
     if isinstance(data, dict) and isinstance(data.get("model"), dict) and "config" in data:
         contract = data.get("preprocessing") or {}
         return Weights(data["model"], str(path), contract.get("mean"), contract.get("std"))
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
         data = data["state_dict"]  # a common wrapper (Lightning, many training scripts)
     if not (isinstance(data, dict) and data and all(isinstance(v, Tensor) for v in data.values())):
-        raise InitError(f"{path} is not a state_dict (a dict of tensors, as torch.save("
-                        "model.state_dict()) writes) nor a ResNet Workbench checkpoint")
+        raise InitError(_("{path} is not a state_dict (a dict of tensors, as "
+                          "torch.save(model.state_dict()) writes) nor a ResNet Workbench "
+                          "checkpoint").format(path=path))
     state = {k.removeprefix("module."): v for k, v in data.items()}  # saved from DDP
     return Weights(state, str(path))
 
@@ -176,8 +183,8 @@ def _run_checkpoint(run_dir: Path) -> Path:
         path = Run(run_dir).checkpoint(name)
         if path.is_file():
             return path
-    raise InitError(f"{run_dir} has no checkpoints/best.pt or last.pt to start from; "
-                    "give a finished run folder or a .pth state_dict file")
+    raise InitError(_("{run_dir} has no checkpoints/best.pt or last.pt to start from; give a "
+                      "finished run folder or a .pth state_dict file").format(run_dir=run_dir))
 
 
 def weights_for(config) -> Weights | None:
@@ -260,8 +267,9 @@ def load_into(model: nn.Module, weights: Weights, arch: str = "this model") -> I
         found = guess_arch(weights.state)
         what = f"holds {found} weights" if found else "holds weights for another architecture"
         detail = problems[0] if problems else f"{unused[0]} has no place in {arch}"
-        raise InitError(f"{weights.source} {what}, not {arch}'s ({detail}); start from a file "
-                        f"saved from {arch}, or pick the architecture the file was trained as")
+        raise InitError(_("{source} {what}, not {arch}'s ({detail}); start from a file saved "
+                          "from {arch}, or pick the architecture the file was trained as").format(
+                            source=weights.source, what=what, arch=arch, detail=detail))
     with torch.no_grad():
         for key, src in updates.items():
             own[key].copy_(src)
@@ -413,10 +421,11 @@ def accept_weights(data_dir: str | Path, name: str, data: bytes) -> Path:
     from resnet_core.data.folder import weights_dir
 
     if not name.lower().endswith((".pth", ".pt")):
-        raise InitError(f"{name}: upload a .pth or .pt file (torch.save(model.state_dict()))")
+        raise InitError(_("{name}: upload a .pth or .pt file (torch.save(model.state_dict()))").format(
+                            name=name))
     if len(data) > MAX_WEIGHTS_BYTES:
-        raise InitError(f"{name} is {len(data) / 2**20:,.0f} MiB; weights files up to "
-                        f"{MAX_WEIGHTS_BYTES / 2**20:,.0f} MiB are accepted")
+        raise InitError(_("{name} is {value} MiB; weights files up to {value2} MiB are accepted").format(
+                            name=name, value=f"{len(data) / 2 ** 20:,.0f}", value2=f"{MAX_WEIGHTS_BYTES / 2 ** 20:,.0f}"))
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:60] or "weights"
     target = weights_dir(data_dir) / \
         f"{hashlib.sha256(data).hexdigest()[:12]}-{stem}{Path(name).suffix.lower()}"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from resnet_core import ConfigError, TrainConfig
+from resnet_core import TrainConfig
 from resnet_core.classroom.access import LESSONS, AccessDenied, User
 from resnet_core.classroom.challenge import ClassLimits, config_changes, leaderboard
 from resnet_core.classroom.classroom import Classroom

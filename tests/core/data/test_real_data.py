@@ -267,7 +267,7 @@ def test_the_real_data_lessons_are_variants_with_their_own_runs_and_budget():
     assert with_variant == ["degradation", "depth", "normalisation"]
     for lesson_id in with_variant:
         variant = lesson_for(f"{lesson_id}-fashion")
-        assert variant.id == f"{lesson_id}-fashion" and "Fashion-MNIST" in variant.title
+        assert variant.id == f"{lesson_id}-fashion" and "Fashion-MNIST" in variant.heading()
         assert variant.labels == LESSONS[lesson_id].labels
         for config in variant.configs():
             assert (config.dataset, config.max_steps, config.epochs) == ("fashion-mnist", 300, None)
