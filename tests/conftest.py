@@ -22,6 +22,44 @@ from resnet_core.workbench import Workbench  # noqa: E402
 os.environ.setdefault("RESNET_WORKBENCH_WARM_WORKER", "0")
 
 
+# The slow step's longest tests, in seconds as CI's two workers measured them (benchmarks/
+# RESULTS.md, "CI's wall time, fourth"): run first, so that no worker starts one of them while
+# the other has nothing left (longest-first scheduling). A hint only: a stale figure costs time,
+# never a result. Each key is the start of a test's node id.
+LONGEST_FIRST = {
+    "tests/docs/test_notebooks.py::test_runs_at_the_students_budget_and_says_how_long_first[02": 225,
+    "tests/docs/test_notebooks.py::test_runs_at_the_students_budget_and_says_how_long_first[04": 170,
+    "tests/core/data/test_real_data.py": 160,
+    "tests/browser/test_accessibility.py": 195,
+    "tests/core/classroom/test_lessons.py::test_the_transfer_lesson": 120,
+    "tests/docs/test_readme.py": 112,
+    "tests/browser/test_app.py::test_two_browser_sessions": 77,
+    "tests/core/analysis/test_explain.py": 90,
+    "tests/browser/test_keyboard.py": 75,
+}
+
+
+def _unit(item) -> str:
+    """What one worker runs together: a file's xdist_group (its module fixtures made once), or
+    the test alone."""
+    group = item.get_closest_marker("xdist_group")
+    return group.args[0] if group else item.nodeid
+
+
+def pytest_collection_modifyitems(config, items):
+    """Called after collection: the units with the longest test in LONGEST_FIRST first, each
+    unit's tests together and in their order (pytest-xdist's loadgroup keeps that order when
+    run without loadscope's reordering: .ci/run)."""
+    weight: dict[str, float] = {}
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        unit = _unit(item)
+        first.setdefault(unit, i)
+        weight[unit] = max(weight.get(unit, 0.0), max(
+            (s for key, s in LONGEST_FIRST.items() if item.nodeid.startswith(key)), default=0.0))
+    items.sort(key=lambda item: (-weight[_unit(item)], first[_unit(item)]))
+
+
 @pytest.fixture(scope="session")
 def short_run(tmp_path_factory):
     """A real 3-epoch digits run (about 2 s on 2 CPU cores)."""

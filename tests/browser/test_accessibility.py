@@ -16,7 +16,7 @@ import pytest
 
 from e2e import ARTIFACTS, browser_page, chromium, streamlit_server, wait_for_app
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("test_accessibility")]
 
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SERIOUS = ("serious", "critical")

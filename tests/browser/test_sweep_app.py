@@ -45,4 +45,4 @@ def test_define_a_search_watch_it_finish_and_open_the_best_run(tmp_path):
         page.wait_for_url(f"**/evaluate?run={best}", timeout=30_000)
         page.get_by_text("Macro precision").first.wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "sweep_best_run.png"))
-        assert best in page.locator("[data-testid='stSelectbox']").first.inner_html()  # the selected run
+        assert best in page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").first.inner_html()  # the selected run

@@ -11,6 +11,9 @@ from resnet_core.training.models import ARCHS, build_model
 
 from helpers import run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_explain")
+
 LIGHT_ARCHS = [a for a in ARCHS if a not in ("resnet101", "resnet152")]
 
 

@@ -17,6 +17,9 @@ from resnet_core.data.drawing import (
 )
 from resnet_core.serving.predictor import Predictor
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_drawing")
+
 MNIST = DatasetInfo("mnist", [str(i) for i in range(10)], 1, 28, [0.1307], [0.3081], False, 2)
 
 

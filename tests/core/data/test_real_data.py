@@ -20,6 +20,9 @@ from resnet_core.data.sources import load_dataset, read_idx
 from resnet_core.errors import ConfigError, DataError
 from resnet_core.training.config import PRESETS
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_real_data")
+
 SYSTEM = Path("/usr/share/datasets")
 IDX_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")

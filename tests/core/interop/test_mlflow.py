@@ -28,6 +28,9 @@ from resnet_core.training.tensorboard import scalars_of
 
 from helpers import run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_mlflow")
+
 try:
     import mlflow
 except ImportError:  # skipped where it is missing, unless CI requires it

@@ -20,6 +20,9 @@ from resnet_core.runs.store import RunStore
 
 from helpers import ROOT, run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_hostile_files")
+
 QUEUED = {"state": "queued", "queued_at": "2026-01-01T00:00:00+00:00", "pid": 1, "host": "gone"}
 
 

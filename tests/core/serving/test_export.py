@@ -16,6 +16,9 @@ from resnet_core.serving.export import export_run, preprocess_for_export
 
 from helpers import run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_export")
+
 
 @pytest.fixture(scope="module")
 def exports(short_run, tmp_path_factory):

@@ -20,6 +20,9 @@ from resnet_core.serving.deploy import multipart_body
 from e2e import free_port
 from helpers import run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_serve")
+
 
 class Client:
     def __init__(self, port: int) -> None:

@@ -28,6 +28,9 @@ from resnet_core.training.transfer import (
 
 from helpers import run_cli
 
+# The module fixtures below are made once: its tests run on one worker (.ci/run, loadgroup).
+pytestmark = pytest.mark.xdist_group("test_transfer")
+
 FILE = IMAGENET_FILES["resnet18"]
 
 
