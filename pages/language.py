@@ -14,7 +14,7 @@ import streamlit as st
 
 from resnet_core import i18n
 
-COOKIE = "resnet_workbench_lang"  # a past choice, read on the next visit (a year)
+COOKIE = i18n.COOKIE  # a past choice, read on the next visit (a year), and by /join
 PARAM = "lang"  # ?lang=zh-CN: a link that opens in a language, and a reload that keeps it
 KEY = "language_choice"  # the switch's widget
 CHOSEN = "language_chosen"  # True once this session chose with the switch

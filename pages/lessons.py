@@ -186,11 +186,11 @@ def reveal() -> None:
               key="lesson_loss")
     elif lesson.chart == "metrics_table":
         keys = training.HEADLINE_METRICS
-        rows = [{"run": label, "dataset": run.config.get("dataset"),
-                 **{name: run.summary("test").get(k) for k, name in keys.items()}}
+        rows = [{_("run"): label, _("dataset"): run.config.get("dataset"),
+                 **{_(name): run.summary("test").get(k) for k, name in keys.items()}}
                 for label, run in lesson_found.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True,
-                     column_config={n: st.column_config.NumberColumn(format="%.4f")
+                     column_config={_(n): st.column_config.NumberColumn(format="%.4f")
                                     for n in keys.values()})
         chart(analysis.lesson_curves(metrics, "loss"),
               analysis.describe_compare_curves(metrics, "loss", "train"), _curves_table(metrics),

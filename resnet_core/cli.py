@@ -22,7 +22,7 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import RunError, TrainingFailed, WorkbenchError
-from resnet_core.i18n import _
+from resnet_core.i18n import LANGUAGES, N_, _, from_environment, ngettext, pick, set_language
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
@@ -42,128 +42,153 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (plus where to get help), not a usage dump."""
 
     def error(self, message: str) -> None:
-        self.exit(EXIT_USAGE, f"error: {message} (see: {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, _("error: {message} (see: {prog} --help)").format(message=message, prog=self.prog)
+                  + "\n")
+
+
+# argparse's own words (its headings and usage errors), in our catalog: Python ships no Chinese
+# catalog for its "argparse" domain, so main() hands argparse our translations.
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("the following arguments are required: %s"), N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid %(type)s value: %(value)r"), N_("expected one argument"), N_("not allowed with argument %s"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
+
+
+def choose_language(argv: list[str]) -> str:
+    """The CLI's language: --lang (a flag before or after the command), else LC_ALL,
+    LC_MESSAGES, LANG (zh_CN.UTF-8 gives Chinese), else RESNET_WORKBENCH_LANG, else English."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return pick(argv[i + 1]) or from_environment()
+        if arg.startswith("--lang="):
+            return pick(arg.split("=", 1)[1]) or from_environment()
+    return from_environment()
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="python -m resnet_core", description="Train, evaluate and inspect ResNets.")
+    p = Parser(prog="python -m resnet_core", description=_("Train, evaluate and inspect ResNets."))
+    p.add_argument("--lang", choices=tuple(LANGUAGES), default=argparse.SUPPRESS,
+                   help=_("the language of help and errors (default: from LANG / LC_ALL)"))
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
                            metavar="{train,lr-find,sweep,evaluate,explain,export,predict,serve,runs,export-runs,import-runs,datasets,uploads}")
     s = argparse.SUPPRESS
 
-    t = sub.add_parser("train", help="train a new run, or continue one with --resume")
+    t = sub.add_parser("train", help=_("train a new run, or continue one with --resume"))
     add_train_flags(t)
     t.add_argument("--resume", metavar="RUN_DIR", default=s,
-                   help="continue a stopped or interrupted run from its last checkpoint")
-    t.add_argument("--quiet", action="store_true", default=s, help="no progress bar")
+                   help=_("continue a stopped or interrupted run from its last checkpoint"))
+    t.add_argument("--quiet", action="store_true", default=s, help=_("no progress bar"))
     t.add_argument("--executor", choices=EXECUTORS, default=s,
-                   help="train through the job queue on this executor (local processes, a Ray "
-                        "cluster, Slurm; docs/cluster.md) instead of in this process")
+                   help=_("train through the job queue on this executor (local processes, a Ray "
+                        "cluster, Slurm; docs/cluster.md) instead of in this process"))
 
-    lf = sub.add_parser("lr-find", help="sweep the learning rate; the suggestion is the last line")
+    lf = sub.add_parser("lr-find", help=_("sweep the learning rate; the suggestion is the last line"))
     add_train_flags(lf)
     lf.add_argument("--start-lr", type=float, default=1e-7)
     lf.add_argument("--end-lr", type=float, default=10.0)
-    lf.add_argument("--steps", type=int, default=200, help="at most this many steps (default 200)")
-    lf.add_argument("--out", default="lr_find.png", help="PNG of the curve; the CSV goes beside it")
-    lf.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
+    lf.add_argument("--steps", type=int, default=200, help=_("at most this many steps (default 200)"))
+    lf.add_argument("--out", default="lr_find.png", help=_("PNG of the curve; the CSV goes beside it"))
+    lf.add_argument("--quiet", action="store_true", default=False, help=_("no progress bar"))
 
-    sw = sub.add_parser("sweep", help="search hyperparameters (Optuna); the best run's folder is "
-                                      "the last line. Also: sweep status [ID], sweep resume ID")
+    sw = sub.add_parser("sweep", help=_("search hyperparameters (Optuna); the best run's folder is "
+                                      "the last line. Also: sweep status [ID], sweep resume ID"))
     sw.add_argument("--executor", choices=EXECUTORS, default=None,
-                    help="where the trials train (default: $RESNET_WORKBENCH_EXECUTOR, else local)")
+                    help=_("where the trials train (default: $RESNET_WORKBENCH_EXECUTOR, else local)"))
     sw.add_argument("action", nargs="?", choices=("status", "resume"), default=None,
-                    help="status: the sweeps, or one sweep's trials; resume: carry a stopped sweep on")
+                    help=_("status: the sweeps, or one sweep's trials; resume: carry a stopped sweep on"))
     sw.add_argument("sweep_id", nargs="?", default=None, metavar="ID",
-                    help="a sweep's folder name under <runs>/.sweeps (or a unique part of it)")
+                    help=_("a sweep's folder name under <runs>/.sweeps (or a unique part of it)"))
     sw.add_argument("--param", action="append", default=[], metavar="NAME=SPEC",
-                    help="a searched field: lr=log:1e-4:1, label_smoothing=float:0:0.2, "
-                         "epochs=int:2:10, arch=resnet20,resnet32 or depth=20,32 (repeat the flag)")
+                    help=_("a searched field: lr=log:1e-4:1, label_smoothing=float:0:0.2, "
+                         "epochs=int:2:10, arch=resnet20,resnet32 or depth=20,32 (repeat the flag)"))
     sw.add_argument("--trials", type=int, default=16)
-    sw.add_argument("--parallel", type=int, default=1, help="trials at once (default 1)")
+    sw.add_argument("--parallel", type=int, default=1, help=_("trials at once (default 1)"))
     sw.add_argument("--pruner", choices=SWEEP_PRUNERS, default="asha",
-                    help="asha (successive halving at epochs 1, 3, 9, ...), median, hyperband or none")
+                    help=_("asha (successive halving at epochs 1, 3, 9, ...), median, hyperband or none"))
     sw.add_argument("--sampler", choices=SWEEP_SAMPLERS, default="tpe")
-    sw.add_argument("--sweep-seed", type=int, default=0, help="the sampler's seed")
-    sw.add_argument("--sweep-name", default=None, help="a label for the sweep and its runs")
-    sw.add_argument("--quiet", action="store_true", default=False, help="no progress bar")
+    sw.add_argument("--sweep-seed", type=int, default=0, help=_("the sampler's seed"))
+    sw.add_argument("--sweep-name", default=None, help=_("a label for the sweep and its runs"))
+    sw.add_argument("--quiet", action="store_true", default=False, help=_("no progress bar"))
     add_train_flags(sw)
 
-    e = sub.add_parser("evaluate", help="recompute eval/<split>/ of a run from a checkpoint")
-    e.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
-    e.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
+    e = sub.add_parser("evaluate", help=_("recompute eval/<split>/ of a run from a checkpoint"))
+    e.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    e.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
     e.add_argument("--split", choices=("test", "val"), default="test")
     e.add_argument("--checkpoint", choices=("best", "last"), default="best")
     e.add_argument("--device", choices=DEVICES, default="auto")
     e.add_argument("--data-root", default=None)
 
-    pr = sub.add_parser("predict", help="classify image files with a trained run")
-    pr.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
-    pr.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
+    pr = sub.add_parser("predict", help=_("classify image files with a trained run"))
+    pr.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    pr.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
     pr.add_argument("images", nargs="+", metavar="IMAGE")
     pr.add_argument("--checkpoint", choices=("best", "last"), default="best")
     pr.add_argument("--top-k", type=int, default=3)
 
-    x = sub.add_parser("explain", help="write a PNG: an image, its attribution map and the overlay")
-    x.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
-    x.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
+    x = sub.add_parser("explain", help=_("write a PNG: an image, its attribution map and the overlay"))
+    x.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    x.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
     x.add_argument("--method", required=True, choices=EXPLAIN_METHODS)
-    x.add_argument("--index", type=int, required=True, help="image index in the split")
+    x.add_argument("--index", type=int, required=True, help=_("image index in the split"))
     x.add_argument("--split", choices=("test", "val", "train"), default="test")
-    x.add_argument("--target", type=int, default=None, help="class index to explain (default: predicted)")
-    x.add_argument("--stage", default=None, help="Grad-CAM stage, e.g. layer2 (default: the last)")
+    x.add_argument("--target", type=int, default=None, help=_("class index to explain (default: predicted)"))
+    x.add_argument("--stage", default=None, help=_("Grad-CAM stage, e.g. layer2 (default: the last)"))
     x.add_argument("--baseline", choices=("black", "mean", "blur"), default="black")
     x.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    x.add_argument("--out", required=True, help="PNG file to write")
+    x.add_argument("--out", required=True, help=_("PNG file to write"))
 
-    ex = sub.add_parser("export", help="export to ONNX, a torch.export program (pt2) or "
-                                       "TorchScript (legacy), with the preprocessing contract")
-    ex.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
-    ex.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
+    ex = sub.add_parser("export", help=_("export to ONNX, a torch.export program (pt2) or "
+                                       "TorchScript (legacy), with the preprocessing contract"))
+    ex.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    ex.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
     ex.add_argument("--format", required=True, choices=("onnx", "pt2", "torchscript"))
-    ex.add_argument("--out", required=True, help="file to write; the contract goes to OUT.json")
+    ex.add_argument("--out", required=True, help=_("file to write; the contract goes to OUT.json"))
     ex.add_argument("--checkpoint", choices=("best", "last"), default="best")
 
-    sv = sub.add_parser("serve", help="serve a run over HTTP: /predict, /feedback, /metrics, /health")
-    sv.add_argument("run_dir", metavar="RUN", help=RUN_HELP)
-    sv.add_argument("--runs-dir", default=None, help=RUNS_DIR_HELP)
-    sv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    sv = sub.add_parser("serve", help=_("serve a run over HTTP: /predict, /feedback, /metrics, /health"))
+    sv.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    sv.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
+    sv.add_argument("--host", default="127.0.0.1", help=_("default 127.0.0.1 (this machine only)"))
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--format", dest="fmt", choices=("eager", "onnx", "pt2"), default="eager")
     sv.add_argument("--checkpoint", choices=("best", "last"), default="best")
-    sv.add_argument("--workers", type=int, default=1, help="server processes (each batches its own)")
-    sv.add_argument("--max-batch", type=int, default=64, help="images per model call (1: no batching)")
+    sv.add_argument("--workers", type=int, default=1, help=_("server processes (each batches its own)"))
+    sv.add_argument("--max-batch", type=int, default=64, help=_("images per model call (1: no batching)"))
     sv.add_argument("--batch-wait-ms", type=float, default=2.0,
-                    help="how long the first image of a batch waits for company")
+                    help=_("how long the first image of a batch waits for company"))
 
-    r = sub.add_parser("runs", help="list the runs in the runs folder")
+    r = sub.add_parser("runs", help=_("list the runs in the runs folder"))
     r.add_argument("--runs-dir", default=None)
 
-    er = sub.add_parser("export-runs", help="export runs to MLflow: params, per-step metrics, tags, "
-                        "artefacts; completed runs' best checkpoints registered as models")
-    er.add_argument("runs", nargs="*", metavar="RUN", help="run ids (default: every run of the folder)")
+    er = sub.add_parser("export-runs", help=_("export runs to MLflow: params, per-step metrics, tags, "
+                        "artefacts; completed runs' best checkpoints registered as models"))
+    er.add_argument("runs", nargs="*", metavar="RUN", help=_("run ids (default: every run of the folder)"))
     er.add_argument("--to", choices=("mlflow",), required=True)
     er.add_argument("--tracking-uri", default=None,
-                    help="default: $MLFLOW_TRACKING_URI, else sqlite:///<runs folder>/mlflow.db")
+                    help=_("default: $MLFLOW_TRACKING_URI, else sqlite:///<runs folder>/mlflow.db"))
     er.add_argument("--experiment", default="resnet-workbench")
     er.add_argument("--no-register", dest="register", action="store_false",
-                    help="log the runs only; register no model versions")
+                    help=_("log the runs only; register no model versions"))
     er.add_argument("--runs-dir", default=None)
 
-    ir = sub.add_parser("import-runs", help="import runs from a TensorBoard logdir or an MLflow "
-                        "store, read-only, to compare on the Runs page")
-    ir.add_argument("source", help="a TensorBoard logdir, or an MLflow tracking URI (sqlite:///mlflow.db, "
-                    "file:///.../mlruns, http://host:5000)")
-    ir.add_argument("--experiment", default=None, help="MLflow: only this experiment's runs")
+    ir = sub.add_parser("import-runs", help=_("import runs from a TensorBoard logdir or an MLflow "
+                        "store, read-only, to compare on the Runs page"))
+    ir.add_argument("source", help=_("a TensorBoard logdir, or an MLflow tracking URI (sqlite:///mlflow.db, "
+                    "file:///.../mlruns, http://host:5000)"))
+    ir.add_argument("--experiment", default=None, help=_("MLflow: only this experiment's runs"))
     ir.add_argument("--runs-dir", default=None)
 
-    d = sub.add_parser("datasets", help="list the datasets: here or not, and where found")
+    d = sub.add_parser("datasets", help=_("list the datasets: here or not, and where found"))
     d.add_argument("--data-root", default=None,
-                   help="the data folder to look in first (default: $RESNET_WORKBENCH_DATA or ./data)")
+                   help=_("the data folder to look in first (default: $RESNET_WORKBENCH_DATA or ./data)"))
 
-    u = sub.add_parser("uploads", help="list the dashboard's unpacked uploads, or remove old ones")
+    u = sub.add_parser("uploads", help=_("list the dashboard's unpacked uploads, or remove old ones"))
     u.add_argument("--data-dir", default=None,
-                   help="the dashboard's data folder (default: $RESNET_WORKBENCH_DATA or ./data)")
+                   help=_("the dashboard's data folder (default: $RESNET_WORKBENCH_DATA or ./data)"))
     u.add_argument("--remove-older-than", type=float, default=None, metavar="DAYS")
     return p
 
@@ -181,12 +206,12 @@ def add_train_flags(t: Parser) -> None:
     holds the defaults."""
     s = argparse.SUPPRESS
     t.add_argument("--preset", choices=tuple(PRESETS), default=s,
-                   help="a measured recipe (see README); other flags override its settings")
+                   help=_("a measured recipe (see README); other flags override its settings"))
     groups: dict[str, argparse._ArgumentGroup] = {}
     docs = field_docs()
     for f in dataclasses.fields(TrainConfig):
         doc = docs[f.name]
-        group = groups.get(doc.section) or groups.setdefault(doc.section, t.add_argument_group(doc.section))
+        group = groups.get(doc.section) or groups.setdefault(doc.section, t.add_argument_group(_(doc.section)))
         group.add_argument(*_flag(f), dest=f.name, default=s, **_flag_kind(f, doc.comment))
 
 
@@ -200,18 +225,20 @@ def _flag(f: dataclasses.Field) -> tuple[str]:
 def _flag_kind(f: dataclasses.Field, comment: str) -> dict:
     """argparse's keywords for a field: a switch for a boolean, else a type (or choices) and
     a value's name; the help is the field's comment and its default."""
+    comment = _(comment).replace("%", "%%")  # argparse formats help with %
     if f.type == "bool":
         return {"action": "store_false" if f.default else "store_true",
-                "help": f"turns off (on by default): {comment}" if f.default else comment}
-    help_text = comment if f.default is None else f"{comment} (default: {f.default})"
+                "help": _("turns off (on by default): {comment}").format(comment=comment) if f.default else comment}
+    help_text = comment if f.default is None else _("{comment} (default: {default})").format(
+        comment=comment, default=f.default)
     if f.name in CHOICES:
         return {"choices": CHOICES[f.name], "help": help_text}
     kind = int if f.type.startswith("int") else float if f.type.startswith("float") else str
     return {"type": kind, "metavar": f.name.upper().replace("_", "-"), "help": help_text}
 
 
-RUN_HELP = "the run's id (as `runs` prints it) or its folder"
-RUNS_DIR_HELP = "where a run id is looked up (default: $RESNET_WORKBENCH_RUNS, else ./runs)"
+RUN_HELP = N_("the run's id (as `runs` prints it) or its folder")
+RUNS_DIR_HELP = N_("where a run id is looked up (default: $RESNET_WORKBENCH_RUNS, else ./runs)")
 RUN_COMMANDS = ("evaluate", "predict", "explain", "export", "serve")  # the ones that take RUN
 
 
@@ -231,16 +258,20 @@ def resolve_run(text: str, runs_dir: str | None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    set_language(choose_language(argv))  # before the parser: its help is written in it
+    argparse._, argparse.ngettext = _, ngettext  # argparse's words from our catalog (ARGPARSE_WORDS)
     args = build_parser().parse_args(argv)
+    vars(args).pop("lang", None)  # chosen above; not a command's setting
     try:
         if args.command in RUN_COMMANDS:
             args.run_dir = resolve_run(args.run_dir, args.runs_dir)
         return COMMANDS[args.command](args)
     except TrainingFailed as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {message}").format(message=e), file=sys.stderr)
         return EXIT_FAILED
     except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {message}").format(message=e), file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -36,6 +36,7 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = {"en": "English", "zh-CN": "简体中文"}  # tag -> its name in itself
 DEFAULT = "en"
 PSEUDO = "en-XA"
+COOKIE = "resnet_workbench_lang"  # a browser's chosen language (the app's switch sets it; /join reads it)
 
 _current: ContextVar[str | None] = ContextVar("resnet_workbench_language", default=None)
 

@@ -35,6 +35,8 @@ from resnet_core.classroom.roster import WrongClassCode
 from resnet_core.classroom.traffic import UploadBudget, server_wide
 from resnet_core.errors import WorkbenchError
 from resnet_core.hosts import address_key, host_name
+from resnet_core.i18n import COOKIE as LANGUAGE_COOKIE
+from resnet_core.i18n import N_, _, pick, server_default, speaking
 from resnet_core.serving.guard import ClientError, read_body
 from resnet_core.settings import settings
 
@@ -228,7 +230,7 @@ def _without_server_wide(receive):
 
 # -- /join and /leave ------------------------------------------------------------------------
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · ResNet Workbench</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#262730}}
@@ -240,44 +242,67 @@ summary{{margin-top:1rem;cursor:pointer}}</style></head><body>
 {body}
 </body></html>"""
 
-JOIN_FORM = """<p>ResNet Workbench is running in class mode. Pick the name the class will see.</p>
+JOIN_FORM = """<p>{intro}</p>
 <form method="post" action="/join">
-<input type="hidden" name="next" value="{next}">
-<label for="name">Display name</label><input id="name" name="name" maxlength="32" required autofocus value="{name}">
+<input type="hidden" name="next" value="{next}"><input type="hidden" name="lang" value="{lang}">
+<label for="name">{name_label}</label><input id="name" name="name" maxlength="32" required autofocus value="{name}">
 {code_field}
-<details><summary>Coming back to a name you had?</summary>
-<label for="rejoin">Rejoin code (from the sign-out page, or from your teacher)</label>
+<details><summary>{coming_back}</summary>
+<label for="rejoin">{rejoin_label}</label>
 <input id="rejoin" name="rejoin" maxlength="20" autocomplete="off"></details>
-<button type="submit">Join</button></form>
+<button type="submit">{join}</button></form>
 {error}
-<p style="margin-top:2rem;color:#595959;font-size:.9rem">Teacher? Open the link with the token from the server's console.</p>"""
+<p style="margin-top:2rem;color:#595959;font-size:.9rem">{teacher}</p>"""
 
 
-def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "") -> str:
-    code_field = ('<label for="code">Class code</label><input id="code" name="code" '
-                  'maxlength="64" required>') if classroom.state.class_code else ""
-    body = JOIN_FORM.format(next=html.escape(safe_next(next_path)), name=html.escape(name),
-                            code_field=code_field,
-                            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
-    return PAGE.format(title="Join the class", body=body)
+def page(title: str, body: str, lang: str) -> str:
+    """The gate's page around ``body``: ``<html lang>`` is the language it is written in."""
+    return PAGE.format(title=html.escape(title), body=body, lang=lang)
 
 
-def leave_page(user, token: str, rejoin_code: str | None) -> str:
-    keep = (f"<p>Your rejoin code: <code>{html.escape(rejoin_code)}</code></p><p>Write it down: "
-            f"with it you can join as <b>{html.escape(user.name)}</b> again and keep your runs "
-            "(it works once; your teacher can make you another).</p>") if rejoin_code else ""
-    body = (f"<p>Signed in as <b>{html.escape(user.name)}</b>.</p>{keep}"
-            f'<form method="post" action="/leave"><input type="hidden" name="token" value="{token}">'
-            '<button type="submit">Sign out</button></form><p><a href="/">Back to the workbench</a></p>')
-    return PAGE.format(title="Sign out", body=body)
+def request_language(scope, classroom, asked: str | None = None) -> str:
+    """The language of a /join or /leave page: ``asked`` (?lang= or the form's field), the
+    cookie the app's language switch set, the class's language, the browser's
+    (Accept-Language), the server's default."""
+    return (pick(asked) or pick(cookies_of(scope).get(LANGUAGE_COOKIE)) or pick(classroom.state.language)
+            or pick(_headers(scope).get("accept-language")) or server_default())
 
 
-def refused_page(status: int, message: str):
+def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "", lang: str = "en") -> str:
+    with speaking(lang):
+        code_field = (f'<label for="code">{_("Class code")}</label><input id="code" name="code" '
+                      'maxlength="64" required>') if classroom.state.class_code else ""
+        body = JOIN_FORM.format(
+            intro=_("ResNet Workbench is running in class mode. Pick the name the class will see."),
+            next=html.escape(safe_next(next_path)), name=html.escape(name), lang=lang,
+            name_label=_("Display name"), code_field=code_field, coming_back=_("Coming back to a name you had?"),
+            rejoin_label=_("Rejoin code (from the sign-out page, or from your teacher)"), join=_("Join"),
+            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+            teacher=_("Teacher? Open the link with the token from the server's console."))
+        return page(_("Join the class"), body, lang)
+
+
+def leave_page(user, token: str, rejoin_code: str | None, lang: str = "en") -> str:
+    with speaking(lang):
+        name = f"<b>{html.escape(user.name)}</b>"
+        keep = ("<p>" + _("Your rejoin code: {code}").format(code=f"<code>{html.escape(rejoin_code)}</code>")
+                + "</p><p>" + _("Write it down: with it you can join as {name} again and keep your runs (it "
+                                "works once; your teacher can make you another).").format(name=name)
+                + "</p>") if rejoin_code else ""
+        body = ("<p>" + _("Signed in as {name}.").format(name=name) + f"</p>{keep}"
+                f'<form method="post" action="/leave"><input type="hidden" name="token" value="{token}">'
+                f'<button type="submit">{_("Sign out")}</button></form>'
+                f'<p><a href="/">{_("Back to the workbench")}</a></p>')
+        return page(_("Sign out"), body, lang)
+
+
+def refused_page(status: int, message: str, lang: str = "en"):
     from starlette.responses import HTMLResponse
 
-    return HTMLResponse(PAGE.format(title="Not done", body=f'<p class="error" role="alert">'
-                                    f'{html.escape(message)}</p><p><a href="/join">Join</a></p>'),
-                        status_code=status, headers={"cache-control": "no-store"})
+    with speaking(lang):
+        body = f'<p class="error" role="alert">{html.escape(message)}</p><p><a href="/join">{_("Join")}</a></p>'
+        return HTMLResponse(page(_("Not done"), body, lang), status_code=status,
+                            headers={"cache-control": "no-store"})
 
 
 async def read_form(request) -> dict[str, str]:
@@ -297,40 +322,48 @@ def join_routes(classroom) -> list:
 
     async def join(request):
         room = classroom()
+        lang = request_language(request.scope, room, request.query_params.get("lang"))
         if request.method == "GET":
-            return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/")),
+            return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/"), lang=lang),
                                 headers={"cache-control": "no-store"})
+        with speaking(lang):
+            refusal = _("This form was sent from another page; open /join on this class server and join there.")
         if same_origin(_headers(request.scope), scheme_of(request.scope)) is not True:
-            return refused_page(403, "This form was sent from another page; open /join on this "
-                                     "class server and join there.")
+            return refused_page(403, refusal, lang)
         address = client_address(request.scope)
         # Counted before the body is read, each in one step (take): every attempt is a join
         # attempt, and with a class code every attempt may be a wrong code until shown not to
         # be, so a burst sent at once gets no more through than one request after another.
         coded = bool(room.state.class_code)
-        for limiter, what in ((joins, "joins"), (wrong_codes, "class-code attempts")):
+        for limiter, many in ((joins, N_("Too many joins from this address; try again in {seconds} s.")),
+                              (wrong_codes, N_("Too many class-code attempts from this address; try again "
+                                               "in {seconds} s."))):
             wait = limiter.take(address) if limiter is joins or coded else 0.0
             if wait:
-                return refused_page(429, f"Too many {what} from this address; try again in "
-                                         f"{wait:.0f} s.")
+                with speaking(lang):
+                    return refused_page(429, _(many).format(seconds=f"{wait:.0f}"), lang)
         try:
             form = await read_form(request)
         except ClientError as e:
             if coded:
                 wrong_codes.give_back(address)
             if e.status == 413:
-                return HTMLResponse(join_page(room, error="that form is too large"), status_code=413)
-            return refused_page(e.status, str(e))
+                with speaking(lang):
+                    too_large = _("that form is too large")
+                return HTMLResponse(join_page(room, error=too_large, lang=lang), status_code=413)
+            return refused_page(e.status, str(e), lang)
         name, next_path = form.get("name", ""), form.get("next", "/")
+        lang = request_language(request.scope, room, form.get("lang") or request.query_params.get("lang"))
         try:
-            _, cookie = room.join(name, form.get("code"), form.get("rejoin") or None, address=address)
+            with speaking(lang):  # the class's refusals (a taken name, a wrong code) in the page's language
+                _user, cookie = room.join(name, form.get("code"), form.get("rejoin") or None, address=address)
         except WrongClassCode as e:  # the slot taken above stays counted
-            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang),
                                 status_code=400)
         except WorkbenchError as e:
             if coded:
                 wrong_codes.give_back(address)
-            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e)),
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang),
                                 status_code=400)
         if coded:
             wrong_codes.give_back(address)
@@ -345,20 +378,21 @@ def join_routes(classroom) -> list:
         if user is None:
             return RedirectResponse("/join", status_code=303)
         token = room.form_token(cookie, "leave")
+        lang = request_language(request.scope, room, request.query_params.get("lang"))
         if request.method == "GET":  # a page with a form: a link to /leave signs nobody out
             # The gate is the class server's front door for /leave: a student sees their own code.
             code = room.rejoin_code(user.id) if user.role == "student" else None
-            return HTMLResponse(leave_page(user, token, code), headers={"cache-control": "no-store"})
-        refusal = ("This sign-out did not come from this class server's page; nobody was "
-                   "signed out.")
+            return HTMLResponse(leave_page(user, token, code, lang), headers={"cache-control": "no-store"})
+        with speaking(lang):
+            refusal = _("This sign-out did not come from this class server's page; nobody was signed out.")
         if same_origin(_headers(request.scope), scheme_of(request.scope)) is not True:
-            return refused_page(403, refusal)
+            return refused_page(403, refusal, lang)
         try:
             form = await read_form(request)
         except ClientError as e:
-            return refused_page(e.status, str(e))
+            return refused_page(e.status, str(e), lang)
         if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
-            return refused_page(403, refusal)
+            return refused_page(403, refusal, lang)
         response = RedirectResponse("/join", status_code=303)
         response.headers.append("set-cookie", session_cookie("", secure=is_https(request.scope), max_age=0))
         return response

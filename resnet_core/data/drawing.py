@@ -26,6 +26,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from resnet_core.i18n import _
+
 CANVAS = 280  # px: the canvas's side, ten times MNIST's
 Stroke = list[tuple[float, float]]
 # A drawing's points, all strokes together. A hand-drawn digit has a few hundred (the canvas
@@ -133,13 +135,13 @@ def fill_square(ink: Image.Image, size: int) -> np.ndarray:
 def drawing_hint(info) -> str:
     """One line beside the canvas: what a drawing means for this dataset's model."""
     if info.name == "fashion-mnist":
-        return ("Fashion-MNIST's images are photos of clothing, not strokes: draw an item's "
-                "outline and fill it in (a trouser, a shoe, a bag); it is scaled to fill the "
-                "28x28 square, as Zalando's photos are. Sketches are far from what it learned.")
+        return _("Fashion-MNIST's images are photos of clothing, not strokes: draw an item's "
+                 "outline and fill it in (a trouser, a shoe, a bag); it is scaled to fill the "
+                 "28x28 square, as Zalando's photos are. Sketches are far from what it learned.")
     if info.name == "digits" or info.channels == 1 and info.image_size <= 32:
-        return "Draw on the black square with the mouse or a finger; Clear starts over."
-    return ("This model learned from photos: a drawing is far from its training images, so "
-            "read its answer as a curiosity.")
+        return _("Draw on the black square with the mouse or a finger; Clear starts over.")
+    return _("This model learned from photos: a drawing is far from its training images, so "
+             "read its answer as a curiosity.")
 
 
 def mnist_centred(ink: Image.Image) -> np.ndarray:

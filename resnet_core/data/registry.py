@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.errors import DataError
-from resnet_core.i18n import _
+from resnet_core.i18n import N_, _
 from resnet_core.settings import settings
 
 _DIGITS = tuple(str(i) for i in range(10))
@@ -111,45 +111,46 @@ def locate(spec: DatasetSpec, data_root: str | Path) -> Location | None:
 
 def ways_to_get(spec: DatasetSpec, data_root: str | Path) -> str:
     """"put <layout>; or apt-get install <package>; or pass --download ...": how to get ``spec``."""
-    ways = [f"put {spec.layout_for(Path(data_root).expanduser())}"]
+    ways = [_("put {layout}").format(layout=spec.layout_for(Path(data_root).expanduser()))]
     if spec.apt_package:
-        ways.append(f"or apt-get install {spec.apt_package}")
-    ways.append("or pass --download to fetch it (needs a network)")
+        ways.append(_("or apt-get install {package}").format(package=spec.apt_package))
+    ways.append(_("or pass --download to fetch it (needs a network)"))
     return "; ".join(ways)
 
 
 def missing_message(spec: DatasetSpec, data_root: str | Path) -> str:
     """One line: where ``spec`` was looked for, and the ways to get it."""
     looked = ", ".join(str(p.folder) for p in search_path(spec, data_root))
-    return f"{spec.name} not found (looked in {looked}); {ways_to_get(spec, data_root)}"
+    return _("{name} not found (looked in {looked}); {ways}").format(
+        name=spec.name, looked=looked, ways=ways_to_get(spec, data_root))
 
 
 def availability(spec: DatasetSpec, data_root: str | Path) -> str:
     """One line for the Train page and ``python -m resnet_core datasets``: here, from where."""
     if spec.offline:
-        return "built in"
+        return _("built in")
     if spec.source == "folder":
-        return f"your images under {Path(data_root).expanduser()}"
+        return _("your images under {folder}").format(folder=Path(data_root).expanduser())
     found = locate(spec, data_root)
     if found is None:
-        return "not here: " + ways_to_get(spec, data_root)
-    return f"here: {found}"
+        return _("not here: {ways}").format(ways=ways_to_get(spec, data_root))
+    return _("here: {found}").format(found=found)
 
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
-    DatasetSpec("digits", "scikit-learn's bundled 8x8 digits, 1,797 images, offline", "sklearn",
+    DatasetSpec("digits", N_("scikit-learn's bundled 8x8 digits, 1,797 images, offline"), "sklearn",
                 "", default_epochs=30, hflip=False, crop_padding=1, channels=1, image_size=8,
                 class_names=_DIGITS),
-    DatasetSpec("shapes", "procedural 32x32 RGB circles/squares/triangles/crosses, offline",
+    DatasetSpec("shapes", N_("procedural 32x32 RGB circles/squares/triangles/crosses, offline"),
                 "generated", "", default_epochs=15, hflip=True, crop_padding=2, channels=3,
                 image_size=32, class_names=("circle", "square", "triangle", "cross")),
-    DatasetSpec("mnist", "MNIST, 70,000 28x28 digits (IDX files, plain or .gz)", "idx",
+    DatasetSpec("mnist", N_("MNIST, 70,000 28x28 digits (IDX files, plain or .gz)"), "idx",
                 "{root}/MNIST/raw/ holding train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                 "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (plain or .gz)",
                 default_epochs=10, hflip=False, crop_padding=2, channels=1, image_size=28,
                 mean=(0.1307,), std=(0.3081,), torchvision_class="MNIST",
                 files=_IDX, subdir="MNIST/raw", system_name="mnist", class_names=_DIGITS),
-    DatasetSpec("fashion-mnist", "Zalando's Fashion-MNIST, 70,000 28x28 clothing images (IDX)",
+    DatasetSpec("fashion-mnist", N_("Zalando's Fashion-MNIST, 70,000 28x28 clothing images (IDX)"),
                 "idx", "{root}/FashionMNIST/raw/ holding the same four IDX files as MNIST",
                 default_epochs=15, hflip=True, crop_padding=2, channels=1, image_size=28,
                 mean=(0.2860,), std=(0.3530,), torchvision_class="FashionMNIST",
@@ -157,7 +158,7 @@ DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (
                 apt_package="dataset-fashion-mnist",
                 class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                              "Shirt", "Sneaker", "Bag", "Ankle boot")),
-    DatasetSpec("cifar10", "torchvision's CIFAR-10, 60,000 32x32 RGB images", "torchvision",
+    DatasetSpec("cifar10", N_("torchvision's CIFAR-10, 60,000 32x32 RGB images"), "torchvision",
                 "{root}/cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
                 default_epochs=30, hflip=True, crop_padding=4, channels=3, image_size=32,
                 mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),

@@ -8,6 +8,7 @@ Reading only: the journal is read, never written, so a second server shows the s
 from __future__ import annotations
 
 from resnet_core.analysis.palette import GREY, PALETTE, style
+from resnet_core.i18n import _
 from resnet_core.runs.folder import Run, read_status
 from resnet_core.sweeps.study import Sweep, trial_runs  # noqa: F401 - public through the wing
 
@@ -48,13 +49,14 @@ def describe(trials: list) -> str:
     done = [t for t in trials if t.value is not None and t.state.name == "COMPLETE"]
     pruned = sum(t.state.name == "PRUNED" for t in trials)
     if not done:
-        return f"{len(trials)} trials so far, {pruned} pruned, none completed yet."
+        return _("{n} trials so far, {pruned} pruned, none completed yet.").format(n=len(trials), pruned=pruned)
     best = max(done, key=lambda t: t.value)
     params = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                        for k, v in best.params.items())
-    return (f"{len(trials)} trials: {len(done)} completed, {pruned} pruned (grey in the curves); "
-            f"best validation accuracy {100 * best.value:.1f}% by trial {best.number} ({params}). "
-            "The trial table above has every number.")
+    return _("{n} trials: {done} completed, {pruned} pruned (grey in the curves); best validation "
+             "accuracy {best}% by trial {trial} ({params}). The trial table above has every number.").format(
+        n=len(trials), done=len(done), pruned=pruned, best=f"{100 * best.value:.1f}", trial=best.number,
+        params=params)
 
 
 def best_so_far(study):
@@ -86,12 +88,13 @@ def caveats(config, finished: int | None = None) -> list[str]:
     caveat only)."""
     said = []
     if config.pruner == "asha" and config.planned_trials() < MIN_ASHA_TRIALS:
-        said.append(f"With {config.planned_trials()} trials the ASHA pruner has too few to compare "
-                    f"at each rung: the first trials always go on. Use {MIN_ASHA_TRIALS} or more "
-                    "trials, or the pruner 'none'.")
+        said.append(_("With {trials} trials the ASHA pruner has too few to compare at each rung: the "
+                      "first trials always go on. Use {least} or more trials, or the pruner 'none'.").format(
+            trials=config.planned_trials(), least=MIN_ASHA_TRIALS))
     if finished is not None and finished < MIN_IMPORTANCE_TRIALS:
-        said.append(f"Parameter importances need {MIN_IMPORTANCE_TRIALS} finished trials "
-                    f"({finished} so far): with fewer they are noise, so they are not drawn yet.")
+        said.append(_("Parameter importances need {least} finished trials ({finished} so far): with "
+                      "fewer they are noise, so they are not drawn yet.").format(
+            least=MIN_IMPORTANCE_TRIALS, finished=finished))
     return said
 
 

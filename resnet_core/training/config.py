@@ -15,7 +15,7 @@ from resnet_core.data.registry import DATASET_NAMES
 from resnet_core.data.registry import DATASETS as DATASET_SPECS
 from resnet_core.device import DEVICES, cpu_has_amx, device_kind
 from resnet_core.errors import ConfigError
-from resnet_core.i18n import _
+from resnet_core.i18n import N_, _, ngettext
 from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
 from resnet_core.training.transfer import FREEZE, IMAGENET_FILES, PRETRAINED
 
@@ -70,10 +70,10 @@ PRESETS: dict[str, dict] = {
 }
 # What each recipe was measured to do, for the Train page and --help.
 PRESET_RESULTS = {
-    "digits-99": ">= 99% test accuracy in under 20 s (2-core CPU)",
-    "fashion-mnist-fast": ">= 93% test accuracy in at most 5 min (2-core CPU)",
-    "fashion-mnist-long": "93.7% test accuracy in 16 min (2-core CPU; Zalando's ResNet18 row, 94.9%, "
-                          "is out of reach there in 30 min)",
+    "digits-99": N_(">= 99% test accuracy in under 20 s (2-core CPU)"),
+    "fashion-mnist-fast": N_(">= 93% test accuracy in at most 5 min (2-core CPU)"),
+    "fashion-mnist-long": N_("93.7% test accuracy in 16 min (2-core CPU; Zalando's ResNet18 row, 94.9%, "
+                             "is out of reach there in 30 min)"),
 }
 # The recipe the app's Train page starts from when a dataset is chosen ("custom": the form's
 # own defaults).
@@ -191,11 +191,15 @@ class TrainConfig:
 
     def summary(self) -> str:
         """One line a person reads: "resnet20 on digits, sgd lr 0.1 (cosine), batch 128, 30 epochs"."""
-        budget = (f"{self.max_steps:,} steps" if self.max_steps is not None
-                  else f"{self.resolved_epochs()} epochs")
-        plain = "" if self.residual else " (plain)"
-        return (f"{self.arch}{plain} on {self.dataset}, {self.optimizer} lr {self.lr:g} "
-                f"({self.scheduler}), batch {self.batch_size}, {budget}")
+        budget = (ngettext("{n} step", "{n} steps", self.max_steps).format(n=f"{self.max_steps:,}")
+                  if self.max_steps is not None
+                  else ngettext("{n} epoch", "{n} epochs", self.resolved_epochs() or 0).format(
+                      n=self.resolved_epochs()))
+        text = (_("{arch} on {dataset}, {optimizer} lr {lr} ({scheduler}), batch {batch}, {budget}")
+                if self.residual else
+                _("{arch} (plain) on {dataset}, {optimizer} lr {lr} ({scheduler}), batch {batch}, {budget}"))
+        return text.format(arch=self.arch, dataset=self.dataset, optimizer=self.optimizer, lr=f"{self.lr:g}",
+                           scheduler=self.scheduler, batch=self.batch_size, budget=budget)
 
     def resolved_epochs(self) -> int | None:
         if self.max_steps is not None:
@@ -332,6 +336,18 @@ def field_docs() -> dict[str, FieldDoc]:
                 before = docs[field].comment
                 docs[field] = FieldDoc(section, f"{before} {text}".strip())
     return docs
+
+
+def extract_field_docs(fileobj, keywords, comment_tags, options):
+    """Babel's extraction method for this file (babel.cfg): its _() texts as Python's, then each
+    field's comment and section, which the CLI's --help shows in the reader's language."""
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for doc in field_docs().values():
+        for text in (doc.section, doc.comment):
+            if text:
+                yield 0, None, text, ["a TrainConfig field's comment: the CLI's --help"]
 
 
 def _choice(name: str, value: object, accepted: tuple[str, ...]) -> None:

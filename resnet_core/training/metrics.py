@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from resnet_core.i18n import N_
+
 if TYPE_CHECKING:
     import pandas as pd
 
 
 # The headline metrics of a summary (eval/<split>/summary.json, serve's rolling window), and
 # how a table heads them.
-HEADLINE_METRICS = {"accuracy": "accuracy", "macro_precision": "precision (macro)",
-                    "macro_recall": "recall (macro)", "macro_f1": "F1 (macro)"}
+HEADLINE_METRICS = {"accuracy": N_("accuracy"), "macro_precision": N_("precision (macro)"),
+                    "macro_recall": N_("recall (macro)"), "macro_f1": N_("F1 (macro)")}
 
 
 @dataclass
