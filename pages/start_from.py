@@ -153,12 +153,12 @@ def _sweep_progress() -> None:
     state = status["state"]
     if state == "queued":
         ahead = status.get("jobs_ahead", 0)
-        st.progress(0.0, text=ngettext("Learning-rate sweep queued: {n} job ahead of it",
-                                       "Learning-rate sweep queued: {n} jobs ahead of it", ahead).format(n=ahead))
+        st.progress(0.0, text=ngettext("Learning-rate finder queued: {n} job ahead of it",
+                                       "Learning-rate finder queued: {n} jobs ahead of it", ahead).format(n=ahead))
     elif state == "running":
         steps = status.get("steps") or 200
         st.progress(min(1.0, status["step"] / steps),
-                    text=_("Sweeping the learning rate: step {step} of {steps}").format(
+                    text=_("Finding the learning rate: step {step} of {steps}").format(
                         step=status["step"], steps=steps))
     else:
         del st.session_state["lr_sweep"]
@@ -166,5 +166,5 @@ def _sweep_progress() -> None:
             st.session_state["lr_found"] = status
             st.session_state["lr_pending"] = status["suggestion"]
         else:
-            st.session_state["lr_error"] = status.get("error") or _("the sweep ended {state}").format(state=state)
+            st.session_state["lr_error"] = status.get("error") or _("the learning-rate finder ended {state}").format(state=state)
         st.rerun()

@@ -85,7 +85,7 @@ def build_parser() -> Parser:
                    help=_("train through the job queue on this executor (local processes, a Ray "
                         "cluster, Slurm; docs/cluster.md) instead of in this process"))
 
-    lf = sub.add_parser("lr-find", help=_("sweep the learning rate; the suggestion is the last line"))
+    lf = sub.add_parser("lr-find", help=_("find a learning rate (a range test); the suggestion is the last line"))
     add_train_flags(lf)
     lf.add_argument("--start-lr", type=float, default=1e-7)
     lf.add_argument("--end-lr", type=float, default=10.0)
@@ -94,7 +94,7 @@ def build_parser() -> Parser:
     lf.add_argument("--quiet", action="store_true", default=False, help=_("no progress bar"))
 
     sw = sub.add_parser("sweep", help=_("search hyperparameters (Optuna); the best run's folder is "
-                                      "the last line. Also: sweep status [ID], sweep resume ID"))
+                                      "the last line. Also: `sweep status [ID]`, `sweep resume ID`"))
     sw.add_argument("--executor", choices=EXECUTORS, default=None,
                     help=_("where the trials train (default: $RESNET_WORKBENCH_EXECUTOR, else local)"))
     sw.add_argument("action", nargs="?", choices=("status", "resume"), default=None,

@@ -151,7 +151,8 @@ def N_(message: str) -> str:
     return message
 
 
-PLACEHOLDER = re.compile(r"\{[^{}]*\}|%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdifgeEx%]")
+# {name}, and printf's %s, %d, %(name)r (no space flag: "8.75% for" is a percentage, not a %f).
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%(?:\([^)]*\))?[-#0+]*\d*(?:\.\d+)?[sdifgeErx%]")
 
 
 def placeholders(text: str) -> list[str]:

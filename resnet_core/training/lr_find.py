@@ -157,7 +157,7 @@ def valley(lrs: list[float], losses: list[float]) -> float:
     subsequence), and the learning rate about two thirds of the way along it."""
     finite = [(lr, loss) for lr, loss in zip(lrs, losses, strict=True) if math.isfinite(loss)]
     if len(finite) < 3:
-        raise WorkbenchError(_("the loss was not finite from the start of the sweep; lower "
+        raise WorkbenchError(_("the loss was not finite from the start of the range test; lower "
                                "--start-lr"))
     lrs, losses = [lr for lr, _loss in finite], [loss for _lr, loss in finite]
     n = len(losses)
