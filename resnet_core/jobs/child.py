@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from resnet_core.events import Callback
+from resnet_core.i18n import set_language
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
     SERVER_GONE,
@@ -155,4 +156,5 @@ def worker_main() -> int:
 
 
 if __name__ == "__main__":
+    set_language("en")  # what it writes in status.json is the run folder's, a contract in English
     sys.exit(worker_main() if sys.argv[1:] == [WORKER_FLAG] else child_main(sys.argv[1]))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.i18n import _
+from resnet_core.i18n import _, set_language
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
 from resnet_core.jobs.executor import EXECUTORS, Executor, Exit, Handle, Launch
 from resnet_core.jobs.local import LocalExecutor
@@ -358,6 +358,7 @@ class JobManager:
     # -- the supervising thread ------------------------------------------------------------
 
     def _supervise(self, job: Job) -> None:
+        set_language("en")  # this thread writes run folders (status errors): English, a contract
         with self._lock:
             self._lock.wait_for(lambda: job.state == "finished" or self._closing or (
                 self._waiting.next(job.device) == job.run_id

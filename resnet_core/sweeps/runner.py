@@ -25,7 +25,7 @@ import threading
 import time
 
 from resnet_core.errors import RunError, WorkbenchError
-from resnet_core.i18n import _
+from resnet_core.i18n import _, set_language
 from resnet_core.runs.folder import SERVER_GONE, SWEEP_STOPPED, Run, now_iso, read_status
 from resnet_core.runs.jobfile import LOCAL_OWNER, Owner, SweepTrial
 from resnet_core.sweeps.study import Sweep, SweepConfig, create_sweep, list_sweeps, trial_runs
@@ -288,6 +288,7 @@ class Sweeps:
         thread.start()
 
     def _run(self, runner: SweepRunner) -> None:
+        set_language("en")  # sweep.json's errors: the sweep folder's, in English
         try:
             runner.run()
         except Exception as e:  # noqa: BLE001 - said in sweep.json; the server keeps running

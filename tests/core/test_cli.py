@@ -1,6 +1,8 @@
 """The command line as a user meets it: real subprocesses, exit codes, stdout and stderr."""
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -282,3 +284,30 @@ def test_the_estimate_trusts_a_quiet_run_over_a_newer_one_made_on_a_loaded_machi
     config = short_run.config
     expected = took.total_seconds() / (config["train_size"] * short_run.status["epoch"]) * config["train_size"]
     assert per_epoch == pytest.approx(expected, rel=0.15, abs=0.15), (first, expected)
+
+
+def _chinese_env(**more) -> dict:
+    """The environment of a Chinese desktop: LANG=zh_CN.UTF-8, nothing that outranks it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE",
+                                                             "RESNET_WORKBENCH_LANG")}
+    return {**env, "LANG": "zh_CN.UTF-8", **more}
+
+
+def test_a_chinese_locale_gets_one_chinese_line_for_a_mistake_and_a_chinese_help():
+    """Issue 39: the CLI's errors and --help follow LANG (zh_CN.* gives Chinese); --lang wins."""
+    import subprocess
+
+    def cli(*args, env):
+        return subprocess.run([sys.executable, "-m", "resnet_core", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    wrong = cli("train", "--dataset", "nope", env=_chinese_env())
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+    assert wrong.stderr.startswith("错误：参数 --dataset：无效的选项：'nope'"), wrong.stderr
+    helped = cli("train", "--help", env=_chinese_env())
+    assert helped.stdout.startswith("用法：") and "每步的图像数" in helped.stdout and "选项" in helped.stdout
+    english = cli("--lang", "en", "train", "--dataset", "nope", env=_chinese_env())
+    assert english.stderr.startswith("error: argument --dataset: invalid choice: 'nope'"), english.stderr
+    core = cli("train", "--epochs", "0", env=_chinese_env())  # the core's own one-line error
+    assert core.returncode == 2 and core.stderr.startswith("错误：epochs 必须是 >= 1 的整数"), core.stderr
