@@ -426,10 +426,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
                                checkpoint=args.checkpoint, target=args.target, stage=args.stage,
                                baseline=args.baseline)
     attribution = result["attribution"]
-    where = f" at {attribution.extra['stage']}" if "stage" in attribution.extra else ""
-    caption = (f"{METHOD_TITLES[args.method]}{where}: {args.split} #{args.index}, true "
-               f"{result['true']}, predicted {result['predicted']} ({result['confidence']:.2f}), "
-               f"explaining '{result['target']}'")
+    method = _(METHOD_TITLES[args.method])
+    if "stage" in attribution.extra:
+        method = _("{method} at {stage}").format(method=method, stage=attribution.extra["stage"])
+    caption = _("{method}: {split} #{index}, true {true}, predicted {predicted} ({confidence}), explaining "
+                "'{target}'").format(method=method, split=args.split, index=args.index, true=result["true"],
+                                     predicted=result["predicted"], confidence=f"{result['confidence']:.2f}",
+                                     target=result["target"])
     try:
         render_panel(result["image"], attribution, caption).save(args.out)
     except OSError as e:

@@ -35,6 +35,7 @@ from captum.attr import (
 from torch import Tensor, nn
 
 from resnet_core.errors import ConfigError
+from resnet_core.fonts import pil_font
 from resnet_core.i18n import N_, _
 from resnet_core.training.models import ResNet
 
@@ -270,15 +271,17 @@ def render_panel(image: Tensor, attribution: Attribution, caption: str, size: in
     for i, tile in enumerate(tiles):
         panel.paste(tile, (gap + i * (size + gap), header))
     draw = ImageDraw.Draw(panel)
-    draw.text((gap, 8), caption, fill="black")
+    ends = (_("against"), _("for the class")) if attribution.signed else ("0", _("most"))
+    font = pil_font(13, caption, *ends)  # Noto Sans CJK where installed: Chinese, not boxes
+    draw.text((gap, 8), caption, fill="black", font=font)
     # The colour scale under the heat map: what its colours mean (the PNG had none).
     ramp = np.linspace(-1, 1, size) if attribution.signed else np.linspace(0, 1, size)
     strip = heatmap_rgb(torch.from_numpy(np.tile(ramp, (bar, 1))), attribution.signed)
     left, top = gap + size + gap, header + size + gap
     panel.paste(Image.fromarray(strip), (left, top))
-    ends = ("against", "for the class") if attribution.signed else ("0", "most")
-    draw.text((left, top + bar + 4), ends[0], fill="black")
-    draw.text((left + size - 6 * len(ends[1]), top + bar + 4), ends[1], fill="black")
+    draw.text((left, top + bar + 4), ends[0], fill="black", font=font)
+    draw.text((left + size - draw.textlength(ends[1], font=font), top + bar + 4), ends[1], fill="black",
+              font=font)
     return panel
 
 

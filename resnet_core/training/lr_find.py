@@ -27,6 +27,7 @@ from resnet_core.data.dataset import with_statistics
 from resnet_core.data.loader import BatchLoader
 from resnet_core.device import autocast_context, resolve_amp
 from resnet_core.errors import ConfigError, WorkbenchError
+from resnet_core.fonts import matplotlib_fonts
 from resnet_core.i18n import _
 from resnet_core.training.config import TrainConfig
 from resnet_core.training.recipe import compute_loss, make_optimizer, prepare  # the run's own
@@ -200,15 +201,17 @@ def _figure(result: LRFind):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    labels = (_("loss"), _("smoothed"), _("suggested {lr}").format(lr=f"{result.suggestion:.3g}"),
+              _("learning rate"), _("training loss"))
+    matplotlib.rcParams.update(matplotlib_fonts(*labels))  # Chinese labels drawn, not boxes
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.add_subplot()
-    ax.plot(result.lrs, result.losses, color="#c8c8c8", linewidth=1, label="loss")
-    ax.plot(result.lrs, result.smoothed, color="#1f77b4", linewidth=2, label="smoothed")
-    ax.axvline(result.suggestion, color="#d62728", linestyle="--",
-               label=f"suggested {result.suggestion:.3g}")
+    ax.plot(result.lrs, result.losses, color="#c8c8c8", linewidth=1, label=labels[0])
+    ax.plot(result.lrs, result.smoothed, color="#1f77b4", linewidth=2, label=labels[1])
+    ax.axvline(result.suggestion, color="#d62728", linestyle="--", label=labels[2])
     ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("training loss")
+    ax.set_xlabel(labels[3])
+    ax.set_ylabel(labels[4])
     top = min(max(result.smoothed), 3 * result.smoothed[0]) if result.smoothed else 1
     ax.set_ylim(bottom=min(result.smoothed) * 0.9, top=max(top, min(result.smoothed) * 1.5))
     ax.legend()
