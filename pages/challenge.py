@@ -28,6 +28,7 @@ from pages.common import (
     unlinked,
     when,
 )
+from pages.language import fragment
 
 st.title(_("Class challenge"))
 user = acting_user()
@@ -82,7 +83,7 @@ elif not is_open:
     st.info(_("The challenge is closed: no new entries."))
 
 
-@st.fragment(run_every=REFRESH_S)
+@fragment(run_every=REFRESH_S)
 def board() -> None:
     """The live part: this user's runs and the leaderboard, refreshed without the page."""
     keep_job_counts_current()

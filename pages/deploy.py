@@ -22,6 +22,7 @@ from pages.common import (
     session,
     unlinked,
 )
+from pages.language import fragment
 
 st.title(_("Deploy"))
 st.caption(_("Serve a run's best weights over HTTP on this machine (127.0.0.1), with the same "
@@ -63,7 +64,7 @@ if b2.button(_("Stop the service"), key="deploy_stop"):
     st.rerun()
 
 
-@st.fragment(run_every=REFRESH_S)
+@fragment(run_every=REFRESH_S)
 def live() -> None:
     """Polls /stats every REFRESH_S seconds; keeps this tab's history for the charts."""
     keep_job_counts_current()

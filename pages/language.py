@@ -8,6 +8,7 @@ process-wide gettext.install). Switching is a rerun: no model or dataset is load
 
 from __future__ import annotations
 
+import functools
 import json
 
 import streamlit as st
@@ -18,6 +19,7 @@ COOKIE = i18n.COOKIE  # a past choice, read on the next visit (a year), and by /
 PARAM = "lang"  # ?lang=zh-CN: a link that opens in a language, and a reload that keeps it
 KEY = "language_choice"  # the switch's widget
 CHOSEN = "language_chosen"  # True once this session chose with the switch
+NOW = "language_now"  # the language of this session's last full run, for its fragments
 
 
 def resolve(class_language: str | None = None) -> str:
@@ -36,7 +38,21 @@ def use_language(class_language: str | None = None) -> str:
     """Answer this run in this session's language; returns its tag."""
     tag = resolve(class_language)
     i18n.set_language(tag)
+    st.session_state[NOW] = tag
     return tag
+
+
+def fragment(func=None, *, run_every=None):
+    """st.fragment that speaks this session's language. Streamlit runs a fragment's rerun in a
+    context of its own, without the frame (navigation.py) that set the language: measured, a
+    live chart switched to Chinese with the page and went back to English at its next refresh."""
+    def wrap(f):
+        @functools.wraps(f)
+        def in_language(*args, **kwargs):
+            i18n.set_language(st.session_state.get(NOW) or i18n.server_default())
+            return f(*args, **kwargs)
+        return st.fragment(in_language, run_every=run_every)
+    return wrap(func) if func is not None else wrap
 
 
 def _chose() -> None:
@@ -58,6 +74,8 @@ def switch(tag: str) -> None:
         st.query_params[PARAM] = tag  # page links drop the query: put it back
     cookie = (f"document.cookie = {json.dumps(f'{COOKIE}={tag}; path=/; max-age=31536000; SameSite=Lax')};"
               if explicit else "")
-    # Screen readers pick their voice by <html lang>; axe checks it against the text.
-    st.html(f"<script>document.documentElement.lang = {json.dumps(tag)}; {cookie}</script>",
-            unsafe_allow_javascript=True)
+    # Screen readers pick their voice by <html lang>; axe checks it against the text. A script
+    # runs when its element mounts: a container keyed by the language mounts a new one on a switch.
+    with st.container(key=f"language_{tag}_{bool(explicit)}"):
+        st.html(f"<script>document.documentElement.lang = {json.dumps(tag)}; {cookie}</script>",
+                unsafe_allow_javascript=True)

@@ -37,6 +37,7 @@ from pages.common import (
     store,
     unlinked,
 )
+from pages.language import fragment
 
 locked_id = locked_lesson()
 st.title(_("Lessons"))  # the page's one h1, locked or not; the lesson's title is its h2
@@ -223,7 +224,7 @@ if guess_key in st.session_state:
     runs_now = lesson_runs_now(lesson.id)
     progress_now = classroom.lesson_progress(lesson, runs_now)
     if progress_now.live:
-        st.fragment(run_every=REFRESH_S)(reveal)()
+        fragment(run_every=REFRESH_S)(reveal)()
     else:
         reveal()
     for label, status in progress_now.broken.items():

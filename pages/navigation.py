@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from resnet_core import classroom
-from resnet_core.i18n import N_, _
+from resnet_core.i18n import N_, _, pgettext
 
 from pages.common import (
     CLASS,
@@ -65,13 +65,19 @@ TEACHER = ["home", "train", "sweep", "challenge", "runs", "evaluate", "explain",
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
 # The sidebar's sections, in the order a run goes: train it, inspect it, serve it; the class.
 # (No section is named like a page: a header "Train" would read as the Train page.)
-SECTIONS = {N_("Experiment"): ["home", "train", "sweep", "runs"], N_("Inspect"): ["evaluate", "explain", "predict"],
-            N_("Serve"): ["deploy"], N_("Class"): ["lessons", "challenge", "teacher"]}
+SECTIONS = {"Experiment": ["home", "train", "sweep", "runs"], "Inspect": ["evaluate", "explain", "predict"],
+            "Serve": ["deploy"], "Class": ["lessons", "challenge", "teacher"]}
+
+
+def section_title(section: str) -> str:
+    """A section's header in the reader's language (its own sense: "Class" is a class of students)."""
+    return {"Experiment": pgettext("navigation", "Experiment"), "Inspect": pgettext("navigation", "Inspect"),
+            "Serve": pgettext("navigation", "Serve"), "Class": pgettext("navigation", "Class")}[section]
 
 
 def sectioned(names: list[str]) -> dict[str, list]:
     """The role's pages under their section headers (sections with none of them left out)."""
-    return {_(section): [PAGES[n] for n in members if n in names]
+    return {section_title(section): [PAGES[n] for n in members if n in names]
             for section, members in SECTIONS.items() if any(n in names for n in members)}
 
 

@@ -21,6 +21,7 @@ from pages.common import (
     predictor,
     unlinked,
 )
+from pages.language import fragment
 
 st.title(_("Predict"))
 run = choose_run_with_checkpoint("predict_run", "last")
@@ -108,7 +109,7 @@ def overlay(image, method: str):
 
 
 if kind == "Draw":
-    @st.fragment
+    @fragment
     def draw_panel() -> None:
         """Only this part reruns while drawing (each stroke sends the canvas's state)."""
         st.caption(data.drawing_hint(info))

@@ -19,6 +19,7 @@ from pages.common import (
     session,
     unlinked,
 )
+from pages.language import fragment
 
 # The choices' keys (widget values) are these English texts; the reader sees them translated.
 START = (N_("scratch"), N_("ImageNet weights"), N_("an earlier run"), N_("an uploaded .pth"))
@@ -142,7 +143,7 @@ def lr_finder(config, lr_key: str, ready: bool) -> None:
             lr=f"{found['suggestion']:.3g}"))
 
 
-@st.fragment(run_every=1.0)
+@fragment(run_every=1.0)
 def _sweep_progress() -> None:
     """The sweep's state, once a second, until it ends (then the whole page takes the result)."""
     keep_job_counts_current()

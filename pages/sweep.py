@@ -18,6 +18,7 @@ from pages.common import (
     store,
     unlinked,
 )
+from pages.language import fragment
 
 # The form's labels; which fields, and the search each starts from, are the core's
 # (sweeps.FORM_SEARCH); a field not searched starts at TrainConfig's default.
@@ -198,7 +199,7 @@ if found:
     st.query_params["sweep"] = chosen
     current = sweeps.get_sweep(runs_dir(), chosen)
 
-    @st.fragment(run_every=REFRESH_S if current.state == "running" else None)
+    @fragment(run_every=REFRESH_S if current.state == "running" else None)
     def live() -> None:
         keep_job_counts_current()
         now = sweeps.get_sweep(runs_dir(), chosen)

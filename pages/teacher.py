@@ -28,6 +28,7 @@ from pages.common import (
     unlinked,
     when,
 )
+from pages.language import fragment
 
 user = acting_user()
 room = current_class()
@@ -48,7 +49,7 @@ def act(action, done: str) -> None:
 
 
 # ------------------------------------------------------------------ jobs by student
-@st.fragment(run_every=REFRESH_S)
+@fragment(run_every=REFRESH_S)
 def jobs_by_student() -> None:
     keep_job_counts_current()
     st.header(_("Jobs by student"))

@@ -30,6 +30,7 @@ from pages.common import (
     unlinked,
     unpack_upload,
 )
+from pages.language import fragment
 
 # TrainConfig fields the form shows (a recipe's other fields apply as they are).
 FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment")
@@ -393,6 +394,6 @@ state_now = store().get(run_id).state
 # Live while the run is active, and while any job is (the sidebar's count must follow the
 # queue: a stopped run's process can still be ending when its status says "stopped").
 if state_now in runs.ACTIVE_STATES or not manager().idle:
-    st.fragment(run_every=REFRESH_S)(live_panel)(run_id)
+    fragment(run_every=REFRESH_S)(live_panel)(run_id)
 else:
     live_panel(run_id)

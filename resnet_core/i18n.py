@@ -146,6 +146,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return f"⟦{text}⟧" if tag == PSEUDO else text
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the sense ``context`` names: one English word, two Chinese ones ("Class",
+    a navigation section: 班级; an image's class: 类别)."""
+    tag = language()
+    text = _translations(tag).pgettext(context, message)
+    return f"⟦{text}⟧" if tag == PSEUDO else text
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalog where it is defined; ``_`` translates it where shown."""
     return message

@@ -104,3 +104,19 @@ def join(page, url: str, name: str) -> None:
     page.fill("input[name=name]", name)
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = ("serious", "critical")
+
+
+def audit(page) -> list[dict]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now
+    (axe-core comes inside the axe-playwright-python wheel: offline)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA},
+                                      "resultTypes": ["violations"]})
+    return [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]),
+             "first": v["nodes"][0]["target"], "help": v["help"]}
+            for v in result.response["violations"] if v["impact"] in SERIOUS]

@@ -203,14 +203,14 @@ def article_data(data_root: str | Path) -> tuple[dict, str]:
     fashion = locate(DATASETS["fashion-mnist"], data_root)
     if fashion is not None:
         return ({"dataset": "fashion-mnist", "data_root": str(data_root)},
-                f"MNIST's files are not here, so the lesson runs on Fashion-MNIST (found in "
-                f"{fashion}): the same 28x28 grayscale format and 10 classes, of clothing "
-                f"instead of digits; same model and recipe.")
+                _("MNIST's files are not here, so the lesson runs on Fashion-MNIST (found in {where}): the "
+                  "same 28x28 grayscale format and 10 classes, of clothing instead of digits; same model and "
+                  "recipe.").format(where=fashion))
     return ({"dataset": "digits"},
-            "Neither MNIST nor Fashion-MNIST is here, so the lesson runs on the offline digits "
-            "(8x8 scans of handwritten digits); same model and recipe. For MNIST, "
-            f"{ways_to_get(DATASETS['mnist'], data_root)}; for Fashion-MNIST, apt-get install "
-            f"{DATASETS['fashion-mnist'].apt_package}.")
+            _("Neither MNIST nor Fashion-MNIST is here, so the lesson runs on the offline digits (8x8 scans "
+              "of handwritten digits); same model and recipe. For MNIST, {ways}; for Fashion-MNIST, apt-get "
+              "install {package}.").format(ways=ways_to_get(DATASETS["mnist"], data_root),
+                                           package=DATASETS["fashion-mnist"].apt_package))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from resnet_core.i18n import _
+
 # BackMsg fields that act beyond the sender's own session: clear_cache empties st.cache_data
 # and st.cache_resource for every session; the debug ones disconnect or shut down the runtime.
 SERVER_WIDE = {5: "clear_cache", 14: "debug_disconnect_websocket", 15: "debug_shutdown_runtime"}
@@ -91,11 +93,12 @@ class UploadBudget:
                 self.sessions.popitem(last=False)
             others = {f: n for f, n in held.items() if f != file_id}  # a re-upload replaces
             if len(others) >= self.max_files:
-                return (f"this session already holds {len(others)} uploaded files (at most "
-                        f"{self.max_files}); remove one, or reload the page")
+                return _("this session already holds {n} uploaded files (at most {most}); remove one, or reload "
+                         "the page").format(n=len(others), most=self.max_files)
             if sum(others.values()) + size > self.max_bytes:
-                return (f"uploads in one session are at most {self.max_bytes // 2**20} MiB in all "
-                        f"({sum(others.values()) / 2**20:.1f} MiB held); remove one, or reload the page")
+                return _("uploads in one session are at most {most} MiB in all ({held} MiB held); remove one, "
+                         "or reload the page").format(most=self.max_bytes // 2**20,
+                                                      held=f"{sum(others.values()) / 2**20:.1f}")
             held[file_id] = size
             return None
 

@@ -12,6 +12,7 @@ import subprocess
 import threading
 
 from resnet_core.device import device_count, resolve_device
+from resnet_core.i18n import ngettext
 from resnet_core.jobs.capacity import hostname
 from resnet_core.jobs.child import WORKER_FLAG
 from resnet_core.jobs.executor import Exit, Launch
@@ -65,8 +66,9 @@ class LocalExecutor:
         return device_count(device)
 
     def describe(self) -> str:
-        return (f"local: child processes on this machine ({hostname()}), {self.max_running} run"
-                f"{'s' if self.max_running != 1 else ''} at a time per device")
+        return ngettext("local: child processes on this machine ({host}), {n} run at a time per device",
+                        "local: child processes on this machine ({host}), {n} runs at a time per device",
+                        self.max_running).format(host=hostname(), n=self.max_running)
 
     def start(self, launch: Launch) -> LocalHandle:
         if launch.processes == 1:

@@ -115,7 +115,7 @@ class JobManager:
         self.policy = policy  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
         self._closing = False
-        self.read_only = self._lock_folder()  # None, or why this manager may not run jobs
+        self._folder_owner = self._lock_folder()  # None, or who runs this folder's jobs
         if warm_worker is None:
             warm_worker = settings().warm_worker
         # Where released runs train: given, named, or $RESNET_WORKBENCH_EXECUTOR (local by
@@ -357,6 +357,14 @@ class JobManager:
 
     # -- the supervising thread ------------------------------------------------------------
 
+    @property
+    def read_only(self) -> str | None:
+        """None, or why this manager may not run jobs (in the reader's language)."""
+        if self._folder_owner is None:
+            return None
+        return _("another workbench server ({owner}) runs the jobs of {root}; this one is read-only: runs can "
+                 "be watched, not started or stopped").format(owner=self._folder_owner, root=self.store.root)
+
     def _supervise(self, job: Job) -> None:
         set_language("en")  # this thread writes run folders (status errors): English, a contract
         with self._lock:
@@ -402,7 +410,7 @@ class JobManager:
     # -- the folder lock and recovery -------------------------------------------------------
 
     def _lock_folder(self) -> str | None:
-        """Take the runs folder's lock; None, or a one-line reason this manager is read-only.
+        """Take the runs folder's lock; None, or who holds it (this manager is then read-only).
 
         flock: the kernel releases it when the holder dies, so it can never go stale."""
         path = self.store.root / LOCK_FILE
@@ -414,8 +422,7 @@ class JobManager:
             owner = self._lock_handle.read().strip() or "another process"
             self._lock_handle.close()
             self._lock_handle = None
-            return (f"another workbench server ({owner}) runs the jobs of {self.store.root}; "
-                    "this one is read-only: runs can be watched, not started or stopped")
+            return owner
         self._lock_handle.seek(0)
         self._lock_handle.truncate()
         self._lock_handle.write(f"pid {os.getpid()} on {hostname()}, since {now_iso()}\n")

@@ -113,8 +113,9 @@ class RayExecutor:
 
     def describe(self) -> str:
         resources = self._cluster()
-        return (f"ray at {self.address}: {self.slots('cpu')} CPU slots ({int(resources.get('CPU', 0))} "
-                f"CPUs, {self.cpus_per_run} per run), {self.slots('cuda')} GPU slots")
+        return _("ray at {address}: {cpu_slots} CPU slots ({cpus} CPUs, {per_run} per run), {gpu_slots} GPU "
+                 "slots").format(address=self.address, cpu_slots=self.slots("cpu"), cpus=int(resources.get("CPU", 0)),
+                                 per_run=self.cpus_per_run, gpu_slots=self.slots("cuda"))
 
     def start(self, launch: Launch) -> RayHandle:
         gpus = launch.processes if launch.device == "cuda" else 0

@@ -113,9 +113,10 @@ class SlurmExecutor:
         return 0 if device == "cuda" else self._partition_cpus()
 
     def describe(self) -> str:
-        where = f"partition {self.partition}" if self.partition else "the default partition"
-        return (f"slurm ({where}): {self.slots('cpu')} slots ({self._partition_cpus()} CPUs, "
-                f"{self.cpus_per_run} per run)")
+        where = (_("partition {name}").format(name=self.partition) if self.partition
+                 else _("the default partition"))
+        return _("slurm ({where}): {slots} slots ({cpus} CPUs, {per_run} per run)").format(
+            where=where, slots=self.slots("cpu"), cpus=self._partition_cpus(), per_run=self.cpus_per_run)
 
     def start(self, launch: Launch) -> SlurmHandle:
         executor = self._submitit.AutoExecutor(folder=self.folder / "%j", cluster="slurm")

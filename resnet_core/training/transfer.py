@@ -86,8 +86,8 @@ class WeightsStatus:
     size_bytes: int
 
     def how_to_get(self) -> str:
-        return (f"pass --download to let torchvision fetch it, or copy {self.path.name} "
-                f"(from {IMAGENET_URL}{self.path.name}) into {self.path.parent}")
+        return _("pass --download to let torchvision fetch it, or copy {name} (from {url}) into {folder}").format(
+            name=self.path.name, url=f"{IMAGENET_URL}{self.path.name}", folder=self.path.parent)
 
 
 def imagenet_status(arch: str) -> WeightsStatus:
@@ -283,13 +283,14 @@ def _is_rgb_to_grey(src: Tensor, target: Tensor) -> bool:
 
 def _describe(key: str, src: Tensor | None, target: Tensor) -> str:
     if src is None:
-        return f"{key} is missing from the file"
+        return _("{key} is missing from the file").format(key=key)
     if key == "conv1.weight" and src.ndim == 4 and src.shape[2:] != target.shape[2:]:
         k_src, k_own = src.shape[-1], target.shape[-1]
         stem = "imagenet" if k_src == 7 else "small"
-        return (f"the file's stem is {k_src}x{k_src}, this model's {k_own}x{k_own}: "
-                f"use --stem {stem}")
-    return f"{key} is {list(src.shape)} in the file, {list(target.shape)} here"
+        return _("the file's stem is {theirs}, this model's {ours}: use --stem {stem}").format(
+            theirs=f"{k_src}x{k_src}", ours=f"{k_own}x{k_own}", stem=stem)
+    return _("{key} is {theirs} in the file, {ours} here").format(key=key, theirs=list(src.shape),
+                                                                  ours=list(target.shape))
 
 
 def guess_arch(state: dict[str, Tensor]) -> str | None:

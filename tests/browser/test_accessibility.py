@@ -14,12 +14,10 @@ import shutil
 
 import pytest
 
-from e2e import ARTIFACTS, browser_page, chromium, streamlit_server, wait_for_app
+from e2e import ARTIFACTS, audit, browser_page, chromium, streamlit_server, wait_for_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("test_accessibility")]
 
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-SERIOUS = ("serious", "critical")
 # Streamlit's own markup, not ours (rule id -> why it is Streamlit's). Only ever shrink this.
 # (It held "list" and "listitem", Streamlit's sectioned sidebar navigation: a <ul> of section
 # <div>s. The app draws its navigation as page links under captions now: issue 38, item 12.)
@@ -44,17 +42,6 @@ DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].every(p => p.
 HEADINGS = """() => [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')]
     .filter(h => h.offsetParent !== null && h.innerText.trim())
     .map(h => [Number(h.tagName[1]), h.innerText.trim()])"""
-
-
-def audit(page) -> list[dict]:
-    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA},
-                                      "resultTypes": ["violations"]})
-    return [{"id": v["id"], "impact": v["impact"], "nodes": len(v["nodes"]),
-             "first": v["nodes"][0]["target"], "help": v["help"]}
-            for v in result.response["violations"] if v["impact"] in SERIOUS]
 
 
 def heading_problems(page) -> list[str]:
