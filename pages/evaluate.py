@@ -15,12 +15,13 @@ from pages.common import (
     plain,
     unlinked,
 )
+from pages.language import keyed
 
 st.title(_("Evaluate"))
 run = choose_run_with_checkpoint("eval_run")
 run_id = run.id
 SPLITS = {"test": N_("test"), "val": N_("validation")}
-split = st.radio(_("Split"), list(SPLITS), horizontal=True, key="eval_split", format_func=lambda k: _(SPLITS[k]))
+split = st.radio(_("Split"), list(SPLITS), horizontal=True, key=keyed("eval_split"), format_func=lambda k: _(SPLITS[k]))
 if not run.has_eval(split):
     st.write(_("This run has no evaluation on the {split} split yet.").format(split=_(SPLITS[split])))
     if st.button(_("Evaluate best.pt on {split}").format(split=_(SPLITS[split])), key="run_eval"):

@@ -20,6 +20,7 @@ from pages.common import (
     predictor,
     unlinked,
 )
+from pages.language import keyed
 
 st.title(_("Explain"))
 st.caption(_("Which pixels made the network decide? Attribution maps computed with Captum."))
@@ -37,12 +38,12 @@ except WorkbenchError as e:
 # ------------------------------------------------------------------ which image
 c1, c2 = st.columns([1, 2])
 SPLITS = {"test": N_("test"), "val": N_("validation")}
-split = c1.radio(_("Split"), list(SPLITS), horizontal=True, key="explain_split",
+split = c1.radio(_("Split"), list(SPLITS), horizontal=True, key=keyed("explain_split"),
                  index=1 if st.query_params.get("split") == "val" else 0, format_func=lambda k: _(SPLITS[k]))
 labels = ds.split(split).labels
 modes = [N_("by index"), N_("by class"), N_("misclassified"), N_("upload")]
 wanted_index = st.query_params.get("index")
-mode = c2.radio(_("Image"), modes, horizontal=True, key="explain_mode", format_func=_)
+mode = c2.radio(_("Image"), modes, horizontal=True, key=keyed("explain_mode"), format_func=_)
 image, true_name = None, None
 if mode == "by index":
     default = int(wanted_index) if wanted_index and wanted_index.isdigit() else 0
@@ -99,7 +100,7 @@ def method_title(method: str) -> str:
 
 
 methods = o2.multiselect(_("Methods"), analysis.METHODS, default=["saliency", "integrated_gradients", "gradcam"],
-                         format_func=method_title, key="explain_methods")
+                         format_func=method_title, key=keyed("explain_methods"))
 stage = o3.selectbox(_("Grad-CAM stage"), model.stage_names, index=len(model.stage_names) - 1,
                      key="explain_stage")
 baseline = o4.selectbox(_("Baseline (IG, DeepLift)"), analysis.BASELINES, key="explain_baseline")
@@ -155,7 +156,7 @@ with st.expander(_("Grad-CAM at every stage"), expanded=True):
 with st.expander(_("Sanity check: trained against random weights (Adebayo et al. 2018)")):
     st.write(_("An explanation of the *model* must change when the model's weights are replaced by "
                "random ones. If the two maps look alike, the method is mostly redrawing the image."))
-    check_method = st.selectbox(_("Method"), analysis.METHODS, format_func=method_title, key="check_method")
+    check_method = st.selectbox(_("Method"), analysis.METHODS, format_func=method_title, key=keyed("check_method"))
     if st.button(_("Run the check"), key="run_check"):
         result = analysis.randomization_check(model, x, check_method, target, stage=stage, black=black)
         cols = st.columns(3)
@@ -177,7 +178,7 @@ with st.expander(_("Probe set: the maps over training")):
         epochs = list(snapshots)
         epoch = st.select_slider(_("Epoch"), epochs, value=epochs[-1], key="probe_epoch")
         probe_method = st.selectbox(_("Method"), analysis.METHODS, index=analysis.METHODS.index("gradcam"),
-                                    format_func=method_title, key="probe_method")
+                                    format_func=method_title, key=keyed("probe_method"))
         path = snapshots[epoch]
         picks = analysis.probe_indices(ds.test.labels)
         cols = st.columns(len(picks))

@@ -42,6 +42,20 @@ def use_language(class_language: str | None = None) -> str:
     return tag
 
 
+def keyed(key: str) -> str:
+    """The key of a widget whose options are shown translated, for this language, carrying the
+    choice over from the last language. Streamlit keeps a radio's or a select box's choice as its
+    displayed text: after a switch the old text matched no option and the choice was dropped (a
+    select box went on showing the English one)."""
+    now = f"{key}@{i18n.language()}"
+    if now not in st.session_state:
+        for tag in (*i18n.LANGUAGES, i18n.PSEUDO):
+            if st.session_state.get(f"{key}@{tag}") is not None:  # None reads as "no choice"
+                st.session_state[now] = st.session_state[f"{key}@{tag}"]
+                break
+    return now
+
+
 def fragment(func=None, *, run_every=None):
     """st.fragment that speaks this session's language. Streamlit runs a fragment's rerun in a
     context of its own, without the frame (navigation.py) that set the language: measured, a

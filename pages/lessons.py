@@ -37,7 +37,7 @@ from pages.common import (
     store,
     unlinked,
 )
-from pages.language import fragment
+from pages.language import fragment, keyed
 
 locked_id = locked_lesson()
 st.title(_("Lessons"))  # the page's one h1, locked or not; the lesson's title is its h2
@@ -48,7 +48,7 @@ else:
     wanted = st.query_params.get("lesson") or ""
     base = wanted.removesuffix(classroom.REAL_DATA_SUFFIX)
     lesson_id = st.selectbox(_("Lesson"), ids, index=ids.index(base) if base in ids else 0,
-                             format_func=lambda i: _(classroom.LESSONS[i].title), key="lesson_pick")
+                             format_func=lambda i: _(classroom.LESSONS[i].title), key=keyed("lesson_pick"))
     real = classroom.LESSONS[lesson_id].real_data
     if real is not None and classroom.fashion_mnist_here():
         if st.toggle(_("On real data: Fashion-MNIST ({budget})").format(budget=_(real.budget)),
@@ -129,7 +129,7 @@ st.markdown(f"**{_(lesson.question)}**")
 if guess_key not in st.session_state:
     with st.form(f"predict_{lesson.id}"):
         # By position: the answers are the reader's language, the tally counts positions.
-        choice = st.radio(_("Your prediction"), range(len(lesson.choices)), index=None, key=f"choice_{lesson.id}",
+        choice = st.radio(_("Your prediction"), range(len(lesson.choices)), index=None, key=keyed(f"choice_{lesson.id}"),
                           format_func=lambda i: _(lesson.choices[i]))
         if st.form_submit_button(_("Lock in my prediction")):
             if choice is None:

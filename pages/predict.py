@@ -21,12 +21,12 @@ from pages.common import (
     predictor,
     unlinked,
 )
-from pages.language import fragment
+from pages.language import fragment, keyed
 
 st.title(_("Predict"))
 run = choose_run_with_checkpoint("predict_run", "last")
 CHECKPOINTS = {"best": N_("best"), "last": N_("last")}
-checkpoint = st.radio(_("Weights"), list(CHECKPOINTS), horizontal=True, key="predict_ckpt",
+checkpoint = st.radio(_("Weights"), list(CHECKPOINTS), horizontal=True, key=keyed("predict_ckpt"),
                       format_func=lambda k: _(CHECKPOINTS[k]),
                       help=_("a snapshot saved on disk; a run in progress keeps training undisturbed"))
 if not run.has_checkpoint(checkpoint):
@@ -71,7 +71,7 @@ SOURCES = (N_("Upload"), N_("Camera"), N_("Draw"), N_("Pick a test image"))
 # The canvas needs a pointer; what it says to a keyboard or screen-reader user (next to it,
 # and as the canvas's own label, pages/canvas.py).
 NO_POINTER = N_("No mouse, pen or touch screen, or using a screen reader?")
-kind = st.radio(_("Image"), SOURCES, horizontal=True, key="predict_source", format_func=_,
+kind = st.radio(_("Image"), SOURCES, horizontal=True, key=keyed("predict_source"), format_func=_,
                 help=_("Draw: as you draw, the drawing is prepared the way the training images were "
                        "(digits: fitted to 32x32 and counted in 4x4 blocks; MNIST: 20x20, centred "
                        "by its centre of mass; Fashion-MNIST: filling the 28x28 square) and "
@@ -88,7 +88,7 @@ def show(image, caption: str | None = None) -> None:
                            else _("As the model sees it: {size}")).format(size=size)
         st.image(analysis.to_pil(image, 224), width=224, caption=said,
                  alt=_("the image to classify. {caption}").format(caption=said))
-        method = st.radio(_("Why"), ["saliency", "gradcam"], horizontal=True, key="predict_why",
+        method = st.radio(_("Why"), ["saliency", "gradcam"], horizontal=True, key=keyed("predict_why"),
                           format_func=lambda m: _(analysis.METHOD_TITLES[m]))
         why = _("{method} for '{name}': where the evidence is").format(
             method=_(analysis.METHOD_TITLES[method]), name=top[0][0])

@@ -27,6 +27,7 @@ from pages.common import (
     translated_states,
     unlinked,
 )
+from pages.language import keyed
 
 st.title(_("Runs"))
 if "runs_notice" in st.session_state:
@@ -43,7 +44,7 @@ if table.empty:
     st.stop()
 
 f1, f2, f3 = st.columns(3)
-states = f1.multiselect(_("State"), sorted(table["state"].dropna().unique()), key="f_state",
+states = f1.multiselect(_("State"), sorted(table["state"].dropna().unique()), key=keyed("f_state"),
                         format_func=state_name)
 datasets = f2.multiselect(_("Dataset"), sorted(table["dataset"].dropna().unique()), key="f_dataset")
 archs = f3.multiselect(_("Architecture"), sorted(table["arch"].dropna().unique()), key="f_arch")
@@ -94,8 +95,8 @@ st.header(_("Curves"))
 c1, c2 = st.columns(2)
 SPLITS = {"val": N_("validation"), "train": N_("training")}
 METRICS = {"accuracy": N_("accuracy"), "loss": N_("loss")}
-split = c1.radio(_("Split"), list(SPLITS), horizontal=True, key="cmp_split", format_func=lambda k: _(SPLITS[k]))
-metric = c2.radio(_("Metric"), list(METRICS), horizontal=True, key="cmp_metric", format_func=lambda k: _(METRICS[k]))
+split = c1.radio(_("Split"), list(SPLITS), horizontal=True, key=keyed("cmp_split"), format_func=lambda k: _(SPLITS[k]))
+metric = c2.radio(_("Metric"), list(METRICS), horizontal=True, key=keyed("cmp_metric"), format_func=lambda k: _(METRICS[k]))
 curves = {rid: r.metrics() for rid, r in chosen.items()}
 if any(not analysis.curve_rows(m, split, metric).empty for m in curves.values()):
     chart(analysis.compare_curves(curves, metric, split),

@@ -19,7 +19,7 @@ from pages.common import (
     session,
     unlinked,
 )
-from pages.language import fragment
+from pages.language import fragment, keyed
 
 # The choices' keys (widget values) are these English texts; the reader sees them translated.
 START = (N_("scratch"), N_("ImageNet weights"), N_("an earlier run"), N_("an uploaded .pth"))
@@ -34,7 +34,7 @@ class Start:
 
 def picker(arch: str, past_runs: list) -> Start:
     """The starting point and what trains; the TrainConfig fields they mean."""
-    choice = st.radio(_("Start from"), START, horizontal=True, key="start_from", format_func=_,
+    choice = st.radio(_("Start from"), START, horizontal=True, key=keyed("start_from"), format_func=_,
                       help=_("pretrained weights learn from a few images per class what scratch "
                              "needs thousands for"))
     start = Start()
@@ -74,7 +74,7 @@ def picker(arch: str, past_runs: list) -> Start:
             except WorkbenchError as e:
                 start.problem = str(e)
     if choice != "scratch":
-        what = st.radio(_("Train"), TRAIN, horizontal=True, key="train_what", format_func=_,
+        what = st.radio(_("Train"), TRAIN, horizontal=True, key=keyed("train_what"), format_func=_,
                         help=_("the head only: the backbone stays as loaded (fast; with augmentation "
                                "off its features are computed once); the head first: fastai's "
                                "fine_tune, then the backbone at {factor} x the learning rate").format(
@@ -92,7 +92,7 @@ def suggest_pretrained() -> None:
     if not training.imagenet_status(training.FEW_IMAGES_START["arch"]).present:
         return
     if (st.session_state.get("arch") == training.FEW_IMAGES_START["arch"]
-            and st.session_state.get("start_from") == START[1]):
+            and st.session_state.get(keyed("start_from")) == START[1]):
         return
     st.info(_("Few images per class? Start from resnet18's ImageNet weights (in the cache) and "
               "train only the head: seconds on a CPU."))
@@ -105,8 +105,8 @@ def _use_pretrained() -> None:
     st.session_state.update({
         "arch": start["arch"], "augment": start["augment"], "image_size": start["image_size"],
         "batch_size": start["batch_size"],
-        "start_from": START[1] if start["pretrained"] == "imagenet" else START[0],
-        "train_what": TRAIN[1] if start["freeze"] == "backbone" else TRAIN[0]})
+        keyed("start_from"): START[1] if start["pretrained"] == "imagenet" else START[0],
+        keyed("train_what"): TRAIN[1] if start["freeze"] == "backbone" else TRAIN[0]})
 
 
 def apply_found_lr(lr_key: str) -> None:

@@ -28,7 +28,7 @@ from pages.common import (
     unlinked,
     when,
 )
-from pages.language import fragment
+from pages.language import fragment, keyed
 
 user = acting_user()
 room = current_class()
@@ -117,7 +117,7 @@ languages = [None, *i18n.LANGUAGES]
 spoken = room.state.language
 language = st.selectbox(_("Pages, lessons and the join page speak"), languages, index=languages.index(spoken),
                         format_func=lambda t: _("each browser's own") if t is None else i18n.LANGUAGES[t],
-                        key="class_language",
+                        key=keyed("class_language"),
                         help=_("what a student sees who has not chosen a language; each student can "
                                "still switch for themself in the sidebar"))
 if language != spoken and st.button(_("Apply the language"), key="apply_language"):
@@ -131,7 +131,7 @@ current = room.state.locked_lesson
 choice = st.selectbox(_("Students see only"), options, index=options.index(current) if current in options else 0,
                       format_func=lambda i: _("every page (no lock)") if i is None
                       else _("the lesson: {title}").format(title=_(classroom.LESSONS[i].title)),
-                      key="lock_choice")
+                      key=keyed("lock_choice"))
 if choice != current and st.button(_("Apply the lock"), key="apply_lock"):
     act(lambda: session().lock_lesson(choice), _("Lock applied.") if choice else _("Lock lifted."))
     st.rerun()

@@ -30,7 +30,7 @@ from pages.common import (
     unlinked,
     unpack_upload,
 )
-from pages.language import fragment
+from pages.language import fragment, keyed
 
 # TrainConfig fields the form shows (a recipe's other fields apply as they are).
 FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment")
@@ -42,7 +42,7 @@ def form_values(name: str, recipe: str) -> dict:
          else TrainConfig(dataset=name))
     return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
             "scheduler": c.scheduler, "batch_size": c.batch_size, "augment": c.augment,
-            "budget": "epochs",
+            keyed("budget"): "epochs",
             f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
 
 
@@ -219,7 +219,7 @@ with settings:
     batch_size = h4.number_input(_("Batch size"), step=16, key="batch_size")
     b1, b2, b3, b4 = st.columns(4)
     BUDGETS = {"epochs": N_("epochs"), "steps": N_("steps")}
-    budget = b1.radio(_("Budget"), list(BUDGETS), horizontal=True, key="budget",
+    budget = b1.radio(_("Budget"), list(BUDGETS), horizontal=True, key=keyed("budget"),
                       format_func=lambda k: _(BUDGETS[k]))
     top = training.MAXIMUMS["epochs" if budget == "epochs" else "max_steps"]
     amount = b2.number_input(_("Epochs") if budget == "epochs" else _("Steps"), min_value=1, max_value=top,
