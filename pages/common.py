@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from resnet_core import CheckpointError, analysis, classroom, data, runs, serving, workbench
+from resnet_core import CheckpointError, analysis, classroom, data, i18n, runs, serving, workbench
 from resnet_core.i18n import N_, _, ngettext
 from resnet_core.settings import settings
 
@@ -352,12 +352,18 @@ def block_names(arch: str, channels: int, size: int) -> list[str]:
     return analysis.block_shapes(arch, channels, size, "layer1.0")["blocks"]
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
 def block_drawing(arch: str, channels: int, size: int, block: str, *, activation: str = "relu",
                   residual: bool = True, norm: str = "batch") -> str:
-    """The DOT drawing of one block with this architecture's shapes (one model build)."""
-    return analysis.block_dot(arch, channels, size, block, activation=activation, residual=residual,
-                              norm=norm)
+    """The DOT drawing of one block with this architecture's shapes (one model build), its labels
+    in the reader's language."""
+    return _block_drawing(arch, channels, size, block, activation, residual, norm, i18n.language())
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _block_drawing(arch, channels, size, block, activation, residual, norm, language: str) -> str:
+    with i18n.speaking(language):  # cached per language: two sessions, two drawings
+        return analysis.block_dot(arch, channels, size, block, activation=activation, residual=residual,
+                                  norm=norm)
 
 
 def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,

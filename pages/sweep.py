@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from resnet_core import TrainConfig, WorkbenchError, analysis, data, sweeps, training
+from resnet_core import TrainConfig, WorkbenchError, analysis, data, i18n, sweeps, training
 from resnet_core.i18n import N_, _, ngettext
 
 from pages.announce import announce
@@ -105,7 +105,7 @@ def new_sweep() -> None:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _study_figures(sweep_id: str, finished: tuple, _study):
+def _study_figures(sweep_id: str, finished: tuple, _study, language: str):
     """Optuna's figures of the finished trials, drawn again only when one more finished (a live
     view's rerender costs what reading the journal does: benchmarks/sweep.py)."""
     if not finished:
@@ -115,7 +115,7 @@ def _study_figures(sweep_id: str, finished: tuple, _study):
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _curves(sweep_id: str, reported: tuple, _trials):
+def _curves(sweep_id: str, reported: tuple, _trials, language: str):
     """The per-epoch curves, drawn again when a trial reported an epoch."""
     return sweeps.epoch_curves(_trials)
 
@@ -166,12 +166,12 @@ def show_sweep(sweep) -> None:
             "val accuracy": st.column_config.NumberColumn(format="%.4f")})
     finished = tuple((t.number, t.state.name) for t in trials if t.value is not None)
     reported = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
-    figures = _study_figures(sweep.id, finished, study)
+    figures = _study_figures(sweep.id, finished, study, i18n.language())  # titles in it
     st.caption(sweeps.describe(trials))
     for caveat in sweeps.caveats(sweep.config, finished=len(finished)):
         st.info(caveat)
     left, right = st.columns(2)
-    left.plotly_chart(_curves(sweep.id, reported, trials), key="curves")
+    left.plotly_chart(_curves(sweep.id, reported, trials, i18n.language()), key="curves")
     if figures:
         right.plotly_chart(figures["best"], key="best")
         left.plotly_chart(figures["parallel"], key="parallel")

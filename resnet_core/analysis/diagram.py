@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from resnet_core.i18n import _
+from resnet_core.i18n import N_, _
 from resnet_core.training.diagnostics import blocks
 from resnet_core.training.models import Bottleneck, build_model
 
@@ -41,8 +41,8 @@ def block_shapes(arch: str, in_channels: int, input_size: int, block: str, **mod
             "stride": target.stride, "blocks": list(named)}
 
 
-NORM_LABELS = {"batch": "batch norm", "group": "group norm", "layer": "layer norm",
-               "none": "no norm (identity)"}
+NORM_LABELS = {"batch": N_("batch norm"), "group": N_("group norm"), "layer": N_("layer norm"),
+               "none": N_("no norm (identity)")}
 
 
 def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1.0", *,
@@ -50,7 +50,7 @@ def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1
     """Graphviz DOT source of one block with its shapes (st.graphviz_chart draws it)."""
     info = block_shapes(arch, in_channels, input_size, block, activation=activation, norm=norm,
                         **model_options)
-    norm_label = NORM_LABELS[norm]
+    norm_label = _(NORM_LABELS[norm])
     s = info["shapes"]
     convs = [("conv1", "1x1" if info["bottleneck"] else "3x3"), ("conv2", "3x3")]
     if info["bottleneck"]:
@@ -60,9 +60,10 @@ def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1
              f'  input [label="x\\n{s["input"]}", shape=plain, style=""];']
     prev = "input"
     for i, (name, kernel) in enumerate(convs, start=1):
-        stride = f", stride {info['stride']}" if info["stride"] != 1 and (
+        stride = _(", stride {n}").format(n=info["stride"]) if info["stride"] != 1 and (
             (info["bottleneck"] and name == "conv2") or (not info["bottleneck"] and name == "conv1")) else ""
-        lines.append(f'  {name} [label="{kernel} conv{stride}\\n{s.get(name, "")}"];')
+        conv = _("{kernel} conv").format(kernel=kernel)
+        lines.append(f'  {name} [label="{conv}{stride}\\n{s.get(name, "")}"];')
         lines.append(f'  bn{i} [label="{norm_label}\\n{s.get(f"bn{i}", "")}", fillcolor="#f4f4f4"];')
         lines.append(f"  {prev} -> {name}; {name} -> bn{i};")
         prev = f"bn{i}"
@@ -75,14 +76,15 @@ def block_dot(arch: str, in_channels: int, input_size: int, block: str = "layer1
         lines.append('  add [label="+", shape=circle, fillcolor="#e6f4ea", fontsize=16];')
         lines.append(f'  {prev} -> add [label=" F(x)"];')
         if info["projection"]:
-            lines.append(f'  proj [label="1x1 conv, stride {info["stride"]} + {norm_label}\\n'
+            projection = _("1x1 conv, stride {n}").format(n=info["stride"])
+            lines.append(f'  proj [label="{projection} + {norm_label}\\n'
                          f'{s.get("downsample", "")}", fillcolor="#e6f4ea"];')
-            lines.append('  input -> proj [style=dashed]; proj -> add [style=dashed, label=" projection"];')
+            lines.append(f'  input -> proj [style=dashed]; proj -> add [style=dashed, label=" {_("projection")}"];')
         else:
-            lines.append('  input -> add [style=dashed, label=" identity x"];')
+            lines.append(f'  input -> add [style=dashed, label=" {_("identity x")}"];')
         prev = "add"
     lines.append(f'  {last_act} [label="{activation}", fillcolor="#fff4e0"];')
-    lines.append(f'  output [label="output\\n{s["output"]}", shape=plain, style=""];')
+    lines.append(f'  output [label="{_("output")}\\n{s["output"]}", shape=plain, style=""];')
     lines.append(f"  {prev} -> {last_act}; {last_act} -> output;")
     lines.append("}")
     return "\n".join(lines)

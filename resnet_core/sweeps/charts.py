@@ -63,14 +63,14 @@ def best_so_far(study):
     """Optuna's optimization history: each finished trial's value and the best so far."""
     from optuna.visualization import plot_optimization_history
 
-    return _tidy(plot_optimization_history(study), "Best validation accuracy so far")
+    return _tidy(plot_optimization_history(study), _("Best validation accuracy so far"))
 
 
 def parallel_coordinates(study):
     """Optuna's parallel-coordinate plot of the searched parameters against the value."""
     from optuna.visualization import plot_parallel_coordinate
 
-    return _tidy(plot_parallel_coordinate(study), "Parameters of every finished trial")
+    return _tidy(plot_parallel_coordinate(study), _("Parameters of every finished trial"))
 
 
 # Below these, a chart or a pruner says less than it seems to (issue 38, item 7). PED-ANOVA
@@ -115,7 +115,7 @@ def importances(study):
         fig = plot_param_importances(study, evaluator=PedAnovaImportanceEvaluator())
     except (RuntimeError, ValueError):  # e.g. one searched parameter never varied yet
         return None
-    return _tidy(fig, "Which parameters mattered")
+    return _tidy(fig, _("Which parameters mattered"))
 
 
 def epoch_curves(trials: list):
@@ -134,11 +134,12 @@ def epoch_curves(trials: list):
         pruned = t.state.name == "PRUNED"
         traces.append({
             "type": "scatter", "x": steps, "y": [t.intermediate_values[s] for s in steps],
-            "mode": "lines+markers", "name": f"trial {t.number}" + (" (pruned)" if pruned else ""),
+            "mode": "lines+markers",
+            "name": (_("trial {n} (pruned)") if pruned else _("trial {n}")).format(n=t.number),
             "line": {"color": GREY, "width": 1} if pruned else {"width": 2},
             "marker": {"size": 4}})
-    layout = {"title": {"text": "Validation accuracy per epoch (pruned trials in grey)"},
-              "xaxis": {"title": {"text": "epoch"}}, "yaxis": {"title": {"text": "validation accuracy"}},
+    layout = {"title": {"text": _("Validation accuracy per epoch (pruned trials in grey)")},
+              "xaxis": {"title": {"text": _("epoch")}}, "yaxis": {"title": {"text": _("validation accuracy")}},
               "margin": {"t": 40, "b": 40}, "height": 360}
     return go.Figure({"data": traces, "layout": {**layout, "colorway": list(PALETTE)}}, _validate=False)
 
