@@ -160,10 +160,13 @@ def show_sweep(sweep) -> None:
             st.session_state["train_run_id"] = session().submit(config)
             st.switch_page("train.py")
     if len(table):
-        shown = table.assign(run=[f"train?run={r}" if r else None for r in table["run"]])
+        shown = table.assign(run=[f"train?run={r}" if r else None for r in table["run"]],
+                             state=[state_name(x) for x in table["state"]])
+        headers = {"trial": _("trial"), "state": _("state"), "epochs": _("epochs"), "note": _("note")}
         st.dataframe(shown, hide_index=True, width="stretch", column_config={
+            **{c: st.column_config.Column(h) for c, h in headers.items() if c in shown.columns},
             "run": st.column_config.LinkColumn(_("run"), display_text=r"train\?run=(.*)"),
-            "val accuracy": st.column_config.NumberColumn(format="%.4f")})
+            "val accuracy": st.column_config.NumberColumn(_("validation accuracy"), format="%.4f")})
     finished = tuple((t.number, t.state.name) for t in trials if t.value is not None)
     reported = tuple((t.number, t.state.name, len(t.intermediate_values)) for t in trials)
     figures = _study_figures(sweep.id, finished, study, i18n.language())  # titles in it
