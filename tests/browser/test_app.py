@@ -245,8 +245,10 @@ def test_a_click_on_a_confusion_cell_opens_its_drill_down(short_run):
                          box["y"] + (row + 0.5) * box["height"] / n)
         # Issue 38, item 15: the cell's images show right under the matrix (the Drill down
         # section, below, follows the click too).
-        page.get_by_text(f"The cell you clicked: {int(confusion[row, col])} image(s) of class "
+        count = int(confusion[row, col])
+        images = f"{count} image{'' if count == 1 else 's'}"  # ngettext's English plural
+        page.get_by_text(f"The cell you clicked: {images} of class "
                          f"{names[row]} predicted as {names[col]}").wait_for(timeout=30_000)
-        page.get_by_text(f"{int(confusion[row, col])} image(s) of class {names[row]} predicted as "
+        page.get_by_text(f"{images} of class {names[row]} predicted as "
                          f"{names[col]} (confusion matrix row").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "evaluate_clicked_cell.png"))
