@@ -36,6 +36,20 @@ def switch_to_chinese(page) -> float:
     return time.monotonic() - start
 
 
+# Words on a page that are not text to translate: Material icons' names (drawn as ligatures),
+# Streamlit's own chrome (docs/i18n.md lists it), names that are data (an activation), and this test's data.
+NOT_WORDS = {"expand_more", "expand_less", "keyboard_arrow_right", "keyboard_arrow_down", "tune", "link",
+             "Choose", "an", "option", "Drag", "and", "drop", "file", "here", "Limit", "MB", "per", "Browse",
+             "files", "visibility", "ResNet", "Workbench", "Ada", "digits", "relu", "UTC", "px"}
+
+
+def unmarked_words(page) -> list[str]:
+    """The English words on the page's main part outside the pseudo-language's ⟦ ⟧."""
+    text = re.sub(r"⟦[^⟦⟧]*(?:⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧", " ", main_text(page))
+    text = re.sub(r"\S*[\d/._=:@-]\S*", " ", text)  # ids, numbers, paths, times
+    return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in NOT_WORDS})
+
+
 def run_status(runs) -> dict:
     (run,) = [p for p in runs.iterdir() if (p / "status.json").exists()]
     return json.loads((run / "status.json").read_text())
@@ -96,6 +110,7 @@ def test_one_session_switches_to_chinese_while_a_run_trains_and_the_other_stays_
 
 
 def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on(tmp_path):
+    """And every class page in the pseudo-language marks every word (at the end)."""
     runs = tmp_path / "runs"
     Classroom(runs, teacher_token=TOKEN).open_challenge("digits", 60)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -152,40 +167,12 @@ def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on
         teacher.reload()
         teacher.get_by_role("heading", name="教师", exact=True).wait_for(timeout=60_000)
 
-
-# Words on a page that are not text to translate: Material icons' names (drawn as ligatures),
-# Streamlit's own chrome (docs/i18n.md lists it), names that are data (an activation), and this test's data.
-NOT_WORDS = {"expand_more", "expand_less", "keyboard_arrow_right", "keyboard_arrow_down", "tune", "link",
-             "Choose", "an", "option", "Drag", "and", "drop", "file", "here", "Limit", "MB", "per", "Browse",
-             "files", "visibility", "ResNet", "Workbench", "Ada", "digits", "relu", "UTC", "px"}
-
-
-def unmarked_words(page) -> list[str]:
-    """The English words on the page's main part outside the pseudo-language's ⟦ ⟧."""
-    text = re.sub(r"⟦[^⟦⟧]*(?:⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧", " ", main_text(page))
-    text = re.sub(r"\S*[\d/._=:@-]\S*", " ", text)  # ids, numbers, paths, times
-    return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in NOT_WORDS})
-
-
-def test_every_class_page_in_the_pseudo_language_marks_every_word(tmp_path):
-    """The pseudo-language on a real class server, for the teacher's and a student's pages
-    (AppTest cannot hold a class's signed cookie): a word outside ⟦ ⟧ bypassed the catalog."""
-    runs = tmp_path / "runs"
-    Classroom(runs, teacher_token=TOKEN).open_challenge("digits", 60)
-    pages = {"teacher": ["", "train", "sweep", "challenge", "runs", "lessons", "teacher"],
-             "student": ["", "challenge", "runs", "lessons"]}
-    with streamlit_server(class_env(runs, RESNET_WORKBENCH_TEACHER_TOKEN=TOKEN)) as url, chromium() as browser:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
-        teacher.goto(f"{url}/?token={TOKEN}")
-        teacher.wait_for_selector("[data-testid='stApp']", timeout=60_000)
-        student = browser.new_context(viewport={"width": 1400, "height": 2000}).new_page()
-        student.goto(url + "/join?lang=en-XA")
-        student.fill("input[name=name]", "Ada")
-        student.click("button[type=submit]")
-        student.wait_for_selector("[data-testid='stApp']", timeout=60_000)
+        # The pseudo-language on the teacher's and the student's pages (AppTest cannot hold a
+        # class's signed cookie): a word outside ⟦ ⟧ bypassed the catalog.
         found = {}
-        for who, page in (("teacher", teacher), ("student", student)):
-            for path in pages[who]:
+        for who, page, paths in (("teacher", teacher, ["", "train", "sweep", "challenge", "runs", "lessons", "teacher"]),
+                                 ("student", student, ["", "challenge", "runs", "lessons"])):
+            for path in paths:
                 page.goto(f"{url}/{path}?lang=en-XA")
                 page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
                 page.wait_for_timeout(2500)  # the page's last elements
