@@ -27,6 +27,15 @@ STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/play_circl
 STATE_NAMES = {"queued": N_("queued"), "running": N_("running"), "completed": N_("completed"),
                "failed": N_("failed"), "stopped": N_("stopped"), "pruned": N_("pruned"),
                "interrupted": N_("interrupted"), "imported": N_("imported"), "unknown": N_("unknown")}
+# The headers of a chart's "Show as a table" (the frames keep the run folder's names).
+TABLE_HEADERS = {"split": N_("split"), "epoch": N_("epoch"), "step": N_("step"), "loss": N_("loss"),
+                 "accuracy": N_("accuracy"), "run": N_("run"), "block": N_("block"),
+                 "grad_norm": N_("gradient norm"), "branch_ratio": N_("||F(x)|| / ||shortcut(x)||"),
+                 "lr": N_("learning rate"), "smoothed_loss": N_("smoothed loss"), "seconds": N_("seconds"),
+                 "throughput": N_("images per second"), "p50": N_("latency p50 (ms)"),
+                 "p99": N_("latency p99 (ms)"), "images": N_("images"), "class": N_("class"),
+                 "probability": N_("probability"), "k": N_("images per class (k)"), "start": N_("start"),
+                 "test accuracy": N_("test accuracy")}
 # The run table's columns as headers; the table's data keeps the run folder's names.
 COLUMN_NAMES = {"run_id": N_("run"), "owner": N_("owner"), "state": N_("state"),
                 "test_accuracy": N_("test accuracy"), "best_val_accuracy": N_("best validation accuracy"),
@@ -377,7 +386,8 @@ def chart(fig, description: str, table: pd.DataFrame | None = None, *, key: str,
     where.caption(description)
     if table is not None and where.toggle(_("Show as a table"), key=f"{key}_as_table",
                                           help=_("the chart's numbers, for reading or copying")):
-        where.dataframe(table, hide_index=True)
+        where.dataframe(table.rename(columns=lambda c: _(TABLE_HEADERS[c]) if c in TABLE_HEADERS else c),
+                        hide_index=True)
     return shown
 
 
