@@ -22,7 +22,7 @@ from pathlib import Path
 
 from resnet_core.device import DEVICES
 from resnet_core.errors import RunError, TrainingFailed, WorkbenchError
-from resnet_core.i18n import LANGUAGES, N_, _, from_environment, ngettext, pick, set_language
+from resnet_core.i18n import LANGUAGES, N_, _, from_environment, ngettext, pick, speaking
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
@@ -259,7 +259,13 @@ def resolve_run(text: str, runs_dir: str | None) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    set_language(choose_language(argv))  # before the parser: its help is written in it
+    # The language for this command only (a test or a notebook calling main() keeps its own);
+    # set before the parser, whose help is written in it.
+    with speaking(choose_language(argv)):
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     argparse._, argparse.ngettext = _, ngettext  # argparse's words from our catalog (ARGPARSE_WORDS)
     args = build_parser().parse_args(argv)
     vars(args).pop("lang", None)  # chosen above; not a command's setting

@@ -100,6 +100,11 @@ def set_language(tag: str) -> None:
     _current.set(tag)
 
 
+def forget() -> None:
+    """This context has chosen no language (it reads the server's default again)."""
+    _current.set(None)
+
+
 @contextlib.contextmanager
 def speaking(tag: str) -> Iterator[None]:
     """``with speaking("zh-CN"): ...``: a block in another language, then back."""

@@ -60,6 +60,17 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: (-weight[_unit(item)], first[_unit(item)]))
 
 
+@pytest.fixture(autouse=True)
+def no_language_chosen():
+    """Each test starts in a context that chose no language: a page under AppTest or an
+    in-process CLI call sets the language of the thread it runs in (issue 39)."""
+    from resnet_core import i18n
+
+    i18n.forget()
+    yield
+    i18n.forget()
+
+
 @pytest.fixture(scope="session")
 def short_run(tmp_path_factory):
     """A real 3-epoch digits run (about 2 s on 2 CPU cores)."""

@@ -175,7 +175,7 @@ def test_students_cannot_reach_the_teachers_controls(tmp_path):
         student.get_by_role("button", name="Lock in my prediction").click()
         student.get_by_text("Your prediction:").wait_for(timeout=30_000)
         teacher.goto(url + "/teacher")
-        teacher.get_by_text("1 of 1 students have locked in a prediction").wait_for(timeout=60_000)
+        teacher.get_by_text("1 of 1 student has locked in a prediction").wait_for(timeout=60_000)
         teacher.screenshot(path=str(ARTIFACTS / "class_teacher_predictions.png"))
         tally = teacher.get_by_role("listitem").all_inner_texts()
         assert f"{LESSONS['depth'].choices[1]}: 1" in tally and f"{LESSONS['depth'].choices[0]}: 0" in tally, tally
