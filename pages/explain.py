@@ -100,7 +100,7 @@ def method_title(method: str) -> str:
 
 
 methods = o2.multiselect(_("Methods"), analysis.METHODS, default=["saliency", "integrated_gradients", "gradcam"],
-                         format_func=method_title, key=keyed("explain_methods"))
+                         format_func=method_title, key=keyed("explain_methods"), placeholder=_("Choose options"))
 stage = o3.selectbox(_("Grad-CAM stage"), model.stage_names, index=len(model.stage_names) - 1,
                      key="explain_stage")
 baseline = o4.selectbox(_("Baseline (IG, DeepLift)"), analysis.BASELINES, key="explain_baseline")

@@ -44,10 +44,10 @@ if table.empty:
     st.stop()
 
 f1, f2, f3 = st.columns(3)
-states = f1.multiselect(_("State"), sorted(table["state"].dropna().unique()), key=keyed("f_state"),
+states = f1.multiselect(_("State"), sorted(table["state"].dropna().unique()), key=keyed("f_state"), placeholder=_("Choose options"),
                         format_func=state_name)
-datasets = f2.multiselect(_("Dataset"), sorted(table["dataset"].dropna().unique()), key="f_dataset")
-archs = f3.multiselect(_("Architecture"), sorted(table["arch"].dropna().unique()), key="f_arch")
+datasets = f2.multiselect(_("Dataset"), sorted(table["dataset"].dropna().unique()), key="f_dataset", placeholder=_("Choose options"))
+archs = f3.multiselect(_("Architecture"), sorted(table["arch"].dropna().unique()), key="f_arch", placeholder=_("Choose options"))
 shown = table
 for column, chosen in (("state", states), ("dataset", datasets), ("arch", archs)):
     if chosen:

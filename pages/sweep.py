@@ -44,7 +44,7 @@ def field_row(name: str) -> tuple[object, str | None]:
         return value, None
     if start.kind == "choice":
         chosen = right.multiselect(_("{field}: try each of").format(field=label), sweeps.form_options(name),
-                                   default=list(start.choices), key=f"range_{name}")
+                                   default=list(start.choices), key=f"range_{name}", placeholder=_("Choose options"))
         return fixed, sweeps.Param(name, "choice", choices=tuple(chosen)).spec()
     low_col, high_col = right.columns(2)
     low = low_col.number_input(_("{field}: from").format(field=label), value=start.low, format="%g",

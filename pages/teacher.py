@@ -142,7 +142,8 @@ if current in classroom.LESSONS:
 st.header(_("Limits for students"))
 limits = room.state.limits
 with st.form("limits"):
-    archs = st.multiselect(_("Architectures"), training.ARCHS, default=list(limits.architectures))
+    archs = st.multiselect(_("Architectures"), training.ARCHS, default=list(limits.architectures),
+                           placeholder=_("Choose options"))
     bounds = classroom.LIMIT_BOUNDS
 
     def bounded(where, label: str, name: str, **kw) -> int:

@@ -97,6 +97,8 @@ def test_one_session_switches_to_chinese_while_a_run_trains_and_the_other_stays_
         fresh.goto(url + "/runs")
         fresh.get_by_role("heading", name="运行", exact=True).wait_for(timeout=60_000)
         fresh.wait_for_function("() => document.documentElement.lang === 'zh-CN'", timeout=10_000)
+        fresh.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
+        fresh.wait_for_timeout(1500)  # the table's canvas drawn
         fresh.screenshot(path=str(SHOTS / "runs.png"))
 
         ada.get_by_role("button", name="停止").click()
@@ -154,6 +156,9 @@ def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on
         student.screenshot(path=str(SHOTS / "lesson_article.png"))
         student.goto(url + "/challenge")
         student.get_by_role("heading", name="班级挑战赛").wait_for(timeout=60_000)
+        student.get_by_text("距离截止").wait_for(timeout=60_000)
+        student.get_by_role("spinbutton", name="学习率").wait_for(timeout=60_000)
+        student.wait_for_timeout(1500)
         assert student.get_by_role("button", name="提交我的运行").count() == 1
 
         student.screenshot(path=str(SHOTS / "challenge.png"))
