@@ -84,7 +84,8 @@ def test_one_session_switches_to_chinese_while_a_run_trains_and_the_other_stays_
         assert run_status(runs)["state"] == "running"
         ada.wait_for_timeout(2500)  # the live view refreshes every second: still Chinese after it
         assert "训练损失" in main_text(ada) and "Train loss" not in main_text(ada), main_text(ada)[:400]
-        assert "损失" in curves.inner_text() and "正在训练" in main_text(ada)
+        wait_for(lambda: "损失" in curves.inner_text(), timeout=30)  # redrawn at each refresh
+        assert "正在训练" in main_text(ada)
         ada.screenshot(path=str(SHOTS / "train.png"))
 
         assert bob.evaluate(LANG) == "en" and not CJK.search(main_text(bob)), main_text(bob)[:300]
