@@ -153,7 +153,11 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
             page.wait_for_timeout(800)
         page.get_by_role("heading", name="Curves").wait_for(timeout=30_000)
         # Issue 38, item 6: ticked one at a time, two runs compare with "Only differences" on.
-        assert page.locator("label", has_text="Only differences").locator("input").is_checked()
+        # Ticking the second run replaces the one-run toggle by the comparison's: under load both
+        # are on the page for a moment, so wait for the one that stays.
+        toggle = page.locator("label", has_text="Only differences").locator("input")
+        wait_for(lambda: toggle.count() == 1, timeout=30)
+        assert toggle.is_checked()
         page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
         traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
             .map(p => (p.data || []).map(t => t.name))""")
