@@ -136,27 +136,29 @@ def _translations(tag: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def _lookup(method: str, *args) -> str:
+    """The catalog's ``method`` (gettext, ngettext, pgettext) in the current language; in the
+    pseudo-language, the text marked ⟦ ⟧."""
+    tag = language()
+    text = getattr(_translations(tag), method)(*args)
+    return f"⟦{text}⟧" if tag == PSEUDO else text
+
+
 def _(message: str) -> str:
     """``message`` (English, the catalog's key) in the current language."""
-    tag = language()
-    text = _translations(tag).gettext(message)
-    return f"⟦{text}⟧" if tag == PSEUDO else text
+    return _lookup("gettext", message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural of a text with a count, as the current language counts
     ("{n} run" / "{n} runs"; Chinese has one form: "{n} 个运行")."""
-    tag = language()
-    text = _translations(tag).ngettext(singular, plural, n)
-    return f"⟦{text}⟧" if tag == PSEUDO else text
+    return _lookup("ngettext", singular, plural, n)
 
 
 def pgettext(context: str, message: str) -> str:
     """``message`` in the sense ``context`` names: one English word, two Chinese ones ("Class",
     a navigation section: 班级; an image's class: 类别)."""
-    tag = language()
-    text = _translations(tag).pgettext(context, message)
-    return f"⟦{text}⟧" if tag == PSEUDO else text
+    return _lookup("pgettext", context, message)
 
 
 def N_(message: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,9 @@ from resnet_core.classroom.access import User
 ROOT = Path(__file__).resolve().parents[1]
 TEACHER = User("teacher", "Teacher", "teacher")  # as Classroom.teacher_cookie signs them
 TOKEN = "t0ken-for-the-tests-only"  # a class server's teacher token in the tests
+# A text the pseudo-language marked (i18n.PSEUDO wraps each translated text in ⟦ ⟧), one level
+# of nesting: what is left after removing these bypassed the catalog.
+PSEUDO_MARKED = re.compile(r"⟦[^⟦⟧]*(?:⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧")
 
 
 def wait_for(predicate, timeout: float = 120.0) -> None:

@@ -13,7 +13,7 @@ from streamlit.testing.v1.element_tree import Block, Html
 
 from resnet_core import i18n
 
-from helpers import ROOT
+from helpers import PSEUDO_MARKED, ROOT
 
 SINGLE = ["home.py", "train.py", "sweep.py", "runs.py", "evaluate.py", "explain.py", "predict.py",
           "deploy.py", "lessons.py"]
@@ -21,7 +21,6 @@ TEACHER = SINGLE + ["challenge.py", "teacher.py"]
 # Not translated, on purpose: the switch names each language in itself, for a reader of either.
 UNTRANSLATED = {"Language · 语言", "ResNet Workbench"}
 LETTERS = re.compile(r"[A-Za-z]{2,}")
-MARKED = re.compile(r"⟦[^⟦⟧]*(?:⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧")  # a translated text, one level of nesting
 CODE = re.compile(r"`[^`]*`")  # commands, paths and ids shown as code are not words to translate
 
 
@@ -46,7 +45,7 @@ def unmarked(at: AppTest, data: set[str]) -> list[str]:
     found = []
     for node in at._tree:
         for text in _texts(node):
-            rest = MARKED.sub("", text)  # what the catalog gave, placeholders filled
+            rest = PSEUDO_MARKED.sub("", text)  # what the catalog gave, placeholders filled
             for piece in sorted(data, key=len, reverse=True):  # a run's id or name is data
                 rest = rest.replace(piece, "")
             if text not in UNTRANSLATED and LETTERS.search(CODE.sub("", rest)):

@@ -14,7 +14,7 @@ import pytest
 from resnet_core.classroom.classroom import Classroom
 
 from e2e import audit, chromium, class_env, streamlit_server
-from helpers import ROOT, TOKEN, wait_for
+from helpers import PSEUDO_MARKED, ROOT, TOKEN, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -45,7 +45,7 @@ NOT_WORDS = {"expand_more", "expand_less", "keyboard_arrow_right", "keyboard_arr
 
 def unmarked_words(page) -> list[str]:
     """The English words on the page's main part outside the pseudo-language's ⟦ ⟧."""
-    text = re.sub(r"⟦[^⟦⟧]*(?:⟦[^⟦⟧]*⟧[^⟦⟧]*)*⟧", " ", main_text(page))
+    text = PSEUDO_MARKED.sub(" ", main_text(page))
     text = re.sub(r"\S*[\d/._=:@-]\S*", " ", text)  # ids, numbers, paths, times
     return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in NOT_WORDS})
 
