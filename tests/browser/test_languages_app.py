@@ -141,7 +141,7 @@ def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on
         student.goto(url + "/lessons?lesson=degradation")
         student.get_by_role("heading", name="1. 退化问题").wait_for(timeout=60_000)
         student.get_by_text("训练同样的步数之后，哪个网络的训练误差最高？").wait_for(timeout=30_000)
-        assert student.evaluate(LANG) == "zh-CN"
+        student.wait_for_function("() => document.documentElement.lang === 'zh-CN'", timeout=10_000)  # set as the page mounts
         student.get_by_text("56 层普通网络", exact=True).wait_for(timeout=30_000)  # the answers drawn
         student.get_by_role("tab", name="残差块").wait_for(timeout=30_000)
         student.wait_for_timeout(1500)  # the block's drawing
