@@ -91,6 +91,26 @@ def wait_for_app(page, url: str, text: str) -> None:
     page.get_by_text(text).first.wait_for(timeout=60_000)
 
 
+def choose(page, box: str, option, *, tries: int = 4) -> None:
+    """Pick ``option`` (a name or a pattern) in the select box labelled ``box``, as a person does.
+
+    A rerun that lands between the click and the list drawing closes the list again (a page that
+    refreshes itself every second does that), so the box is opened again until its option shows.
+    """
+    select = page.get_by_test_id("stSelectbox").filter(has_text=box)
+    item = page.get_by_role("option", name=option, exact=isinstance(option, str))
+    for attempt in range(tries):
+        select.click()
+        try:
+            item.wait_for(timeout=5_000)
+            item.click(timeout=5_000)
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+
+
 def class_env(runs: Path, **extra) -> dict:
     """A class server's environment on ``runs`` (pages refresh every second)."""
     return {"RESNET_WORKBENCH_MODE": "class", "RESNET_WORKBENCH_RUNS": str(runs),

@@ -17,7 +17,7 @@ from resnet_core.classroom.classroom import Classroom
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.runs.store import RunStore
 
-from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
+from e2e import ARTIFACTS, choose, chromium, class_env, join, streamlit_server
 from helpers import TOKEN, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -155,8 +155,7 @@ def test_students_cannot_reach_the_teachers_controls(tmp_path):
         assert "Teacher" in nav_labels(teacher)
         teacher.goto(url + "/teacher")
         teacher.get_by_text("Lock the class to one lesson").wait_for(timeout=60_000)
-        teacher.get_by_test_id("stSelectbox").filter(has_text="Students see only").click()
-        teacher.get_by_role("option", name=re.compile(LESSONS["depth"].title)).click()
+        choose(teacher, "Students see only", re.compile(LESSONS["depth"].title))
         teacher.get_by_role("button", name="Apply the lock").click()
         teacher.get_by_text("Students are locked to the lesson").wait_for(timeout=30_000)
         teacher.screenshot(path=str(ARTIFACTS / "class_teacher.png"))

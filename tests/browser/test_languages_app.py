@@ -13,7 +13,7 @@ import pytest
 
 from resnet_core.classroom.classroom import Classroom
 
-from e2e import audit, chromium, class_env, streamlit_server
+from e2e import audit, choose, chromium, class_env, streamlit_server
 from helpers import PSEUDO_MARKED, ROOT, TOKEN, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -29,9 +29,8 @@ def main_text(page) -> str:
 
 def switch_to_chinese(page) -> float:
     """The sidebar's switch, as a person uses it; seconds from the click to the page in Chinese."""
-    page.get_by_test_id("stSelectbox").filter(has_text="Language · 语言").click()
     start = time.monotonic()
-    page.get_by_role("option", name="简体中文").click()
+    choose(page, "Language · 语言", "简体中文")
     page.get_by_role("heading", name="训练", exact=True).wait_for(timeout=30_000)
     return time.monotonic() - start
 
@@ -122,8 +121,7 @@ def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on
         teacher.goto(f"{url}/?token={TOKEN}")
         teacher.goto(url + "/teacher")
         teacher.get_by_text("The class's language").wait_for(timeout=60_000)
-        teacher.get_by_test_id("stSelectbox").filter(has_text="Pages, lessons and the join page speak").click()
-        teacher.get_by_role("option", name="简体中文").click()
+        choose(teacher, "Pages, lessons and the join page speak", "简体中文")
         teacher.get_by_role("button", name="Apply the language").click()
         # The teacher has not chosen a language for themself: the class's is theirs too.
         teacher.get_by_role("heading", name="班级的语言").wait_for(timeout=30_000)
@@ -166,8 +164,7 @@ def test_a_class_whose_teacher_chose_chinese_reads_chinese_from_the_join_page_on
         teacher.screenshot(path=str(SHOTS / "teacher.png"))
 
         # Anyone may still switch for themself, and only for themself.
-        student.get_by_test_id("stSelectbox").filter(has_text="Language · 语言").click()
-        student.get_by_role("option", name="English").click()
+        choose(student, "Language · 语言", "English")
         student.get_by_role("heading", name="Class challenge").wait_for(timeout=30_000)
         student.wait_for_function("() => document.documentElement.lang === 'en'", timeout=10_000)
         teacher.reload()

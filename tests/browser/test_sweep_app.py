@@ -8,7 +8,7 @@ import pytest
 
 from resnet_core.sweeps.study import list_sweeps
 
-from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
+from e2e import ARTIFACTS, browser_page, choose, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +29,7 @@ def test_define_a_search_watch_it_finish_and_open_the_best_run(tmp_path):
         wait_for_app(page, f"{url}/sweep", "Search this")
         _set_number(page, "Epochs per trial", 3)
         _set_number(page, "Trials", 4)
-        page.locator("[data-testid='stSelectbox']").filter(has_text="Architecture").click()
-        page.get_by_role("option", name="resnet8", exact=True).click()
+        choose(page, "Architecture", "resnet8")
         page.get_by_text("4 trials of at most 3 epochs: lr=log:0.001:1").wait_for(timeout=30_000)
         page.get_by_role("button", name="Start sweep").click()
         page.get_by_text("4 of 4 trials finished").wait_for(timeout=240_000)

@@ -14,7 +14,7 @@ from PIL import Image
 from resnet_core.runs.store import RunStore
 from resnet_core.training.transfer import IMAGENET_FILES
 
-from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
+from e2e import ARTIFACTS, browser_page, choose, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +47,7 @@ def test_start_from_imagenet_weights_find_a_learning_rate_and_train_the_head(tmp
            "TORCH_HOME": str(home)}
     with streamlit_server(env) as url, browser_page(height=2400) as page:
         wait_for_app(page, f"{url}/train", "Dataset")
-        page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-        page.get_by_role("option", name="folder", exact=True).click()
+        choose(page, "Dataset", "folder")
         upload = page.locator("[data-testid='stFileUploader'] input[type='file']").first
         upload.wait_for(state="attached", timeout=30_000)
         upload.set_input_files(files=[{"name": "pets.zip", "mimeType": "application/zip",

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from e2e import ARTIFACTS, browser_page, streamlit_server, wait_for_app
+from e2e import ARTIFACTS, browser_page, choose, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +36,7 @@ def test_train_page_unpacks_a_zipped_folder_and_refuses_an_escaping_one(tmp_path
                       "../../escaped.png": png((0, 0, 0))})
     with streamlit_server(env) as url, browser_page(height=1400) as page:
         wait_for_app(page, f"{url}/train", "Dataset")
-        page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").click()
-        page.get_by_role("option", name="folder", exact=True).click()
+        choose(page, "Dataset", "folder")
         upload = page.locator("[data-testid='stFileUploader'] input[type='file']")
         upload.wait_for(state="attached", timeout=30_000)
         upload.set_input_files(files=[{"name": "evil.zip", "mimeType": "application/zip", "buffer": evil}])
