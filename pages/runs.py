@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from resnet_core import WorkbenchError, analysis, runs
+from resnet_core import WorkbenchError, analysis, i18n, runs
 from resnet_core.i18n import N_, _, ngettext
 
 from pages.common import (
@@ -28,6 +28,16 @@ from pages.common import (
     unlinked,
 )
 from pages.language import keyed
+
+
+def report_maker(acting, run_id: str, language: str):
+    """The report's bytes, made when the button is clicked (Streamlit calls it on a thread of
+    its own, outside this script run: it gets the session and the language it needs)."""
+    def make() -> bytes:
+        with i18n.speaking(language):
+            return acting.report(run_id).encode("utf-8")
+    return make
+
 
 st.title(_("Runs"))
 if "runs_notice" in st.session_state:
@@ -116,7 +126,7 @@ st.dataframe(runs.config_table({rid: r.config for rid, r in chosen.items()}, onl
 st.header(_("Actions"))
 for run_id, run in chosen.items():
     state = run.state
-    a1, a2, a3, a4 = st.columns([3, 1, 1, 1])
+    a1, a2, a3, a5, a4 = st.columns([3, 1, 1, 1, 1])
     if run.is_imported:
         where = run.status["imported_from"]
         a1.write(_("`{run}` · imported from {kind} ({source}), read-only").format(
@@ -144,6 +154,12 @@ for run_id, run in chosen.items():
                 st.error(unlinked(e))
     a3.download_button(_("Metrics CSV"), run.metrics().to_csv(index=False), f"{run_id}-metrics.csv",
                        "text/csv", key=f"csv_{run_id}")
+    if not run.is_imported:
+        # Made on the click, on a thread of its own: the language and the session go with it.
+        a5.download_button(_("Report (HTML)"), report_maker(session(), run_id, i18n.language()),
+                           f"{run_id}-report.html", "text/html", key=f"report_{run_id}", on_click="ignore",
+                           help=_("one file that opens offline: settings, curves, confusion matrix, "
+                                  "per-class scores, attribution maps, the environment"))
     if not mine:
         continue
     with a4.popover(_("Delete")):

@@ -1,4 +1,5 @@
-"""Teacher: every job by student, stop or delete any run, limits, the lesson lock, the challenge.
+"""Teacher: every job by student, stop or delete any run, the class list, limits, the lesson
+lock, the challenge, the gradebook and who changed what.
 
 Only in the teacher's navigation (pages/navigation.py); every action below also checks the
 user in the core (access, classroom, jobs), so this page is a view, not the protection.
@@ -111,6 +112,25 @@ if roster:
         st.info(_("Rejoin code for **{name}**: `{code}` (on /join, under \"Coming back to a name\")").format(
             name=plain(who), code=code))
 
+# ------------------------------------------------------------------ the class list
+st.header(_("Class list"))
+st.caption(_("A CSV file with a header row: name, and optionally student_id and email. Each name is "
+             "kept for its student: they join with it and the rejoin code below (print the table, "
+             "or download it). The ids and emails go into the gradebook."))
+listed = st.file_uploader(_("Class list (CSV)"), type=["csv"], key="class_list_file")
+if listed is not None and st.button(_("Import the class list"), key="import_class_list"):
+    act(lambda: session().import_class_list(listed.getvalue()), _("The names are kept for their students."))
+    st.rerun()
+codes = session().class_list()
+if codes:
+    codes_table = pd.DataFrame(codes)
+    st.dataframe(codes_table, hide_index=True, key="class_list_codes", column_config={
+        "name": st.column_config.Column(_("name")), "student_id": st.column_config.Column(_("student id")),
+        "email": st.column_config.Column(_("email")),
+        "rejoin_code": st.column_config.Column(_("rejoin code (blank: joined)"))})
+    st.download_button(_("Download the names and codes (CSV)"), codes_table.to_csv(index=False),
+                       "class-list-codes.csv", "text/csv", key="class_list_download", on_click="ignore")
+
 # ------------------------------------------------------------------ the class's language
 st.header(_("The class's language"))
 languages = [None, *i18n.LANGUAGES]
@@ -212,6 +232,31 @@ else:
             act(lambda: session().open_challenge(dataset, float(minutes), anonymous=anonymous),
                 _("Challenge open: students see it on Challenge."))
             st.rerun()
+
+# ------------------------------------------------------------------ the gradebook
+st.header(_("Gradebook"))
+st.caption(_("One row per student: name, student id, the challenge's best test accuracy and rank, "
+             "lessons done, quiz answers right, runs. As plain CSV, or ready for Canvas's or Moodle's "
+             "grade import (docs/classroom.md says how to import each)."))
+acting = session()
+g1, g2, g3 = st.columns(3)
+for where, shape, label in ((g1, "csv", _("Gradebook (CSV)")), (g2, "canvas", _("For Canvas (CSV)")),
+                            (g3, "moodle", _("For Moodle (CSV)"))):
+    # Made on the click (a thread of Streamlit's): the columns are the LMSs' own, in English.
+    where.download_button(label, lambda shape=shape: acting.gradebook(shape), f"gradebook-{shape}.csv", "text/csv",
+                          key=f"gradebook_{shape}", on_click="ignore")
+
+# ------------------------------------------------------------------ who changed what
+st.header(_("Changes to the class"))
+changes = session().class_actions()
+if changes:
+    st.dataframe(pd.DataFrame(changes)[["at", "who", "role", "action", "detail"]], hide_index=True,
+                 key="class_changes", column_config={
+                     "at": st.column_config.Column(_("when (UTC)")), "who": st.column_config.Column(_("who")),
+                     "role": st.column_config.Column(_("role")), "action": st.column_config.Column(_("change")),
+                     "detail": st.column_config.Column(_("detail"))})
+else:
+    st.caption(_("No change to the class yet."))
 
 # ------------------------------------------------------------------ reset
 st.header(_("Reset the class"))

@@ -73,7 +73,7 @@ def build_parser() -> Parser:
     p.add_argument("--lang", choices=tuple(LANGUAGES), default=argparse.SUPPRESS,
                    help=_("the language of help and errors (default: from LANG / LC_ALL)"))
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,sweep,evaluate,explain,export,predict,serve,runs,export-runs,import-runs,datasets,uploads}")
+                           metavar="{train,lr-find,sweep,evaluate,explain,report,export,predict,serve,runs,export-runs,import-runs,datasets,uploads}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help=_("train a new run, or continue one with --resume"))
@@ -140,6 +140,14 @@ def build_parser() -> Parser:
     x.add_argument("--baseline", choices=("black", "mean", "blur"), default="black")
     x.add_argument("--checkpoint", choices=("best", "last"), default="best")
     x.add_argument("--out", required=True, help=_("PNG file to write"))
+
+    rp = sub.add_parser("report", help=_("write a run's report: one HTML file that opens offline (config, "
+                                         "curves, confusion matrix, per-class scores, attribution maps)"))
+    rp.add_argument("run_dir", metavar="RUN", help=_(RUN_HELP))
+    rp.add_argument("--runs-dir", default=None, help=_(RUNS_DIR_HELP))
+    rp.add_argument("--out", required=True, help=_("the .html file to write"))
+    rp.add_argument("--attributions", type=int, default=4,
+                    help=_("attribution maps to draw (0: none; default 4)"))
 
     ex = sub.add_parser("export", help=_("export to ONNX, a torch.export program (pt2) or "
                                        "TorchScript (legacy), with the preprocessing contract"))
@@ -239,7 +247,7 @@ def _flag_kind(f: dataclasses.Field, comment: str) -> dict:
 
 RUN_HELP = N_("the run's id (as `runs` prints it) or its folder")
 RUNS_DIR_HELP = N_("where a run id is looked up (default: $RESNET_WORKBENCH_RUNS, else ./runs)")
-RUN_COMMANDS = ("evaluate", "predict", "explain", "export", "serve")  # the ones that take RUN
+RUN_COMMANDS = ("evaluate", "predict", "explain", "report", "export", "serve")  # the ones that take RUN
 
 
 def resolve_run(text: str, runs_dir: str | None) -> Path:
@@ -449,6 +457,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from resnet_core.analysis.report import write_report
+
+    if not 0 <= args.attributions <= 10:
+        raise WorkbenchError(_("--attributions must be from 0 to 10, got {value}").format(
+                                 value=args.attributions))
+    print(write_report(args.run_dir, args.out, attributions=args.attributions))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from resnet_core.serving.export import export_run
 
@@ -613,7 +631,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if result.finished else EXIT_STOPPED
 
 
-COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "explain": cmd_explain, "export": cmd_export,
+COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "explain": cmd_explain, "report": cmd_report, "export": cmd_export,
             "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "datasets": cmd_datasets,
             "export-runs": cmd_export_runs, "import-runs": cmd_import_runs,
             "uploads": cmd_uploads}

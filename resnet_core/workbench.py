@@ -33,7 +33,9 @@ from resnet_core.classroom.access import (
     require_teacher,
 )
 from resnet_core.classroom.challenge import Challenge, ClassLimits
+from resnet_core.classroom.class_list import parse_class_list
 from resnet_core.classroom.classroom import Classroom, classroom_for
+from resnet_core.classroom.gradebook import grade_rows, gradebook_csv
 from resnet_core.classroom.lesson_queue import queue_lesson
 from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError, first_line
@@ -291,17 +293,50 @@ class Session:
     # -- the class (the teacher's) ------------------------------------------------------
 
     def set_limits(self, limits: ClassLimits) -> None:
-        self._class("change the limits").set_limits(limits)
+        self._change("change the limits", lambda room: room.set_limits(limits))
 
     def set_class_code(self, code: str | None) -> None:
-        self._class("set the class code").set_class_code(code)
+        self._change("set the class code", lambda room: room.set_class_code(code),
+                     "set" if code else "none")
 
     def lock_lesson(self, lesson_id: str | None) -> None:
-        self._class("lock the class to a lesson").lock_lesson(lesson_id)
+        self._change("lock the class to a lesson", lambda room: room.lock_lesson(lesson_id),
+                     lesson_id or "none")
 
     def set_class_language(self, tag: str | None) -> None:
         """The language the class's pages speak to a student who has not chosen one."""
-        self._class("set the class's language").set_language(tag)
+        self._change("set the class's language", lambda room: room.set_language(tag), tag or "each browser's")
+
+    def import_class_list(self, data: bytes) -> list[dict]:
+        """Reserve the names of a class list (CSV: name, optional student_id and email); one
+        row per student with the rejoin code to hand out (``Classroom.import_class_list``)."""
+        room = self._class("import a class list")
+        enrollments = parse_class_list(data)
+        rows = room.import_class_list(enrollments)
+        room.actions.record(self.user.name, self.user.role, "import a class list", f"{len(rows)} students")
+        return rows
+
+    def class_list(self) -> list[dict]:
+        """The imported class list with the rejoin codes still waiting to be used."""
+        return self._class("see the class list").class_list()
+
+    def gradebook(self, shape: str = "csv") -> str:
+        """The class's gradebook as CSV text: plain, or the shape of Canvas's or Moodle's
+        grade import (``classroom.gradebook``)."""
+        room = self._class("download the gradebook")
+        return gradebook_csv(grade_rows(room.state, self.bench.store), shape)
+
+    def class_actions(self) -> list[dict]:
+        """Who changed what in the class, and when, newest first."""
+        return self._class("see the class's changes").actions.recent()
+
+    def report(self, run_id: str) -> str:
+        """A run's report: one HTML file that opens offline (``analysis.report``). Any member
+        may read any run the Runs page lists."""
+        from resnet_core.analysis.report import run_report  # plotly: loaded for a report only
+
+        require_member(self.user, "make a run's report")
+        return run_report(self.bench.store.get(run_id).dir)
 
     def vote(self, lesson, choice: int) -> None:
         """Lock in a prediction for ``lesson`` (a Lesson): a student's counts in the class's
@@ -316,11 +351,12 @@ class Session:
 
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
-        return self._class("open a challenge").open_challenge(
-            dataset, minutes, anonymous=anonymous, limits=limits)
+        return self._change("open a challenge", lambda room: room.open_challenge(
+            dataset, minutes, anonymous=anonymous, limits=limits), f"{dataset}, {minutes:g} min")
 
     def close_challenge(self, *, reveal: bool = False) -> None:
-        self._class("close the challenge").close_challenge(reveal=reveal)
+        self._change("close the challenge", lambda room: room.close_challenge(reveal=reveal),
+                     "revealed" if reveal else "")
 
     def reset_class(self) -> list[str]:
         """Forget the roster, lift the lock, close the challenge, and stop every student's
@@ -328,14 +364,17 @@ class Session:
         room = self._class("reset the class")
         stopped = self._stop_runs_of(set(room.state.roster))
         room.reset()
+        room.actions.record(self.user.name, self.user.role, "reset the class", f"{len(stopped)} runs stopped")
         return stopped
 
     def remove_student(self, student_id: str) -> list[str]:
         """Take a student off the roster (their sessions end, the name is free again) and stop
         their queued or running runs; the runs stopped. Their run folders stay."""
         room = self._class("remove a student")
+        name = room.state.roster.get(student_id, student_id)
         stopped = self._stop_runs_of({student_id})
         room.remove_student(student_id)
+        room.actions.record(self.user.name, self.user.role, "remove a student", name)
         return stopped
 
     def rejoin_code(self, student_id: str | None = None) -> str:
@@ -360,6 +399,13 @@ class Session:
         for run_id in stopped:
             self.bench.jobs.stop(run_id)
         return stopped
+
+    def _change(self, action: str, change, detail: str = ""):
+        """Make a change to the class (the teacher's) and record who made it (``actions.jsonl``)."""
+        room = self._class(action)
+        result = change(room)
+        room.actions.record(self.user.name, self.user.role, action, detail)
+        return result
 
     def _class(self, action: str) -> Classroom:
         require_teacher(self.user, action)

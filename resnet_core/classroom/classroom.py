@@ -31,6 +31,7 @@ from resnet_core.classroom.access import (
     sign_session,
     token_matches,
 )
+from resnet_core.classroom.actions import ActionLog
 from resnet_core.classroom.challenge import (
     CHALLENGE_MINUTES,
     Challenge,
@@ -38,6 +39,7 @@ from resnet_core.classroom.challenge import (
     challenge_entries,
     check_queue,
 )
+from resnet_core.classroom.class_list import Enrollment
 from resnet_core.classroom.roster import (
     WrongClassCode,
     clean_class_code,
@@ -80,6 +82,9 @@ class ClassState:
     # The class's language (issue 39): what its pages, its join page and its lessons speak to a
     # student who has not chosen one; None: each browser's own, then the server's default
     language: str | None = None
+    # student id -> {"student_id", "email"}: the school's ids from an imported class list
+    # (issue 40), for the gradebook; a name joined without a list has none
+    enrolled: dict[str, dict] = field(default_factory=dict)
     generation: int = 0  # bumped by reset: older session cookies read as nobody
 
 
@@ -96,6 +101,7 @@ class Classroom:
         self.token_generated = not token
         self.teacher_token = token or secrets.token_urlsafe(24)
         self.state = self._load()
+        self.actions = ActionLog(self.dir / "actions.jsonl")  # who changed what, when
 
     # -- persistence --------------------------------------------------------------------
 
@@ -123,6 +129,7 @@ class Classroom:
                           votes={lesson: {who: int(c) for who, c in dict(by).items()}
                                  for lesson, by in dict(data.get("votes") or {}).items()},
                           language=pick(data.get("language")),
+                          enrolled={sid: dict(e) for sid, e in dict(data.get("enrolled") or {}).items()},
                           generation=int(data.get("generation") or 0))
 
     def _save(self) -> None:
@@ -132,7 +139,8 @@ class Classroom:
             "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
             "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
             "challenge": s.challenge.to_dict() if s.challenge else None,
-            "votes": s.votes, "language": s.language, "generation": s.generation})
+            "votes": s.votes, "language": s.language, "enrolled": s.enrolled,
+            "generation": s.generation})
 
     # -- who is who ---------------------------------------------------------------------
 
@@ -162,6 +170,8 @@ class Classroom:
             if taken is not None:
                 if rejoin and rejoin_matches(self.secret, taken, self.state.rejoin.get(taken), rejoin):
                     del self.state.rejoin[taken]
+                    if taken in self.state.enrolled:  # a reserved name's student is here
+                        self.state.enrolled[taken]["joined"] = True
                     if address:
                         self.state.joined_from[taken] = address
                     self._save()
@@ -217,9 +227,50 @@ class Classroom:
                                    student_id=f"{student_id!r}"))
             self.state.joined_from.pop(student_id, None)
             self.state.rejoin.pop(student_id, None)
+            self.state.enrolled.pop(student_id, None)
             for by_student in self.state.votes.values():
                 by_student.pop(student_id, None)
             self._save()
+
+    def import_class_list(self, enrollments: list[Enrollment]) -> list[dict]:
+        """Reserve the names of a class list (``class_list.parse_class_list``): a name not on
+        the roster yet is added, and only its rejoin code gets it; a name already there (a
+        student who joined before the list came) keeps its id and runs. The school's id and
+        email are kept for the gradebook. Returns one row per student of the list: name,
+        student_id, email and the rejoin code to hand out ("" for a name already joined)."""
+        with self._lock:
+            by_key = {name_key(n): sid for sid, n in self.state.roster.items()}
+            rows = []
+            for e in enrollments:
+                sid = by_key.get(name_key(e.name))
+                if sid is None:  # reserved: the name waits for its student and their code
+                    sid = f"s-{secrets.token_hex(6)}"
+                    self.state.roster[sid] = e.name
+                    self.state.rejoin[sid] = new_rejoin_entry()
+                    joined = False
+                else:  # on the roster: joined by themself, or reserved by an earlier list
+                    joined = self.state.enrolled.get(sid, {}).get("joined", True)
+                self.state.enrolled[sid] = {**e.to_dict(), "joined": joined}
+                rows.append({"name": self.state.roster[sid], "student_id": e.student_id, "email": e.email,
+                             "sid": sid})
+            self._save()
+        return [{"name": r["name"], "student_id": r["student_id"], "email": r["email"],
+                 "rejoin_code": self._waiting_code(r["sid"])} for r in rows]
+
+    def class_list(self) -> list[dict]:
+        """The imported class list as the teacher prints it: name, student_id, email and the
+        rejoin code still waiting to be used ("" once the student joined)."""
+        with self._lock:
+            ids = sorted(self.state.enrolled, key=lambda sid: self.state.roster.get(sid, "").casefold())
+            return [{"name": self.state.roster[sid], "student_id": self.state.enrolled[sid].get("student_id", ""),
+                     "email": self.state.enrolled[sid].get("email", ""), "rejoin_code": self._waiting_code(sid)}
+                    for sid in ids if sid in self.state.roster]
+
+    def _waiting_code(self, sid: str) -> str:
+        entry = self.state.rejoin.get(sid)
+        if self.state.enrolled.get(sid, {}).get("joined") or not shows_again(entry):
+            return ""
+        return rejoin_code(self.secret, sid, entry)
 
     # -- predictions ----------------------------------------------------------------------
 

@@ -64,6 +64,11 @@ ACTIONS = {
     "start TensorBoard": lambda s, run_id: s.start_tensorboard(),
     "predict a lesson's answer": lambda s, run_id: s.vote(LESSON_TABLE["depth"], 0),
     "see the class's predictions": lambda s, run_id: s.tally(LESSON_TABLE["depth"]),
+    "import a class list": lambda s, run_id: s.import_class_list(b"name\nAda\n"),
+    "see the class list": lambda s, run_id: s.class_list(),
+    "download the gradebook": lambda s, run_id: s.gradebook("canvas"),
+    "see the class's changes": lambda s, run_id: s.class_actions(),
+    "make a run's report": lambda s, run_id: s.report(run_id),
 }
 
 
