@@ -4,8 +4,9 @@ how the estimate each one prints before it trains compares with what training to
     python benchmarks/notebooks.py [01 02 ...]
 
 A student runs a notebook without RESNET_WORKBENCH_NOTEBOOK_BUDGET (the full run the notebook
-was written for); CI runs them so too (tests/docs/test_notebooks.py, marked slow), with the
-system's Fashion-MNIST where Debian's package put it, as on a student's machine. Each
+was written for); CI runs notebook 04 so too (tests/docs/test_notebooks.py, marked slow: its
+work depends on the datasets installed), with the system's Fashion-MNIST where Debian's package
+put it, as on a student's machine, and all four at the small budget. Each
 notebook runs on a fresh kernel (nbclient, as `jupyter execute` does) in a temporary runs
 folder; the wall time counts the kernel's start and every import. The ratio is each
 ``estimate: ... in all`` line against the training it announced (its

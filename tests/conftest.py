@@ -27,13 +27,12 @@ os.environ.setdefault("RESNET_WORKBENCH_WARM_WORKER", "0")
 # the other has nothing left (longest-first scheduling). A hint only: a stale figure costs time,
 # never a result. Each key is the start of a test's node id.
 LONGEST_FIRST = {
-    "tests/docs/test_notebooks.py::test_runs_at_the_students_budget_and_says_how_long_first[02": 225,
-    "tests/docs/test_notebooks.py::test_runs_at_the_students_budget_and_says_how_long_first[04": 170,
+    "tests/docs/test_notebooks.py::test_the_article_example_runs_at_the_students_budget": 170,
     "tests/core/data/test_real_data.py": 160,
     "tests/browser/test_accessibility.py": 195,
     "tests/core/classroom/test_lessons.py::test_the_transfer_lesson": 120,
     "tests/docs/test_readme.py": 112,
-    "tests/browser/test_app.py::test_two_browser_sessions": 77,
+    "tests/browser/test_app.py::test_two_browser_sessions": 35,
     "tests/core/analysis/test_explain.py": 90,
     "tests/browser/test_keyboard.py": 75,
 }

@@ -25,7 +25,7 @@ def readme_commands() -> list[str]:
 
 def test_the_readmes_command_line_examples_run_as_written(tmp_path):
     commands = readme_commands()
-    assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "runs", "export-runs",
+    assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "report", "runs", "export-runs",
                                                 "datasets", "train", "sweep", "sweep"]
     fashion = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file()
     if not fashion and not os.environ.get("REQUIRE_FASHION_MNIST"):
@@ -59,3 +59,5 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
         if command.split()[3:5] == ["sweep", "status"]:
             assert "completed  2 trials  best 0." in result.stdout
     assert (tmp_path / "gradcam.png").stat().st_size > 0
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert run_dir.split("/")[-1] in report and "<h2>Confusion matrix (test)</h2>" in report
