@@ -73,7 +73,7 @@ def build_parser() -> Parser:
     p.add_argument("--lang", choices=tuple(LANGUAGES), default=argparse.SUPPRESS,
                    help=_("the language of help and errors (default: from LANG / LC_ALL)"))
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser,
-                           metavar="{train,lr-find,sweep,evaluate,explain,report,export,predict,serve,runs,export-runs,import-runs,datasets,uploads}")
+                           metavar="{train,lr-find,sweep,evaluate,explain,report,export,predict,serve,runs,export-runs,import-runs,datasets,uploads,class-server}")
     s = argparse.SUPPRESS
 
     t = sub.add_parser("train", help=_("train a new run, or continue one with --resume"))
@@ -193,6 +193,16 @@ def build_parser() -> Parser:
     d = sub.add_parser("datasets", help=_("list the datasets: here or not, and where found"))
     d.add_argument("--data-root", default=None,
                    help=_("the data folder to look in first (default: $RESNET_WORKBENCH_DATA or ./data)"))
+
+    cs = sub.add_parser("class-server", help=_("serve a class from several app processes behind HAProxy "
+                                               "(one runs folder; Ctrl-C stops them all)"))
+    cs.add_argument("--replicas", type=int, default=2, help=_("app processes (default 2)"))
+    cs.add_argument("--port", type=int, default=8501, help=_("the class's port (default 8501)"))
+    cs.add_argument("--host", default="127.0.0.1",
+                    help=_("the address students use (default 127.0.0.1; 0.0.0.0: every address)"))
+    cs.add_argument("--max-sessions", type=int, default=0,
+                    help=_("browser sessions each process takes; past it a student is asked to wait (0: no limit)"))
+    cs.add_argument("--runs-dir", default=None)
 
     u = sub.add_parser("uploads", help=_("list the dashboard's unpacked uploads, or remove old ones"))
     u.add_argument("--data-dir", default=None,
@@ -467,6 +477,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_class_server(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from resnet_core.classroom.class_server import ClassServer
+    from resnet_core.settings import settings
+
+    if args.max_sessions < 0:
+        raise WorkbenchError(_("--max-sessions must be 0 or more, got {value}").format(value=args.max_sessions))
+    server = ClassServer(Path(args.runs_dir) if args.runs_dir else settings().runs_dir, replicas=args.replicas,
+                         port=args.port, host=args.host, teacher_token=settings().teacher_token,
+                         max_sessions=args.max_sessions)
+    leave = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_args: leave.set())
+    server.start()
+    try:
+        print(_("{n} app processes behind HAProxy on {url}").format(n=args.replicas, url=server.url))
+        print(_("Students open: {url}/").format(url=server.url))
+        print(_("Teacher link (keep it private): {url}/?token={token}").format(url=server.url,
+                                                                                token=server.teacher_token), flush=True)
+        while not leave.wait(1.0):
+            if server.haproxy.poll() is not None:
+                print(_("error: HAProxy ended; stopping the class server"), file=sys.stderr)
+                return EXIT_FAILED
+        return 0
+    finally:
+        server.stop()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from resnet_core.serving.export import export_run
 
@@ -634,4 +674,4 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 COMMANDS = {"train": cmd_train, "lr-find": cmd_lr_find, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "explain": cmd_explain, "report": cmd_report, "export": cmd_export,
             "predict": cmd_predict, "serve": cmd_serve, "runs": cmd_runs, "datasets": cmd_datasets,
             "export-runs": cmd_export_runs, "import-runs": cmd_import_runs,
-            "uploads": cmd_uploads}
+            "uploads": cmd_uploads, "class-server": cmd_class_server}

@@ -24,6 +24,8 @@ that sets a variable sees it at once.
 | RESNET_WORKBENCH_SLURM_PARTITION | (the default) | the Slurm partition (slurm executor) |
 | RESNET_WORKBENCH_CPUS_PER_RUN | 1 | CPU cores each run asks of Ray or Slurm |
 | RESNET_WORKBENCH_LANG | en | the language of a person who has not chosen one: en or zh-CN (i18n.py) |
+| RESNET_WORKBENCH_MAX_SESSIONS | 0 | class server: browser sessions one app process admits (0: no limit); past it a visitor is told to retry (429) |
+| RESNET_WORKBENCH_REPLICA | 0 | "1": one of several app processes on one runs folder (issue 40): the queue's owner is whichever holds the folder's lock, the others hand runs to it and take over when it dies |
 
 Set by the job manager for its children (not for users): RESNET_WORKBENCH_JOB_THREADS,
 RESNET_WORKBENCH_SUPERVISED; by ``serve`` for its uvicorn workers: RESNET_WORKBENCH_SERVE.
@@ -53,13 +55,15 @@ RAY_ADDRESS = "RESNET_WORKBENCH_RAY_ADDRESS"
 SLURM_PARTITION = "RESNET_WORKBENCH_SLURM_PARTITION"
 CPUS_PER_RUN = "RESNET_WORKBENCH_CPUS_PER_RUN"
 LANG = "RESNET_WORKBENCH_LANG"
+REPLICA = "RESNET_WORKBENCH_REPLICA"
+MAX_SESSIONS = "RESNET_WORKBENCH_MAX_SESSIONS"
 JOB_THREADS = "RESNET_WORKBENCH_JOB_THREADS"  # the manager -> its children
 SUPERVISED = "RESNET_WORKBENCH_SUPERVISED"  # the manager, the Deploy page -> children: stop when stdin closes
 SERVE = "RESNET_WORKBENCH_SERVE"  # serve -> its uvicorn workers (JSON)
 
 NAMES = (RUNS, DATA, MODE, TEACHER_TOKEN, HOSTS, MAX_JOBS, WARM_WORKER, REFRESH_S,
          UPLOAD_QUOTA_GB, JOB_NICE, JOINS_PER_MINUTE, SYSTEM_DATA, EXECUTOR, RAY_ADDRESS,
-         SLURM_PARTITION, CPUS_PER_RUN, LANG, JOB_THREADS, SUPERVISED, SERVE)
+         SLURM_PARTITION, CPUS_PER_RUN, LANG, REPLICA, MAX_SESSIONS, JOB_THREADS, SUPERVISED, SERVE)
 MODES = ("single", "class")
 
 
@@ -82,6 +86,8 @@ class Settings:
     slurm_partition: str | None
     cpus_per_run: int
     language: str  # as given ("zh_CN.UTF-8", "zh-CN", ...): i18n.pick reads it
+    replica: bool  # one of several app processes on one runs folder
+    max_sessions: int  # browser sessions this process admits; 0: no limit
     job_threads: int | None
     supervised: bool
     serve: str | None
@@ -121,6 +127,8 @@ def _parse(values: tuple[str | None, ...]) -> Settings:
         slurm_partition=env[SLURM_PARTITION] or None,
         cpus_per_run=_number(env, CPUS_PER_RUN, int, "1"),
         language=(env[LANG] or "").strip(),
+        replica=(env[REPLICA] or "0").strip() not in ("", "0"),
+        max_sessions=_number(env, MAX_SESSIONS, int, "0"),
         job_threads=_number(env, JOB_THREADS, int, None),
         supervised=bool(env[SUPERVISED]),
         serve=env[SERVE],

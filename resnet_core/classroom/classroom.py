@@ -52,6 +52,7 @@ from resnet_core.classroom.roster import (
 )
 from resnet_core.data.registry import BUILT_IN
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.filelock import FolderLock, signature
 from resnet_core.hosts import allowed_hosts  # noqa: F401 - classroom.allowed_hosts: the app's Host list
 from resnet_core.i18n import LANGUAGES, _, pick
 from resnet_core.settings import settings
@@ -89,18 +90,23 @@ class ClassState:
 
 
 class Classroom:
-    """The class of one runs folder. Thread-safe; one per runs folder and process
-    (``classroom_for``), like the job manager."""
+    """The class of one runs folder. Thread-safe, and shared by every process that serves the
+    folder (app replicas, issue 40): each change is made under a lock of the folder's on the
+    newest class.json (``shared.FolderLock``), and ``state`` reads it again when another
+    process wrote it. One per runs folder and process (``classroom_for``), like the job
+    manager."""
 
     def __init__(self, runs_dir: str | Path, *, teacher_token: str | None = None) -> None:
         self.dir = Path(runs_dir) / CLASS_DIR
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self.secret = self._secret()
+        self._seen: tuple | None = None  # class.json as last read or written here
+        self._state = ClassState()
+        self._lock = FolderLock(self.dir / "class.lock", on_acquire=self._refresh)
+        with self._lock:
+            self.secret = self._secret()
         token = teacher_token or settings().teacher_token
         self.token_generated = not token
         self.teacher_token = token or secrets.token_urlsafe(24)
-        self.state = self._load()
         self.actions = ActionLog(self.dir / "actions.jsonl")  # who changed what, when
 
     # -- persistence --------------------------------------------------------------------
@@ -109,7 +115,25 @@ class Classroom:
     def path(self) -> Path:
         return self.dir / "class.json"
 
+    @property
+    def state(self) -> ClassState:
+        """The class as class.json has it now (read again when another process wrote it)."""
+        with self._lock.threads:  # not while a thread of ours is half way through a change
+            self._refresh()
+            return self._state
+
+    @state.setter
+    def state(self, value: ClassState) -> None:
+        self._state = value
+
+    def _refresh(self) -> None:
+        seen = signature(self.path)
+        if seen != self._seen:
+            self._state, self._seen = self._load(), seen
+
     def _secret(self) -> bytes:
+        """The key that signs session cookies: made once (under the folder's lock, so replicas
+        starting together agree on it)."""
         path = self.dir / "secret"
         if not path.exists():
             atomic_write_text(path, secrets.token_hex(32), mode=0o600)  # private from the start
@@ -141,6 +165,7 @@ class Classroom:
             "challenge": s.challenge.to_dict() if s.challenge else None,
             "votes": s.votes, "language": s.language, "enrolled": s.enrolled,
             "generation": s.generation})
+        self._seen = signature(self.path)  # our own write: nothing to read again
 
     # -- who is who ---------------------------------------------------------------------
 

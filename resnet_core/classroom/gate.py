@@ -137,11 +137,15 @@ class ClassGate:
     """Pure ASGI middleware (websockets pass through it too). ``classroom`` is a zero-argument
     callable returning the server's ``Classroom``; ``hosts`` the allowed Host names."""
 
-    def __init__(self, app, classroom, hosts) -> None:
+    def __init__(self, app, classroom, hosts, *, max_sessions: int | None = None) -> None:
         self.app = app
         self.classroom = classroom
         self.hosts = {h.lower() for h in hosts}
         self.uploads = UploadBudget()
+        # Admission (issue 40): the browser sessions (websockets) this process holds, and how
+        # many it takes; past it a student's page is a polite 429 that retries by itself.
+        self.sessions = 0
+        self.max_sessions = settings().max_sessions if max_sessions is None else max_sessions
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -171,7 +175,7 @@ class ClassGate:
                 return await _send(send, 403, problem + "\n", content_type="text/plain; charset=utf-8")
             if not user.is_teacher:  # a student's session acts on itself only
                 if scope["type"] == "websocket":
-                    return await self.app(scope, _without_server_wide(receive), send)
+                    return await self._session(scope, _without_server_wide(receive), send)
                 if path.startswith(UPLOADS):
                     return await self._student_upload(scope, receive, send, headers)
         if scope["type"] == "http":
@@ -184,11 +188,28 @@ class ClassGate:
                 return await redirect(send, location,
                                       session_cookie(cookie, secure=is_https(scope)) if cookie else None)
             if (scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
-                    and not path.startswith(PASS_THROUGH)
-                    and self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE)) is None):
-                qs = scope.get("query_string", b"").decode("latin-1")
-                return await redirect(send, "/join?" + urlencode({"next": path + (f"?{qs}" if qs else "")}))
+                    and not path.startswith(PASS_THROUGH)):
+                user = self.classroom().user_from_cookie(cookies_of(scope).get(COOKIE))
+                if user is None:
+                    qs = scope.get("query_string", b"").decode("latin-1")
+                    return await redirect(send, "/join?" + urlencode({"next": path + (f"?{qs}" if qs else "")}))
+                if self.full() and not user.is_teacher:  # the teacher always gets in
+                    lang = request_language(scope, self.classroom())
+                    return await _send(send, 429, full_page(lang), [("retry-after", str(RETRY_AFTER_S))])
+        if scope["type"] == "websocket":
+            return await self._session(scope, receive, send)
         await self.app(scope, receive, send)
+
+    def full(self) -> bool:
+        return bool(self.max_sessions) and self.sessions >= self.max_sessions
+
+    async def _session(self, scope, receive, send) -> None:
+        """A browser session: counted while its websocket is open."""
+        self.sessions += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.sessions -= 1
 
     async def _student_upload(self, scope, receive, send, headers) -> None:
         """A student's upload counts against their session's budget (``traffic.UploadBudget``);
@@ -260,6 +281,20 @@ def page(title: str, body: str, lang: str) -> str:
     return PAGE.format(title=html.escape(title), body=body, lang=lang)
 
 
+RETRY_AFTER_S = 5
+
+
+def full_page(lang: str) -> str:
+    """What a student sees when this process holds all the sessions it takes: no stall, a
+    page that says so and asks again by itself (HAProxy may send the next try elsewhere)."""
+    with speaking(lang):
+        words = _("This server has as many students as it takes at the moment. This page tries again "
+                  "by itself every {seconds} seconds: keep it open.").format(seconds=RETRY_AFTER_S)
+        body = (f'<meta http-equiv="refresh" content="{RETRY_AFTER_S}">'
+                f'<p role="status">{html.escape(words)}</p>')
+        return page(_("The class is full right now"), body, lang)
+
+
 def request_language(scope, classroom, asked: str | None = None) -> str:
     """The language of a /join or /leave page: ``asked`` (?lang= or the form's field), the
     cookie the app's language switch set, the class's language, the browser's
@@ -296,13 +331,15 @@ def leave_page(user, token: str, rejoin_code: str | None, lang: str = "en") -> s
         return page(_("Sign out"), body, lang)
 
 
-def refused_page(status: int, message: str, lang: str = "en"):
+def refused_page(status: int, message: str, lang: str = "en", *, retry_after: float | None = None):
     from starlette.responses import HTMLResponse
 
     with speaking(lang):
         body = f'<p class="error" role="alert">{html.escape(message)}</p><p><a href="/join">{_("Join")}</a></p>'
-        return HTMLResponse(page(_("Not done"), body, lang), status_code=status,
-                            headers={"cache-control": "no-store"})
+        headers = {"cache-control": "no-store"}
+        if retry_after is not None:  # a 429 says when to try again (RFC 9110), in whole seconds
+            headers["retry-after"] = str(max(1, round(retry_after)))
+        return HTMLResponse(page(_("Not done"), body, lang), status_code=status, headers=headers)
 
 
 async def read_form(request) -> dict[str, str]:
@@ -341,7 +378,7 @@ def join_routes(classroom) -> list:
             wait = limiter.take(address) if limiter is joins or coded else 0.0
             if wait:
                 with speaking(lang):
-                    return refused_page(429, _(many).format(seconds=f"{wait:.0f}"), lang)
+                    return refused_page(429, _(many).format(seconds=f"{wait:.0f}"), lang, retry_after=wait)
         try:
             form = await read_form(request)
         except ClientError as e:

@@ -5,7 +5,11 @@ One per runs folder and process, and one server per runs folder (a lock file; a 
 read-only). The queue releases a run when the executor has a free slot; the run folder
 (status.json, the STOP file, checkpoints) is the contract with the child wherever it runs.
 
-Why one module of about 530 lines: ``JobManager``'s queue, its supervising threads and its
+Several app processes on one folder (replicas, ``RESNET_WORKBENCH_REPLICA``): the lock's
+holder owns the queue, the others hand runs to it through the folder and take it over when it
+dies (replicas.py).
+
+Why one module of about 600 lines: ``JobManager``'s queue, its supervising threads and its
 folder lock share one condition variable; the parts that do not (who starts next, where a
 run trains, the child) are already their own modules (queue.py, the executors, child.py).
 """
@@ -20,16 +24,26 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
+from resnet_core.filelock import FolderLock
 from resnet_core.i18n import _, set_language
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
 from resnet_core.jobs.executor import EXECUTORS, Executor, Exit, Handle, Launch
 from resnet_core.jobs.local import LocalExecutor
 from resnet_core.jobs.queue import FairQueue
+from resnet_core.jobs.replicas import (
+    HANDOFF_S,
+    SETTLE_S,
+    active_runs,
+    instance_of,
+    left_by,
+    owner_line,
+)
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
     LR_FIND_DIR,
@@ -102,7 +116,8 @@ class JobManager:
 
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
                  python: str = sys.executable, warm_worker: bool | None = None,
-                 policy=None, executor: Executor | str | None = None) -> None:
+                 policy=None, executor: Executor | str | None = None,
+                 replica: bool | None = None) -> None:
         self.store = RunStore(runs_dir)
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running_per_device
@@ -111,11 +126,16 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._waiting = FairQueue()  # who starts next: round robin over owners
         self._running: dict[str, int] = collections.defaultdict(int)
-        self._submit_lock = threading.Lock()  # a limit check and its queueing are one step
+        # One of several processes on this folder (issue 40): hands runs to the queue's owner.
+        self.replica = settings().replica if replica is None else replica
+        # A limit check and its queueing are one step: across the replicas too.
+        self._submit_lock = (FolderLock(self.store.root / ".submit.lock") if self.replica
+                             else threading.Lock())
         self.policy = policy  # a classroom.Classroom on a class server
         self.instance = secrets.token_hex(8)  # marks the queued runs this manager owns
         self._closing = False
         self._folder_owner = self._lock_folder()  # None, or who runs this folder's jobs
+        self._counted: tuple[float, dict] = (0.0, {})  # counts() of a replica, a second old at most
         if warm_worker is None:
             warm_worker = settings().warm_worker
         # Where released runs train: given, named, or $RESNET_WORKBENCH_EXECUTOR (local by
@@ -123,13 +143,15 @@ class JobManager:
         if executor is None or isinstance(executor, str):
             executor = make_executor(executor, runs_dir=self.store.root,
                                      max_running_per_device=max_running_per_device,
-                                     warm=warm_worker and self.read_only is None, python=python,
+                                     warm=warm_worker and self.owns_queue, python=python,
                                      env=self._child_env)
         self.executor = executor
-        if self.read_only is None:
+        if self.owns_queue:
             self._recover()
         if isinstance(self.executor, LocalExecutor):
             self.executor.start_warm()
+        if self.replica:
+            threading.Thread(target=self._follow_the_folder, name="replica", daemon=True).start()
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -196,8 +218,10 @@ class JobManager:
         run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
-                      challenge=challenge, kind=kind, steps=steps, sweep=sweep)
+                      challenge=challenge, kind=kind, steps=steps, sweep=sweep, capped=capped)
         self._queue(run)
+        if not self.owns_queue:
+            return run.id  # queued in the folder: the owner adopts it (replicas.py)
         return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id,
                                  queued_by=queued_by.id if queued_by is not None else None,
                                  capped=capped))
@@ -231,6 +255,8 @@ class JobManager:
             processes = min(int(run.config.get("world_size") or 1), self.executor.device_count(device))
             write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
             self._queue(run)
+            if not self.owns_queue:
+                return run_id
             return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
                                      owner=run.owner.id, capped=limited and run.job.sweep is None))
 
@@ -279,7 +305,15 @@ class JobManager:
 
     def counts(self) -> dict[str, int]:
         """{"running": n, "queued": m}: the jobs training now and those waiting, as the queue
-        has them at this moment (what the sidebar shows)."""
+        has them at this moment (what the sidebar shows); a replica's, as the folder has them
+        (read once a second at most: every page of every session asks)."""
+        if self.replica:
+            at, counted = self._counted
+            if time.monotonic() - at > HANDOFF_S:
+                states = [run.state for run, _job in active_runs(self.store)]
+                counted = {"running": states.count("running"), "queued": states.count("queued")}
+                self._counted = (time.monotonic(), counted)
+            return dict(counted)
         with self._lock:
             states = [j.state for j in self._jobs.values()]
         return {"running": states.count("running"), "queued": states.count("queued")}
@@ -295,13 +329,22 @@ class JobManager:
         return not any(self.counts().values())
 
     def _active_ids(self) -> set[str]:
-        with self._lock:
-            return {j.run_id for j in self._jobs.values() if j.state != "finished"}
+        return {j.run_id for j in self._active_jobs()}
 
     def active_queued_by(self, who: str) -> int:
         """Shared (lesson) runs queued or running that ``who``'s clicks queued."""
+        return sum(j.queued_by == who for j in self._active_jobs())
+
+    def _active_jobs(self) -> list[Job]:
+        """The queued and running jobs: this queue's, or on a replica the folder's (every
+        replica admits runs; the folder is what they share)."""
+        if self.replica:
+            return [Job(run.id, run.dir, "", owner=job.owner.id,
+                        queued_by=job.queued_by.id if job.queued_by else None,
+                        capped=job.capped and job.sweep is None)
+                    for run, job in active_runs(self.store)]
         with self._lock:
-            return sum(j.state != "finished" and j.queued_by == who for j in self._jobs.values())
+            return [j for j in self._jobs.values() if j.state != "finished"]
 
     def _active_count(self, owner: str | None = None) -> int:
         """Queued or running jobs (of one owner, or everyone's)."""
@@ -317,8 +360,7 @@ class JobManager:
 
     def _count_active(self, keep) -> int:
         """Queued or running jobs for which ``keep(job)`` holds."""
-        with self._lock:
-            return sum(j.state != "finished" and keep(j) for j in self._jobs.values())
+        return sum(bool(keep(j)) for j in self._active_jobs())
 
     def wait(self, run_id: str, timeout: float | None = None) -> bool:
         """Block until the job has finished; True if it did within ``timeout`` seconds."""
@@ -358,9 +400,15 @@ class JobManager:
     # -- the supervising thread ------------------------------------------------------------
 
     @property
+    def owns_queue(self) -> bool:
+        """Whether this manager starts the folder's runs (it holds the folder's lock)."""
+        return self._folder_owner is None
+
+    @property
     def read_only(self) -> str | None:
-        """None, or why this manager may not run jobs (in the reader's language)."""
-        if self._folder_owner is None:
+        """None, or why this manager may not run jobs (in the reader's language). A replica
+        never is: it hands its runs to the queue's owner."""
+        if self._folder_owner is None or self.replica:
             return None
         return _("another workbench server ({owner}) runs the jobs of {root}; this one is read-only: runs can "
                  "be watched, not started or stopped").format(owner=self._folder_owner, root=self.store.root)
@@ -425,7 +473,7 @@ class JobManager:
             return owner
         self._lock_handle.seek(0)
         self._lock_handle.truncate()
-        self._lock_handle.write(f"pid {os.getpid()} on {hostname()}, since {now_iso()}\n")
+        self._lock_handle.write(owner_line(os.getpid(), hostname(), now_iso(), self.instance))
         self._lock_handle.flush()
         return None
 
@@ -462,6 +510,71 @@ class JobManager:
                               owner=job.owner.id,
                               queued_by=job.queued_by.id if job.queued_by else None,
                               capped=job.sweep is None))
+
+    # -- replicas: the folder is the queue they share ---------------------------------------
+
+    def _follow_the_folder(self) -> None:
+        """A replica's thread: the owner adopts the runs other replicas queued (and drops the
+        queued ones they asked to stop); the others try the folder's lock, and the first to get
+        it when the owner dies takes the queue over."""
+        set_language("en")  # writes run folders
+        while True:
+            time.sleep(HANDOFF_S)
+            if self._closing:
+                return
+            try:
+                if self.owns_queue:
+                    self._adopt()
+                else:
+                    holder = self._lock_folder()
+                    if holder is None:
+                        self._take_over()
+                    else:
+                        self._folder_owner = holder
+            except Exception as e:  # the folder is shared: one bad run must not end the thread
+                warnings.warn(f"replica: {type(e).__name__}: {e}", stacklevel=1)
+
+    def _adopt(self) -> None:
+        """Queue what another replica queued in the folder; stop a queued job it asked to stop."""
+        with self._lock:
+            known = dict(self._jobs)
+        new = []
+        for run, _job in active_runs(self.store):
+            status = read_status(run.dir)
+            if run.id not in known and status.get("state") == "queued":
+                new.append((status.get("queued_at") or status.get("created_at") or "", run))
+        for _queued_at, run in sorted(new, key=lambda item: item[0]):  # in the order they were queued
+            self._enqueue_folder_run(run)
+        for job in known.values():
+            if job.state == "queued" and Run(job.run_dir).stop_path.exists():
+                self.stop(job.run_id, Run(job.run_dir).take_stop_request() or "")
+
+    def _enqueue_folder_run(self, run: Run) -> None:
+        job = run.job
+        device = self.executor.device_type(TrainConfig.from_dict(run.config).device)
+        run.record(pid=os.getpid(), host=hostname(), server=self.instance)
+        self._enqueue(Job(run.id, run.dir, device, resume=job.resume,
+                          processes=min(job.processes, self.executor.device_count(device)),
+                          owner=job.owner.id, queued_by=job.queued_by.id if job.queued_by else None,
+                          capped=job.capped and job.sweep is None))
+
+    def _take_over(self) -> None:
+        """The owner died and this replica holds the lock now: the dead owner's children
+        checkpoint and leave (their stdin closed with it), the runs they trained go back in the
+        queue to resume from their checkpoints, then every queued run is queued here. No run
+        trains twice: a run is resumed only once its old process wrote how it ended."""
+        dead = instance_of(self._folder_owner)
+        self._folder_owner = None
+        training = [run for run in self.store.runs()
+                    if run.status.get("server") == dead and run.state == "running"]
+        _settle(training, SETTLE_S)
+        self.store.mark_interrupted(states=("running",))
+        for run in left_by(self.store, dead):
+            device = self.executor.device_type(TrainConfig.from_dict(run.config).device)
+            processes = min(int(run.config.get("world_size") or 1), self.executor.device_count(device))
+            write_resume_job(run, epochs=None, max_steps=None, processes=processes)
+            self._queue(run)
+        self._recover()
 
     def _stop_orphans(self, runs: list[Run], settle_s: float = 60.0) -> None:
         """Runs a killed server had released to a cluster may still train there (a Slurm job

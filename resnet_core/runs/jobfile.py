@@ -9,7 +9,8 @@ class and the sweeps read its typed fields. On disk:
      "max_steps": int | null, "processes": int,
      "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?,
      "held_by": {"id", "name"}? (the teacher stopped it: only the teacher resumes it),
-     "sweep": {"id", "trial"}? (the run is trial number ``trial`` of sweep ``id``)}
+     "sweep": {"id", "trial"}? (the run is trial number ``trial`` of sweep ``id``),
+     "capped": false? (it does not count against a class's queue cap: the teacher's own)}
 
 A run without an owner (the CLI, notebooks, single-user mode) belongs to ``LOCAL_OWNER``.
 """
@@ -63,6 +64,7 @@ class JobFile:
     challenge: str | None = None  # the class challenge the run entered
     held_by: Owner | None = None  # the teacher stopped it: only the teacher resumes it
     sweep: SweepTrial | None = None
+    capped: bool = True  # counts against a class's queue cap (replicas count from the folder)
 
     def budget(self, config: dict) -> dict:
         """``config`` (config.json's dict) with this job's budget: a resume's epochs or
@@ -90,6 +92,8 @@ class JobFile:
             out["challenge"] = self.challenge
         if self.sweep is not None:
             out["sweep"] = {"id": self.sweep.id, "trial": self.sweep.trial}
+        if not self.capped:
+            out["capped"] = False
         return out
 
     @classmethod
@@ -110,7 +114,8 @@ class JobFile:
                    queued_by=_person(data, "queued_by"), challenge=_text(data, "challenge"),
                    held_by=_person(data, "held_by"),
                    sweep=SweepTrial(_text(sweep, "id") or "", _whole(sweep, "trial") or 0)
-                   if isinstance(sweep, dict) else None)
+                   if isinstance(sweep, dict) else None,
+                   capped=data.get("capped") is not False)
 
 
 def _whole(data: dict, key: str) -> int | None:
@@ -156,11 +161,12 @@ def set_hold(run, by: Owner | None) -> None:
 
 def write_new_job(run, *, processes: int, owner: Owner, queued_by: Owner | None = None,
                   challenge: str | None = None, kind: str = "train",
-                  steps: int | None = None, sweep: SweepTrial | None = None) -> None:
+                  steps: int | None = None, sweep: SweepTrial | None = None,
+                  capped: bool = True) -> None:
     """job.json for a new job: train its config.json from the start, or sweep the learning
     rate for it (``kind="lr_find"``)."""
     job = JobFile(kind=kind, steps=steps, processes=processes, owner=owner, queued_by=queued_by,
-                  challenge=challenge, sweep=sweep)
+                  challenge=challenge, sweep=sweep, capped=capped)
     atomic_write_json(run.job_path, job.to_dict())
 
 

@@ -218,7 +218,7 @@ def stop_trials(sweep: Sweep, jobs) -> None:
 class Sweeps:
     """The sweeps of one runs folder, run by this process's job manager: one thread per
     running sweep. A manager that may not run jobs (another server holds the folder) only
-    reads them. Made by the Workbench; ``close`` at server exit (the trials' runs are the
+    reads them; of several replicas, the queue's owner carries them on. Made by the Workbench; ``close`` at server exit (the trials' runs are the
     manager's to stop, and the next server resumes the sweeps that were running)."""
 
     def __init__(self, jobs) -> None:
@@ -226,7 +226,7 @@ class Sweeps:
         self.root = jobs.store.root
         self._lock = threading.Lock()
         self._runners: dict[str, tuple[SweepRunner, threading.Thread]] = {}
-        if jobs.read_only is None:
+        if jobs.owns_queue:
             for sweep in list_sweeps(self.root):
                 if sweep.state == "running":
                     self._start_runner(sweep)

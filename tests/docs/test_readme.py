@@ -50,6 +50,9 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
         if command.split()[3] == "train":
             run_dir = result.stdout.strip().splitlines()[-1]  # "prints the run folder last"
             assert (tmp_path / run_dir / "checkpoints" / "best.pt").is_file()
+        if command.split()[3] == "report":  # the run trained above, in one file
+            report = (tmp_path / "report.html").read_text(encoding="utf-8")
+            assert run_dir.split("/")[-1] in report and "<h2>Confusion matrix (test)</h2>" in report
         if command.split()[3] == "datasets":
             assert "fashion-mnist  here:" in result.stdout
         if command.split()[3] == "runs":
@@ -59,5 +62,3 @@ def test_the_readmes_command_line_examples_run_as_written(tmp_path):
         if command.split()[3:5] == ["sweep", "status"]:
             assert "completed  2 trials  best 0." in result.stdout
     assert (tmp_path / "gradcam.png").stat().st_size > 0
-    report = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert run_dir.split("/")[-1] in report and "<h2>Confusion matrix (test)</h2>" in report
