@@ -28,7 +28,8 @@ os.environ.setdefault("RESNET_WORKBENCH_WARM_WORKER", "0")
 # never a result. Each key is the start of a test's node id.
 LONGEST_FIRST = {
     "tests/docs/test_notebooks.py::test_the_article_example_runs_at_the_students_budget": 170,
-    "tests/core/data/test_real_data.py": 160,
+    "tests/core/data/test_real_data.py": 80,
+    "tests/browser/test_replicas_app.py": 60,
     "tests/browser/test_accessibility.py": 195,
     "tests/core/classroom/test_lessons.py::test_the_transfer_lesson": 120,
     "tests/docs/test_readme.py": 112,
