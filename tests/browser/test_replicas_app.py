@@ -126,10 +126,13 @@ def test_three_replicas_share_one_class_and_survive_the_queue_owners_death(tmp_p
             wait_for(lambda: read_status(runs / second).get("state") == "completed", timeout=120)
             assert read_status(runs / first)["epoch"] == 5
 
-            # Every student keeps their name, wherever HAProxy sends them now.
+            # Every student keeps their name, wherever HAProxy sends them now: still signed in
+            # (not sent to /join), on the lesson the class is locked to, as that name.
             for name, page in students.items():
                 page.goto(url + "/")
-                page.get_by_text(f"Signed in as {name}").wait_for(timeout=60_000)
+                page.get_by_role("heading", name=LESSONS["depth"].title).wait_for(timeout=60_000)
+                assert "/join" not in page.url
+                page.get_by_text(f"Signed in as {name}").wait_for(state="attached", timeout=30_000)
             print(f"took over in {took_over:.1f} s; replicas {where}")
     finally:
         stop(server)
