@@ -313,7 +313,8 @@ class Session:
         room = self._class("import a class list")
         enrollments = parse_class_list(data)
         rows = room.import_class_list(enrollments)
-        room.actions.record(self.user.name, self.user.role, "import a class list", f"{len(rows)} students")
+        room.actions.record(self.user.name, self.user.role, "import a class list",
+                                f"{len(rows)} student" + ("" if len(rows) == 1 else "s"))
         return rows
 
     def class_list(self) -> list[dict]:

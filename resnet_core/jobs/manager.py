@@ -310,7 +310,7 @@ class JobManager:
         if self.replica:
             at, counted = self._counted
             if time.monotonic() - at > HANDOFF_S:
-                states = [run.state for run, _job in active_runs(self.store)]
+                states = [status["state"] for _run, status, _job in active_runs(self.store)]
                 counted = {"running": states.count("running"), "queued": states.count("queued")}
                 self._counted = (time.monotonic(), counted)
             return dict(counted)
@@ -342,7 +342,7 @@ class JobManager:
             return [Job(run.id, run.dir, "", owner=job.owner.id,
                         queued_by=job.queued_by.id if job.queued_by else None,
                         capped=job.capped and job.sweep is None)
-                    for run, job in active_runs(self.store)]
+                    for run, _status, job in active_runs(self.store)]
         with self._lock:
             return [j for j in self._jobs.values() if j.state != "finished"]
 
@@ -539,9 +539,8 @@ class JobManager:
         with self._lock:
             known = dict(self._jobs)
         new = []
-        for run, _job in active_runs(self.store):
-            status = read_status(run.dir)
-            if run.id not in known and status.get("state") == "queued":
+        for run, status, _job in active_runs(self.store):
+            if run.id not in known and status["state"] == "queued":
                 new.append((status.get("queued_at") or status.get("created_at") or "", run))
         for _queued_at, run in sorted(new, key=lambda item: item[0]):  # in the order they were queued
             self._enqueue_folder_run(run)

@@ -31,14 +31,16 @@ def instance_of(line: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def active_runs(store: RunStore) -> list[tuple[Run, dict]]:
-    """The folder's queued and running runs, with their job.json: what counts against the
-    class's limits when several processes admit runs (each reads the folder, not its memory)."""
+def active_runs(store: RunStore) -> list[tuple[Run, dict, object]]:
+    """The folder's queued and running runs, each with its status (read once) and its job.json:
+    what counts against the class's limits when several processes admit runs (each reads the
+    folder, not its memory), and what the queue's owner adopts."""
     found = []
     for run in store.runs():
         try:
-            if read_status(run.dir).get("state") in ACTIVE_STATES:
-                found.append((run, run.job))
+            status = read_status(run.dir)
+            if status.get("state") in ACTIVE_STATES:
+                found.append((run, status, run.job))
         except Exception:  # a damaged run counts for nothing (RunStore warns when listing)
             continue
     return found
