@@ -39,7 +39,8 @@ CLASS_MESSAGE_MB = 2
 
 
 def current_class():
-    return workbench.open_workbench().classroom
+    """The server's classes (a Course): the gate's and /join's."""
+    return workbench.open_workbench().course
 
 
 @asynccontextmanager

@@ -55,7 +55,7 @@ st.caption(_("Limits: architectures {archs}; up to {epochs} epochs; batch up to 
                                   batch=limits.max_batch_size, size=limits.max_image_size))
 
 # ------------------------------------------------------------------ submit
-if is_open and not user.is_teacher:
+if is_open and user.role == "student":  # teachers and assistants watch
     with st.form("challenge_submit"):
         f1, f2, f3, f4 = st.columns(4)
         arch = f1.selectbox(_("Architecture"), limits.architectures,

@@ -94,14 +94,22 @@ def keep_job_counts_current() -> None:
 
 
 def current_class() -> classroom.Classroom | None:
-    """The class of this server (class mode), else None."""
-    return bench().classroom
+    """The class this session is in (class mode: a student's, or the one a teacher of
+    several switched to), else None."""
+    return session().room
 
 
 def session() -> workbench.Session:
     """This browser's user and what they may do: ``LOCAL`` in single-user mode; on a class
-    server the user of the signed session cookie, or ``NOBODY`` (every action refused)."""
-    return bench().session_for_cookie(st.context.cookies.get(classroom.COOKIE) if CLASS else None)
+    server the user of the signed session cookie, or ``NOBODY`` (every action refused), in
+    their class (the server's teacher: the class chosen in the sidebar, ``CLASS_KEY``)."""
+    if not CLASS:
+        return bench().session_for_cookie(None)
+    return bench().session_for_cookie(st.context.cookies.get(classroom.COOKIE),
+                                      st.session_state.get(CLASS_KEY))
+
+
+CLASS_KEY = "class_id"  # st.session_state: the class a teacher of several is looking at
 
 
 def current_user() -> classroom.User:
@@ -125,6 +133,8 @@ def _run_table(root: str, with_owner: bool):
     table = store.table()
     if with_owner and not table.empty:
         table.insert(1, "owner", [store.get(r).owner.name for r in table["run_id"]])
+    if CLASS and not table.empty:  # whose class each run is: a student sees their class's
+        table["class_id"] = [bench().run_class(store.get(r)) for r in table["run_id"]]
     # The figures a person looks for first, before the columns that run off the right edge
     # (test_accuracy was out of view at 1400 px); an unnamed run's name is blank, not "None".
     first = [c for c in ("run_id", "owner", "state", "test_accuracy", "best_val_accuracy", "name")
@@ -137,7 +147,11 @@ def run_table(with_owner: bool = False):
     """RunStore.table() (with who queued each run on a class server), read from the folders at
     most once a second for every session together: thirty students opening Home or Runs
     share one read instead of thirty."""
-    return _run_table(str(runs_dir()), with_owner)
+    table = _run_table(str(runs_dir()), with_owner)
+    if "class_id" in table.columns:
+        who = session()
+        table = table[[who.sees_class(c) for c in table["class_id"]]].drop(columns="class_id")
+    return table
 
 
 @st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
@@ -150,16 +164,16 @@ def lesson_runs_now(lesson_id: str) -> dict:
     return _lesson_runs(str(runs_dir()), lesson_id)
 
 
-@st.cache_data(ttl=1.0, max_entries=4, show_spinner=False)
-def _challenge_entries(root: str, challenge_id: str) -> list[dict]:
-    room = classroom.classroom_for(root)
+@st.cache_data(ttl=1.0, max_entries=16, show_spinner=False)
+def _challenge_entries(root: str, class_id: str, challenge_id: str) -> list[dict]:
+    room = bench().course.get(class_id)
     return room.entries(runs.RunStore(root)) if room.state.challenge else []
 
 
 def challenge_entries(challenge_id: str) -> list[dict]:
-    """The challenge's entries, best first; one read of the run folders a second for the whole
-    class (thirty leaderboards refreshing every 2 s share it)."""
-    return _challenge_entries(str(runs_dir()), challenge_id)
+    """This session's class's challenge entries, best first; one read of the run folders a
+    second for the whole class (thirty leaderboards refreshing every 2 s share it)."""
+    return _challenge_entries(str(runs_dir()), session().class_id, challenge_id)
 
 
 def fresh() -> None:
@@ -320,8 +334,9 @@ def pick_run(label: str, run_ids: list[str], key: str) -> str | None:
 
 def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
     """The run selector of the pages that need weights; stops the page when there are none."""
+    who = session()
     candidates = [r.id for r in store().runs()
-                  if r.has_checkpoint(checkpoint)]
+                  if r.has_checkpoint(checkpoint) and who.sees_run(r)]
     run_id = pick_run(_("Run"), candidates, key=key)
     if run_id is None:
         st.info(_("No run with a checkpoint yet. Train one first."))
@@ -332,7 +347,7 @@ def choose_run_with_checkpoint(key: str, checkpoint: str = "best"):
 def locked_lesson() -> str | None:
     """The lesson id of a locked link (``?lesson=ID&locked=1``), else None."""
     room = current_class()
-    if room is not None and is_student():  # the teacher's lock, kept on the server
+    if room is not None and current_user().role == "student":  # the teacher's lock, kept on the server
         return room.state.locked_lesson
     lesson = st.query_params.get("lesson")
     locked = st.query_params.get("locked", "").lower() in ("1", "true", "yes")

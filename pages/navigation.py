@@ -16,6 +16,7 @@ from resnet_core.i18n import N_, _, pgettext
 
 from pages.common import (
     CLASS,
+    CLASS_KEY,
     current_class,
     current_user,
     job_counts_caption,
@@ -23,6 +24,7 @@ from pages.common import (
     manager,
     plain,
     runs_dir,
+    session,
     unlinked,
 )
 from pages.language import switch, use_language
@@ -63,6 +65,7 @@ SINGLE = ["home", "train", "sweep", "runs", "evaluate", "explain", "predict", "d
 TEACHER = ["home", "train", "sweep", "challenge", "runs", "evaluate", "explain", "predict", "deploy", "lessons",
            "teacher"]
 STUDENT = ["home", "challenge", "runs", "evaluate", "explain", "predict", "lessons"]
+ASSISTANT = STUDENT + ["teacher"]  # a class's assistant: no Train page, the class's Teacher page
 # The sidebar's sections, in the order a run goes: train it, inspect it, serve it; the class.
 # (No section is named like a page: a header "Train" would read as the Train page.)
 SECTIONS = {"Experiment": ["home", "train", "sweep", "runs"], "Inspect": ["evaluate", "explain", "predict"],
@@ -89,6 +92,8 @@ elif not classroom.is_member(user):  # not joined, or a forged or expired cookie
     names = []
 elif user.is_teacher:
     names = TEACHER
+elif user.is_staff:
+    names = ASSISTANT
 else:
     names = ["lessons"] if locked else STUDENT
 # Without a page marked default, st.navigation opens the first one (a locked student: Lessons).
@@ -116,11 +121,30 @@ def page_links(sections: dict[str, list]) -> None:
                 st.page_link(member)
 
 
-ROLES = {"teacher": N_("teacher"), "student": N_("student"), "local": N_("local")}
+ROLES = {"teacher": N_("teacher"), "assistant": N_("assistant"), "student": N_("student"), "local": N_("local")}
+
+
+def class_switch() -> None:
+    """The server's teacher's class, when the server has several: every page follows it."""
+    classes = session().classes()
+    if len(classes) < 2:
+        return
+    ids = [c.id for c in classes]
+    names = {c.id: c.name for c in classes}
+    here = session().class_id
+    key = f"class_pick_{len(ids)}"  # a new class makes a new box, which starts on the new class
+
+    def switched() -> None:
+        st.session_state[CLASS_KEY] = st.session_state[key]
+
+    st.selectbox(pgettext("navigation", "Class"), ids, index=ids.index(here) if here in ids else 0, format_func=names.get,
+                 key=key, on_change=switched)
 
 with st.sidebar:
     if len(names) > 1 and not locked:
         page_links(pages)
+    if CLASS and user.is_teacher:
+        class_switch()
     if CLASS and classroom.is_member(user):
         st.caption(_("Signed in as **{name}** ({role}) · [sign out](/leave)").format(
             name=plain(user.name), role=_(ROLES.get(user.role, user.role))))

@@ -23,18 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resnet_core.classroom.access import (
+    ALL_CLASSES,
     LOCAL,
+    MAIN_CLASS,
     NOBODY,
     AccessDenied,
     User,
     may_control,
     require_control,
     require_member,
+    require_staff,
     require_teacher,
 )
 from resnet_core.classroom.challenge import Challenge, ClassLimits
 from resnet_core.classroom.class_list import parse_class_list
-from resnet_core.classroom.classroom import Classroom, classroom_for
+from resnet_core.classroom.classroom import Classroom
+from resnet_core.classroom.course import Course, course_for
 from resnet_core.classroom.gradebook import grade_rows, gradebook_csv
 from resnet_core.classroom.lesson_queue import queue_lesson
 from resnet_core.data.folder import DataFolder
@@ -56,13 +60,17 @@ class Workbench:
     data folder and its deployed models. One per folder and process (``open_workbench``)."""
 
     def __init__(self, runs_dir: str | Path, *, data: DataFolder | None = None,
-                 classroom: Classroom | None = None, max_jobs: int = 1,
-                 warm_worker: bool | None = None) -> None:
+                 classroom: Classroom | None = None, course: Course | None = None,
+                 max_jobs: int = 1, warm_worker: bool | None = None) -> None:
         self.runs_dir = Path(runs_dir).resolve()
         self.data = data or DataFolder.from_settings()
-        self.classroom = classroom  # a class server's; None in single-user mode
-        # A class server checks students' submissions against its Classroom (the policy).
-        self.jobs = JobManager(self.runs_dir, policy=self.classroom,
+        if course is None and classroom is not None:
+            course = Course(self.runs_dir, main=classroom)
+        self.course = course  # a class server's classes; None in single-user mode
+        self.classroom = course.main if course is not None else None  # the first class
+        # A class server checks students' submissions against the class the front door names
+        # (the course is the policy).
+        self.jobs = JobManager(self.runs_dir, policy=self.course,
                                max_running_per_device=max_jobs, warm_worker=warm_worker)
         self.store = self.jobs.store
         self.sweeps = Sweeps(self.jobs)  # carries on the sweeps a previous server left running
@@ -81,16 +89,24 @@ class Workbench:
     def class_mode(self) -> bool:
         return self.classroom is not None
 
-    def session(self, user: User) -> Session:
-        """What ``user`` may do here."""
-        return Session(self, user)
+    def run_class(self, run) -> str | None:
+        """The class a run belongs to: the one it was queued in, else its owner's (None: no
+        class's, as the teacher's own runs and the shared lesson runs)."""
+        if self.course is None:
+            return None
+        return run.job.class_id or self.course.class_of_owner(run.owner.id)
 
-    def session_for_cookie(self, cookie: str | None) -> Session:
+    def session(self, user: User, class_id: str | None = None) -> Session:
+        """What ``user`` may do here (in ``class_id``: the class a teacher of several chose)."""
+        return Session(self, user, class_id)
+
+    def session_for_cookie(self, cookie: str | None, class_id: str | None = None) -> Session:
         """Single-user mode: ``LOCAL``, every control. A class server: the user of a valid
-        session cookie, else ``NOBODY`` (not joined, forged, expired, or reset)."""
-        if self.classroom is None:
+        session cookie, else ``NOBODY`` (not joined, forged, expired, or reset); a student in
+        their class, the server's teacher in ``class_id`` (the first class if not given)."""
+        if self.course is None:
             return Session(self, LOCAL)
-        return Session(self, self.classroom.user_from_cookie(cookie) or NOBODY)
+        return Session(self, self.course.user_from_cookie(cookie) or NOBODY, class_id)
 
     def lr_find_status(self, sweep_id: str) -> dict:
         """A learning-rate sweep as the page shows it: {"state", "step", "steps", "error",
@@ -123,9 +139,42 @@ class Workbench:
 class Session:
     """One user's actions. Each checks access first and raises ``AccessDenied`` (one line)."""
 
-    def __init__(self, bench: Workbench, user: User) -> None:
+    def __init__(self, bench: Workbench, user: User, class_id: str | None = None) -> None:
         self.bench = bench
         self.user = user
+        # The class this session acts in: a student's or a class's co-teacher's own; the
+        # server's teacher's choice (the first class unless they chose another).
+        self.class_id: str | None = None
+        if bench.course is not None:
+            if user.class_id != ALL_CLASSES:
+                self.class_id = user.class_id
+            else:
+                known = {r.id for r in bench.course.classes()}
+                self.class_id = class_id if class_id in known else MAIN_CLASS
+
+    @property
+    def room(self) -> Classroom | None:
+        """The class this session acts in (None in single-user mode)."""
+        return self.bench.course.get(self.class_id) if self.bench.course is not None else None
+
+    def classes(self) -> list[Classroom]:
+        """The classes this user may switch between: every class for the server's teacher,
+        else their own."""
+        if self.bench.course is None:
+            return []
+        if self.user.class_id == ALL_CLASSES and self.user.is_teacher:
+            return self.bench.course.classes()
+        return [self.room]
+
+    def sees_class(self, class_id: str | None) -> bool:
+        """Whether runs of ``class_id`` are this user's to see: a class's members see their
+        class's runs and those of no class (the teacher's own, the shared lesson runs); the
+        server's teacher sees every run."""
+        return (self.bench.course is None or class_id is None or class_id == self.class_id
+                or self.user.class_id == ALL_CLASSES)
+
+    def sees_run(self, run) -> bool:
+        return self.sees_class(self.bench.run_class(run))
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -138,7 +187,7 @@ class Session:
             require_teacher(self.user, "train on several GPUs")
         config = self.bench.data.place(config)
         return self.bench.jobs.submit(config, processes=processes, owner=self.user.owner,
-                                      limited=self._limited, peers=self._peers)
+                                      limited=self._limited, peers=self._peers, class_id=self.class_id)
 
     def resume(self, run_id: str, *, epochs: int | None = None,
                max_steps: int | None = None) -> str:
@@ -152,7 +201,7 @@ class Session:
                                  "go on").format(run_id=run_id))
         queued = self.bench.jobs.resume(run_id, epochs=epochs, max_steps=max_steps,
                                         owner=self.user.owner, limited=self._limited,
-                                        peers=self._peers)
+                                        peers=self._peers, class_id=self.class_id)
         if hold is not None:
             set_hold(run, None)
         return queued
@@ -163,8 +212,8 @@ class Session:
         resume it; ``reason`` (one line, the teacher's words) is what its owner reads."""
         self._require_control("stop", run_id)
         run = self.bench.store.get(run_id)
-        if self.bench.classroom is not None and self.user.is_teacher and \
-                run.owner.id in self.bench.classroom.state.roster:
+        if self.user.is_staff and self.bench.course is not None and run.owner.id != self.user.id and \
+                self.bench.course.class_of_owner(run.owner.id) is not None:
             set_hold(run, self.user.owner)
             reason = f"the teacher stopped it: {reason.strip()[:200]}" if reason.strip() else \
                 "the teacher stopped it"
@@ -175,20 +224,33 @@ class Session:
         self._require_control("delete", run_id)
         self.bench.jobs.delete(run_id)
 
-    def may_control(self, run_id: str) -> bool:
-        """Whether stop, resume and delete are this user's for the run (pages hide them)."""
-        return may_control(self.user, self.bench.store.get(run_id).owner.id)
+    def may_control(self, run_id: str, action: str = "delete") -> bool:
+        """Whether ``action`` (stop, resume, delete) is this user's for the run (pages hide
+        the buttons): the server's teacher any run; a class's co-teacher the runs of its
+        students, an assistant stops them only; a student their own."""
+        run = self.bench.store.get(run_id)
+        if not may_control(self.user, run.owner.id) and not (self.user.is_staff and self.bench.course):
+            return False
+        if run.owner.id == self.user.id or self.user.class_id == ALL_CLASSES:
+            return True
+        if self.user.role == "assistant" and action != "stop":
+            return False
+        return self.bench.course.class_of_owner(run.owner.id) == self.class_id
 
     def may_resume(self, run_id: str) -> bool:
         """Whether Resume is this user's for the run: theirs to control, and not held by the
         teacher's stop (only the teacher lets a held run go on)."""
         run = self.bench.store.get(run_id)
-        return may_control(self.user, run.owner.id) and (
-            run.job.held_by is None or self.user.is_teacher)
+        return self.may_control(run_id, "resume") and (run.job.held_by is None or self.user.is_teacher)
 
     def _require_control(self, action: str, run_id: str) -> None:
         require_member(self.user, f"{action} runs")
-        require_control(self.user, action, run_id, self.bench.store.get(run_id).owner.id)
+        run = self.bench.store.get(run_id)
+        if not self.may_control(run_id, action):
+            if self.user.is_staff and self.bench.course is not None:
+                raise AccessDenied(_("run {run_id} is not a run of your class's students; a class's "
+                                     "teachers may {action} only those").format(run_id=run_id, action=action))
+            require_control(self.user, action, run_id, run.owner.id)
 
     @property
     def _limited(self) -> bool:
@@ -200,7 +262,7 @@ class Session:
     def _peers(self) -> frozenset[str]:
         """Whose runs share this user's per-address allowance: the names joined from the same
         address (a class server's limited users; nobody else is bounded by address)."""
-        room = self.bench.classroom
+        room = self.room
         if room is None or not self._limited:
             return frozenset()
         return room.peers(self.user.id)
@@ -238,7 +300,7 @@ class Session:
         require_member(self.user, "start a lesson")
         choices.setdefault("data_root", str(self.bench.data.root))
         return queue_lesson(self.bench.jobs, lesson, queued_by=self.user.owner,
-                                    fill_in=self._limited, **choices)
+                            fill_in=self._limited, class_id=self.class_id, **choices)
 
     # -- uploads ------------------------------------------------------------------------
 
@@ -325,11 +387,12 @@ class Session:
         """The class's gradebook as CSV text: plain, or the shape of Canvas's or Moodle's
         grade import (``classroom.gradebook``)."""
         room = self._class("download the gradebook")
-        return gradebook_csv(grade_rows(room.state, self.bench.store), shape)
+        # Canvas's Section column: the class's name where the teacher named it ("Section B").
+        return gradebook_csv(grade_rows(room.state, self.bench.store), shape, section=room.state.name)
 
     def class_actions(self) -> list[dict]:
         """Who changed what in the class, and when, newest first."""
-        return self._class("see the class's changes").actions.recent()
+        return self._class("see the class's changes", staff=True).actions.recent()
 
     def report(self, run_id: str) -> str:
         """A run's report: one HTML file that opens offline (``analysis.report``). Any member
@@ -343,12 +406,12 @@ class Session:
         """Lock in a prediction for ``lesson`` (a Lesson): a student's counts in the class's
         tally; the teacher's, or anyone's in single-user mode, is the page's alone."""
         require_member(self.user, "predict a lesson's answer")
-        if self.bench.classroom is not None and not self.user.is_teacher:
-            self.bench.classroom.vote(self.user.id, lesson, choice)
+        if self.room is not None and self.user.role == "student":
+            self.room.vote(self.user.id, lesson, choice)
 
     def tally(self, lesson) -> list[int]:
         """How many students predicted each choice of ``lesson`` (the teacher's view)."""
-        return self._class("see the class's predictions").tally(lesson)
+        return self._class("see the class's predictions", staff=True).tally(lesson)
 
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
@@ -357,7 +420,7 @@ class Session:
 
     def close_challenge(self, *, reveal: bool = False) -> None:
         self._change("close the challenge", lambda room: room.close_challenge(reveal=reveal),
-                     "revealed" if reveal else "")
+                     "revealed" if reveal else "", staff=True)
 
     def reset_class(self) -> list[str]:
         """Forget the roster, lift the lock, close the challenge, and stop every student's
@@ -382,15 +445,14 @@ class Session:
         """A one-time code that gets a student back to their name and runs: a student's own,
         or (the teacher) any student's, for one who lost their cookie."""
         require_member(self.user, "get a rejoin code")
-        if self.bench.classroom is None:
+        if self.room is None:
             raise WorkbenchError(_("rejoin codes belong to class mode: start the app in class "
                                    "mode"))
         own = student_id in (None, self.user.id)
         if not own:
-            require_teacher(self.user, "make another student's rejoin code")
-        # A student's own code is shown again until used; the teacher's is always a new one.
-        return self.bench.classroom.rejoin_code(student_id or self.user.id,
-                                                reissue=self.user.is_teacher)
+            return self._class("make another student's rejoin code").rejoin_code(student_id, reissue=True)
+        # A student's own code is shown again until used.
+        return self.room.rejoin_code(self.user.id, reissue=self.user.is_teacher)
 
     def _stop_runs_of(self, owner_ids: set[str]) -> list[str]:
         """Stop the queued or running runs these owners own (callers checked the teacher); the
@@ -401,19 +463,63 @@ class Session:
             self.bench.jobs.stop(run_id)
         return stopped
 
-    def _change(self, action: str, change, detail: str = ""):
-        """Make a change to the class (the teacher's) and record who made it (``actions.jsonl``)."""
-        room = self._class(action)
+    # -- the course: classes, co-teachers and assistants (the server's teacher) -----------
+
+    def add_class(self, name: str) -> Classroom:
+        """Another class (a section) on this server, with its own code, roster and challenge."""
+        self._course("add a class")
+        room = self.bench.course.add_class(name)
+        room.actions.record(self.user.name, self.user.role, "add a class", room.name)
+        return room
+
+    def rename_class(self, name: str) -> None:
+        self._change("rename the class", lambda room: room.set_name(name), name)
+
+    def add_staff(self, role: str, name: str) -> str:
+        """A link (its token) that signs ``name`` in as a co-teacher ("teacher") or an
+        assistant of this session's class, until revoked (``Classroom.add_staff``)."""
+        self._course("invite a co-teacher or an assistant")
+        return self._change(f"invite {'an' if role == 'assistant' else 'a'} {role}",
+                            lambda room: room.add_staff(role, name), name)
+
+    def revoke_staff(self, link_id: str) -> None:
+        self._course("revoke a co-teacher's or an assistant's link")
+        room = self._class("revoke a link")
+        name = room.revoke_staff(link_id)
+        room.actions.record(self.user.name, self.user.role, "revoke a link", name)
+
+    def staff(self) -> list[dict]:
+        """The class's co-teachers and assistants: link id, role, name, when the link was made."""
+        room = self._class("see the class's teachers", staff=True)
+        return [{"link": k, "role": v["role"], "name": v["name"], "made_at": v["made_at"]}
+                for k, v in sorted(room.state.staff.items(), key=lambda kv: kv[1]["made_at"])]
+
+    def _course(self, action: str) -> None:
+        """The server's teacher (its token) only: they made the classes."""
+        require_teacher(self.user, action)
+        if self.bench.course is None:
+            raise WorkbenchError(_("there is no class to {action}: start the app in class mode").format(
+                                     action=action))
+        if self.user.class_id != ALL_CLASSES:
+            raise AccessDenied(_("only the teacher who runs this server may {action}").format(action=action))
+
+    def _change(self, action: str, change, detail: str = "", *, staff: bool = False):
+        """Make a change to the class (its teacher's; with ``staff``, an assistant's too) and
+        record who made it (``actions.jsonl``)."""
+        room = self._class(action, staff=staff)
         result = change(room)
         room.actions.record(self.user.name, self.user.role, action, detail)
         return result
 
-    def _class(self, action: str) -> Classroom:
-        require_teacher(self.user, action)
-        if self.bench.classroom is None:
+    def _class(self, action: str, *, staff: bool = False) -> Classroom:
+        """This session's class, for one of its teachers (``staff``: or its assistants)."""
+        (require_staff if staff else require_teacher)(self.user, action)
+        if self.room is None:
             raise WorkbenchError(_("there is no class to {action}: start the app in class mode").format(
                                      action=action))
-        return self.bench.classroom
+        if not self.user.teaches(self.class_id):
+            raise AccessDenied(_("you teach another class: only its teachers may {action}").format(action=action))
+        return self.room
 
 
 def preflight(config: TrainConfig, *, processes: int = 1, dataset=None) -> str | None:
@@ -452,8 +558,8 @@ def open_workbench(runs_dir: str | Path | None = None) -> Workbench:
         with _OPEN_LOCK:
             bench = _OPEN.get(root)
             if bench is None:
-                room = classroom_for(root) if s.class_mode else None
-                bench = _OPEN[root] = Workbench(root, classroom=room, max_jobs=s.max_jobs)
+                course = course_for(root) if s.class_mode else None
+                bench = _OPEN[root] = Workbench(root, course=course, max_jobs=s.max_jobs)
             _BY_KEY[key] = bench
     return bench
 

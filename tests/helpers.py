@@ -16,10 +16,10 @@ from pathlib import Path
 from PIL import Image
 
 from resnet_core import Callback
-from resnet_core.classroom.access import User
+from resnet_core.classroom.access import ALL_CLASSES, User
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER = User("teacher", "Teacher", "teacher")  # as Classroom.teacher_cookie signs them
+TEACHER = User("teacher", "Teacher", "teacher", ALL_CLASSES)  # as Classroom.teacher_cookie signs them
 TOKEN = "t0ken-for-the-tests-only"  # a class server's teacher token in the tests
 # A text the pseudo-language marked (i18n.PSEUDO wraps each translated text in ⟦ ⟧), one level
 # of nesting: what is left after removing these bypassed the catalog.

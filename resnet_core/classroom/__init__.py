@@ -9,6 +9,7 @@ from resnet_core.lazy import lazy_exports
 
 # public name -> the module of this wing that defines it (or a foundation module, in full)
 PUBLIC = {
+    "ALL_CLASSES": "access",
     "COOKIE": "access",
     "LOCAL": "access",
     "User": "access",
@@ -25,6 +26,9 @@ PUBLIC = {
     "new_class_code": "roster",
     "ClassGate": "gate",
     "join_routes": "gate",
+    "join_path": "gate",
+    "Course": "course",
+    "course_for": "course",
     "LESSONS": "lessons",
     "REAL_DATA_SUFFIX": "lessons",
     "fashion_mnist_here": "lesson_queue",

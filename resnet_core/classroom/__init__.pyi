@@ -1,6 +1,7 @@
 # Generated from PUBLIC by `python tests/core/test_architecture.py`; do not edit.
 # That test file checks it equals what the table gives.
 
+from resnet_core.classroom.access import ALL_CLASSES as ALL_CLASSES
 from resnet_core.classroom.access import COOKIE as COOKIE
 from resnet_core.classroom.access import LOCAL as LOCAL
 from resnet_core.classroom.access import User as User
@@ -13,7 +14,10 @@ from resnet_core.classroom.challenge import leaderboard as leaderboard
 from resnet_core.classroom.classroom import Classroom as Classroom
 from resnet_core.classroom.classroom import allowed_hosts as allowed_hosts
 from resnet_core.classroom.classroom import classroom_for as classroom_for
+from resnet_core.classroom.course import Course as Course
+from resnet_core.classroom.course import course_for as course_for
 from resnet_core.classroom.gate import ClassGate as ClassGate
+from resnet_core.classroom.gate import join_path as join_path
 from resnet_core.classroom.gate import join_routes as join_routes
 from resnet_core.classroom.lesson_queue import article_data as article_data
 from resnet_core.classroom.lesson_queue import brings_data as brings_data

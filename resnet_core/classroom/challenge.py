@@ -4,8 +4,9 @@ entries and leaderboard, and the checks a submission passes (the queue cap, free
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from resnet_core.data.registry import DATASETS
 from resnet_core.errors import ConfigError, RunError
@@ -161,3 +162,56 @@ def check_queue(limits: ClassLimits, active_total: int) -> None:
         raise RunError(_("the class queue is full ({active_total} runs queued or running, the "
                          "cap is {queue_cap}); try again when one finishes").format(
                            active_total=active_total, queue_cap=limits.queue_cap))
+
+
+def check_entry(c: Challenge | None, limits: ClassLimits, config: TrainConfig, *, active_of_owner: int,
+                active_of_address: int, active_total: int) -> str:
+    """A student's run as an entry of the open challenge ``c``, under the class's ``limits``:
+    the challenge's id, or a one-line error that says what is accepted."""
+    from resnet_core.analysis.planning import check_memory
+
+    if c is None or not c.is_open():
+        raise RunError(_("students submit runs during a class challenge; none is open now"))
+    if config.dataset != c.dataset:
+        raise ConfigError(_("this challenge trains on {dataset}, got {dataset2}").format(
+                              dataset=c.dataset, dataset2=config.dataset))
+    c.limits.check(config)  # before the memory estimate: it builds the model asked for
+    check_memory(config)
+    if active_of_owner >= c.limits.active_per_student:
+        raise RunError(_("you have {active_of_owner} run(s) queued or running; the class "
+                         "allows {active_per_student} at a time: wait for it or stop it").format(
+                           active_of_owner=active_of_owner, active_per_student=c.limits.active_per_student))
+    if active_of_address >= c.limits.active_per_address:
+        raise RunError(_("the names joined from your address have {active_of_address} "
+                         "run(s) queued or running; the class allows {active_per_address} "
+                         "per address at a time: wait for one to finish, or ask your teacher").format(
+                           active_of_address=active_of_address, active_per_address=c.limits.active_per_address))
+    check_queue(limits, active_total)
+    return c.id
+
+
+def new_challenge(dataset: str, minutes: float, limits: ClassLimits, *, anonymous: bool = False) -> Challenge:
+    """A challenge on ``dataset`` open for ``minutes`` from now, under ``limits``."""
+    from resnet_core.data.registry import BUILT_IN
+
+    if dataset not in BUILT_IN:
+        raise ConfigError(_("a challenge's dataset is one of {names}, got {dataset}").format(
+                              names=', '.join(BUILT_IN), dataset=f"{dataset!r}"))
+    if not CHALLENGE_MINUTES[0] <= minutes <= CHALLENGE_MINUTES[1]:
+        raise ConfigError(_("a challenge lasts 1 minute to 7 days, got {minutes} minutes").format(
+                              minutes=minutes))
+    closes = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    return Challenge(id=f"c-{secrets.token_hex(4)}", dataset=dataset, closes_at=closes.isoformat(timespec="seconds"),
+                     limits=limits.validate(), anonymous=anonymous)
+
+
+def check_lesson_runs(limits: ClassLimits, active_total: int, *, limited: bool, queued_by_active: int = 0,
+                      adding: int = 1) -> None:
+    """For ``adding`` shared (lesson) runs a member's click queues: the queue cap, and when
+    ``limited`` (a student's click) the lesson runs their clicks may have queued or running."""
+    if limited and queued_by_active + adding > limits.lesson_runs_per_student:
+        raise RunError(_("lesson runs you started are {queued_by_active} queued or "
+                         "running and the class allows {lesson_runs_per_student} at a "
+                         "time; wait for them to finish (or watch a classmate's)").format(
+                           queued_by_active=queued_by_active, lesson_runs_per_student=limits.lesson_runs_per_student))
+    check_queue(limits, active_total)

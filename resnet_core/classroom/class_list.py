@@ -13,9 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
 from dataclasses import dataclass
 
-from resnet_core.classroom.roster import clean_name, name_key
+from resnet_core.classroom.roster import (
+    clean_name,
+    name_key,
+    new_rejoin_entry,
+    rejoin_code,
+    shows_again,
+)
 from resnet_core.errors import ConfigError
 from resnet_core.i18n import _
 
@@ -93,3 +100,41 @@ def parse_class_list(data: bytes | str) -> list[Enrollment]:
         seen[key] = number
         found.append(Enrollment(name, student_id, email))
     return found
+
+
+def enroll(state, enrollments: list[Enrollment]) -> list[str]:
+    """Reserve the names of a class list in ``state`` (a ``ClassState``): a name not on the
+    roster yet is added, and only its rejoin code gets it; a name already there (a student who
+    joined before the list came) keeps its id and runs. The school's id and email are kept for
+    the gradebook. The student ids, in the list's order."""
+    by_key = {name_key(n): sid for sid, n in state.roster.items()}
+    sids = []
+    for e in enrollments:
+        sid = by_key.get(name_key(e.name))
+        if sid is None:  # reserved: the name waits for its student and their code
+            sid = f"s-{secrets.token_hex(6)}"
+            state.roster[sid] = e.name
+            state.rejoin[sid] = new_rejoin_entry()
+            joined = False
+        else:  # on the roster: joined by themself, or reserved by an earlier list
+            joined = state.enrolled.get(sid, {}).get("joined", True)
+        state.enrolled[sid] = {**e.to_dict(), "joined": joined}
+        sids.append(sid)
+    return sids
+
+
+def listed(state, secret: bytes, sids: list[str] | None = None) -> list[dict]:
+    """The class list as the teacher prints it (``sids``, else every enrolled student by name):
+    name, student_id, email and the rejoin code still waiting to be used ("" once joined)."""
+    if sids is None:
+        sids = sorted(state.enrolled, key=lambda sid: state.roster.get(sid, "").casefold())
+    return [{"name": state.roster[sid], "student_id": state.enrolled[sid].get("student_id", ""),
+             "email": state.enrolled[sid].get("email", ""), "rejoin_code": _waiting_code(state, secret, sid)}
+            for sid in sids if sid in state.roster]
+
+
+def _waiting_code(state, secret: bytes, sid: str) -> str:
+    entry = state.rejoin.get(sid)
+    if state.enrolled.get(sid, {}).get("joined") or not shows_again(entry):
+        return ""
+    return rejoin_code(secret, sid, entry)

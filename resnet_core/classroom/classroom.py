@@ -1,7 +1,9 @@
-"""A class of students on one server: its state (the roster, the limits, the lesson lock and
-the challenge), kept in class.json, and what the teacher and the queue ask of it. The rules
-live beside it: names and codes in ``roster.py``, limits, challenges and the leaderboard in
-``challenge.py``.
+"""A class of students: its state (the roster, the limits, the lesson lock and the
+challenge), kept in class.json, and what the teacher and the queue ask of it. The rules live
+beside it: class.json's schema in ``state.py``, names and codes in ``roster.py``, limits,
+challenges and the leaderboard in ``challenge.py``, the class list in ``class_list.py``,
+co-teachers' and assistants' links in ``staff.py``; a server's several classes in
+``course.py``.
 
 ``RESNET_WORKBENCH_MODE=class`` turns it on (``class_mode``). Its state lives in
 ``<runs>/.class/class.json`` (written atomically, so a restart keeps the roster, the limits
@@ -19,13 +21,15 @@ import hashlib
 import hmac
 import secrets
 import threading
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from resnet_core.analysis.planning import check_memory
 from resnet_core.atomic import atomic_write_json, atomic_write_text
 from resnet_core.classroom.access import (
+    ALL_CLASSES,
+    MAIN_CLASS,
     User,
     read_session,
     sign_session,
@@ -33,16 +37,18 @@ from resnet_core.classroom.access import (
 )
 from resnet_core.classroom.actions import ActionLog
 from resnet_core.classroom.challenge import (
-    CHALLENGE_MINUTES,
     Challenge,
     ClassLimits,
     challenge_entries,
-    check_queue,
+    check_entry,
+    check_lesson_runs,
+    new_challenge,
 )
-from resnet_core.classroom.class_list import Enrollment
+from resnet_core.classroom.class_list import Enrollment, enroll, listed
 from resnet_core.classroom.roster import (
     WrongClassCode,
     clean_class_code,
+    clean_class_name,
     clean_name,
     name_key,
     new_rejoin_entry,
@@ -50,15 +56,17 @@ from resnet_core.classroom.roster import (
     rejoin_matches,
     shows_again,
 )
-from resnet_core.data.registry import BUILT_IN
+from resnet_core.classroom.staff import link_user, new_link
+from resnet_core.classroom.state import ClassState
 from resnet_core.errors import ConfigError, RunError
 from resnet_core.filelock import FolderLock, signature
 from resnet_core.hosts import allowed_hosts  # noqa: F401 - classroom.allowed_hosts: the app's Host list
-from resnet_core.i18n import LANGUAGES, _, pick
+from resnet_core.i18n import LANGUAGES, _, pgettext
 from resnet_core.settings import settings
 from resnet_core.training.config import TrainConfig
 
 CLASS_DIR = ".class"
+SECTIONS_DIR = "sections"  # <runs>/.class/sections/<id>/: the classes a teacher adds (course.py)
 
 
 def class_mode() -> bool:
@@ -68,27 +76,6 @@ def class_mode() -> bool:
         raise ConfigError(str(e)) from None
 
 
-@dataclass
-class ClassState:
-    limits: ClassLimits = field(default_factory=ClassLimits)
-    locked_lesson: str | None = None  # students see this lesson and nothing else
-    class_code: str | None = None  # optional; students type it to join
-    roster: dict[str, str] = field(default_factory=dict)  # student id -> display name
-    rejoin: dict[str, str] = field(default_factory=dict)  # student id -> the rejoin code's nonce
-    joined_from: dict[str, str] = field(default_factory=dict)  # student id -> address key, last join
-    challenge: Challenge | None = None
-    # lesson id -> student id -> the choice they locked in: the teacher sees the tally before
-    # the runs reveal the answer (issue 38, item 16)
-    votes: dict[str, dict[str, int]] = field(default_factory=dict)
-    # The class's language (issue 39): what its pages, its join page and its lessons speak to a
-    # student who has not chosen one; None: each browser's own, then the server's default
-    language: str | None = None
-    # student id -> {"student_id", "email"}: the school's ids from an imported class list
-    # (issue 40), for the gradebook; a name joined without a list has none
-    enrolled: dict[str, dict] = field(default_factory=dict)
-    generation: int = 0  # bumped by reset: older session cookies read as nobody
-
-
 class Classroom:
     """The class of one runs folder. Thread-safe, and shared by every process that serves the
     folder (app replicas, issue 40): each change is made under a lock of the folder's on the
@@ -96,14 +83,16 @@ class Classroom:
     process wrote it. One per runs folder and process (``classroom_for``), like the job
     manager."""
 
-    def __init__(self, runs_dir: str | Path, *, teacher_token: str | None = None) -> None:
-        self.dir = Path(runs_dir) / CLASS_DIR
+    def __init__(self, runs_dir: str | Path, *, teacher_token: str | None = None,
+                 class_id: str = MAIN_CLASS) -> None:
+        self.id = class_id
+        root = Path(runs_dir) / CLASS_DIR  # the first class's folder; the secret lives there
+        self.dir = root if class_id == MAIN_CLASS else root / SECTIONS_DIR / class_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self._seen: tuple | None = None  # class.json as last read or written here
         self._state = ClassState()
         self._lock = FolderLock(self.dir / "class.lock", on_acquire=self._refresh)
-        with self._lock:
-            self.secret = self._secret()
+        self.secret = self._secret(root)
         token = teacher_token or settings().teacher_token
         self.token_generated = not token
         self.teacher_token = token or secrets.token_urlsafe(24)
@@ -131,40 +120,24 @@ class Classroom:
         if seen != self._seen:
             self._state, self._seen = self._load(), seen
 
-    def _secret(self) -> bytes:
-        """The key that signs session cookies: made once (under the folder's lock, so replicas
-        starting together agree on it)."""
-        path = self.dir / "secret"
+    def _secret(self, root: Path) -> bytes:
+        """The key that signs session cookies, one for every class of the folder: made once
+        (under the first class's lock, so replicas starting together agree on it)."""
+        path = root / "secret"
         if not path.exists():
-            atomic_write_text(path, secrets.token_hex(32), mode=0o600)  # private from the start
+            with FolderLock(root / "secret.lock"):
+                if not path.exists():
+                    atomic_write_text(path, secrets.token_hex(32), mode=0o600)  # private from the start
         return bytes.fromhex(path.read_text().strip())
 
     def _load(self) -> ClassState:
         from resnet_core.runs.jsonl import read_json
 
-        data = read_json(self.path) if self.path.exists() else {}
-        challenge = data.get("challenge")
-        return ClassState(limits=ClassLimits.from_dict(data.get("limits") or {}).validate(),
-                          locked_lesson=data.get("locked_lesson"), class_code=data.get("class_code"),
-                          roster=dict(data.get("roster") or {}),
-                          rejoin=dict(data.get("rejoin") or {}),
-                          joined_from=dict(data.get("joined_from") or {}),
-                          challenge=Challenge.from_dict(challenge) if challenge else None,
-                          votes={lesson: {who: int(c) for who, c in dict(by).items()}
-                                 for lesson, by in dict(data.get("votes") or {}).items()},
-                          language=pick(data.get("language")),
-                          enrolled={sid: dict(e) for sid, e in dict(data.get("enrolled") or {}).items()},
-                          generation=int(data.get("generation") or 0))
+        return ClassState.from_dict(read_json(self.path) if self.path.exists() else {})
 
     def _save(self) -> None:
-        s = self.state
         # The server's user only: class.json holds the class code and the rejoin nonces.
-        atomic_write_json(self.path, mode=0o600, obj={
-            "limits": asdict(s.limits), "locked_lesson": s.locked_lesson, "class_code": s.class_code,
-            "roster": s.roster, "rejoin": s.rejoin, "joined_from": s.joined_from,
-            "challenge": s.challenge.to_dict() if s.challenge else None,
-            "votes": s.votes, "language": s.language, "enrolled": s.enrolled,
-            "generation": s.generation})
+        atomic_write_json(self.path, self.state.to_dict(), mode=0o600)
         self._seen = signature(self.path)  # our own write: nothing to read again
 
     # -- who is who ---------------------------------------------------------------------
@@ -173,7 +146,7 @@ class Classroom:
         """A teacher session cookie for the right token (constant-time check), else None."""
         if not token_matches(token, self.teacher_token):
             return None
-        return sign_session(User("teacher", "Teacher", "teacher"), self.secret,
+        return sign_session(User("teacher", "Teacher", "teacher", ALL_CLASSES), self.secret,
                             generation=self.state.generation)
 
     def join(self, name: str, code: str | None = None, rejoin: str | None = None, *,
@@ -200,7 +173,7 @@ class Classroom:
                     if address:
                         self.state.joined_from[taken] = address
                     self._save()
-                    user = User(taken, self.state.roster[taken], "student")
+                    user = User(taken, self.state.roster[taken], "student", self.id)
                     return user, sign_session(user, self.secret, generation=self.state.generation)
                 if rejoin:
                     raise ConfigError(_("that is a wrong rejoin code for {name} (each works "
@@ -209,7 +182,7 @@ class Classroom:
                 raise ConfigError(_("the name {name} is taken in this class (or looks like "
                                     "{value}): choose another, or give its rejoin code").format(
                                       name=f"{name!r}", value=f"{self.state.roster[taken]!r}"))
-            user = User(f"s-{secrets.token_hex(6)}", name, "student")
+            user = User(f"s-{secrets.token_hex(6)}", name, "student", self.id)
             self.state.roster[user.id] = name
             if address:
                 self.state.joined_from[user.id] = address
@@ -264,38 +237,15 @@ class Classroom:
         email are kept for the gradebook. Returns one row per student of the list: name,
         student_id, email and the rejoin code to hand out ("" for a name already joined)."""
         with self._lock:
-            by_key = {name_key(n): sid for sid, n in self.state.roster.items()}
-            rows = []
-            for e in enrollments:
-                sid = by_key.get(name_key(e.name))
-                if sid is None:  # reserved: the name waits for its student and their code
-                    sid = f"s-{secrets.token_hex(6)}"
-                    self.state.roster[sid] = e.name
-                    self.state.rejoin[sid] = new_rejoin_entry()
-                    joined = False
-                else:  # on the roster: joined by themself, or reserved by an earlier list
-                    joined = self.state.enrolled.get(sid, {}).get("joined", True)
-                self.state.enrolled[sid] = {**e.to_dict(), "joined": joined}
-                rows.append({"name": self.state.roster[sid], "student_id": e.student_id, "email": e.email,
-                             "sid": sid})
+            sids = enroll(self.state, enrollments)
             self._save()
-        return [{"name": r["name"], "student_id": r["student_id"], "email": r["email"],
-                 "rejoin_code": self._waiting_code(r["sid"])} for r in rows]
+            return listed(self.state, self.secret, sids)
 
     def class_list(self) -> list[dict]:
         """The imported class list as the teacher prints it: name, student_id, email and the
         rejoin code still waiting to be used ("" once the student joined)."""
         with self._lock:
-            ids = sorted(self.state.enrolled, key=lambda sid: self.state.roster.get(sid, "").casefold())
-            return [{"name": self.state.roster[sid], "student_id": self.state.enrolled[sid].get("student_id", ""),
-                     "email": self.state.enrolled[sid].get("email", ""), "rejoin_code": self._waiting_code(sid)}
-                    for sid in ids if sid in self.state.roster]
-
-    def _waiting_code(self, sid: str) -> str:
-        entry = self.state.rejoin.get(sid)
-        if self.state.enrolled.get(sid, {}).get("joined") or not shows_again(entry):
-            return ""
-        return rejoin_code(self.secret, sid, entry)
+            return listed(self.state, self.secret)
 
     # -- predictions ----------------------------------------------------------------------
 
@@ -325,12 +275,19 @@ class Classroom:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()[:32]
 
     def user_from_cookie(self, value: str | None) -> User | None:
-        """The user of a session cookie; None for no cookie, a forged or old one, or a student
-        no longer on the roster (after a reset)."""
+        """The user of a session cookie in this class; None for no cookie, a forged or old one,
+        another class's, a student no longer on the roster (after a reset) or a revoked link's.
+        (A server with several classes asks ``course.Course``.)"""
         user = read_session(value, self.secret, generation=self.state.generation)
-        if user is None or (user.role == "student" and user.id not in self.state.roster):
+        if user is None:
             return None
-        return user
+        if user.class_id == ALL_CLASSES:
+            return user if user.is_teacher else None
+        if user.class_id != self.id:
+            return None
+        if user.role == "student":
+            return user if user.id in self.state.roster else None
+        return user if user.id in self.state.staff else None
 
     # -- what the teacher sets (the front door checked it is the teacher) -------------------
 
@@ -356,6 +313,41 @@ class Classroom:
             self.state.locked_lesson = lesson_id
             self._save()
 
+    @property
+    def name(self) -> str:
+        """The class's name as pages show it ("Section A"); the first class unnamed: "Class"."""
+        return self.state.name or pgettext("navigation", "Class")
+
+    def set_name(self, name: str) -> None:
+        with self._lock:
+            self.state.name = clean_class_name(name)
+            self._save()
+
+    # -- co-teachers and assistants (issue 40) --------------------------------------------
+
+    def add_staff(self, role: str, name: str) -> str:
+        """A link for a co-teacher or an assistant of this class: the token it carries (shown
+        once; only its hash is kept). Whoever opens ``/?token=<it>`` is signed in as ``name``
+        with ``role``, for this class only, until the link is revoked."""
+        link_id, token, entry = new_link(role, name)
+        with self._lock:
+            self.state.staff[link_id] = entry
+            self._save()
+        return token
+
+    def revoke_staff(self, link_id: str) -> str:
+        """End a co-teacher's or assistant's link: their sessions end at once. Their name."""
+        with self._lock:
+            link = self.state.staff.pop(link_id, None)
+            if link is None:
+                raise RunError(_("no link {link_id} in this class").format(link_id=f"{link_id!r}"))
+            self._save()
+        return link["name"]
+
+    def staff_user(self, token: str) -> User | None:
+        """The co-teacher or assistant a link's token names, or None."""
+        return link_user(self.state.staff, token, self.id)
+
     def set_language(self, tag: str | None) -> None:
         """The class's language ("en", "zh-CN"), or None for each browser's own."""
         if tag is not None and tag not in LANGUAGES:
@@ -370,21 +362,13 @@ class Classroom:
         Runs stay on disk: nothing trained is lost. The caller stops students' active runs."""
         with self._lock:
             self.state = ClassState(limits=self.state.limits, class_code=self.state.class_code,
-                                    generation=self.state.generation + 1)
+                                    generation=self.state.generation + 1, name=self.state.name,
+                                    staff=self.state.staff)
             self._save()
 
     def open_challenge(self, dataset: str, minutes: float, *, anonymous: bool = False,
                        limits: ClassLimits | None = None) -> Challenge:
-        if dataset not in BUILT_IN:
-            raise ConfigError(_("a challenge's dataset is one of {names}, got {dataset}").format(
-                                  names=', '.join(BUILT_IN), dataset=f"{dataset!r}"))
-        if not CHALLENGE_MINUTES[0] <= minutes <= CHALLENGE_MINUTES[1]:
-            raise ConfigError(_("a challenge lasts 1 minute to 7 days, got {minutes} minutes").format(
-                                  minutes=minutes))
-        closes = datetime.now(timezone.utc) + timedelta(minutes=minutes)
-        challenge = Challenge(id=f"c-{secrets.token_hex(4)}", dataset=dataset,
-                              closes_at=closes.isoformat(timespec="seconds"),
-                              limits=(limits or self.state.limits).validate(), anonymous=anonymous)
+        challenge = new_challenge(dataset, minutes, limits or self.state.limits, anonymous=anonymous)
         with self._lock:
             self.state.challenge = challenge
             self._save()
@@ -403,48 +387,28 @@ class Classroom:
     # -- what the job manager asks --------------------------------------------------------
 
     def check_submission(self, config: TrainConfig, *, limited: bool, active_of_owner: int,
-                         active_total: int, active_of_address: int = 0) -> str | None:
+                         active_total: int, active_of_address: int = 0,
+                         class_id: str | None = None) -> str | None:
         """Refuse (one-line error) what may not be queued now; the challenge id a limited
         run (a student's: the front door decides) enters, else None. An unlimited run (the
         teacher's) is bound only by free memory. ``active_of_address``: the active runs of
-        every name joined from the submitter's address. Nothing here asks who is acting."""
+        every name joined from the submitter's address. Nothing here asks who is acting.
+        (``class_id`` is the course's, which picks this class: ``course.Course``.)"""
         if not limited:
             check_memory(config)
             return None
         with self._lock:
             c, limits = self.state.challenge, self.state.limits
-        if c is None or not c.is_open():
-            raise RunError(_("students submit runs during a class challenge; none is open now"))
-        if config.dataset != c.dataset:
-            raise ConfigError(_("this challenge trains on {dataset}, got {dataset2}").format(
-                                  dataset=c.dataset, dataset2=config.dataset))
-        c.limits.check(config)  # before the memory estimate: it builds the model asked for
-        check_memory(config)
-        if active_of_owner >= c.limits.active_per_student:
-            raise RunError(_("you have {active_of_owner} run(s) queued or running; the class "
-                             "allows {active_per_student} at a time: wait for it or stop it").format(
-                               active_of_owner=active_of_owner, active_per_student=c.limits.active_per_student))
-        if active_of_address >= c.limits.active_per_address:
-            raise RunError(_("the names joined from your address have {active_of_address} "
-                             "run(s) queued or running; the class allows {active_per_address} "
-                             "per address at a time: wait for one to finish, or ask your teacher").format(
-                               active_of_address=active_of_address, active_per_address=c.limits.active_per_address))
-        check_queue(limits, active_total)
-        return c.id
+        return check_entry(c, limits, config, active_of_owner=active_of_owner,
+                           active_of_address=active_of_address, active_total=active_total)
 
     def check_shared(self, active_total: int, *, limited: bool, queued_by_active: int = 0,
-                     adding: int = 1) -> None:
+                     adding: int = 1, class_id: str | None = None) -> None:
         """For ``adding`` shared (lesson) runs a member's click queues: the queue cap, and when
         ``limited`` (a student's click) the lesson runs their clicks may have queued or
         running at once."""
-        limits = self.state.limits
-        if limited:
-            if queued_by_active + adding > limits.lesson_runs_per_student:
-                raise RunError(_("lesson runs you started are {queued_by_active} queued or "
-                                 "running and the class allows {lesson_runs_per_student} at a "
-                                 "time; wait for them to finish (or watch a classmate's)").format(
-                                   queued_by_active=queued_by_active, lesson_runs_per_student=limits.lesson_runs_per_student))
-        check_queue(limits, active_total)
+        check_lesson_runs(self.state.limits, active_total, limited=limited,
+                          queued_by_active=queued_by_active, adding=adding)
 
     # -- the leaderboard --------------------------------------------------------------------
 

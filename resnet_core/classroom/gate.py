@@ -29,7 +29,7 @@ import html
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from resnet_core.classroom.access import COOKIE, SESSION_DAYS
+from resnet_core.classroom.access import COOKIE, MAIN_CLASS, SESSION_DAYS
 from resnet_core.classroom.ratelimit import RateLimiter
 from resnet_core.classroom.roster import WrongClassCode
 from resnet_core.classroom.traffic import UploadBudget, server_wide
@@ -135,7 +135,7 @@ def client_address(scope) -> str:
 
 class ClassGate:
     """Pure ASGI middleware (websockets pass through it too). ``classroom`` is a zero-argument
-    callable returning the server's ``Classroom``; ``hosts`` the allowed Host names."""
+    callable returning the server's ``Course`` (its classes); ``hosts`` the allowed Host names."""
 
     def __init__(self, app, classroom, hosts, *, max_sessions: int | None = None) -> None:
         self.app = app
@@ -194,7 +194,7 @@ class ClassGate:
                     qs = scope.get("query_string", b"").decode("latin-1")
                     return await redirect(send, "/join?" + urlencode({"next": path + (f"?{qs}" if qs else "")}))
                 if self.full() and not user.is_teacher:  # the teacher always gets in
-                    lang = request_language(scope, self.classroom())
+                    lang = request_language(scope, self.classroom().room_of(user))
                     return await _send(send, 429, full_page(lang), [("retry-after", str(RETRY_AFTER_S))])
         if scope["type"] == "websocket":
             return await self._session(scope, receive, send)
@@ -264,7 +264,7 @@ summary{{margin-top:1rem;cursor:pointer}}</style></head><body>
 </body></html>"""
 
 JOIN_FORM = """<p>{intro}</p>
-<form method="post" action="/join">
+<form method="post" action="{action}">
 <input type="hidden" name="next" value="{next}"><input type="hidden" name="lang" value="{lang}">
 <label for="name">{name_label}</label><input id="name" name="name" maxlength="32" required autofocus value="{name}">
 {code_field}
@@ -303,18 +303,28 @@ def request_language(scope, classroom, asked: str | None = None) -> str:
             or pick(_headers(scope).get("accept-language")) or server_default())
 
 
-def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "", lang: str = "en") -> str:
+def join_path(class_id: str) -> str:
+    """A class's join link: /join for the first class, /join?class=<id> for the others."""
+    return "/join" if class_id == MAIN_CLASS else "/join?" + urlencode({"class": class_id})
+
+
+def join_page(classroom, *, next_path: str = "/", name: str = "", error: str = "", lang: str = "en",
+              several: bool = False) -> str:
+    """The join form of ``classroom``; ``several``: the server has other classes, so the page
+    names this one."""
     with speaking(lang):
         code_field = (f'<label for="code">{_("Class code")}</label><input id="code" name="code" '
                       'maxlength="64" required>') if classroom.state.class_code else ""
         body = JOIN_FORM.format(
             intro=_("ResNet Workbench is running in class mode. Pick the name the class will see."),
             next=html.escape(safe_next(next_path)), name=html.escape(name), lang=lang,
+            action=html.escape(join_path(classroom.id)),
             name_label=_("Display name"), code_field=code_field, coming_back=_("Coming back to a name you had?"),
             rejoin_label=_("Rejoin code (from the sign-out page, or from your teacher)"), join=_("Join"),
             error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
             teacher=_("Teacher? Open the link with the token from the server's console."))
-        return page(_("Join the class"), body, lang)
+        title = _("Join {name}").format(name=classroom.name) if several else _("Join the class")
+        return page(title, body, lang)
 
 
 def leave_page(user, token: str, rejoin_code: str | None, lang: str = "en") -> str:
@@ -358,10 +368,16 @@ def join_routes(classroom) -> list:
     wrong_codes = RateLimiter(WRONG_CODES_PER_MINUTE)
 
     async def join(request):
-        room = classroom()
+        course = classroom()
+        try:  # the class a join link names (?class=; the form carries it on): the first without
+            room = course.get(request.query_params.get("class"))
+        except WorkbenchError as e:
+            return refused_page(404, str(e), request_language(request.scope, course.main))
+        several = len(course.classes()) > 1
         lang = request_language(request.scope, room, request.query_params.get("lang"))
         if request.method == "GET":
-            return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/"), lang=lang),
+            return HTMLResponse(join_page(room, next_path=request.query_params.get("next", "/"), lang=lang,
+                                          several=several),
                                 headers={"cache-control": "no-store"})
         with speaking(lang):
             refusal = _("This form was sent from another page; open /join on this class server and join there.")
@@ -395,13 +411,13 @@ def join_routes(classroom) -> list:
             with speaking(lang):  # the class's refusals (a taken name, a wrong code) in the page's language
                 _user, cookie = room.join(name, form.get("code"), form.get("rejoin") or None, address=address)
         except WrongClassCode as e:  # the slot taken above stays counted
-            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang),
-                                status_code=400)
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang,
+                                          several=several), status_code=400)
         except WorkbenchError as e:
             if coded:
                 wrong_codes.give_back(address)
-            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang),
-                                status_code=400)
+            return HTMLResponse(join_page(room, next_path=next_path, name=name, error=str(e), lang=lang,
+                                          several=several), status_code=400)
         if coded:
             wrong_codes.give_back(address)
         response = RedirectResponse(safe_next(next_path), status_code=303)
@@ -409,12 +425,13 @@ def join_routes(classroom) -> list:
         return response
 
     async def leave(request):
-        room = classroom()
+        course = classroom()
         cookie = cookies_of(request.scope).get(COOKIE)
-        user = room.user_from_cookie(cookie)
+        user = course.user_from_cookie(cookie)
         if user is None:
             return RedirectResponse("/join", status_code=303)
-        token = room.form_token(cookie, "leave")
+        room = course.room_of(user)
+        token = course.form_token(cookie, "leave")
         lang = request_language(request.scope, room, request.query_params.get("lang"))
         if request.method == "GET":  # a page with a form: a link to /leave signs nobody out
             # The gate is the class server's front door for /leave: a student sees their own code.
@@ -430,7 +447,7 @@ def join_routes(classroom) -> list:
             return refused_page(e.status, str(e), lang)
         if not hmac.compare_digest(form.get("token", "").encode(), token.encode()):
             return refused_page(403, refusal, lang)
-        response = RedirectResponse("/join", status_code=303)
+        response = RedirectResponse(join_path(room.id), status_code=303)
         response.headers.append("set-cookie", session_cookie("", secure=is_https(request.scope), max_age=0))
         return response
 

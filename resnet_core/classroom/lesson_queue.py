@@ -150,7 +150,7 @@ LESSON_OVERRIDES = ("dataset", "data_root")  # all a viewer may change in a less
 
 
 def queue_lesson(manager, lesson: Lesson, *, queued_by: Owner = LOCAL_OWNER, fill_in: bool = True,
-                 **overrides) -> list[str]:
+                 class_id: str | None = None, **overrides) -> list[str]:
     """Queue the lesson's runs; the ids queued (empty: all reused).
 
     Lesson runs are shared (``JobManager.submit_shared``): every viewer of the lesson watches
@@ -158,7 +158,7 @@ def queue_lesson(manager, lesson: Lesson, *, queued_by: Owner = LOCAL_OWNER, fil
     that are missing are queued, within the class's lesson runs per student, so a finished
     lesson is never re-run by a student and thirty clicks give one set; without it (the
     teacher's) the whole lesson runs again (refused while its runs are still queued or
-    running). ``queued_by`` is whose click it was."""
+    running). ``queued_by`` is whose click it was; ``class_id`` the class whose limits bound it."""
     bad = set(overrides) - set(LESSON_OVERRIDES)
     if bad:
         raise ConfigError(_("a lesson's runs take only {names}; got {names2}").format(
@@ -176,13 +176,14 @@ def queue_lesson(manager, lesson: Lesson, *, queued_by: Owner = LOCAL_OWNER, fil
             wanted = [label for label in lesson.labels if label not in found]
             if wanted and manager.policy is not None:  # the whole set or none of it
                 manager.policy.check_shared(0, limited=True, adding=len(wanted),
-                                            queued_by_active=manager.active_queued_by(queued_by.id))
+                                            queued_by_active=manager.active_queued_by(queued_by.id),
+                                            class_id=class_id)
         # Runs start in queue order, so a run that starts from another lesson run finds it done.
         dirs = {label: run.dir for label, run in found.items()}
         queued = []
         for label in wanted:
             run_id = manager.submit_shared(resolve_run_refs(configs[label], dirs),
-                                           queued_by=queued_by, limited=fill_in)
+                                           queued_by=queued_by, limited=fill_in, class_id=class_id)
             dirs[label] = manager.store.root / run_id
             queued.append(run_id)
         return queued

@@ -155,3 +155,12 @@ def rejoin_matches(secret: bytes, student_id: str, entry: str | None, code: str)
     if shows_again(entry):
         return token_matches(given, rejoin_code(secret, student_id, entry))
     return token_matches(_digest(given), entry)  # a code minted before issue 36 (its sha256)
+
+
+def clean_class_name(name: str) -> str:
+    """A class's name ("Section B"): 1 to 40 printable characters."""
+    name = " ".join(str(name or "").split())
+    if not 1 <= len(name) <= 40 or not name.isprintable():
+        raise ConfigError(_("a class's name is 1 to 40 printable characters, got {name}").format(
+                              name=f"{name!r}"))
+    return name

@@ -157,7 +157,7 @@ class JobManager:
 
     def submit(self, config: TrainConfig, *, processes: int = 1, owner: Owner = LOCAL_OWNER,
                limited: bool = True, sweep: SweepTrial | None = None,
-               peers: frozenset[str] = frozenset()) -> str:
+               peers: frozenset[str] = frozenset(), class_id: str | None = None) -> str:
         """Validate, create the run folder (status queued) and queue it; return the run id.
 
         ``processes`` > 1 trains data-parallel under torchrun (standalone, one process per
@@ -167,7 +167,8 @@ class JobManager:
         caller that does not say is bound), else only by free memory; who may ask for what is
         the front door's to check (``workbench``). ``sweep`` marks the run as a sweep's trial.
         ``peers``: the owner ids that share the owner's runs at a time (the names joined from
-        one address, as the front door finds them).
+        one address, as the front door finds them). ``class_id``: the class (of a server's
+        several) whose policy bounds it, recorded in job.json.
         """
         self._check_writable()
         config.validate()
@@ -180,12 +181,13 @@ class JobManager:
             if self.policy is not None:
                 challenge = self.policy.check_submission(
                     config, limited=limited, active_of_owner=self._active_count(owner.id),
-                    active_total=self._capped_count(), active_of_address=self._active_of(peers))
+                    active_total=self._capped_count(), active_of_address=self._active_of(peers),
+                    class_id=class_id)
             return self._create(config, device, processes, owner, challenge=challenge,
-                                sweep=sweep, capped=limited and sweep is None)
+                                sweep=sweep, capped=limited and sweep is None, class_id=class_id)
 
     def submit_shared(self, config: TrainConfig, *, queued_by: Owner = LOCAL_OWNER,
-                      limited: bool = True) -> str:
+                      limited: bool = True, class_id: str | None = None) -> str:
         """Queue a shared run (a lesson's): owned by ``LESSONS_OWNER``, so every viewer reuses
         it; bound by the class's queue cap and, when ``limited`` (a student's click), by the
         lesson runs ``queued_by``'s clicks may have queued or running at once."""
@@ -195,7 +197,8 @@ class JobManager:
         with self._submit_lock:
             if self.policy is not None:
                 self.policy.check_shared(self._capped_count(), limited=limited,
-                                         queued_by_active=self.active_queued_by(queued_by.id))
+                                         queued_by_active=self.active_queued_by(queued_by.id),
+                                         class_id=class_id)
             return self._create(config, device, 1, LESSONS_OWNER, queued_by=queued_by)
 
     def submit_lr_find(self, config: TrainConfig, *, steps: int = 200,
@@ -214,11 +217,12 @@ class JobManager:
                 challenge: str | None = None, queued_by: Owner | None = None,
                 kind: str = "train", steps: int | None = None,
                 parent: Path | None = None, sweep: SweepTrial | None = None,
-                capped: bool = True) -> str:
+                capped: bool = True, class_id: str | None = None) -> str:
         run = Run(create_run_dir(parent or self.store.root, config.dataset, config.arch))
         atomic_write_json(run.config_path, config.to_dict())
         write_new_job(run, processes=processes, owner=owner, queued_by=queued_by,
-                      challenge=challenge, kind=kind, steps=steps, sweep=sweep, capped=capped)
+                      challenge=challenge, kind=kind, steps=steps, sweep=sweep, capped=capped,
+                      class_id=class_id)
         self._queue(run)
         if not self.owns_queue:
             return run.id  # queued in the folder: the owner adopts it (replicas.py)
@@ -228,7 +232,7 @@ class JobManager:
 
     def resume(self, run_id: str, *, epochs: int | None = None, max_steps: int | None = None,
                owner: Owner = LOCAL_OWNER, limited: bool = True,
-               peers: frozenset[str] = frozenset()) -> str:
+               peers: frozenset[str] = frozenset(), class_id: str | None = None) -> str:
         """Queue a stopped, interrupted or failed run to continue from its last checkpoint;
         ``owner`` is who asks (with a policy, ``limited`` bounds their budget and how many
         runs they have going, as ``submit``)."""
@@ -249,7 +253,8 @@ class JobManager:
                 self.policy.check_submission(budget, limited=limited,
                                              active_of_owner=self._active_count(owner.id),
                                              active_total=self._capped_count(),
-                                             active_of_address=self._active_of(peers))
+                                             active_of_address=self._active_of(peers),
+                                             class_id=class_id or run.job.class_id)
             device = self.executor.device_type(config.device)
             # As many processes as it trained with, where this machine still has them.
             processes = min(int(run.config.get("world_size") or 1), self.executor.device_count(device))

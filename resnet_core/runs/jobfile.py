@@ -10,7 +10,8 @@ class and the sweeps read its typed fields. On disk:
      "owner": {"id", "name"}?, "queued_by": {"id", "name"}?, "challenge": str?,
      "held_by": {"id", "name"}? (the teacher stopped it: only the teacher resumes it),
      "sweep": {"id", "trial"}? (the run is trial number ``trial`` of sweep ``id``),
-     "capped": false? (it does not count against a class's queue cap: the teacher's own)}
+     "capped": false? (it does not count against a class's queue cap: the teacher's own),
+     "class": str? (the class, of a server's several, the run was queued in)}
 
 A run without an owner (the CLI, notebooks, single-user mode) belongs to ``LOCAL_OWNER``.
 """
@@ -65,6 +66,7 @@ class JobFile:
     held_by: Owner | None = None  # the teacher stopped it: only the teacher resumes it
     sweep: SweepTrial | None = None
     capped: bool = True  # counts against a class's queue cap (replicas count from the folder)
+    class_id: str | None = None  # the class it was queued in (a server with several classes)
 
     def budget(self, config: dict) -> dict:
         """``config`` (config.json's dict) with this job's budget: a resume's epochs or
@@ -94,6 +96,8 @@ class JobFile:
             out["sweep"] = {"id": self.sweep.id, "trial": self.sweep.trial}
         if not self.capped:
             out["capped"] = False
+        if self.class_id is not None:
+            out["class"] = self.class_id
         return out
 
     @classmethod
@@ -115,7 +119,7 @@ class JobFile:
                    held_by=_person(data, "held_by"),
                    sweep=SweepTrial(_text(sweep, "id") or "", _whole(sweep, "trial") or 0)
                    if isinstance(sweep, dict) else None,
-                   capped=data.get("capped") is not False)
+                   capped=data.get("capped") is not False, class_id=_text(data, "class"))
 
 
 def _whole(data: dict, key: str) -> int | None:
@@ -162,11 +166,11 @@ def set_hold(run, by: Owner | None) -> None:
 def write_new_job(run, *, processes: int, owner: Owner, queued_by: Owner | None = None,
                   challenge: str | None = None, kind: str = "train",
                   steps: int | None = None, sweep: SweepTrial | None = None,
-                  capped: bool = True) -> None:
+                  capped: bool = True, class_id: str | None = None) -> None:
     """job.json for a new job: train its config.json from the start, or sweep the learning
     rate for it (``kind="lr_find"``)."""
     job = JobFile(kind=kind, steps=steps, processes=processes, owner=owner, queued_by=queued_by,
-                  challenge=challenge, sweep=sweep, capped=capped)
+                  challenge=challenge, sweep=sweep, capped=capped, class_id=class_id)
     atomic_write_json(run.job_path, job.to_dict())
 
 

@@ -1,7 +1,9 @@
 """Issue 40: a class on three app processes behind real HAProxy, started as a teacher starts
 it (`python -m resnet_core class-server --replicas 3`), driven by Chromium on loopback.
 
-Two students land on different replicas; the teacher's lesson lock set through one replica
+Two students land on different replicas and see each other on their class's leaderboard; a
+student of a second class (section B, joined by its link) sees only B's, and A's students
+never see B's; the teacher's lesson lock set through one replica
 applies to a student on another within 2 s; the queue-owning replica is killed (SIGKILL) while
 a run trains: another owns the queue within 10 s, the run resumes from its checkpoint and
 completes, the run queued behind it runs too; the students of the dead replica are sent
@@ -25,6 +27,7 @@ import pytest
 from resnet_core import TrainConfig
 from resnet_core.classroom.access import COOKIE
 from resnet_core.classroom.classroom import Classroom
+from resnet_core.classroom.course import Course
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.jobs.manager import LOCK_FILE, JobManager
 from resnet_core.runs.folder import read_status
@@ -98,6 +101,34 @@ def test_three_replicas_share_one_class_and_survive_the_queue_owners_death(tmp_p
             where = {name: replica_of(page) for name, page in students.items()}
             assert len(set(where.values())) >= 2, where  # round robin over the replicas
             elsewhere = next(n for n, r in where.items() if r != replica_of(teacher))
+
+            # Two classes, each with its challenge: Cy joins section B by its link. Entries are
+            # handed to the queue's owner through the folder; each class's board is its own.
+            course = Course(runs, teacher_token=TOKEN)
+            course.main.open_challenge("digits", 30)
+            course.add_class("Section B").open_challenge("digits", 30)
+            cy = browser.new_context(viewport={"width": 1200, "height": 1200}).new_page()
+            cy.goto(url + "/join?class=section-b")
+            cy.get_by_role("heading", name="Join Section B").wait_for(timeout=30_000)
+            cy.fill("input[name=name]", "Cy")
+            cy.click("button[type=submit]")
+            cy.get_by_text("Signed in as Cy").wait_for(timeout=60_000)
+            ids = {n: sid for room in course.classes() for sid, n in room.state.roster.items()}
+            hand = JobManager(runs, replica=True, warm_worker=False, policy=course)
+            entry = dict(dataset="digits", arch="resnet20", epochs=1, runs_dir=str(runs))
+            entries = [hand.submit(TrainConfig(seed=i, **entry), owner=Owner(ids[n], n), class_id=c)
+                       for i, (n, c) in enumerate((("Ada", "main"), ("Grace", "main"), ("Cy", "section-b")))]
+            hand.close()
+            wait_for(lambda: all(read_status(runs / r).get("state") == "completed" for r in entries), timeout=180)
+            for name, page in ((n, students[n]) for n in ("Ada", "Grace")):
+                page.goto(url + "/challenge")
+                board = page.get_by_test_id("stTable")
+                board.filter(has_text="Grace").filter(has_text="Ada").wait_for(timeout=60_000)
+                assert "Cy" not in board.inner_text(), name
+            cy.goto(url + "/challenge")
+            board = cy.get_by_test_id("stTable")
+            board.filter(has_text="Cy").wait_for(timeout=60_000)
+            assert "Ada" not in board.inner_text() and "Grace" not in board.inner_text()
 
             # The lock set through the teacher's replica reaches a student on another.
             teacher.goto(url + "/teacher")

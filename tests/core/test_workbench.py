@@ -69,6 +69,11 @@ ACTIONS = {
     "download the gradebook": lambda s, run_id: s.gradebook("canvas"),
     "see the class's changes": lambda s, run_id: s.class_actions(),
     "make a run's report": lambda s, run_id: s.report(run_id),
+    "add a class": lambda s, run_id: s.add_class("Section B"),
+    "rename the class": lambda s, run_id: s.rename_class("Section A"),
+    "invite a co-teacher": lambda s, run_id: s.add_staff("teacher", "Grace"),
+    "revoke a link": lambda s, run_id: s.revoke_staff("t-00000000"),
+    "see the class's teachers": lambda s, run_id: s.staff(),
 }
 
 
@@ -92,7 +97,7 @@ def test_every_action_of_the_front_door_has_a_row_above():
         call(recorder, "run-id")
     public = {name for name, _ in inspect.getmembers(Session, inspect.isfunction)
               if not name.startswith("_")}
-    questions = {"may_control", "may_resume"}  # ask, change nothing
+    questions = {"may_control", "may_resume", "classes", "sees_class", "sees_run"}  # ask, change nothing
     assert public - questions == recorder.called
 
 
@@ -117,7 +122,8 @@ def test_students_are_refused_the_teachers_actions(bench):
                    "lock a lesson", "set the class's language", "open a challenge", "reset the class", "find a learning rate",
                    "remove a student", "make a rejoin code", "start a sweep", "stop a sweep",
                    "resume a sweep", "export to MLflow", "start TensorBoard",
-                   "see the class's predictions"):
+                   "see the class's predictions", "add a class", "rename the class", "invite a co-teacher",
+                   "revoke a link", "see the class's teachers"):
         with pytest.raises(AccessDenied, match="only the teacher"):
             ACTIONS[action](student, None)
 
