@@ -30,7 +30,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from resnet_core.classroom.access import COOKIE, MAIN_CLASS, SESSION_DAYS
-from resnet_core.classroom.ratelimit import RateLimiter
+from resnet_core.classroom.ratelimit import RateLimiter, SharedRateLimiter
 from resnet_core.classroom.roster import WrongClassCode
 from resnet_core.classroom.traffic import UploadBudget, server_wide
 from resnet_core.errors import WorkbenchError
@@ -364,11 +364,20 @@ def join_routes(classroom) -> list:
     from starlette.responses import HTMLResponse, RedirectResponse
     from starlette.routing import Route
 
-    joins = RateLimiter(settings().joins_per_minute)
-    wrong_codes = RateLimiter(WRONG_CODES_PER_MINUTE)
+    made: dict[str, object] = {}
+
+    def limiter(name: str, limit: int):
+        """Joins and wrong codes a minute per address: on replicas, counted in the runs folder
+        for all of them together (issue 40); else in this process. Made at the first join."""
+        if name not in made:
+            made[name] = (SharedRateLimiter(classroom().main.dir / f"{name}.rate.json", limit)
+                          if settings().replica else RateLimiter(limit))
+        return made[name]
 
     async def join(request):
         course = classroom()
+        joins = limiter("joins", settings().joins_per_minute)
+        wrong_codes = limiter("wrong-codes", WRONG_CODES_PER_MINUTE)
         try:  # the class a join link names (?class=; the form carries it on): the first without
             room = course.get(request.query_params.get("class"))
         except WorkbenchError as e:
@@ -388,10 +397,10 @@ def join_routes(classroom) -> list:
         # attempt, and with a class code every attempt may be a wrong code until shown not to
         # be, so a burst sent at once gets no more through than one request after another.
         coded = bool(room.state.class_code)
-        for limiter, many in ((joins, N_("Too many joins from this address; try again in {seconds} s.")),
+        for counter, many in ((joins, N_("Too many joins from this address; try again in {seconds} s.")),
                               (wrong_codes, N_("Too many class-code attempts from this address; try again "
                                                "in {seconds} s."))):
-            wait = limiter.take(address) if limiter is joins or coded else 0.0
+            wait = counter.take(address) if counter is joins or coded else 0.0
             if wait:
                 with speaking(lang):
                     return refused_page(429, _(many).format(seconds=f"{wait:.0f}"), lang, retry_after=wait)

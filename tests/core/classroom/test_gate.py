@@ -113,3 +113,34 @@ def test_a_slot_given_back_is_free_again():
     assert limiter.take("a") == 0
     now[0] = 61
     assert limiter.take("a") == 0
+
+
+def _take_many(path: str, n: int, out) -> None:
+    from resnet_core.classroom.ratelimit import SharedRateLimiter
+
+    limiter = SharedRateLimiter(path, 25)
+    out.put(sum(limiter.take("10.0.0.7") == 0 for _ in range(n)))
+
+
+def test_replicas_count_class_code_attempts_together(tmp_path):
+    """Issue 40: three replicas, one window: 25 attempts a minute from an address is 25 across
+    the processes (each taking 20 at once admits 25 in all, not 60), and a slot given back on
+    one replica is free on another."""
+    import multiprocessing
+
+    from resnet_core.classroom.ratelimit import SharedRateLimiter
+
+    path = str(tmp_path / "wrong-codes.rate.json")
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [context.Process(target=_take_many, args=(path, 20, out)) for _ in range(3)]
+    for w in workers:
+        w.start()
+    admitted = sum(out.get(timeout=60) for _ in workers)
+    for w in workers:
+        w.join(30)
+    assert admitted == 25
+    here, there = SharedRateLimiter(path, 25), SharedRateLimiter(path, 25)
+    assert 59 <= here.take("10.0.0.7") <= 60 and here.take("10.0.0.8") == 0  # another address: free
+    there.give_back("10.0.0.7")  # a code that turned out right, on another replica
+    assert here.take("10.0.0.7") == 0 and here.take("10.0.0.7") > 0
