@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from resnet_core.device import DEVICES
@@ -348,21 +349,23 @@ def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
     bar over its steps, read from status.json); Ctrl-C stops it with a checkpoint."""
     from tqdm.auto import tqdm
 
-    from resnet_core.jobs.manager import JobManager
+    from resnet_core.jobs.manager import JobManager, hand_off_to_owner
     from resnet_core.runs.folder import read_status
     from resnet_core.runs.store import default_runs_dir
 
-    jobs = JobManager(Path(config.runs_dir) if config.runs_dir else default_runs_dir(),
-                      warm_worker=False, executor=executor)
+    root = Path(config.runs_dir) if config.runs_dir else default_runs_dir()
+    jobs = JobManager(root, warm_worker=False, executor=executor)
+    if jobs.read_only is not None:  # a server runs this folder's queue: it takes the run (issue 40)
+        jobs.close()
+        jobs = hand_off_to_owner(root)
     try:
-        if jobs.read_only is not None:
-            raise WorkbenchError(_("{read_only}; train from its dashboard").format(
-                                     read_only=jobs.read_only))
-        run_id = jobs.submit(config)
-        print(f"queued {run_id} on {jobs.executor.describe()}", file=sys.stderr)
+        run_id = jobs.submit(config, limited=False)  # the operator's run: no class's cap
+        where = jobs.executor.describe() if jobs.owns_queue else \
+            _("the queue of the server that runs {root} (its executor trains it)").format(root=root)
+        print(f"queued {run_id} on {where}", file=sys.stderr)
         with tqdm(total=0, unit="step", disable=quiet, desc=run_id) as bar:
             stopping = False
-            while not jobs.wait(run_id, 0.5):
+            while not finished(jobs, run_id):
                 if stop.is_set() and not stopping:
                     jobs.stop(run_id, "stopped from the command line")
                     stopping = True
@@ -373,6 +376,17 @@ def _train_on(executor: str, config, *, quiet: bool, stop: threading.Event):
         return jobs.store.get(run_id)
     finally:
         jobs.close()
+
+
+def finished(jobs, run_id: str) -> bool:
+    """Whether ``run_id`` ended, within about half a second: this process's queue says so, or
+    (a run handed to a server's queue) its status.json does."""
+    from resnet_core.runs.folder import ACTIVE_STATES, read_status
+
+    if jobs.owns_queue:
+        return jobs.wait(run_id, 0.5)
+    time.sleep(0.5)
+    return read_status(jobs.store.path(run_id)).get("state") not in ACTIVE_STATES
 
 
 STOP_HINT = "Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"

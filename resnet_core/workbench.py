@@ -45,7 +45,7 @@ from resnet_core.data.folder import DataFolder
 from resnet_core.errors import WorkbenchError, first_line
 from resnet_core.i18n import _
 from resnet_core.interop.tensorboard_server import TensorBoardServer
-from resnet_core.jobs.manager import JobManager
+from resnet_core.jobs.manager import JobManager, hand_off_to_owner
 from resnet_core.runs.jobfile import set_hold
 from resnet_core.runs.store import RunStore
 from resnet_core.serving.deploy import Deployment, Deployments
@@ -615,8 +615,8 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     ``train_fields`` (or ``base``) are every trial's fixed settings; ``params`` what varies
     (space.py's forms). A progress bar counts finished trials, and in Jupyter a live figure
     draws each trial's validation accuracy per epoch, pruned trials greyed. Ctrl-C (or a
-    kernel interrupt) stops the sweep with its trials resumable: ``sweep(resume=ID)``. The
-    runs folder must not be another process's (a running app's): there, use its Sweep page.
+    kernel interrupt) stops the sweep with its trials resumable: ``sweep(resume=ID)``. Beside
+    a running app on the same runs folder, the trials go to its queue (its executor trains them).
     """
     from resnet_core.sweeps.progress import SweepProgress
     from resnet_core.sweeps.runner import SweepRunner, stop_trials
@@ -634,10 +634,12 @@ def sweep(params: list[str] | None = None, *, trials: int = 16, parallel: int = 
     # --parallel 8 once started eight on a 2-core machine. More trials than slots queue.
     slots = min(config.parallel, settings().max_jobs)
     jobs = JobManager(root, max_running_per_device=slots)
+    if jobs.read_only is not None:  # a server runs this folder's queue: it trains the trials
+        jobs.close()
+        jobs = hand_off_to_owner(root)
+        slots = config.parallel  # queued at once; the server's slots train them
+        print(f"sweep: a server runs the queue of {root}; the trials go to it", file=sys.stderr)
     try:
-        if jobs.read_only is not None:
-            raise WorkbenchError(_("{read_only}; start or resume the sweep from its Sweep page").format(
-                                     read_only=jobs.read_only))
         if progress:  # once it can start: an error comes alone
             from resnet_core.sweeps.charts import caveats
 

@@ -30,19 +30,21 @@ from pathlib import Path
 
 from resnet_core.atomic import atomic_write_json
 from resnet_core.errors import ConfigError, RunError
-from resnet_core.filelock import FolderLock
+from resnet_core.filelock import FolderLock, signature
 from resnet_core.i18n import _, set_language
 from resnet_core.jobs.capacity import check_processes, hostname, job_threads
 from resnet_core.jobs.executor import EXECUTORS, Executor, Exit, Handle, Launch
 from resnet_core.jobs.local import LocalExecutor
 from resnet_core.jobs.queue import FairQueue
 from resnet_core.jobs.replicas import (
+    HANDOFF_FILE,
     HANDOFF_S,
     SETTLE_S,
     active_runs,
     instance_of,
     left_by,
     owner_line,
+    signal_handoff,
 )
 from resnet_core.runs.folder import (
     ACTIVE_STATES,
@@ -117,7 +119,7 @@ class JobManager:
     def __init__(self, runs_dir: str | Path, *, max_running_per_device: int = 1,
                  python: str = sys.executable, warm_worker: bool | None = None,
                  policy=None, executor: Executor | str | None = None,
-                 replica: bool | None = None) -> None:
+                 replica: bool | None = None, take_over: bool = True) -> None:
         self.store = RunStore(runs_dir)
         self.store.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running_per_device
@@ -150,8 +152,10 @@ class JobManager:
             self._recover()
         if isinstance(self.executor, LocalExecutor):
             self.executor.start_warm()
-        if self.replica:
+        if self.replica and take_over:
             threading.Thread(target=self._follow_the_folder, name="replica", daemon=True).start()
+        elif self.owns_queue:  # a CLI beside this server may hand it runs (``take_over=False``)
+            threading.Thread(target=self._watch_handoffs, name="handoffs", daemon=True).start()
 
     # -- submitting ------------------------------------------------------------------------
 
@@ -225,6 +229,7 @@ class JobManager:
                       class_id=class_id)
         self._queue(run)
         if not self.owns_queue:
+            signal_handoff(self.store.root)
             return run.id  # queued in the folder: the owner adopts it (replicas.py)
         return self._enqueue(Job(run.id, run.dir, device, processes=processes, owner=owner.id,
                                  queued_by=queued_by.id if queued_by is not None else None,
@@ -261,6 +266,7 @@ class JobManager:
             write_resume_job(run, epochs=epochs, max_steps=max_steps, processes=processes)
             self._queue(run)
             if not self.owns_queue:
+                signal_handoff(self.store.root)
                 return run_id
             return self._enqueue(Job(run_id, run.dir, device, resume=True, processes=processes,
                                      owner=run.owner.id, capped=limited and run.job.sweep is None))
@@ -303,6 +309,8 @@ class JobManager:
                 self._lock.notify_all()
                 return
         (Run(job.run_dir) if job is not None else self.store.get(run_id)).request_stop(reason)
+        if not self.owns_queue:
+            signal_handoff(self.store.root)  # a queued run's owner drops it
 
     def jobs(self) -> list[Job]:
         with self._lock:
@@ -412,7 +420,7 @@ class JobManager:
     @property
     def read_only(self) -> str | None:
         """None, or why this manager may not run jobs (in the reader's language). A replica
-        never is: it hands its runs to the queue's owner."""
+        never is: it hands its runs to the queue's owner (so does ``hand_off_to_owner``'s)."""
         if self._folder_owner is None or self.replica:
             return None
         return _("another workbench server ({owner}) runs the jobs of {root}; this one is read-only: runs can "
@@ -538,6 +546,21 @@ class JobManager:
                         self._folder_owner = holder
             except Exception as e:  # the folder is shared: one bad run must not end the thread
                 warnings.warn(f"replica: {type(e).__name__}: {e}", stacklevel=1)
+
+    def _watch_handoffs(self) -> None:
+        """The owner's thread when it is no replica: adopt what a process beside it (a CLI
+        ``train --executor`` or ``sweep``) handed over, when the hand-off file changed."""
+        set_language("en")  # writes run folders
+        seen = signature(self.store.root / HANDOFF_FILE)
+        while not self._closing:
+            time.sleep(HANDOFF_S)
+            now = signature(self.store.root / HANDOFF_FILE)
+            if now != seen and not self._closing:
+                seen = now
+                try:
+                    self._adopt()
+                except Exception as e:  # one bad run must not end the thread
+                    warnings.warn(f"handoffs: {type(e).__name__}: {e}", stacklevel=1)
 
     def _adopt(self) -> None:
         """Queue what another replica queued in the folder; stop a queued job it asked to stop."""
@@ -682,3 +705,10 @@ def _last_line(path: Path) -> str:
     except FileNotFoundError:
         return "no output"
     return lines[-1][-300:] if lines else "no output"
+
+
+def hand_off_to_owner(root: Path, **kwargs) -> JobManager:
+    """A manager for a process beside a running server (the CLI's ``train --executor`` and
+    ``sweep``): it queues runs in the folder for the server that owns the queue, which trains
+    them on its executor, and never takes the queue over."""
+    return JobManager(root, replica=True, take_over=False, warm_worker=False, **kwargs)

@@ -12,11 +12,16 @@ threads use them.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from resnet_core.runs.folder import ACTIVE_STATES, SERVER_GONE, Run, read_status
 from resnet_core.runs.store import RunStore
 
 HANDOFF_S = 1.0  # how often a replica looks at the folder: adopt, or try to take the queue over
+# Touched by whoever hands a run (or a stop) to the queue's owner: a replica, or a CLI `train
+# --executor` / `sweep` started beside a running server. An owner that is no replica (one
+# `streamlit run`) adopts only when it changed: a stat a second, not a read of every run.
+HANDOFF_FILE = ".handoff"
 SETTLE_S = 30.0  # how long the dead owner's children get to checkpoint and leave
 
 
@@ -60,3 +65,8 @@ def left_by(store: RunStore, instance: str | None) -> list[Run]:
                 status.get("state") == "stopped" and status.get("error") == SERVER_GONE):
             runs.append(run)
     return runs
+
+
+def signal_handoff(root: Path) -> None:
+    """Tell the queue's owner there is something in the folder for it (``HANDOFF_FILE``)."""
+    (Path(root) / HANDOFF_FILE).touch()

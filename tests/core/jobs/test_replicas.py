@@ -103,3 +103,32 @@ def test_killing_the_queues_owner_mid_run_hands_the_queue_and_the_run_to_another
 @pytest.fixture(autouse=True)
 def _no_warm_worker(monkeypatch):
     monkeypatch.setenv("RESNET_WORKBENCH_WARM_WORKER", "0")
+
+
+def test_a_cli_train_and_sweep_beside_a_running_server_go_to_its_queue(tmp_path):
+    """Issue 40: `train --executor local` and `sweep` on the runs folder of a running server
+    (here one app process, no replicas) are no longer refused as read-only: their runs are
+    handed to the server's queue through the folder, the server trains them, and the CLI
+    follows them to their end as before."""
+    from helpers import run_cli
+
+    runs = tmp_path / "runs"
+    server = JobManager(runs, warm_worker=False)  # the app's queue: it owns the folder
+    try:
+        assert server.owns_queue
+        tiny = ["--dataset", "digits", "--arch", "resnet20", "--runs-dir", str(runs)]
+        done = run_cli("train", "--executor", "local", "--epochs", "1", "--quiet", *tiny)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "queued" in done.stderr and "the queue of the server that runs" in done.stderr
+        run_dir = done.stdout.strip().splitlines()[-1]
+        status = read_status(run_dir)
+        assert status["state"] == "completed" and status["server"] == server.instance  # trained by the server
+        swept = run_cli("sweep", "--param", "lr=log:0.01:0.1", "--trials", "2", "--epochs", "1", "--quiet", *tiny)
+        assert swept.returncode == 0, swept.stderr[-2000:]
+        assert "a server runs the queue of" in swept.stderr
+        trials = [read_status(p) for p in runs.iterdir() if p.is_dir() and (p / "job.json").exists()
+                  and json.loads((p / "job.json").read_text()).get("sweep")]
+        assert len(trials) == 2 and {t["state"] for t in trials} == {"completed"}
+        assert {t["server"] for t in trials} == {server.instance}
+    finally:
+        server.close()
