@@ -138,6 +138,7 @@ class JobManager:
         self._closing = False
         self._folder_owner = self._lock_folder()  # None, or who runs this folder's jobs
         self._counted: tuple[float, dict] = (0.0, {})  # counts() of a replica, a second old at most
+        self._owner_hooks: list = []  # called while a replica owns the queue (``when_owner``)
         if warm_worker is None:
             warm_worker = settings().warm_worker
         # Where released runs train: given, named, or $RESNET_WORKBENCH_EXECUTOR (local by
@@ -544,8 +545,16 @@ class JobManager:
                         self._take_over()
                     else:
                         self._folder_owner = holder
+                if self.owns_queue:
+                    for hook in list(self._owner_hooks):
+                        hook()
             except Exception as e:  # the folder is shared: one bad run must not end the thread
                 warnings.warn(f"replica: {type(e).__name__}: {e}", stacklevel=1)
+
+    def when_owner(self, hook) -> None:
+        """Call ``hook()`` every ``HANDOFF_S`` while this replica owns the queue, from the
+        moment it takes it over (the sweeps carry on there: ``sweeps.Sweeps.carry_on``)."""
+        self._owner_hooks.append(hook)
 
     def _watch_handoffs(self) -> None:
         """The owner's thread when it is no replica: adopt what a process beside it (a CLI

@@ -68,6 +68,8 @@ class SweepRunner:
         """Pass until the sweep is done (True) or stopped (False); ``on_pass(runner)`` after each."""
         self._runs = self.runs_by_trial()
         while not self._stop.is_set() and not getattr(self.jobs, "closing", False):
+            if self.sweep.state == "stopped":  # stopped by another process (a replica's page)
+                return False
             done = self.step()
             if on_pass is not None:
                 on_pass(self)
@@ -218,8 +220,11 @@ def stop_trials(sweep: Sweep, jobs) -> None:
 class Sweeps:
     """The sweeps of one runs folder, run by this process's job manager: one thread per
     running sweep. A manager that may not run jobs (another server holds the folder) only
-    reads them; of several replicas, the queue's owner carries them on. Made by the Workbench; ``close`` at server exit (the trials' runs are the
-    manager's to stop, and the next server resumes the sweeps that were running)."""
+    reads them. Of several replicas, the queue's owner runs every running sweep: one started or
+    resumed on another replica is picked up within a second (``carry_on``), and when the owner
+    dies the replica that takes the queue over carries its sweeps on. Made by the Workbench;
+    ``close`` at server exit (the trials' runs are the manager's to stop, and the next server
+    resumes the sweeps that were running)."""
 
     def __init__(self, jobs) -> None:
         self.jobs = jobs
@@ -227,9 +232,16 @@ class Sweeps:
         self._lock = threading.Lock()
         self._runners: dict[str, tuple[SweepRunner, threading.Thread]] = {}
         if jobs.owns_queue:
-            for sweep in list_sweeps(self.root):
-                if sweep.state == "running":
-                    self._start_runner(sweep)
+            self.carry_on()
+        if hasattr(jobs, "when_owner"):
+            jobs.when_owner(self.carry_on)  # replicas: each second while it owns the queue
+
+    def carry_on(self) -> None:
+        """Called when this process owns the queue: run every running sweep that has no runner
+        here (the sweeps a dead owner ran, or that another replica started)."""
+        for sweep in list_sweeps(self.root):
+            if sweep.state == "running":
+                self._start_runner(sweep)
 
     def list(self) -> list[Sweep]:
         return list_sweeps(self.root)
@@ -240,7 +252,8 @@ class Sweeps:
         class's student limits bound its trials (the front door decides; kept in sweep.json)."""
         self._check_writable()
         sweep = create_sweep(self.root, config, owner=owner, limited=limited)
-        self._start_runner(sweep)
+        if self.jobs.owns_queue:  # else the owner picks it up (``carry_on``)
+            self._start_runner(sweep)
         return sweep
 
     def stop(self, sweep: Sweep) -> None:
@@ -261,7 +274,8 @@ class Sweeps:
         if sweep.state == "completed":
             raise RunError(_("sweep {id} has completed all its trials").format(id=sweep.id))
         sweep.set_state("running", limited=limited)
-        self._start_runner(sweep)
+        if self.jobs.owns_queue:
+            self._start_runner(sweep)
 
     def runner(self, sweep_id: str) -> SweepRunner | None:
         with self._lock:

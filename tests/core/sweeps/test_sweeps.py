@@ -299,3 +299,31 @@ def test_the_cli_sweep_trains_no_more_at_once_than_the_apps_slots_and_says_so(tm
                    _runs_of(tmp_path, get_sweep(tmp_path, "sweep")).values())
     assert len(spans) == 3
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # one at a time
+
+
+def test_on_replicas_the_queues_owner_runs_a_sweep_started_elsewhere_and_its_successor_carries_it_on(tmp_path):
+    """Issue 40: a sweep started on a replica that does not own the queue is run by the owner
+    (picked up within a second); when the owner goes, the replica that takes the queue over
+    carries the sweep on to its end, every trial told once."""
+    owner = JobManager(tmp_path, replica=True, warm_worker=False)
+    standby = JobManager(tmp_path, replica=True, warm_worker=False)
+    assert owner.owns_queue and not standby.owns_queue
+    at_owner, at_standby = Sweeps(owner), Sweeps(standby)
+    config = SweepConfig(base=TrainConfig(epochs=1, **TINY, runs_dir=str(tmp_path)),
+                         params=["lr=log:1e-2:1e-1"], trials=3, sampler="random", pruner="none")
+    try:
+        found = at_standby.start(config)
+        assert at_standby.runner(found.id) is None  # not here: on the queue's owner
+        wait_for(lambda: at_owner.runner(found.id) is not None, timeout=10)
+        wait_for(lambda: len(found.study().get_trials()) >= 1, timeout=60)
+        at_owner.close()
+        owner.close()  # the owner leaves mid-sweep: the standby takes the queue and the sweep
+        wait_for(lambda: standby.owns_queue and at_standby.runner(found.id) is not None, timeout=15)
+        wait_for(lambda: get_sweep(tmp_path, found.id).state == "completed", timeout=240)
+        trials = found.study().get_trials()
+        assert len(trials) == 3 and all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+        run_ids = [t.user_attrs["run_id"] for t in trials]
+        assert len(set(run_ids)) == 3  # none asked twice
+    finally:
+        at_standby.close()
+        standby.close()
