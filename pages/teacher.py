@@ -320,7 +320,10 @@ if user.is_teacher:
 st.header(_("Changes to the class"))
 changes = session().class_actions()
 if changes:
-    st.dataframe(pd.DataFrame(changes)[["at", "who", "role", "action", "detail"]], hide_index=True,
+    shown = pd.DataFrame(changes)[["at", "who", "role", "action", "detail"]]
+    roles = {"teacher": _("teacher"), "assistant": _("assistant")}
+    shown = shown.assign(action=[_(a) for a in shown["action"]], role=[roles.get(r, r) for r in shown["role"]])
+    st.dataframe(shown, hide_index=True,
                  key="class_changes", column_config={
                      "at": st.column_config.Column(_("when (UTC)")), "who": st.column_config.Column(_("who")),
                      "role": st.column_config.Column(_("role")), "action": st.column_config.Column(_("change")),

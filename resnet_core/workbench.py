@@ -479,7 +479,7 @@ class Session:
         """A link (its token) that signs ``name`` in as a co-teacher ("teacher") or an
         assistant of this session's class, until revoked (``Classroom.add_staff``)."""
         self._course("invite a co-teacher or an assistant")
-        return self._change(f"invite {'an' if role == 'assistant' else 'a'} {role}",
+        return self._change("invite an assistant" if role == "assistant" else "invite a co-teacher",
                             lambda room: room.add_staff(role, name), name)
 
     def revoke_staff(self, link_id: str) -> None:

@@ -116,7 +116,7 @@ def test_a_co_teachers_link_teaches_one_class_and_revoking_it_ends_their_session
     assert course.teacher_cookie(token) is None
     assert bench.session_for_cookie(cookie).user == NOBODY
     changes = [c["action"] for c in bench.session(TEACHER, "section-b").class_actions()]
-    assert {"invite a teacher", "change the limits", "revoke a link"} <= set(changes)
+    assert {"invite a co-teacher", "change the limits", "revoke a link"} <= set(changes)
 
 
 def test_an_assistant_stops_runs_and_reveals_but_changes_nothing_else(bench, course):
@@ -159,3 +159,28 @@ def test_each_class_has_its_own_gradebook_and_canvas_reads_its_name_as_the_secti
     assert [(r["Student"], r["Section"]) for r in rows] == [("Points Possible", ""), ("Bob", "Section B")]
     first = list(csv.DictReader(io.StringIO(bench.session(TEACHER).gradebook("csv"))))
     assert [r["name"] for r in first] == ["Ada"]
+
+
+def test_every_change_the_front_door_records_is_a_known_action_shown_in_the_readers_language():
+    """The change log's actions are ACTIONS (marked for the catalog, shown translated on the
+    Teacher page): each action string workbench.Session records is one of them."""
+    import ast
+    import inspect
+
+    from resnet_core import workbench
+    from resnet_core.classroom.actions import ACTIONS
+    from resnet_core.i18n import _, speaking
+
+    recorded = set()
+    for node in ast.walk(ast.parse(inspect.getsource(workbench))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            args = {"_change": node.args[:1], "record": node.args[2:3]}.get(node.func.attr, [])
+            for arg in args:
+                if isinstance(arg, ast.Name):  # _change passing its own argument on
+                    continue
+                for text in ([arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]):
+                    assert isinstance(text, ast.Constant), ast.unparse(arg)
+                    recorded.add(text.value)
+    assert len(recorded) >= 12 and recorded <= set(ACTIONS)
+    with speaking("zh-CN"):
+        assert all(_(a) != a for a in ACTIONS)
