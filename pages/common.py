@@ -189,14 +189,15 @@ def may_control(run: runs.Run) -> bool:
 
 
 def is_student() -> bool:
+    """Whether this user trains within the class's limits (a student, or an assistant)."""
     return not current_user().is_teacher
 
 
 def class_predictions(lesson) -> None:
-    """For the teacher of a class: how the students predicted ``lesson``'s answer so far,
-    before the runs reveal it (issue 38, item 16)."""
+    """For the teachers and assistants of a class: how the students predicted ``lesson``'s
+    answer so far, before the runs reveal it (issue 38, item 16)."""
     room = current_class()
-    if room is None or is_student():
+    if room is None or not current_user().is_staff:
         return
     votes = session().tally(lesson)
     st.markdown(_("**How the class predicted**"))

@@ -7,8 +7,9 @@ never see B's; the teacher's lesson lock set through one replica
 applies to a student on another within 2 s; the queue-owning replica is killed (SIGKILL) while
 a run trains: another owns the queue within 10 s, the run resumes from its checkpoint and
 completes, the run queued behind it runs too; the students of the dead replica are sent
-elsewhere by HAProxy and keep their names. Past a replica's session limit a student gets a
-429 page that retries by itself, never a stall."""
+elsewhere by HAProxy and keep their names; Origin checks and the class-code limit hold
+across the replicas. Past a replica's session limit a student gets a 429 page that retries
+by itself, never a stall."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -28,6 +30,7 @@ from resnet_core import TrainConfig
 from resnet_core.classroom.access import COOKIE
 from resnet_core.classroom.classroom import Classroom
 from resnet_core.classroom.course import Course
+from resnet_core.classroom.gate import WRONG_CODES_PER_MINUTE
 from resnet_core.classroom.lessons import LESSONS
 from resnet_core.jobs.manager import LOCK_FILE, JobManager
 from resnet_core.runs.folder import read_status
@@ -165,6 +168,20 @@ def test_three_replicas_share_one_class_and_survive_the_queue_owners_death(tmp_p
                 assert "/join" not in page.url
                 page.get_by_text(f"Signed in as {name}").wait_for(state="attached", timeout=30_000)
             print(f"took over in {took_over:.1f} s; replicas {where}")
+
+            # The hardening holds across the replicas: a join posted from another site is
+            # refused, and wrong class codes count for all the replicas together (no cookie:
+            # HAProxy spreads the attempts over them): the one past the limit waits.
+            Classroom(runs, teacher_token=TOKEN).set_class_code("right-code-42")
+
+            def post_join(code: str, origin: str) -> int:
+                form = urllib.parse.urlencode({"name": "Mallory", "code": code}).encode()
+                return status_of(urllib.request.Request(url + "/join", data=form, headers={
+                    "Origin": origin, "Content-Type": "application/x-www-form-urlencoded"}))
+
+            assert post_join("right-code-42", "http://evil.example") == 403
+            tries = [post_join(f"wrong-code-{i}", url) for i in range(WRONG_CODES_PER_MINUTE + 1)]
+            assert tries == [400] * WRONG_CODES_PER_MINUTE + [429], tries
     finally:
         stop(server)
 
