@@ -27,7 +27,7 @@ from resnet_core.i18n import LANGUAGES, N_, _, from_environment, ngettext, pick,
 from resnet_core.jobs.executor import EXECUTORS
 from resnet_core.sweeps.study import PRUNERS as SWEEP_PRUNERS
 from resnet_core.sweeps.study import SAMPLERS as SWEEP_SAMPLERS
-from resnet_core.training.config import CHOICES, PRESETS, TrainConfig, field_docs
+from resnet_core.training.config import CHOICES, DATASET_PRESET, PRESETS, TrainConfig, field_docs
 from resnet_core.training.transfer import InitReport
 
 # Kept here (not imported from explain.py) so that --help does not import Captum.
@@ -224,8 +224,10 @@ def add_train_flags(t: Parser) -> None:
     the source's sections. Unset flags stay out of the namespace: TrainConfig (or the preset)
     holds the defaults."""
     s = argparse.SUPPRESS
-    t.add_argument("--preset", choices=tuple(PRESETS), default=s,
-                   help=_("a measured recipe (see README); other flags override its settings"))
+    t.add_argument("--preset", choices=(*PRESETS, CUSTOM), default=s,
+                   help=_("a measured recipe (see README); other flags override its settings. "
+                          "Without it a dataset with a default recipe (the Train page's) takes it: "
+                          "fashion-mnist, fashion-mnist-fast; custom: none"))
     groups: dict[str, argparse._ArgumentGroup] = {}
     docs = field_docs()
     for f in dataclasses.fields(TrainConfig):
@@ -392,10 +394,15 @@ def finished(jobs, run_id: str) -> bool:
 STOP_HINT = "Ctrl-C stops it with a checkpoint, --resume RUN_DIR goes on"
 
 
+CUSTOM = "custom"  # --preset custom: no recipe, TrainConfig's own defaults (the Train page's word)
+
+
 def config_from(given: dict) -> TrainConfig:
-    """The TrainConfig of train's and lr-find's flags: a preset's settings under the flags given."""
-    preset = given.pop("preset", None)
-    return TrainConfig.from_preset(preset, **given) if preset else TrainConfig(**given)
+    """The TrainConfig of train's and lr-find's flags: a preset's settings under the flags given.
+    Without --preset, the dataset's default recipe, as the app's Train page starts from it
+    (``DATASET_PRESET``: fashion-mnist takes fashion-mnist-fast; issue 41)."""
+    preset = given.pop("preset", DATASET_PRESET.get(given.get("dataset", "")))
+    return TrainConfig.from_preset(preset, **given) if preset not in (None, CUSTOM) else TrainConfig(**given)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

@@ -396,11 +396,14 @@ class Session:
 
     def report(self, run_id: str) -> str:
         """A run's report: one HTML file that opens offline (``analysis.report``). Any member
-        may read any run the Runs page lists."""
+        may read any run the Runs page lists them (their class's, and the shared ones)."""
         from resnet_core.analysis.report import run_report  # plotly: loaded for a report only
 
         require_member(self.user, "make a run's report")
-        return run_report(self.bench.store.get(run_id).dir)
+        run = self.bench.store.get(run_id)
+        if not self.sees_run(run):
+            raise AccessDenied(_("run {run_id} belongs to another class").format(run_id=run_id))
+        return run_report(run.dir)
 
     def vote(self, lesson, choice: int) -> None:
         """Lock in a prediction for ``lesson`` (a Lesson): a student's counts in the class's

@@ -52,7 +52,7 @@ class Course:
         return self.main.dir / SECTIONS_DIR
 
     def classes(self) -> list[Classroom]:
-        """Every class, the first one first, then the added ones in the order they were made."""
+        """Every class: the first one, then the added ones by id."""
         found = sorted((p for p in self.sections_dir.glob("*/class.json")), key=lambda p: p.parent.name) \
             if self.sections_dir.is_dir() else []
         return [self.main] + [self._room(p.parent.name) for p in found]

@@ -141,6 +141,6 @@ def test_replicas_count_class_code_attempts_together(tmp_path):
         w.join(30)
     assert admitted == 25
     here, there = SharedRateLimiter(path, 25), SharedRateLimiter(path, 25)
-    assert 59 <= here.take("10.0.0.7") <= 60 and here.take("10.0.0.8") == 0  # another address: free
+    assert 0 < here.take("10.0.0.7") <= 60 and here.take("10.0.0.8") == 0  # another address: free
     there.give_back("10.0.0.7")  # a code that turned out right, on another replica
     assert here.take("10.0.0.7") == 0 and here.take("10.0.0.7") > 0

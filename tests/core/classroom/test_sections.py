@@ -71,9 +71,11 @@ def test_each_class_has_its_own_challenge_and_leaderboard_and_its_runs_record_it
     assert ada_s.sees_run(runs[ada_run]) and not ada_s.sees_run(runs[bob_run])
     assert bob_s.sees_run(runs[bob_run]) and not bob_s.sees_run(runs[ada_run])
     assert teacher.sees_run(runs[ada_run]) and teacher.sees_run(runs[bob_run])
-    # A student of one class cannot stop another's run, even knowing its id.
+    # A student of one class cannot stop another's run, or take its report, even knowing its id.
     with pytest.raises(AccessDenied):
         bob_s.stop(ada_run)
+    with pytest.raises(AccessDenied, match="belongs to another class"):
+        bob_s.report(ada_run)
     # The leaderboards (queued entries too): each challenge's entries are its class's runs only.
     entries_a = course.main.entries(bench.store)
     entries_b = course.get("section-b").entries(bench.store)

@@ -144,6 +144,26 @@ def _require_fashion_mnist() -> None:
                     "(apt-get install dataset-fashion-mnist); .ci/run installs it")
 
 
+def test_the_cli_trains_fashion_mnist_with_the_apps_default_recipe_unless_told(tmp_path, capsys):
+    """Issue 41, item 4: `train --dataset fashion-mnist` without --preset takes the recipe the
+    Train page starts from (fashion-mnist-fast), not TrainConfig's plain 15-epoch defaults;
+    flags still override it, and --preset custom asks for no recipe."""
+    import json
+
+    write_idx_set(tmp_path / "data" / "fashion-mnist", seed=3, n_train=100, n_test=20)
+    common = ["--dataset", "fashion-mnist", "--max-steps", "1", "--quiet", "--data-root",
+              str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs")]
+    assert main(["train", *common, "--lr", "0.05"]) == 0
+    run_dir = capsys.readouterr().out.strip().splitlines()[-1]
+    made = {"default": json.loads((Path(run_dir) / "config.json").read_text())}
+    assert (made["default"]["arch"], made["default"]["width"], made["default"]["stem"]) == ("resnet14", 32, "strided")
+    assert made["default"]["lr"] == 0.05  # a flag given still overrides the recipe
+    from resnet_core.cli import config_from  # what --preset custom makes, without training it
+
+    made["custom"] = config_from({"dataset": "fashion-mnist", "preset": "custom"}).to_dict()
+    assert made["custom"]["arch"] == "resnet20" and made["custom"]["stem"] != "strided"
+
+
 @pytest.fixture
 def fashion_mnist():
     """The real Fashion-MNIST from Debian's package (70,000 images)."""
