@@ -22,20 +22,24 @@ from resnet_core.workbench import Workbench  # noqa: E402
 os.environ.setdefault("RESNET_WORKBENCH_WARM_WORKER", "0")
 
 
-# The slow step's longest tests, in seconds as CI's two workers measured them (benchmarks/
-# RESULTS.md, "CI's wall time, fourth"): run first, so that no worker starts one of them while
+# The slow step's longest tests, in seconds as two workers measured them (2026-12-06, a
+# contended run of the slow step; benchmarks/RESULTS.md, "CI's wall time, sixth"): run first, so that no worker starts one of them while
 # the other has nothing left (longest-first scheduling). A hint only: a stale figure costs time,
 # never a result. Each key is the start of a test's node id.
 LONGEST_FIRST = {
-    "tests/docs/test_notebooks.py::test_the_article_example_runs_at_the_students_budget": 170,
-    "tests/core/data/test_real_data.py": 80,
-    "tests/browser/test_replicas_app.py": 60,
-    "tests/browser/test_accessibility.py": 195,
-    "tests/core/classroom/test_lessons.py::test_the_transfer_lesson": 120,
-    "tests/docs/test_readme.py": 112,
-    "tests/browser/test_app.py::test_two_browser_sessions": 35,
-    "tests/core/analysis/test_explain.py": 90,
-    "tests/browser/test_keyboard.py": 75,
+    "tests/browser/test_accessibility.py": 230,  # one group: its two tests and their fixture
+    "tests/docs/test_notebooks.py::test_the_article_example_runs_at_the_students_budget": 157,
+    "tests/core/classroom/test_lessons.py::test_the_transfer_lesson": 138,
+    "tests/core/data/test_real_data.py": 130,  # one group: the trained run and its pages
+    "tests/browser/test_replicas_app.py": 127,
+    "tests/docs/test_readme.py": 108,
+    "tests/core/analysis/test_explain.py": 95,
+    "tests/browser/test_app.py::test_launch_from_train_page": 84,
+    "tests/browser/test_languages_app.py": 77,
+    "tests/browser/test_keyboard.py": 76,
+    "tests/browser/test_lessons_app.py": 75,
+    "tests/browser/test_app.py::test_two_browser_sessions": 60,
+    "tests/browser/test_sweep_app.py": 58,
 }
 
 

@@ -155,13 +155,16 @@ def test_an_imported_run_overlays_a_native_one_and_the_runs_page_opens_tensorboa
         # Issue 38, item 6: ticked one at a time, two runs compare with "Only differences" on.
         # Ticking the second run replaces the one-run toggle by the comparison's: under load both
         # are on the page for a moment, so wait for the one that stays.
+        # First the comparison itself (both runs' curves drawn), then its toggle: the page after
+        # the second tick, not a rerun still on its way.
+        page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
+        traces_js = """() => [...document.querySelectorAll('.js-plotly-plot')]
+            .map(p => (p.data || []).map(t => t.name))"""
+        wait_for(lambda: sorted((page.evaluate(traces_js) or [[]])[0]) == sorted([short_run.id, imported_id]),
+                 timeout=30)
         toggle = page.locator("label", has_text="Only differences").locator("input")
         wait_for(lambda: toggle.count() == 1, timeout=30)
         assert toggle.is_checked()
-        page.get_by_text(f"imported from tensorboard ({logdir.resolve() / 'their-resnet'}), read-only").wait_for()
-        traces = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
-            .map(p => (p.data || []).map(t => t.name))""")
-        assert sorted(traces[0]) == sorted([short_run.id, imported_id]), traces
         page.screenshot(path=str(ARTIFACTS / "runs_imported_overlay.png"))
         # TensorBoard, started from the page on a local port.
         page.get_by_text("Open in TensorBoard").click()
