@@ -126,6 +126,16 @@ def join(page, url: str, name: str) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=60_000)
 
 
+def join_class(page, url: str, name: str, class_id: str, class_name: str) -> None:
+    """Join another class than the first by its link (/join?class=ID), whose page names it, and
+    wait until signed in as ``name``."""
+    page.goto(f"{url}/join?class={class_id}")
+    page.get_by_role("heading", name=f"Join {class_name}").wait_for(timeout=30_000)
+    page.fill("input[name=name]", name)
+    page.click("button[type=submit]")
+    page.get_by_text(f"Signed in as {name}").wait_for(timeout=60_000)
+
+
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SERIOUS = ("serious", "critical")
 

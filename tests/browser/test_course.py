@@ -15,7 +15,7 @@ import pytest
 
 from resnet_core.classroom.classroom import Classroom
 
-from e2e import ARTIFACTS, choose, chromium, class_env, streamlit_server
+from e2e import ARTIFACTS, choose, chromium, class_env, join_class, streamlit_server
 from helpers import TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -90,11 +90,7 @@ def test_a_class_list_uploaded_on_the_teacher_page_keeps_names_for_their_student
 
         # Bob joins Section B by its link and sees its challenge; Ada, of the first class, sees none.
         bob = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-        bob.goto(url + "/join?class=section-b")
-        bob.get_by_role("heading", name="Join Section B").wait_for(timeout=30_000)
-        bob.fill("input[name=name]", "Bob")
-        bob.click("button[type=submit]")
-        bob.get_by_text("Signed in as Bob").wait_for(timeout=60_000)
+        join_class(bob, url, "Bob", "section-b", "Section B")
         bob.goto(url + "/challenge")
         bob.get_by_role("button", name="Submit my run").wait_for(timeout=60_000)
         student.goto(url + "/challenge")

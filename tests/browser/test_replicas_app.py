@@ -36,7 +36,7 @@ from resnet_core.jobs.manager import LOCK_FILE, JobManager
 from resnet_core.runs.folder import read_status
 from resnet_core.runs.jobfile import Owner
 
-from e2e import ROOT, choose, chromium, free_port, join
+from e2e import ROOT, choose, chromium, free_port, join, join_class
 from helpers import TOKEN, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow,
@@ -111,11 +111,7 @@ def test_three_replicas_share_one_class_and_survive_the_queue_owners_death(tmp_p
             course.main.open_challenge("digits", 30)
             course.add_class("Section B").open_challenge("digits", 30)
             cy = browser.new_context(viewport={"width": 1200, "height": 1200}).new_page()
-            cy.goto(url + "/join?class=section-b")
-            cy.get_by_role("heading", name="Join Section B").wait_for(timeout=30_000)
-            cy.fill("input[name=name]", "Cy")
-            cy.click("button[type=submit]")
-            cy.get_by_text("Signed in as Cy").wait_for(timeout=60_000)
+            join_class(cy, url, "Cy", "section-b", "Section B")
             ids = {n: sid for room in course.classes() for sid, n in room.state.roster.items()}
             hand = JobManager(runs, replica=True, warm_worker=False, policy=course)
             entry = dict(dataset="digits", arch="resnet20", epochs=1, runs_dir=str(runs))
