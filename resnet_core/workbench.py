@@ -148,9 +148,11 @@ class Session:
         if bench.course is not None:
             if user.class_id != ALL_CLASSES:
                 self.class_id = user.class_id
-            else:
-                known = {r.id for r in bench.course.classes()}
-                self.class_id = class_id if class_id in known else MAIN_CLASS
+            else:  # the one asked for if it exists (a stat, not a listing: pages make many sessions)
+                try:
+                    self.class_id = bench.course.get(class_id).id
+                except WorkbenchError:
+                    self.class_id = MAIN_CLASS
 
     @property
     def room(self) -> Classroom | None:
