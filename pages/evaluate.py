@@ -43,7 +43,8 @@ s4.metric(_("Macro F1"), f"{summary['macro_f1']:.4f}")
 s5.metric(_("Weighted F1"), f"{summary['weighted_f1']:.4f}")
 st.caption(ngettext("{n} image, checkpoint {checkpoint}.pt", "{n} images, checkpoint {checkpoint}.pt",
                     summary["num_samples"]).format(n=summary["num_samples"],
-                                                   checkpoint=summary.get("checkpoint", "best")))
+                                                   checkpoint=summary.get("checkpoint", "best"))
+           + (_("; accuracy{note}").format(note=training.tta_note(summary)) if summary.get("tta") else ""))
 
 left, right = st.columns([3, 2])
 with left:

@@ -33,7 +33,8 @@ from pages.common import (
 from pages.language import fragment, keyed
 
 # TrainConfig fields the form shows (a recipe's other fields apply as they are).
-FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment")
+FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment",
+               "erasing", "ema", "tta")
 
 
 def form_values(name: str, recipe: str) -> dict:
@@ -42,6 +43,7 @@ def form_values(name: str, recipe: str) -> dict:
          else TrainConfig(dataset=name))
     return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
             "scheduler": c.scheduler, "batch_size": c.batch_size, "augment": c.augment,
+            "erasing": c.erasing, "ema": c.ema, "tta": c.tta,
             keyed("budget"): "epochs",
             f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
 
@@ -231,6 +233,22 @@ with settings:
     augment = b3.toggle(_("Augmentation"), key="augment",
                         help=_("random crops; horizontal flips where they keep the label (not digits)"))
     seed = b4.number_input(_("Seed"), value=0, step=1, key="seed")
+    # The accuracy levers (issue 41): each one's cost is in the time estimate above.
+    l1, l2, l3 = st.columns(3)
+    erasing = l1.number_input(_("Random erasing"), 0.0, 1.0, step=0.05, format="%.2f", key="erasing",
+                              help=_("the chance that a training image has a random rectangle "
+                                     "blanked (0: off; 0.25 is usual): a regulariser for longer runs"))
+    ema = l2.number_input(_("EMA of the weights"), 0.0, 0.9999, step=0.001, format="%.4f", key="ema",
+                          help=_("evaluate and keep a moving average of the weights with this decay "
+                                 "per step (0: off; 0.99 to 0.999 for runs of a few thousand steps)"))
+    no_tta = training.tta_problem(name, hflip=ds.info.hflip if ds is not None else None)
+    if no_tta:  # a mirrored digit is not the same digit
+        st.session_state["tta"] = False
+    tta = l3.toggle(_("Flip TTA"), key="tta", disabled=bool(no_tta),
+                    help=_("test-time augmentation: each image and its mirror, their logits averaged "
+                           "(validation and test cost twice as much; the plain figure is kept beside "
+                           "it)") if not no_tta else _("not for {dataset}: its labels do not survive a "
+                                                       "horizontal flip").format(dataset=name))
     snapshots = st.number_input(_("Weight snapshots"), *training.RANGES["probe_snapshots"],
                                 TrainConfig().probe_snapshots, key="snapshots",
                                 help=_("copies of the weights over training for the Explain page's "
@@ -247,6 +265,7 @@ with settings:
         dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
         data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
         scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
+        erasing=float(erasing), ema=float(ema), tta=tta,
         epochs=int(amount) if budget == "epochs" else None,
         max_steps=int(amount) if budget == "steps" else None,
         diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),
@@ -269,11 +288,15 @@ with settings:
     if ds is not None:
         planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
                                 size=ds.info.image_size, train_images=len(ds.train),
-                                val_images=len(ds.val), runs=store(),
+                                val_images=len(ds.val), test_images=len(ds.test), runs=store(),
                                 # never calibrate while a job waits or trains (both slow down)
                                 calibrate=manager().idle)
         with model_tiles:
             model_tiles_for(planned, ds)
+        if planned.levers:
+            st.caption(_("The accuracy levers' time, in the estimate: {levers}.").format(
+                levers=", ".join(f"{analysis.LEVER_NAMES[k]} ~{runs.duration(v)}"
+                                 for k, v in planned.levers.items())))
         st.caption(planned.memory_line())
         if not planned.fits:
             st.warning(_("Batch {batch} probably does not fit in memory; try {largest} or fewer.").format(
@@ -345,7 +368,8 @@ def live_panel(run_id: str) -> None:
     elif state == "completed" and run.summary("test"):
         test, took = run.summary("test"), runs.time_taken(status)
         st.success(_("Test accuracy {accuracy}, macro F1 {f1}").format(
-            accuracy=f"{test['accuracy']:.4f}", f1=f"{test['macro_f1']:.4f}") + (f", {took}." if took else "."))
+            accuracy=f"{test['accuracy']:.4f}" + training.tta_note(test), f1=f"{test['macro_f1']:.4f}")
+                   + (f", {took}." if took else "."))
     progress = runs.run_progress(status, config, metrics)
     announce(progress.announcement(run_id), key="train_status")
     if progress.total_steps:

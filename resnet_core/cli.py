@@ -304,6 +304,7 @@ def _main(argv: list[str]) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from resnet_core.analysis.planning import PrintEstimate
+    from resnet_core.training.evaluation import tta_note
     from resnet_core.training.loop import resume, train  # torch import is slow; keep --help fast
 
     given = vars(args).copy()
@@ -336,7 +337,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(InitReport(**init).summary())
     test = run.summary("test")
     if test:
-        print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['macro_f1']:.4f} "
+        print(f"test accuracy {test['accuracy']:.4f}{tta_note(test)}, macro F1 {test['macro_f1']:.4f} "
               f"(best val accuracy {status.get('best_val_accuracy', 0):.4f}, "
               f"{status.get('epoch')} epochs, {status.get('step')} steps)")
     if status.get("state") == "stopped":
@@ -436,14 +437,14 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from resnet_core.runs.folder import Run
-    from resnet_core.training.evaluation import evaluate_run
+    from resnet_core.training.evaluation import evaluate_run, tta_note
 
     summary = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint,
                            device=args.device, data_root=args.data_root)
     run = Run(Path(args.run_dir))
     print(run.per_class(args.split).to_string(index=False, float_format="%.4f"))
     print(f"\n{args.split} ({args.checkpoint}.pt, {summary['num_samples']} images): "
-          f"accuracy {summary['accuracy']:.4f}, macro F1 {summary['macro_f1']:.4f}, "
+          f"accuracy {summary['accuracy']:.4f}{tta_note(summary)}, macro F1 {summary['macro_f1']:.4f}, "
           f"weighted F1 {summary['weighted_f1']:.4f}")
     print(run.eval_dir(args.split))
     return 0

@@ -34,6 +34,7 @@ PUBLIC = {
     "Plan": "planning",
     "PrintEstimate": "planning",
     "plan": "planning",
+    "LEVER_NAMES": "planning",
     "announce_progress": "describe",
     "curve_rows": "describe",
     "curves_table": "describe",

@@ -42,6 +42,7 @@ from resnet_core.analysis.describe import describe_transfer as describe_transfer
 from resnet_core.analysis.diagram import block_dot as block_dot
 from resnet_core.analysis.diagram import block_shapes as block_shapes
 from resnet_core.analysis.palette import PALETTE as PALETTE
+from resnet_core.analysis.planning import LEVER_NAMES as LEVER_NAMES
 from resnet_core.analysis.planning import Plan as Plan
 from resnet_core.analysis.planning import PrintEstimate as PrintEstimate
 from resnet_core.analysis.planning import plan as plan

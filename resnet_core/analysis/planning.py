@@ -9,6 +9,7 @@ and the memory of one training step against the memory free on the device now.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ class Plan:
     free_bytes: int  # memory free on the device when planned
     cost: ModelCost | None = None
     epochs: float | None = None  # the run's budget in epochs (steps over steps per epoch)
+    levers: dict[str, float] = dataclasses.field(default_factory=dict)  # {"tta": seconds, ...}:
+    # what each of the run's accuracy levers adds to its time, included in total_seconds
 
     @property
     def peak_bytes(self) -> int:
@@ -60,7 +63,7 @@ class Plan:
     def total_seconds(self) -> float | None:
         if self.seconds_per_epoch is None or self.epochs is None:
             return None
-        return self.seconds_per_epoch * self.epochs
+        return self.seconds_per_epoch * self.epochs + sum(self.levers.values())
 
     def memory_line(self) -> str:
         """One sentence: the step's memory at this batch, and the largest batch that fits."""
@@ -102,13 +105,18 @@ class Plan:
         line = _("about {duration} per epoch").format(duration=duration(self.seconds_per_epoch))
         if self.total_seconds is not None:
             line += _(", {duration} in all").format(duration=duration(self.total_seconds))
-        return _("{line} on this {device} ({basis})").format(line=line, device=self.device.upper(),
+        line = _("{line} on this {device} ({basis})").format(line=line, device=self.device.upper(),
                                                              basis=self.cost.basis_words())
+        if self.levers and self.total_seconds is not None:
+            line += _("; of which {levers}").format(levers=", ".join(
+                f"{LEVER_NAMES[k]} {duration(v)}" for k, v in self.levers.items()))
+        return line
 
 
 def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
-         train_images: int | None = None, val_images: int = 0, epochs: float | None = None,
-         runs=None, calibrate: bool = True, device: str | None = None) -> Plan:
+         train_images: int | None = None, val_images: int = 0, test_images: int = 0,
+         epochs: float | None = None, runs=None, calibrate: bool = True,
+         device: str | None = None) -> Plan:
     """The cost of ``config`` on input ``channels`` x ``size`` px with ``num_classes`` classes.
 
     With ``train_images`` also the time: from ``runs`` (a RunStore: this machine's history for
@@ -134,7 +142,74 @@ def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
         cost = estimate_cost(config.arch, num_classes, channels, size, train_images,
                              val_images=val_images, batch_size=batch, device=device,
                              seconds_per_image=history, calibrate=calibrate, **options)
+        if cost.seconds_per_epoch is not None:
+            steps = epochs * max(1, train_images // batch)
+            levers = lever_seconds(config, cost.seconds_per_epoch, train_images, val_images,
+                                   test_images, epochs, steps, (channels, size), num_classes)
+            return Plan(config, device, memory, available_memory(device), cost, epochs, levers)
     return Plan(config, device, memory, available_memory(device), cost, epochs)
+
+
+# The levers' names as the estimate says them (the config's field names, which the CLI and
+# the Train page show too).
+LEVER_NAMES = {"tta": "TTA", "ema": "EMA", "erasing": "erasing"}
+
+
+def lever_seconds(config: TrainConfig, seconds_per_epoch: float, train_images: int,
+                  val_images: int, test_images: int, epochs: float, steps: float,
+                  shape: tuple[int, int], num_classes: int) -> dict[str, float]:
+    """What the accuracy levers the config turns on add to its run, in seconds.
+
+    TTA: a second forward pass over the validation split every epoch and over the test split
+    once; one image's forward pass costs the epoch's time over (3 x train + val) images (a
+    training image costs about three forwards). EMA and erasing: their per-step work, timed
+    here once on this model's weights and a batch of this input (a few milliseconds)."""
+    levers = {}
+    if config.tta:
+        forward = seconds_per_epoch / (3 * train_images + val_images)
+        levers["tta"] = forward * (val_images * epochs + test_images)
+    if config.ema > 0:
+        options = dict(residual=config.residual, norm=config.norm, activation=config.activation,
+                       stem=config.model_stem, width=config.width)
+        levers["ema"] = steps * _ema_step_seconds(config.arch, num_classes, *shape,
+                                                  tuple(sorted(options.items())))
+    if config.erasing > 0:
+        levers["erasing"] = steps * _erasing_step_seconds(config.batch_size, *shape)
+    return levers
+
+
+@functools.lru_cache(maxsize=16)
+def _ema_step_seconds(arch: str, num_classes: int, channels: int, size: int, options: tuple) -> float:
+    """One EMA update of this model's weights on the CPU (training.ema), the median of five."""
+    from resnet_core.training.ema import WeightAverage
+    from resnet_core.training.models import build_model
+
+    model = build_model(arch, num_classes, channels, input_size=size, **dict(options))
+    average = WeightAverage(model, 0.999)
+    return _median_seconds(lambda: average.update(model))
+
+
+@functools.lru_cache(maxsize=16)
+def _erasing_step_seconds(batch_size: int, channels: int, size: int) -> float:
+    """Random erasing of one batch of this input on the CPU (data.loader.erase)."""
+    import torch
+
+    from resnet_core.data.loader import erase
+
+    images = torch.zeros(batch_size, channels, size, size)
+    generator = torch.Generator().manual_seed(0)
+    return _median_seconds(lambda: erase(images, 0.5, generator))
+
+
+def _median_seconds(work, repeats: int = 5) -> float:
+    import time
+
+    times = []
+    for _repeat in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[repeats // 2]
 
 
 def plan_from_registry(config: TrainConfig) -> Plan | None:
@@ -187,7 +262,8 @@ def estimate_line(config: dict, epochs: float, runs, *, stop_hint: str | None = 
     channels, size, _ = config["input_shape"]
     planned = plan(TrainConfig.from_dict(config), num_classes=len(config["class_names"]),
                    channels=channels, size=size, train_images=config["train_size"],
-                   val_images=config["val_size"], epochs=epochs, runs=runs)
+                   val_images=config["val_size"], test_images=config.get("test_size", 0),
+                   epochs=epochs, runs=runs)
     line = planned.estimate_line()
     if line is not None and stop_hint and planned.total_seconds > LONG_RUN_S:
         line += f"; {stop_hint}"

@@ -59,8 +59,10 @@ class BatchLoader:
         return n // self.batch_size if drop_last else math.ceil(n / self.batch_size)
 
     def batches(self, order: Tensor | None = None, *, drop_last: bool = False, start: int = 0,
-                augment_generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
-        """(images, labels) per batch from batch ``start`` on; augments when given a generator."""
+                augment_generator: torch.Generator | None = None, crop_flip: bool = True,
+                erasing: float = 0.0) -> Iterator[tuple[Tensor, Tensor]]:
+        """(images, labels) per batch from batch ``start`` on. Given a generator, augments:
+        crops and flips (``crop_flip``), then random erasing with chance ``erasing`` per image."""
         order = torch.arange(len(self.split)) if order is None else order
         n_batches = self.num_batches(drop_last)
         order = order[: n_batches * self.batch_size] if drop_last else order
@@ -69,9 +71,12 @@ class BatchLoader:
         chunks = tuple(c for c in order[start * self.batch_size:].split(self.batch_size) if len(c))
         for idx, raw in zip(chunks, self._raw_batches(chunks), strict=True):
             labels = self.labels[idx.to(self.device)]
-            if augment_generator is not None:
+            if augment_generator is not None and crop_flip:
                 raw = augment(raw, self.info, augment_generator)
-            yield self.normalize(raw), labels
+            x = self.normalize(raw)
+            if augment_generator is not None and erasing > 0:
+                x = erase(x, erasing, augment_generator)
+            yield x, labels
 
     def _raw_batches(self, chunks: tuple[Tensor, ...]) -> Iterator[Tensor]:
         if self.images is not None:
@@ -114,3 +119,35 @@ def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator) -> Te
         flip = torch.rand(n, device=device, generator=generator) < 0.5
         images = torch.where(flip.view(n, 1, 1, 1), images.flip(3), images)
     return images
+
+
+# Random erasing's rectangle, as torchvision's RandomErasing draws it: 2-33% of the image's
+# area, aspect ratio 0.3 to 3.3 (log-uniform).
+ERASE_AREA = (0.02, 0.33)
+ERASE_RATIO = (0.3, 3.3)
+
+
+def erase(images: Tensor, probability: float, generator: torch.Generator) -> Tensor:
+    """Random erasing (Zhong et al. 2017) on a normalised batch: each image, with chance
+    ``probability``, gets one random rectangle set to 0, its channels' mean. One vectorised
+    draw for the batch; where torchvision retries a rectangle that does not fit (up to ten
+    times), this one is clipped to the image."""
+    n, _, h, w = images.shape
+    device = images.device
+
+    def uniform(low: float, high: float) -> Tensor:
+        return low + (high - low) * torch.rand(n, device=device, generator=generator)
+
+    area = uniform(*ERASE_AREA) * h * w
+    ratio = torch.exp(uniform(math.log(ERASE_RATIO[0]), math.log(ERASE_RATIO[1])))
+    eh = torch.sqrt(area * ratio).round().clamp(1, h)
+    ew = torch.sqrt(area / ratio).round().clamp(1, w)
+    top = (uniform(0, 1) * (h - eh + 1)).floor()
+    left = (uniform(0, 1) * (w - ew + 1)).floor()
+    chosen = torch.rand(n, device=device, generator=generator) < probability
+    rows = torch.arange(h, device=device).view(1, h, 1)
+    cols = torch.arange(w, device=device).view(1, 1, w)
+    inside = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+              & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)))
+    mask = (inside & chosen.view(n, 1, 1)).unsqueeze(1)
+    return images.masked_fill(mask, 0.0)

@@ -16,10 +16,12 @@ from resnet_core.training.config import SCHEDULERS as SCHEDULERS
 from resnet_core.training.config import label_smoothing_floor as label_smoothing_floor
 from resnet_core.training.config import preset_changes as preset_changes
 from resnet_core.training.config import presets_for as presets_for
+from resnet_core.training.config import tta_problem as tta_problem
 from resnet_core.training.diagnostics import feature_maps as feature_maps
 from resnet_core.training.diagnostics import read_diagnostics as read_diagnostics
 from resnet_core.training.evaluation import evaluate_run as evaluate_run
 from resnet_core.training.evaluation import misclassified as misclassified
+from resnet_core.training.evaluation import tta_note as tta_note
 from resnet_core.training.metrics import HEADLINE_METRICS as HEADLINE_METRICS
 from resnet_core.training.models import ACTIVATIONS as ACTIVATIONS
 from resnet_core.training.models import ARCHS as ARCHS

@@ -95,6 +95,16 @@ def preset_changes(recipe: str, config) -> dict[str, tuple]:
             if k != "dataset" and hasattr(config, k) and getattr(config, k) != v}
 
 
+def tta_problem(dataset: str, *, hflip: bool | None = None) -> str | None:
+    """Why flip TTA cannot be used on ``dataset`` (a mirrored digit is another digit, or none),
+    or None. ``hflip``: the loaded set's own answer (an image folder's); else the registry's."""
+    flips = DATASET_SPECS[dataset].hflip if hflip is None and dataset in DATASET_SPECS else hflip
+    if flips is False:
+        return _("tta (horizontal flips at test time) is for sets whose labels survive a mirror; "
+                 "{dataset}'s do not: turn tta off").format(dataset=dataset)
+    return None
+
+
 def label_smoothing_floor(smoothing: float, num_classes: int) -> float:
     """The lowest training loss label smoothing allows: the entropy of the smoothed targets
     (0.50 for 0.1 on ten classes). A training loss above a validation loss is then expected."""
@@ -134,6 +144,8 @@ class TrainConfig:
     image_size: int | None = None  # the side images are resized to, px; None: the dataset's own (folder: 64)
     val_fraction: float = 0.1  # share of the training pool held out for validation
     augment: bool = True  # random crop with padding; horizontal flip where it makes sense
+    erasing: float = 0.0  # random erasing: the chance that a training image has a random
+    # rectangle blanked (Zhong et al. 2017; 0.25 is usual); 0: off
     # --- budget ---
     epochs: int | None = None  # None (and no max_steps): the dataset's usual budget (DEFAULT_EPOCHS)
     max_steps: int | None = None  # optimizer steps; an alternative to epochs
@@ -151,6 +163,11 @@ class TrainConfig:
     loss: str = "cross_entropy"  # mse: on one-hot targets, as the seed article lists (to compare)
     label_smoothing: float = 0.0  # cross-entropy only
     grad_clip: float | None = None  # max global gradient norm; None: no clipping
+    # --- evaluation ---
+    ema: float = 0.0  # evaluate (and keep as the run's model) an exponential moving average of
+    # the weights, with this decay per step (0.99 to 0.9999); 0: the trained weights as they are
+    tta: bool = False  # test-time augmentation: the logits of each image and of its mirror
+    # averaged (twice the evaluation's work); for sets whose labels survive a horizontal flip
     # --- hardware ---
     device: str = "auto"  # auto: a GPU where there is one, else the CPU
     amp: str = "auto"  # auto: bf16 (or fp16 + grad scaler) on CUDA, off on CPU
@@ -242,6 +259,13 @@ class TrainConfig:
         _range("warmup_epochs", self.warmup_epochs, 0.0, 1000.0)
         if self.grad_clip is not None:
             _range("grad_clip", self.grad_clip, 0.0, 1e6, low_open=True)
+        _range("erasing", self.erasing, 0.0, 1.0)
+        _range("ema", self.ema, 0.0, 1.0, high_open=True)
+        if not isinstance(self.tta, bool):
+            raise ConfigError(_("tta must be true or false, got {tta}").format(tta=f"{self.tta!r}"))
+        problem = tta_problem(self.dataset) if self.tta else None
+        if problem:
+            raise ConfigError(problem)
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(_("seed must be an integer >= 0, got {seed}").format(
                                   seed=f"{self.seed!r}"))

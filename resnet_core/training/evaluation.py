@@ -37,6 +37,7 @@ class EvalResult:
     logits: Tensor  # float32 (N, K), on the CPU
     y_true: Tensor  # int64 (N,)
     report: ClassificationReport
+    plain: ClassificationReport | None = None  # with TTA: the report without it, to compare
 
     @property
     def y_pred(self) -> Tensor:
@@ -47,20 +48,25 @@ class EvalResult:
         return F.softmax(self.logits, dim=1).max(1).values
 
     def summary(self) -> dict:
-        return {"split": self.split, "loss": self.loss, **self.report.summary()}
+        """The split's figures; with TTA it says so and gives the plain accuracy beside them."""
+        plain = {} if self.plain is None else self.plain.summary()
+        extra = {"tta": True, "plain_accuracy": plain["accuracy"],
+                 "plain_macro_f1": plain["macro_f1"]} if plain else {}
+        return {"split": self.split, "loss": self.loss, **self.report.summary(), **extra}
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, loader: BatchLoader,
-                   autocast_dtype: torch.dtype | None = None) -> tuple[Tensor, Tensor]:
-    """(logits, labels) for every image of the loader's split, in order, on the CPU."""
+def predict_logits(model: nn.Module, loader: BatchLoader, autocast_dtype: torch.dtype | None = None,
+                   *, mirrored: bool = False) -> tuple[Tensor, Tensor]:
+    """(logits, labels) for every image of the loader's split, in order, on the CPU;
+    ``mirrored``: of each image flipped left to right (test-time augmentation's second view)."""
     was_training = model.training
     model.eval()
     all_logits, all_labels = [], []
     try:
         for x, y in loader.batches():
             with autocast_context(loader.device, autocast_dtype):
-                logits = model(x)
+                logits = model(x.flip(3) if mirrored else x)
             all_logits.append(logits.float())
             all_labels.append(y)
     finally:
@@ -70,11 +76,19 @@ def predict_logits(model: nn.Module, loader: BatchLoader,
 
 def evaluate_model(model: nn.Module, dataset: Dataset, split: str, device: torch.device, *,
                    channels_last: bool = False, autocast_dtype: torch.dtype | None = None,
-                   batch_size: int = EVAL_BATCH_SIZE) -> EvalResult:
+                   batch_size: int = EVAL_BATCH_SIZE, tta: bool = False) -> EvalResult:
+    """The split's result; with ``tta`` of the logits averaged over each image and its mirror
+    (the plain result kept beside it: its logits are the first of the two passes)."""
     loader = BatchLoader(dataset.split(split), dataset.info, device, batch_size=batch_size,
                          channels_last=channels_last)
     logits, labels = predict_logits(model, loader, autocast_dtype)
-    return result_from_logits(split, logits, labels, dataset.info.class_names)
+    if not tta:
+        return result_from_logits(split, logits, labels, dataset.info.class_names)
+    mirrored, _labels = predict_logits(model, loader, autocast_dtype, mirrored=True)
+    plain = result_from_logits(split, logits, labels, dataset.info.class_names)
+    both = result_from_logits(split, (logits + mirrored) / 2, labels, dataset.info.class_names)
+    both.plain = plain.report
+    return both
 
 
 def result_from_logits(split: str, logits: Tensor, labels: Tensor, class_names: list[str]) -> EvalResult:
@@ -82,6 +96,14 @@ def result_from_logits(split: str, logits: Tensor, labels: Tensor, class_names: 
     loss = float(F.cross_entropy(logits, labels)) if len(labels) else float("nan")
     report = classification_report(labels, logits.argmax(1), class_names, logits)
     return EvalResult(split, loss, logits, labels, report)
+
+
+def tta_note(summary: dict) -> str:
+    """What follows an accuracy evaluated with test-time augmentation: " (with flip TTA;
+    without it 0.9388)"; "" for a plain one."""
+    if not summary.get("tta"):
+        return ""
+    return _(" (with flip TTA; without it {plain})").format(plain=f"{summary['plain_accuracy']:.4f}")
 
 
 def write_eval(run_dir: Path, result: EvalResult, checkpoint: str) -> Path:
@@ -138,6 +160,6 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test", checkpoint: str = 
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     result = evaluate_model(model, dataset, split, dev, channels_last=config.channels_last,
-                            autocast_dtype=autocast_dtype)
+                            autocast_dtype=autocast_dtype, tta=config.tta)
     write_eval(run.dir, result, checkpoint)
     return {**result.summary(), "checkpoint": checkpoint}

@@ -6,7 +6,8 @@ One run = one folder (runs.py), written only through ``RunWriter``. The loop kee
 out of the way: loss and accuracy are summed on the device (``IntervalMetrics``) and read
 once per ``log_every`` steps, which is also when a non-finite loss is caught (naming the
 exact step). A checkpoint at every epoch end holds everything needed to continue bit for bit:
-model, optimizer, scheduler, grad scaler, the augmentation generator, every global RNG, and
+model (and its moving average, with EMA), optimizer, scheduler, grad scaler, the augmentation
+generator, every global RNG, and
 the position inside the epoch (a stop request can end a run mid-epoch; the sample order of an
 epoch is derived from the seed and the epoch number, so it need not be stored).
 
@@ -55,6 +56,7 @@ from resnet_core.training.config import TrainConfig
 from resnet_core.training.cuda_graph import GraphedStep, use_cuda_graph
 from resnet_core.training.diagnostics import Diagnostics
 from resnet_core.training.distributed import Distributed
+from resnet_core.training.ema import WeightAverage
 from resnet_core.training.evaluation import (
     EvalResult,
     evaluate_model,
@@ -190,6 +192,7 @@ class Trainer:
         self.scheduler: torch.optim.lr_scheduler.LRScheduler
         self.scaler: torch.amp.GradScaler  # enabled for fp16 on CUDA only; always checkpointed
         self.augment_generator: torch.Generator  # batch augmentation, seeded per run
+        self.ema: WeightAverage | None  # the weights' moving average (config.ema), else None
         self.forward_backward: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]  # or a graph
         self.state: TrainState  # what callbacks see: step, epoch, totals, the stop flag
         self.step_in_epoch: int
@@ -251,8 +254,10 @@ class Trainer:
         order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
                                .manual_seed(c.seed * 1_000_003 + self.state.epoch))
         order = self.ddp.shard(order, c.batch_size, self.steps_per_epoch)
+        augments = c.augment or c.erasing > 0
         return self.loader.batches(order, drop_last=True, start=self.step_in_epoch,
-                                   augment_generator=self.augment_generator if c.augment else None)
+                                   augment_generator=self.augment_generator if augments else None,
+                                   crop_flip=c.augment, erasing=c.erasing)
 
     def _train_step(self, x: Tensor, y: Tensor) -> None:
         loss, logits = self.forward_backward(x, y)
@@ -262,6 +267,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
         self.interval.add(loss, logits, y)
 
     def _forward_backward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -312,7 +319,7 @@ class Trainer:
             return
         result = self._validate()
         logs = {"split": "val", "epoch": state.epoch, "step": state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy}
+                "loss": result.loss, "accuracy": result.report.accuracy, **_plain(result)}
         self._emit("on_eval_end", state, "val", logs)
         improved = state.best_val_accuracy is None or result.report.accuracy > state.best_val_accuracy
         if improved:
@@ -328,14 +335,19 @@ class Trainer:
         self._emit("on_epoch_end", state, logs)
         self.interval.restart_clock()  # evaluation time is not training speed
 
+    @property
+    def evaluated_model(self) -> nn.Module:
+        """The model validation measures and checkpoints keep: the weights' average with EMA."""
+        return self.ema.model if self.ema is not None else self.model
+
     def _validate(self) -> EvalResult:
         """The validation split's result: through the whole model, or the head on cached features."""
         if self.val_features is None:
-            return evaluate_model(self.model, self.dataset, "val", self.device,
+            return evaluate_model(self.evaluated_model, self.dataset, "val", self.device,
                                   channels_last=self.config.channels_last,
-                                  autocast_dtype=self.autocast_dtype)
+                                  autocast_dtype=self.autocast_dtype, tta=self.config.tta)
         with torch.no_grad():
-            logits = self.model.fc(self.val_features).float().cpu()
+            logits = self.evaluated_model.fc(self.val_features).float().cpu()
         return result_from_logits("val", logits, self.dataset.val.labels, self.dataset.info.class_names)
 
     def _finish(self) -> None:
@@ -351,10 +363,10 @@ class Trainer:
             model = model.to(memory_format=torch.channels_last)
         result = evaluate_model(model, self.dataset, "test", self.device,
                                 channels_last=self.config.channels_last,
-                                autocast_dtype=self.autocast_dtype)
+                                autocast_dtype=self.autocast_dtype, tta=self.config.tta)
         write_eval(self.run.dir, result, "best")
         logs = {"split": "test", "epoch": self.state.epoch, "step": self.state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy}
+                "loss": result.loss, "accuracy": result.report.accuracy, **_plain(result)}
         self._emit("on_eval_end", self.state, "test", logs)
         self.ddp.barrier()
 
@@ -387,10 +399,15 @@ class Trainer:
     # -- checkpoints ------------------------------------------------------------------------
 
     def _checkpoint_state(self) -> dict:
+        # "model" holds the weights to use (evaluate, explain, serve, export): the average with
+        # EMA, whose trained weights, what a resume goes on from, are kept as "trained_model".
+        trained = {} if self.ema is None else {"trained_model": self.model.state_dict(),
+                                               "ema_updates": self.ema.updates}
         return {
             "config": self.config.to_dict(),
             "preprocessing": self.dataset.info.to_dict(),
-            "model": self.model.state_dict(),
+            "model": self.evaluated_model.state_dict(),
+            **trained,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -411,7 +428,9 @@ class Trainer:
         self._emit("on_checkpoint", self.state, path)
 
     def _restore(self, ckpt: dict) -> None:
-        self.model.load_state_dict(ckpt["model"])
+        self.model.load_state_dict(ckpt.get("trained_model", ckpt["model"]))
+        if self.ema is not None:
+            self.ema.load_state_dict(ckpt["model"], ckpt.get("ema_updates", ckpt["step"]))
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.scheduler.load_state_dict(ckpt["scheduler"])
         self.scaler.load_state_dict(ckpt["scaler"])
@@ -466,6 +485,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
         self.augment_generator = torch.Generator(device=self.device).manual_seed(self._augment_seed())
+        self.ema = WeightAverage(self.model, c.ema) if c.ema > 0 else None
         self.forward_backward = self._forward_backward
         # (A graph captured with the backbone frozen would not train it once unfrozen.)
         if not c.freeze_epochs and use_cuda_graph(c.cuda_graph, self.device, distributed=ddp.enabled,
@@ -610,6 +630,11 @@ class Trainer:
 
 
 # ----------------------------------------------------------------------------- pieces
+
+
+def _plain(result: EvalResult) -> dict:
+    """A metrics line's figures without test-time augmentation, where the run uses it."""
+    return {} if result.plain is None else {"tta": True, "plain_accuracy": result.plain.accuracy}
 
 
 class IntervalMetrics:

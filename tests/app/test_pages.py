@@ -194,3 +194,36 @@ def test_explain_starts_each_image_at_its_own_prediction(monkeypatch, mixed_runs
         assert line.endswith(f"**explaining:** {predicted}"), line
         seen.add(predicted)
     assert len(seen) > 1  # the images are of different classes: the check means something
+
+
+def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start_with_the_run(
+        monkeypatch, tmp_path):
+    """Issue 41, item 3: erasing, EMA and flip TTA are on the form; TTA is locked off, with the
+    reason, for digits; their time is in the estimate; the run started has them."""
+    import json
+    import time
+
+    at = _app(monkeypatch, tmp_path / "runs")
+    at.run()
+    at.switch_page("train.py").run()
+    tta = at.toggle(key="tta")
+    assert tta.disabled and not tta.value and "horizontal flip" in tta.help
+    at.selectbox(key="dataset").set_value("shapes").run()
+    assert not at.toggle(key="tta").disabled
+    at.selectbox(key="arch").set_value("resnet8")
+    at.number_input(key="amount_epochs_shapes").set_value(1)
+    at.number_input(key="erasing").set_value(0.25)
+    at.number_input(key="ema").set_value(0.99)
+    at.toggle(key="tta").set_value(True).run()
+    assert not at.exception, at.exception
+    cost = [c.value for c in at.caption if "accuracy levers' time" in c.value]
+    assert cost and all(name in cost[0] for name in ("TTA ~", "EMA ~", "erasing ~")), cost
+    at.button(key="launch").click().run()
+    assert not at.error, [e.value for e in at.error]
+    runs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    config = json.loads((runs[0] / "config.json").read_text())
+    assert (config["erasing"], config["ema"], config["tta"]) == (0.25, 0.99, True)
+    deadline = time.monotonic() + 120  # let the one-epoch run end before the folder goes
+    while json.loads((runs[0] / "status.json").read_text()).get("state") in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)

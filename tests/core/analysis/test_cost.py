@@ -92,3 +92,25 @@ def test_the_step_model_charges_each_batch_its_layers_fixed_cost():
     assert small == pytest.approx(compute + 40 * layer_count(model) * 1e-4)
     with_val = epoch_seconds(model, flops, 1280, 256, 128, steps)
     assert with_val == pytest.approx(big + 256 * flops / 1e9 + layer_count(model) * 1e-4 / 3)
+
+
+def test_the_estimate_charges_each_accuracy_lever_and_names_it():
+    """Issue 41: TTA, EMA and erasing are seen with their cost: TTA a second forward over the
+    validation split each epoch and the test split once, EMA and erasing their per-step work
+    timed here; the total includes them and the line names them."""
+    from resnet_core import TrainConfig
+    from resnet_core.analysis.planning import plan
+
+    shape = dict(num_classes=10, channels=1, size=28, train_images=54_000, val_images=6_000,
+                 test_images=10_000, epochs=10.0, calibrate=True)
+    base = plan(TrainConfig(dataset="fashion-mnist", arch="resnet8"), **shape)
+    levers = plan(TrainConfig(dataset="fashion-mnist", arch="resnet8", tta=True, ema=0.999,
+                              erasing=0.25), **shape)
+    assert base.levers == {} and set(levers.levers) == {"tta", "ema", "erasing"}
+    forward = levers.seconds_per_epoch / (3 * 54_000 + 6_000)
+    assert levers.levers["tta"] == pytest.approx(forward * (6_000 * 10 + 10_000))
+    assert all(v > 0 for v in levers.levers.values())
+    assert levers.total_seconds == pytest.approx(base.total_seconds + sum(levers.levers.values()))
+    line = levers.estimate_line()
+    assert "; of which TTA" in line and "EMA" in line and "erasing" in line, line
+    assert "of which" not in base.estimate_line()
