@@ -254,9 +254,10 @@ class Trainer:
         order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
                                .manual_seed(c.seed * 1_000_003 + self.state.epoch))
         order = self.ddp.shard(order, c.batch_size, self.steps_per_epoch)
-        augments = c.augment or c.erasing > 0
+        if not (c.augment or c.erasing > 0):  # (the frozen path's FeatureLoader never augments)
+            return self.loader.batches(order, drop_last=True, start=self.step_in_epoch)
         return self.loader.batches(order, drop_last=True, start=self.step_in_epoch,
-                                   augment_generator=self.augment_generator if augments else None,
+                                   augment_generator=self.augment_generator,
                                    crop_flip=c.augment, erasing=c.erasing)
 
     def _train_step(self, x: Tensor, y: Tensor) -> None:
@@ -516,11 +517,12 @@ class Trainer:
         return report
 
     def _caches_features(self) -> bool:
-        """The frozen fast path: a backbone frozen throughout and no augmentation mean each
-        image's features never change, so they are computed once and only the head trains."""
+        """The frozen fast path: a backbone frozen throughout and no augmentation (erasing
+        included) mean each image's features never change, so they are computed once and only
+        the head trains."""
         c = self.config
         return (c.feature_cache and c.freeze == "backbone" and not c.freeze_epochs
-                and not c.augment and not self.ddp.enabled)
+                and not c.augment and not c.erasing and not self.ddp.enabled)
 
     def _cache_features(self) -> None:
         c = self.config
