@@ -57,10 +57,18 @@ PRESETS: dict[str, dict] = {
     # 4 px cost about what 16-32-64 at 28, 14 and 7 px do, with twice the channels. No
     # augmentation: at 8 epochs the net underfits (train accuracy ~ val accuracy), and crops
     # and flips only slow that down.
+    # Flip TTA (issue 41) adds about 0.3 points for a few seconds of evaluation: it pays in
+    # time to accuracy where another epoch would not (benchmarks/RESULTS.md).
     "fashion-mnist-fast": {"dataset": "fashion-mnist", "arch": "resnet14", "width": 32,
                            "stem": "strided", "epochs": 8, "batch_size": 128, "lr": 0.1,
                            "scheduler": "onecycle", "label_smoothing": 0.1, "augment": False,
-                           "amp": FAST_AMP},
+                           "tta": True, "amp": FAST_AMP},
+    # Fashion-MNIST towards 94% in 10 minutes, command to result (issue 41): the long recipe's
+    # ResNet-20 cut to the epochs 10 minutes hold on a 2-core CPU, with flip TTA.
+    "fashion-mnist-94": {"dataset": "fashion-mnist", "arch": "resnet20", "width": 32,
+                         "stem": "strided", "epochs": 9, "batch_size": 128, "lr": 0.1,
+                         "scheduler": "onecycle", "label_smoothing": 0.1, "augment": False,
+                         "tta": True, "amp": FAST_AMP},
     # Fashion-MNIST towards Zalando's ResNet18 row (94.9%): 93.69% in 15.7 min here; stretched
     # to 38 epochs 93.95% in 32.5 min (benchmarks/RESULTS.md), so 94.9% in 30 min is not
     # reached on a 2-core CPU.
@@ -72,6 +80,7 @@ PRESETS: dict[str, dict] = {
 PRESET_RESULTS = {
     "digits-99": N_(">= 99% test accuracy in under 20 s (2-core CPU)"),
     "fashion-mnist-fast": N_(">= 93% test accuracy in at most 5 min (2-core CPU)"),
+    "fashion-mnist-94": N_("towards 94% test accuracy in 10 min (2-core CPU; measured: benchmarks/RESULTS.md)"),
     "fashion-mnist-long": N_("93.7% test accuracy in 16 min (2-core CPU; Zalando's ResNet18 row, 94.9%, "
                              "is out of reach there in 30 min)"),
 }
