@@ -25,9 +25,10 @@ from resnet_core.events import Callback, TrainState
 from resnet_core.runs.folder import TENSORBOARD_DIR, Run
 
 TB_DIR = TENSORBOARD_DIR  # <run>/tensorboard/events.out.tfevents.*
-SCALARS = ("loss", "accuracy", "lr", "images_per_sec", "macro_f1", "top5_accuracy")
+SCALARS = ("loss", "accuracy", "plain_accuracy", "lr", "images_per_sec", "macro_f1", "top5_accuracy")
 HPARAMS = ("dataset", "arch", "optimizer", "lr", "batch_size", "epochs", "max_steps", "weight_decay",
-           "schedule", "norm", "activation", "residual", "augment", "label_smoothing", "seed")
+           "schedule", "norm", "activation", "residual", "augment", "erasing", "ema", "tta",
+           "label_smoothing", "seed")
 
 
 def scalars_of(record: dict) -> dict[str, float]:
