@@ -1,7 +1,8 @@
 """Fashion-MNIST on this machine's CPU: the shipped recipes against Zalando's table, and our
 training loop against a tutorial-style one on the same data.
 
-    python benchmarks/fashion_mnist.py accuracy [--preset fashion-mnist-fast] [--seeds 0 1 2]
+    python benchmarks/fashion_mnist.py accuracy [--preset fashion-mnist-fast] [--seeds 0 1 2] [-- FLAGS]
+    python benchmarks/fashion_mnist.py levers [--preset P] [--seed 0] [--levers erasing ema ...] [-- FLAGS]
     python benchmarks/fashion_mnist.py speed [--steps 150]
 
 ``accuracy`` runs the command a user types, ``python -m resnet_core train --preset P --seed S``,
@@ -75,6 +76,49 @@ def accuracy(preset: str, seeds: list[int], extra: list[str] = ()) -> None:
         print(f"| {seed} | {acc:.4f} | {plain_text} | {wall:.0f} s | {epochs} | {ips:,.0f} |")
     accs, walls = [r[1] for r in rows], [r[3] for r in rows]
     print(f"| median | **{statistics.median(accs):.4f}** | | **{statistics.median(walls):.0f} s** | | |")
+
+
+# Each lever turned the other way from the recipe, one at a time (issue 41): train flags.
+LEVERS = {"erasing": ["--erasing", "0.25"], "ema": ["--ema", "0.999"], "compile": ["--compile"],
+          "augment": ["--augment"], "no-augment": ["--no-augment"]}
+
+
+def levers(preset: str, seed: int, names: list[str], extra: list[str]) -> None:
+    """The recipe as it is, then with each lever in ``names`` flipped, in one invocation, one
+    seed: accuracy and wall time as differences and ratios against the recipe. (TTA needs no
+    run of its own: a run with it reports the plain figure beside.)"""
+    from resnet_core.training.config import PRESETS
+
+    rows = []
+    for name in ["recipe", *names]:
+        flags = [*extra, *LEVERS.get(name, [])]
+        if name in ("augment", "no-augment") and PRESETS[preset].get("augment", True) == (name == "augment"):
+            continue  # the recipe has it already
+        acc, plain, wall = _one_run(preset, seed, flags)
+        rows.append((name, acc, plain, wall))
+        print(f"{name}: test accuracy {acc:.4f} in {wall:.0f} s", flush=True)
+    _, base_acc, _, base_wall = rows[0]
+    print(f"\n{preset}, seed {seed}{' ' + ' '.join(extra) if extra else ''}:")
+    print("| lever | test accuracy | without TTA | change | wall | wall / recipe's |")
+    print("|---|---|---|---|---|---|")
+    for name, acc, plain, wall in rows:
+        plain_text = f"{plain:.4f}" if plain is not None else "-"
+        print(f"| {name} | {acc:.4f} | {plain_text} | {100 * (acc - base_acc):+.2f} points | "
+              f"{wall:.0f} s | {wall / base_wall:.2f}x |")
+
+
+def _one_run(preset: str, seed: int, flags: list[str]) -> tuple[float, float | None, float]:
+    import json
+
+    with tempfile.TemporaryDirectory() as runs:
+        cmd = [sys.executable, "-m", "resnet_core", "train", "--preset", preset, "--seed", str(seed),
+               "--runs-dir", runs, "--quiet", *flags]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        wall = time.perf_counter() - start
+        run_dir = Path(out.strip().splitlines()[-1])
+        summary = json.loads((run_dir / "eval" / "test" / "summary.json").read_text())
+        return summary["accuracy"], summary.get("plain_accuracy"), wall
 
 
 def tutorial_images_per_sec(preset: dict, steps: int) -> float:
@@ -151,12 +195,19 @@ def main() -> None:
     a.add_argument("--preset", default="fashion-mnist-fast")
     a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     a.add_argument("flags", nargs="*", help="more train flags after --, e.g. -- --epochs 6 --erasing 0.25")
+    lv = sub.add_parser("levers")
+    lv.add_argument("--preset", default="fashion-mnist-fast")
+    lv.add_argument("--seed", type=int, default=0)
+    lv.add_argument("--levers", nargs="+", default=["erasing", "ema"], choices=tuple(LEVERS))
+    lv.add_argument("flags", nargs="*", help="more train flags after --, e.g. -- --epochs 4")
     s = sub.add_parser("speed")
     s.add_argument("--preset", default="fashion-mnist-fast")
     s.add_argument("--steps", type=int, default=150)
     args = p.parse_args()
     if args.what == "accuracy":
         accuracy(args.preset, args.seeds, args.flags)
+    elif args.what == "levers":
+        levers(args.preset, args.seed, args.levers, args.flags)
     else:
         speed(args.preset, args.steps)
 

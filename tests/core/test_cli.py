@@ -234,6 +234,23 @@ def test_every_training_setting_has_a_train_flag_with_its_comment_as_help():
     assert "(default: 128)" in by_dest["batch_size"].help
 
 
+def test_a_switch_a_recipe_sets_can_be_turned_back_either_way():
+    """Issue 41: the fast recipe turns tta on and augment off; --no-tta and --augment undo it
+    (a flag made only as --tta or --no-augment could not)."""
+    from resnet_core.cli import build_parser, config_from
+
+    def config(*flags):
+        given = vars(build_parser().parse_args(["train", "--dataset", "fashion-mnist", *flags]))
+        given.pop("command")
+        return config_from(given)
+
+    recipe = config()
+    assert (recipe.tta, recipe.augment) == (True, False)
+    turned = config("--no-tta", "--augment")
+    assert (turned.tta, turned.augment) == (False, True)
+    assert config("--preset", "custom", "--tta").tta is True
+
+
 @pytest.mark.slow  # 7-14 s: the default run stays under 10 min on 2 cores; CI runs it
 def test_every_command_that_takes_a_run_takes_the_id_runs_prints(short_run, tmp_path):
     """Issue 38, item 8: `evaluate` did not take the id `runs` prints, and for a run that does
