@@ -241,14 +241,13 @@ with settings:
     ema = l2.number_input(_("EMA of the weights"), 0.0, 0.9999, step=0.001, format="%.4f", key="ema",
                           help=_("evaluate and keep a moving average of the weights with this decay "
                                  "per step (0: off; 0.99 to 0.999 for runs of a few thousand steps)"))
-    no_tta = training.tta_problem(name, hflip=ds.info.hflip if ds is not None else None)
-    if no_tta:  # a mirrored digit is not the same digit
+    no_tta = training.tta_problem(name, augment, hflip=ds.info.hflip if ds is not None else None)
+    if no_tta:  # a mirrored digit is not the same digit; a net never shown a mirror misreads it
         st.session_state["tta"] = False
     tta = l3.toggle(_("Flip TTA"), key="tta", disabled=bool(no_tta),
-                    help=_("test-time augmentation: each image and its mirror, their logits averaged "
-                           "(validation and test cost twice as much; the plain figure is kept beside "
-                           "it)") if not no_tta else _("not for {dataset}: its labels do not survive a "
-                                                       "horizontal flip").format(dataset=name))
+                    help=no_tta or _("test-time augmentation: each image and its mirror, their logits "
+                                     "averaged (validation and test cost twice as much; the plain "
+                                     "figure is kept beside it)"))
     snapshots = st.number_input(_("Weight snapshots"), *training.RANGES["probe_snapshots"],
                                 TrainConfig().probe_snapshots, key="snapshots",
                                 help=_("copies of the weights over training for the Explain page's "

@@ -7,9 +7,9 @@ out of the way: loss and accuracy are summed on the device (``IntervalMetrics``)
 once per ``log_every`` steps, which is also when a non-finite loss is caught (naming the
 exact step). A checkpoint at every epoch end holds everything needed to continue bit for bit:
 model (and its moving average, with EMA), optimizer, scheduler, grad scaler, the augmentation
-generator, every global RNG, and
-the position inside the epoch (a stop request can end a run mid-epoch; the sample order of an
-epoch is derived from the seed and the epoch number, so it need not be stored).
+generator, every global RNG, and the position inside the epoch (a stop request can end a run
+mid-epoch; the sample order of an epoch is derived from the seed and the epoch number, so it
+need not be stored).
 
 Read top-down: the public API, then ``Trainer.fit`` -> ``_loop`` -> ``_train_step``, the
 epoch end and the final evaluation, then checkpoints, then the setup, then the small pieces.

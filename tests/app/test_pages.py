@@ -199,7 +199,8 @@ def test_explain_starts_each_image_at_its_own_prediction(monkeypatch, mixed_runs
 def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start_with_the_run(
         monkeypatch, tmp_path):
     """Issue 41, item 3: erasing, EMA and flip TTA are on the form; TTA is locked off, with the
-    reason, for digits; their time is in the estimate; the run started has them."""
+    reason, for digits and without augmentation; their time is in the estimate; the run
+    started has them."""
     import json
     import time
 
@@ -210,6 +211,9 @@ def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start
     assert tta.disabled and not tta.value and "horizontal flip" in tta.help
     at.selectbox(key="dataset").set_value("shapes").run()
     assert not at.toggle(key="tta").disabled
+    at.toggle(key="augment").set_value(False).run()  # a net never shown a mirror: locked again
+    assert at.toggle(key="tta").disabled and "turn augment on" in at.toggle(key="tta").help
+    at.toggle(key="augment").set_value(True).run()
     at.selectbox(key="arch").set_value("resnet8")
     at.number_input(key="amount_epochs_shapes").set_value(1)
     at.number_input(key="erasing").set_value(0.25)

@@ -124,6 +124,7 @@ def eval_line(text):
 
 @pytest.mark.parametrize("fields, message", [
     (dict(dataset="digits", tta=True), "digits's do not: turn tta off"),
+    (dict(dataset="fashion-mnist", augment=False, tta=True), "turn augment on, or tta off"),
     (dict(erasing=1.5), "erasing must be in [0, 1], got 1.5"),
     (dict(ema=1.0), "ema must be in [0, 1), got 1.0"),
     (dict(tta="yes"), "tta must be true or false"),
