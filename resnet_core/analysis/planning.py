@@ -145,7 +145,8 @@ def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
         if cost.seconds_per_epoch is not None:
             steps = epochs * max(1, train_images // batch)
             levers = lever_seconds(config, cost.seconds_per_epoch, train_images, val_images,
-                                   test_images, epochs, steps, (channels, size), num_classes)
+                                   test_images, epochs, steps, (channels, size), num_classes,
+                                   measure=calibrate)
             return Plan(config, device, memory, available_memory(device), cost, epochs, levers)
     return Plan(config, device, memory, available_memory(device), cost, epochs)
 
@@ -157,13 +158,16 @@ LEVER_NAMES = {"tta": "TTA", "ema": "EMA", "erasing": "erasing"}
 
 def lever_seconds(config: TrainConfig, seconds_per_epoch: float, train_images: int,
                   val_images: int, test_images: int, epochs: float, steps: float,
-                  shape: tuple[int, int], num_classes: int) -> dict[str, float]:
+                  shape: tuple[int, int], num_classes: int, *, measure: bool = True) -> dict[str, float]:
     """What the accuracy levers the config turns on add to its run, in seconds.
 
     TTA: a second forward pass over the validation split every epoch and over the test split
     once; one image's forward pass costs the epoch's time over (3 x train + val) images (a
     training image costs about three forwards). EMA and erasing: their per-step work, timed
-    here once on this model's weights and a batch of this input (a few milliseconds)."""
+    here on this model's weights and a batch of this input (the fastest of seven after a
+    warm-up: the first call alone took 56 ms for an EMA update of 0.36 ms), once per process
+    and only when ``measure`` (as the step model's calibration: not while a job trains);
+    until then they are left out."""
     levers = {}
     if config.tta:
         forward = seconds_per_epoch / (3 * train_images + val_images)
@@ -171,25 +175,35 @@ def lever_seconds(config: TrainConfig, seconds_per_epoch: float, train_images: i
     if config.ema > 0:
         options = dict(residual=config.residual, norm=config.norm, activation=config.activation,
                        stem=config.model_stem, width=config.width)
-        levers["ema"] = steps * _ema_step_seconds(config.arch, num_classes, *shape,
-                                                  tuple(sorted(options.items())))
+        key = (config.arch, num_classes, *shape, tuple(sorted(options.items())))
+        if measure or key in _timed:
+            levers["ema"] = steps * _timed_once(key, _ema_step_seconds)
     if config.erasing > 0:
-        levers["erasing"] = steps * _erasing_step_seconds(config.batch_size, *shape)
+        key = (config.batch_size, *shape)
+        if measure or key in _timed:
+            levers["erasing"] = steps * _timed_once(key, _erasing_step_seconds)
     return levers
 
 
-@functools.lru_cache(maxsize=16)
+_timed: dict[tuple, float] = {}  # the levers' per-step seconds measured in this process
+
+
+def _timed_once(key: tuple, timing) -> float:
+    if key not in _timed:
+        _timed[key] = timing(*key)
+    return _timed[key]
+
+
 def _ema_step_seconds(arch: str, num_classes: int, channels: int, size: int, options: tuple) -> float:
-    """One EMA update of this model's weights on the CPU (training.ema), the median of five."""
+    """One EMA update of this model's weights on the CPU (training.ema)."""
     from resnet_core.training.ema import WeightAverage
     from resnet_core.training.models import build_model
 
     model = build_model(arch, num_classes, channels, input_size=size, **dict(options))
     average = WeightAverage(model, 0.999)
-    return _median_seconds(lambda: average.update(model))
+    return _fastest_seconds(lambda: average.update(model))
 
 
-@functools.lru_cache(maxsize=16)
 def _erasing_step_seconds(batch_size: int, channels: int, size: int) -> float:
     """Random erasing of one batch of this input on the CPU (data.loader.erase)."""
     import torch
@@ -198,18 +212,21 @@ def _erasing_step_seconds(batch_size: int, channels: int, size: int) -> float:
 
     images = torch.zeros(batch_size, channels, size, size)
     generator = torch.Generator().manual_seed(0)
-    return _median_seconds(lambda: erase(images, 0.5, generator))
+    return _fastest_seconds(lambda: erase(images, 0.5, generator))
 
 
-def _median_seconds(work, repeats: int = 5) -> float:
+def _fastest_seconds(work, repeats: int = 7) -> float:
+    """The fastest of ``repeats`` timings after one warm-up call: the work's own cost, with as
+    little of whatever else the machine does as can be had."""
     import time
 
+    work()
     times = []
     for _repeat in range(repeats):
         start = time.perf_counter()
         work()
         times.append(time.perf_counter() - start)
-    return sorted(times)[repeats // 2]
+    return min(times)
 
 
 def plan_from_registry(config: TrainConfig) -> Plan | None:
