@@ -231,3 +231,18 @@ def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start
     while json.loads((runs[0] / "status.json").read_text()).get("state") in ("queued", "running"):
         assert time.monotonic() < deadline
         time.sleep(0.5)
+
+
+def test_an_accuracy_with_tta_says_so_on_evaluate_with_the_plain_figure_beside_it(monkeypatch, tmp_path):
+    """Issue 41, item 3: evaluation with TTA is reported as such, the plain figure beside it."""
+    from resnet_core import TrainConfig, train
+
+    run = train(TrainConfig(dataset="shapes", arch="resnet8", max_steps=8, batch_size=64, tta=True,
+                            probe_snapshots=0, runs_dir=str(tmp_path / "runs")), progress=False)
+    plain = run.summary("test")["plain_accuracy"]
+    at = _app(monkeypatch, tmp_path / "runs")
+    at.run()
+    at.switch_page("evaluate.py").run()
+    assert not at.exception, at.exception
+    assert any(f"(with flip TTA; without it {plain:.4f})" in c.value for c in at.caption), \
+        [c.value for c in at.caption]
