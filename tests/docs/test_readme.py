@@ -26,7 +26,7 @@ def readme_commands() -> list[str]:
 def test_the_readmes_command_line_examples_run_as_written(tmp_path):
     commands = readme_commands()
     assert [c.split()[3] for c in commands] == ["train", "evaluate", "explain", "report", "runs", "export-runs",
-                                                "datasets", "train", "sweep", "sweep"]
+                                                "datasets", "train", "train", "sweep", "sweep"]
     fashion = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file()
     if not fashion and not os.environ.get("REQUIRE_FASHION_MNIST"):
         commands = [c for c in commands if "fashion-mnist" not in c]  # the real-data block
