@@ -235,8 +235,9 @@ def add_train_flags(t: Parser) -> None:
         group = groups.get(doc.section) or groups.setdefault(doc.section, t.add_argument_group(_(doc.section)))
         if f.type == "bool" and f.name not in FLAG_NAMES:
             # Both ways: a recipe may set a switch the other way from its default (the fast
-            # recipe turns tta on and augment off), and the user then turns it back.
-            opposite = f"--{f.name.replace('_', '-')}" if f.default else f"--no-{f.name.replace('_', '-')}"
+            # recipe turns augment off), and the user then turns it back (--augment).
+            name = f.name.replace("_", "-")
+            opposite = f"--{name}" if f.default else f"--no-{name}"
             group.add_argument(opposite, dest=f.name, default=s, action="store_true" if f.default else "store_false",
                                help=_("the opposite of {flag}, for a --preset that sets it the other way").format(
                                    flag=_flag(f)[0]))

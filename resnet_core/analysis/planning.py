@@ -146,7 +146,7 @@ def plan(config: TrainConfig, *, num_classes: int, channels: int, size: int,
             steps = epochs * max(1, train_images // batch)
             levers = lever_seconds(config, cost.seconds_per_epoch, train_images, val_images,
                                    test_images, epochs, steps, (channels, size), num_classes,
-                                   measure=calibrate)
+                                   tuple(sorted(options.items())), measure=calibrate)
             return Plan(config, device, memory, available_memory(device), cost, epochs, levers)
     return Plan(config, device, memory, available_memory(device), cost, epochs)
 
@@ -158,7 +158,8 @@ LEVER_NAMES = {"tta": "TTA", "ema": "EMA", "erasing": "erasing"}
 
 def lever_seconds(config: TrainConfig, seconds_per_epoch: float, train_images: int,
                   val_images: int, test_images: int, epochs: float, steps: float,
-                  shape: tuple[int, int], num_classes: int, *, measure: bool = True) -> dict[str, float]:
+                  shape: tuple[int, int], num_classes: int, options: tuple, *,
+                  measure: bool = True) -> dict[str, float]:
     """What the accuracy levers the config turns on add to its run, in seconds.
 
     TTA: a second forward pass over the validation split every epoch and over the test split
@@ -167,15 +168,13 @@ def lever_seconds(config: TrainConfig, seconds_per_epoch: float, train_images: i
     here on this model's weights and a batch of this input (the fastest of seven after a
     warm-up: the first call alone took 56 ms for an EMA update of 0.36 ms), once per process
     and only when ``measure`` (as the step model's calibration: not while a job trains);
-    until then they are left out."""
+    until then they are left out. ``options``: the model's build options, sorted (as plan has them)."""
     levers = {}
     if config.tta:
         forward = seconds_per_epoch / (3 * train_images + val_images)
         levers["tta"] = forward * (val_images * epochs + test_images)
     if config.ema > 0:
-        options = dict(residual=config.residual, norm=config.norm, activation=config.activation,
-                       stem=config.model_stem, width=config.width)
-        key = (config.arch, num_classes, *shape, tuple(sorted(options.items())))
+        key = (config.arch, num_classes, *shape, options)  # options: the model's, as plan built it
         if measure or key in _timed:
             levers["ema"] = steps * _timed_once(key, _ema_step_seconds)
     if config.erasing > 0:

@@ -47,11 +47,16 @@ class EvalResult:
     def confidence(self) -> Tensor:
         return F.softmax(self.logits, dim=1).max(1).values
 
+    def tta_figures(self) -> dict:
+        """What a metrics line adds for a result with TTA: {"tta": True, "plain_accuracy"}; {}
+        for a plain one."""
+        return {} if self.plain is None else {"tta": True, "plain_accuracy": self.plain.accuracy}
+
     def summary(self) -> dict:
-        """The split's figures; with TTA it says so and gives the plain accuracy beside them."""
-        plain = {} if self.plain is None else self.plain.summary()
-        extra = {"tta": True, "plain_accuracy": plain["accuracy"],
-                 "plain_macro_f1": plain["macro_f1"]} if plain else {}
+        """The split's figures; with TTA it says so and gives the plain figures beside them."""
+        extra = self.tta_figures()
+        if self.plain is not None:
+            extra["plain_macro_f1"] = self.plain.summary()["macro_f1"]
         return {"split": self.split, "loss": self.loss, **self.report.summary(), **extra}
 
 

@@ -254,10 +254,9 @@ class Trainer:
         order = torch.randperm(len(self.dataset.train), generator=torch.Generator()
                                .manual_seed(c.seed * 1_000_003 + self.state.epoch))
         order = self.ddp.shard(order, c.batch_size, self.steps_per_epoch)
-        if not (c.augment or c.erasing > 0):  # (the frozen path's FeatureLoader never augments)
-            return self.loader.batches(order, drop_last=True, start=self.step_in_epoch)
+        augments = c.augment or c.erasing > 0
         return self.loader.batches(order, drop_last=True, start=self.step_in_epoch,
-                                   augment_generator=self.augment_generator,
+                                   augment_generator=self.augment_generator if augments else None,
                                    crop_flip=c.augment, erasing=c.erasing)
 
     def _train_step(self, x: Tensor, y: Tensor) -> None:
@@ -320,7 +319,7 @@ class Trainer:
             return
         result = self._validate()
         logs = {"split": "val", "epoch": state.epoch, "step": state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy, **_plain(result)}
+                "loss": result.loss, "accuracy": result.report.accuracy, **result.tta_figures()}
         self._emit("on_eval_end", state, "val", logs)
         improved = state.best_val_accuracy is None or result.report.accuracy > state.best_val_accuracy
         if improved:
@@ -367,7 +366,7 @@ class Trainer:
                                 autocast_dtype=self.autocast_dtype, tta=self.config.tta)
         write_eval(self.run.dir, result, "best")
         logs = {"split": "test", "epoch": self.state.epoch, "step": self.state.step,
-                "loss": result.loss, "accuracy": result.report.accuracy, **_plain(result)}
+                "loss": result.loss, "accuracy": result.report.accuracy, **result.tta_figures()}
         self._emit("on_eval_end", self.state, "test", logs)
         self.ddp.barrier()
 
@@ -632,11 +631,6 @@ class Trainer:
 
 
 # ----------------------------------------------------------------------------- pieces
-
-
-def _plain(result: EvalResult) -> dict:
-    """A metrics line's figures without test-time augmentation, where the run uses it."""
-    return {} if result.plain is None else {"tta": True, "plain_accuracy": result.plain.accuracy}
 
 
 class IntervalMetrics:

@@ -385,7 +385,10 @@ class FeatureLoader:
         self.device = features.device
 
     def batches(self, order: Tensor | None = None, *, drop_last: bool = False, start: int = 0,
-                augment_generator: torch.Generator | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+                augment_generator: torch.Generator | None = None, crop_flip: bool = True,
+                erasing: float = 0.0) -> Iterator[tuple[Tensor, Tensor]]:
+        """As ``BatchLoader.batches``; features are cached only for runs that do not augment,
+        so the augmentation arguments are accepted and have nothing to act on."""
         order = torch.arange(len(self.labels)) if order is None else order
         if drop_last:
             order = order[: len(order) // self.batch_size * self.batch_size]
