@@ -44,8 +44,13 @@ class RayHandle:
     def wait(self) -> Exit:
         import ray
 
+        # The handle lets go of its ObjectRef here: one freed later, by the garbage collector
+        # after the interpreter's atexit ray.shutdown, calls into a core worker that is gone,
+        # and Ray then ends the process with exit code 1 (seen once in CI, after every test
+        # had passed).
+        ref, self.ref = self.ref, None
         try:
-            return Exit(int(ray.get(self.ref)))
+            return Exit(int(ray.get(ref)))
         except ray.exceptions.TaskCancelledError:
             return Exit(None, "its Ray task was cancelled")
         except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:

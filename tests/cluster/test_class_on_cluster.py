@@ -20,7 +20,7 @@ from resnet_core.runs.folder import SERVER_GONE
 from resnet_core.training.checkpoint import load_checkpoint
 
 from e2e import ARTIFACTS, chromium, class_env, join, streamlit_server
-from helpers import TOKEN, wait_for
+from helpers import TOKEN, leave_ray_driver, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
@@ -70,3 +70,4 @@ def test_two_students_train_side_by_side_on_the_cluster_and_sigterm_leaves_nothi
         assert resumed.state == "completed", (resumed.status, resumed.log_path.read_text()[-2000:])
     finally:
         jobs.close()
+        leave_ray_driver()

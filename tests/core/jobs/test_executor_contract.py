@@ -28,7 +28,7 @@ from resnet_core.runs.folder import SERVER_GONE, Run, read_status
 from resnet_core.runs.jsonl import read_jsonl
 from resnet_core.training.checkpoint import load_checkpoint
 
-from helpers import wait_for
+from helpers import leave_ray_driver, wait_for
 
 pytestmark = pytest.mark.slow
 EXECUTOR = os.environ.get("RESNET_WORKBENCH_EXECUTOR", "local")
@@ -48,6 +48,12 @@ def manager(tmp_path):
                       executor=EXECUTOR)
     yield jobs
     jobs.close(timeout=60)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leave_ray_after_the_module():
+    yield
+    leave_ray_driver()
 
 
 def metric_lines(run_dir: Path) -> list[dict]:
