@@ -98,7 +98,7 @@ def run_name(lesson_id: str, label: str) -> str:
 
 DIGITS = {"dataset": "digits", "seed": 0, "probe_snapshots": 0}
 # The real-data variants' budget: 300 steps of 128 Fashion-MNIST images (38,400 of the 54,000,
-# the same for every run of a lesson), bf16 where the CPU has AMX.
+# the same for every run of a lesson), bf16 where the CPU runs it fast (AMX, AVX512-BF16).
 REAL_DATA_BUDGET = {"epochs": None, "max_steps": 300, "batch_size": 128, "amp": FAST_AMP}
 
 # The transfer lesson: digits 0-4 teach a net to see strokes; k images per class of 5-9 test it.

@@ -36,9 +36,22 @@ def job_threads(concurrent_jobs: int, cores: int | None = None) -> int:
     both go to training: one thread was slower there (6,030-6,204 images/s against 6,482 with
     two, with a live page open; benchmarks/RESULTS.md).
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or usable_cores()
     usable = cores - 1 if cores > 2 else cores
     return max(1, usable // max(1, concurrent_jobs))
+
+
+def usable_cores() -> int:
+    """The cores this process may use: its CPU affinity (taskset, a container's cpuset), and
+    no more than OMP_NUM_THREADS where the server was started with it (its operator's cap,
+    which the children inherit rather than undo: two trainings with two threads each on two
+    cores ran 4x slower than with one each; benchmarks/RESULTS.md, "Threads")."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(cap)) if cap.isdigit() and int(cap) > 0 else cores)
 
 
 def hostname() -> str:

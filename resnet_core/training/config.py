@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from resnet_core.data.folder import DEFAULT_ROOT
 from resnet_core.data.registry import DATASET_NAMES
 from resnet_core.data.registry import DATASETS as DATASET_SPECS
-from resnet_core.device import DEVICES, cpu_has_amx, device_kind
+from resnet_core.device import DEVICES, cpu_has_fast_bf16, device_kind
 from resnet_core.errors import ConfigError
 from resnet_core.i18n import N_, _, ngettext
 from resnet_core.training.models import ACTIVATIONS, ARCHS, NORMS, STEMS, ResNet, build_model
@@ -40,7 +40,7 @@ MAXIMUMS = {"epochs": 10_000, "max_steps": 10_000_000, "batch_size": 1_048_576, 
 RANGES = {"image_size": (8, MAXIMUMS["image_size"]), "probe_snapshots": (0, 100),
           "num_workers": (0, 64), "diagnostics_every": (0, MAXIMUMS["max_steps"])}
 
-FAST_AMP = "bf16" if cpu_has_amx() else "auto"
+FAST_AMP = "bf16" if cpu_has_fast_bf16() else "auto"
 
 # Named recipes: settings measured to do one job well (benchmarks/RESULTS.md has the runs).
 # Explicit arguments override them: TrainConfig.from_preset("digits-99", seed=3).
@@ -51,8 +51,8 @@ PRESETS: dict[str, dict] = {
                   "lr": 0.05, "label_smoothing": 0.1},
     # Fashion-MNIST to >= 93% test accuracy in at most 5 minutes, command to result, on a 2-core
     # CPU with AMX (benchmarks/fashion_mnist.py). bf16 autocast where the CPU has AMX tiles
-    # (~2.5x fp32 there); elsewhere "auto" (bf16 on a GPU, fp32 on a CPU without AMX, where
-    # bf16 is slower and the 5 minutes are out of reach).
+    # (~2.5x fp32 there) or AVX512-BF16 (1.45x); elsewhere "auto" (bf16 on a GPU, fp32 on a
+    # CPU without either, where bf16 is slower and the 5 minutes are out of reach).
     # A ResNet-14 twice the paper's width after a stride-2 stem: 32-64-128 channels at 14, 7 and
     # 4 px cost about what 16-32-64 at 28, 14 and 7 px do, with twice the channels. No
     # augmentation: at 8 epochs the net underfits (train accuracy ~ val accuracy), and crops

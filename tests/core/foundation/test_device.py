@@ -8,6 +8,7 @@ import torch
 
 from resnet_core.device import (
     autocast_context,
+    cpu_has_fast_bf16,
     device_count,
     device_kind,
     resolve_amp,
@@ -50,3 +51,16 @@ def test_a_cpu_job_may_use_every_core():
     import os
 
     assert device_count("cpu") == (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize(("flags", "fast"), [
+    ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", True),     # AMD Zen 4: AVX512-BF16
+    ("fpu sse2 avx512f amx_bf16 amx_tile amx_int8", True),        # Intel Sapphire Rapids: AMX
+    ("fpu sse2 avx2 fma", False),                                 # neither: bf16 is slower
+    ("fpu sse2 avx512f avx512_bf16x", False),                     # a whole flag, not a prefix
+])
+def test_the_recipes_bf16_follows_the_cpus_flags(tmp_path, flags, fast):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nvendor_id\t: X\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert cpu_has_fast_bf16(str(cpuinfo)) is fast
+    assert cpu_has_fast_bf16(str(tmp_path / "absent")) is False  # not Linux: fp32

@@ -1,6 +1,7 @@
 """JobManager with real training jobs in real child processes."""
 
 import json
+import os
 import signal
 import time
 
@@ -103,6 +104,20 @@ def test_job_threads_leave_a_core_to_the_server_and_never_oversubscribe():
     assert job_threads(1, cores=8) == 7
     assert job_threads(2, cores=8) == 3
     assert job_threads(4, cores=2) == 1
+
+
+def test_the_servers_thread_cap_and_affinity_bound_its_childrens_threads(monkeypatch):
+    from resnet_core.jobs.capacity import job_threads, usable_cores
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert usable_cores() == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a server started with one thread per process
+    assert usable_cores() == 1 and job_threads(1) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "999")  # a cap above the cores changes nothing
+    assert usable_cores() == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+    assert usable_cores() == cores
 
 
 @pytest.mark.slow
