@@ -283,7 +283,8 @@ with settings:
                                   "is for it unchanged. {also}").format(
                 recipe=recipe, what=what, result=_(training.PRESET_RESULTS[recipe]), also=also))
         else:
-            recipe_note.caption(f"**{recipe}**: {_(training.PRESET_RESULTS[recipe])}. {also}")
+            recipe_note.caption(_("**{recipe}**: {result}. {also}").format(
+                recipe=recipe, result=_(training.PRESET_RESULTS[recipe]), also=also))
     if ds is not None:
         planned = analysis.plan(config, num_classes=ds.info.num_classes, channels=ds.info.channels,
                                 size=ds.info.image_size, train_images=len(ds.train),

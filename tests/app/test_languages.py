@@ -94,3 +94,17 @@ def run_data(runs_dir) -> set[str]:
                  str(run.config.get("arch") or "")}
         data |= {str(c) for c in run.config.get("class_names") or []}
     return {d for d in data if d}
+
+
+def test_the_train_pages_recipe_line_reads_as_one_chinese_sentence(monkeypatch, tmp_path):
+    """The recipe's line joined its result and "Also sets" with an English ". " in every
+    language ("...（2 核 CPU）. 还设置了"); the whole line is one catalog text now."""
+    # The server's language (RESNET_WORKBENCH_LANG), not ?lang=: AppTest cannot set a widget
+    # value on a page whose radios format their options in another language than they hold.
+    monkeypatch.setenv("RESNET_WORKBENCH_LANG", "zh-CN")
+    monkeypatch.setenv("RESNET_WORKBENCH_RUNS", str(tmp_path / "runs"))
+    monkeypatch.chdir(ROOT)
+    at = _render(AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=60), "train.py")
+    at.selectbox(key="recipe_digits").set_value("digits-99").run()
+    line = next(c.value for c in at.caption if c.value.startswith("**digits-99**"))
+    assert line.startswith("**digits-99**：") and "。还设置了 " in line and ". " not in line, line
