@@ -77,8 +77,17 @@ def autocast_context(device: torch.device, dtype: torch.dtype | None, *,
     return torch.autocast(device.type, dtype=dtype, cache_enabled=cache_enabled)
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on: its CPU affinity (taskset, a container's cpuset),
+    which os.cpu_count() does not see (it counts the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def device_count(device: str) -> int:
     """How many processes a job on ``device`` may use: the GPUs; on the CPU, the cores."""
     if device_kind(device) == "cuda":
         return torch.cuda.device_count()
-    return os.cpu_count() or 1
+    return cpu_cores()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from resnet_core.device import device_count
+from resnet_core.device import cpu_cores, device_count
 from resnet_core.errors import RunError
 from resnet_core.i18n import _
 
@@ -46,10 +46,7 @@ def usable_cores() -> int:
     no more than OMP_NUM_THREADS where the server was started with it (its operator's cap,
     which the children inherit rather than undo: two trainings with two threads each on two
     cores ran 4x slower than with one each; benchmarks/RESULTS.md, "Threads")."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cores = os.cpu_count() or 1
+    cores = cpu_cores()
     cap = os.environ.get("OMP_NUM_THREADS", "")
     return max(1, min(cores, int(cap)) if cap.isdigit() and int(cap) > 0 else cores)
 

@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from resnet_core.device import cpu_cores
 from resnet_core.errors import ConfigError, WorkbenchError
 from resnet_core.hosts import allowed_hosts
 from resnet_core.i18n import _
@@ -214,7 +215,7 @@ class Service:
                                observe_batch=self.monitor.batch.observe)
         self.predictions: collections.OrderedDict[str, int] = collections.OrderedDict()
         # Big decodes take turns on as many threads as cores: memory stays bounded.
-        self.decoder = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="decode")
+        self.decoder = ThreadPoolExecutor(max_workers=cpu_cores(), thread_name_prefix="decode")
 
     def _run_batch(self, images: torch.Tensor) -> list[tuple[list, list, list]]:
         """On the inference thread: uint8 (N, C, H, W) -> per image, as plain lists: the top
@@ -423,7 +424,7 @@ def serve(run_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000, fmt
     # The model runs on half the cores; the others parse HTTP and decode images. On 2 cores,
     # with a lone client no longer waiting for company and small images decoded on the event
     # loop, 32 clients went from 393 to 816 requests/s (benchmarks/RESULTS.md).
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(max(1, cpu_cores() // 2))
     model = load_model(run_dir, checkpoint=checkpoint, fmt=fmt)  # errors before the port opens
     if settings().supervised:
         # Under the app (Deploy page): the app holds our stdin's other end; when it exits, even

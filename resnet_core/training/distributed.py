@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from resnet_core.device import cpu_cores
 from resnet_core.errors import ConfigError
 from resnet_core.i18n import _
 
@@ -68,7 +69,7 @@ class Distributed:
         """Threads per rank on the CPU so that N ranks do not oversubscribe the cores."""
         if not self.enabled:
             return None
-        return max(1, (os.cpu_count() or 1) // self.local_world_size)
+        return max(1, cpu_cores() // self.local_world_size)
 
     def local_batch_size(self, batch_size: int) -> int:
         if batch_size % self.world_size:

@@ -16,7 +16,7 @@ import pytest
 
 from resnet_core import classroom
 
-from e2e import ARTIFACTS, chromium, streamlit_server
+from e2e import ARTIFACTS, chromium, streamlit_server, wait_for_runs_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -130,7 +130,7 @@ def test_a_student_joins_opens_each_lesson_runs_one_and_reads_its_answer_by_keyb
         page.get_by_text(f"Your prediction: {chosen.choices[2]}").wait_for(timeout=30_000)
 
         # The answer, in words, once the three runs have trained (about 30 s on 2 cores).
-        page.get_by_text("Lesson runs: all 3 runs done. The answer is below.").wait_for(timeout=300_000)
+        wait_for_runs_text(page, "Lesson runs: all 3 runs done. The answer is below.", tmp_path / "runs")
         answer = page.locator("[data-testid='stAlert']").filter(
             has_text=re.compile("You predicted it|The runs say"))
         answer.first.wait_for(timeout=30_000)

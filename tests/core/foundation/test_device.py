@@ -47,10 +47,22 @@ def test_autocast_on_the_cpu_is_off_unless_asked_and_never_fp16():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype is torch.float32
 
 
-def test_a_cpu_job_may_use_every_core():
+def test_a_cpu_job_may_use_every_core_it_is_allowed_and_no_more():
+    """The cores are the process's affinity: a server started under ``taskset -c 0`` (or in a
+    container's cpuset) on a bigger machine gives a CPU job one process, not the machine's count."""
     import os
+    import shutil
+    import subprocess
+    import sys
 
-    assert device_count("cpu") == (os.cpu_count() or 1)
+    assert device_count("cpu") == len(os.sched_getaffinity(0))
+    if shutil.which("taskset") is None:
+        pytest.skip("taskset (util-linux) is not installed")
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c",
+                          "from resnet_core.device import cpu_cores, device_count; "
+                          "print(cpu_cores(), device_count('cpu'))"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["1", "1"]
 
 
 @pytest.mark.parametrize(("flags", "fast"), [
