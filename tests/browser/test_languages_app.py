@@ -101,6 +101,9 @@ def test_one_session_switches_to_chinese_while_a_run_trains_and_the_other_stays_
         fresh.wait_for_timeout(1500)  # the table's canvas drawn
         fresh.screenshot(path=str(SHOTS / "runs.png"))
 
+        # Explain lists runs with a best checkpoint: stop this one past its first (CI's run of
+        # 2026-12-07 under load found no image on Explain after the stop).
+        wait_for(lambda: any(runs.rglob("checkpoints/best.pt")), timeout=120)
         ada.get_by_role("button", name="停止").click()
         wait_for(lambda: run_status(runs).get("state") == "stopped", timeout=90)
         fresh.goto(url + "/explain")

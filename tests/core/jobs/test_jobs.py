@@ -141,6 +141,27 @@ def test_a_warm_child_takes_the_job_and_is_replaced_after_it(tmp_path):
     assert replacement.wait(30) == 0  # end of input: it exits without training
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_child_that_completed_its_run_exits_cleanly(tmp_path, warm):
+    """Every training child used to end in "Fatal Python error: _enter_buffered_busy ... <stdin>
+    at interpreter shutdown" and exit -6 (SIGABRT) after writing its run completed: its
+    supervisor-watch thread sat inside sys.stdin's buffered reader."""
+    manager = JobManager(tmp_path / "runs", warm_worker=warm)
+    try:
+        if warm:
+            wait_for(lambda: manager.executor.waiting_child is not None)
+        run_id = manager.submit(TrainConfig(epochs=1))
+        assert manager.wait(run_id, 120)
+        job = next(j for j in manager.jobs() if j.run_id == run_id)
+        log = (manager.store.path(run_id) / LOG_FILE).read_text()
+        assert job.warm is warm
+        assert read_status(manager.store.path(run_id))["state"] == "completed", log
+        assert "Fatal Python error" not in log, log[-600:]
+        assert job.returncode == 0, log[-600:]
+    finally:
+        manager.shutdown()
+
+
 @pytest.mark.slow
 def test_without_a_warm_child_a_fresh_interpreter_trains(tmp_path):
     manager = JobManager(tmp_path / "runs", warm_worker=False)
