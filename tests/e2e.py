@@ -111,26 +111,36 @@ def choose(page, box: str, option, *, tries: int = 4) -> None:
             page.keyboard.press("Escape")
 
 
+def shows(page, text: str, seconds: float) -> bool:
+    """Whether ``text`` appears on the page within ``seconds``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_text(text).first.wait_for(timeout=seconds * 1000)
+        return True
+    except PlaywrightTimeout:
+        return False
+
+
 def wait_for_runs_text(page, text: str, runs: Path, timeout_s: float = 240) -> None:
     """Wait for ``text`` on the page; if it does not come, fail with what the runs' folders say
     (each run's state and step, the last lines of its log) and what the page shows, so that a
     training that stalled reads apart from a page that stopped following finished runs."""
-    try:
-        page.get_by_text(text).first.wait_for(timeout=timeout_s * 1000)
+    if shows(page, text, timeout_s):
         return
-    except Exception:  # Playwright's TimeoutError: report below
-        pass
-    import json
+    from resnet_core.errors import RunError
+    from resnet_core.runs.folder import LOG_FILE, STATUS_FILE, read_status
 
     lines = []
-    for status in sorted(runs.rglob("status.json")):
-        try:
-            s = json.loads(status.read_text())
-        except (OSError, ValueError) as e:
-            s = {"unreadable": str(e)}
-        log = status.parent / "train.log"
+    for path in sorted(runs.rglob(STATUS_FILE)):
+        log = path.parent / LOG_FILE
         tail = log.read_text(errors="replace").splitlines()[-3:] if log.exists() else []
-        lines.append(f"{status.parent.name}: {s.get('state')} step {s.get('step')} "
+        try:
+            s = read_status(path.parent)
+        except RunError as e:
+            lines.append(f"{path.parent.name}: {e} log {tail}")
+            continue
+        lines.append(f"{path.parent.name}: {s.get('state')} step {s.get('step')} "
                      f"pid {s.get('pid')} updated {s.get('updated_at')} log {tail}")
     shown = page.locator("[data-testid='stMain']").inner_text()[-1500:]
     pytest.fail(f"{text!r} not shown in {timeout_s:.0f} s; runs: {lines or 'none'}; page ends: {shown}")

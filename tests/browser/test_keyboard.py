@@ -10,15 +10,14 @@ exception (``NO_RING``).
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from resnet_core import classroom
+from resnet_core.runs.folder import STATUS_FILE, read_status
 
-from e2e import ARTIFACTS, chromium, streamlit_server, wait_for_runs_text
+from e2e import ARTIFACTS, chromium, shows, streamlit_server, wait_for_runs_text
 from helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -96,18 +95,6 @@ def predict_third(keys: Keyboard, lesson) -> None:
     keys.page.get_by_text(f"Your prediction: {lesson.choices[2]}").wait_for(timeout=30_000)
 
 
-def statuses(runs) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(runs.rglob("status.json"))]
-
-
-def shows(page, text: str, seconds: float) -> bool:
-    try:
-        page.get_by_text(text).first.wait_for(timeout=seconds * 1000)
-        return True
-    except PlaywrightTimeout:
-        return False
-
-
 def test_a_student_joins_opens_each_lesson_runs_one_and_reads_its_answer_by_keyboard(tmp_path):
     from e2e import class_env
 
@@ -152,7 +139,8 @@ def test_a_student_joins_opens_each_lesson_runs_one_and_reads_its_answer_by_keyb
         # The answer, in words, once the three runs have trained (about 30 s on 2 cores).
         done = "Lesson runs: all 3 runs done. The answer is below."
         runs = tmp_path / "runs"
-        wait_for(lambda: [s.get("state") for s in statuses(runs)] == ["completed"] * 3, timeout=240)
+        wait_for(lambda: [read_status(p.parent).get("state") for p in runs.rglob(STATUS_FILE)]
+                 == ["completed"] * 3, timeout=240)
         if not shows(page, done, 60):
             # Twice under CI's load (2026-12-07) the page stopped refreshing at its first render
             # (all three runs "queued" on it, completed on disk; benchmarks/RESULTS.md, "CI's
