@@ -699,11 +699,15 @@ def make_executor(name: str | None = None, *, runs_dir: Path, max_running_per_de
 
 def _settle(runs: list[Run], within_s: float) -> list[Run]:
     """Wait up to ``within_s`` for each run's child to write how it ended (a state that is
-    not queued or running); the runs still active after that."""
+    not queued or running); the runs still active after that. A run whose writer is known
+    gone (its pid dead on this host: a Ray worker ended with its killed driver) will never
+    write again, so it is not waited for: a restarted server no longer sat out the whole
+    window for it (60 s on a Ray head; RESULTS.md, "CI's wall time, tenth")."""
     deadline = time.monotonic() + within_s
     while True:
-        runs = [r for r in runs if read_status(r.dir).get("state") in ACTIVE_STATES]
-        if not runs or time.monotonic() >= deadline:
+        active = [(r, s) for r in runs if (s := read_status(r.dir)).get("state") in ACTIVE_STATES]
+        runs = [r for r, _ in active]
+        if not runs or time.monotonic() >= deadline or all(is_stale(s) for _, s in active):
             return runs
         time.sleep(0.2)
 

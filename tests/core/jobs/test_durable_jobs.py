@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -41,6 +43,32 @@ def test_queued_runs_of_a_gone_server_run_again_in_their_order(tmp_path):
     first, second = read_status(earlier.dir), read_status(later.dir)
     assert first["state"] == second["state"] == "completed"
     assert first["started_at"] <= second["started_at"]
+
+
+def test_a_new_server_does_not_wait_out_a_cluster_run_whose_process_is_gone(tmp_path):
+    """A server killed with -9 left a run released to a cluster; its process on this host
+    then ends without writing how, as a Ray worker does when its driver dies. The next server
+    asks it to stop, sees its process gone, and marks it interrupted (resumable) at once, not
+    after the 60 s it gives a living one to checkpoint; no STOP file is left behind for the
+    resume to stop on."""
+    root = tmp_path / "runs"
+    carrier = subprocess.Popen(["sleep", "2"])
+    threading.Thread(target=carrier.wait, daemon=True).start()  # reaped when it ends
+    run = Run(create_run_dir(root, "digits", "resnet20"))
+    atomic_write_json(run.config_path, TrainConfig(max_steps=12, probe_snapshots=0).to_dict())
+    atomic_write_json(run.job_path, {"resume": False})
+    write_status(run.dir, state="running", executor="ray", pid=carrier.pid, host=socket.gethostname(),
+                 server="a-server-that-is-gone")
+    start = time.monotonic()
+    manager = JobManager(root, warm_worker=False)
+    waited = time.monotonic() - start
+    try:
+        status = read_status(run.dir)
+        assert status["state"] == "interrupted", status
+        assert not run.stop_path.exists()
+        assert waited < 30, f"waited {waited:.1f} s for a process that was gone after 2 s"
+    finally:
+        manager.close()
 
 
 def test_a_second_server_on_the_same_runs_folder_is_read_only(tmp_path):
