@@ -701,7 +701,7 @@ def _settle(runs: list[Run], within_s: float) -> list[Run]:
     """Wait up to ``within_s`` for each run's child to write how it ended (a state that is
     not queued or running); the runs still active after that. A run whose writer is known
     gone (its pid dead on this host: a Ray worker ended with its killed driver) will never
-    write again, so it is not waited for: a restarted server no longer sat out the whole
+    write again, so it is not waited for: a restarted server no longer sits out the whole
     window for it (60 s on a Ray head; RESULTS.md, "CI's wall time, tenth")."""
     deadline = time.monotonic() + within_s
     while True:

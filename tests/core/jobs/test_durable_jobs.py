@@ -20,15 +20,19 @@ from resnet_core.runs.folder import Run, create_run_dir, read_status, write_stat
 from helpers import wait_for
 
 
-def _queued_by_a_gone_server(root, queued_at: str, pid: int = 1) -> Run:
-    """What a server that died left behind: a queued run that names it (pid 1, as the next
-    server in a container is process 1 again)."""
+def _left_by_a_gone_server(root, **status) -> Run:
+    """A run folder that a server that died left behind, its status naming that server."""
     run = Run(create_run_dir(root, "digits", "resnet20"))
     atomic_write_json(run.config_path, TrainConfig(max_steps=12, probe_snapshots=0).to_dict())
     atomic_write_json(run.job_path, {"resume": False})
-    write_status(run.dir, state="queued", created_at=queued_at, queued_at=queued_at, pid=pid,
-                 host=socket.gethostname(), server="a-server-that-is-gone")
+    write_status(run.dir, host=socket.gethostname(), server="a-server-that-is-gone", **status)
     return run
+
+
+def _queued_by_a_gone_server(root, queued_at: str, pid: int = 1) -> Run:
+    """What a server that died left behind: a queued run that names it (pid 1, as the next
+    server in a container is process 1 again)."""
+    return _left_by_a_gone_server(root, state="queued", created_at=queued_at, queued_at=queued_at, pid=pid)
 
 
 def test_queued_runs_of_a_gone_server_run_again_in_their_order(tmp_path):
@@ -54,11 +58,7 @@ def test_a_new_server_does_not_wait_out_a_cluster_run_whose_process_is_gone(tmp_
     root = tmp_path / "runs"
     carrier = subprocess.Popen(["sleep", "2"])
     threading.Thread(target=carrier.wait, daemon=True).start()  # reaped when it ends
-    run = Run(create_run_dir(root, "digits", "resnet20"))
-    atomic_write_json(run.config_path, TrainConfig(max_steps=12, probe_snapshots=0).to_dict())
-    atomic_write_json(run.job_path, {"resume": False})
-    write_status(run.dir, state="running", executor="ray", pid=carrier.pid, host=socket.gethostname(),
-                 server="a-server-that-is-gone")
+    run = _left_by_a_gone_server(root, state="running", executor="ray", pid=carrier.pid)
     start = time.monotonic()
     manager = JobManager(root, warm_worker=False)
     waited = time.monotonic() - start
