@@ -21,11 +21,13 @@ from resnet_core.device import cpu_has_fast_bf16
 from resnet_core.training.models import build_model
 
 
-def images_per_second(arch: str, width: int, batch: int, steps: int, bf16: bool) -> float:
-    """One fresh net's training steps (forward, loss, backward, SGD) after five warm-up steps."""
+def recipe_step(arch: str, width: int, batch: int, bf16: bool, wrap=None):
+    """One training step (forward, loss, backward, SGD) of a fresh recipe net on a fixed batch;
+    ``wrap`` wraps the model first (DistributedDataParallel, in cpu_ranks.py)."""
     torch.manual_seed(0)
     model = build_model(arch, num_classes=10, in_channels=1, width=width, stem="strided")
     model = model.to(memory_format=torch.channels_last)
+    model = wrap(model) if wrap is not None else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
     x = torch.randn(batch, 1, 28, 28).to(memory_format=torch.channels_last)
     y = torch.randint(0, 10, (batch,))
@@ -37,6 +39,12 @@ def images_per_second(arch: str, width: int, batch: int, steps: int, bf16: bool)
         loss.backward()
         optimizer.step()
 
+    return step
+
+
+def images_per_second(arch: str, width: int, batch: int, steps: int, bf16: bool) -> float:
+    """One fresh net's training steps after five warm-up steps."""
+    step = recipe_step(arch, width, batch, bf16)
     for _ in range(5):
         step()
     start = time.perf_counter()

@@ -34,16 +34,21 @@ from pages.language import fragment, keyed
 
 # TrainConfig fields the form shows (a recipe's other fields apply as they are).
 FORM_FIELDS = ("dataset", "arch", "optimizer", "lr", "scheduler", "batch_size", "epochs", "augment",
-               "erasing", "ema", "tta")
+               "crop_padding", "erasing", "ema", "tta")
+
+
+def recipe_config(name: str, recipe: str) -> TrainConfig:
+    """``recipe``'s settings on dataset ``name`` ("custom": the defaults)."""
+    return (TrainConfig.from_preset(recipe, dataset=name) if recipe != "custom"
+            else TrainConfig(dataset=name))
 
 
 def form_values(name: str, recipe: str) -> dict:
     """The form's widget values for ``recipe`` on dataset ``name`` (widget key -> value)."""
-    c = (TrainConfig.from_preset(recipe, dataset=name) if recipe != "custom"
-         else TrainConfig(dataset=name))
+    c = recipe_config(name, recipe)
     return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
             "scheduler": c.scheduler, "batch_size": c.batch_size, "augment": c.augment,
-            "erasing": c.erasing, "ema": c.ema, "tta": c.tta,
+            "crop_padding": c.crop_padding, "erasing": c.erasing, "ema": c.ema, "tta": c.tta,
             keyed("budget"): "epochs",
             f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
 
@@ -152,9 +157,11 @@ with settings:
                     problem_data = str(e)
             image_size = int(st.number_input(_("Image size (px)"), *training.RANGES["image_size"],
                                              data.DATASETS[name].image_size, key="image_size"))
+        # The split the run will train on: a recipe may hold out less than the usual tenth.
+        val_fraction = recipe_config(name, recipe).val_fraction
         try:
             if problem_data is None:
-                ds = dataset(name, str(inside_data_dir(data_root)), image_size)
+                ds = dataset(name, str(inside_data_dir(data_root)), image_size, val_fraction)
         except WorkbenchError as e:
             problem_data = str(e)
         # Nothing chosen yet (no folder typed, nothing uploaded): say what to do, not an error.
@@ -234,7 +241,14 @@ with settings:
                         help=_("random crops; horizontal flips where they keep the label (not digits)"))
     seed = b4.number_input(_("Seed"), value=0, step=1, key="seed")
     # The accuracy levers (issue 41): each one's cost is in the time estimate above.
-    l1, l2, l3 = st.columns(3)
+    l0, l1, l2, l3 = st.columns(4)
+    own = ds.info.crop_padding if ds is not None else None
+    crop_padding = l0.selectbox(
+        _("Crops"), training.CROP_PADDINGS, key="crop_padding", disabled=not augment,
+        format_func=lambda p: (_("the dataset's own") + (f" ({own} px)" if own is not None else "")
+                               if p is None else _("none (flips only)") if p == 0 else f"{p} px"),
+        help=_("augmentation's random crops: each image shifted by up to this many pixels (zero "
+               "padding); none: flips only, which a short run learns faster from"))
     erasing = l1.number_input(_("Random erasing"), 0.0, 1.0, step=0.05, format="%.2f", key="erasing",
                               help=_("the chance that a training image has a random rectangle "
                                      "blanked (0: off; 0.25 is usual): a regulariser for longer runs"))
@@ -264,7 +278,7 @@ with settings:
         dataset=name, arch=arch, residual=residual, norm=norm, activation=activation,
         data_root=data_root, image_size=image_size, optimizer=optimizer, lr=float(lr),
         scheduler=scheduler, batch_size=int(batch_size), augment=augment, seed=int(seed), device=device,
-        erasing=float(erasing), ema=float(ema), tta=tta,
+        crop_padding=crop_padding, erasing=float(erasing), ema=float(ema), tta=tta,
         epochs=int(amount) if budget == "epochs" else None,
         max_steps=int(amount) if budget == "steps" else None,
         diagnostics_every=10 if diagnostics else 0, probe_snapshots=int(snapshots),

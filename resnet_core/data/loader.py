@@ -60,9 +60,11 @@ class BatchLoader:
 
     def batches(self, order: Tensor | None = None, *, drop_last: bool = False, start: int = 0,
                 augment_generator: torch.Generator | None = None, crop_flip: bool = True,
-                erasing: float = 0.0) -> Iterator[tuple[Tensor, Tensor]]:
+                erasing: float = 0.0, crop_padding: int | None = None,
+                ) -> Iterator[tuple[Tensor, Tensor]]:
         """(images, labels) per batch from batch ``start`` on. Given a generator, augments:
-        crops and flips (``crop_flip``), then random erasing with chance ``erasing`` per image."""
+        crops and flips (``crop_flip``; ``crop_padding`` px, None: the dataset's own), then
+        random erasing with chance ``erasing`` per image."""
         order = torch.arange(len(self.split)) if order is None else order
         n_batches = self.num_batches(drop_last)
         order = order[: n_batches * self.batch_size] if drop_last else order
@@ -72,7 +74,7 @@ class BatchLoader:
         for idx, raw in zip(chunks, self._raw_batches(chunks), strict=True):
             labels = self.labels[idx.to(self.device)]
             if augment_generator is not None and crop_flip:
-                raw = augment(raw, self.info, augment_generator)
+                raw = augment(raw, self.info, augment_generator, crop_padding)
             x = self.normalize(raw)
             if augment_generator is not None and erasing > 0:
                 x = erase(x, erasing, augment_generator)
@@ -101,11 +103,13 @@ def preprocess(sources: list, info: DatasetInfo) -> Tensor:
     return info.normalize(torch.stack([decode_image(s, info) for s in sources]))
 
 
-def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator) -> Tensor:
-    """Random crop with zero padding and (where label-preserving) horizontal flip, per image."""
+def augment(images: Tensor, info: DatasetInfo, generator: torch.Generator,
+            padding: int | None = None) -> Tensor:
+    """Random crop with zero padding (``padding`` px, None: the dataset's own; 0: none) and
+    (where label-preserving) horizontal flip, per image."""
     n, _, h, w = images.shape
     device = images.device
-    p = info.crop_padding
+    p = info.crop_padding if padding is None else padding
     if p > 0:
         padded = F.pad(images, (p, p, p, p))
         dy = torch.randint(0, 2 * p + 1, (n, 1), device=device, generator=generator)

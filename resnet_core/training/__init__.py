@@ -14,6 +14,7 @@ PUBLIC = {
     "DEFAULT_EPOCHS": "config",
     "MAXIMUMS": "config",
     "RANGES": "config",
+    "CROP_PADDINGS": "config",
     "DEFAULT_LR": "config",
     "PRESETS": "config",
     "PRESET_RESULTS": "config",

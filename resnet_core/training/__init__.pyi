@@ -4,6 +4,7 @@
 from resnet_core.device import resolve_device as resolve_device
 from resnet_core.training.checkpoint import load_checkpoint as load_checkpoint
 from resnet_core.training.checkpoint import model_from_checkpoint as model_from_checkpoint
+from resnet_core.training.config import CROP_PADDINGS as CROP_PADDINGS
 from resnet_core.training.config import DATASET_PRESET as DATASET_PRESET
 from resnet_core.training.config import DEFAULT_EPOCHS as DEFAULT_EPOCHS
 from resnet_core.training.config import DEFAULT_LR as DEFAULT_LR

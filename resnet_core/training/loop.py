@@ -257,7 +257,8 @@ class Trainer:
         augments = c.augment or c.erasing > 0
         return self.loader.batches(order, drop_last=True, start=self.step_in_epoch,
                                    augment_generator=self.augment_generator if augments else None,
-                                   crop_flip=c.augment, erasing=c.erasing)
+                                   crop_flip=c.augment, erasing=c.erasing,
+                                   crop_padding=c.crop_padding)
 
     def _train_step(self, x: Tensor, y: Tensor) -> None:
         loss, logits = self.forward_backward(x, y)

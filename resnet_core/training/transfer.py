@@ -386,7 +386,8 @@ class FeatureLoader:
 
     def batches(self, order: Tensor | None = None, *, drop_last: bool = False, start: int = 0,
                 augment_generator: torch.Generator | None = None, crop_flip: bool = True,
-                erasing: float = 0.0) -> Iterator[tuple[Tensor, Tensor]]:
+                erasing: float = 0.0, crop_padding: int | None = None,
+                ) -> Iterator[tuple[Tensor, Tensor]]:
         """As ``BatchLoader.batches``; features are cached only for runs that do not augment,
         so the augmentation arguments are accepted and have nothing to act on."""
         order = torch.arange(len(self.labels)) if order is None else order

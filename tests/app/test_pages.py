@@ -198,9 +198,9 @@ def test_explain_starts_each_image_at_its_own_prediction(monkeypatch, mixed_runs
 
 def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start_with_the_run(
         monkeypatch, tmp_path):
-    """Issue 41, item 3: erasing, EMA and flip TTA are on the form; TTA is locked off, with the
-    reason, for digits and without augmentation; their time is in the estimate; the run
-    started has them."""
+    """Issue 41, item 3: erasing, EMA, flip TTA and the crops' padding are on the form; TTA is
+    locked off, with the reason, for digits and without augmentation (and the crops with it);
+    their time is in the estimate; the run started has them."""
     import json
     import time
 
@@ -213,7 +213,10 @@ def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start
     assert not at.toggle(key="tta").disabled
     at.toggle(key="augment").set_value(False).run()  # a net never shown a mirror: locked again
     assert at.toggle(key="tta").disabled and "turn augment on" in at.toggle(key="tta").help
+    assert at.selectbox(key="crop_padding").disabled  # no augmentation: no crops to size
     at.toggle(key="augment").set_value(True).run()
+    assert not at.selectbox(key="crop_padding").disabled
+    at.selectbox(key="crop_padding").set_value(0)  # flips only
     at.selectbox(key="arch").set_value("resnet8")
     at.number_input(key="amount_epochs_shapes").set_value(1)
     at.number_input(key="erasing").set_value(0.25)
@@ -227,10 +230,32 @@ def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start
     runs = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
     config = json.loads((runs[0] / "config.json").read_text())
     assert (config["erasing"], config["ema"], config["tta"]) == (0.25, 0.99, True)
+    assert config["augment"] is True and config["crop_padding"] == 0
     deadline = time.monotonic() + 120  # let the one-epoch run end before the folder goes
     while json.loads((runs[0] / "status.json").read_text()).get("state") in ("queued", "running"):
         assert time.monotonic() < deadline
         time.sleep(0.5)
+
+
+def test_the_data_line_counts_the_split_the_chosen_recipe_trains_on(monkeypatch, tmp_path):
+    """Issue 41: fashion-mnist-94 holds out 2% for validation; the Train page's data line said
+    54,000 / 6,000 (the usual tenth) while the run would train on 58,800."""
+    import os
+    from pathlib import Path
+
+    if not Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").is_file():
+        if os.environ.get("REQUIRE_FASHION_MNIST"):
+            pytest.fail("REQUIRE_FASHION_MNIST is set but Debian's dataset-fashion-mnist is missing")
+        pytest.skip("needs Debian's dataset-fashion-mnist")
+    at = _app(monkeypatch, tmp_path / "runs")
+    at.run()
+    at.switch_page("train.py").run()
+    at.selectbox(key="dataset").set_value("fashion-mnist").run()
+    lines = lambda: " ".join(m.value for m in at.markdown)  # noqa: E731
+    assert "**54000** train / **6000** val" in lines()  # the default recipe: a tenth held out
+    at.selectbox(key="recipe_fashion-mnist").set_value("fashion-mnist-94").run()
+    assert not at.exception, at.exception
+    assert "**58800** train / **1200** val / **10000** test" in lines(), lines()[:600]
 
 
 def test_an_accuracy_with_tta_says_so_on_evaluate_with_the_plain_figure_beside_it(monkeypatch, tmp_path):

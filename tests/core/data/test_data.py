@@ -157,6 +157,25 @@ def test_augment_crops_by_shifting_and_keeps_labels_aligned():
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+def test_crop_padding_bounds_the_shift_and_zero_leaves_flips_only(padding):
+    """Issue 41: ``crop_padding`` 0 is flips without crops (each output is its input or its
+    mirror, and some are mirrored); 1 shifts by at most one pixel, not the dataset's 2."""
+    ds = load_dataset("shapes")
+    assert ds.info.crop_padding == 2 and ds.info.hflip
+    images = ds.test.images[:32]
+    out = augment(images, ds.info, torch.Generator().manual_seed(1), padding)
+    padded = torch.nn.functional.pad(images, (padding,) * 4)
+    side = 2 * padding + 1
+    for i in range(32):
+        windows = [padded[i, :, dy:dy + 32, dx:dx + 32] for dy in range(side) for dx in range(side)]
+        assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(2)) for w in windows)
+    if padding == 0:
+        mirrored = [torch.equal(out[i], images[i].flip(2)) and not torch.equal(out[i], images[i])
+                    for i in range(32)]
+        assert 0 < sum(mirrored) < 32
+
+
 def test_decompression_bomb_is_refused_by_the_pixel_limit(tmp_path):
     from PIL import Image as PILImage
 

@@ -128,6 +128,9 @@ def eval_line(text):
     (dict(erasing=1.5), "erasing must be in [0, 1], got 1.5"),
     (dict(ema=1.0), "ema must be in [0, 1), got 1.0"),
     (dict(tta="yes"), "tta must be true or false"),
+    (dict(crop_padding=-1), "crop_padding must be an integer in [0, 64] px or none"),
+    (dict(crop_padding=65), "crop_padding must be an integer in [0, 64] px or none"),
+    (dict(crop_padding=1.5), "crop_padding must be an integer in [0, 64] px or none"),
 ])
 def test_bad_lever_settings_are_refused_in_one_line(fields, message):
     import re
