@@ -42,15 +42,22 @@ def recipe_step(arch: str, width: int, batch: int, bf16: bool, wrap=None):
     return step
 
 
-def images_per_second(arch: str, width: int, batch: int, steps: int, bf16: bool) -> float:
-    """One fresh net's training steps after five warm-up steps."""
-    step = recipe_step(arch, width, batch, bf16)
+def timed(step, steps: int, images: int, ready=None) -> float:
+    """Images/s over ``steps`` calls of ``step`` (``images`` each) after five warm-up calls;
+    ``ready`` runs between the two (cpu_ranks.py: a barrier, so the ranks start together)."""
     for _ in range(5):
         step()
+    if ready is not None:
+        ready()
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps * batch / (time.perf_counter() - start)
+    return steps * images / (time.perf_counter() - start)
+
+
+def images_per_second(arch: str, width: int, batch: int, steps: int, bf16: bool) -> float:
+    """One fresh net's training steps after five warm-up steps."""
+    return timed(recipe_step(arch, width, batch, bf16), steps, batch)
 
 
 def main() -> None:

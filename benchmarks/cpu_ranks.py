@@ -16,12 +16,11 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from bf16_cpu import recipe_step  # benchmarks/, beside this file
+from bf16_cpu import recipe_step, timed  # benchmarks/, beside this file
 
 from resnet_core.device import cpu_cores, cpu_has_fast_bf16
 
@@ -31,15 +30,9 @@ def _steps(rank: int, world: int, args, bf16: bool, out) -> None:
     torch.set_num_threads(max(1, cpu_cores() // world))
     wrap = torch.nn.parallel.DistributedDataParallel if world > 1 else None
     step = recipe_step(args.arch, args.width, args.batch // world, bf16, wrap)
-    for _ in range(5):
-        step()
-    if world > 1:
-        dist.barrier()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    if rank == 0:
-        out.put(args.steps * args.batch / (time.perf_counter() - start))
+    value = timed(step, args.steps, args.batch, dist.barrier if world > 1 else None)
+    if rank == 0:  # the global batch's images: every rank stepped in lockstep
+        out.put(value)
 
 
 def _rank(rank: int, world: int, args, bf16: bool, init: str, out) -> None:
@@ -83,7 +76,7 @@ def main() -> None:
         for world in figures:
             figures[world].append(images_per_second(world, args, bf16))
     for world, values in figures.items():
-        what = f"1 process x {cpu_cores()} threads" if world == 1 else f"{world} ranks x 1 thread"
+        what = f"1 process x {ranks} threads" if world == 1 else f"{world} ranks x 1 thread"
         print(f"{what}: " + " / ".join(f"{v:,.0f}" for v in values) + " img/s")
     ratio = statistics.median(figures[ranks]) / statistics.median(figures[1])
     print(f"{ranks} ranks / 1 process: {ratio:.2f}x  ({args.arch} w{args.width}, batch {args.batch}, "
