@@ -48,9 +48,16 @@ def form_values(name: str, recipe: str) -> dict:
     c = recipe_config(name, recipe)
     return {"arch": c.arch, "optimizer": c.optimizer, f"lr_{c.optimizer}": c.lr,
             "scheduler": c.scheduler, "batch_size": c.batch_size, "augment": c.augment,
-            "crop_padding": c.crop_padding, "erasing": c.erasing, "ema": c.ema, "tta": c.tta,
+            "crop_padding": training.CROP_PADDINGS.index(c.crop_padding), "erasing": c.erasing, "ema": c.ema, "tta": c.tta,
             keyed("budget"): "epochs",
             f"amount_epochs_{name}": c.resolved_epochs(), f"amount_steps_{name}": 200}
+
+
+def crop_label(padding: int | None, own: int | None) -> str:
+    """The Crops box's words for ``padding`` (None: the dataset's own, ``own`` px)."""
+    if padding is None:
+        return _("the dataset's own") + (f" ({own} px)" if own is not None else "")
+    return _("none (flips only)") if padding == 0 else f"{padding} px"
 
 
 def prefill_form(name: str, recipe: str) -> None:
@@ -243,12 +250,14 @@ with settings:
     # The accuracy levers (issue 41): each one's cost is in the time estimate above.
     l0, l1, l2, l3 = st.columns(4)
     own = ds.info.crop_padding if ds is not None else None
-    crop_padding = l0.selectbox(
-        _("Crops"), training.CROP_PADDINGS, key="crop_padding", disabled=not augment,
-        format_func=lambda p: (_("the dataset's own") + (f" ({own} px)" if own is not None else "")
-                               if p is None else _("none (flips only)") if p == 0 else f"{p} px"),
+    # The box holds the choice's position: a widget whose value is None shows no selection at
+    # all ("Choose an option"), and None is a choice here (the dataset's own crops).
+    crop_choice = l0.selectbox(
+        _("Crops"), range(len(training.CROP_PADDINGS)), key="crop_padding", disabled=not augment,
+        format_func=lambda i: crop_label(training.CROP_PADDINGS[i], own),
         help=_("augmentation's random crops: each image shifted by up to this many pixels (zero "
                "padding); none: flips only, which a short run learns faster from"))
+    crop_padding = training.CROP_PADDINGS[crop_choice]
     erasing = l1.number_input(_("Random erasing"), 0.0, 1.0, step=0.05, format="%.2f", key="erasing",
                               help=_("the chance that a training image has a random rectangle "
                                      "blanked (0: off; 0.25 is usual): a regulariser for longer runs"))

@@ -215,8 +215,9 @@ def test_the_accuracy_levers_are_set_on_the_train_page_with_their_cost_and_start
     assert at.toggle(key="tta").disabled and "turn augment on" in at.toggle(key="tta").help
     assert at.selectbox(key="crop_padding").disabled  # no augmentation: no crops to size
     at.toggle(key="augment").set_value(True).run()
-    assert not at.selectbox(key="crop_padding").disabled
-    at.selectbox(key="crop_padding").set_value(0)  # flips only
+    crops = at.selectbox(key="crop_padding")
+    assert not crops.disabled and crops.options[crops.index] == "the dataset's own (2 px)"
+    crops.select("none (flips only)")
     at.selectbox(key="arch").set_value("resnet8")
     at.number_input(key="amount_epochs_shapes").set_value(1)
     at.number_input(key="erasing").set_value(0.25)
