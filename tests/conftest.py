@@ -9,6 +9,14 @@ import os
 # Two test workers on two cores, each with torch's two threads, spun 3.2x the CPU time of one process
 # for the same tests; passive, two workers take 0.69x the wall time of one.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# And each pytest-xdist worker its share of the cores (the training children and CLI processes it
+# starts inherit it): torch's default, a thread per core in every worker, ran four threads on two
+# cores. The default suite took 532 s with it and 461 s with one thread per worker; two bf16
+# trainings side by side with two threads each once ran 20x slower (benchmarks/RESULTS.md, "CI's
+# wall time, ninth" and "twelfth"). A thread count set by the caller is kept.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(
+        1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 import pytest  # noqa: E402
 

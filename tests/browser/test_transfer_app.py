@@ -63,8 +63,10 @@ def test_start_from_imagenet_weights_find_a_learning_rate_and_train_the_head(tmp
         size = page.get_by_label("Image size (px)")
         size.fill("64")
         size.press("Enter")
-        page.get_by_text("3 classes: cat, dog, fox").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Find a learning rate").click()
+        # The data line at the new size, then the button: it is enabled at the end of the rerun,
+        # after the page has timed a step at 64 px (CI saw it still disabled 30 s on, under load).
+        page.get_by_text("3x64x64, 3 classes: cat, dog, fox").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Find a learning rate").click(timeout=120_000)
         page.get_by_text("Suggested learning rate").wait_for(timeout=180_000)
         suggested = page.get_by_text("Suggested learning rate").inner_text()
         value = suggested.split("Suggested learning rate")[1].split()[0]

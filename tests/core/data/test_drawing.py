@@ -42,7 +42,10 @@ def test_a_test_image_drawn_as_strokes_is_classified_as_the_image(digits_model):
         a = digits_model.predict_images(image[None], top_k=1)[0][0][0]
         b = digits_model.predict_images(drawn[None], top_k=1)[0][0][0]
         same += a == b
-    assert same >= 80, f"{same}/100 drawn test images kept their prediction"
+    # Most, not a figure tied to one float order: seeds 0-3 kept 78, 75, 80, 78 of 100 with one
+    # thread and 88, 79, 82, 80 with two on one CPU (benchmarks/RESULTS.md, "CI's wall time,
+    # twelfth"); the test once asked for 80, which seed 0 with two threads cleared.
+    assert same >= 70, f"{same}/100 drawn test images kept their prediction"
 
 
 def test_digits_are_counted_in_4x4_blocks_of_a_32x32_bitmap(digits_model):
