@@ -14,9 +14,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # cores. The default suite took 532 s with it and 461 s with one thread per worker; two bf16
 # trainings side by side with two threads each once ran 20x slower (benchmarks/RESULTS.md, "CI's
 # wall time, ninth" and "twelfth"). A thread count set by the caller is kept.
+# The cores as resnet_core.device.cpu_cores counts them, not imported: it loads torch first.
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(
-        1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))))
 
 import pytest  # noqa: E402
 
